@@ -1,0 +1,214 @@
+"""Safe, read-only loading of evidence images.
+
+Every pixel transformation applied before analysis (EXIF rotation, colour
+conversion, alpha removal, bit-depth reduction, frame selection) is recorded
+as a warning, so that reports can state exactly what the models saw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings as pywarnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+
+SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "TIFF", "WEBP", "BMP", "GIF"}
+IMAGE_EXTENSIONS = {
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp", ".bmp", ".dib", ".gif",
+}
+DEFAULT_MAX_PIXELS = Image.MAX_IMAGE_PIXELS  # Pillow's decompression-bomb limit (~89 MP)
+
+_EXIF_SUMMARY_TAGS = {"Make": 0x010F, "Model": 0x0110, "Software": 0x0131, "DateTime": 0x0132}
+_EXIF_SUB_TAGS = {"DateTimeOriginal": 0x9003}
+_ORIENTATION_TAG = 0x0112
+_ORIENTATION_MEANING = {
+    2: "mirrored horizontally", 3: "rotated 180°", 4: "mirrored vertically",
+    5: "transposed", 6: "rotated 90° clockwise", 7: "transversed", 8: "rotated 90° counter-clockwise",
+}
+
+
+class ImageLoadError(Exception):
+    """An input file that cannot be analysed; the message names the file and the reason."""
+
+    def __init__(self, path: Path | str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+@dataclass
+class LoadedImage:
+    path: str
+    rgb: np.ndarray  # H x W x 3 uint8, as displayed (EXIF orientation applied)
+    sha256: str
+    file_size: int
+    format: str
+    original_mode: str
+    warnings: list[str] = field(default_factory=list)
+    exif: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+
+def sha256_of_file(path: Path | str, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def is_image_path(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def load_image(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Read, hash and decode an image without ever writing to it.
+
+    Raises ImageLoadError with a readable reason for anything that is not a
+    decodable image within the pixel limit.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    sha256 = hashlib.sha256(data).hexdigest()
+    with _open_pil(path, data, max_pixels) as image:
+        notes: list[str] = []
+        fmt = image.format or "unknown"
+        original_mode = image.mode
+        exif = _exif_summary(image)
+        frames = getattr(image, "n_frames", 1)
+        if frames > 1:
+            what = "page" if fmt == "TIFF" else "frame"
+            notes.append(f"{fmt} has {frames} {what}s; only the first {what} was analysed")
+        if _has_16_bit_samples(image):
+            notes.append(f"16-bit samples ({image.mode}) reduced to 8 bits")
+        if "icc_profile" in image.info:
+            notes.append("embedded ICC colour profile not applied: pixel values analysed as stored")
+        try:
+            image.seek(0)
+            image.load()
+            oriented = _apply_orientation(image, notes)
+            rgb = _to_rgb_array(oriented, notes)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise ImageLoadError(path, f"file is truncated or corrupt ({exc})") from None
+    return LoadedImage(
+        path=str(path), rgb=rgb, sha256=sha256, file_size=len(data), format=fmt,
+        original_mode=original_mode, warnings=notes, exif=exif,
+    )
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.exists():
+        raise ImageLoadError(path, "no such file")
+    if path.is_dir():
+        raise ImageLoadError(path, "is a folder, not an image file")
+    try:
+        with open(path, "rb") as handle:  # read-only: evidence is never written
+            data = handle.read()
+    except OSError as exc:
+        raise ImageLoadError(path, f"cannot be read ({exc.strerror or exc})") from None
+    if not data:
+        raise ImageLoadError(path, "file is empty (0 bytes)")
+    return data
+
+
+def _open_pil(path: Path, data: bytes, max_pixels: int | None) -> Image.Image:
+    try:
+        with pywarnings.catch_warnings():
+            pywarnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageLoadError(path, "not a recognised image format") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageLoadError(path, _bomb_message(exc)) from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageLoadError(path, f"file is truncated or corrupt ({exc})") from None
+    if image.format not in SUPPORTED_FORMATS:
+        raise ImageLoadError(path, f"unsupported image format {image.format}")
+    width, height = image.size
+    if width == 0 or height == 0:
+        raise ImageLoadError(path, "image has no pixels")
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageLoadError(
+            path,
+            f"image is {width}x{height} = {width * height:,} pixels, above the limit of "
+            f"{max_pixels:,} (decompression-bomb guard); raise it with --max-pixels or the "
+            "'maximum image pixels' setting if this file is trusted",
+        )
+    return image
+
+
+def _bomb_message(exc: Exception) -> str:
+    return (f"refused by the decompression-bomb guard ({exc}); raise the limit with --max-pixels "
+            "if this file is trusted")
+
+
+def _apply_orientation(image: Image.Image, notes: list[str]) -> Image.Image:
+    orientation = image.getexif().get(_ORIENTATION_TAG, 1)
+    if orientation in _ORIENTATION_MEANING:
+        notes.append(f"EXIF orientation {orientation} applied ({_ORIENTATION_MEANING[orientation]})")
+        return ImageOps.exif_transpose(image)
+    return image
+
+
+def _to_rgb_array(image: Image.Image, notes: list[str]) -> np.ndarray:
+    mode = image.mode
+    if mode == "RGB":
+        return np.asarray(image, dtype=np.uint8).copy()
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        values = np.asarray(image).astype(np.float64)
+        peak = 65535.0 if mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+        grey = np.clip(np.round(values * 255.0 / peak), 0, 255).astype(np.uint8)
+        notes.append("greyscale converted to RGB (channels replicated)")
+        return np.repeat(grey[..., None], 3, axis=2)
+    if mode == "F":
+        values = np.nan_to_num(np.asarray(image, dtype=np.float64))
+        lo, hi = float(values.min()), float(values.max())
+        grey = np.zeros_like(values) if hi <= lo else (values - lo) * 255.0 / (hi - lo)
+        notes.append(f"32-bit float samples rescaled from [{lo:g}, {hi:g}] to 8 bits")
+        notes.append("greyscale converted to RGB (channels replicated)")
+        return np.repeat(np.round(grey).astype(np.uint8)[..., None], 3, axis=2)
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in image.info
+        image = image.convert("RGBA" if has_alpha else "RGB")
+        notes.append("palette image converted to RGB")
+        mode = image.mode
+    if mode in ("L", "1", "LA"):
+        notes.append("greyscale converted to RGB (channels replicated)")
+    if mode == "CMYK":
+        notes.append("CMYK converted to RGB (Pillow's naive conversion, no colour management)")
+    if mode in ("RGBA", "LA", "RGBa", "La"):
+        notes.append(f"alpha channel discarded ({mode}); colour values kept as stored")
+    return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+
+
+def _has_16_bit_samples(image: Image.Image) -> bool:
+    if image.mode.startswith("I;16"):
+        return True
+    rawmodes = [tile[3] if len(tile) > 3 else None for tile in (getattr(image, "tile", None) or [])]
+    bits = image.info.get("bits") if image.format == "PNG" else None
+    return bits == 16 or any(isinstance(r, (str, tuple)) and ";16" in str(r) for r in rawmodes)
+
+
+def _exif_summary(image: Image.Image) -> dict[str, str]:
+    try:
+        exif = image.getexif()
+    except Exception:  # malformed EXIF must not make the pixels unreadable
+        return {}
+    summary = {name: exif.get(tag) for name, tag in _EXIF_SUMMARY_TAGS.items()}
+    try:
+        sub = exif.get_ifd(ExifTags.IFD.Exif)
+    except Exception:
+        sub = {}
+    summary.update({name: sub.get(tag) for name, tag in _EXIF_SUB_TAGS.items()})
+    return {k: str(v).strip("\x00 ").strip() for k, v in summary.items() if v not in (None, "")}

@@ -1,0 +1,1 @@
+"""Localizers: checkpoint layouts, networks and the registry."""

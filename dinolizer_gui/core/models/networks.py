@@ -1,0 +1,108 @@
+"""The two localizer networks, built on timm backbones from checkpoint weights."""
+
+from __future__ import annotations
+
+import timm
+import torch
+from torch import nn
+
+from .checkpoints import CheckpointError, DeclipWeights, infer_vit_config
+
+DINOV2_REG_ARCH = "vit_base_patch14_reg4_dinov2"
+CLIP_QUICKGELU_ARCH = "vit_large_patch14_clip_quickgelu_224"
+
+
+def _load_strict(path: str, module: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    """Load weights into a module built on the meta device; every tensor must match."""
+    try:
+        result = module.load_state_dict(state, strict=False, assign=True)
+    except RuntimeError as exc:  # shape mismatch
+        raise CheckpointError(path, f"{what} weights do not fit the architecture: {str(exc)[:500]}") from None
+    problems = []
+    if result.missing_keys:
+        problems.append("missing " + ", ".join(result.missing_keys[:20]))
+    if result.unexpected_keys:
+        problems.append("unexpected " + ", ".join(result.unexpected_keys[:20]))
+    if problems:
+        raise CheckpointError(path, f"{what} weights do not fit the architecture: " + "; ".join(problems))
+
+
+def build_vit(path: str, arch: str, state: dict[str, torch.Tensor], *, final_norm: bool = True) -> nn.Module:
+    """A timm ViT of the shape the weights imply (built on the meta device, then assigned)."""
+    config = infer_vit_config(path, state)
+    with torch.device("meta"):
+        vit = timm.create_model(arch, pretrained=False, **config.timm_kwargs())
+    if not final_norm:
+        vit.norm = nn.Identity()
+    _load_strict(path, vit, state, "backbone")
+    return vit.eval()
+
+
+class PatchClassifier(nn.Module):
+    """DinoLizer: final-layer patch tokens of a DINOv2 ViT, classified one by one."""
+
+    def __init__(self, vit: nn.Module, head_weight: torch.Tensor, head_bias: torch.Tensor):
+        super().__init__()
+        self.vit = vit
+        self.head = nn.Linear(head_weight.shape[1], head_weight.shape[0])
+        with torch.no_grad():
+            self.head.weight.copy_(head_weight)
+            self.head.bias.copy_(head_bias)
+        self.grid = tuple(vit.patch_embed.grid_size)
+
+    @property
+    def window(self) -> int:
+        return self.grid[0] * self.vit.patch_embed.patch_size[0]
+
+    @property
+    def classes(self) -> int:
+        return self.head.out_features
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(B, 3, 504, 504) normalised pixels -> (B, classes, 36, 36) patch logits."""
+        tokens = self.vit.forward_features(pixels)[:, self.vit.num_prefix_tokens:]
+        logits = self.head(tokens)
+        return logits.transpose(1, 2).reshape(pixels.shape[0], self.classes, *self.grid)
+
+
+def build_decoder(plan: list[tuple]) -> nn.Sequential:
+    steps: list[nn.Module] = []
+    for step in plan:
+        if step[0] == "conv":
+            _, in_ch, out_ch, kernel = step
+            steps.append(nn.Conv2d(in_ch, out_ch, kernel_size=kernel, padding=kernel // 2))
+        elif step[0] == "bn":
+            steps.append(nn.BatchNorm2d(step[1]))
+        elif step[0] == "relu":
+            steps.append(nn.ReLU())
+        else:
+            steps.append(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False))
+    return nn.Sequential(*steps)
+
+
+class DeclipNet(nn.Module):
+    """DeCLIP: tokens of one CLIP ViT block (before ln_post), decoded by convolutions."""
+
+    def __init__(self, clip_vit: nn.Module, feature_layer: int, decoder: nn.Sequential):
+        super().__init__()
+        self.clip = clip_vit
+        self.feature_layer = feature_layer
+        self.decoder = decoder
+
+    @property
+    def window(self) -> int:
+        return self.clip.patch_embed.img_size[0]
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(B, 3, 224, 224) normalised pixels -> (B, 1, 256, 256) logits."""
+        features = self.clip.forward_intermediates(
+            pixels, indices=[self.feature_layer], norm=False, stop_early=True,
+            intermediates_only=True, output_fmt="NCHW")[0]
+        return self.decoder(features)
+
+
+def build_declip(path: str, weights: DeclipWeights) -> DeclipNet:
+    clip = build_vit(path, CLIP_QUICKGELU_ARCH, weights.clip_state, final_norm=False)
+    decoder = build_decoder(weights.decoder_plan)
+    _load_strict(path, decoder, weights.decoder_state, "decoder")
+    return DeclipNet(clip, weights.feature_layer, decoder).eval()

@@ -1,0 +1,79 @@
+"""From a probability map to evidence: mask, regions and image-level scores.
+
+All of this is cheap and never re-runs a model, so a threshold change only
+calls these functions again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+
+SCORE_PERCENTILE = 99.0
+
+
+@dataclass(frozen=True)
+class Region:
+    index: int
+    x: int
+    y: int
+    width: int
+    height: int
+    area_pixels: int
+    area_percent: float
+    mean_probability: float
+    max_probability: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Summary:
+    threshold: float
+    score: float  # 99th percentile of the probability map
+    score_threshold: float
+    flagged: bool  # score >= score_threshold
+    marked_area: float  # fraction of pixels at or above the pixel threshold
+    regions: list[Region]
+
+
+def binary_mask(probability: np.ndarray, threshold: float) -> np.ndarray:
+    """Pixels at or above the threshold, as a boolean H x W array."""
+    return probability >= threshold
+
+
+def image_score(probability: np.ndarray) -> float:
+    return float(np.percentile(probability, SCORE_PERCENTILE))
+
+
+def find_regions(probability: np.ndarray, mask: np.ndarray) -> list[Region]:
+    """8-connected components of the mask, largest first."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return []
+    flat_labels = labels.ravel()
+    flat_prob = probability.ravel().astype(np.float64)
+    sums = np.bincount(flat_labels, weights=flat_prob, minlength=count)
+    maxima = np.full(count, -np.inf)
+    np.maximum.at(maxima, flat_labels, flat_prob)
+    total = probability.size
+    regions = []
+    for label in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[label])
+        regions.append((area, x, y, w, h, float(sums[label] / area), float(maxima[label])))
+    regions.sort(key=lambda r: (-r[0], r[2], r[1]))
+    return [Region(i + 1, x, y, w, h, area, round(100.0 * area / total, 4), round(mean, 6), round(peak, 6))
+            for i, (area, x, y, w, h, mean, peak) in enumerate(regions)]
+
+
+def summarise(probability: np.ndarray, threshold: float, score_threshold: float) -> Summary:
+    mask = binary_mask(probability, threshold)
+    score = image_score(probability)
+    return Summary(
+        threshold=threshold, score=round(score, 6), score_threshold=score_threshold,
+        flagged=score >= score_threshold, marked_area=round(float(mask.mean()), 6),
+        regions=find_regions(probability, mask),
+    )

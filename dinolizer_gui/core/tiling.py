@@ -1,0 +1,110 @@
+"""Sliding-window geometry and the averaging of overlapping window logits."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import torch
+
+DINOLIZER_WINDOW = 504
+DINOLIZER_STRIDE = 128
+DINOLIZER_SMALL_IMAGE_AREA_SIDE = 1016  # small images are resized to about 1016 x 1016 pixels
+
+
+def window_starts(length: int, window: int, stride: int) -> list[int]:
+    """Starts 0, stride, 2*stride, ... plus one window flush with the far edge."""
+    if length < window:
+        raise ValueError(f"length {length} is smaller than the window {window}")
+    if stride <= 0:
+        raise ValueError("stride must be positive")
+    starts = list(range(0, length - window + 1, stride))
+    if starts[-1] != length - window:
+        starts.append(length - window)
+    return starts
+
+
+@dataclass(frozen=True)
+class WindowGrid:
+    height: int
+    width: int
+    window: int
+    stride: int
+
+    @cached_property
+    def row_starts(self) -> list[int]:
+        return window_starts(self.height, self.window, self.stride)
+
+    @cached_property
+    def col_starts(self) -> list[int]:
+        return window_starts(self.width, self.window, self.stride)
+
+    @property
+    def boxes(self) -> list[tuple[int, int]]:
+        """(top, left) of every window, row by row."""
+        return [(top, left) for top in self.row_starts for left in self.col_starts]
+
+    def __len__(self) -> int:
+        return len(self.row_starts) * len(self.col_starts)
+
+    @cached_property
+    def row_coverage(self) -> np.ndarray:
+        return _coverage(self.height, self.row_starts, self.window)
+
+    @cached_property
+    def col_coverage(self) -> np.ndarray:
+        return _coverage(self.width, self.col_starts, self.window)
+
+    def coverage(self) -> np.ndarray:
+        """Number of windows covering each pixel (the grid is a product of two 1-D grids)."""
+        return np.outer(self.row_coverage, self.col_coverage)
+
+
+def _coverage(length: int, starts: list[int], window: int) -> np.ndarray:
+    counts = np.zeros(length, dtype=np.int64)
+    for start in starts:
+        counts[start:start + window] += 1
+    return counts
+
+
+def dinolizer_working_size(width: int, height: int, window: int = DINOLIZER_WINDOW) -> tuple[int, int]:
+    """Size the official DinoLizer pipeline analyses an image at.
+
+    Images with a side under one window are resized to an area of about
+    1016 x 1016 (aspect ratio kept), then scaled up until both sides reach a
+    window. Larger images are analysed at their own size.
+    """
+    if min(width, height) >= window:
+        return width, height
+    scale = DINOLIZER_SMALL_IMAGE_AREA_SIDE / math.sqrt(width * height)
+    new_w, new_h = round(width * scale), round(height * scale)
+    shortest = min(new_w, new_h)
+    if shortest < window:
+        grow = window / shortest
+        new_w, new_h = max(window, round(new_w * grow)), max(window, round(new_h * grow))
+    return new_w, new_h
+
+
+class LogitAccumulator:
+    """Sums window logits on a full-size canvas and averages them by coverage.
+
+    Coverage is kept as two 1-D vectors, since the windows form a product grid.
+    """
+
+    def __init__(self, grid: WindowGrid, channels: int, device: torch.device):
+        self.grid = grid
+        self.canvas = torch.zeros((channels, grid.height, grid.width), dtype=torch.float32, device=device)
+
+    def add(self, top: int, left: int, logits: torch.Tensor) -> None:
+        size = self.grid.window
+        self.canvas[:, top:top + size, left:left + size] += logits.float()
+
+    def mean(self) -> torch.Tensor:
+        """The averaged logits, computed in place (the canvas is consumed)."""
+        rows = torch.from_numpy(self.grid.row_coverage).to(self.canvas.device, torch.float32)
+        cols = torch.from_numpy(self.grid.col_coverage).to(self.canvas.device, torch.float32)
+        self.canvas /= rows[None, :, None]
+        self.canvas /= cols[None, None, :]
+        return self.canvas
