@@ -143,6 +143,8 @@ def make_declip_vit(path: Path | None, embed_dim: int = 64, depth: int = 3, laye
             if isinstance(module, nn.BatchNorm2d):
                 module.running_mean.copy_(rnd(module.num_features, scale=0.1))
                 module.running_var.copy_(rnd(module.num_features, scale=0.1).abs() + 0.5)
+    source = DeclipSource(visual, decoder, layer, embed_dim // 64)
+    _centre_final_bias(source, generator, patch * grid)
     model = {f"model.visual.{k}": v for k, v in visual.items()}
     model.update({"model.token_embedding.weight": rnd(10, 8), "model.positional_embedding": rnd(7, 8),
                   "model.ln_final.weight": rnd(8), "model.text_projection": rnd(8, 8),
@@ -153,7 +155,17 @@ def make_declip_vit(path: Path | None, embed_dim: int = 64, depth: int = 3, laye
                "feature_layer": f"layer{layer}", "decoder_type": f"conv-{convs}"}
     if path is not None:
         torch.save(content, path)
-    return content, DeclipSource(visual, decoder, layer, embed_dim // 64)
+    return content, source
+
+
+@torch.no_grad()
+def _centre_final_bias(source: DeclipSource, generator: torch.Generator, size: int) -> None:
+    """Shift the last convolution so random images give maps with both classes."""
+    if source.visual["conv1.weight"].shape[0] > 256:
+        return  # full-size checks look at shapes only
+    pixels = torch.randn((1, 3, size, size), generator=generator)
+    logits = source.decoder(reference_clip_features(source, pixels))
+    source.decoder[-1].bias -= logits.median()
 
 
 def reference_clip_features(source: DeclipSource, pixels: torch.Tensor) -> torch.Tensor:

@@ -83,6 +83,8 @@ def load_image(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     sha256 = hashlib.sha256(data).hexdigest()
     with _open_pil(path, data, max_pixels) as image:
         notes: list[str] = []
+        if _has_16_bit_samples(image):  # before anything decodes the pixels and drops the tile info
+            notes.append(f"16-bit samples ({image.mode}) reduced to 8 bits")
         fmt = image.format or "unknown"
         original_mode = image.mode
         exif = _exif_summary(image)
@@ -90,8 +92,6 @@ def load_image(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         if frames > 1:
             what = "page" if fmt == "TIFF" else "frame"
             notes.append(f"{fmt} has {frames} {what}s; only the first {what} was analysed")
-        if _has_16_bit_samples(image):
-            notes.append(f"16-bit samples ({image.mode}) reduced to 8 bits")
         if "icc_profile" in image.info:
             notes.append("embedded ICC colour profile not applied: pixel values analysed as stored")
         try:

@@ -1,0 +1,164 @@
+"""Headless commands: `analyze` (and, with no command, the GUI)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_USAGE, EXIT_SOME_FAILED = 0, 2, 3
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # usage errors exit 2 without a traceback
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dinolizer-gui", description="Localise generative-inpainting edits (DinoLizer, DeCLIP). "
+                                                       "With no command, opens the viewer.")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    analyze = commands.add_parser("analyze", help="analyse images and folders headless")
+    analyze.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
+    analyze.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for results.json and images")
+    analyze.add_argument("--model", action="append", dest="models", metavar="NAME",
+                         help="dinolizer or declip (repeatable; default: every model with weights)")
+    analyze.add_argument("--weights", action="append", default=[], metavar="NAME=FILE",
+                         help="checkpoint file for a model (repeatable; a model may take several files)")
+    analyze.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    analyze.add_argument("--precision", choices=("auto", "float16", "bfloat16", "float32"), default="auto",
+                         help="CUDA compute precision (default float16, as the official pipeline)")
+    analyze.add_argument("--threshold", type=float, metavar="T", help="pixel threshold for every model (default 0.5)")
+    analyze.add_argument("--stride", type=int, default=128, metavar="N", help="DinoLizer window stride (official 128)")
+    analyze.add_argument("--batch-size", type=int, default=0, metavar="N", help="windows per forward pass")
+    analyze.add_argument("--declip-mode", choices=("whole", "sliding"), default="whole",
+                         help="whole: official resize to 224; sliding: non-official 224 px windows")
+    analyze.add_argument("--declip-stride", type=int, default=112, metavar="N")
+    analyze.add_argument("--max-pixels", type=int, metavar="N", help="decompression-bomb limit in pixels")
+    analyze.add_argument("--weights-dir", type=Path, metavar="DIR", help="folder of installed weights")
+    analyze.add_argument("--save-prob", action="store_true", help="also save each probability map as .npy")
+    analyze.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        from .ui.app import run_gui
+
+        return run_gui(args_paths=[])
+    try:
+        return run_analyze(args)
+    except UsageError as exc:
+        print(f"dinolizer-gui: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _weights_by_model(specs: list[str]) -> dict[str, list[Path]]:
+    from .core.models.registry import REGISTRY
+
+    files: dict[str, list[Path]] = {}
+    for spec in specs:
+        name, sep, file = spec.partition("=")
+        if not sep or not file:
+            raise UsageError(f"--weights takes NAME=FILE, got {spec!r}")
+        if name not in REGISTRY:
+            raise UsageError(f"--weights names unknown model {name!r}; known: {', '.join(REGISTRY)}")
+        if not Path(file).is_file():
+            raise UsageError(f"weights file for {name} not found: {file}")
+        files.setdefault(name, []).append(Path(file))
+    return files
+
+
+def _load_localizers(args) -> list:
+    from .core.models.checkpoints import CheckpointError
+    from .core.models.registry import REGISTRY, load_localizer
+    from .core.models.store import installed_files, weights_dir
+
+    given = _weights_by_model(args.weights)
+    folder = weights_dir(args.weights_dir)
+    for name in args.models or []:
+        if name not in REGISTRY:
+            raise UsageError(f"unknown model {name!r}; known: {', '.join(REGISTRY)}")
+    names = list(dict.fromkeys(args.models or [n for n in REGISTRY if given.get(n) or installed_files(n, folder)]))
+    if not names:
+        raise UsageError(f"no model has weights: give --weights NAME=FILE or install them "
+                         f"(`dinolizer-gui models`) into {folder}")
+    localizers = []
+    for name in names:
+        files = given.get(name) or installed_files(name, folder)
+        if not files:
+            raise UsageError(f"model {name} has no weights: it needs {REGISTRY[name].needs}; give --weights "
+                             f"{name}=FILE or install them into {folder}")
+        try:
+            localizers.append(load_localizer(name, files))
+        except CheckpointError as exc:
+            raise UsageError(f"cannot load {name}: {exc}") from None
+    return localizers
+
+
+def _options(args):
+    from .core.inference import AnalysisOptions
+
+    if args.stride <= 0 or args.declip_stride <= 0 or args.batch_size < 0:
+        raise UsageError("--stride and --declip-stride must be positive, --batch-size not negative")
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        raise UsageError("--threshold must lie between 0 and 1")
+    return AnalysisOptions(device=args.device, precision=args.precision, stride=args.stride,
+                           batch_size=args.batch_size, declip_mode=args.declip_mode, declip_stride=args.declip_stride)
+
+
+def run_analyze(args) -> int:
+    from .core.analysis import ResultsWriter, analyze_path, now_iso, software_versions
+    from .core.batch import scan_inputs
+    from .core.device import resolve_runtime
+    from .core.imageio import DEFAULT_MAX_PIXELS
+
+    options = _options(args)
+    localizers = _load_localizers(args)
+    paths = scan_inputs(args.paths)
+    if not paths:
+        raise UsageError("no images found in the given paths")
+    runtime = resolve_runtime(options.device, options.precision)
+    thresholds = {loc.name: args.threshold for loc in localizers} if args.threshold is not None else {}
+    max_pixels = args.max_pixels or DEFAULT_MAX_PIXELS
+    run_info = {
+        "created": now_iso(), "software": software_versions(),
+        "device": {"requested": args.device, "used": runtime.description, "note": runtime.note},
+        "parameters": {"stride": options.stride, "batch_size": options.batch_size or "auto",
+                       "declip_mode": options.declip_mode, "declip_stride": options.declip_stride,
+                       "precision": options.precision, "max_pixels": max_pixels,
+                       "thresholds": {loc.name: thresholds.get(loc.name, loc.pixel_threshold) for loc in localizers},
+                       "postprocessing": "none (threshold only); regions are 8-connected components",
+                       "official_geometry": options.stride == 128 and options.declip_mode == "whole"},
+        "models": {loc.name: loc.describe() for loc in localizers},
+    }
+    writer = ResultsWriter(args.out, run_info, save_probability=args.save_prob)
+    progress = None if args.quiet else _progress_printer()
+    failures = 0
+    for number, path in enumerate(paths, 1):
+        outcome = analyze_path(path, localizers, options, thresholds, max_pixels, progress)
+        writer.add(outcome)
+        failures += not outcome.ok
+        if not args.quiet:
+            status = "ok" if outcome.ok else f"ERROR: {outcome.error}"
+            scores = "  ".join(f"{n} {m.summary.score:.3f}{' FLAGGED' if m.summary.flagged else ''}"
+                               for n, m in outcome.models.items())
+            print(f"[{number}/{len(paths)}] {path}: {status}  {scores}".rstrip(), file=sys.stderr)
+    print(f"{len(paths) - failures} of {len(paths)} images analysed; results in {args.out / 'results.json'}",
+          file=sys.stderr)
+    return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+def _progress_printer():
+    def report(model: str, progress) -> None:
+        if progress.total > 1:
+            print(f"\r  {model}: {progress.stage} {progress.done}/{progress.total}", end="", file=sys.stderr)
+            if progress.done == progress.total:
+                print(file=sys.stderr)
+    return report

@@ -1,0 +1,151 @@
+"""Analysing files with loaded localizers and saving each result as soon as it is done."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .. import __version__
+from .imageio import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, load_image
+from .inference import AnalysisOptions, ModelRun, Progress, run_to_end
+from .models.registry import Localizer
+from .postprocess import Summary, summarise
+from .render import mask_image, overlay
+
+RESULTS_SCHEMA = "dinolizer-gui/analyze-results"
+RESULTS_VERSION = 1
+
+
+@dataclass
+class ModelOutcome:
+    run: ModelRun
+    summary: Summary
+
+
+@dataclass
+class ImageOutcome:
+    path: str
+    image: LoadedImage | None = None
+    error: str = ""
+    models: dict[str, ModelOutcome] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def analyze_path(path: Path | str, localizers: list[Localizer], options: AnalysisOptions,
+                 thresholds: dict[str, float], max_pixels: int | None = DEFAULT_MAX_PIXELS,
+                 on_progress: Callable[[str, Progress], None] | None = None) -> ImageOutcome:
+    """Load one file and run every localizer on it; failures become a readable error, never an exception."""
+    outcome = ImageOutcome(str(path))
+    try:
+        outcome.image = load_image(path, max_pixels)
+    except ImageLoadError as exc:
+        outcome.error = exc.reason
+        return outcome
+    for localizer in localizers:
+        report = (lambda p, name=localizer.name: on_progress(name, p)) if on_progress else None
+        try:
+            run = run_to_end(localizer.analyze(outcome.image, options), report)
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            outcome.error = f"{localizer.name} failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            return outcome
+        threshold = thresholds.get(localizer.name, localizer.pixel_threshold)
+        outcome.models[localizer.name] = ModelOutcome(
+            run, summarise(run.probability, threshold, localizer.score_threshold))
+    return outcome
+
+
+def software_versions() -> dict[str, str]:
+    import cv2
+    import timm
+    import torch
+
+    return {"dinolizer-gui": __version__, "python": sys.version.split()[0], "torch": torch.__version__,
+            "timm": timm.__version__, "numpy": np.__version__, "pillow": Image.__version__,
+            "opencv": cv2.__version__, "platform": platform.platform()}
+
+
+def now_iso() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _safe_stem(path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(path).stem)[:60] or "image"
+
+
+class ResultsWriter:
+    """Writes masks, overlays and maps per image and rewrites results.json atomically after each one."""
+
+    def __init__(self, out_dir: Path, run_info: dict, save_probability: bool = False, overlay_opacity: float = 0.5):
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.document = {"schema": RESULTS_SCHEMA, "version": RESULTS_VERSION, **run_info, "images": []}
+        self.save_probability = save_probability
+        self.overlay_opacity = overlay_opacity
+
+    def add(self, outcome: ImageOutcome) -> dict:
+        entry = self._entry(outcome, len(self.document["images"]) + 1)
+        self.document["images"].append(entry)
+        self.document["summary"] = self._counts()
+        self._write_json()
+        return entry
+
+    def _counts(self) -> dict[str, int]:
+        images = self.document["images"]
+        errors = sum(1 for e in images if e["status"] == "error")
+        return {"images": len(images), "ok": len(images) - errors, "error": errors}
+
+    def _entry(self, outcome: ImageOutcome, index: int) -> dict:
+        image = outcome.image
+        entry = {"path": outcome.path, "sha256": image.sha256 if image else None,
+                 "width": image.width if image else None, "height": image.height if image else None,
+                 "format": image.format if image else None, "status": "ok" if outcome.ok else "error",
+                 "error": outcome.error or None, "warnings": image.warnings if image else [],
+                 "exif": image.exif if image else {}, "models": {}}
+        if not outcome.ok:
+            return entry
+        folder = f"{index:04d}_{_safe_stem(outcome.path)}"
+        (self.out_dir / folder).mkdir(exist_ok=True)
+        for name, model in outcome.models.items():
+            entry["models"][name] = self._save_model(folder, name, image, model)
+        return entry
+
+    def _save_model(self, folder: str, name: str, image: LoadedImage, model: ModelOutcome) -> dict:
+        probability, summary = model.run.probability, model.summary
+        mask_rel, overlay_rel = f"{folder}/{name}_mask.png", f"{folder}/{name}_overlay.png"
+        Image.fromarray(mask_image(probability >= summary.threshold)).save(self.out_dir / mask_rel)
+        Image.fromarray(overlay(image.rgb, probability, self.overlay_opacity)).save(self.out_dir / overlay_rel)
+        result = {"mask": mask_rel, "overlay": overlay_rel}
+        if self.save_probability:
+            prob_rel = f"{folder}/{name}_probability.npy"
+            np.save(self.out_dir / prob_rel, probability.astype(np.float32))
+            result["probability_map"] = prob_rel
+        result.update({
+            "threshold": summary.threshold, "score": summary.score, "score_threshold": summary.score_threshold,
+            "flagged": summary.flagged, "marked_area": summary.marked_area,
+            "regions": [r.as_dict() for r in summary.regions],
+            "windows": model.run.windows, "working_size": list(model.run.working_size),
+            "preprocessing": model.run.preprocessing, "device": model.run.device, "notes": model.run.notes,
+            "seconds": round(model.run.seconds, 3),
+        })
+        return result
+
+    def _write_json(self) -> None:
+        target = self.out_dir / "results.json"
+        temporary = target.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(self.document, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(temporary, target)
+
+

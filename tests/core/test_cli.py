@@ -1,0 +1,145 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dinolizer_gui.cli import main
+from dinolizer_gui.core.imageio import sha256_of_file
+from tests import factories
+from tests.core import reference
+
+
+def _photo(path, width, height, seed=0, **save):
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
+    Image.fromarray(np.kron(base, np.ones((8, 8, 1), np.uint8))[:height, :width]).save(path, **save)
+    return path
+
+
+@pytest.fixture()
+def odd_folder(tmp_path):
+    folder = tmp_path / "case"
+    (folder / "sub").mkdir(parents=True)
+    (folder / ".cache").mkdir()
+    _photo(folder / "a.png", 300, 260)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    _photo(folder / "sub" / "rotated.jpg", 320, 240, seed=1, exif=exif, quality=95)
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "fake.png").write_text("not a png")
+    (folder / "README.txt").write_text("case notes, not an image")
+    _photo(folder / ".cache" / "hidden.png", 64, 64)
+    _photo(folder / ".hidden.png", 64, 64)
+    os.symlink(folder, folder / "sub" / "loop")
+    return folder
+
+
+def _analyze(*args):
+    return main(["analyze", *map(str, args), "--device", "cpu", "--quiet"])
+
+
+def test_folder_of_odd_files_gives_a_result_or_a_clear_error_each_and_exit_3(weights, odd_folder, tmp_path, capsys):
+    files, _ = weights
+    out = tmp_path / "out"
+    code = _analyze(odd_folder, "--out", out, "--weights", f"dinolizer={files['release']}",
+                    "--weights", f"declip={files['declip']}", "--save-prob")
+    assert code == 3
+    results = json.loads((out / "results.json").read_text())
+    by_name = {os.path.basename(e["path"]): e for e in results["images"]}
+    assert sorted(by_name) == ["a.png", "empty.jpg", "fake.png", "rotated.jpg"]  # no txt, hidden or loop entries
+    assert by_name["empty.jpg"]["status"] == "error" and "empty" in by_name["empty.jpg"]["error"]
+    assert "not a recognised image format" in by_name["fake.png"]["error"]
+    rotated = by_name["rotated.jpg"]
+    assert rotated["status"] == "ok" and (rotated["width"], rotated["height"]) == (240, 320)
+    assert any("EXIF orientation 6" in w for w in rotated["warnings"])
+    for name in ("dinolizer", "declip"):
+        model = rotated["models"][name]
+        mask = np.asarray(Image.open(out / model["mask"]))
+        probability = np.load(out / model["probability_map"])
+        assert mask.shape == probability.shape == (320, 240)
+        assert np.array_equal(mask == 255, probability >= 0.5)
+        assert model["marked_area"] == pytest.approx((probability >= 0.5).mean(), abs=1e-6)
+        assert Image.open(out / model["overlay"]).size == (240, 320)
+    assert results["summary"] == {"images": 4, "ok": 2, "error": 2}
+    assert results["models"]["dinolizer"]["checkpoints"][0]["sha256"] == sha256_of_file(files["release"])
+    assert results["parameters"]["stride"] == 128 and results["device"]["used"] == "CPU"
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_analyze_reproduces_the_official_maps(weights, tmp_path):
+    files, sources = weights
+    image_path = _photo(tmp_path / "evidence.png", 610, 520, seed=4)
+    out = tmp_path / "out"
+    assert _analyze(image_path, "--out", out, "--weights", f"dinolizer={files['release']}",
+                    "--weights", f"declip={files['declip']}", "--save-prob") == 0
+    entry = json.loads((out / "results.json").read_text())["images"][0]
+    rgb = np.asarray(Image.open(image_path).convert("RGB"))
+    expected = {"dinolizer": reference.dinolizer_map(factories.unmerged_dinolizer(sources["release"]), rgb),
+                "declip": reference.declip_map(sources["declip"], rgb)}
+    for name, ref in expected.items():
+        got = np.load(out / entry["models"][name]["probability_map"])
+        assert np.abs(got - ref).mean() <= 2e-3
+        assert reference.iou(got >= 0.5, ref >= 0.5) >= 0.98
+
+
+def test_threshold_and_stride_are_applied_and_recorded(weights, tmp_path):
+    files, _ = weights
+    image_path = _photo(tmp_path / "x.png", 700, 504)
+    out = tmp_path / "out"
+    assert _analyze(image_path, "--out", out, "--weights", f"dinolizer={files['release']}",
+                    "--threshold", "0.8", "--stride", "256", "--save-prob") == 0
+    results = json.loads((out / "results.json").read_text())
+    model = results["images"][0]["models"]["dinolizer"]
+    assert model["threshold"] == 0.8 and model["windows"] == 2
+    assert results["parameters"]["official_geometry"] is False
+    probability = np.load(out / model["probability_map"])
+    assert np.array_equal(np.asarray(Image.open(out / model["mask"])) == 255, probability >= 0.8)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "nosuch"], "unknown model 'nosuch'"),
+    (["--weights", "dinolizer"], "--weights takes NAME=FILE"),
+    (["--weights", "dinolizer=/does/not/exist.ckpt"], "weights file for dinolizer not found"),
+    (["--model", "declip"], "model declip has no weights"),
+    (["--threshold", "1.5", "--model", "dinolizer"], "--threshold must lie between 0 and 1"),
+])
+def test_usage_errors_exit_2_with_a_message(weights, tmp_path, capsys, args, message):
+    files, _ = weights
+    image_path = _photo(tmp_path / "x.png", 64, 64)
+    empty_store = tmp_path / "no-weights"
+    code = _analyze(image_path, "--out", tmp_path / "out", "--weights-dir", empty_store,
+                    *(args if "--weights" in args else args + ["--weights", f"dinolizer={files['release']}"]))
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_a_checkpoint_in_an_unknown_layout_is_a_usage_error_listing_keys(tmp_path, capsys):
+    import torch
+
+    bad = tmp_path / "mystery.pth"
+    torch.save({"backbone.w": torch.zeros(1)}, bad)
+    code = _analyze(_photo(tmp_path / "x.png", 64, 64), "--out", tmp_path / "o", "--weights", f"dinolizer={bad}")
+    assert code == 2 and "backbone.w" in capsys.readouterr().err
+
+
+def test_installed_weights_are_used_without_the_weights_option(weights, tmp_path):
+    files, _ = weights
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / files["release"].name).symlink_to(files["release"])
+    out = tmp_path / "out"
+    assert _analyze(_photo(tmp_path / "x.png", 64, 64), "--out", out, "--weights-dir", store) == 0
+    assert list(json.loads((out / "results.json").read_text())["models"]) == ["dinolizer"]
+
+
+def test_console_entry_point_runs_without_a_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "dinolizer_gui", "analyze", str(tmp_path / "none.png"),
+                             "--out", str(tmp_path / "o"), "--weights-dir", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "no model has weights" in result.stderr and "Traceback" not in result.stderr
