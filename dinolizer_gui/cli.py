@@ -156,9 +156,9 @@ def run_analyze(args) -> int:
 
 
 def _progress_printer():
-    def report(model: str, progress) -> None:
+    def report(progress) -> None:
         if progress.total > 1:
-            print(f"\r  {model}: {progress.stage} {progress.done}/{progress.total}", end="", file=sys.stderr)
+            print(f"\r  {progress.model}: {progress.stage} {progress.done}/{progress.total}", end="", file=sys.stderr)
             if progress.done == progress.total:
                 print(file=sys.stderr)
     return report

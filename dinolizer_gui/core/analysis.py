@@ -16,8 +16,9 @@ import numpy as np
 from PIL import Image
 
 from .. import __version__
-from .imageio import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, load_image
-from .inference import AnalysisOptions, ModelRun, Progress, run_to_end
+from .imageio import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage
+from .inference import AnalysisOptions, ModelRun, run_to_end
+from .jobs import JobProgress, analysis_job
 from .models.registry import Localizer
 from .postprocess import Summary, summarise
 from .render import mask_image, overlay
@@ -46,24 +47,24 @@ class ImageOutcome:
 
 def analyze_path(path: Path | str, localizers: list[Localizer], options: AnalysisOptions,
                  thresholds: dict[str, float], max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                 on_progress: Callable[[str, Progress], None] | None = None) -> ImageOutcome:
+                 on_progress: Callable[[JobProgress], None] | None = None) -> ImageOutcome:
     """Load one file and run every localizer on it; failures become a readable error, never an exception."""
     outcome = ImageOutcome(str(path))
+    job = analysis_job(path, localizers, options, max_pixels)
     try:
-        outcome.image = load_image(path, max_pixels)
+        result = run_to_end(job, on_progress)
     except ImageLoadError as exc:
         outcome.error = exc.reason
         return outcome
+    except (RuntimeError, ValueError, MemoryError) as exc:
+        outcome.error = f"analysis failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        return outcome
+    outcome.image = result.image
     for localizer in localizers:
-        report = (lambda p, name=localizer.name: on_progress(name, p)) if on_progress else None
-        try:
-            run = run_to_end(localizer.analyze(outcome.image, options), report)
-        except (RuntimeError, ValueError, MemoryError) as exc:
-            outcome.error = f"{localizer.name} failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-            return outcome
+        run = result.runs[localizer.name]
         threshold = thresholds.get(localizer.name, localizer.pixel_threshold)
         outcome.models[localizer.name] = ModelOutcome(
-            run, summarise(run.probability, threshold, localizer.score_threshold))
+            run, summarise(run.probability, threshold, localizer.score_threshold, result.scores[localizer.name]))
     return outcome
 
 

@@ -88,8 +88,9 @@ def _on_device(net, pipeline, image, options, runtime, notes):
         return (yield from pipeline(net, image, options, runtime, notes))
 
 
-def run_to_end(generator: Generator[Progress, None, ModelRun],
-               on_progress: Callable[[Progress], None] | None = None) -> ModelRun:
+def run_to_end(generator: Generator,
+               on_progress: Callable | None = None):
+    """Drive a progress generator to its end and return its return value."""
     while True:
         try:
             progress = next(generator)

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
+import torch
 
 SCORE_PERCENTILE = 99.0
 
@@ -54,11 +55,13 @@ def find_regions(probability: np.ndarray, mask: np.ndarray) -> list[Region]:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if count <= 1:
         return []
-    flat_labels = labels.ravel()
-    flat_prob = probability.ravel().astype(np.float64)
+    inside = mask.ravel()
+    flat_labels = labels.ravel()[inside]
+    flat_prob = probability.ravel()[inside]
     sums = np.bincount(flat_labels, weights=flat_prob, minlength=count)
-    maxima = np.full(count, -np.inf)
-    np.maximum.at(maxima, flat_labels, flat_prob)
+    maxima = torch.zeros(count, dtype=torch.float32).scatter_reduce_(
+        0, torch.from_numpy(flat_labels.astype(np.int64)), torch.from_numpy(flat_prob.astype(np.float32)),
+        reduce="amax", include_self=True).numpy()
     total = probability.size
     regions = []
     for label in range(1, count):
@@ -69,9 +72,11 @@ def find_regions(probability: np.ndarray, mask: np.ndarray) -> list[Region]:
             for i, (area, x, y, w, h, mean, peak) in enumerate(regions)]
 
 
-def summarise(probability: np.ndarray, threshold: float, score_threshold: float) -> Summary:
+def summarise(probability: np.ndarray, threshold: float, score_threshold: float,
+              score: float | None = None) -> Summary:
+    """Mask statistics at a threshold; pass the score when it is already known (it does not depend on it)."""
     mask = binary_mask(probability, threshold)
-    score = image_score(probability)
+    score = image_score(probability) if score is None else score
     return Summary(
         threshold=threshold, score=round(score, 6), score_threshold=score_threshold,
         flagged=score >= score_threshold, marked_area=round(float(mask.mean()), 6),

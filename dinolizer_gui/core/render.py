@@ -1,10 +1,14 @@
-"""Pictures of a result: heat maps, overlays, masks, contours, agreement.
+"""Pictures of a result, as 8-bit index layers with an RGBA palette.
 
-Shared by the CLI exports, the reports and the viewer (which only wraps the
-arrays in QImages).
+A layer is `levels` (H x W uint8) plus `palette` (256 x 4 uint8 RGBA). The
+viewer shows a layer as an indexed QImage over the input (so a threshold or
+colour-map change only rebuilds the cheap index array or the palette), and the
+exports blend the same layer into RGB with `composite`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -14,43 +18,79 @@ COLORMAPS = {
     "plasma": cv2.COLORMAP_PLASMA, "turbo": cv2.COLORMAP_TURBO, "cividis": cv2.COLORMAP_CIVIDIS,
 }
 DEFAULT_COLORMAP = "inferno"
-# colour-blind-safe agreement colours (RGB): orange = DinoLizer only, blue = DeCLIP only, magenta = both
-AGREEMENT_COLOURS = {"first_only": (230, 159, 0), "second_only": (0, 114, 178), "both": (204, 121, 167)}
+MASK_COLOUR = (255, 40, 40)
 CONTOUR_COLOUR = (0, 255, 255)
+# colour-blind-safe agreement colours (Okabe-Ito): orange = DinoLizer only, blue = DeCLIP only, magenta = both
+AGREEMENT_COLOURS = {"first only": (230, 159, 0), "second only": (0, 114, 178), "both": (204, 121, 167)}
 
 
-def heatmap(probability: np.ndarray, colormap: str = DEFAULT_COLORMAP) -> np.ndarray:
-    """H x W x 3 uint8 RGB colour map of a probability map in [0, 1]."""
-    levels = np.clip(np.rint(probability * 255.0), 0, 255).astype(np.uint8)
-    return cv2.cvtColor(cv2.applyColorMap(levels, COLORMAPS[colormap]), cv2.COLOR_BGR2RGB)
+@dataclass
+class Layer:
+    levels: np.ndarray  # H x W uint8 indices into the palette
+    palette: np.ndarray  # 256 x 4 uint8 RGBA
 
 
-def overlay(rgb: np.ndarray, probability: np.ndarray, opacity: float = 0.5,
-            colormap: str = DEFAULT_COLORMAP) -> np.ndarray:
-    """The heat map blended over the image; opacity scales with the probability so clean areas stay visible."""
-    alpha = (opacity * np.clip(probability, 0.0, 1.0))[..., None].astype(np.float32)
-    blended = rgb.astype(np.float32) * (1.0 - alpha) + heatmap(probability, colormap).astype(np.float32) * alpha
+def probability_levels(probability: np.ndarray) -> np.ndarray:
+    """Probabilities in [0, 1] quantised to 0..255 (for colour only; masks use the exact values)."""
+    return np.clip(np.rint(probability * 255.0), 0, 255).astype(np.uint8)
+
+
+def colormap_rgb(colormap: str) -> np.ndarray:
+    """256 x 3 uint8 RGB entries of a colour map."""
+    ramp = np.arange(256, dtype=np.uint8).reshape(256, 1)
+    return cv2.cvtColor(cv2.applyColorMap(ramp, COLORMAPS[colormap]), cv2.COLOR_BGR2RGB).reshape(256, 3)
+
+
+def heat_palette(colormap: str = DEFAULT_COLORMAP, opaque: bool = False) -> np.ndarray:
+    """Colour map entries; translucent ones fade with the probability so clean areas stay visible."""
+    alpha = np.full((256, 1), 255, np.uint8) if opaque else np.arange(256, dtype=np.uint8).reshape(256, 1)
+    return np.hstack([colormap_rgb(colormap), alpha])
+
+
+def _palette(entries: dict[int, tuple[int, int, int]]) -> np.ndarray:
+    palette = np.zeros((256, 4), np.uint8)
+    for index, rgb in entries.items():
+        palette[index] = (*rgb, 255)
+    return palette
+
+
+def heat_layer(levels: np.ndarray, colormap: str = DEFAULT_COLORMAP, opaque: bool = False) -> Layer:
+    return Layer(levels, heat_palette(colormap, opaque))
+
+
+def mask_layer(mask: np.ndarray) -> Layer:
+    return Layer(mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8), _palette({1: MASK_COLOUR}))
+
+
+def contour_layer(mask: np.ndarray) -> Layer:
+    """Region outlines, about 1/500 of the image size thick."""
+    mask8 = mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
+    radius = max(1, round(max(mask.shape) / 1000))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    edge = cv2.morphologyEx(mask8, cv2.MORPH_GRADIENT, kernel)
+    return Layer(edge, _palette({1: CONTOUR_COLOUR}))
+
+
+def agreement_layer(first: np.ndarray, second: np.ndarray) -> Layer:
+    """1 where only the first model flags a pixel, 2 only the second, 3 both."""
+    levels = first.view(np.uint8) + 2 * second.view(np.uint8)
+    colours = AGREEMENT_COLOURS
+    return Layer(levels, _palette({1: colours["first only"], 2: colours["second only"], 3: colours["both"]}))
+
+
+def composite(rgb: np.ndarray, layer: Layer, opacity: float = 1.0) -> np.ndarray:
+    """The layer blended over the image, as H x W x 3 uint8."""
+    colours = layer.palette[layer.levels]
+    alpha = colours[..., 3:4].astype(np.float32) * (opacity / 255.0)
+    blended = rgb.astype(np.float32) * (1.0 - alpha) + colours[..., :3].astype(np.float32) * alpha
     return np.rint(blended).astype(np.uint8)
+
+
+def overlay(rgb: np.ndarray, probability: np.ndarray, opacity: float = 0.6,
+            colormap: str = DEFAULT_COLORMAP) -> np.ndarray:
+    return composite(rgb, heat_layer(probability_levels(probability), colormap), opacity)
 
 
 def mask_image(mask: np.ndarray) -> np.ndarray:
     """A boolean mask as an 8-bit single-channel picture (255 = flagged)."""
     return mask.astype(np.uint8) * 255
-
-
-def contours(rgb: np.ndarray, mask: np.ndarray, thickness: int = 0) -> np.ndarray:
-    """Outlines of the mask regions drawn on the image."""
-    found, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    out = np.ascontiguousarray(rgb.copy())
-    thickness = thickness or max(1, round(max(rgb.shape[:2]) / 400))
-    cv2.drawContours(out, found, -1, CONTOUR_COLOUR, thickness)
-    return out
-
-
-def agreement(rgb: np.ndarray, first: np.ndarray, second: np.ndarray, opacity: float = 0.6) -> np.ndarray:
-    """Where only the first model, only the second, or both flag pixels, over a dimmed image."""
-    out = rgb.astype(np.float32) * 0.6
-    for key, selected in (("first_only", first & ~second), ("second_only", second & ~first), ("both", first & second)):
-        colour = np.array(AGREEMENT_COLOURS[key], dtype=np.float32)
-        out[selected] = out[selected] * (1.0 - opacity) + colour * opacity
-    return np.rint(out).astype(np.uint8)
