@@ -47,11 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command is None:
-        from .ui.app import run_gui
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in ("analyze", "-h", "--help"):
+        from .ui.app import run_gui  # no command, or image paths: the viewer
 
-        return run_gui(args_paths=[])
+        return run_gui(args_paths=argv)
+    args = build_parser().parse_args(argv)
     try:
         return run_analyze(args)
     except UsageError as exc:

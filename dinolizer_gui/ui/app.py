@@ -1,0 +1,21 @@
+"""Starting the viewer."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+from .. import __version__
+from .main_window import MainWindow
+
+
+def run_gui(args_paths: list[str]) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("DinoLizer GUI")
+    app.setApplicationVersion(__version__)
+    window = MainWindow()
+    window.show()
+    if args_paths:
+        window.open_paths(args_paths)
+    return app.exec()

@@ -1,0 +1,143 @@
+"""A zoomable, pannable image panel with one overlay layer; panels can be locked together."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QImage, QPainter, QPixmap, QTransform
+from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
+
+MAX_SCALE = 64.0
+ZOOM_STEP = 1.25
+
+
+class ImageView(QGraphicsView):
+    """Image pixels are scene units, so every panel of the same image shares coordinates."""
+
+    hovered = Signal(int, int)  # image x, y under the cursor (-1, -1 outside)
+    viewChanged = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.base = QGraphicsPixmapItem()
+        self.layer = QGraphicsPixmapItem()
+        self.layer.setZValue(1)
+        for item in (self.base, self.layer):
+            self.scene().addItem(item)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setMouseTracking(True)
+        self.setBackgroundBrush(Qt.GlobalColor.darkGray)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        self.fitted = True
+        self.horizontalScrollBar().valueChanged.connect(self.viewChanged)
+        self.verticalScrollBar().valueChanged.connect(self.viewChanged)
+
+    # --- content ---------------------------------------------------------------------------------
+    def set_base(self, image: QImage | QPixmap | None) -> None:
+        pixmap = image if isinstance(image, QPixmap) else QPixmap.fromImage(image) if image else QPixmap()
+        self.base.setPixmap(pixmap)
+        self.scene().setSceneRect(QRectF(pixmap.rect()))
+        if self.fitted:
+            self.fit()
+
+    def set_layer(self, image: QImage | None, opacity: float = 1.0) -> None:
+        self.layer.setPixmap(QPixmap.fromImage(image) if image is not None else QPixmap())
+        self.layer.setOpacity(opacity)
+
+    # --- zoom ------------------------------------------------------------------------------------
+    @property
+    def scale_factor(self) -> float:
+        return self.transform().m11()
+
+    def set_scale(self, scale: float) -> None:
+        scale = min(max(scale, 1e-3), MAX_SCALE)
+        self.setTransform(QTransform.fromScale(scale, scale))
+        self._update_sampling()
+        self.viewChanged.emit()
+
+    def zoom(self, factor: float) -> None:
+        self.fitted = False
+        self.set_scale(self.scale_factor * factor)
+
+    def fit(self) -> None:
+        self.fitted = True
+        if not self.base.pixmap().isNull():
+            self.fitInView(self.base, Qt.AspectRatioMode.KeepAspectRatio)
+            self._update_sampling()
+            self.viewChanged.emit()
+
+    def actual_size(self) -> None:
+        self.fitted = False
+        self.set_scale(1.0)
+
+    def zoom_to(self, rect: QRectF, margin: float = 0.25) -> None:
+        self.fitted = False
+        grown = rect.adjusted(-rect.width() * margin, -rect.height() * margin,
+                              rect.width() * margin, rect.height() * margin)
+        self.fitInView(grown, Qt.AspectRatioMode.KeepAspectRatio)
+        if self.scale_factor > MAX_SCALE:
+            self.set_scale(MAX_SCALE)
+        self.centerOn(rect.center())
+        self._update_sampling()
+        self.viewChanged.emit()
+
+    def _update_sampling(self) -> None:
+        """Nearest neighbour when magnified, so single pixels stay square."""
+        mode = Qt.TransformationMode.FastTransformation if self.scale_factor >= 2 else Qt.TransformationMode.SmoothTransformation
+        self.base.setTransformationMode(mode)
+        self.layer.setTransformationMode(mode)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale_factor < 2)
+
+    def center(self) -> QPointF:
+        return self.mapToScene(self.viewport().rect().center())
+
+    # --- events ----------------------------------------------------------------------------------
+    def wheelEvent(self, event):
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom(ZOOM_STEP ** steps)
+        event.accept()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if self.fitted:
+            self.fit()
+
+    def mouseMoveEvent(self, event):
+        super().mouseMoveEvent(event)
+        point = self.mapToScene(event.position().toPoint())
+        x, y = int(point.x()), int(point.y())
+        inside = self.base.pixmap().rect().contains(x, y) and point.x() >= 0 and point.y() >= 0
+        self.hovered.emit(x if inside else -1, y if inside else -1)
+
+    def leaveEvent(self, event):
+        super().leaveEvent(event)
+        self.hovered.emit(-1, -1)
+
+
+class ViewLink:
+    """Keeps the zoom and the visible centre of several views identical."""
+
+    def __init__(self, views: list[ImageView]):
+        self.views = views
+        self.locked = True
+        self._syncing = False
+        for view in views:
+            view.viewChanged.connect(lambda view=view: self.follow(view))
+
+    def follow(self, leader: ImageView) -> None:
+        if self._syncing or not self.locked:
+            return
+        self._syncing = True
+        try:
+            centre, scale = leader.center(), leader.scale_factor
+            for view in self.views:
+                if view is not leader:
+                    view.fitted = leader.fitted
+                    view.setTransform(QTransform.fromScale(scale, scale))
+                    view._update_sampling()
+                    view.centerOn(centre)
+        finally:
+            self._syncing = False

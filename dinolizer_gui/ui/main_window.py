@@ -1,0 +1,596 @@
+"""The main window: input | DinoLizer | DeCLIP, locked zoom, live thresholds, worker-thread analysis."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget,
+    QMainWindow, QMessageBox, QProgressBar, QSlider, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem,
+    QToolButton, QVBoxLayout, QWidget,
+)
+from superqt.utils import create_worker
+
+from .. import __version__
+from ..core.batch import scan_inputs
+from ..core.device import resolve_runtime
+from ..core.imageio import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS
+from ..core.inference import AnalysisOptions
+from ..core.jobs import JobProgress, LocalizerCache
+from ..core.models.registry import REGISTRY
+from ..core.models.store import installed_files, weights_dir
+from ..core.render import COLORMAPS, agreement_layer, contour_layer, heat_layer, mask_layer
+from ..core.settings import Settings, load_settings, save_settings
+from .document import Document, analyse_job, open_job
+from .image_view import ViewLink
+from .qimages import layer_image
+from .widgets import Panel, ThresholdControl, WelcomePage, card_html
+
+MODES = ("Overlay", "Heat map", "Mask", "Contours", "Agreement")
+MODEL_TITLES = {"dinolizer": "DinoLizer", "declip": "DeCLIP"}
+REGION_DEBOUNCE_MS = 120
+
+
+class MainWindow(QMainWindow):
+    analysisFinished = Signal(str)  # path
+    analysisFailed = Signal(str)  # message
+
+    def __init__(self, settings: Settings | None = None, config_folder: Path | None = None):
+        super().__init__()
+        self.config_folder = config_folder
+        self.settings = settings or load_settings(config_folder)
+        self.cache = LocalizerCache()
+        self.session_files: dict[str, list[Path]] = {}
+        self.documents: dict[str, Document] = {}
+        self.paths: list[str] = []
+        self.current: Document | None = None
+        self.worker = None
+        self.pending: tuple[str, bool] | None = None
+        self.analyses_started = 0
+        self.showing_original = False
+        self._job_started = 0.0
+        self.runtime = resolve_runtime(self.settings.device, self.settings.precision)
+        self.setWindowTitle(f"DinoLizer GUI {__version__}")
+        self.setAcceptDrops(True)
+        self.resize(1360, 760)
+        self._build_actions()
+        self._build_central()
+        self._build_docks()
+        self._build_status()
+        self._regions_timer = QTimer(self, singleShot=True, interval=REGION_DEBOUNCE_MS)
+        self._regions_timer.timeout.connect(self.refresh_regions)
+        self._space_filter = _SpaceFilter(self)
+        self.update_state()
+
+    # --- construction ----------------------------------------------------------------------------
+    def _action(self, text, slot, shortcut=None, tip="", checkable=False):
+        action = QAction(text, self, checkable=checkable, toolTip=tip or text)
+        if shortcut:
+            action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self):
+        self.open_action = self._action("&Open…", self.choose_files, QKeySequence.StandardKey.Open, "Open images")
+        self.folder_action = self._action("Open &folder…", self.choose_folder, "Ctrl+Shift+O", "Open every image in a folder")
+        self.run_action = self._action("&Run", self.run_analysis, "F5", "Analyse the current image with every model that has weights")
+        self.cancel_action = self._action("&Cancel", self.cancel, "Esc", "Cancel the running analysis")
+        self.fit_action = self._action("&Fit", lambda: self.panels[0].view.fit(), "Ctrl+0", "Fit the image in the panels")
+        self.actual_action = self._action("&100 %", lambda: self.panels[0].view.actual_size(), "Ctrl+1", "One image pixel per screen pixel")
+        self.zoom_in_action = self._action("Zoom &in", lambda: self.panels[0].view.zoom(1.25), [QKeySequence.StandardKey.ZoomIn, QKeySequence("Ctrl+=")])
+        self.zoom_out_action = self._action("Zoom &out", lambda: self.panels[0].view.zoom(0.8), QKeySequence.StandardKey.ZoomOut)
+        self.original_action = self._action("&Original", lambda on: self.show_original(on), "O",
+                                            "Show the original in place of the overlays (or hold Space)", checkable=True)
+        self.next_action = self._action("&Next image", lambda: self.step(1), ["PgDown", "Ctrl+Right"])
+        self.previous_action = self._action("&Previous image", lambda: self.step(-1), ["PgUp", "Ctrl+Left"])
+        self.nudge_actions = [
+            self._action(text, lambda _=False, d=delta: self.nudge_thresholds(d), key)
+            for text, delta, key in (("Threshold +0.01", 0.01, "]"), ("Threshold -0.01", -0.01, "["),
+                                     ("Threshold +0.05", 0.05, "Shift+]"), ("Threshold -0.05", -0.05, "Shift+["))]
+        self.load_weights_action = self._action("Load checkpoint &file…", self.choose_checkpoint)
+        self.weights_folder_action = self._action("Choose weights &folder…", self.choose_weights_folder)
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addActions([self.open_action, self.folder_action])
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        view_menu = menu.addMenu("&View")
+        view_menu.addActions([self.fit_action, self.actual_action, self.zoom_in_action, self.zoom_out_action,
+                              self.original_action, self.next_action, self.previous_action])
+        analysis_menu = menu.addMenu("&Analysis")
+        analysis_menu.addActions([self.run_action, self.cancel_action])
+        analysis_menu.addSeparator()
+        analysis_menu.addActions(self.nudge_actions)
+        device_menu = analysis_menu.addMenu("&Device")
+        group = QActionGroup(self)
+        for choice in ("auto", "cpu", "cuda"):
+            action = QAction(choice, self, checkable=True, checked=self.settings.device == choice)
+            action.triggered.connect(lambda _=False, c=choice: self.set_device(c))
+            group.addAction(action)
+            device_menu.addAction(action)
+        stride_menu = analysis_menu.addMenu("DinoLizer &stride")
+        stride_group = QActionGroup(self)
+        for stride, label in ((128, "128 (official)"), (256, "256 (faster, not official)"), (504, "504 (fastest, not official)")):
+            action = QAction(label, self, checkable=True, checked=self.settings.stride == stride)
+            action.triggered.connect(lambda _=False, s=stride: self._set_setting("stride", s))
+            stride_group.addAction(action)
+            stride_menu.addAction(action)
+        models_menu = menu.addMenu("&Models")
+        models_menu.addActions([self.load_weights_action, self.weights_folder_action])
+        cards = models_menu.addMenu("Model &cards")
+        for key, title in MODEL_TITLES.items():
+            cards.addAction(title, lambda k=key: self.show_card(k))
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction("&Keyboard shortcuts", self.show_shortcuts)
+        help_menu.addAction("&About", lambda: QMessageBox.about(self, "About", f"DinoLizer GUI {__version__}"))
+        self._fill_recent()
+
+        bar = self.addToolBar("Main")
+        bar.setObjectName("main-toolbar")
+        bar.addActions([self.open_action, self.folder_action, self.run_action, self.cancel_action])
+        bar.addSeparator()
+        bar.addActions([self.fit_action, self.actual_action, self.original_action])
+        bar.addSeparator()
+        self.mode_combo = QComboBox(toolTip="What the model panels show")
+        self.mode_combo.addItems(MODES)
+        self.mode_combo.currentIndexChanged.connect(lambda _: self.refresh_layers())
+        self.colormap_combo = QComboBox(toolTip="Colour map of the heat map (perceptually uniform by default)")
+        self.colormap_combo.addItems(list(COLORMAPS))
+        self.colormap_combo.setCurrentText(self.settings.colormap)
+        self.colormap_combo.currentTextChanged.connect(lambda name: self._set_setting("colormap", name, refresh=True))
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, toolTip="Overlay opacity")
+        self.opacity_slider.setValue(round(self.settings.opacity * 100))
+        self.opacity_slider.setFixedWidth(110)
+        self.opacity_slider.valueChanged.connect(self.set_opacity)
+        for label, widget in (("View", self.mode_combo), ("Colours", self.colormap_combo), ("Opacity", self.opacity_slider)):
+            bar.addWidget(QLabel(f" {label} "))
+            bar.addWidget(widget)
+
+    def _build_central(self):
+        self.panels = [Panel("input", "Input")] + [Panel(key, title) for key, title in MODEL_TITLES.items()]
+        self.link = ViewLink([p.view for p in self.panels])
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        for panel in self.panels:
+            splitter.addWidget(panel)
+            panel.view.hovered.connect(self.show_readout)
+            panel.cardRequested.connect(self.show_card)
+        self.banner = QLabel(wordWrap=True, visible=False)
+        self.banner.setStyleSheet("background:#7a1f1f;color:white;padding:6px;")
+        viewer = QWidget()
+        layout = QVBoxLayout(viewer)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter, 1)
+        self.welcome = WelcomePage(str(self.weights_folder()))
+        self.welcome.choose_folder.clicked.connect(self.choose_weights_folder)
+        self.welcome.load_checkpoint.clicked.connect(self.choose_checkpoint)
+        self.welcome.open_image.clicked.connect(self.choose_files)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(viewer)
+        self.setCentralWidget(self.stack)
+
+    def _build_docks(self):
+        self.file_list = QListWidget()
+        self.file_list.currentRowChanged.connect(self._file_selected)
+        files_dock = QDockWidget("Images", self, objectName="images-dock")
+        files_dock.setWidget(self.file_list)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, files_dock)
+
+        controls = QWidget()
+        layout = QVBoxLayout(controls)
+        self.thresholds = {key: ThresholdControl(key, title, self.settings.thresholds.get(key, 0.5))
+                           for key, title in MODEL_TITLES.items()}
+        self.link_check = QCheckBox("Link both thresholds", checked=self.settings.link_thresholds)
+        self.link_check.toggled.connect(lambda on: self._set_setting("link_thresholds", on))
+        for control in self.thresholds.values():
+            control.changed.connect(self.set_threshold)
+            layout.addWidget(control)
+        lock = QCheckBox("Lock zoom and pan across panels", checked=True)
+        lock.toggled.connect(lambda on: setattr(self.link, "locked", on))
+        row = QHBoxLayout()
+        row.addWidget(self.link_check)
+        row.addWidget(lock)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.scores_label = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
+        layout.addWidget(self.scores_label)
+        self.regions = QTableWidget(0, 6)
+        self.regions.setHorizontalHeaderLabels(["Model", "Area %", "Mean p", "Max p", "Box x, y, w, h", "#"])
+        self.regions.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.regions.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.regions.setToolTip("Connected regions of each mask (8-connected), largest first; click to zoom to one")
+        self.regions.cellClicked.connect(self.zoom_to_region)
+        layout.addWidget(self.regions, 1)
+        dock = QDockWidget("Thresholds, scores and regions", self, objectName="controls-dock")
+        dock.setWidget(controls)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+
+    def _build_status(self):
+        self.readout = QLabel("")
+        self.progress = QProgressBar(maximumWidth=360, visible=False, textVisible=True)
+        self.device_label = QLabel(self.runtime.description)
+        self.device_label.setToolTip(self.runtime.note or f"Models run on: {self.runtime.description}")
+        if self.runtime.note:
+            self.device_label.setText(f"CPU ({self.runtime.note.removeprefix('CUDA not used: ')})")
+        status = self.statusBar()
+        status.addWidget(self.readout, 1)
+        status.addPermanentWidget(self.progress)
+        status.addPermanentWidget(self.device_label)
+
+    # --- settings --------------------------------------------------------------------------------
+    def _set_setting(self, name, value, refresh=False):
+        setattr(self.settings, name, value)
+        save_settings(self.settings, self.config_folder)
+        if refresh:
+            self.refresh_layers()
+
+    def set_device(self, choice: str):
+        self._set_setting("device", choice)
+        self.runtime = resolve_runtime(choice, self.settings.precision)
+        self.device_label.setText(self.runtime.description if not self.runtime.note else
+                                  f"CPU ({self.runtime.note.removeprefix('CUDA not used: ')})")
+        self.device_label.setToolTip(self.runtime.note or self.runtime.description)
+
+    def set_opacity(self, percent: int):
+        self.settings.opacity = percent / 100
+        for panel in self.panels[1:]:
+            if self.mode_combo.currentText() == "Overlay" and not self.showing_original:
+                panel.view.layer.setOpacity(self.settings.opacity)
+        save_settings(self.settings, self.config_folder)
+
+    def weights_folder(self) -> Path:
+        return weights_dir(self.settings.weights_dir or None)
+
+    def model_files(self) -> dict[str, list[Path]]:
+        folder = self.weights_folder()
+        files = {name: self.session_files.get(name) or installed_files(name, folder) for name in REGISTRY}
+        return {name: paths for name, paths in files.items() if paths}
+
+    def set_model_files(self, name: str, paths: list[Path]) -> None:
+        """Use these checkpoint files for a model in this session."""
+        self.session_files[name] = [Path(p) for p in paths]
+        self.update_state()
+
+    # --- opening ---------------------------------------------------------------------------------
+    def choose_files(self):
+        patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open images", "", f"Images ({patterns});;All files (*)")
+        if paths:
+            self.open_paths(paths)
+
+    def choose_folder(self):
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images")
+        if folder:
+            self.open_paths([folder])
+
+    def open_paths(self, paths: list[str]) -> None:
+        found = [str(p) for p in scan_inputs(paths)]
+        if not found:
+            self.show_error("No images found in what was opened.")
+            return
+        for path in found:
+            if path not in self.paths:
+                self.paths.append(path)
+                self.file_list.addItem(Path(path).name)
+                self.file_list.item(self.file_list.count() - 1).setToolTip(path)
+        self.file_list.setCurrentRow(self.paths.index(found[0]))
+
+    def _file_selected(self, row: int):
+        if 0 <= row < len(self.paths):
+            self.show_path(self.paths[row])
+
+    def show_path(self, path: str) -> None:
+        self.settings.add_recent(path)
+        save_settings(self.settings, self.config_folder)
+        self._fill_recent()
+        if path in self.documents:
+            self.display(self.documents[path])
+        else:
+            self.start_job(path, analyse=bool(self.model_files()))
+
+    def step(self, delta: int):
+        if self.paths:
+            row = (self.file_list.currentRow() + delta) % len(self.paths)
+            self.file_list.setCurrentRow(row)
+
+    def _fill_recent(self):
+        self.recent_menu.clear()
+        for path in self.settings.recent_files:
+            self.recent_menu.addAction(path, lambda p=path: self.open_paths([p]))
+        self.recent_menu.setEnabled(bool(self.settings.recent_files))
+
+    # --- analysis --------------------------------------------------------------------------------
+    def run_analysis(self):
+        if self.current is not None:
+            self.start_job(self.current.path, analyse=True)
+
+    def start_job(self, path: str, analyse: bool) -> None:
+        if self.worker is not None:
+            self.pending = (path, analyse)
+            self.worker.quit()
+            return
+        self.hide_error()
+        options = AnalysisOptions(device=self.settings.device, precision=self.settings.precision,
+                                  stride=self.settings.stride, declip_mode=self.settings.declip_mode)
+        max_pixels = self.settings.max_pixels or DEFAULT_MAX_PIXELS
+        if analyse:
+            files = self.model_files()
+            if not files:
+                self.show_error("No model has weights: load a checkpoint (Models menu) or install weights in "
+                                f"{self.weights_folder()}.")
+                return
+            self.analyses_started += 1
+            worker = create_worker(analyse_job, path, files, options, self.cache, dict(self.settings.thresholds),
+                                   max_pixels, _start_thread=False, _ignore_errors=True)
+        else:
+            worker = create_worker(open_job, path, max_pixels, _start_thread=False, _ignore_errors=True)
+        worker.yielded.connect(self._on_progress)
+        worker.returned.connect(self._on_document)
+        worker.errored.connect(lambda exc, p=path: self._on_error(p, exc))
+        worker.aborted.connect(lambda: self.statusBar().showMessage("Analysis cancelled", 5000))
+        worker.finished.connect(self._on_finished)
+        self.worker = worker
+        self._job_started = time.perf_counter()
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("starting…")
+        self.progress.setVisible(True)
+        self.update_state()
+        worker.start()
+
+    def cancel(self):
+        if self.worker is not None:
+            self.pending = None
+            self.worker.quit()
+
+    def _on_progress(self, progress: JobProgress):
+        title = MODEL_TITLES.get(progress.model, progress.model)
+        if progress.stage == "windows" and progress.total:
+            if progress.done == 0:
+                self._job_started = time.perf_counter()
+            self.progress.setRange(0, progress.total)
+            self.progress.setValue(progress.done)
+            eta = ""
+            if progress.done:
+                remaining = (time.perf_counter() - self._job_started) / progress.done * (progress.total - progress.done)
+                eta = f" — ETA {int(remaining // 60)}:{int(remaining % 60):02d}"
+            self.progress.setFormat(f"{title}: windows {progress.done}/{progress.total}{eta}")
+        else:
+            self.progress.setRange(0, 0)
+            self.progress.setFormat(f"{progress.stage} {title}".strip() + "…")
+
+    def _on_document(self, document: Document):
+        previous = self.documents.get(document.path)
+        if previous is not None and not document.models:
+            return
+        self.documents[document.path] = document
+        self.display(document)
+        if document.models:
+            self.analysisFinished.emit(document.path)
+
+    def _on_error(self, path: str, exc: Exception):
+        message = f"{Path(path).name}: {getattr(exc, 'reason', None) or exc}"
+        if "out of memory" in str(exc).lower():
+            message += " — try the CPU (Analysis > Device) or a larger stride"
+        self.show_error(message)
+        self.analysisFailed.emit(message)
+
+    def _on_finished(self):
+        self.worker = None
+        self.progress.setVisible(False)
+        self.update_state()
+        if self.pending:
+            path, analyse = self.pending
+            self.pending = None
+            self.start_job(path, analyse)
+
+    def show_error(self, message: str):
+        self.banner.setText(message)
+        self.banner.setVisible(True)
+        self.stack.setCurrentIndex(1)
+        self.statusBar().showMessage(message, 10000)
+
+    def hide_error(self):
+        self.banner.setVisible(False)
+
+    # --- display ---------------------------------------------------------------------------------
+    def display(self, document: Document):
+        self.current = document
+        self.stack.setCurrentIndex(1)
+        for panel in self.panels:
+            panel.view.set_base(document.base)
+        for key, result in document.models.items():
+            self.thresholds[key].set_value(result.threshold, notify=False)
+        if self.settings.link_thresholds:
+            pass
+        self.refresh_layers()
+        self.refresh_scores()
+        self.refresh_regions()
+        warnings = "; ".join(document.image.warnings)
+        self.setWindowTitle(f"{Path(document.path).name} — DinoLizer GUI {__version__}")
+        self.statusBar().showMessage(warnings, 10000)
+        self.update_state()
+
+    def refresh_layers(self):
+        document, mode = self.current, self.mode_combo.currentText()
+        results = document.models if document else {}
+        masks = {key: result.mask() for key, result in results.items()} if mode in ("Mask", "Contours", "Agreement") else {}
+        for panel in self.panels[1:]:
+            result = results.get(panel.key)
+            if result is None or self.showing_original:
+                panel.view.set_layer(None)
+                continue
+            if mode == "Overlay":
+                panel.view.set_layer(layer_image(heat_layer(result.levels, self.settings.colormap)), self.settings.opacity)
+            elif mode == "Heat map":
+                panel.view.set_layer(layer_image(heat_layer(result.levels, self.settings.colormap, opaque=True)))
+            elif mode == "Mask":
+                layer = mask_layer(masks[panel.key])
+                layer.palette[0] = (0, 0, 0, 255)
+                layer.palette[1] = (255, 255, 255, 255)
+                panel.view.set_layer(layer_image(layer))
+            elif mode == "Contours":
+                panel.view.set_layer(layer_image(contour_layer(masks[panel.key])))
+            elif len(masks) == 2:
+                panel.view.set_layer(layer_image(agreement_layer(masks["dinolizer"], masks["declip"])), 0.75)
+            else:
+                panel.view.set_layer(None)
+        for key, control in self.thresholds.items():
+            result = results.get(key)
+            control.marked.setText(f"marked {result.marked_area():.2%}" if result else "")
+
+    def refresh_scores(self):
+        document = self.current
+        lines = []
+        for key, panel in zip(MODEL_TITLES, self.panels[1:]):
+            result = document.models.get(key) if document else None
+            if result is None:
+                panel.score.setText("<i>not analysed</i>" if document else "")
+                continue
+            localizer = result.localizer
+            verdict = "<b style='color:#c0392b'>flagged</b>" if result.flagged() else "not flagged"
+            panel.score.setText(f"score {result.score:.3f} — {verdict}")
+            explanation = (f"{MODEL_TITLES[key]} score = 99th percentile of the inpainting probability map; "
+                           f"flagged when ≥ {localizer.score_threshold:.4f} ({localizer.score_threshold_source}).")
+            panel.score.setToolTip(explanation)
+            lines.append(f"<b>{MODEL_TITLES[key]}</b> {result.score:.3f} ({verdict}): {explanation} "
+                         f"<i>Variant: {localizer.variant}; {result.run.device}; {result.run.seconds:.1f} s.</i>")
+        self.scores_label.setText("<br>".join(lines))
+
+    def refresh_regions(self):
+        rows = []
+        document = self.current
+        for key, result in (document.models.items() if document else []):
+            rows += [(key, region) for region in result.regions_summary().regions[:200]]
+        self.regions.setRowCount(len(rows))
+        for row, (key, region) in enumerate(rows):
+            values = (MODEL_TITLES[key], f"{region.area_percent:.2f}", f"{region.mean_probability:.3f}",
+                      f"{region.max_probability:.3f}", f"{region.x}, {region.y}, {region.width}, {region.height}",
+                      str(region.index))
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setData(Qt.ItemDataRole.UserRole, (region.x, region.y, region.width, region.height))
+                self.regions.setItem(row, column, item)
+
+    def zoom_to_region(self, row: int, _column: int = 0):
+        item = self.regions.item(row, 0)
+        if item is not None:
+            x, y, w, h = item.data(Qt.ItemDataRole.UserRole)
+            self.panels[0].view.zoom_to(QRectF(x, y, max(w, 1), max(h, 1)))
+
+    def set_threshold(self, key: str, value: float):
+        keys = list(self.thresholds) if self.settings.link_thresholds else [key]
+        for name in keys:
+            self.thresholds[name].set_value(value, notify=False)
+            self.settings.thresholds[name] = value
+            if self.current and name in self.current.models:
+                self.current.models[name].threshold = value
+        self.refresh_layers()
+        self._regions_timer.start()
+        save_settings(self.settings, self.config_folder)
+
+    def nudge_thresholds(self, delta: float):
+        for key, control in self.thresholds.items():
+            self.set_threshold(key, control.value() + delta)
+            if self.settings.link_thresholds:
+                break
+
+    def show_original(self, on: bool):
+        self.showing_original = on
+        self.original_action.setChecked(on)
+        self.refresh_layers()
+
+    def show_readout(self, x: int, y: int):
+        if self.current is None or x < 0:
+            self.readout.setText("")
+            return
+        parts = [f"({x}, {y})"]
+        for key, result in self.current.models.items():
+            parts.append(f"{MODEL_TITLES[key]} {result.probability[y, x]:.3f}")
+        self.readout.setText("   ".join(parts))
+
+    def show_card(self, key: str):
+        result = self.current.models.get(key) if self.current else None
+        describe = result.localizer.describe() if result else None
+        QMessageBox.information(self, f"Model card — {MODEL_TITLES[key]}", card_html(REGISTRY[key].card, describe))
+
+    def show_shortcuts(self):
+        rows = [(a.text().replace("&", ""), a.shortcut().toString()) for a in self.actions() if not a.shortcut().isEmpty()]
+        rows.append(("Show the original while held", "Space"))
+        QMessageBox.information(self, "Keyboard shortcuts",
+                                "<table>" + "".join(f"<tr><td>{t}</td><td><b>{k}</b></td></tr>" for t, k in rows) + "</table>")
+
+    # --- weights ---------------------------------------------------------------------------------
+    def choose_checkpoint(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Load a checkpoint", "", "Checkpoints (*.ckpt *.pth *.pt *.safetensors)")
+        if not path:
+            return
+        from ..core.models.checkpoints import CheckpointError, Layout, read_checkpoint
+
+        try:
+            layout = read_checkpoint(path).layout
+        except CheckpointError as exc:
+            self.show_error(str(exc))
+            return
+        model = "declip" if layout in (Layout.DECLIP_VIT, Layout.DECLIP_VIT_RN50) else "dinolizer"
+        existing = self.session_files.get(model, []) if layout in (Layout.BFREE_BACKBONE, Layout.LINEAR_HEAD) else []
+        self.set_model_files(model, existing + [Path(path)])
+
+    def choose_weights_folder(self):
+        folder = QFileDialog.getExistingDirectory(self, "Weights folder", str(self.weights_folder()))
+        if folder:
+            self._set_setting("weights_dir", folder)
+            self.welcome.set_folder(folder)
+            self.update_state()
+
+    # --- state -----------------------------------------------------------------------------------
+    def update_state(self):
+        running = self.worker is not None
+        has_models = bool(self.model_files())
+        self.run_action.setEnabled(has_models and self.current is not None and not running)
+        self.cancel_action.setEnabled(running)
+        if self.current is None and not running:
+            self.stack.setCurrentIndex(0 if not has_models else 1)
+
+    # --- events ----------------------------------------------------------------------------------
+    def dragEnterEvent(self, event):
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    def closeEvent(self, event):
+        self.pending = None
+        if self.worker is not None:
+            self.worker.quit()
+        save_settings(self.settings, self.config_folder)
+        super().closeEvent(event)
+
+
+class _SpaceFilter(QObject):
+    """Holding Space anywhere in the window shows the original in place of the overlays."""
+
+    def __init__(self, window: MainWindow):
+        super().__init__(window)
+        self.window = window
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.instance().installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == Qt.Key.Key_Space \
+                and not event.isAutoRepeat() and self.window.isActiveWindow():
+            self.window.show_original(event.type() == QEvent.Type.KeyPress)
+            return True
+        return False

@@ -1,0 +1,25 @@
+"""numpy arrays and core layers as QImages (the only place that knows the conversion)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QImage, qRgba
+
+from ..core.render import Layer
+
+
+def rgb_image(rgb: np.ndarray) -> QImage:
+    """An H x W x 3 uint8 array as a QImage that owns its pixels (safe to build off the GUI thread)."""
+    rgb = np.ascontiguousarray(rgb)
+    height, width = rgb.shape[:2]
+    image = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+    return image.convertToFormat(QImage.Format.Format_RGB32)
+
+
+def layer_image(layer: Layer) -> QImage:
+    """An index layer as an 8-bit indexed QImage with the layer's palette as colour table."""
+    levels = np.ascontiguousarray(layer.levels)
+    height, width = levels.shape
+    image = QImage(levels.data, width, height, width, QImage.Format.Format_Indexed8)
+    image.setColorTable([qRgba(int(r), int(g), int(b), int(a)) for r, g, b, a in layer.palette])
+    return image.copy()  # detach from the numpy buffer

@@ -1,0 +1,140 @@
+"""Small widgets of the viewer: a model panel, a threshold control, the welcome page."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSlider, QToolButton, QVBoxLayout, QWidget,
+)
+
+from ..core.models.registry import ModelCard
+from ..core.models.store import load_manifest
+from .image_view import ImageView
+
+SLIDER_STEPS = 1000
+
+
+class Panel(QWidget):
+    """A titled image view; model panels also show the image-level score."""
+
+    cardRequested = Signal(str)
+
+    def __init__(self, key: str, title: str, parent=None):
+        super().__init__(parent)
+        self.key = key
+        self.title = QLabel(f"<b>{title}</b>")
+        self.score = QLabel("")
+        self.score.setTextFormat(Qt.TextFormat.RichText)
+        header = QHBoxLayout()
+        header.setContentsMargins(4, 2, 4, 2)
+        header.addWidget(self.title)
+        header.addStretch(1)
+        header.addWidget(self.score)
+        if key != "input":
+            info = QToolButton(text="ⓘ", toolTip="Model card: training data, paper, known failure modes")
+            info.setAutoRaise(True)
+            info.clicked.connect(lambda: self.cardRequested.emit(self.key))
+            header.addWidget(info)
+        self.view = ImageView(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(header)
+        layout.addWidget(self.view, 1)
+
+
+class ThresholdControl(QWidget):
+    """A slider and a spin box for one model's pixel threshold."""
+
+    changed = Signal(str, float)
+
+    def __init__(self, key: str, title: str, value: float, parent=None):
+        super().__init__(parent)
+        self.key = key
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, SLIDER_STEPS)
+        self.spin = QDoubleSpinBox(decimals=3, minimum=0.0, maximum=1.0, singleStep=0.01)
+        tip = (f"{title}: pixels whose probability is at or above this value form the mask. 0.5 is the value "
+               "used by both papers for IoU/F1. Moving it never re-runs the model.")
+        for widget in (self.slider, self.spin):
+            widget.setToolTip(tip)
+        self.marked = QLabel("")
+        self.marked.setToolTip("Marked area: fraction of the image's pixels at or above the threshold")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel(title), 0)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.spin)
+        layout.addWidget(self.marked)
+        self.slider.valueChanged.connect(lambda v: self.set_value(v / SLIDER_STEPS))
+        self.spin.valueChanged.connect(self.set_value)
+        self._value = -1.0
+        self.set_value(value)
+
+    def value(self) -> float:
+        return self._value
+
+    def set_value(self, value: float, notify: bool = True) -> None:
+        value = round(min(max(float(value), 0.0), 1.0), 3)
+        if value == self._value:
+            return
+        self._value = value
+        for widget, shown in ((self.slider, round(value * SLIDER_STEPS)), (self.spin, value)):
+            widget.blockSignals(True)
+            widget.setValue(shown)
+            widget.blockSignals(False)
+        if notify:
+            self.changed.emit(self.key, value)
+
+
+def card_html(card: ModelCard, describe: dict | None) -> str:
+    rows = [f"<h3>{card.title}</h3>", f"<p><b>Paper:</b> {card.paper}</p>",
+            f"<p><b>Architecture:</b> {card.architecture}</p>", f"<p><b>Training data:</b> {card.training_data}</p>",
+            "<p><b>Known failure modes:</b></p><ul>" + "".join(f"<li>{m}</li>" for m in card.failure_modes) + "</ul>",
+            f"<p><b>Licence:</b> {card.licence}</p>"]
+    if describe:
+        rows.append(f"<p><b>Loaded variant:</b> {describe['variant']}<br><b>Image-level threshold:</b> "
+                    f"{describe['score_threshold']:.4f} — {describe['score_threshold_source']}</p>")
+        rows += [f"<p><b>Checkpoint:</b> {c['file']}<br><small>SHA-256 {c['sha256']}</small></p>"
+                 for c in describe["checkpoints"]]
+    return "".join(rows)
+
+
+class WelcomePage(QWidget):
+    """Shown at first start, when no model has weights: which files are needed and how to get them."""
+
+    def __init__(self, weights_folder: str, parent=None):
+        super().__init__(parent)
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setOpenExternalLinks(True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.choose_folder = QPushButton("Choose weights folder…")
+        self.load_checkpoint = QPushButton("Load a checkpoint file…")
+        self.open_image = QPushButton("Open an image to view it…")
+        buttons = QHBoxLayout()
+        for button in (self.choose_folder, self.load_checkpoint, self.open_image):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(40, 30, 40, 30)
+        layout.addWidget(self.text)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+        self.set_folder(weights_folder)
+
+    def set_folder(self, weights_folder: str) -> None:
+        rows = "".join(
+            f"<tr><td>{e.title}</td><td><code>{e.file}</code></td><td>{e.domain}</td>"
+            f"<td><a href='{e.url}'>download</a></td><td>{e.licence}</td></tr>"
+            for e in load_manifest() if e.supported)
+        self.text.setText(
+            "<h2>Welcome to DinoLizer GUI</h2>"
+            "<p>No model weights are installed yet. The app never bundles or downloads weights by itself: "
+            "their licences are non-commercial, and you must accept them. Put one or more of these files in "
+            f"the weights folder <code>{weights_folder}</code>, or load a checkpoint file for this session.</p>"
+            "<table cellspacing=6><tr><th align=left>Model</th><th align=left>File</th><th align=left>Trained on</th>"
+            f"<th></th><th align=left>Licence</th></tr>{rows}</table>"
+            "<p>DinoLizer needs the release checkpoint. DeCLIP needs one of the ViT files; COCO-SD suits general "
+            "photographs, the Dolos ones faces.</p>")

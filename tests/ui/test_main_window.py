@@ -1,0 +1,165 @@
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QImage
+
+from dinolizer_gui.core.settings import load_settings
+from dinolizer_gui.ui.main_window import MainWindow
+
+
+@pytest.fixture()
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("DINOLIZER_GUI_WEIGHTS", str(tmp_path / "no-weights"))
+    win = MainWindow(config_folder=tmp_path / "config")
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+@pytest.fixture()
+def photo(tmp_path):
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    path = tmp_path / "suspect.png"
+    Image.fromarray(np.kron(base, np.ones((8, 8, 1), np.uint8))).save(path)  # 640 x 512
+    return path
+
+
+def _drop(window, *paths):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+
+
+def _layer_pixels(panel) -> np.ndarray:
+    image = panel.view.layer.pixmap().toImage().convertToFormat(QImage.Format.Format_RGBA8888)
+    return np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.width(), 4).copy()
+
+
+def _analysed(qtbot, window, weights, photo):
+    files, _ = weights
+    window.set_model_files("dinolizer", [files["release"]])
+    window.set_model_files("declip", [files["declip"]])
+    with qtbot.waitSignal(window.analysisFinished, timeout=60000):
+        _drop(window, photo)
+    return window.current
+
+
+def test_first_start_without_weights_shows_the_welcome_page(window):
+    assert window.stack.currentWidget() is window.welcome
+    text = window.welcome.text.text()
+    assert "epoch=36_val_loss=0.2130.ckpt" in text and "ViT_layer20_conv-20_cocosd.pth" in text
+    assert "non-commercial" in text and not window.run_action.isEnabled()
+
+
+def test_drop_runs_both_models_on_the_worker_and_threshold_changes_never_rerun(qtbot, window, weights, photo):
+    forward_calls = []
+    document = _analysed(qtbot, window, weights, photo)
+    assert set(document.models) == {"dinolizer", "declip"}
+    assert document.models["dinolizer"].probability.shape == (512, 640)
+    assert window.panels[1].view.base.pixmap().width() == 640
+    assert "score" in window.panels[1].score.text() and "score" in window.panels[2].score.text()
+    assert window.analyses_started == 1
+
+    dinolizer = document.models["dinolizer"].localizer.net
+    dinolizer.register_forward_hook(lambda *a: forward_calls.append(1))
+    window.mode_combo.setCurrentText("Mask")
+    before = _layer_pixels(window.panels[1])
+    marked_before = window.thresholds["dinolizer"].marked.text()
+    window.thresholds["dinolizer"].slider.setValue(900)
+    after = _layer_pixels(window.panels[1])
+    expected = document.models["dinolizer"].probability >= 0.9
+    assert not np.array_equal(before, after)
+    assert np.array_equal(after[..., 0] == 255, expected)
+    assert window.thresholds["dinolizer"].marked.text() != marked_before
+    qtbot.waitUntil(lambda: window.regions.rowCount() > 0, timeout=2000)
+    assert forward_calls == [] and window.analyses_started == 1
+    assert load_settings(window.config_folder).thresholds["dinolizer"] == 0.9
+
+
+def test_linked_thresholds_move_together(qtbot, window, weights, photo):
+    _analysed(qtbot, window, weights, photo)
+    window.link_check.setChecked(True)
+    window.thresholds["declip"].spin.setValue(0.7)
+    assert window.thresholds["dinolizer"].value() == 0.7
+    assert window.current.models["dinolizer"].threshold == 0.7
+
+
+def test_agreement_view_colours_each_case(qtbot, window, weights, photo):
+    document = _analysed(qtbot, window, weights, photo)
+    window.mode_combo.setCurrentText("Agreement")
+    pixels = _layer_pixels(window.panels[1])
+    first, second = document.models["dinolizer"].mask(), document.models["declip"].mask()
+    assert np.all(pixels[first & second][:, :3] == (204, 121, 167))
+    assert np.all(pixels[first & ~second][:, :3] == (230, 159, 0))
+    assert np.all(pixels[~first & ~second][:, 3] == 0)
+
+
+def test_zoom_and_pan_are_locked_across_panels(qtbot, window, weights, photo):
+    _analysed(qtbot, window, weights, photo)
+    views = [panel.view for panel in window.panels]
+    views[1].zoom(4.0)
+    views[1].centerOn(100, 80)
+    for view in views:
+        assert view.scale_factor == pytest.approx(views[1].scale_factor)
+        assert (view.center() - views[1].center()).manhattanLength() < 2
+
+
+def test_cancel_stops_a_running_analysis(qtbot, window, weights, tmp_path):
+    files, _ = weights
+    window.set_model_files("dinolizer", [files["release"]])
+    wide = tmp_path / "wide.png"
+    Image.fromarray(np.zeros((504, 6000, 3), np.uint8)).save(wide)
+    with qtbot.waitSignal(window.progress.valueChanged, timeout=30000):
+        _drop(window, wide)
+    assert window.cancel_action.isEnabled()
+    window.cancel_action.trigger()
+    qtbot.waitUntil(lambda: window.worker is None, timeout=30000)
+    assert str(wide) not in window.documents and not window.progress.isVisible()
+
+
+def test_a_broken_file_shows_a_readable_error(qtbot, window, weights, tmp_path):
+    files, _ = weights
+    window.set_model_files("dinolizer", [files["release"]])
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff garbage")
+    with qtbot.waitSignal(window.analysisFailed, timeout=30000) as signal:
+        _drop(window, broken)
+    assert "broken.jpg" in signal.args[0] and window.banner.isVisible()
+
+
+def test_space_shows_the_original_and_readout_gives_probabilities(qtbot, window, weights, photo):
+    document = _analysed(qtbot, window, weights, photo)
+    qtbot.keyPress(window.panels[1].view, Qt.Key.Key_Space)
+    assert window.panels[1].view.layer.pixmap().isNull()
+    qtbot.keyRelease(window.panels[1].view, Qt.Key.Key_Space)
+    assert not window.panels[1].view.layer.pixmap().isNull()
+    window.show_readout(10, 20)
+    value = document.models["declip"].probability[20, 10]
+    assert "(10, 20)" in window.readout.text() and f"DeCLIP {value:.3f}" in window.readout.text()
+
+
+def test_region_click_zooms_to_it(qtbot, window, weights, photo):
+    _analysed(qtbot, window, weights, photo)
+    window.refresh_regions()
+    assert window.regions.rowCount() > 0
+    x, y, w, h = window.regions.item(0, 0).data(Qt.ItemDataRole.UserRole)
+    window.zoom_to_region(0)
+    centre = window.panels[2].view.center()
+    assert abs(centre.x() - (x + w / 2)) < max(w, 40) and abs(centre.y() - (y + h / 2)) < max(h, 40)
+
+
+def test_next_and_previous_walk_the_opened_images(qtbot, window, tmp_path):
+    paths = []
+    for index in range(3):
+        paths.append(tmp_path / f"img{index}.png")
+        Image.fromarray(np.full((40, 50, 3), index * 60, np.uint8)).save(paths[-1])
+    _drop(window, tmp_path)
+    qtbot.waitUntil(lambda: window.current is not None and window.worker is None, timeout=10000)
+    window.next_action.trigger()
+    qtbot.waitUntil(lambda: window.current.path == str(paths[1]) and window.worker is None, timeout=10000)
+    window.previous_action.trigger()
+    qtbot.waitUntil(lambda: window.current.path == str(paths[0]), timeout=10000)
