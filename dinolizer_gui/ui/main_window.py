@@ -22,12 +22,12 @@ from ..core.inference import AnalysisOptions
 from ..core.jobs import JobProgress, LocalizerCache
 from ..core.models.registry import REGISTRY
 from ..core.models.store import installed_files, weights_dir
-from ..core.render import COLORMAPS, agreement_layer, contour_layer, heat_layer, mask_layer
+from ..core.render import AGREEMENT_COLOURS, COLORMAPS, agreement_layer, colormap_rgb, contour_layer, heat_layer, mask_layer
 from ..core.settings import Settings, load_settings, save_settings
 from .document import Document, analyse_job, open_job
 from .image_view import ViewLink
 from .qimages import layer_image
-from .widgets import Panel, ThresholdControl, WelcomePage, card_html
+from .widgets import Legend, Panel, ThresholdControl, WelcomePage, card_html
 
 MODES = ("Overlay", "Heat map", "Mask", "Contours", "Agreement")
 MODEL_TITLES = {"dinolizer": "DinoLizer", "declip": "DeCLIP"}
@@ -159,8 +159,10 @@ class MainWindow(QMainWindow):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         for panel in self.panels:
             splitter.addWidget(panel)
+            splitter.setStretchFactor(splitter.count() - 1, 1)
             panel.view.hovered.connect(self.show_readout)
             panel.cardRequested.connect(self.show_card)
+        splitter.setSizes([10_000] * len(self.panels))
         self.banner = QLabel(wordWrap=True, visible=False)
         self.banner.setStyleSheet("background:#7a1f1f;color:white;padding:6px;")
         viewer = QWidget()
@@ -185,7 +187,10 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, files_dock)
 
         controls = QWidget()
-        layout = QVBoxLayout(controls)
+        columns = QHBoxLayout(controls)
+        left = QWidget()
+        layout = QVBoxLayout(left)
+        layout.setContentsMargins(0, 0, 0, 0)
         self.thresholds = {key: ThresholdControl(key, title, self.settings.thresholds.get(key, 0.5))
                            for key, title in MODEL_TITLES.items()}
         self.link_check = QCheckBox("Link both thresholds", checked=self.settings.link_thresholds)
@@ -200,15 +205,23 @@ class MainWindow(QMainWindow):
         row.addWidget(lock)
         row.addStretch(1)
         layout.addLayout(row)
+        self.legend = Legend()
+        layout.addWidget(self.legend)
         self.scores_label = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
-        layout.addWidget(self.scores_label)
+        self.scores_label.setAlignment(Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.scores_label, 1)
         self.regions = QTableWidget(0, 6)
         self.regions.setHorizontalHeaderLabels(["Model", "Area %", "Mean p", "Max p", "Box x, y, w, h", "#"])
         self.regions.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.regions.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.regions.setToolTip("Connected regions of each mask (8-connected), largest first; click to zoom to one")
         self.regions.cellClicked.connect(self.zoom_to_region)
-        layout.addWidget(self.regions, 1)
+        self.regions.verticalHeader().setVisible(False)
+        self.regions.horizontalHeader().setStretchLastSection(True)
+        self.regions.verticalHeader().setDefaultSectionSize(20)
+        columns.addWidget(left, 3)
+        columns.addWidget(self.regions, 2)
+        controls.setMaximumHeight(240)
         dock = QDockWidget("Thresholds, scores and regions", self, objectName="controls-dock")
         dock.setWidget(controls)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
@@ -408,8 +421,6 @@ class MainWindow(QMainWindow):
             panel.view.set_base(document.base)
         for key, result in document.models.items():
             self.thresholds[key].set_value(result.threshold, notify=False)
-        if self.settings.link_thresholds:
-            pass
         self.refresh_layers()
         self.refresh_scores()
         self.refresh_regions()
@@ -445,6 +456,13 @@ class MainWindow(QMainWindow):
         for key, control in self.thresholds.items():
             result = results.get(key)
             control.marked.setText(f"marked {result.marked_area():.2%}" if result else "")
+        if mode == "Agreement":
+            self.legend.set_swatches({"DinoLizer only": AGREEMENT_COLOURS["first only"],
+                                      "DeCLIP only": AGREEMENT_COLOURS["second only"],
+                                      "both": AGREEMENT_COLOURS["both"]})
+        else:
+            self.legend.set_scale(colormap_rgb(self.settings.colormap),
+                                  {key: control.value() for key, control in self.thresholds.items()})
 
     def refresh_scores(self):
         document = self.current

@@ -25,13 +25,15 @@ class Panel(QWidget):
         self.title = QLabel(f"<b>{title}</b>")
         self.score = QLabel("")
         self.score.setTextFormat(Qt.TextFormat.RichText)
-        header = QHBoxLayout()
-        header.setContentsMargins(4, 2, 4, 2)
+        header_widget = QWidget()
+        header_widget.setFixedHeight(26)
+        header = QHBoxLayout(header_widget)
+        header.setContentsMargins(6, 0, 4, 0)
         header.addWidget(self.title)
         header.addStretch(1)
         header.addWidget(self.score)
         if key != "input":
-            info = QToolButton(text="ⓘ", toolTip="Model card: training data, paper, known failure modes")
+            info = QToolButton(text="Card", toolTip="Model card: training data, paper, known failure modes")
             info.setAutoRaise(True)
             info.clicked.connect(lambda: self.cardRequested.emit(self.key))
             header.addWidget(info)
@@ -39,8 +41,61 @@ class Panel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(header)
+        layout.addWidget(header_widget)
         layout.addWidget(self.view, 1)
+
+
+class Legend(QWidget):
+    """The colour scale of the heat map from 0 to 1, with each model's threshold marked on it."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.colours: list[tuple[int, int, int]] = []
+        self.marks: dict[str, float] = {}
+        self.swatches: dict[str, tuple[int, int, int]] = {}
+        self.setFixedHeight(34)
+        self.setMinimumWidth(240)
+        self.setToolTip("Probability that a pixel was inpainted, 0 to 1, as coloured in the heat maps; "
+                        "the marks are the current pixel thresholds")
+
+    def set_scale(self, colours, marks: dict[str, float]) -> None:
+        self.colours, self.marks, self.swatches = [tuple(int(v) for v in c) for c in colours], dict(marks), {}
+        self.update()
+
+    def set_swatches(self, swatches: dict[str, tuple[int, int, int]]) -> None:
+        """Named colours instead of the scale (the agreement view)."""
+        self.swatches = dict(swatches)
+        self.update()
+
+    def paintEvent(self, _event):
+        from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPen
+
+        painter = QPainter(self)
+        if self.swatches:
+            x = 8
+            for name, colour in self.swatches.items():
+                painter.fillRect(x, 6, 22, 16, QColor(*colour))
+                painter.setPen(self.palette().text().color())
+                painter.drawText(x + 28, 19, name)
+                x += 40 + painter.fontMetrics().horizontalAdvance(name)
+            painter.end()
+            return
+        bar = self.rect().adjusted(8, 2, -8, -16)
+        gradient = QLinearGradient(bar.left(), 0, bar.right(), 0)
+        for index in range(0, len(self.colours), 8):
+            gradient.setColorAt(index / 255, QColor(*self.colours[index]))
+        if self.colours:
+            gradient.setColorAt(1.0, QColor(*self.colours[-1]))
+        painter.fillRect(bar, gradient)
+        painter.setPen(self.palette().text().color())
+        for value in (0.0, 0.25, 0.5, 0.75, 1.0):
+            x = bar.left() + value * bar.width()
+            painter.drawText(int(x) - 12, self.height() - 2, f"{value:g}")
+        for index, (name, value) in enumerate(sorted(self.marks.items())):
+            x = int(bar.left() + value * bar.width())
+            painter.setPen(QPen(QColor("#00e5ff" if index == 0 else "#ffffff"), 2))
+            painter.drawLine(x, bar.top() - 1, x, bar.bottom() + 1)
+        painter.end()
 
 
 class ThresholdControl(QWidget):

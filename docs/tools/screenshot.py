@@ -1,0 +1,66 @@
+"""Screenshot of the real window under Xvfb: docs/tools/screenshot.sh runs this.
+
+The models use seeded random weights in the official layouts (real weights cannot
+be downloaded where the docs are built), so the maps show the pipeline, not a
+verdict. The demo image is scikit-image's "coffee" with a region filled by
+classical (Telea) inpainting.
+"""
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from dinolizer_gui.ui.main_window import MainWindow  # noqa: E402
+from tests import factories  # noqa: E402
+
+
+def demo_image(folder: Path) -> Path:
+    from skimage import data
+
+    rgb = data.coffee()
+    mask = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.ellipse(mask, (420, 170), (70, 45), 15, 0, 360, 255, -1)
+    filled = cv2.inpaint(rgb[..., ::-1].copy(), mask, 9, cv2.INPAINT_TELEA)[..., ::-1]
+    path = folder / "coffee_inpainted.png"
+    Image.fromarray(filled).save(path)
+    return path
+
+
+def main(out: str, mode: str = "Overlay") -> None:
+    folder = Path(tempfile.mkdtemp())
+    release, declip = folder / "epoch=36_val_loss=0.2130.ckpt", folder / "ViT_layer20_conv-20_cocosd.pth"
+    factories.make_dinolizer_release(release, head_scale=0.4)
+    factories.make_declip_vit(declip)
+    app = QApplication(sys.argv[:1])
+    window = MainWindow(config_folder=folder / "config")
+    window.set_model_files("dinolizer", [release])
+    window.set_model_files("declip", [declip])
+    window.resize(1600, 900)
+    window.move(0, 0)
+    window.show()
+
+    def shoot():
+        window.mode_combo.setCurrentText(mode)
+        window.refresh_regions()
+        app.processEvents()
+        subprocess.run(["import", "-window", "root", out], check=True)
+        app.quit()
+
+    window.analysisFinished.connect(lambda _: QTimer.singleShot(1200, shoot))
+    window.open_paths([str(demo_image(folder))])
+    app.exec()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
