@@ -43,17 +43,38 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--weights-dir", type=Path, metavar="DIR", help="folder of installed weights")
     analyze.add_argument("--save-prob", action="store_true", help="also save each probability map as .npy")
     analyze.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    models = commands.add_parser("models", help="list, download, import, verify or remove model weights")
+    models.add_argument("--weights-dir", type=Path, metavar="DIR", help="folder of installed weights")
+    actions = models.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    actions.add_parser("list", help="every known checkpoint and its state")
+    get = actions.add_parser("download", help="download, verify and install a checkpoint")
+    get.add_argument("name", help="checkpoint id or file name (see `models list`)")
+    get.add_argument("--url", help="download from this mirror instead of the manifest's URL")
+    get.add_argument("--accept-licence", action="store_true", help="accept the licence without asking")
+    imported = actions.add_parser("import", help="install a checkpoint or the B-Free zip from disk")
+    imported.add_argument("file", type=Path)
+    imported.add_argument("--as", dest="as_entry", metavar="ID", help="which checkpoint it is, when the name does not say")
+    actions.add_parser("verify", help="recompute the SHA-256 of every installed file")
+    removed = actions.add_parser("remove", help="delete an installed checkpoint")
+    removed.add_argument("name")
+    activate = actions.add_parser("activate", help="choose which DeCLIP training set is used")
+    activate.add_argument("training_set", help="cocosd, pluralistic, lama, repaint-p2-9k or ldm")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in ("analyze", "-h", "--help"):
+    if not argv or argv[0] not in ("analyze", "models", "-h", "--help"):
         from .ui.app import run_gui  # no command, or image paths: the viewer
 
         return run_gui(args_paths=argv)
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "models":
+            from .models_cli import run_models
+
+            return run_models(args)
         return run_analyze(args)
     except UsageError as exc:
         print(f"dinolizer-gui: error: {exc}", file=sys.stderr)

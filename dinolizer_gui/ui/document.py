@@ -26,16 +26,20 @@ class ModelResult:
     levels: np.ndarray  # probability quantised for colouring
     threshold: float
     summary: Summary | None = None  # regions at `threshold`, computed lazily
+    _mask: tuple[float, np.ndarray] | None = None
 
     @property
     def probability(self) -> np.ndarray:
         return self.run.probability
 
     def mask(self) -> np.ndarray:
-        return binary_mask(self.run.probability, self.threshold)
+        if self._mask is None or self._mask[0] != self.threshold:
+            self._mask = (self.threshold, binary_mask(self.run.probability, self.threshold))
+        return self._mask[1]
 
     def marked_area(self) -> float:
-        return float(self.mask().mean())
+        mask = self.mask()
+        return np.count_nonzero(mask) / mask.size
 
     def flagged(self) -> bool:
         return self.score >= self.localizer.score_threshold

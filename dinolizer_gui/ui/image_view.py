@@ -23,6 +23,7 @@ class ImageView(QGraphicsView):
         self.layer = QGraphicsPixmapItem()
         self.layer.setZValue(1)
         for item in (self.base, self.layer):
+            item.setCacheMode(QGraphicsPixmapItem.CacheMode.DeviceCoordinateCache)  # repaint = blit
             self.scene().addItem(item)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
@@ -42,8 +43,9 @@ class ImageView(QGraphicsView):
         if self.fitted:
             self.fit()
 
-    def set_layer(self, image: QImage | None, opacity: float = 1.0) -> None:
-        self.layer.setPixmap(QPixmap.fromImage(image) if image is not None else QPixmap())
+    def set_layer(self, image: QImage | QPixmap | None, opacity: float = 1.0) -> None:
+        pixmap = image if isinstance(image, QPixmap) else QPixmap.fromImage(image) if image is not None else QPixmap()
+        self.layer.setPixmap(pixmap)
         self.layer.setOpacity(opacity)
 
     # --- zoom ------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget,
     QMainWindow, QMessageBox, QProgressBar, QSlider, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem,
@@ -429,30 +429,20 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(warnings, 10000)
         self.update_state()
 
-    def refresh_layers(self):
+    def refresh_layers(self, changed: set[str] | None = None):
+        """Rebuild the model layers; with `changed` (after a threshold move) only those that depend on it."""
         document, mode = self.current, self.mode_combo.currentText()
         results = document.models if document else {}
-        masks = {key: result.mask() for key, result in results.items()} if mode in ("Mask", "Contours", "Agreement") else {}
-        for panel in self.panels[1:]:
-            result = results.get(panel.key)
-            if result is None or self.showing_original:
-                panel.view.set_layer(None)
-                continue
-            if mode == "Overlay":
-                panel.view.set_layer(layer_image(heat_layer(result.levels, self.settings.colormap)), self.settings.opacity)
-            elif mode == "Heat map":
-                panel.view.set_layer(layer_image(heat_layer(result.levels, self.settings.colormap, opaque=True)))
-            elif mode == "Mask":
-                layer = mask_layer(masks[panel.key])
-                layer.palette[0] = (0, 0, 0, 255)
-                layer.palette[1] = (255, 255, 255, 255)
-                panel.view.set_layer(layer_image(layer))
-            elif mode == "Contours":
-                panel.view.set_layer(layer_image(contour_layer(masks[panel.key])))
-            elif len(masks) == 2:
-                panel.view.set_layer(layer_image(agreement_layer(masks["dinolizer"], masks["declip"])), 0.75)
-            else:
-                panel.view.set_layer(None)
+        threshold_free = mode in ("Overlay", "Heat map")
+        if changed is None or not threshold_free:
+            agreement = None
+            if mode == "Agreement" and len(results) == 2 and not self.showing_original:
+                layer = agreement_layer(results["dinolizer"].mask(), results["declip"].mask())
+                agreement = QPixmap.fromImage(layer_image(layer))
+            for panel in self.panels[1:]:
+                if changed is not None and mode != "Agreement" and panel.key not in changed:
+                    continue
+                self._set_panel_layer(panel, results.get(panel.key), mode, agreement)
         for key, control in self.thresholds.items():
             result = results.get(key)
             control.marked.setText(f"marked {result.marked_area():.2%}" if result else "")
@@ -463,6 +453,24 @@ class MainWindow(QMainWindow):
         else:
             self.legend.set_scale(colormap_rgb(self.settings.colormap),
                                   {key: control.value() for key, control in self.thresholds.items()})
+
+    def _set_panel_layer(self, panel, result, mode, agreement):
+        view = panel.view
+        if result is None or self.showing_original:
+            view.set_layer(None)
+        elif mode == "Overlay":
+            view.set_layer(layer_image(heat_layer(result.levels, self.settings.colormap)), self.settings.opacity)
+        elif mode == "Heat map":
+            view.set_layer(layer_image(heat_layer(result.levels, self.settings.colormap, opaque=True)))
+        elif mode == "Mask":
+            layer = mask_layer(result.mask())
+            layer.palette[0] = (0, 0, 0, 255)  # the binary mask as exported: white = flagged
+            layer.palette[1] = (255, 255, 255, 255)
+            view.set_layer(layer_image(layer))
+        elif mode == "Contours":
+            view.set_layer(layer_image(contour_layer(result.mask())))
+        else:
+            view.set_layer(agreement, 0.75)
 
     def refresh_scores(self):
         document = self.current
@@ -510,7 +518,7 @@ class MainWindow(QMainWindow):
             self.settings.thresholds[name] = value
             if self.current and name in self.current.models:
                 self.current.models[name].threshold = value
-        self.refresh_layers()
+        self.refresh_layers(changed=set(keys))
         self._regions_timer.start()
         save_settings(self.settings, self.config_folder)
 

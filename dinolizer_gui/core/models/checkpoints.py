@@ -67,12 +67,22 @@ def _load_tensors(path: Path) -> dict[str, Any]:
             with safe_open(str(path), framework="pt") as handle:
                 metadata = handle.metadata() or {}
             return {"tensors": load_file(str(path)), "metadata": metadata}
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
+        loaded = _torch_load(path)
     except Exception as exc:  # noqa: BLE001 - any decode failure becomes one readable message
         raise CheckpointError(path, f"not a readable PyTorch or safetensors weights file ({_first_line(exc)})") from None
     if not isinstance(loaded, dict):
         raise CheckpointError(path, f"expected a dictionary of weights, found {type(loaded).__name__}")
     return loaded
+
+
+def _torch_load(path: Path) -> Any:
+    """Memory-mapped where the file format allows it, so unused entries (text tower, optimizer) stay on disk."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except RuntimeError as exc:
+        if "mmap" not in str(exc) and "zip" not in str(exc):
+            raise
+        return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,0 +1,121 @@
+"""Viewer responsiveness: the worst main-thread stall while a model runs, and the
+time to re-render after a threshold change on a 12 MP image (goals: <= 50 ms each).
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_viewer.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from dinolizer_gui.core.imageio import load_image  # noqa: E402
+from dinolizer_gui.core.inference import ModelRun  # noqa: E402
+from dinolizer_gui.core.render import probability_levels  # noqa: E402
+from dinolizer_gui.ui.document import Document, ModelResult  # noqa: E402
+from dinolizer_gui.ui.main_window import MainWindow  # noqa: E402
+from dinolizer_gui.ui.qimages import rgb_image  # noqa: E402
+from tests import factories  # noqa: E402
+
+
+def worst_stall_during_analysis(app, window, image_path: Path) -> dict:
+    """Ticks a 5 ms timer on the GUI thread while the worker analyses; reports the longest gap."""
+    gaps, clock = [], QElapsedTimer()
+    clock.start()
+    last = [clock.elapsed()]
+
+    def tick():
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer(interval=5)
+    timer.timeout.connect(tick)
+    done = []
+    window.analysisFinished.connect(lambda _: done.append(time.perf_counter()))
+    started = time.perf_counter()
+    timer.start()
+    window.open_paths([str(image_path)])
+    while not done:
+        app.processEvents()
+        time.sleep(0.001)
+    timer.stop()
+    return {"analysis_s": round(done[0] - started, 2), "ticks": len(gaps), "worst_stall_ms": max(gaps),
+            "p99_stall_ms": float(np.percentile(gaps, 99))}
+
+
+def synthetic_document(window, path: Path, localizers) -> Document:
+    image = load_image(path)
+    rng = np.random.default_rng(0)
+    document = Document(str(path), image, rgb_image(image.rgb))
+    for localizer in localizers:
+        noise = cv2.GaussianBlur(rng.random((image.height, image.width), dtype=np.float32), (0, 0), 40)
+        probability = ((noise - noise.min()) / (noise.max() - noise.min())).astype(np.float32)
+        run = ModelRun(probability, 1, (image.width, image.height), [], "CPU")
+        document.models[localizer.name] = ModelResult(localizer, run, float(np.percentile(probability, 99)),
+                                                      probability_levels(probability), 0.5)
+    return document
+
+
+def rerender_times(app, window, document: Document) -> dict:
+    window.display(document)
+    app.processEvents()
+    results = {}
+    for mode in ("Overlay", "Mask", "Contours", "Agreement"):
+        window.mode_combo.setCurrentText(mode)
+        app.processEvents()
+        samples = []
+        for step in range(8):
+            began = time.perf_counter()
+            window.thresholds["dinolizer"].set_value(0.4 + 0.02 * step)  # what a slider move triggers
+            window.repaint()
+            app.processEvents()
+            samples.append((time.perf_counter() - began) * 1000)
+        results[mode] = {"median_ms": round(statistics.median(samples), 1), "worst_ms": round(max(samples), 1)}
+    began = time.perf_counter()
+    window.refresh_regions()
+    results["regions_table_debounced_ms"] = round((time.perf_counter() - began) * 1000, 1)
+    return results
+
+
+def main() -> None:
+    app = QApplication(sys.argv[:1])
+    folder = Path(tempfile.mkdtemp())
+    release = folder / "epoch=36_val_loss=0.2130.ckpt"
+    declip = folder / "ViT_layer20_conv-20_cocosd.pth"
+    factories.make_dinolizer_release(release, **factories.FULL)
+    factories.make_declip_vit(declip)
+    window = MainWindow(config_folder=folder / "config")
+    window.resize(1600, 900)
+    window.show()
+    window.set_model_files("dinolizer", [release])
+    window.set_model_files("declip", [declip])
+    small = folder / "analysis.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (632, 1016, 3), dtype=np.uint8)).save(small)
+    stall = worst_stall_during_analysis(app, window, small)
+    big = folder / "twelve_mp.jpg"
+    Image.fromarray(cv2.resize(np.random.default_rng(2).integers(0, 256, (300, 400, 3), dtype=np.uint8),
+                               (4000, 3000))).save(big, quality=90)
+    localizers = [result.localizer for result in window.current.models.values()]
+    rerender = rerender_times(app, window, synthetic_document(window, big, localizers))
+    print(json.dumps({"stall_during_full_size_dinolizer_analysis": stall, "threshold_rerender_12mp": rerender},
+                     indent=2))
+    window.close()
+
+
+if __name__ == "__main__":
+    main()
