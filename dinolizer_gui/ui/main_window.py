@@ -91,7 +91,9 @@ class MainWindow(QMainWindow):
             self._action(text, lambda _=False, d=delta: self.nudge_thresholds(d), key)
             for text, delta, key in (("Threshold +0.01", 0.01, "]"), ("Threshold -0.01", -0.01, "["),
                                      ("Threshold +0.05", 0.05, "Shift+]"), ("Threshold -0.05", -0.05, "Shift+["))]
-        self.load_weights_action = self._action("Load checkpoint &file…", self.choose_checkpoint)
+        self.models_action = self._action("&Manage models…", self.show_models_dialog, "Ctrl+M",
+                                          "Download, import, verify and choose the official weights")
+        self.load_weights_action = self._action("Load checkpoint &file for this session…", self.choose_checkpoint)
         self.weights_folder_action = self._action("Choose weights &folder…", self.choose_weights_folder)
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -123,7 +125,7 @@ class MainWindow(QMainWindow):
             stride_group.addAction(action)
             stride_menu.addAction(action)
         models_menu = menu.addMenu("&Models")
-        models_menu.addActions([self.load_weights_action, self.weights_folder_action])
+        models_menu.addActions([self.models_action, self.load_weights_action, self.weights_folder_action])
         cards = models_menu.addMenu("Model &cards")
         for key, title in MODEL_TITLES.items():
             cards.addAction(title, lambda k=key: self.show_card(k))
@@ -172,6 +174,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(splitter, 1)
         self.welcome = WelcomePage(str(self.weights_folder()))
         self.welcome.choose_folder.clicked.connect(self.choose_weights_folder)
+        self.welcome.manage_models.clicked.connect(self.show_models_dialog)
         self.welcome.load_checkpoint.clicked.connect(self.choose_checkpoint)
         self.welcome.open_image.clicked.connect(self.choose_files)
         self.stack = QStackedWidget()
@@ -568,6 +571,14 @@ class MainWindow(QMainWindow):
         model = "declip" if layout in (Layout.DECLIP_VIT, Layout.DECLIP_VIT_RN50) else "dinolizer"
         existing = self.session_files.get(model, []) if layout in (Layout.BFREE_BACKBONE, Layout.LINEAR_HEAD) else []
         self.set_model_files(model, existing + [Path(path)])
+
+    def show_models_dialog(self):
+        from .models_dialog import ModelsDialog
+
+        dialog = ModelsDialog(self.weights_folder(), self)
+        dialog.changed.connect(self.update_state)
+        dialog.show()
+        return dialog
 
     def choose_weights_folder(self):
         folder = QFileDialog.getExistingDirectory(self, "Weights folder", str(self.weights_folder()))

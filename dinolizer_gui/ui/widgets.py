@@ -165,11 +165,12 @@ class WelcomePage(QWidget):
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setOpenExternalLinks(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.manage_models = QPushButton("Get the weights…")
         self.choose_folder = QPushButton("Choose weights folder…")
         self.load_checkpoint = QPushButton("Load a checkpoint file…")
         self.open_image = QPushButton("Open an image to view it…")
         buttons = QHBoxLayout()
-        for button in (self.choose_folder, self.load_checkpoint, self.open_image):
+        for button in (self.manage_models, self.choose_folder, self.load_checkpoint, self.open_image):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
@@ -189,6 +190,8 @@ class WelcomePage(QWidget):
             "<p>No model weights are installed yet. The app never bundles or downloads weights by itself: "
             "their licences are non-commercial, and you must accept them. Put one or more of these files in "
             f"the weights folder <code>{weights_folder}</code>, or load a checkpoint file for this session.</p>"
+            "<p><b>Get the weights…</b> shows each licence, downloads and verifies the files, or imports "
+            "them from disk for machines without internet.</p>"
             "<table cellspacing=6><tr><th align=left>Model</th><th align=left>File</th><th align=left>Trained on</th>"
             f"<th></th><th align=left>Licence</th></tr>{rows}</table>"
             "<p>DinoLizer needs the release checkpoint. DeCLIP needs one of the ViT files; COCO-SD suits general "

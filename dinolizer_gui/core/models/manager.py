@@ -29,7 +29,8 @@ CHUNK = 1 << 20
 # verified: matches a published hash (or came from the published, MD5-checked archive)
 # recorded: no hash is published; unchanged since its SHA-256 was recorded at install
 # unofficial: imported although it differs from the published hash
-STATES = ("missing", "partial", "verified", "recorded", "unofficial", "corrupt")
+# unchecked: placed in the folder by hand and not verified yet
+STATES = ("missing", "partial", "verified", "recorded", "unofficial", "unchecked", "corrupt")
 
 
 class ModelManagerError(Exception):
@@ -75,8 +76,13 @@ def find_entry(name: str, manifest: list[ManifestEntry] | None = None) -> Manife
 
 
 def install_records(folder: Path) -> dict[str, dict]:
-    """file name -> {"sha256": recorded at install, "state": verified | recorded | unofficial}."""
-    return _read_json(folder / HASHES_FILE)
+    """file name -> {"sha256": recorded at install, "state": verified | recorded | unofficial}.
+
+    Malformed records are ignored (the file is then treated as placed by hand).
+    """
+    return {name: record for name, record in _read_json(folder / HASHES_FILE).items()
+            if isinstance(record, dict) and isinstance(record.get("sha256"), str)
+            and record.get("state") in ("verified", "recorded", "unofficial")}
 
 
 def recorded_hashes(folder: Path) -> dict[str, str]:
@@ -90,25 +96,35 @@ def expected_sha256(entry: ManifestEntry, folder: Path) -> str | None:
 
 def status(folder: Path, manifest: list[ManifestEntry] | None = None, check_hashes: bool = False) -> list[EntryStatus]:
     """The state of every manifest entry in the folder (hashes recomputed only when asked)."""
-    rows = []
+    rows, records = [], install_records(folder)
     for entry in manifest or load_manifest():
         path = folder / entry.file
-        expected = expected_sha256(entry, folder)
         if not path.is_file():
             state = "partial" if _part_path(folder, entry).exists() else "missing"
-            rows.append(EntryStatus(entry, state, path, expected))
+            rows.append(EntryStatus(entry, state, path, entry.sha256))
             continue
-        record = install_records(folder).get(entry.file, {"state": "recorded" if expected else "unofficial"})
-        actual = sha256_of_file(path) if check_hashes or expected is None else expected
-        if expected is not None and actual != expected:
-            rows.append(EntryStatus(entry, "corrupt", path, expected,
-                                    f"SHA-256 is {actual}, expected {expected}: changed or damaged"))
+        record = records.get(entry.file)
+        actual = sha256_of_file(path) if check_hashes else None
+        if record is None:
+            rows.append(_hand_placed(entry, path, actual))
+        elif actual is not None and actual != record["sha256"]:
+            rows.append(EntryStatus(entry, "corrupt", path, record["sha256"],
+                                    f"SHA-256 is {actual}, expected {record['sha256']}: changed or damaged"))
         elif record["state"] == "unofficial":
             rows.append(EntryStatus(entry, "unofficial", path, actual,
                                     "not the published file (its hash differs, or it was placed by hand)"))
         else:
-            rows.append(EntryStatus(entry, record["state"], path, actual))
+            rows.append(EntryStatus(entry, record["state"], path, record["sha256"]))
     return rows
+
+
+def _hand_placed(entry: ManifestEntry, path: Path, actual: str | None) -> EntryStatus:
+    if actual is None or entry.sha256 is None:
+        return EntryStatus(entry, "unchecked", path, actual, "placed by hand; no install record"
+                           + ("" if actual is None else " and no published hash to compare with"))
+    if actual == entry.sha256:
+        return EntryStatus(entry, "verified", path, actual)
+    return EntryStatus(entry, "unofficial", path, actual, f"differs from the published SHA-256 {entry.sha256}")
 
 
 def _part_path(folder: Path, entry: ManifestEntry) -> Path:

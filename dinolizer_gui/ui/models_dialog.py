@@ -1,0 +1,189 @@
+"""Models dialog: state of every official checkpoint; download, import, verify, remove, choose."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QProgressBar,
+    QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
+)
+from superqt.utils import create_worker
+
+from ..core.analysis import now_iso
+from ..core.models import manager
+from ..core.models.store import ManifestEntry, active_choices, load_manifest
+
+STATE_TIPS = {
+    "missing": "not installed",
+    "partial": "an interrupted download; Download resumes it",
+    "verified": "matches the published hash",
+    "recorded": "no hash is published; its SHA-256 was recorded when installed and it is unchanged",
+    "unofficial": "imported although it is not the published file",
+    "unchecked": "placed in the folder by hand; Verify all computes and compares its hash",
+    "corrupt": "changed or damaged since it was installed: remove it and install it again",
+}
+
+
+class ModelsDialog(QDialog):
+    changed = Signal()  # installed weights changed
+
+    def __init__(self, folder: Path, parent=None, manifest: list[ManifestEntry] | None = None,
+                 urls: dict[str, str] | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Models")
+        self.resize(980, 460)
+        self.folder = folder
+        self.manifest = manifest or load_manifest()
+        self.urls = urls or {}  # mirror URLs per entry id
+        self.worker = None
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["State", "Checkpoint", "File", "Trained on", "SHA-256"])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
+        self.progress = QProgressBar(visible=False, textVisible=True)
+        self.message = QLabel(wordWrap=True)
+        self.download_button = QPushButton("Download…")
+        self.import_button = QPushButton("Import file…")
+        self.verify_button = QPushButton("Verify all")
+        self.remove_button = QPushButton("Remove")
+        self.cancel_button = QPushButton("Cancel download", enabled=False)
+        self.declip_choice = QComboBox(toolTip="Which DeCLIP checkpoint the analysis uses")
+        self.declip_choice.addItems(sorted({e.training_set for e in self.manifest
+                                            if e.model == "declip" and e.supported and e.training_set}))
+        self.declip_choice.setCurrentText(active_choices(folder).get("declip", "cocosd"))
+        self.declip_choice.currentTextChanged.connect(self.set_active)
+        buttons = QHBoxLayout()
+        for widget in (self.download_button, self.import_button, self.verify_button, self.remove_button,
+                       self.cancel_button):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        buttons.addWidget(QLabel("Active DeCLIP:"))
+        buttons.addWidget(self.declip_choice)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"Weights folder: <code>{folder}</code>. Nothing is downloaded unless you ask; "
+                                "each licence is shown and must be accepted first."))
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        self.download_button.clicked.connect(self.download_selected)
+        self.import_button.clicked.connect(self.import_chosen)
+        self.verify_button.clicked.connect(lambda: self.refresh(check_hashes=True))
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.refresh()
+
+    def refresh(self, check_hashes: bool = False) -> None:
+        rows = manager.status(self.folder, self.manifest, check_hashes=check_hashes)
+        self.table.setRowCount(len(rows))
+        for row, status in enumerate(rows):
+            entry = status.entry
+            values = (status.state, entry.title, entry.file, entry.domain, status.sha256 or "")
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setData(Qt.ItemDataRole.UserRole, entry.id)
+                item.setToolTip(status.detail or STATE_TIPS[status.state] if column == 0 else
+                                entry.licence if column == 1 else value)
+                if not entry.supported:
+                    item.setForeground(Qt.GlobalColor.gray)
+                self.table.setItem(row, column, item)
+        self.table.resizeColumnsToContents()
+        if check_hashes:
+            corrupt = [r.entry.file for r in rows if r.state == "corrupt"]
+            self.message.setText("Corrupt: " + ", ".join(corrupt) if corrupt else "Every installed file checked.")
+
+    def selected_entry(self) -> ManifestEntry | None:
+        items = self.table.selectedItems()
+        return manager.find_entry(items[0].data(Qt.ItemDataRole.UserRole), self.manifest) if items else None
+
+    def select(self, entry_id: str) -> None:
+        for row in range(self.table.rowCount()):
+            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == entry_id:
+                self.table.selectRow(row)
+
+    def ask_licence(self, entry: ManifestEntry) -> bool:
+        answer = QMessageBox.question(self, "Licence", f"<b>{entry.title}</b><p>{entry.licence}</p>"
+                                      f"<p>Source: {entry.url}</p><p>Do you accept this licence?</p>")
+        return answer == QMessageBox.StandardButton.Yes
+
+    def download_selected(self) -> None:
+        entry = self.selected_entry()
+        if entry is None or self.worker is not None:
+            return
+        if not entry.supported:
+            self.message.setText(f"{entry.file}: {entry.unsupported_reason}")
+            return
+        if not manager.licence_accepted(self.folder, entry):
+            if not self.ask_licence(entry):
+                self.message.setText("Licence not accepted; nothing downloaded.")
+                return
+            manager.accept_licence(self.folder, entry, now_iso())
+        worker = create_worker(manager.download, entry, self.folder, self.urls.get(entry.id),
+                               _start_thread=False, _ignore_errors=True)
+        worker.yielded.connect(self._on_progress)
+        worker.returned.connect(lambda path: self.message.setText(f"Installed {path}"))
+        worker.errored.connect(lambda exc: self.message.setText(str(exc)))
+        worker.finished.connect(self._on_finished)
+        self.worker = worker
+        self.progress.setVisible(True)
+        self.cancel_button.setEnabled(True)
+        self.download_button.setEnabled(False)
+        worker.start()
+
+    def _on_progress(self, progress: manager.TransferProgress) -> None:
+        if progress.total:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * progress.done / progress.total))
+            self.progress.setFormat(f"{progress.stage} {progress.done / 1e6:.1f} / {progress.total / 1e6:.1f} MB")
+        else:
+            self.progress.setRange(0, 0)
+            self.progress.setFormat(f"{progress.stage} {progress.done / 1e6:.1f} MB")
+
+    def _on_finished(self) -> None:
+        self.worker = None
+        self.progress.setVisible(False)
+        self.cancel_button.setEnabled(False)
+        self.download_button.setEnabled(True)
+        self.refresh()
+        self.changed.emit()
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.quit()
+            self.message.setText("Download stopped; Download again resumes it.")
+
+    def import_chosen(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a checkpoint or the B-Free zip", "",
+                                              "Weights (*.ckpt *.pth *.pt *.safetensors *.zip)")
+        if path:
+            self.import_path(Path(path))
+
+    def import_path(self, path: Path) -> None:
+        try:
+            target = manager.import_file(path, self.folder, self.manifest)
+        except manager.ModelManagerError as exc:
+            self.message.setText(str(exc))
+            return
+        self.message.setText(f"Installed {target}")
+        self.refresh()
+        self.changed.emit()
+
+    def remove_selected(self) -> None:
+        entry = self.selected_entry()
+        if entry is not None and manager.remove(entry, self.folder):
+            self.message.setText(f"Removed {entry.file}")
+            self.refresh()
+            self.changed.emit()
+
+    def set_active(self, training_set: str) -> None:
+        manager.set_active_declip(training_set, self.folder, self.manifest)
+        self.changed.emit()
+
+    def closeEvent(self, event):
+        self.cancel()
+        super().closeEvent(event)

@@ -1,0 +1,56 @@
+import hashlib
+from dataclasses import replace
+
+from PySide6.QtWidgets import QMessageBox
+
+from dinolizer_gui.core.models import manager
+from dinolizer_gui.core.models.store import installed_files, load_manifest
+from dinolizer_gui.ui.models_dialog import ModelsDialog
+from tests.core.test_model_manager import CheckpointServer
+
+
+def test_dialog_downloads_with_progress_after_the_licence_is_accepted(qtbot, weights, tmp_path, monkeypatch):
+    files, _ = weights
+    body = files["release"].read_bytes()
+    server = CheckpointServer()
+    server.files["/r.ckpt"] = body
+    manifest = [replace(e, sha256=hashlib.sha256(body).hexdigest()) if e.id == "dinolizer-release" else e
+                for e in load_manifest()]
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+    folder = tmp_path / "weights"
+    dialog = ModelsDialog(folder, manifest=manifest, urls={"dinolizer-release": server.url("r.ckpt")})
+    qtbot.addWidget(dialog)
+    dialog.show()
+    manager.CHUNK, chunk = 64 * 1024, manager.CHUNK
+    try:
+        dialog.select("dinolizer-release")
+        assert dialog.table.item(dialog.table.currentRow(), 0).text() == "missing"
+        seen = []
+        dialog.progress.valueChanged.connect(seen.append)
+        with qtbot.waitSignal(dialog.changed, timeout=30000):
+            dialog.download_button.click()
+            assert dialog.progress.isVisible()
+    finally:
+        manager.CHUNK = chunk
+        server.close()
+    assert "non-profit" in asked[0]
+    assert len(set(seen)) > 3 and max(seen) == 1000
+    assert installed_files("dinolizer", folder)[0].read_bytes() == body
+    dialog.select("dinolizer-release")
+    assert dialog.table.item(dialog.table.currentRow(), 0).text() == "verified"
+
+
+def test_dialog_imports_and_reports_a_bad_file(qtbot, weights, tmp_path):
+    files, _ = weights
+    folder = tmp_path / "weights"
+    dialog = ModelsDialog(folder)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.changed):
+        dialog.import_path(files["declip"])
+    dialog.select("declip-vit-cocosd")
+    assert dialog.table.item(dialog.table.currentRow(), 0).text() == "recorded"
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"nope")
+    dialog.import_path(junk)
+    assert "not a readable PyTorch" in dialog.message.text()
