@@ -37,6 +37,7 @@ REGION_DEBOUNCE_MS = 120
 class MainWindow(QMainWindow):
     analysisFinished = Signal(str)  # path
     analysisFailed = Signal(str)  # message
+    regionsUpdated = Signal()
 
     def __init__(self, settings: Settings | None = None, config_folder: Path | None = None):
         super().__init__()
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self._build_central()
         self._build_docks()
         self._build_status()
+        self._region_workers: set = set()
         self._regions_timer = QTimer(self, singleShot=True, interval=REGION_DEBOUNCE_MS)
         self._regions_timer.timeout.connect(self.refresh_regions)
         self._space_filter = _SpaceFilter(self)
@@ -494,10 +496,25 @@ class MainWindow(QMainWindow):
         self.scores_label.setText("<br>".join(lines))
 
     def refresh_regions(self):
-        rows = []
+        """Regions are computed on a worker thread (connected components of a 12 MP mask take ~150 ms)."""
         document = self.current
-        for key, result in (document.models.items() if document else []):
-            rows += [(key, region) for region in result.regions_summary().regions[:200]]
+        if document is None or not document.models:
+            self._fill_regions(None, {})
+            return
+        results = dict(document.models)
+        worker = create_worker(lambda: {key: r.regions_summary() for key, r in results.items()},
+                               _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(lambda summaries, doc=document: self._fill_regions(doc, summaries))
+        worker.errored.connect(lambda exc: self.statusBar().showMessage(f"regions: {exc}", 5000))
+        self._region_workers.add(worker)
+        worker.finished.connect(lambda w=worker: self._region_workers.discard(w))
+        worker.start()
+
+    def _fill_regions(self, document, summaries):
+        if document is not self.current:
+            return  # a result for an image no longer shown
+        rows = [(key, region) for key, summary in summaries.items()
+                if summary.threshold == document.models[key].threshold for region in summary.regions[:200]]
         self.regions.setRowCount(len(rows))
         for row, (key, region) in enumerate(rows):
             values = (MODEL_TITLES[key], f"{region.area_percent:.2f}", f"{region.mean_probability:.3f}",
@@ -507,6 +524,7 @@ class MainWindow(QMainWindow):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, (region.x, region.y, region.width, region.height))
                 self.regions.setItem(row, column, item)
+        self.regionsUpdated.emit()
 
     def zoom_to_region(self, row: int, _column: int = 0):
         item = self.regions.item(row, 0)

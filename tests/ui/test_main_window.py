@@ -144,8 +144,7 @@ def test_space_shows_the_original_and_readout_gives_probabilities(qtbot, window,
 
 def test_region_click_zooms_to_it(qtbot, window, weights, photo):
     _analysed(qtbot, window, weights, photo)
-    window.refresh_regions()
-    assert window.regions.rowCount() > 0
+    qtbot.waitUntil(lambda: window.regions.rowCount() > 0, timeout=5000)
     x, y, w, h = window.regions.item(0, 0).data(Qt.ItemDataRole.UserRole)
     window.zoom_to_region(0)
     centre = window.panels[2].view.center()
