@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--weights-dir", type=Path, metavar="DIR", help="folder of installed weights")
     analyze.add_argument("--save-prob", action="store_true", help="also save each probability map as .npy")
     analyze.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    analyze.add_argument("--report", action="append", default=[], choices=("pdf", "json", "html"),
+                         help="also write DIR/report.FORMAT (repeatable)")
+    analyze.add_argument("--case", default="", metavar="TEXT", help="case number for the report")
+    analyze.add_argument("--analyst", default=None, metavar="NAME", help="analyst (default: the saved setting)")
+    analyze.add_argument("--organisation", default=None, metavar="NAME", help="organisation (default: saved)")
+    analyze.add_argument("--notes", default="", metavar="TEXT", help="free notes for the report's cover")
 
     models = commands.add_parser("models", help="list, download, import, verify or remove model weights")
     models.add_argument("--weights-dir", type=Path, metavar="DIR", help="folder of installed weights")
@@ -136,7 +142,7 @@ def _options(args):
 
 
 def run_analyze(args) -> int:
-    from .core.analysis import ResultsWriter, analyze_path, now_iso, software_versions
+    from .core.analysis import ResultsWriter, analyze_path, describe_run
     from .core.batch import scan_inputs
     from .core.device import resolve_runtime
     from .core.imageio import DEFAULT_MAX_PIXELS
@@ -147,19 +153,10 @@ def run_analyze(args) -> int:
     if not paths:
         raise UsageError("no images found in the given paths")
     runtime = resolve_runtime(options.device, options.precision)
-    thresholds = {loc.name: args.threshold for loc in localizers} if args.threshold is not None else {}
+    thresholds = {loc.name: args.threshold if args.threshold is not None else loc.pixel_threshold
+                  for loc in localizers}
     max_pixels = args.max_pixels or DEFAULT_MAX_PIXELS
-    run_info = {
-        "created": now_iso(), "software": software_versions(),
-        "device": {"requested": args.device, "used": runtime.description, "note": runtime.note},
-        "parameters": {"stride": options.stride, "batch_size": options.batch_size or "auto",
-                       "declip_mode": options.declip_mode, "declip_stride": options.declip_stride,
-                       "precision": options.precision, "max_pixels": max_pixels,
-                       "thresholds": {loc.name: thresholds.get(loc.name, loc.pixel_threshold) for loc in localizers},
-                       "postprocessing": "none (threshold only); regions are 8-connected components",
-                       "official_geometry": options.stride == 128 and options.declip_mode == "whole"},
-        "models": {loc.name: loc.describe() for loc in localizers},
-    }
+    run_info = describe_run(localizers, options, runtime, thresholds, max_pixels)
     writer = ResultsWriter(args.out, run_info, save_probability=args.save_prob)
     progress = None if args.quiet else _progress_printer()
     failures = 0
@@ -174,7 +171,20 @@ def run_analyze(args) -> int:
             print(f"[{number}/{len(paths)}] {path}: {status}  {scores}".rstrip(), file=sys.stderr)
     print(f"{len(paths) - failures} of {len(paths)} images analysed; results in {args.out / 'results.json'}",
           file=sys.stderr)
+    if args.report:
+        _write_reports(args)
     return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+def _write_reports(args) -> None:
+    from .core.report.document import CaseInfo, write_reports
+    from .core.settings import load_settings
+
+    settings = load_settings()
+    case = CaseInfo(args.case, settings.analyst if args.analyst is None else args.analyst,
+                    settings.organisation if args.organisation is None else args.organisation, args.notes)
+    for path in write_reports(args.out, args.report, case):
+        print(f"report written: {path}", file=sys.stderr)
 
 
 def _progress_printer():

@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +17,12 @@ from PIL import Image
 
 from .. import __version__
 from .imageio import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage
+from .device import Runtime
 from .inference import AnalysisOptions, ModelRun, run_to_end
 from .jobs import JobProgress, analysis_job
 from .models.registry import Localizer
 from .postprocess import Summary, summarise
-from .render import mask_image, overlay
+from .render import agreement_layer, composite, heat_layer, mask_image, probability_levels
 
 RESULTS_SCHEMA = "dinolizer-gui/analyze-results"
 RESULTS_VERSION = 1
@@ -79,7 +80,27 @@ def software_versions() -> dict[str, str]:
 
 
 def now_iso() -> str:
+    """Now, with time zone; SOURCE_DATE_EPOCH (the reproducible-builds convention) fixes it."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return datetime.fromtimestamp(int(epoch), timezone.utc).isoformat(timespec="seconds")
     return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def describe_run(localizers: list[Localizer], options: AnalysisOptions, runtime: Runtime,
+                 thresholds: dict[str, float], max_pixels: int) -> dict:
+    """Run metadata for results.json and reports: versions, device, every parameter, the models."""
+    return {
+        "created": now_iso(), "software": software_versions(),
+        "device": {"requested": options.device, "used": runtime.description, "note": runtime.note},
+        "parameters": {"stride": options.stride, "batch_size": options.batch_size or "auto",
+                       "declip_mode": options.declip_mode, "declip_stride": options.declip_stride,
+                       "precision": options.precision, "max_pixels": max_pixels,
+                       "thresholds": {loc.name: thresholds[loc.name] for loc in localizers},
+                       "postprocessing": "none (threshold only); regions are 8-connected components",
+                       "official_geometry": options.stride == 128 and options.declip_mode == "whole"},
+        "models": {loc.name: loc.describe() for loc in localizers},
+    }
 
 
 def _safe_stem(path: str) -> str:
@@ -111,6 +132,7 @@ class ResultsWriter:
     def _entry(self, outcome: ImageOutcome, index: int) -> dict:
         image = outcome.image
         entry = {"path": outcome.path, "sha256": image.sha256 if image else None,
+                 "file_size": image.file_size if image else None,
                  "width": image.width if image else None, "height": image.height if image else None,
                  "format": image.format if image else None, "status": "ok" if outcome.ok else "error",
                  "error": outcome.error or None, "warnings": image.warnings if image else [],
@@ -121,14 +143,23 @@ class ResultsWriter:
         (self.out_dir / folder).mkdir(exist_ok=True)
         for name, model in outcome.models.items():
             entry["models"][name] = self._save_model(folder, name, image, model)
+        if len(outcome.models) == 2:
+            first, second = (m.run.probability >= m.summary.threshold for m in outcome.models.values())
+            agreement_rel = f"{folder}/agreement.png"
+            Image.fromarray(composite(image.rgb, agreement_layer(first, second), 0.75)).save(self.out_dir / agreement_rel)
+            entry["agreement"] = {"image": agreement_rel, "models": list(outcome.models),
+                                  "colours": {"first only": "orange", "second only": "blue", "both": "magenta"}}
         return entry
 
     def _save_model(self, folder: str, name: str, image: LoadedImage, model: ModelOutcome) -> dict:
         probability, summary = model.run.probability, model.summary
         mask_rel, overlay_rel = f"{folder}/{name}_mask.png", f"{folder}/{name}_overlay.png"
+        heatmap_rel = f"{folder}/{name}_heatmap.png"
+        levels = probability_levels(probability)
         Image.fromarray(mask_image(probability >= summary.threshold)).save(self.out_dir / mask_rel)
-        Image.fromarray(overlay(image.rgb, probability, self.overlay_opacity)).save(self.out_dir / overlay_rel)
-        result = {"mask": mask_rel, "overlay": overlay_rel}
+        Image.fromarray(composite(image.rgb, heat_layer(levels), self.overlay_opacity)).save(self.out_dir / overlay_rel)
+        Image.fromarray(heat_layer(levels, opaque=True).palette[levels][..., :3]).save(self.out_dir / heatmap_rel)
+        result = {"mask": mask_rel, "overlay": overlay_rel, "heatmap": heatmap_rel}
         if self.save_probability:
             prob_rel = f"{folder}/{name}_probability.npy"
             np.save(self.out_dir / prob_rel, probability.astype(np.float32))
@@ -139,7 +170,6 @@ class ResultsWriter:
             "regions": [r.as_dict() for r in summary.regions],
             "windows": model.run.windows, "working_size": list(model.run.working_size),
             "preprocessing": model.run.preprocessing, "device": model.run.device, "notes": model.run.notes,
-            "seconds": round(model.run.seconds, 3),
         })
         return result
 

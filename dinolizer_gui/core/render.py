@@ -86,11 +86,6 @@ def composite(rgb: np.ndarray, layer: Layer, opacity: float = 1.0) -> np.ndarray
     return np.rint(blended).astype(np.uint8)
 
 
-def overlay(rgb: np.ndarray, probability: np.ndarray, opacity: float = 0.6,
-            colormap: str = DEFAULT_COLORMAP) -> np.ndarray:
-    return composite(rgb, heat_layer(probability_levels(probability), colormap), opacity)
-
-
 def mask_image(mask: np.ndarray) -> np.ndarray:
     """A boolean mask as an 8-bit single-channel picture (255 = flagged)."""
     return mask.astype(np.uint8) * 255

@@ -28,8 +28,10 @@ class Settings:
     weights_dir: str = ""
     max_pixels: int = 0  # 0: Pillow's decompression-bomb limit
     recent_files: list[str] = field(default_factory=list)
+    case_number: str = ""
     analyst: str = ""
     organisation: str = ""
+    notes: str = ""
 
     def add_recent(self, path: str) -> None:
         self.recent_files = [path] + [p for p in self.recent_files if p != path][:MAX_RECENT - 1]

@@ -97,12 +97,16 @@ class MainWindow(QMainWindow):
                                           "Download, import, verify and choose the official weights")
         self.load_weights_action = self._action("Load checkpoint &file for this session…", self.choose_checkpoint)
         self.weights_folder_action = self._action("Choose weights &folder…", self.choose_weights_folder)
+        self.export_action = self._action("&Export report…", self.show_export_dialog, "Ctrl+E",
+                                          "PDF, JSON and HTML reports with full-resolution masks and maps")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addActions([self.open_action, self.folder_action])
         self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = menu.addMenu("&View")
@@ -186,6 +190,7 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self):
         self.file_list = QListWidget()
+        self.file_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.file_list.currentRowChanged.connect(self._file_selected)
         files_dock = QDockWidget("Images", self, objectName="images-dock")
         files_dock.setWidget(self.file_list)
@@ -573,6 +578,46 @@ class MainWindow(QMainWindow):
         rows.append(("Show the original while held", "Space"))
         QMessageBox.information(self, "Keyboard shortcuts",
                                 "<table>" + "".join(f"<tr><td>{t}</td><td><b>{k}</b></td></tr>" for t, k in rows) + "</table>")
+
+    # --- export ----------------------------------------------------------------------------------
+    def show_export_dialog(self):
+        from .export_dialog import ExportDialog
+
+        default = str(Path(self.current.path).parent / "dinolizer-report") if self.current else ""
+        dialog = ExportDialog(self.settings, self.export_job, self, default)
+        dialog.exported.connect(lambda _: save_settings(self.settings, self.config_folder))
+        dialog.show()
+        return dialog
+
+    def documents_for(self, scope: str) -> list[Document]:
+        if scope == "Current image":
+            paths = [self.current.path] if self.current else []
+        elif scope == "Selected images":
+            paths = [self.paths[self.file_list.row(item)] for item in self.file_list.selectedItems()]
+        else:
+            paths = self.paths
+        return [self.documents[p] for p in paths if p in self.documents and self.documents[p].models]
+
+    def export_job(self, scope: str, folder: Path, formats: list[str], case):
+        from ..core.analysis import ImageOutcome, ModelOutcome, describe_run
+        from ..core.report.export import export_outcomes
+
+        documents = self.documents_for(scope)
+        if not documents:
+            raise ValueError("No analysed image in this selection: run the analysis first.")
+        localizers = {r.localizer.name: r.localizer for d in documents for r in d.models.values()}
+        options = AnalysisOptions(device=self.settings.device, precision=self.settings.precision,
+                                  stride=self.settings.stride, declip_mode=self.settings.declip_mode)
+        thresholds = {name: self.thresholds[name].value() for name in localizers}
+        run_info = describe_run(list(localizers.values()), options, self.runtime, thresholds,
+                                self.settings.max_pixels or DEFAULT_MAX_PIXELS)
+
+        def job():  # runs on the export worker: region statistics of many images take time
+            outcomes = [ImageOutcome(d.path, d.image, "", {name: ModelOutcome(r.run, r.regions_summary())
+                                                           for name, r in d.models.items()}) for d in documents]
+            return (yield from export_outcomes(outcomes, run_info, folder, formats, case))
+
+        return job()
 
     # --- weights ---------------------------------------------------------------------------------
     def choose_checkpoint(self):

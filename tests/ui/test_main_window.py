@@ -162,3 +162,28 @@ def test_next_and_previous_walk_the_opened_images(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.current.path == str(paths[1]) and window.worker is None, timeout=10000)
     window.previous_action.trigger()
     qtbot.waitUntil(lambda: window.current.path == str(paths[0]), timeout=10000)
+
+
+def test_export_writes_a_report_of_the_current_image_with_progress(qtbot, window, weights, photo, tmp_path):
+    import json
+
+    from dinolizer_gui.core.imageio import sha256_of_file
+
+    _analysed(qtbot, window, weights, photo)
+    window.thresholds["declip"].set_value(0.7)
+    dialog = window.show_export_dialog()
+    qtbot.addWidget(dialog)
+    dialog.case_number.setText("2026-0007")
+    dialog.analyst.setText("B. Analyst")
+    dialog.folder.setText(str(tmp_path / "export"))
+    dialog.formats["html"].setChecked(True)
+    steps = []
+    dialog.progress.valueChanged.connect(steps.append)
+    with qtbot.waitSignal(dialog.exported, timeout=30000) as signal:
+        dialog.buttons.accepted.emit()
+    assert sorted(p.name for p in signal.args[0]) == ["report.html", "report.json", "report.pdf"]
+    report = json.loads((tmp_path / "export" / "report.json").read_text())
+    assert report["case"]["case_number"] == "2026-0007"
+    assert report["images"][0]["sha256"] == sha256_of_file(photo)
+    assert report["images"][0]["models"]["declip"]["threshold"] == 0.7
+    assert steps and load_settings(window.config_folder).analyst == "B. Analyst"

@@ -1,0 +1,1 @@
+"""Reports: the report model, JSON (with schema), PDF and HTML, PNG maps."""

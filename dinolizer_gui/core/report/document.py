@@ -1,0 +1,105 @@
+"""The report model: what a PDF, HTML or JSON report says, built from a results folder.
+
+The results folder (results.json and the PNGs written as each image finished)
+is the single source, so a report of thousands of images never holds maps in
+memory, and the GUI and the CLI produce identical reports. Every evidence file
+is hashed again at export; a mismatch is reported, never hidden.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ... import __version__
+from ..analysis import now_iso
+from ..imageio import sha256_of_file
+
+REPORT_SCHEMA = "dinolizer-gui/report"
+REPORT_VERSION = 1
+REPORT_FORMATS = ("pdf", "json", "html")
+
+LIMITATIONS = (
+    "A localizer's map is a statistical estimate, not proof: it says where the model finds traces of "
+    "generative inpainting, with errors in both directions.",
+    "DinoLizer often misses edits smaller than about 12-20 % of a 504x504 window; DeCLIP squeezes the whole "
+    "image to 224x224 and loses small edits on large images.",
+    "Neither model localises fully regenerated or fully synthetic images: with no authentic reference, the map "
+    "can be empty or flag everything.",
+    "Image-level scores are the 99th percentile of the map. Only the DinoLizer release has a calibrated "
+    "threshold (CocoGlide, ROC-AUC 0.989 there), which is not a universal operating point; 0.5 elsewhere is a "
+    "convention.",
+    "Accuracy falls out of the training domain (DeCLIP Dolos checkpoints were trained on faces) and after "
+    "strong compression, resizing or other post-processing.",
+)
+
+
+@dataclass
+class CaseInfo:
+    case_number: str = ""
+    analyst: str = ""
+    organisation: str = ""
+    notes: str = ""
+
+
+def load_results(results_dir: Path) -> dict:
+    return json.loads((Path(results_dir) / "results.json").read_text(encoding="utf-8"))
+
+
+def score_meaning(model: dict, result: dict) -> str:
+    return (f"99th percentile of {model['title']}'s inpainting probability map; flagged when >= "
+            f"{result['score_threshold']:.4f} ({model['score_threshold_source']})")
+
+
+def _verify(entry: dict) -> dict:
+    path = Path(entry["path"])
+    if not path.is_file():
+        return {"sha256_at_export": None, "hash_verified": False, "hash_problem": "the file is no longer there"}
+    current = sha256_of_file(path)
+    if entry["sha256"] is None:
+        return {"sha256_at_export": current, "hash_verified": None, "hash_problem": None}
+    same = current == entry["sha256"]
+    return {"sha256_at_export": current, "hash_verified": same,
+            "hash_problem": None if same else "HASH MISMATCH: the file changed after it was analysed"}
+
+
+def build_report(results_dir: Path, case: CaseInfo, only: list[str] | None = None) -> dict:
+    """The report of a results folder (optionally only some image paths), evidence hashes re-verified."""
+    results = load_results(results_dir)
+    images = [e for e in results["images"] if only is None or e["path"] in only]
+    report_images = []
+    for entry in images:
+        item = {**entry, **_verify(entry), "file_name": Path(entry["path"]).name}
+        for name, result in entry.get("models", {}).items():
+            result["score_meaning"] = score_meaning(results["models"][name], result)
+        report_images.append(item)
+    errors = sum(1 for e in report_images if e["status"] == "error")
+    flagged = sum(1 for e in report_images if any(m["flagged"] for m in e.get("models", {}).values()))
+    return {
+        "schema": REPORT_SCHEMA, "version": REPORT_VERSION, "exported_at": now_iso(),
+        "application": f"DinoLizer GUI {__version__}", "case": asdict(case),
+        "analysis": {key: results[key] for key in ("created", "software", "device", "parameters")},
+        "models": results["models"], "images": report_images,
+        "summary": {"images": len(report_images), "flagged": flagged,
+                    "not_flagged": len(report_images) - flagged - errors, "errors": errors,
+                    "hash_mismatches": sum(1 for e in report_images if e["hash_verified"] is False)},
+        "limitations": list(LIMITATIONS),
+    }
+
+
+def write_json(report: dict, path: Path) -> Path:
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    return path
+
+
+def write_reports(results_dir: Path, formats: list[str], case: CaseInfo, only: list[str] | None = None,
+                  stem: str = "report") -> list[Path]:
+    """Write each requested format next to results.json; returns the files written."""
+    from .html import write_html
+    from .pdf import write_pdf
+
+    report = build_report(results_dir, case, only)
+    writers = {"json": write_json, "pdf": lambda r, p: write_pdf(r, results_dir, p),
+               "html": lambda r, p: write_html(r, results_dir, p)}
+    return [writers[fmt](report, Path(results_dir) / f"{stem}.{fmt}") for fmt in dict.fromkeys(formats)]

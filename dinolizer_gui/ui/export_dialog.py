@@ -1,0 +1,113 @@
+"""Export dialog: case details (remembered), formats, scope, destination; runs on a worker with progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+    QPlainTextEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+)
+from superqt.utils import create_worker
+
+from ..core.report.document import CaseInfo
+
+SCOPES = ("Current image", "Selected images", "All analysed images")
+
+
+class ExportDialog(QDialog):
+    exported = Signal(list)  # report paths
+
+    def __init__(self, settings, make_job, parent=None, default_folder: str = ""):
+        """`make_job(scope, folder, formats, case)` returns the export generator for that scope."""
+        super().__init__(parent)
+        self.setWindowTitle("Export report")
+        self.settings, self.make_job, self.worker = settings, make_job, None
+        self.case_number = QLineEdit(settings.case_number)
+        self.analyst = QLineEdit(settings.analyst)
+        self.organisation = QLineEdit(settings.organisation)
+        self.notes = QPlainTextEdit(settings.notes)
+        self.notes.setFixedHeight(70)
+        self.scope = QComboBox()
+        self.scope.addItems(SCOPES)
+        self.formats = {fmt: QCheckBox(fmt.upper(), checked=fmt in ("pdf", "json")) for fmt in ("pdf", "json", "html")}
+        self.folder = QLineEdit(default_folder)
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self.choose_folder)
+        formats = QWidget()
+        row = QHBoxLayout(formats)
+        row.setContentsMargins(0, 0, 0, 0)
+        for box in self.formats.values():
+            row.addWidget(box)
+        destination = QWidget()
+        row = QHBoxLayout(destination)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("Case number", self.case_number)
+        form.addRow("Analyst", self.analyst)
+        form.addRow("Organisation", self.organisation)
+        form.addRow("Notes", self.notes)
+        form.addRow("Images", self.scope)
+        form.addRow("Formats", formats)
+        form.addRow("Folder", destination)
+        self.progress = QProgressBar(visible=False, textVisible=True)
+        self.message = QLabel(wordWrap=True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Close)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        self.buttons.accepted.connect(self.start)
+        self.buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(QLabel("PNG masks, overlays and heat maps at full resolution and results.json are always "
+                                "written; evidence files are hashed again and never modified."))
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to folder", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    def case(self) -> CaseInfo:
+        return CaseInfo(self.case_number.text().strip(), self.analyst.text().strip(),
+                        self.organisation.text().strip(), self.notes.toPlainText().strip())
+
+    def start(self) -> None:
+        formats = [fmt for fmt, box in self.formats.items() if box.isChecked()]
+        folder = self.folder.text().strip()
+        if not folder or not formats:
+            self.message.setText("Choose a folder and at least one format.")
+            return
+        case = self.case()
+        self.settings.case_number, self.settings.analyst = case.case_number, case.analyst
+        self.settings.organisation, self.settings.notes = case.organisation, case.notes
+        try:
+            job = self.make_job(self.scope.currentText(), Path(folder), formats, case)
+        except ValueError as exc:
+            self.message.setText(str(exc))
+            return
+        def run():
+            return (yield from job)
+
+        self.worker = create_worker(run, _start_thread=False, _ignore_errors=True)
+        self.worker.yielded.connect(self._on_progress)
+        self.worker.returned.connect(self._on_done)
+        self.worker.errored.connect(lambda exc: self.message.setText(f"Export failed: {exc}"))
+        self.worker.finished.connect(lambda: setattr(self, "worker", None))
+        self.progress.setVisible(True)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+        self.worker.start()
+
+    def _on_progress(self, progress) -> None:
+        self.progress.setRange(0, progress.total)
+        self.progress.setValue(progress.done)
+        self.progress.setFormat(f"{progress.stage} {progress.done}/{progress.total}")
+
+    def _on_done(self, paths: list) -> None:
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
+        self.message.setText("Written: " + ", ".join(str(p) for p in paths))
+        self.exported.emit(paths)
