@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget,
@@ -672,8 +672,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):
         self.pending = None
+        self._regions_timer.stop()
         if self.worker is not None:
-            self.worker.quit()
+            self.worker.quit()  # stops between two batches of windows
+        QThreadPool.globalInstance().waitForDone(30_000)  # no worker may outlive the window it reports to
         save_settings(self.settings, self.config_folder)
         super().closeEvent(event)
 
