@@ -1,0 +1,36 @@
+"""Renders the cover and the image page of a real report to docs/ (needs poppler-utils and scikit-image).
+
+Seeded random weights in the official layouts, as for the screenshots.
+"""
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from dinolizer_gui.cli import main  # noqa: E402
+from docs.tools.screenshot import demo_image  # noqa: E402
+from tests import factories  # noqa: E402
+
+
+def run() -> None:
+    folder = Path(tempfile.mkdtemp())
+    release, declip = folder / "epoch=36_val_loss=0.2130.ckpt", folder / "ViT_layer20_conv-20_cocosd.pth"
+    factories.make_dinolizer_release(release, head_scale=0.4)
+    factories.make_declip_vit(declip)
+    image = demo_image(folder)
+    out = folder / "out"
+    main(["analyze", str(image), "--out", str(out), "--device", "cpu", "--quiet", "--report", "pdf",
+          "--weights", f"dinolizer={release}", "--weights", f"declip={declip}", "--case", "2026-0142",
+          "--analyst", "A. Examiner", "--organisation", "Verification desk",
+          "--notes", "Photo received by e-mail on 2026-11-20; the sender claims it is unedited."])
+    for page, name in ((1, "report-cover"), (3, "report-image-page")):
+        subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", str(page), "-l", str(page), "-singlefile",
+                        str(out / "report.pdf"), str(ROOT / "docs" / name)], check=True)
+
+
+if __name__ == "__main__":
+    run()
