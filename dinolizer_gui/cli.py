@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--max-pixels", type=int, metavar="N", help="decompression-bomb limit in pixels")
     analyze.add_argument("--weights-dir", type=Path, metavar="DIR", help="folder of installed weights")
     analyze.add_argument("--save-prob", action="store_true", help="also save each probability map as .npy")
+    analyze.add_argument("--store", type=Path, metavar="DIR", help="results store folder (default: user data folder)")
+    analyze.add_argument("--no-cache", action="store_true", help="neither read nor write the results store")
     analyze.add_argument("--quiet", action="store_true", help="no progress on stderr")
     analyze.add_argument("--report", action="append", default=[], choices=("pdf", "json", "html"),
                          help="also write DIR/report.FORMAT (repeatable)")
@@ -142,8 +144,10 @@ def _options(args):
 
 
 def run_analyze(args) -> int:
-    from .core.analysis import ResultsWriter, analyze_path, describe_run
-    from .core.batch import scan_inputs
+    from .core.analysis import ResultsWriter, describe_run
+    from .core.batch import BatchItem, BatchRunner, scan_inputs
+    from .core.cache import ResultStore
+    from .core.inference import run_to_end
     from .core.device import resolve_runtime
     from .core.imageio import DEFAULT_MAX_PIXELS
 
@@ -158,18 +162,21 @@ def run_analyze(args) -> int:
     max_pixels = args.max_pixels or DEFAULT_MAX_PIXELS
     run_info = describe_run(localizers, options, runtime, thresholds, max_pixels)
     writer = ResultsWriter(args.out, run_info, save_probability=args.save_prob)
-    progress = None if args.quiet else _progress_printer()
-    failures = 0
-    for number, path in enumerate(paths, 1):
-        outcome = analyze_path(path, localizers, options, thresholds, max_pixels, progress)
-        writer.add(outcome)
-        failures += not outcome.ok
+    store = None if args.no_cache else ResultStore(args.store)
+    items = [BatchItem(str(path)) for path in paths]
+
+    def finished(item: BatchItem, outcome) -> None:
+        writer.add(item, outcome)
         if not args.quiet:
-            status = "ok" if outcome.ok else f"ERROR: {outcome.error}"
-            scores = "  ".join(f"{n} {m.summary.score:.3f}{' FLAGGED' if m.summary.flagged else ''}"
-                               for n, m in outcome.models.items())
-            print(f"[{number}/{len(paths)}] {path}: {status}  {scores}".rstrip(), file=sys.stderr)
-    print(f"{len(paths) - failures} of {len(paths)} images analysed; results in {args.out / 'results.json'}",
+            scores = "  ".join(f"{n} {m.score:.3f}{' FLAGGED' if m.flagged else ''}{' (stored)' if m.cached else ''}"
+                               for n, m in item.models.items())
+            detail = f"{item.status.upper()}: {item.reason}" if item.reason else item.status
+            print(f"[{items.index(item) + 1}/{len(items)}] {item.path}: {detail}  {scores}".rstrip(), file=sys.stderr)
+
+    runner = BatchRunner(localizers, options, store, thresholds, max_pixels)
+    run_to_end(runner.run(items, finished), None if args.quiet else _progress_printer())
+    failures = sum(1 for item in items if item.status == "error")
+    print(f"{len(items) - failures} of {len(items)} images analysed; results in {args.out / 'results.json'}",
           file=sys.stderr)
     if args.report:
         _write_reports(args)
@@ -189,8 +196,9 @@ def _write_reports(args) -> None:
 
 def _progress_printer():
     def report(progress) -> None:
-        if progress.total > 1:
-            print(f"\r  {progress.model}: {progress.stage} {progress.done}/{progress.total}", end="", file=sys.stderr)
-            if progress.done == progress.total:
+        if progress.stage == "model" and progress.windows_total > 1:
+            print(f"\r  {progress.model}: windows {progress.windows_done}/{progress.windows_total}", end="",
+                  file=sys.stderr)
+            if progress.windows_done == progress.windows_total:
                 print(file=sys.stderr)
     return report

@@ -12,6 +12,13 @@ os.environ.setdefault("TIMM_OFFLINE", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture(autouse=True)
+def private_store(tmp_path, monkeypatch):
+    """Every test gets its own results store, config and weights folders: nothing of the user's is touched."""
+    monkeypatch.setenv("DINOLIZER_GUI_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("DINOLIZER_GUI_CONFIG", str(tmp_path / "config"))
+
+
 @pytest.fixture(scope="session")
 def weights(tmp_path_factory):
     """Tiny checkpoints in every official layout, written once per test session."""

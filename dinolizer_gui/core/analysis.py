@@ -7,7 +7,6 @@ import os
 import platform
 import re
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,12 +15,11 @@ import numpy as np
 from PIL import Image
 
 from .. import __version__
-from .imageio import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage
 from .device import Runtime
-from .inference import AnalysisOptions, ModelRun, run_to_end
-from .jobs import JobProgress, analysis_job
+from .imageio import LoadedImage
+from .inference import AnalysisOptions, ModelRun
 from .models.registry import Localizer
-from .postprocess import Summary, summarise
+from .postprocess import Summary
 from .render import agreement_layer, composite, heat_layer, mask_image, probability_levels
 
 RESULTS_SCHEMA = "dinolizer-gui/analyze-results"
@@ -44,29 +42,6 @@ class ImageOutcome:
     @property
     def ok(self) -> bool:
         return not self.error
-
-
-def analyze_path(path: Path | str, localizers: list[Localizer], options: AnalysisOptions,
-                 thresholds: dict[str, float], max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                 on_progress: Callable[[JobProgress], None] | None = None) -> ImageOutcome:
-    """Load one file and run every localizer on it; failures become a readable error, never an exception."""
-    outcome = ImageOutcome(str(path))
-    job = analysis_job(path, localizers, options, max_pixels)
-    try:
-        result = run_to_end(job, on_progress)
-    except ImageLoadError as exc:
-        outcome.error = exc.reason
-        return outcome
-    except (RuntimeError, ValueError, MemoryError) as exc:
-        outcome.error = f"analysis failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-        return outcome
-    outcome.image = result.image
-    for localizer in localizers:
-        run = result.runs[localizer.name]
-        threshold = thresholds.get(localizer.name, localizer.pixel_threshold)
-        outcome.models[localizer.name] = ModelOutcome(
-            run, summarise(run.probability, threshold, localizer.score_threshold, result.scores[localizer.name]))
-    return outcome
 
 
 def software_versions() -> dict[str, str]:
@@ -115,10 +90,20 @@ class ResultsWriter:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.document = {"schema": RESULTS_SCHEMA, "version": RESULTS_VERSION, **run_info, "images": []}
         self.save_probability = save_probability
+        self._by_path: dict[str, dict] = {}
         self.overlay_opacity = overlay_opacity
 
-    def add(self, outcome: ImageOutcome) -> dict:
-        entry = self._entry(outcome, len(self.document["images"]) + 1)
+    def add(self, item, outcome: ImageOutcome | None) -> dict:
+        """Write one finished batch item; a duplicate (no outcome) points at its first copy's files."""
+        if item.duplicate_of is not None:
+            first = self._by_path[item.duplicate_of]
+            entry = {**first, "path": item.path, "status": "skipped", "duplicate_of": item.duplicate_of,
+                     "error": None}
+        else:
+            entry = self._entry(outcome, len(self.document["images"]) + 1)
+            for name, summary in item.models.items():
+                entry["models"][name]["cached"] = summary.cached
+        self._by_path[item.path] = entry
         self.document["images"].append(entry)
         self.document["summary"] = self._counts()
         self._write_json()
@@ -126,8 +111,8 @@ class ResultsWriter:
 
     def _counts(self) -> dict[str, int]:
         images = self.document["images"]
-        errors = sum(1 for e in images if e["status"] == "error")
-        return {"images": len(images), "ok": len(images) - errors, "error": errors}
+        counts = {status: sum(1 for e in images if e["status"] == status) for status in ("ok", "error", "skipped")}
+        return {"images": len(images), **counts}
 
     def _entry(self, outcome: ImageOutcome, index: int) -> dict:
         image = outcome.image

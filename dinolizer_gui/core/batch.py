@@ -1,13 +1,29 @@
-"""Finding the images to analyse in files and folders."""
+"""Batches: finding the images, and analysing a queue of them with the results store.
+
+One image is in memory at a time; finished maps live in the store, not in the
+queue, so thousands of images (or a few huge ones) keep memory bounded.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
+import numpy as np
 from natsort import natsorted
 
-from .imageio import is_image_path
+from .analysis import ImageOutcome, ModelOutcome
+from .cache import ResultStore, result_key
+from .imageio import DEFAULT_MAX_PIXELS, ImageLoadError, is_image_path, load_image
+from .inference import AnalysisOptions
+from .models.registry import Localizer
+from .postprocess import image_score, summarise
+
+STATUSES = ("queued", "running", "done", "error", "skipped")
+THUMBNAIL_SIZE = 96
 
 
 def scan_inputs(paths: list[Path | str]) -> list[Path]:
@@ -49,3 +65,136 @@ def _walk_images(root: Path) -> list[Path]:
         images += [Path(folder) / name for name in natsorted(files)
                    if not name.startswith(".") and is_image_path(Path(name)) and (Path(folder) / name).is_file()]
     return images
+
+
+@dataclass
+class ModelSummary:
+    score: float
+    flagged: bool
+    marked_area: float
+    threshold: float
+    cached: bool  # served from the results store, not computed in this run
+
+
+@dataclass
+class BatchItem:
+    path: str
+    status: str = "queued"
+    reason: str = ""
+    sha256: str | None = None
+    width: int | None = None
+    height: int | None = None
+    file_size: int | None = None
+    duplicate_of: str | None = None
+    models: dict[str, ModelSummary] = field(default_factory=dict)
+    thumbnail: np.ndarray | None = None
+
+    @property
+    def flagged(self) -> bool:
+        return any(m.flagged for m in self.models.values())
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    index: int  # the item being worked on
+    done: int  # items finished (done, error or skipped)
+    total: int
+    stage: str  # "loading", "model", "finished"
+    model: str = ""
+    windows_done: int = 0
+    windows_total: int = 0
+
+
+def make_items(paths: list[Path | str]) -> list[BatchItem]:
+    return [BatchItem(str(p)) for p in scan_inputs(paths)]
+
+
+def _thumbnail(rgb: np.ndarray) -> np.ndarray:
+    scale = THUMBNAIL_SIZE / max(rgb.shape[:2])
+    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+class BatchRunner:
+    """Analyses queued items in order; iterate `run()`, close it to cancel (between two batches of windows)."""
+
+    def __init__(self, localizers: list[Localizer], options: AnalysisOptions, store: ResultStore | None,
+                 thresholds: dict[str, float] | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS):
+        self.localizers = localizers
+        self.options = options
+        self.store = store
+        self.thresholds = {loc.name: (thresholds or {}).get(loc.name, loc.pixel_threshold) for loc in localizers}
+        self.max_pixels = max_pixels
+
+    def run(self, items: list[BatchItem], on_outcome: Callable[[BatchItem, ImageOutcome | None], None] | None = None
+            ) -> Generator[BatchProgress, None, None]:
+        first_by_hash = {item.sha256: item for item in items if item.sha256 and item.status == "done"}
+        finished = sum(1 for item in items if item.status in ("done", "error", "skipped"))
+        for index, item in enumerate(items):
+            if item.status != "queued":
+                continue
+            item.status = "running"
+            yield BatchProgress(index, finished, len(items), "loading")
+            try:
+                outcome = yield from self._analyse(index, item, finished, len(items), first_by_hash)
+            except BaseException:
+                item.status = "queued"  # cancelled or failed mid-image: it will run again
+                raise
+            finished += 1
+            if on_outcome:
+                on_outcome(item, outcome)
+            yield BatchProgress(index, finished, len(items), "finished")
+
+    def _analyse(self, index, item, finished, total, first_by_hash):
+        try:
+            image = load_image(item.path, self.max_pixels)
+        except ImageLoadError as exc:
+            item.status, item.reason = "error", exc.reason
+            return ImageOutcome(item.path, error=exc.reason)
+        item.sha256, item.width, item.height, item.file_size = image.sha256, image.width, image.height, image.file_size
+        item.thumbnail = _thumbnail(image.rgb)
+        first = first_by_hash.get(image.sha256)
+        if first is not None and first is not item:
+            item.status, item.duplicate_of, item.models = "skipped", first.path, dict(first.models)
+            item.reason = f"duplicate of {first.path} (same SHA-256)"
+            return None
+        if self.store is not None:
+            self.store.put_thumbnail(image.sha256, item.thumbnail)
+        outcome = ImageOutcome(item.path, image)
+        for localizer in self.localizers:
+            try:
+                model_outcome, cached = yield from self._model(index, finished, total, image, localizer)
+            except (RuntimeError, ValueError, MemoryError) as exc:
+                item.status = "error"
+                item.reason = outcome.error = f"{localizer.name} failed: {str(exc).splitlines()[0] if str(exc) else exc}"
+                return outcome
+            outcome.models[localizer.name] = model_outcome
+            summary = model_outcome.summary
+            item.models[localizer.name] = ModelSummary(summary.score, summary.flagged, summary.marked_area,
+                                                       summary.threshold, cached)
+        item.status = "done"
+        first_by_hash[image.sha256] = item
+        return outcome
+
+    def _model(self, index, finished, total, image, localizer):
+        key = result_key(image.sha256, localizer.name, localizer.checkpoints, self.options)
+        stored = self.store.get(key) if self.store is not None else None
+        if stored is not None:
+            run, score, cached = stored.load_run(), stored.score, True
+        else:
+            generator = localizer.analyze(image, self.options)
+            try:
+                while True:
+                    try:
+                        progress = next(generator)
+                    except StopIteration as end:
+                        run = end.value
+                        break
+                    yield BatchProgress(index, finished, total, "model", localizer.name, progress.done, progress.total)
+            finally:
+                generator.close()
+            score, cached = image_score(run.probability), False
+            if self.store is not None:
+                self.store.put(key, image.sha256, localizer.name, run, score)
+        summary = summarise(run.probability, self.thresholds[localizer.name], localizer.score_threshold, score)
+        return ModelOutcome(run, summary), cached

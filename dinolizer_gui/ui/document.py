@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtGui import QImage
 
+from ..core.batch import BatchItem, BatchRunner
+from ..core.cache import ResultStore, result_key
 from ..core.imageio import LoadedImage, load_image
 from ..core.inference import AnalysisOptions, ModelRun
-from ..core.jobs import JobProgress, LocalizerCache, analysis_job
+from ..core.jobs import JobProgress, LocalizerCache
 from ..core.models.registry import Localizer
 from ..core.postprocess import Summary, binary_mask, summarise
 from ..core.render import probability_levels
@@ -65,18 +67,57 @@ def open_job(path: str, max_pixels: int | None) -> Generator[JobProgress, None, 
     return Document(path, image, rgb_image(image.rgb))
 
 
-def analyse_job(path: str, model_files: dict[str, list[Path]], options: AnalysisOptions, cache: LocalizerCache,
-                thresholds: dict[str, float], max_pixels: int | None) -> Generator[JobProgress, None, Document]:
-    """Load the models (once per session), analyse, and prepare everything the panels show."""
+def _model_result(localizer: Localizer, run: ModelRun, score: float, threshold: float) -> ModelResult:
+    return ModelResult(localizer, run, score, probability_levels(run.probability), threshold)
+
+
+def _localizers(model_files, cache):
     localizers = []
     for name, files in model_files.items():
         yield JobProgress("loading model", name)
         localizers.append(cache.get(name, files))
-    result = yield from analysis_job(path, localizers, options, max_pixels)
-    document = Document(path, result.image, rgb_image(result.image.rgb))
+    return localizers
+
+
+def load_document(path: str, localizers: list[Localizer], store: ResultStore, options: AnalysisOptions,
+                  thresholds: dict[str, float], max_pixels: int | None) -> Document:
+    """An image with whatever results the store holds for it (no model is run)."""
+    image = load_image(path, max_pixels)
+    document = Document(path, image, rgb_image(image.rgb))
     for localizer in localizers:
-        run = result.runs[localizer.name]
-        document.models[localizer.name] = ModelResult(
-            localizer, run, result.scores[localizer.name], probability_levels(run.probability),
-            thresholds.get(localizer.name, localizer.pixel_threshold))
+        stored = store.get(result_key(image.sha256, localizer.name, localizer.checkpoints, options))
+        if stored is not None:
+            threshold = thresholds.get(localizer.name, localizer.pixel_threshold)
+            document.models[localizer.name] = _model_result(localizer, stored.load_run(), stored.score, threshold)
     return document
+
+
+def stored_job(path: str, model_files: dict[str, list[Path]], cache: LocalizerCache, store: ResultStore,
+               options: AnalysisOptions, thresholds: dict[str, float],
+               max_pixels: int | None) -> Generator[JobProgress, None, Document]:
+    localizers = yield from _localizers(model_files, cache)
+    yield JobProgress("loading image")
+    return load_document(path, localizers, store, options, thresholds, max_pixels)
+
+
+def batch_job(items: list[BatchItem], model_files: dict[str, list[Path]], cache: LocalizerCache,
+              store: ResultStore, options: AnalysisOptions, thresholds: dict[str, float], max_pixels: int | None,
+              wanted: Callable[[], str | None]) -> Generator[object, None, None]:
+    """Runs the queue; yields BatchProgress events, and a Document when the image on screen finishes."""
+    localizers = yield from _localizers(model_files, cache)
+    runner = BatchRunner(localizers, options, store, thresholds, max_pixels)
+    ready: list[Document] = []
+
+    def finished(item: BatchItem, outcome) -> None:
+        if outcome is None or not outcome.ok or item.path != wanted():
+            return
+        document = Document(item.path, outcome.image, rgb_image(outcome.image.rgb))
+        for name, model in outcome.models.items():
+            localizer = next(loc for loc in localizers if loc.name == name)
+            document.models[name] = _model_result(localizer, model.run, model.summary.score, model.summary.threshold)
+        ready.append(document)
+
+    for progress in runner.run(items, finished):
+        yield progress
+        while ready:
+            yield ready.pop()

@@ -8,14 +8,15 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget,
-    QMainWindow, QMessageBox, QProgressBar, QSlider, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem,
-    QToolButton, QVBoxLayout, QWidget,
+    QAbstractItemView, QCheckBox, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+    QMainWindow, QMessageBox, QProgressBar, QSlider, QSplitter, QStackedWidget, QTableView, QTableWidget,
+    QTableWidgetItem, QVBoxLayout, QWidget,
 )
 from superqt.utils import create_worker
 
 from .. import __version__
-from ..core.batch import scan_inputs
+from ..core.batch import BatchItem, BatchProgress, make_items
+from ..core.cache import ResultStore
 from ..core.device import resolve_runtime
 from ..core.imageio import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS
 from ..core.inference import AnalysisOptions
@@ -24,7 +25,8 @@ from ..core.models.registry import REGISTRY
 from ..core.models.store import installed_files, weights_dir
 from ..core.render import AGREEMENT_COLOURS, COLORMAPS, agreement_layer, colormap_rgb, contour_layer, heat_layer, mask_layer
 from ..core.settings import Settings, load_settings, save_settings
-from .document import Document, analyse_job, open_job
+from .batch_table import FILTERS, BatchTableModel, TriageFilter
+from .document import Document, batch_job, load_document, open_job, stored_job
 from .image_view import ViewLink
 from .qimages import layer_image
 from .widgets import Legend, Panel, ThresholdControl, WelcomePage, card_html
@@ -45,14 +47,17 @@ class MainWindow(QMainWindow):
         self.settings = settings or load_settings(config_folder)
         self.cache = LocalizerCache()
         self.session_files: dict[str, list[Path]] = {}
-        self.documents: dict[str, Document] = {}
-        self.paths: list[str] = []
+        self.store = ResultStore()
+        self.items: list[BatchItem] = []
         self.current: Document | None = None
-        self.worker = None
-        self.pending: tuple[str, bool] | None = None
+        self.wanted_path: str | None = None  # the image the user asked to see
+        self.batch_worker = None
+        self.view_worker = None
+        self.pending_view: str | None = None
         self.analyses_started = 0
         self.showing_original = False
-        self._job_started = 0.0
+        self._batch_started = 0.0
+        self._items_at_start = 0
         self.runtime = resolve_runtime(self.settings.device, self.settings.precision)
         self.setWindowTitle(f"DinoLizer GUI {__version__}")
         self.setAcceptDrops(True)
@@ -79,8 +84,12 @@ class MainWindow(QMainWindow):
     def _build_actions(self):
         self.open_action = self._action("&Open…", self.choose_files, QKeySequence.StandardKey.Open, "Open images")
         self.folder_action = self._action("Open &folder…", self.choose_folder, "Ctrl+Shift+O", "Open every image in a folder")
-        self.run_action = self._action("&Run", self.run_analysis, "F5", "Analyse the current image with every model that has weights")
-        self.cancel_action = self._action("&Cancel", self.cancel, "Esc", "Cancel the running analysis")
+        self.run_action = self._action("&Run", self.run_analysis, "F5",
+                                       "Analyse the current image again with the current settings and weights")
+        self.cancel_action = self._action("&Cancel", self.cancel, "Esc",
+                                          "Cancel the batch; the image being analysed returns to the queue")
+        self.pause_action = self._action("&Pause", lambda on: self.pause(on), "Ctrl+P",
+                                         "Pause the batch after the current batch of windows", checkable=True)
         self.fit_action = self._action("&Fit", lambda: self.panels[0].view.fit(), "Ctrl+0", "Fit the image in the panels")
         self.actual_action = self._action("&100 %", lambda: self.panels[0].view.actual_size(), "Ctrl+1", "One image pixel per screen pixel")
         self.zoom_in_action = self._action("Zoom &in", lambda: self.panels[0].view.zoom(1.25), [QKeySequence.StandardKey.ZoomIn, QKeySequence("Ctrl+=")])
@@ -89,6 +98,8 @@ class MainWindow(QMainWindow):
                                             "Show the original in place of the overlays (or hold Space)", checkable=True)
         self.next_action = self._action("&Next image", lambda: self.step(1), ["PgDown", "Ctrl+Right"])
         self.previous_action = self._action("&Previous image", lambda: self.step(-1), ["PgUp", "Ctrl+Left"])
+        self.next_flagged_action = self._action("Next &flagged", lambda: self.step(1, flagged=True), "Alt+Down")
+        self.previous_flagged_action = self._action("Previous f&lagged", lambda: self.step(-1, flagged=True), "Alt+Up")
         self.nudge_actions = [
             self._action(text, lambda _=False, d=delta: self.nudge_thresholds(d), key)
             for text, delta, key in (("Threshold +0.01", 0.01, "]"), ("Threshold -0.01", -0.01, "["),
@@ -111,9 +122,10 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         view_menu = menu.addMenu("&View")
         view_menu.addActions([self.fit_action, self.actual_action, self.zoom_in_action, self.zoom_out_action,
-                              self.original_action, self.next_action, self.previous_action])
+                              self.original_action, self.next_action, self.previous_action,
+                              self.next_flagged_action, self.previous_flagged_action])
         analysis_menu = menu.addMenu("&Analysis")
-        analysis_menu.addActions([self.run_action, self.cancel_action])
+        analysis_menu.addActions([self.run_action, self.pause_action, self.cancel_action])
         analysis_menu.addSeparator()
         analysis_menu.addActions(self.nudge_actions)
         device_menu = analysis_menu.addMenu("&Device")
@@ -142,7 +154,7 @@ class MainWindow(QMainWindow):
 
         bar = self.addToolBar("Main")
         bar.setObjectName("main-toolbar")
-        bar.addActions([self.open_action, self.folder_action, self.run_action, self.cancel_action])
+        bar.addActions([self.open_action, self.folder_action, self.run_action, self.pause_action, self.cancel_action])
         bar.addSeparator()
         bar.addActions([self.fit_action, self.actual_action, self.original_action])
         bar.addSeparator()
@@ -189,12 +201,37 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.stack)
 
     def _build_docks(self):
-        self.file_list = QListWidget()
-        self.file_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.file_list.currentRowChanged.connect(self._file_selected)
-        files_dock = QDockWidget("Images", self, objectName="images-dock")
-        files_dock.setWidget(self.file_list)
+        self.batch_model = BatchTableModel(self.items, self)
+        self.triage = TriageFilter(self)
+        self.triage.setSourceModel(self.batch_model)
+        self.table = QTableView()
+        self.table.setModel(self.triage)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(44)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.selectionModel().currentRowChanged.connect(lambda current, _: self._row_selected(current))
+        self.table.doubleClicked.connect(lambda index: (self._row_selected(index), self.panels[0].view.fit()))
+        self.filter_combo = QComboBox(toolTip="Show only some rows of the queue")
+        self.filter_combo.addItems(FILTERS)
+        self.filter_combo.currentTextChanged.connect(self.triage.set_mode)
+        self.batch_label = QLabel("")
+        triage = QWidget()
+        layout = QVBoxLayout(triage)
+        layout.setContentsMargins(2, 2, 2, 2)
+        row = QHBoxLayout()
+        row.addWidget(self.filter_combo)
+        row.addWidget(self.batch_label, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.table, 1)
+        files_dock = QDockWidget("Batch", self, objectName="batch-dock")
+        files_dock.setWidget(triage)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, files_dock)
+        self.resizeDocks([files_dock], [330], Qt.Orientation.Horizontal)
 
         controls = QWidget()
         columns = QHBoxLayout(controls)
@@ -295,34 +332,84 @@ class MainWindow(QMainWindow):
             self.open_paths([folder])
 
     def open_paths(self, paths: list[str]) -> None:
-        found = [str(p) for p in scan_inputs(paths)]
+        """Queue the images (files and folders) and show the first one opened."""
+        known = {item.path for item in self.items}
+        found = make_items(paths)
         if not found:
             self.show_error("No images found in what was opened.")
             return
-        for path in found:
-            if path not in self.paths:
-                self.paths.append(path)
-                self.file_list.addItem(Path(path).name)
-                self.file_list.item(self.file_list.count() - 1).setToolTip(path)
-        self.file_list.setCurrentRow(self.paths.index(found[0]))
+        self.batch_model.add([item for item in found if item.path not in known])
+        self._update_batch_label()
+        if self.model_files():
+            self.start_batch()
+        self.select_path(found[0].path)
 
-    def _file_selected(self, row: int):
-        if 0 <= row < len(self.paths):
-            self.show_path(self.paths[row])
+    def select_path(self, path: str | None) -> None:
+        rows = [i for i, item in enumerate(self.items) if item.path == path]
+        if rows:
+            index = self.triage.mapFromSource(self.batch_model.index(rows[0], 0))
+            if index.isValid():
+                self.table.setCurrentIndex(index)
+            else:
+                self.show_path(path)
+
+    def _row_selected(self, index):
+        source = self.triage.mapToSource(index)
+        if source.isValid():
+            self.show_path(self.items[source.row()].path)
 
     def show_path(self, path: str) -> None:
+        if self.current is not None and self.current.path == path and self.wanted_path == path:
+            return
+        self.wanted_path = path
         self.settings.add_recent(path)
         save_settings(self.settings, self.config_folder)
         self._fill_recent()
-        if path in self.documents:
-            self.display(self.documents[path])
-        else:
-            self.start_job(path, analyse=bool(self.model_files()))
+        self.load_view(path)
 
-    def step(self, delta: int):
-        if self.paths:
-            row = (self.file_list.currentRow() + delta) % len(self.paths)
-            self.file_list.setCurrentRow(row)
+    def item_for(self, path: str) -> BatchItem | None:
+        return next((item for item in self.items if item.path == path), None)
+
+    def load_view(self, path: str) -> None:
+        """Show an image: with its stored maps when it is done, else the input alone until the batch gets to it."""
+        if self.view_worker is not None:
+            self.pending_view = path
+            self.view_worker.quit()
+            return
+        self.hide_error()
+        item = self.item_for(path)
+        max_pixels = self.settings.max_pixels or DEFAULT_MAX_PIXELS
+        if item is not None and item.status in ("done", "skipped") and self.model_files():
+            source = item.duplicate_of or path
+            worker = create_worker(stored_job, source, self.model_files(), self.cache, self.store, self.options(),
+                                   dict(self.settings.thresholds), max_pixels, _start_thread=False, _ignore_errors=True)
+        else:
+            worker = create_worker(open_job, path, max_pixels, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(lambda document, p=path: self._on_document(document, p))
+        worker.errored.connect(lambda exc, p=path: self._on_error(p, exc))
+        worker.finished.connect(self._on_view_finished)
+        self.view_worker = worker
+        worker.start()
+
+    def _on_view_finished(self):
+        self.view_worker = None
+        if self.pending_view:
+            path, self.pending_view = self.pending_view, None
+            self.load_view(path)
+        self.update_state()
+
+    def step(self, delta: int, flagged: bool = False):
+        rows = self.triage.rowCount()
+        if not rows:
+            return
+        row = self.table.currentIndex().row()
+        for _ in range(rows):
+            row = (row + delta) % rows
+            item = self.items[self.triage.mapToSource(self.triage.index(row, 0)).row()]
+            if not flagged or item.flagged:
+                self.table.setCurrentIndex(self.triage.index(row, 0))
+                return
+        self.statusBar().showMessage("No flagged image in the table.", 4000)
 
     def _fill_recent(self):
         self.recent_menu.clear()
@@ -331,69 +418,109 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(self.settings.recent_files))
 
     # --- analysis --------------------------------------------------------------------------------
-    def run_analysis(self):
-        if self.current is not None:
-            self.start_job(self.current.path, analyse=True)
+    def options(self) -> AnalysisOptions:
+        return AnalysisOptions(device=self.settings.device, precision=self.settings.precision,
+                               stride=self.settings.stride, declip_mode=self.settings.declip_mode)
 
-    def start_job(self, path: str, analyse: bool) -> None:
-        if self.worker is not None:
-            self.pending = (path, analyse)
-            self.worker.quit()
-            return
-        self.hide_error()
-        options = AnalysisOptions(device=self.settings.device, precision=self.settings.precision,
-                                  stride=self.settings.stride, declip_mode=self.settings.declip_mode)
-        max_pixels = self.settings.max_pixels or DEFAULT_MAX_PIXELS
-        if analyse:
-            files = self.model_files()
+    def run_analysis(self):
+        """Analyse the image on screen again (with the current settings; stored results are reused)."""
+        item = self.item_for(self.wanted_path) if self.wanted_path else None
+        if item is not None and item.status != "running":
+            item.status, item.reason, item.models, item.duplicate_of = "queued", "", {}, None
+            self.batch_model.refresh_row(self.items.index(item))
+            self.start_batch()
+
+    def start_batch(self) -> None:
+        files = self.model_files()
+        if self.batch_worker is not None or not files:
             if not files:
-                self.show_error("No model has weights: load a checkpoint (Models menu) or install weights in "
-                                f"{self.weights_folder()}.")
-                return
-            self.analyses_started += 1
-            worker = create_worker(analyse_job, path, files, options, self.cache, dict(self.settings.thresholds),
-                                   max_pixels, _start_thread=False, _ignore_errors=True)
-        else:
-            worker = create_worker(open_job, path, max_pixels, _start_thread=False, _ignore_errors=True)
-        worker.yielded.connect(self._on_progress)
-        worker.returned.connect(self._on_document)
-        worker.errored.connect(lambda exc, p=path: self._on_error(p, exc))
-        worker.aborted.connect(lambda: self.statusBar().showMessage("Analysis cancelled", 5000))
-        worker.finished.connect(self._on_finished)
-        self.worker = worker
-        self._job_started = time.perf_counter()
+                self.show_error("No model has weights: Models › Manage models… gets them, or load a checkpoint.")
+            return
+        if not any(item.status == "queued" for item in self.items):
+            return
+        self.analyses_started += 1
+        worker = create_worker(batch_job, self.items, files, self.cache, self.store, self.options(),
+                               dict(self.settings.thresholds), self.settings.max_pixels or DEFAULT_MAX_PIXELS,
+                               lambda: self.wanted_path, _start_thread=False, _ignore_errors=True)
+        worker.yielded.connect(self._on_batch_event)
+        worker.errored.connect(lambda exc: self._on_error(self.wanted_path or "", exc))
+        worker.aborted.connect(lambda: self.statusBar().showMessage("Batch cancelled", 5000))
+        worker.finished.connect(self._on_batch_finished)
+        self.batch_worker = worker
+        self._batch_started = time.perf_counter()
+        self._items_at_start = sum(1 for item in self.items if item.status in ("done", "error", "skipped"))
         self.progress.setRange(0, 0)
-        self.progress.setFormat("starting…")
+        self.progress.setFormat("loading models…")
         self.progress.setVisible(True)
         self.update_state()
         worker.start()
 
-    def cancel(self):
-        if self.worker is not None:
-            self.pending = None
-            self.worker.quit()
-
-    def _on_progress(self, progress: JobProgress):
-        title = MODEL_TITLES.get(progress.model, progress.model)
-        if progress.stage == "windows" and progress.total:
-            if progress.done == 0:
-                self._job_started = time.perf_counter()
-            self.progress.setRange(0, progress.total)
-            self.progress.setValue(progress.done)
-            eta = ""
-            if progress.done:
-                remaining = (time.perf_counter() - self._job_started) / progress.done * (progress.total - progress.done)
-                eta = f" — ETA {int(remaining // 60)}:{int(remaining % 60):02d}"
-            self.progress.setFormat(f"{title}: windows {progress.done}/{progress.total}{eta}")
-        else:
-            self.progress.setRange(0, 0)
-            self.progress.setFormat(f"{progress.stage} {title}".strip() + "…")
-
-    def _on_document(self, document: Document):
-        previous = self.documents.get(document.path)
-        if previous is not None and not document.models:
+    def pause(self, on: bool):
+        if self.batch_worker is None:
+            self.pause_action.setChecked(False)
             return
-        self.documents[document.path] = document
+        if on:
+            self.batch_worker.pause()
+            self.statusBar().showMessage("Batch paused", 4000)
+        else:
+            self.batch_worker.resume()
+
+    def cancel(self):
+        if self.batch_worker is not None:
+            if self.batch_worker.is_paused:
+                self.batch_worker.resume()
+            self.batch_worker.quit()
+
+    def _on_batch_event(self, event):
+        if isinstance(event, Document):
+            self._on_document(event, event.path)
+            return
+        if isinstance(event, JobProgress):
+            self.progress.setRange(0, 0)
+            self.progress.setFormat(f"{event.stage} {MODEL_TITLES.get(event.model, '')}…")
+            return
+        self.batch_model.refresh_row(event.index)
+        if event.stage == "finished":
+            self._update_batch_label()
+            item = self.items[event.index]
+            if item.path == self.wanted_path and item.status == "error":
+                self._on_error(item.path, Exception(item.reason))
+            elif item.path == self.wanted_path and item.status == "skipped":
+                self.load_view(item.path)
+        self.progress.setRange(0, max(event.total, 1))
+        self.progress.setValue(event.done)
+        text = f"images {event.done}/{event.total}"
+        if event.stage == "model" and event.windows_total:
+            text += f" — {MODEL_TITLES.get(event.model, event.model)} windows {event.windows_done}/{event.windows_total}"
+        finished_now = event.done - self._items_at_start
+        if finished_now > 0:
+            remaining = (time.perf_counter() - self._batch_started) / finished_now * (event.total - event.done)
+            text += f" — ETA {int(remaining // 3600)}:{int(remaining % 3600 // 60):02d}:{int(remaining % 60):02d}"
+        self.progress.setFormat(text)
+
+    def _on_batch_finished(self):
+        for row, item in enumerate(self.items):
+            if item.status == "running":  # cancelled mid-image: back in the queue (superqt does not close generators)
+                item.status = "queued"
+                self.batch_model.refresh_row(row)
+        self.batch_worker = None
+        self.pause_action.setChecked(False)
+        self.progress.setVisible(False)
+        self._update_batch_label()
+        self.update_state()
+
+    def _update_batch_label(self):
+        counts = {status: sum(1 for item in self.items if item.status == status)
+                  for status in ("done", "error", "skipped", "queued")}
+        flagged = sum(1 for item in self.items if item.flagged and item.status == "done")
+        self.batch_label.setText(f"{len(self.items)} images: {counts['done']} done ({flagged} flagged), "
+                                 f"{counts['error']} errors, {counts['skipped']} duplicates, {counts['queued']} queued")
+
+    def _on_document(self, document: Document, path: str):
+        if path != self.wanted_path:
+            return  # the user has moved on
+        if self.current is not None and self.current.path == path and self.current.models and not document.models:
+            return
         self.display(document)
         if document.models:
             self.analysisFinished.emit(document.path)
@@ -401,18 +528,9 @@ class MainWindow(QMainWindow):
     def _on_error(self, path: str, exc: Exception):
         message = f"{Path(path).name}: {getattr(exc, 'reason', None) or exc}"
         if "out of memory" in str(exc).lower():
-            message += " — try the CPU (Analysis > Device) or a larger stride"
+            message += " — try the CPU (Analysis › Device) or a larger stride"
         self.show_error(message)
         self.analysisFailed.emit(message)
-
-    def _on_finished(self):
-        self.worker = None
-        self.progress.setVisible(False)
-        self.update_state()
-        if self.pending:
-            path, analyse = self.pending
-            self.pending = None
-            self.start_job(path, analyse)
 
     def show_error(self, message: str):
         self.banner.setText(message)
@@ -589,33 +707,38 @@ class MainWindow(QMainWindow):
         dialog.show()
         return dialog
 
-    def documents_for(self, scope: str) -> list[Document]:
+    def export_items(self, scope: str) -> list[BatchItem]:
         if scope == "Current image":
-            paths = [self.current.path] if self.current else []
+            chosen = [self.item_for(self.wanted_path)] if self.wanted_path else []
         elif scope == "Selected images":
-            paths = [self.paths[self.file_list.row(item)] for item in self.file_list.selectedItems()]
+            chosen = [self.items[self.triage.mapToSource(index).row()]
+                      for index in self.table.selectionModel().selectedRows()]
         else:
-            paths = self.paths
-        return [self.documents[p] for p in paths if p in self.documents and self.documents[p].models]
+            chosen = self.items
+        return [item for item in chosen if item is not None and item.status == "done"]
 
     def export_job(self, scope: str, folder: Path, formats: list[str], case):
         from ..core.analysis import ImageOutcome, ModelOutcome, describe_run
         from ..core.report.export import export_outcomes
 
-        documents = self.documents_for(scope)
-        if not documents:
+        items = self.export_items(scope)
+        if not items:
             raise ValueError("No analysed image in this selection: run the analysis first.")
-        localizers = {r.localizer.name: r.localizer for d in documents for r in d.models.values()}
-        options = AnalysisOptions(device=self.settings.device, precision=self.settings.precision,
-                                  stride=self.settings.stride, declip_mode=self.settings.declip_mode)
-        thresholds = {name: self.thresholds[name].value() for name in localizers}
-        run_info = describe_run(list(localizers.values()), options, self.runtime, thresholds,
-                                self.settings.max_pixels or DEFAULT_MAX_PIXELS)
+        files, options = self.model_files(), self.options()
+        thresholds = {name: control.value() for name, control in self.thresholds.items()}
+        max_pixels = self.settings.max_pixels or DEFAULT_MAX_PIXELS
 
-        def job():  # runs on the export worker: region statistics of many images take time
-            outcomes = [ImageOutcome(d.path, d.image, "", {name: ModelOutcome(r.run, r.regions_summary())
-                                                           for name, r in d.models.items()}) for d in documents]
-            return (yield from export_outcomes(outcomes, run_info, folder, formats, case))
+        def outcomes(localizers):  # one image's maps in memory at a time
+            for item in items:
+                document = load_document(item.path, localizers, self.store, options, thresholds, max_pixels)
+                yield item, ImageOutcome(item.path, document.image, "", {
+                    name: ModelOutcome(result.run, result.regions_summary()) for name, result in document.models.items()})
+
+        def job():  # on the export worker
+            localizers = [self.cache.get(name, paths) for name, paths in files.items()]
+            run_info = describe_run(localizers, options, self.runtime, {l.name: thresholds[l.name] for l in localizers},
+                                    max_pixels)
+            return (yield from export_outcomes(outcomes(localizers), len(items), run_info, folder, formats, case))
 
         return job()
 
@@ -652,12 +775,14 @@ class MainWindow(QMainWindow):
 
     # --- state -----------------------------------------------------------------------------------
     def update_state(self):
-        running = self.worker is not None
+        running = self.batch_worker is not None
         has_models = bool(self.model_files())
-        self.run_action.setEnabled(has_models and self.current is not None and not running)
+        self.run_action.setEnabled(has_models and self.current is not None)
         self.cancel_action.setEnabled(running)
-        if self.current is None and not running:
+        self.pause_action.setEnabled(running)
+        if self.current is None and self.view_worker is None:
             self.stack.setCurrentIndex(0 if not has_models else 1)
+
 
     # --- events ----------------------------------------------------------------------------------
     def dragEnterEvent(self, event):
@@ -671,10 +796,13 @@ class MainWindow(QMainWindow):
             self.open_paths(paths)
 
     def closeEvent(self, event):
-        self.pending = None
+        self.pending_view = None
         self._regions_timer.stop()
-        if self.worker is not None:
-            self.worker.quit()  # stops between two batches of windows
+        for worker in (self.batch_worker, self.view_worker):
+            if worker is not None:
+                if worker.is_paused:
+                    worker.resume()
+                worker.quit()  # stops between two batches of windows
         QThreadPool.globalInstance().waitForDone(30_000)  # no worker may outlive the window it reports to
         save_settings(self.settings, self.config_folder)
         super().closeEvent(event)

@@ -64,7 +64,7 @@ def test_folder_of_odd_files_gives_a_result_or_a_clear_error_each_and_exit_3(wei
         assert np.array_equal(mask == 255, probability >= 0.5)
         assert model["marked_area"] == pytest.approx((probability >= 0.5).mean(), abs=1e-6)
         assert Image.open(out / model["overlay"]).size == (240, 320)
-    assert results["summary"] == {"images": 4, "ok": 2, "error": 2}
+    assert results["summary"] == {"images": 4, "ok": 2, "error": 2, "skipped": 0}
     assert results["models"]["dinolizer"]["checkpoints"][0]["sha256"] == sha256_of_file(files["release"])
     assert results["parameters"]["stride"] == 128 and results["device"]["used"] == "CPU"
     assert "Traceback" not in capsys.readouterr().err

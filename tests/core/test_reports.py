@@ -84,12 +84,17 @@ def test_a_file_changed_after_analysis_is_reported_as_a_hash_mismatch(weights, e
 
 def test_same_inputs_give_the_same_json_and_images(weights, evidence, tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795000000")
-    first, second = tmp_path / "a", tmp_path / "b"
+    first, second, stored = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     for out in (first, second):
-        _analyze(weights, evidence, out, "--report", "json", "--report", "pdf")
+        _analyze(weights, evidence, out, "--report", "json", "--report", "pdf", "--no-cache")
+    for _ in range(2):  # the second run is served from the results store
+        _analyze(weights, evidence, stored, "--report", "json")
     strip = lambda path: (path.read_text().replace(str(path.parent), "OUT"))  # noqa: E731
     assert strip(first / "report.json") == strip(second / "report.json")
     assert (first / "results.json").read_text() == (second / "results.json").read_text()
     pngs = sorted(p.relative_to(first) for p in first.rglob("*.png"))
-    assert pngs and all((first / p).read_bytes() == (second / p).read_bytes() for p in pngs)
+    assert pngs and all((first / p).read_bytes() == (second / p).read_bytes() == (stored / p).read_bytes()
+                        for p in pngs)
+    served = json.loads((stored / "report.json").read_text())["images"]
+    assert all(m["cached"] for e in served if e["status"] == "ok" for m in e["models"].values())
     assert (first / "report.pdf").read_bytes() == (second / "report.pdf").read_bytes()

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -117,8 +119,8 @@ def test_cancel_stops_a_running_analysis(qtbot, window, weights, tmp_path):
         _drop(window, wide)
     assert window.cancel_action.isEnabled()
     window.cancel_action.trigger()
-    qtbot.waitUntil(lambda: window.worker is None, timeout=30000)
-    assert str(wide) not in window.documents and not window.progress.isVisible()
+    qtbot.waitUntil(lambda: window.batch_worker is None, timeout=30000)
+    assert window.items[0].status == "queued" and not window.current.models and not window.progress.isVisible()
 
 
 def test_a_broken_file_shows_a_readable_error(qtbot, window, weights, tmp_path):
@@ -157,9 +159,9 @@ def test_next_and_previous_walk_the_opened_images(qtbot, window, tmp_path):
         paths.append(tmp_path / f"img{index}.png")
         Image.fromarray(np.full((40, 50, 3), index * 60, np.uint8)).save(paths[-1])
     _drop(window, tmp_path)
-    qtbot.waitUntil(lambda: window.current is not None and window.worker is None, timeout=10000)
+    qtbot.waitUntil(lambda: window.current is not None and window.view_worker is None, timeout=10000)
     window.next_action.trigger()
-    qtbot.waitUntil(lambda: window.current.path == str(paths[1]) and window.worker is None, timeout=10000)
+    qtbot.waitUntil(lambda: window.current.path == str(paths[1]) and window.view_worker is None, timeout=10000)
     window.previous_action.trigger()
     qtbot.waitUntil(lambda: window.current.path == str(paths[0]), timeout=10000)
 
@@ -187,3 +189,86 @@ def test_export_writes_a_report_of_the_current_image_with_progress(qtbot, window
     assert report["images"][0]["sha256"] == sha256_of_file(photo)
     assert report["images"][0]["models"]["declip"]["threshold"] == 0.7
     assert steps and load_settings(window.config_folder).analyst == "B. Analyst"
+
+
+def _case_folder(tmp_path):
+    import shutil
+
+    folder = tmp_path / "case"
+    folder.mkdir()
+    for index in range(4):
+        rng = np.random.default_rng(index)
+        Image.fromarray(np.kron(rng.integers(0, 256, (20, 25, 3), dtype=np.uint8), np.ones((8, 8, 1), np.uint8))
+                        ).save(folder / f"img{index}.png")
+    shutil.copy(folder / "img0.png", folder / "img0_copy.png")
+    (folder / "broken.png").write_bytes(b"not an image")
+    return folder
+
+
+def test_dropped_folder_fills_the_triage_table_with_statuses_and_filters(qtbot, window, weights, tmp_path):
+    files, _ = weights
+    window.set_model_files("dinolizer", [files["release"]])
+    window.set_model_files("declip", [files["declip"]])
+    _drop(window, _case_folder(tmp_path))
+    qtbot.waitUntil(lambda: window.batch_worker is None and window.items
+                    and all(i.status not in ("queued", "running") for i in window.items), timeout=60000)
+    statuses = {Path(i.path).name: i.status for i in window.items}
+    assert statuses == {"broken.png": "error", "img0.png": "done", "img0_copy.png": "skipped", "img1.png": "done",
+                        "img2.png": "done", "img3.png": "done"}
+    assert window.table.model().rowCount() == 6
+    window.filter_combo.setCurrentText("Errors")
+    assert window.table.model().rowCount() == 1
+    window.filter_combo.setCurrentText("Flagged")
+    flagged = [i for i in window.items if i.flagged and i.status == "done"]
+    assert window.table.model().rowCount() == len(flagged) + sum(1 for i in window.items if i.status == "skipped" and i.flagged)
+    window.filter_combo.setCurrentText("All images")
+    window.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
+    top = window.items[window.triage.mapToSource(window.triage.index(0, 0)).row()]
+    assert top.models["dinolizer"].score == max(i.models["dinolizer"].score for i in window.items if i.models)
+    assert "errors" in window.batch_label.text()
+
+
+def test_reopening_a_finished_batch_uses_the_store_and_opens_maps_instantly(qtbot, tmp_path, weights, monkeypatch):
+    files, _ = weights
+    monkeypatch.setenv("DINOLIZER_GUI_WEIGHTS", str(tmp_path / "no-weights"))
+    folder = _case_folder(tmp_path)
+    first = MainWindow(config_folder=tmp_path / "config")
+    qtbot.addWidget(first)
+    first.set_model_files("dinolizer", [files["release"]])
+    first.open_paths([str(folder)])
+    qtbot.waitUntil(lambda: first.batch_worker is None and all(i.status != "queued" for i in first.items), timeout=60000)
+    first.close()
+
+    again = MainWindow(config_folder=tmp_path / "config")
+    qtbot.addWidget(again)
+    again.show()
+    again.set_model_files("dinolizer", [files["release"]])
+    calls = []
+    localizer = again.cache.get("dinolizer", [files["release"]])
+    localizer.net.register_forward_hook(lambda *a: calls.append(1))
+    again.open_paths([str(folder)])
+    qtbot.waitUntil(lambda: again.batch_worker is None and all(i.status != "queued" for i in again.items), timeout=60000)
+    assert calls == [] and all(m.cached for i in again.items for m in i.models.values())
+    target = next(i for i in again.items if i.path.endswith("img2.png"))
+    with qtbot.waitSignal(again.analysisFinished, timeout=10000):
+        again.select_path(target.path)
+    assert again.current.path == target.path and "dinolizer" in again.current.models
+
+
+def test_next_flagged_skips_unflagged_rows_and_pause_holds_the_batch(qtbot, window, weights, tmp_path):
+    files, _ = weights
+    window.set_model_files("dinolizer", [files["release"]])
+    _drop(window, _case_folder(tmp_path))
+    qtbot.waitUntil(lambda: window.batch_worker is not None, timeout=10000)
+    window.pause_action.trigger()
+    assert window.pause_action.isChecked()
+    qtbot.wait(300)
+    done_while_paused = sum(1 for i in window.items if i.status == "done")
+    qtbot.wait(500)
+    assert sum(1 for i in window.items if i.status == "done") == done_while_paused
+    window.pause_action.trigger()
+    qtbot.waitUntil(lambda: window.batch_worker is None, timeout=60000)
+    window.table.setCurrentIndex(window.triage.index(0, 0))
+    window.next_flagged_action.trigger()
+    current = window.items[window.triage.mapToSource(window.table.currentIndex()).row()]
+    assert current.flagged

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from pathlib import Path
 
-from ..analysis import ImageOutcome, ResultsWriter
+from ..analysis import ResultsWriter
 from ..jobs import JobProgress
 from .document import CaseInfo, write_reports
 
 
-def export_outcomes(outcomes: list[ImageOutcome], run_info: dict, out_dir: Path, formats: list[str],
+def export_outcomes(outcomes: Iterable[tuple], count: int, run_info: dict, out_dir: Path, formats: list[str],
                     case: CaseInfo) -> Generator[JobProgress, None, list[Path]]:
-    """Write every outcome (masks, overlays, heat maps, results.json), then the reports; returns the reports."""
+    """Write each (batch item, outcome) as it comes (masks, overlays, heat maps, results.json), then the reports."""
     writer = ResultsWriter(Path(out_dir), run_info)
-    total = len(outcomes) + 1
-    for done, outcome in enumerate(outcomes):
+    total = count + 1
+    yield JobProgress("writing images", "", 0, total)
+    for done, (item, outcome) in enumerate(outcomes, 1):
+        writer.add(item, outcome)
         yield JobProgress("writing images", "", done, total)
-        writer.add(outcome)
-    yield JobProgress("writing reports", "", len(outcomes), total)
+    yield JobProgress("writing reports", "", count, total)
     written = write_reports(Path(out_dir), formats, case)
     yield JobProgress("done", "", total, total)
     return written
