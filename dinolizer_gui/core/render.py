@@ -78,12 +78,15 @@ def agreement_layer(first: np.ndarray, second: np.ndarray) -> Layer:
     return Layer(levels, _palette({1: colours["first only"], 2: colours["second only"], 3: colours["both"]}))
 
 
-def composite(rgb: np.ndarray, layer: Layer, opacity: float = 1.0) -> np.ndarray:
-    """The layer blended over the image, as H x W x 3 uint8."""
-    colours = layer.palette[layer.levels]
-    alpha = colours[..., 3:4].astype(np.float32) * (opacity / 255.0)
-    blended = rgb.astype(np.float32) * (1.0 - alpha) + colours[..., :3].astype(np.float32) * alpha
-    return np.rint(blended).astype(np.uint8)
+def composite(rgb: np.ndarray, layer: Layer, opacity: float = 1.0, band_rows: int = 512) -> np.ndarray:
+    """The layer blended over the image, as H x W x 3 uint8 (a band of rows at a time: bounded memory)."""
+    out = np.empty_like(rgb)
+    for top in range(0, rgb.shape[0], band_rows):
+        colours = layer.palette[layer.levels[top:top + band_rows]]
+        alpha = colours[..., 3:4].astype(np.float32) * (opacity / 255.0)
+        blended = rgb[top:top + band_rows].astype(np.float32) * (1.0 - alpha) + colours[..., :3] * alpha
+        out[top:top + band_rows] = np.rint(blended)
+    return out
 
 
 def mask_image(mask: np.ndarray) -> np.ndarray:

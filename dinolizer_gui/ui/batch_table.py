@@ -58,7 +58,9 @@ class BatchTableModel(QAbstractTableModel):
         if column == 0:
             return Path(item.path).name
         if column == 1:
-            return item.status if not item.reason else f"{item.status}: {item.reason}"
+            if item.status == "skipped":
+                return "duplicate"
+            return f"error: {item.reason}" if item.status == "error" else item.status
         if column == 2:
             return f"{item.width} x {item.height}" if item.width else ""
         if column in (3, 5):

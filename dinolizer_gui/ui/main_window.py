@@ -212,8 +212,10 @@ class MainWindow(QMainWindow):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(44)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)  # errors are long: full text in the tooltip
+        header.resizeSection(1, 90)
         self.table.selectionModel().currentRowChanged.connect(lambda current, _: self._row_selected(current))
         self.table.doubleClicked.connect(lambda index: (self._row_selected(index), self.panels[0].view.fit()))
         self.filter_combo = QComboBox(toolTip="Show only some rows of the queue")
@@ -231,7 +233,7 @@ class MainWindow(QMainWindow):
         files_dock = QDockWidget("Batch", self, objectName="batch-dock")
         files_dock.setWidget(triage)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, files_dock)
-        self.resizeDocks([files_dock], [330], Qt.Orientation.Horizontal)
+        self.batch_dock = files_dock
 
         controls = QWidget()
         columns = QHBoxLayout(controls)
@@ -785,6 +787,12 @@ class MainWindow(QMainWindow):
 
 
     # --- events ----------------------------------------------------------------------------------
+    def showEvent(self, event):
+        super().showEvent(event)
+        if not getattr(self, "_sized", False):  # docks can only be sized once the window is laid out
+            self._sized = True
+            self.resizeDocks([self.batch_dock], [max(360, self.width() // 3)], Qt.Orientation.Horizontal)
+
     def dragEnterEvent(self, event):
         if event.mimeData().hasUrls():
             event.acceptProposedAction()

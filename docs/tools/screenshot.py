@@ -6,6 +6,7 @@ verdict. The demo image is scikit-image's "coffee" with a region filled by
 classical (Telea) inpainting.
 """
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -18,7 +19,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from dinolizer_gui.ui.main_window import MainWindow  # noqa: E402
@@ -37,12 +38,30 @@ def demo_image(folder: Path) -> Path:
     return path
 
 
+def demo_folder(folder: Path) -> Path:
+    """scikit-image's sample photographs, one inpainted, one duplicate and one broken file."""
+    import shutil
+
+    from skimage import data
+
+    case = folder / "case-2026-0142"
+    case.mkdir()
+    for name in ("astronaut", "chelsea", "rocket", "camera", "coins", "hubble_deep_field", "immunohistochemistry",
+                 "logo", "page", "retina", "colorwheel"):
+        Image.fromarray(getattr(data, name)()).save(case / f"{name}.png")
+    shutil.copy(demo_image(folder), case / "coffee_inpainted.png")
+    shutil.copy(case / "chelsea.png", case / "chelsea (copy).png")
+    (case / "scan_0013.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    return case
+
+
 def main(out: str, mode: str = "Overlay") -> None:
     folder = Path(tempfile.mkdtemp())
     release, declip = folder / "epoch=36_val_loss=0.2130.ckpt", folder / "ViT_layer20_conv-20_cocosd.pth"
     factories.make_dinolizer_release(release, head_scale=0.4)
     factories.make_declip_vit(declip)
     app = QApplication(sys.argv[:1])
+    os.environ["DINOLIZER_GUI_STORE"] = str(folder / "store")
     window = MainWindow(config_folder=folder / "config")
     window.set_model_files("dinolizer", [release])
     window.set_model_files("declip", [declip])
@@ -57,8 +76,21 @@ def main(out: str, mode: str = "Overlay") -> None:
         subprocess.run(["import", "-window", "root", out], check=True)
         app.quit()
 
-    window.analysisFinished.connect(lambda _: QTimer.singleShot(1200, shoot))
-    window.open_paths([str(demo_image(folder))])
+    if mode == "Triage":
+        def batch_done():
+            if window.batch_worker is not None or any(i.status == "queued" for i in window.items):
+                QTimer.singleShot(300, batch_done)
+                return
+            window.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
+            window.select_path(next(i.path for i in window.items if i.path.endswith("coffee_inpainted.png")))
+            QTimer.singleShot(1500, shoot)
+
+        mode = "Overlay"
+        window.open_paths([str(demo_folder(folder))])
+        QTimer.singleShot(1000, batch_done)
+    else:
+        window.analysisFinished.connect(lambda _: QTimer.singleShot(1200, shoot))
+        window.open_paths([str(demo_image(folder))])
     app.exec()
 
 
