@@ -20,7 +20,9 @@ from .imageio import LoadedImage
 from .inference import AnalysisOptions, ModelRun
 from .models.registry import Localizer
 from .postprocess import Summary
-from .render import agreement_layer, composite, heat_layer, mask_image, probability_levels
+from .render import (
+    DEFAULT_COLORMAP, agreement_layer, colormap_rgb, composite, heat_layer, mask_image, probability_levels,
+)
 
 RESULTS_SCHEMA = "dinolizer-gui/analyze-results"
 RESULTS_VERSION = 1
@@ -143,7 +145,7 @@ class ResultsWriter:
         levels = probability_levels(probability)
         Image.fromarray(mask_image(probability >= summary.threshold)).save(self.out_dir / mask_rel)
         Image.fromarray(composite(image.rgb, heat_layer(levels), self.overlay_opacity)).save(self.out_dir / overlay_rel)
-        Image.fromarray(heat_layer(levels, opaque=True).palette[levels][..., :3]).save(self.out_dir / heatmap_rel)
+        Image.fromarray(colormap_rgb(DEFAULT_COLORMAP)[levels]).save(self.out_dir / heatmap_rel)
         result = {"mask": mask_rel, "overlay": overlay_rel, "heatmap": heatmap_rel}
         if self.save_probability:
             prob_rel = f"{folder}/{name}_probability.npy"

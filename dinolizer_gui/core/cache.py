@@ -75,7 +75,7 @@ class StoredResult:
 
     def load_run(self) -> ModelRun:
         data = zlib.decompress(self.map_path.read_bytes())
-        probability = np.frombuffer(data, dtype=np.float32).reshape(self.height, self.width).copy()
+        probability = np.frombuffer(data, dtype=np.float32).reshape(self.height, self.width)  # read-only view
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.created))
         return ModelRun(probability, self.run_info["windows"], tuple(self.run_info["working_size"]),
                         self.run_info["preprocessing"], self.run_info["device"],
@@ -110,7 +110,8 @@ class ResultStore:
         target = self.maps / map_file
         target.parent.mkdir(exist_ok=True)
         temporary = target.with_suffix(".tmp")
-        temporary.write_bytes(zlib.compress(np.ascontiguousarray(run.probability, np.float32).tobytes(), 1))
+        pixels = np.ascontiguousarray(run.probability, np.float32)
+        temporary.write_bytes(zlib.compress(memoryview(pixels).cast("B"), 1))  # no full-size bytes copy
         os.replace(temporary, target)  # the map is complete before any row points to it
         info = {"windows": run.windows, "working_size": list(run.working_size), "preprocessing": run.preprocessing,
                 "device": run.device, "notes": run.notes}

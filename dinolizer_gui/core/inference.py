@@ -213,13 +213,12 @@ def declip_pipeline(net, image: LoadedImage, options: AnalysisOptions, runtime: 
     pixels = _normalise(_pixels_on_device(np.asarray(small), runtime)[None], CLIP_MEAN, CLIP_STD)
     with runtime.autocast():
         logits = net(pixels)
-    probability = torch.sigmoid(logits.float())
-    probability = F.interpolate(probability, size=(image.height, image.width), mode="bilinear",
-                                align_corners=False, antialias=True)[0, 0]
+    probability = F.interpolate(torch.sigmoid(logits.float()), size=(image.height, image.width), mode="bilinear",
+                                align_corners=False, antialias=True)[0, 0].clamp_(0, 1)
     yield Progress(1, 1)
     steps = [f"whole image resized {image.width}x{image.height} -> {window}x{window} (PIL bilinear, aspect "
              f"ratio not kept); {logits.shape[-1]}x{logits.shape[-2]} map resized back (bilinear)"]
-    return probability.clamp(0, 1).cpu().numpy().astype(np.float32), 1, (window, window), steps
+    return probability.cpu().numpy(), 1, (window, window), steps  # float32, no full-size copy
 
 
 def _declip_sliding(net, image, options, runtime, notes):

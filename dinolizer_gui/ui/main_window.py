@@ -515,7 +515,7 @@ class MainWindow(QMainWindow):
         counts = {status: sum(1 for item in self.items if item.status == status)
                   for status in ("done", "error", "skipped", "queued")}
         flagged = sum(1 for item in self.items if item.flagged and item.status == "done")
-        self.batch_label.setText(f"{len(self.items)} images: {counts['done']} done ({flagged} flagged), "
+        self.batch_label.setText(f"{len(self.items)} image{'' if len(self.items) == 1 else 's'}: {counts['done']} done ({flagged} flagged), "
                                  f"{counts['error']} errors, {counts['skipped']} duplicates, {counts['queued']} queued")
 
     def _on_document(self, document: Document, path: str):
