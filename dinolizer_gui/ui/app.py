@@ -8,12 +8,14 @@ from PySide6.QtWidgets import QApplication
 
 from .. import __version__
 from .main_window import MainWindow
+from .qimages import load_icon
 
 
 def run_gui(args_paths: list[str]) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("DinoLizer GUI")
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(load_icon("app"))
     window = MainWindow()
     window.show()
     if args_paths:

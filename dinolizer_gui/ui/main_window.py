@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 from superqt.utils import create_worker
 
 from .. import __version__
-from ..core.batch import BatchItem, BatchProgress, make_items
+from ..core.batch import BatchItem, make_items
 from ..core.cache import ResultStore
 from ..core.device import resolve_runtime
 from ..core.imageio import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS
@@ -28,7 +28,7 @@ from ..core.settings import Settings, load_settings, save_settings
 from .batch_table import FILTERS, BatchTableModel, TriageFilter
 from .document import Document, batch_job, load_document, open_job, stored_job
 from .image_view import ViewLink
-from .qimages import layer_image
+from .qimages import layer_image, load_icon
 from .widgets import Legend, Panel, ThresholdControl, WelcomePage, card_html
 
 MODES = ("Overlay", "Heat map", "Mask", "Contours", "Agreement")
@@ -73,8 +73,10 @@ class MainWindow(QMainWindow):
         self.update_state()
 
     # --- construction ----------------------------------------------------------------------------
-    def _action(self, text, slot, shortcut=None, tip="", checkable=False):
+    def _action(self, text, slot, shortcut=None, tip="", checkable=False, icon=""):
         action = QAction(text, self, checkable=checkable, toolTip=tip or text)
+        if icon:
+            action.setIcon(load_icon(icon))
         if shortcut:
             action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
         action.triggered.connect(slot)
@@ -82,20 +84,20 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self):
-        self.open_action = self._action("&Open…", self.choose_files, QKeySequence.StandardKey.Open, "Open images")
-        self.folder_action = self._action("Open &folder…", self.choose_folder, "Ctrl+Shift+O", "Open every image in a folder")
+        self.open_action = self._action("&Open…", self.choose_files, QKeySequence.StandardKey.Open, "Open images", icon="open")
+        self.folder_action = self._action("Open &folder…", self.choose_folder, "Ctrl+Shift+O", "Open every image in a folder", icon="folder")
         self.run_action = self._action("&Run", self.run_analysis, "F5",
-                                       "Analyse the current image again with the current settings and weights")
+                                       "Analyse the current image again with the current settings and weights", icon="run")
         self.cancel_action = self._action("&Cancel", self.cancel, "Esc",
-                                          "Cancel the batch; the image being analysed returns to the queue")
+                                          "Cancel the batch; the image being analysed returns to the queue", icon="cancel")
         self.pause_action = self._action("&Pause", lambda on: self.pause(on), "Ctrl+P",
-                                         "Pause the batch after the current batch of windows", checkable=True)
-        self.fit_action = self._action("&Fit", lambda: self.panels[0].view.fit(), "Ctrl+0", "Fit the image in the panels")
-        self.actual_action = self._action("&100 %", lambda: self.panels[0].view.actual_size(), "Ctrl+1", "One image pixel per screen pixel")
+                                         "Pause the batch after the current batch of windows", checkable=True, icon="pause")
+        self.fit_action = self._action("&Fit", lambda: self.panels[0].view.fit(), "Ctrl+0", "Fit the image in the panels", icon="fit")
+        self.actual_action = self._action("&100 %", lambda: self.panels[0].view.actual_size(), "Ctrl+1", "One image pixel per screen pixel", icon="actual")
         self.zoom_in_action = self._action("Zoom &in", lambda: self.panels[0].view.zoom(1.25), [QKeySequence.StandardKey.ZoomIn, QKeySequence("Ctrl+=")])
         self.zoom_out_action = self._action("Zoom &out", lambda: self.panels[0].view.zoom(0.8), QKeySequence.StandardKey.ZoomOut)
         self.original_action = self._action("&Original", lambda on: self.show_original(on), "O",
-                                            "Show the original in place of the overlays (or hold Space)", checkable=True)
+                                            "Show the original in place of the overlays (or hold Space)", checkable=True, icon="original")
         self.next_action = self._action("&Next image", lambda: self.step(1), ["PgDown", "Ctrl+Right"])
         self.previous_action = self._action("&Previous image", lambda: self.step(-1), ["PgUp", "Ctrl+Left"])
         self.next_flagged_action = self._action("Next &flagged", lambda: self.step(1, flagged=True), "Alt+Down")
@@ -105,11 +107,11 @@ class MainWindow(QMainWindow):
             for text, delta, key in (("Threshold +0.01", 0.01, "]"), ("Threshold -0.01", -0.01, "["),
                                      ("Threshold +0.05", 0.05, "Shift+]"), ("Threshold -0.05", -0.05, "Shift+["))]
         self.models_action = self._action("&Manage models…", self.show_models_dialog, "Ctrl+M",
-                                          "Download, import, verify and choose the official weights")
+                                          "Download, import, verify and choose the official weights", icon="models")
         self.load_weights_action = self._action("Load checkpoint &file for this session…", self.choose_checkpoint)
         self.weights_folder_action = self._action("Choose weights &folder…", self.choose_weights_folder)
         self.export_action = self._action("&Export report…", self.show_export_dialog, "Ctrl+E",
-                                          "PDF, JSON and HTML reports with full-resolution masks and maps")
+                                          "PDF, JSON and HTML reports with full-resolution masks and maps", icon="export")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         menu = self.menuBar()
@@ -154,9 +156,12 @@ class MainWindow(QMainWindow):
 
         bar = self.addToolBar("Main")
         bar.setObjectName("main-toolbar")
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         bar.addActions([self.open_action, self.folder_action, self.run_action, self.pause_action, self.cancel_action])
         bar.addSeparator()
         bar.addActions([self.fit_action, self.actual_action, self.original_action])
+        bar.addSeparator()
+        bar.addActions([self.export_action, self.models_action])
         bar.addSeparator()
         self.mode_combo = QComboBox(toolTip="What the model panels show")
         self.mode_combo.addItems(MODES)
@@ -617,7 +622,8 @@ class MainWindow(QMainWindow):
                            f"flagged when ≥ {localizer.score_threshold:.4f} ({localizer.score_threshold_source}).")
             panel.score.setToolTip(explanation)
             lines.append(f"<b>{MODEL_TITLES[key]}</b> {result.score:.3f} ({verdict}): {explanation} "
-                         f"<i>Variant: {localizer.variant}; {result.run.device}; {result.run.seconds:.1f} s.</i>")
+                         f"<i>Variant: {localizer.variant}; {result.run.device}; "
+                         f"{f'{result.run.seconds:.1f} s' if result.run.seconds else 'from the results store'}.</i>")
         self.scores_label.setText("<br>".join(lines))
 
     def refresh_regions(self):

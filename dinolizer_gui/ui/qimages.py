@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 import numpy as np
-from PySide6.QtGui import QImage, qRgba
+from PySide6.QtGui import QIcon, QImage, qRgba
 
 from ..core.render import Layer
 
@@ -23,3 +25,8 @@ def layer_image(layer: Layer) -> QImage:
     image = QImage(levels.data, width, height, width, QImage.Format.Format_Indexed8)
     image.setColorTable([qRgba(int(r), int(g), int(b), int(a)) for r, g, b, a in layer.palette])
     return image.copy()  # detach from the numpy buffer
+
+
+def load_icon(name: str) -> QIcon:
+    """An icon of resources/icons (SVG, so it stays sharp on HiDPI screens)."""
+    return QIcon(str(resources.files("dinolizer_gui").joinpath(f"resources/icons/{name}.svg")))

@@ -65,7 +65,7 @@ def main(out: str, mode: str = "Overlay") -> None:
     window = MainWindow(config_folder=folder / "config")
     window.set_model_files("dinolizer", [release])
     window.set_model_files("declip", [declip])
-    window.resize(1600, 900)
+    window.resize(app.primaryScreen().availableSize())
     window.move(0, 0)
     window.show()
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Usage: docs/tools/screenshot.sh OUT.png [Overlay|Mask|Agreement|...]  (needs xvfb, imagemagick, scikit-image)
+# Usage: [SCREEN=1366x768] docs/tools/screenshot.sh OUT.png [Overlay|Mask|Agreement|Triage|...]  (needs xvfb, imagemagick, scikit-image)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-Xvfb :99 -screen 0 1600x900x24 >/dev/null 2>&1 &
+Xvfb :99 -screen 0 "${SCREEN:-1600x900}x24" >/dev/null 2>&1 &
 xvfb=$!
 trap 'kill $xvfb' EXIT
 sleep 1
