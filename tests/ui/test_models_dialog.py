@@ -54,3 +54,27 @@ def test_dialog_imports_and_reports_a_bad_file(qtbot, weights, tmp_path):
     junk.write_bytes(b"nope")
     dialog.import_path(junk)
     assert "not a readable PyTorch" in dialog.message.text()
+
+
+def test_imported_weights_are_used_by_the_viewer_without_choosing_files(qtbot, weights, tmp_path, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    from dinolizer_gui.ui.main_window import MainWindow
+
+    files, _ = weights
+    folder = tmp_path / "weights"
+    monkeypatch.setenv("DINOLIZER_GUI_WEIGHTS", str(folder))
+    window = MainWindow(config_folder=tmp_path / "config")
+    qtbot.addWidget(window)
+    assert window.stack.currentWidget() is window.welcome
+    dialog = window.show_models_dialog()
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.changed):
+        dialog.import_path(files["release"])
+    assert window.stack.currentWidget() is not window.welcome
+    image = tmp_path / "x.png"
+    Image.fromarray(np.full((60, 80, 3), 90, np.uint8)).save(image)
+    with qtbot.waitSignal(window.analysisFinished, timeout=30000):
+        window.open_paths([str(image)])
+    assert window.current.models["dinolizer"].localizer.checkpoints[0]["path"] == str(folder / files["release"].name)
