@@ -135,8 +135,9 @@ def _load_localizers(args) -> list:
 def _options(args):
     from .core.inference import AnalysisOptions
 
-    if args.stride <= 0 or args.declip_stride <= 0 or args.batch_size < 0:
-        raise UsageError("--stride and --declip-stride must be positive, --batch-size not negative")
+    if not 0 < args.stride <= 504 or not 0 < args.declip_stride <= 224 or args.batch_size < 0:
+        raise UsageError("--stride must lie in 1..504 and --declip-stride in 1..224 (a stride wider than the window "
+                         "leaves pixels unanalysed); --batch-size must not be negative")
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise UsageError("--threshold must lie between 0 and 1")
     return AnalysisOptions(device=args.device, precision=args.precision, stride=args.stride,

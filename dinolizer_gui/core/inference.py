@@ -18,12 +18,11 @@ from PIL import Image
 
 from .device import Runtime, cpu_runtime, is_out_of_memory, resolve_runtime
 from .imageio import LoadedImage
-from .tiling import DINOLIZER_STRIDE, LogitAccumulator, WindowGrid, dinolizer_working_size
+from .tiling import DINOLIZER_STRIDE, BandAccumulator, WindowGrid, dinolizer_working_size
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
 DECLIP_MODES = ("whole", "sliding")
-_ROWS_PER_CHUNK = 1024
 
 
 @dataclass(frozen=True)
@@ -112,17 +111,18 @@ def _normalise(batch_u8: torch.Tensor, mean, std) -> torch.Tensor:
     return (batch_u8.float() / 255.0 - mean_t) / std_t
 
 
-def averaged_window_logits(
+def windowed_probability(
     window_logits: Callable[[torch.Tensor], torch.Tensor], pixels: torch.Tensor, grid: WindowGrid,
     channels: int, batch_size: int, mean, std, notes: list[str], on_cuda: bool,
-) -> Generator[Progress, None, torch.Tensor]:
-    """Run every window of the grid in batches and average the overlapping logits.
+) -> Generator[Progress, None, np.ndarray]:
+    """Run every window of the grid in batches; average the overlapping logits; return the probability map.
 
     `window_logits` maps normalised (B, 3, w, w) windows to (B, C, w, w) logits.
     Out of memory halves the batch; at one window per batch on CUDA the caller
     falls back to the CPU.
     """
-    accumulator = LogitAccumulator(grid, channels, pixels.device)
+    accumulator = BandAccumulator(grid, channels, pixels.device,
+                                  lambda band: inpainted_probability(band).float().cpu().numpy())
     boxes, size, done = grid.boxes, grid.window, 0
     yield Progress(0, len(boxes))
     while done < len(boxes):
@@ -147,17 +147,7 @@ def averaged_window_logits(
             accumulator.add(top, left, window)
         done += len(chunk)
         yield Progress(done, len(boxes))
-    return accumulator.mean()
-
-
-def _rowwise(logits: torch.Tensor, activation: Callable[[torch.Tensor], torch.Tensor]) -> np.ndarray:
-    """Apply the activation a band of rows at a time to keep peak memory low."""
-    height, width = logits.shape[1:]
-    out = np.empty((height, width), dtype=np.float32)
-    for top in range(0, height, _ROWS_PER_CHUNK):
-        band = logits[:, top:top + _ROWS_PER_CHUNK]
-        out[top:top + _ROWS_PER_CHUNK] = activation(band).float().cpu().numpy()
-    return out
+    return accumulator.result()
 
 
 def inpainted_probability(logits: torch.Tensor) -> torch.Tensor:
@@ -187,11 +177,9 @@ def dinolizer_pipeline(net, image: LoadedImage, options: AnalysisOptions, runtim
             patch_logits = net(batch)
         return F.interpolate(patch_logits.float(), size=(window, window), mode="bicubic", align_corners=False)
 
-    logits = yield from averaged_window_logits(
+    probability = yield from windowed_probability(
         window_logits, _pixels_on_device(rgb, runtime), grid, net.classes, options.batch_for(runtime),
         IMAGENET_MEAN, IMAGENET_STD, notes, runtime.is_cuda)
-    probability = _rowwise(logits, inpainted_probability)
-    del logits
     if working != (image.width, image.height):
         resized = Image.fromarray(probability, mode="F").resize((image.width, image.height), Image.Resampling.BICUBIC)
         probability = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
@@ -233,7 +221,7 @@ def _declip_sliding(net, image, options, runtime, notes):
         return F.interpolate(logits.float(), size=(window, window), mode="bilinear", align_corners=False,
                              antialias=True)
 
-    logits = yield from averaged_window_logits(
+    probability = yield from windowed_probability(
         window_logits, _pixels_on_device(image.rgb, runtime), grid, 1, options.batch_for(runtime),
         CLIP_MEAN, CLIP_STD, notes, runtime.is_cuda)
-    return _rowwise(logits, inpainted_probability), len(grid), (image.width, image.height), steps
+    return probability, len(grid), (image.width, image.height), steps

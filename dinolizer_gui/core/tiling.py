@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -87,24 +88,47 @@ def dinolizer_working_size(width: int, height: int, window: int = DINOLIZER_WIND
     return new_w, new_h
 
 
-class LogitAccumulator:
-    """Sums window logits on a full-size canvas and averages them by coverage.
+class BandAccumulator:
+    """Sums window logits and averages them by coverage, one band of rows at a time.
 
-    Coverage is kept as two 1-D vectors, since the windows form a product grid.
+    Windows arrive row by row (top to bottom), so the rows above the current
+    window row receive nothing more: they are averaged, passed to `finish`
+    (logits -> probabilities) and dropped. Only a window-high buffer is kept,
+    whatever the image height. Coverage is two 1-D vectors (the grid is a
+    product of two 1-D grids).
     """
 
-    def __init__(self, grid: WindowGrid, channels: int, device: torch.device):
-        self.grid = grid
-        self.canvas = torch.zeros((channels, grid.height, grid.width), dtype=torch.float32, device=device)
+    def __init__(self, grid: WindowGrid, channels: int, device: torch.device,
+                 finish: Callable[[torch.Tensor], np.ndarray]):
+        if grid.stride > grid.window:
+            raise ValueError(f"stride {grid.stride} leaves gaps between windows of {grid.window} px")
+        self.grid, self.finish, self.top = grid, finish, 0
+        self.buffer = torch.zeros((channels, grid.window, grid.width), dtype=torch.float32, device=device)
+        self.row_coverage = torch.from_numpy(grid.row_coverage).to(device, torch.float32)
+        self.col_coverage = torch.from_numpy(grid.col_coverage).to(device, torch.float32)
+        self.output = np.empty((grid.height, grid.width), dtype=np.float32)
 
     def add(self, top: int, left: int, logits: torch.Tensor) -> None:
+        if top < self.top:
+            raise ValueError("windows must arrive in row order")
+        if top > self.top:
+            self._emit(top)
         size = self.grid.window
-        self.canvas[:, top:top + size, left:left + size] += logits.float()
+        self.buffer[:, top - self.top:top - self.top + size, left:left + size] += logits.float()
 
-    def mean(self) -> torch.Tensor:
-        """The averaged logits, computed in place (the canvas is consumed)."""
-        rows = torch.from_numpy(self.grid.row_coverage).to(self.canvas.device, torch.float32)
-        cols = torch.from_numpy(self.grid.col_coverage).to(self.canvas.device, torch.float32)
-        self.canvas /= rows[None, :, None]
-        self.canvas /= cols[None, None, :]
-        return self.canvas
+    def _emit(self, new_top: int) -> None:
+        """Finish the rows [self.top, new_top), shift the buffer up."""
+        done = min(new_top, self.grid.height) - self.top
+        band = self.buffer[:, :done]
+        band /= self.row_coverage[self.top:self.top + done][None, :, None]
+        band /= self.col_coverage[None, None, :]
+        self.output[self.top:self.top + done] = self.finish(band)
+        keep = self.grid.window - done
+        if keep > 0:
+            self.buffer[:, :keep] = self.buffer[:, done:].clone()
+        self.buffer[:, max(keep, 0):] = 0
+        self.top = new_top
+
+    def result(self) -> np.ndarray:
+        self._emit(self.grid.height)
+        return self.output

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from dinolizer_gui.core.imageio import LoadedImage
-from dinolizer_gui.core.inference import AnalysisOptions, Progress, averaged_window_logits, run_to_end
+from dinolizer_gui.core.inference import AnalysisOptions, Progress, run_to_end, windowed_probability
 from dinolizer_gui.core.models.checkpoints import CheckpointError, Layout, read_checkpoint
 from dinolizer_gui.core.models.registry import COCOGLIDE_P99_THRESHOLD, load_localizer
 from dinolizer_gui.core.tiling import WindowGrid
@@ -188,7 +188,7 @@ def test_out_of_memory_halves_the_batch_and_says_so():
         return torch.zeros(len(batch), 1, 504, 504)
 
     notes = []
-    generator = averaged_window_logits(window_logits, torch.zeros(3, 504, 1400, dtype=torch.uint8), grid, 1, 8,
+    generator = windowed_probability(window_logits, torch.zeros(3, 504, 1400, dtype=torch.uint8), grid, 1, 8,
                                        (0, 0, 0), (1, 1, 1), notes, on_cuda=False)
     run_to_end(generator)
     assert sum(batches) == len(grid) and max(batches) == 2

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from dinolizer_gui.core.tiling import LogitAccumulator, WindowGrid, dinolizer_working_size, window_starts
+from dinolizer_gui.core.tiling import BandAccumulator, WindowGrid, dinolizer_working_size, window_starts
 
 
 @pytest.mark.parametrize("length, expected", [
@@ -40,14 +40,21 @@ def test_small_images_are_resized_to_about_1016_squared_and_large_ones_are_kept(
     assert dinolizer_working_size(4000, 3000) == (4000, 3000)
 
 
-def test_accumulator_averages_overlapping_logits():
-    grid = WindowGrid(600, 650, 504, 128)
-    accumulator = LogitAccumulator(grid, 2, torch.device("cpu"))
-    total = np.zeros((2, 600, 650))
+@pytest.mark.parametrize("height, width, stride", [(600, 650, 128), (1400, 700, 96), (504, 504, 128)])
+def test_band_accumulator_averages_overlapping_logits_like_a_full_canvas(height, width, stride):
+    grid = WindowGrid(height, width, 504, stride)
+    accumulator = BandAccumulator(grid, 2, torch.device("cpu"), lambda band: (band[0] - band[1]).numpy())
+    total = np.zeros((2, height, width))
     rng = np.random.default_rng(0)
     for top, left in grid.boxes:
         logits = rng.normal(size=(2, 504, 504)).astype(np.float32)
         accumulator.add(top, left, torch.from_numpy(logits))
         total[:, top:top + 504, left:left + 504] += logits
-    expected = total / grid.coverage()[None]
-    assert np.allclose(accumulator.mean().numpy(), expected, atol=1e-5)
+    mean = total / grid.coverage()[None]
+    assert np.allclose(accumulator.result(), mean[0] - mean[1], atol=1e-5)
+    assert accumulator.buffer.shape == (2, 504, width)  # never the full image height
+
+
+def test_a_stride_wider_than_the_window_is_refused():
+    with pytest.raises(ValueError, match="gaps"):
+        BandAccumulator(WindowGrid(1200, 1200, 504, 600), 1, torch.device("cpu"), lambda band: band[0].numpy())
