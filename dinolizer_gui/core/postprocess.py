@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 SCORE_PERCENTILE = 99.0
+_STATISTICS_BAND_ROWS = 256  # bounds the temporary copies on very large images
 
 
 @dataclass(frozen=True)
@@ -51,17 +52,21 @@ def image_score(probability: np.ndarray) -> float:
 
 
 def find_regions(probability: np.ndarray, mask: np.ndarray) -> list[Region]:
-    """8-connected components of the mask, largest first."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    """8-connected components of the mask, largest first (statistics gathered a band of rows at a time)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
     if count <= 1:
         return []
-    inside = mask.ravel()
-    flat_labels = labels.ravel()[inside]
-    flat_prob = probability.ravel()[inside]
-    sums = np.bincount(flat_labels, weights=flat_prob, minlength=count)
-    maxima = torch.zeros(count, dtype=torch.float32).scatter_reduce_(
-        0, torch.from_numpy(flat_labels.astype(np.int64)), torch.from_numpy(flat_prob.astype(np.float32)),
-        reduce="amax", include_self=True).numpy()
+    sums = np.zeros(count)
+    maxima = torch.zeros(count, dtype=torch.float32)
+    for top in range(0, labels.shape[0], _STATISTICS_BAND_ROWS):
+        band_labels = labels[top:top + _STATISTICS_BAND_ROWS]
+        inside = band_labels > 0
+        band_index = band_labels[inside]
+        band_prob = probability[top:top + _STATISTICS_BAND_ROWS][inside]
+        sums += np.bincount(band_index, weights=band_prob, minlength=count)
+        maxima.scatter_reduce_(0, torch.from_numpy(band_index.astype(np.int64)),
+                               torch.from_numpy(band_prob.astype(np.float32)), reduce="amax", include_self=True)
+    maxima = maxima.numpy()
     total = probability.size
     regions = []
     for label in range(1, count):
@@ -79,6 +84,6 @@ def summarise(probability: np.ndarray, threshold: float, score_threshold: float,
     score = image_score(probability) if score is None else score
     return Summary(
         threshold=threshold, score=round(score, 6), score_threshold=score_threshold,
-        flagged=score >= score_threshold, marked_area=round(float(mask.mean()), 6),
+        flagged=score >= score_threshold, marked_area=round(np.count_nonzero(mask) / mask.size, 6),
         regions=find_regions(probability, mask),
     )
