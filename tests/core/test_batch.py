@@ -96,14 +96,14 @@ def test_store_ignores_a_row_whose_map_is_missing_and_serves_concurrent_readers(
     errors = []
     stop = threading.Event()
 
-    def reader():
+    def reader(own: ResultStore):
         while not stop.is_set():
             try:
-                ResultStore(tmp_path / "store").count()
-            except sqlite3.Error as exc:  # pragma: no cover - the failure this test looks for
+                own.count()
+            except sqlite3.Error as exc:  # the failure this test looks for
                 errors.append(exc)
 
-    threads = [threading.Thread(target=reader) for _ in range(3)]
+    threads = [threading.Thread(target=reader, args=(ResultStore(tmp_path / "store"),)) for _ in range(3)]
     for thread in threads:
         thread.start()
     run_to_end(BatchRunner([localizer], AnalysisOptions(device="cpu"), store).run(items))
