@@ -148,6 +148,7 @@ def run_analyze(args) -> int:
     from .core.analysis import ResultsWriter, describe_run
     from .core.batch import BatchItem, BatchRunner, scan_inputs
     from .core.cache import ResultStore
+    from .core.device import release_freed_memory
     from .core.inference import run_to_end
     from .core.device import resolve_runtime
     from .core.imageio import DEFAULT_MAX_PIXELS
@@ -168,6 +169,7 @@ def run_analyze(args) -> int:
 
     def finished(item: BatchItem, outcome) -> None:
         writer.add(item, outcome)
+        release_freed_memory()
         if not args.quiet:
             scores = "  ".join(f"{n} {m.score:.3f}{' FLAGGED' if m.flagged else ''}{' (stored)' if m.cached else ''}"
                                for n, m in item.models.items())

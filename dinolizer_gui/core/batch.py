@@ -17,6 +17,7 @@ from natsort import natsorted
 
 from .analysis import ImageOutcome, ModelOutcome
 from .cache import ResultStore, result_key
+from .device import release_freed_memory
 from .imageio import DEFAULT_MAX_PIXELS, ImageLoadError, is_image_path, load_image
 from .inference import AnalysisOptions
 from .models.registry import Localizer
@@ -197,4 +198,5 @@ class BatchRunner:
             if self.store is not None:
                 self.store.put(key, image.sha256, localizer.name, run, score)
         summary = summarise(run.probability, self.thresholds[localizer.name], localizer.score_threshold, score)
+        release_freed_memory()  # a huge image's temporaries must not stay resident for the next model
         return ModelOutcome(run, summary), cached

@@ -30,9 +30,15 @@ class Layer:
     palette: np.ndarray  # 256 x 4 uint8 RGBA
 
 
-def probability_levels(probability: np.ndarray) -> np.ndarray:
-    """Probabilities in [0, 1] quantised to 0..255 (for colour only; masks use the exact values)."""
-    return np.clip(np.rint(probability * 255.0), 0, 255).astype(np.uint8)
+def probability_levels(probability: np.ndarray, band_rows: int = 512) -> np.ndarray:
+    """Probabilities in [0, 1] quantised to 0..255 (for colour only; masks use the exact values).
+
+    A band of rows at a time, so a 50 MP map needs no full-size float temporaries.
+    """
+    levels = np.empty(probability.shape, np.uint8)
+    for top in range(0, probability.shape[0], band_rows):
+        levels[top:top + band_rows] = np.clip(np.rint(probability[top:top + band_rows] * 255.0), 0, 255)
+    return levels
 
 
 def colormap_rgb(colormap: str) -> np.ndarray:
