@@ -51,9 +51,18 @@ def image_score(probability: np.ndarray) -> float:
     return float(np.percentile(probability, SCORE_PERCENTILE))
 
 
+def _components(mask8: np.ndarray):
+    """Connected components with 16-bit labels (half the memory) unless there are more than 65,535."""
+    try:
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask8, connectivity=8, ltype=cv2.CV_16U)
+    except cv2.error:  # OpenCV refuses when the labels would overflow
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask8, connectivity=8, ltype=cv2.CV_32S)
+    return count, labels, stats
+
+
 def find_regions(probability: np.ndarray, mask: np.ndarray) -> list[Region]:
     """8-connected components of the mask, largest first (statistics gathered a band of rows at a time)."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    count, labels, stats = _components(mask.view(np.uint8))
     if count <= 1:
         return []
     sums = np.zeros(count)
