@@ -347,9 +347,12 @@ class MainWindow(QMainWindow):
             return
         self.batch_model.add([item for item in found if item.path not in known])
         self._update_batch_label()
+        self.select_path(found[0].path)
         if self.model_files():
             self.start_batch()
-        self.select_path(found[0].path)
+        else:
+            self.show_error("Viewing only: no model has weights yet, so the images stay queued. "
+                            "Models › Manage models… (Ctrl+M) gets them.")
 
     def select_path(self, path: str | None) -> None:
         rows = [i for i, item in enumerate(self.items) if item.path == path]

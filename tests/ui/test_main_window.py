@@ -160,6 +160,7 @@ def test_next_and_previous_walk_the_opened_images(qtbot, window, tmp_path):
         Image.fromarray(np.full((40, 50, 3), index * 60, np.uint8)).save(paths[-1])
     _drop(window, tmp_path)
     qtbot.waitUntil(lambda: window.current is not None and window.view_worker is None, timeout=10000)
+    assert "no model has weights" in window.banner.text() and window.items[0].status == "queued"
     window.next_action.trigger()
     qtbot.waitUntil(lambda: window.current.path == str(paths[1]) and window.view_worker is None, timeout=10000)
     window.previous_action.trigger()
