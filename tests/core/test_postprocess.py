@@ -24,3 +24,18 @@ def test_more_regions_than_16_bit_labels_hold_fall_back_to_32_bit():
     assert len(regions) == 90000
     assert max(r.max_probability for r in regions) == pytest.approx(1.0)
     assert all(r.area_pixels == 1 and r.mean_probability == r.max_probability for r in regions[:100])
+
+
+@pytest.mark.parametrize("values", [
+    np.random.default_rng(0).random(100_003, dtype=np.float32),
+    np.random.default_rng(1).beta(0.3, 0.3, 250_000).astype(np.float32),
+    np.concatenate([np.zeros(5000), np.ones(200)]).astype(np.float32),
+    np.full(77, 0.25, np.float32),
+    np.array([0.7], np.float32),
+    np.linspace(0, 1, 4097, dtype=np.float32),
+])
+def test_image_score_is_the_99th_percentile_as_numpy_computes_it(values):
+    from dinolizer_gui.core.postprocess import image_score
+
+    shaped = values.reshape(1, -1)
+    assert image_score(shaped) == pytest.approx(float(np.percentile(shaped, 99)), abs=1e-7)
