@@ -23,7 +23,6 @@ from .inference import AnalysisOptions
 from .models.registry import Localizer
 from .postprocess import image_score, summarise
 
-STATUSES = ("queued", "running", "done", "error", "skipped")
 THUMBNAIL_SIZE = 96
 
 
@@ -159,8 +158,6 @@ class BatchRunner:
             item.status, item.duplicate_of, item.models = "skipped", first.path, dict(first.models)
             item.reason = f"duplicate of {first.path} (same SHA-256)"
             return None
-        if self.store is not None:
-            self.store.put_thumbnail(image.sha256, item.thumbnail)
         outcome = ImageOutcome(item.path, image)
         for localizer in self.localizers:
             try:

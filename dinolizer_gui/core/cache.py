@@ -41,7 +41,6 @@ CREATE TABLE IF NOT EXISTS results (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS results_by_file ON results (file_sha256);
-CREATE TABLE IF NOT EXISTS thumbnails (file_sha256 TEXT PRIMARY KEY, width INTEGER, height INTEGER, pixels BLOB);
 """
 
 
@@ -124,15 +123,3 @@ class ResultStore:
     def count(self) -> int:
         with closing(self._connect()) as db:
             return db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
-
-    def put_thumbnail(self, file_sha256: str, rgb: np.ndarray) -> None:
-        with closing(self._connect()) as db, db:
-            db.execute("INSERT OR REPLACE INTO thumbnails VALUES (?, ?, ?, ?)",
-                       (file_sha256, rgb.shape[1], rgb.shape[0], rgb.tobytes()))
-
-    def thumbnail(self, file_sha256: str) -> np.ndarray | None:
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT * FROM thumbnails WHERE file_sha256 = ?", (file_sha256,)).fetchone()
-        if row is None:
-            return None
-        return np.frombuffer(row["pixels"], np.uint8).reshape(row["height"], row["width"], 3)

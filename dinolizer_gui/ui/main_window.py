@@ -283,10 +283,8 @@ class MainWindow(QMainWindow):
     def _build_status(self):
         self.readout = QLabel("")
         self.progress = QProgressBar(maximumWidth=360, visible=False, textVisible=True)
-        self.device_label = QLabel(self.runtime.description)
-        self.device_label.setToolTip(self.runtime.note or f"Models run on: {self.runtime.description}")
-        if self.runtime.note:
-            self.device_label.setText(f"CPU ({self.runtime.note.removeprefix('CUDA not used: ')})")
+        self.device_label = QLabel()
+        self._show_device()
         status = self.statusBar()
         status.addWidget(self.readout, 1)
         status.addPermanentWidget(self.progress)
@@ -302,9 +300,12 @@ class MainWindow(QMainWindow):
     def set_device(self, choice: str):
         self._set_setting("device", choice)
         self.runtime = resolve_runtime(choice, self.settings.precision)
-        self.device_label.setText(self.runtime.description if not self.runtime.note else
-                                  f"CPU ({self.runtime.note.removeprefix('CUDA not used: ')})")
-        self.device_label.setToolTip(self.runtime.note or self.runtime.description)
+        self._show_device()
+
+    def _show_device(self):
+        note = self.runtime.note
+        self.device_label.setText(f"CPU ({note.removeprefix('CUDA not used: ')})" if note else self.runtime.description)
+        self.device_label.setToolTip(note or f"Models run on: {self.runtime.description}")
 
     def set_opacity(self, percent: int):
         self.settings.opacity = percent / 100
@@ -388,13 +389,13 @@ class MainWindow(QMainWindow):
             return
         self.hide_error()
         item = self.item_for(path)
-        max_pixels = self.settings.max_pixels or DEFAULT_MAX_PIXELS
-        if item is not None and item.status in ("done", "skipped") and self.model_files():
-            source = item.duplicate_of or path
-            worker = create_worker(stored_job, source, self.model_files(), self.cache, self.store, self.options(),
-                                   dict(self.settings.thresholds), max_pixels, _start_thread=False, _ignore_errors=True)
+        files = self.model_files()
+        if item is not None and item.status in ("done", "skipped") and files:
+            worker = create_worker(stored_job, item.duplicate_of or path, files, self.cache, self.store,
+                                   self.options(), dict(self.settings.thresholds), self.max_pixels(),
+                                   _start_thread=False, _ignore_errors=True)
         else:
-            worker = create_worker(open_job, path, max_pixels, _start_thread=False, _ignore_errors=True)
+            worker = create_worker(open_job, path, self.max_pixels(), _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda document, p=path: self._on_document(document, p))
         worker.errored.connect(lambda exc, p=path: self._on_error(p, exc))
         worker.finished.connect(self._on_view_finished)
@@ -432,6 +433,9 @@ class MainWindow(QMainWindow):
         return AnalysisOptions(device=self.settings.device, precision=self.settings.precision,
                                stride=self.settings.stride, declip_mode=self.settings.declip_mode)
 
+    def max_pixels(self) -> int:
+        return self.settings.max_pixels or DEFAULT_MAX_PIXELS
+
     def run_analysis(self):
         """Analyse the image on screen again (with the current settings; stored results are reused)."""
         item = self.item_for(self.wanted_path) if self.wanted_path else None
@@ -450,7 +454,7 @@ class MainWindow(QMainWindow):
             return
         self.analyses_started += 1
         worker = create_worker(batch_job, self.items, files, self.cache, self.store, self.options(),
-                               dict(self.settings.thresholds), self.settings.max_pixels or DEFAULT_MAX_PIXELS,
+                               dict(self.settings.thresholds), self.max_pixels(),
                                lambda: self.wanted_path, _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_batch_event)
         worker.errored.connect(lambda exc: self._on_error(self.wanted_path or "", exc))
@@ -737,7 +741,7 @@ class MainWindow(QMainWindow):
             raise ValueError("No analysed image in this selection: run the analysis first.")
         files, options = self.model_files(), self.options()
         thresholds = {name: control.value() for name, control in self.thresholds.items()}
-        max_pixels = self.settings.max_pixels or DEFAULT_MAX_PIXELS
+        max_pixels = self.max_pixels()
 
         def outcomes(localizers):  # one image's maps in memory at a time
             for item in items:
