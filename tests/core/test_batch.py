@@ -123,6 +123,8 @@ def _stored_rows(store_dir: Path) -> dict[str, float]:
     if not database.exists():
         return {}
     with sqlite3.connect(database, timeout=30) as db:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'results'").fetchone():
+            return {}  # the analysing process has created the file but not yet its schema
         return dict(db.execute("SELECT key, created FROM results").fetchall())
 
 
