@@ -36,10 +36,10 @@ class ModelOutcome:
 
 @dataclass
 class ImageOutcome:
+    """One image's end: its pixels and metadata, or why it failed (maps go to the model callbacks)."""
     path: str
     image: LoadedImage | None = None
     error: str = ""
-    models: dict[str, ModelOutcome] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -84,8 +84,19 @@ def _safe_stem(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(path).stem)[:60] or "image"
 
 
+@dataclass
+class _ImageFiles:
+    folder: str
+    models: dict[str, dict] = field(default_factory=dict)  # results.json entries of the models written
+    masks: dict[str, tuple[np.ndarray, tuple[int, int]]] = field(default_factory=dict)  # bit-packed, for agreement
+
+
 class ResultsWriter:
-    """Writes masks, overlays and maps per image and rewrites results.json atomically after each one."""
+    """Writes masks, overlays and maps per model as it finishes, and rewrites results.json after each image.
+
+    `add_model` writes a model's files at once and keeps only its mask, bit-packed, so a huge image never holds
+    two probability maps; `add` then writes the agreement image and the image's entry.
+    """
 
     def __init__(self, out_dir: Path, run_info: dict, save_probability: bool = False, overlay_opacity: float = 0.5):
         self.out_dir = Path(out_dir)
@@ -93,18 +104,28 @@ class ResultsWriter:
         self.document = {"schema": RESULTS_SCHEMA, "version": RESULTS_VERSION, **run_info, "images": []}
         self.save_probability = save_probability
         self._by_path: dict[str, dict] = {}
+        self._pending: dict[str, _ImageFiles] = {}
         self.overlay_opacity = overlay_opacity
 
+    def add_model(self, item, image: LoadedImage, name: str, model: ModelOutcome) -> None:
+        files = self._pending.get(item.path)
+        if files is None:
+            files = self._pending[item.path] = _ImageFiles(f"{len(self.document['images']) + 1:04d}_{_safe_stem(item.path)}")
+            (self.out_dir / files.folder).mkdir(exist_ok=True)
+        files.models[name], mask = self._save_model(files.folder, name, image, model)
+        files.masks[name] = (np.packbits(mask), mask.shape)
+
     def add(self, item, outcome: ImageOutcome | None) -> dict:
-        """Write one finished batch item; a duplicate (no outcome) points at its first copy's files."""
+        """Finish one batch item; a duplicate (no outcome) points at its first copy's files."""
         if item.duplicate_of is not None:
             first = self._by_path[item.duplicate_of]
             entry = {**first, "path": item.path, "status": "skipped", "duplicate_of": item.duplicate_of,
                      "error": None}
         else:
-            entry = self._entry(outcome, len(self.document["images"]) + 1)
+            entry = self._entry(outcome, self._pending.pop(item.path, None))
             for name, summary in item.models.items():
-                entry["models"][name]["cached"] = summary.cached
+                if name in entry["models"]:
+                    entry["models"][name]["cached"] = summary.cached
         self._by_path[item.path] = entry
         self.document["images"].append(entry)
         self.document["summary"] = self._counts()
@@ -116,40 +137,40 @@ class ResultsWriter:
         counts = {status: sum(1 for e in images if e["status"] == status) for status in ("ok", "error", "skipped")}
         return {"images": len(images), **counts}
 
-    def _entry(self, outcome: ImageOutcome, index: int) -> dict:
+    def _entry(self, outcome: ImageOutcome, files: _ImageFiles | None) -> dict:
+        """The image's entry; a model that finished before another failed keeps its files and figures."""
         image = outcome.image
         entry = {"path": outcome.path, "sha256": image.sha256 if image else None,
                  "file_size": image.file_size if image else None,
                  "width": image.width if image else None, "height": image.height if image else None,
                  "format": image.format if image else None, "status": "ok" if outcome.ok else "error",
                  "error": outcome.error or None, "warnings": image.warnings if image else [],
-                 "exif": image.exif if image else {}, "models": {}}
-        if not outcome.ok:
-            return entry
-        folder = f"{index:04d}_{_safe_stem(outcome.path)}"
-        (self.out_dir / folder).mkdir(exist_ok=True)
-        for name, model in outcome.models.items():
-            entry["models"][name] = self._save_model(folder, name, image, model)
-        if len(outcome.models) == 2:
-            first, second = (m.run.probability >= m.summary.threshold for m in outcome.models.values())
-            agreement_rel = f"{folder}/agreement.png"
+                 "exif": image.exif if image else {}, "models": dict(files.models) if files else {}}
+        if outcome.ok and files is not None and len(files.masks) == 2:
+            first, second = (np.unpackbits(bits, count=shape[0] * shape[1]).reshape(shape).view(bool)
+                             for bits, shape in files.masks.values())
+            agreement_rel = f"{files.folder}/agreement.png"
             Image.fromarray(composite(image.rgb, agreement_layer(first, second), 0.75)).save(self.out_dir / agreement_rel)
-            entry["agreement"] = {"image": agreement_rel, "models": list(outcome.models),
+            entry["agreement"] = {"image": agreement_rel, "models": list(files.masks),
                                   "colours": {"first only": "orange", "second only": "blue", "both": "magenta"}}
         return entry
 
-    def _save_model(self, folder: str, name: str, image: LoadedImage, model: ModelOutcome) -> dict:
+    def _save_model(self, folder: str, name: str, image: LoadedImage, model: ModelOutcome) -> tuple[dict, np.ndarray]:
+        """Write one model's files; returns its results.json entry and its mask."""
         probability, summary = model.run.probability, model.summary
         mask_rel, overlay_rel = f"{folder}/{name}_mask.png", f"{folder}/{name}_overlay.png"
         heatmap_rel = f"{folder}/{name}_heatmap.png"
+        mask = probability >= summary.threshold
+        Image.fromarray(mask_image(mask)).save(self.out_dir / mask_rel)
         levels = probability_levels(probability)
-        Image.fromarray(mask_image(probability >= summary.threshold)).save(self.out_dir / mask_rel)
         Image.fromarray(composite(image.rgb, heat_layer(levels), self.overlay_opacity)).save(self.out_dir / overlay_rel)
-        Image.fromarray(colormap_rgb(DEFAULT_COLORMAP)[levels]).save(self.out_dir / heatmap_rel)
+        heatmap = Image.fromarray(levels)  # an indexed PNG: the colour map as its palette, a third of the memory
+        heatmap.putpalette(colormap_rgb(DEFAULT_COLORMAP).tobytes())
+        heatmap.save(self.out_dir / heatmap_rel)
         result = {"mask": mask_rel, "overlay": overlay_rel, "heatmap": heatmap_rel}
         if self.save_probability:
             prob_rel = f"{folder}/{name}_probability.npy"
-            np.save(self.out_dir / prob_rel, probability.astype(np.float32))
+            np.save(self.out_dir / prob_rel, probability.astype(np.float32, copy=False))
             result["probability_map"] = prob_rel
         result.update({
             "threshold": summary.threshold, "score": summary.score, "score_threshold": summary.score_threshold,
@@ -158,7 +179,7 @@ class ResultsWriter:
             "windows": model.run.windows, "working_size": list(model.run.working_size),
             "preprocessing": model.run.preprocessing, "device": model.run.device, "notes": model.run.notes,
         })
-        return result
+        return result, mask
 
     def _write_json(self) -> None:
         target = self.out_dir / "results.json"

@@ -18,7 +18,7 @@ from natsort import natsorted
 from .analysis import ImageOutcome, ModelOutcome
 from .cache import ResultStore, result_key
 from .device import release_freed_memory
-from .imageio import DEFAULT_MAX_PIXELS, ImageLoadError, is_image_path, load_image
+from .imageio import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, is_image_path, load_image
 from .inference import AnalysisOptions
 from .models.registry import Localizer
 from .postprocess import image_score, summarise
@@ -115,6 +115,10 @@ def _thumbnail(rgb: np.ndarray) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
+ModelDone = Callable[[BatchItem, LoadedImage, str, ModelOutcome], None]
+ImageDone = Callable[[BatchItem, ImageOutcome | None], None]
+
+
 class BatchRunner:
     """Analyses queued items in order; iterate `run()`, close it to cancel (between two batches of windows)."""
 
@@ -126,8 +130,13 @@ class BatchRunner:
         self.thresholds = {loc.name: (thresholds or {}).get(loc.name, loc.pixel_threshold) for loc in localizers}
         self.max_pixels = max_pixels
 
-    def run(self, items: list[BatchItem], on_outcome: Callable[[BatchItem, ImageOutcome | None], None] | None = None
+    def run(self, items: list[BatchItem], on_image: ImageDone | None = None, on_model: ModelDone | None = None
             ) -> Generator[BatchProgress, None, None]:
+        """Analyse the queued items; `on_model` gets each map as its model finishes, `on_image` each finished item.
+
+        A map lives only until `on_model` returns, so a huge image holds one
+        model's map at a time; keep what you need from it in the callback.
+        """
         first_by_hash = {item.sha256: item for item in items if item.sha256 and item.status == "done"}
         finished = sum(1 for item in items if item.status in ("done", "error", "skipped"))
         for index, item in enumerate(items):
@@ -136,16 +145,16 @@ class BatchRunner:
             item.status = "running"
             yield BatchProgress(index, finished, len(items), "loading")
             try:
-                outcome = yield from self._analyse(index, item, finished, len(items), first_by_hash)
+                outcome = yield from self._analyse(index, item, finished, len(items), first_by_hash, on_model)
             except BaseException:
                 item.status = "queued"  # cancelled or failed mid-image: it will run again
                 raise
             finished += 1
-            if on_outcome:
-                on_outcome(item, outcome)
+            if on_image:
+                on_image(item, outcome)
             yield BatchProgress(index, finished, len(items), "finished")
 
-    def _analyse(self, index, item, finished, total, first_by_hash):
+    def _analyse(self, index, item, finished, total, first_by_hash, on_model):
         try:
             image = load_image(item.path, self.max_pixels)
         except ImageLoadError as exc:
@@ -166,10 +175,13 @@ class BatchRunner:
                 item.status = "error"
                 item.reason = outcome.error = f"{localizer.name} failed: {str(exc).splitlines()[0] if str(exc) else exc}"
                 return outcome
-            outcome.models[localizer.name] = model_outcome
             summary = model_outcome.summary
             item.models[localizer.name] = ModelSummary(summary.score, summary.flagged, summary.marked_area,
                                                        summary.threshold, cached)
+            if on_model:
+                on_model(item, image, localizer.name, model_outcome)
+            del model_outcome  # otherwise this map stays alive while the next model runs
+            release_freed_memory()  # a huge image's temporaries must not stay resident for the next model
         item.status = "done"
         first_by_hash[image.sha256] = item
         return outcome
@@ -195,5 +207,4 @@ class BatchRunner:
             if self.store is not None:
                 self.store.put(key, image.sha256, localizer.name, run, score)
         summary = summarise(run.probability, self.thresholds[localizer.name], localizer.score_threshold, score)
-        release_freed_memory()  # a huge image's temporaries must not stay resident for the next model
         return ModelOutcome(run, summary), cached

@@ -84,12 +84,19 @@ def load_document(path: str, localizers: list[Localizer], store: ResultStore, op
     """An image with whatever results the store holds for it (no model is run)."""
     image = load_image(path, max_pixels)
     document = Document(path, image, rgb_image(image.rgb))
+    _add_stored_results(document, localizers, store, options, thresholds)
+    return document
+
+
+def _add_stored_results(document: Document, localizers: list[Localizer], store: ResultStore,
+                        options: AnalysisOptions, thresholds: dict[str, float]) -> None:
     for localizer in localizers:
-        stored = store.get(result_key(image.sha256, localizer.name, localizer.checkpoints, options))
+        if localizer.name in document.models:
+            continue
+        stored = store.get(result_key(document.image.sha256, localizer.name, localizer.checkpoints, options))
         if stored is not None:
             threshold = thresholds.get(localizer.name, localizer.pixel_threshold)
             document.models[localizer.name] = _model_result(localizer, stored.load_run(), stored.score, threshold)
-    return document
 
 
 def stored_job(path: str, model_files: dict[str, list[Path]], cache: LocalizerCache, store: ResultStore,
@@ -107,17 +114,23 @@ def batch_job(items: list[BatchItem], model_files: dict[str, list[Path]], cache:
     localizers = yield from _localizers(model_files, cache)
     runner = BatchRunner(localizers, options, store, thresholds, max_pixels)
     ready: list[Document] = []
+    shown: dict[str, ModelResult] = {}  # the maps of the image on screen; every other map goes to the store only
 
-    def finished(item: BatchItem, outcome) -> None:
+    def model_finished(item: BatchItem, image, name: str, model) -> None:
+        if item.path == wanted():
+            localizer = next(loc for loc in localizers if loc.name == name)
+            shown[name] = _model_result(localizer, model.run, model.summary.score, model.summary.threshold)
+
+    def image_finished(item: BatchItem, outcome) -> None:
+        models = dict(shown)
+        shown.clear()
         if outcome is None or not outcome.ok or item.path != wanted():
             return
-        document = Document(item.path, outcome.image, rgb_image(outcome.image.rgb))
-        for name, model in outcome.models.items():
-            localizer = next(loc for loc in localizers if loc.name == name)
-            document.models[name] = _model_result(localizer, model.run, model.summary.score, model.summary.threshold)
+        document = Document(item.path, outcome.image, rgb_image(outcome.image.rgb), models)
+        _add_stored_results(document, localizers, store, options, thresholds)  # chosen after its first model ran
         ready.append(document)
 
-    for progress in runner.run(items, finished):
+    for progress in runner.run(items, on_image=image_finished, on_model=model_finished):
         yield progress
         while ready:
             yield ready.pop()

@@ -746,8 +746,8 @@ class MainWindow(QMainWindow):
         def outcomes(localizers):  # one image's maps in memory at a time
             for item in items:
                 document = load_document(item.path, localizers, self.store, options, thresholds, max_pixels)
-                yield item, ImageOutcome(item.path, document.image, "", {
-                    name: ModelOutcome(result.run, result.regions_summary()) for name, result in document.models.items()})
+                yield item, ImageOutcome(item.path, document.image), {
+                    name: ModelOutcome(result.run, result.regions_summary()) for name, result in document.models.items()}
 
         def job():  # on the export worker
             localizers = [self.cache.get(name, paths) for name, paths in files.items()]

@@ -7,11 +7,13 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from dinolizer_gui.core.analysis import ResultsWriter
 from dinolizer_gui.core.batch import BatchRunner, make_items
 from dinolizer_gui.core.cache import ResultStore
 from dinolizer_gui.core.inference import AnalysisOptions, run_to_end
@@ -49,6 +51,41 @@ def test_good_duplicate_and_broken_files_get_their_statuses(weights, tmp_path):
     assert by_name["c.png"].status == "error" and "not a recognised image format" in by_name["c.png"].reason
     assert set(by_name["b.jpg"].models) == {"dinolizer", "declip"}
     assert by_name["b.jpg"].thumbnail.shape[1] == 96
+
+
+def test_a_models_map_is_freed_before_the_next_model_runs(weights, tmp_path):
+    """What bounds memory on a huge image: one probability map alive at a time."""
+    dinolizer, declip = _localizers(weights)
+    maps = []
+    analyze = declip.analyze
+
+    def declip_checking_memory(image, options):
+        assert maps and maps[0]() is None, "DinoLizer's map is still alive while DeCLIP runs"
+        return analyze(image, options)
+
+    declip.analyze = declip_checking_memory
+    items = make_items([_photo(tmp_path / "a.png", 1)])
+    run_to_end(BatchRunner([dinolizer, declip], AnalysisOptions(device="cpu"), None).run(
+        items, on_model=lambda item, image, name, model: maps.append(weakref.ref(model.run.probability))))
+    assert items[0].status == "done" and len(maps) == 2
+
+
+def test_a_model_that_finished_before_another_failed_keeps_its_files(weights, tmp_path):
+    dinolizer, declip = _localizers(weights)
+
+    def out_of_memory(image, options):
+        raise RuntimeError("CUDA out of memory\nTried to allocate 2 GiB")
+        yield
+
+    declip.analyze = out_of_memory
+    items = make_items([_photo(tmp_path / "a.png", 1)])
+    writer = ResultsWriter(tmp_path / "out", {})
+    run_to_end(BatchRunner([dinolizer, declip], AnalysisOptions(device="cpu"), None).run(
+        items, on_image=writer.add, on_model=writer.add_model))
+    entry = json.loads((tmp_path / "out" / "results.json").read_text())["images"][0]
+    assert entry["status"] == "error" and entry["error"] == "declip failed: CUDA out of memory"
+    assert list(entry["models"]) == ["dinolizer"] and "agreement" not in entry
+    assert (tmp_path / "out" / entry["models"]["dinolizer"]["mask"]).is_file()
 
 
 def test_reopening_a_finished_batch_is_served_from_the_store(weights, tmp_path):

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from dinolizer_gui.cli import main
-from dinolizer_gui.core.imageio import sha256_of_file
+from dinolizer_gui.core.imageio import load_image, sha256_of_file
+from dinolizer_gui.core.render import DEFAULT_COLORMAP, agreement_layer, colormap_rgb, composite, probability_levels
 from tests import factories
 from tests.core import reference
 
@@ -64,6 +65,11 @@ def test_folder_of_odd_files_gives_a_result_or_a_clear_error_each_and_exit_3(wei
         assert np.array_equal(mask == 255, probability >= 0.5)
         assert model["marked_area"] == pytest.approx((probability >= 0.5).mean(), abs=1e-6)
         assert Image.open(out / model["overlay"]).size == (240, 320)
+        heatmap = np.asarray(Image.open(out / model["heatmap"]).convert("RGB"))
+        assert np.array_equal(heatmap, colormap_rgb(DEFAULT_COLORMAP)[probability_levels(probability)])
+    first, second = (np.load(out / rotated["models"][n]["probability_map"]) >= 0.5 for n in ("dinolizer", "declip"))
+    expected = composite(load_image(odd_folder / "sub" / "rotated.jpg").rgb, agreement_layer(first, second), 0.75)
+    assert np.array_equal(np.asarray(Image.open(out / rotated["agreement"]["image"])), expected)
     assert results["summary"] == {"images": 4, "ok": 2, "error": 2, "skipped": 0}
     assert results["models"]["dinolizer"]["checkpoints"][0]["sha256"] == sha256_of_file(files["release"])
     assert results["parameters"]["stride"] == 128 and results["device"]["used"] == "CPU"
