@@ -59,20 +59,43 @@ def image_score(probability: np.ndarray) -> float:
     return float(low + (high - low) * (position - below))
 
 
-def _order_statistic(flat: np.ndarray, rank: int, bins: int = 4096, chunk: int = 1 << 20) -> float:
-    """The rank-th smallest value of a map in [0, 1]: a histogram finds its bin, then only that bin is sorted."""
-    def bin_of(values):
-        return np.minimum((values * bins).astype(np.int64), bins - 1).clip(0)
+def _order_statistic(flat: np.ndarray, rank: int, chunk: int = 1 << 20) -> float:
+    """The rank-th smallest value of a float map, exactly, in one chunk of memory however many values are equal.
 
-    counts = np.zeros(bins, np.int64)
-    for start in range(0, flat.size, chunk):
-        counts += np.bincount(bin_of(flat[start:start + chunk]), minlength=bins)
-    cumulative = np.cumsum(counts)
-    target = int(np.searchsorted(cumulative, rank, side="right"))
-    before = int(cumulative[target - 1]) if target else 0
-    members = np.concatenate([part[bin_of(part) == target]
-                              for part in (flat[s:s + chunk] for s in range(0, flat.size, chunk))])
-    return float(np.partition(members, rank - before)[rank - before])
+    A radix select: floats are mapped to unsigned keys in the same order, and
+    each pass counts 16 bits of the keys among those that share the bits
+    already chosen, so a float32 map takes two passes and never a copy.
+    """
+    values = flat if flat.dtype in (np.float32, np.float64) else flat.astype(np.float64)
+    bits = values.itemsize * 8
+    prefix = 0
+    for shift in range(bits - 16, -1, -16):
+        counts = np.zeros(1 << 16, np.int64)
+        for start in range(0, values.size, chunk):
+            keys = _ordered_keys(values[start:start + chunk])
+            if shift + 16 < bits:
+                keys = keys[(keys >> (shift + 16)) == prefix]
+            counts += np.bincount(((keys >> shift) & 0xFFFF).astype(np.intp), minlength=1 << 16)
+        cumulative = np.cumsum(counts)
+        digit = int(np.searchsorted(cumulative, rank, side="right"))
+        rank -= int(cumulative[digit - 1]) if digit else 0
+        prefix = (prefix << 16) | digit
+    return float(_value_of_key(prefix, values.dtype))
+
+
+def _ordered_keys(values: np.ndarray) -> np.ndarray:
+    """Unsigned integers that sort as the floats do: the sign bit flipped for positives, every bit for negatives."""
+    unsigned = np.dtype(f"u{values.itemsize}").type
+    raw = values.view(unsigned)
+    negative = raw >> (values.itemsize * 8 - 1)
+    return raw ^ (negative * unsigned(np.iinfo(unsigned).max >> 1) | (unsigned(1) << (values.itemsize * 8 - 1)))
+
+
+def _value_of_key(key: int, dtype: np.dtype) -> np.floating:
+    bits = np.dtype(dtype).itemsize * 8
+    sign = 1 << (bits - 1)
+    raw = key ^ sign if key & sign else key ^ ((1 << bits) - 1)
+    return np.array([raw], np.dtype(f"u{bits // 8}")).view(dtype)[0]
 
 
 def _components(mask8: np.ndarray):

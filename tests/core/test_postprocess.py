@@ -33,9 +33,28 @@ def test_more_regions_than_16_bit_labels_hold_fall_back_to_32_bit():
     np.full(77, 0.25, np.float32),
     np.array([0.7], np.float32),
     np.linspace(0, 1, 4097, dtype=np.float32),
+    np.random.default_rng(2).normal(0.0, 3.0, 30_000).astype(np.float32),  # negatives and values above 1
+    np.concatenate([np.full(3_000_000, 0.5), np.linspace(0.5, 0.5001, 40_000)]).astype(np.float32),  # one huge tie
+    np.random.default_rng(3).random(20_000),  # float64
 ])
 def test_image_score_is_the_99th_percentile_as_numpy_computes_it(values):
     from dinolizer_gui.core.postprocess import image_score
 
     shaped = values.reshape(1, -1)
     assert image_score(shaped) == pytest.approx(float(np.percentile(shaped, 99)), abs=1e-7)
+
+
+def test_image_score_of_a_map_of_ties_needs_no_copy_of_the_map():
+    import tracemalloc
+
+    from dinolizer_gui.core.postprocess import image_score
+
+    flat_map = np.full((4000, 4000), 0.5, np.float32)  # 64 MB, every value in one histogram bin
+    flat_map[-1, -50:] = 0.9
+    tracemalloc.start()
+    try:
+        score = image_score(flat_map)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert score == 0.5 and peak < flat_map.nbytes / 2
