@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import ctypes
+import os
+import re
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -70,3 +74,46 @@ def release_freed_memory() -> None:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
         except (OSError, AttributeError):
             pass
+
+
+_MADV_DONTNEED = 4
+_MAPPING_HEADER = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$")
+
+
+def release_mapped_files(paths: Iterable[Path | str]) -> int:
+    """Drop this process's resident pages of memory-mapped files (the checkpoints); returns the bytes released.
+
+    Weights are memory-mapped, so once a model has run they count as this
+    process's memory although the kernel can re-read them from the page cache
+    at any time, which it does on the next run. A mapping that holds a page
+    changed in this process (copy-on-write) is left alone: dropping it would
+    silently undo the change. Linux only; elsewhere nothing happens.
+    """
+    if not sys.platform.startswith("linux"):
+        return 0
+    wanted = {os.path.realpath(p) for p in paths}
+    try:
+        smaps = Path("/proc/self/smaps").read_text()
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return 0
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    released = 0
+    for start, end in _unchanged_file_mappings(smaps, wanted):
+        if libc.madvise(start, end - start, _MADV_DONTNEED) == 0:
+            released += end - start
+    return released
+
+
+def _unchanged_file_mappings(smaps: str, files: set[str]) -> Iterator[tuple[int, int]]:
+    """Address ranges mapping one of `files` with no page of their own (Anonymous: 0 kB)."""
+    current = None
+    for line in smaps.splitlines():
+        header = _MAPPING_HEADER.match(line)
+        if header:
+            start, end, name = header.groups()
+            current = (int(start, 16), int(end, 16)) if name in files else None
+        elif current and line.startswith("Anonymous:"):
+            if int(line.split()[1]) == 0:
+                yield current
+            current = None

@@ -12,8 +12,9 @@ import cv2
 import numpy as np
 import torch
 
+from .tiling import row_bands
+
 SCORE_PERCENTILE = 99.0
-_STATISTICS_BAND_ROWS = 256  # bounds the temporary copies on very large images
 
 
 @dataclass(frozen=True)
@@ -114,11 +115,11 @@ def find_regions(probability: np.ndarray, mask: np.ndarray) -> list[Region]:
         return []
     sums = np.zeros(count)
     maxima = torch.zeros(count, dtype=torch.float32)
-    for top in range(0, labels.shape[0], _STATISTICS_BAND_ROWS):
-        band_labels = labels[top:top + _STATISTICS_BAND_ROWS]
+    for band in row_bands(*labels.shape):
+        band_labels = labels[band]
         inside = band_labels > 0
         band_index = band_labels[inside]
-        band_prob = probability[top:top + _STATISTICS_BAND_ROWS][inside]
+        band_prob = probability[band][inside]
         sums += np.bincount(band_index, weights=band_prob, minlength=count)
         maxima.scatter_reduce_(0, torch.from_numpy(band_index.astype(np.int64)),
                                torch.from_numpy(band_prob.astype(np.float32)), reduce="amax", include_self=True)

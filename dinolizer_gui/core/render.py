@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .tiling import row_bands
+
 COLORMAPS = {
     "inferno": cv2.COLORMAP_INFERNO, "viridis": cv2.COLORMAP_VIRIDIS, "magma": cv2.COLORMAP_MAGMA,
     "plasma": cv2.COLORMAP_PLASMA, "turbo": cv2.COLORMAP_TURBO, "cividis": cv2.COLORMAP_CIVIDIS,
@@ -30,14 +32,11 @@ class Layer:
     palette: np.ndarray  # 256 x 4 uint8 RGBA
 
 
-def probability_levels(probability: np.ndarray, band_rows: int = 512) -> np.ndarray:
-    """Probabilities in [0, 1] quantised to 0..255 (for colour only; masks use the exact values).
-
-    A band of rows at a time, so a 50 MP map needs no full-size float temporaries.
-    """
+def probability_levels(probability: np.ndarray) -> np.ndarray:
+    """Probabilities in [0, 1] quantised to 0..255 (for colour only; masks use the exact values)."""
     levels = np.empty(probability.shape, np.uint8)
-    for top in range(0, probability.shape[0], band_rows):
-        levels[top:top + band_rows] = np.clip(np.rint(probability[top:top + band_rows] * 255.0), 0, 255)
+    for band in row_bands(*probability.shape):
+        levels[band] = np.clip(np.rint(probability[band] * 255.0), 0, 255)
     return levels
 
 
@@ -84,17 +83,17 @@ def agreement_layer(first: np.ndarray, second: np.ndarray) -> Layer:
     return Layer(levels, _palette({1: colours["first only"], 2: colours["second only"], 3: colours["both"]}))
 
 
-def composite(rgb: np.ndarray, layer: Layer, opacity: float = 1.0, band_rows: int = 512) -> np.ndarray:
-    """The layer blended over the image, as H x W x 3 uint8 (a band of rows at a time: bounded memory)."""
+def composite(rgb: np.ndarray, layer: Layer, opacity: float = 1.0) -> np.ndarray:
+    """The layer blended over the image, as H x W x 3 uint8."""
     out = np.empty_like(rgb)
-    for top in range(0, rgb.shape[0], band_rows):
-        colours = layer.palette[layer.levels[top:top + band_rows]]
+    for band in row_bands(*rgb.shape[:2]):
+        colours = layer.palette[layer.levels[band]]
         alpha = colours[..., 3:4].astype(np.float32) * (opacity / 255.0)
-        blended = rgb[top:top + band_rows].astype(np.float32) * (1.0 - alpha) + colours[..., :3] * alpha
-        out[top:top + band_rows] = np.rint(blended)
+        blended = rgb[band].astype(np.float32) * (1.0 - alpha) + colours[..., :3] * alpha
+        out[band] = np.rint(blended)
     return out
 
 
 def mask_image(mask: np.ndarray) -> np.ndarray:
     """A boolean mask as an 8-bit single-channel picture (255 = flagged)."""
-    return mask.astype(np.uint8) * 255
+    return mask.view(np.uint8) * np.uint8(255)

@@ -15,6 +15,13 @@ DINOLIZER_STRIDE = 128
 DINOLIZER_SMALL_IMAGE_AREA_SIDE = 1016  # small images are resized to about 1016 x 1016 pixels
 
 
+def row_bands(height: int, width: int, pixels: int = 1 << 20) -> list[slice]:
+    """Bands of whole rows of about `pixels` pixels: full-size work done a band at a time keeps its temporaries
+    to a few MB however large the image."""
+    rows = max(1, pixels // max(width, 1))
+    return [slice(top, top + rows) for top in range(0, height, rows)]
+
+
 def window_starts(length: int, window: int, stride: int) -> list[int]:
     """Starts 0, stride, 2*stride, ... plus one window flush with the far edge."""
     if length < window:

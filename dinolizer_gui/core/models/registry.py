@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from ..device import release_mapped_files
 from ..imageio import LoadedImage
 from ..inference import AnalysisOptions, ModelRun, Pipeline, Progress, declip_pipeline, dinolizer_pipeline, run_localizer
 from .checkpoints import (
@@ -47,6 +48,10 @@ class Localizer:
 
     def analyze(self, image: LoadedImage, options: AnalysisOptions) -> Generator[Progress, None, ModelRun]:
         return run_localizer(self.net, self.pipeline, image, options)
+
+    def release_weight_pages(self) -> int:
+        """Let the memory-mapped weights leave resident memory until the next run; returns the bytes released."""
+        return release_mapped_files(c["path"] for c in self.checkpoints)
 
     def describe(self) -> dict:
         return {
