@@ -101,6 +101,7 @@ def rerender_times(app, window, document: Document) -> dict:
 def main() -> None:
     app = QApplication(sys.argv[:1])
     folder = Path(tempfile.mkdtemp())
+    os.environ["DINOLIZER_GUI_STORE"] = str(folder / "store")  # measure a real analysis, never a stored result
     release = folder / "epoch=36_val_loss=0.2130.ckpt"
     declip = folder / "ViT_layer20_conv-20_cocosd.pth"
     factories.make_dinolizer_release(release, **factories.FULL)

@@ -77,7 +77,7 @@ def test_drop_runs_both_models_on_the_worker_and_threshold_changes_never_rerun(q
     assert not np.array_equal(before, after)
     assert np.array_equal(after[..., 0] == 255, expected)
     assert window.thresholds["dinolizer"].marked.text() != marked_before
-    qtbot.waitUntil(lambda: window.regions.rowCount() > 0, timeout=2000)
+    qtbot.waitUntil(lambda: window.regions.rowCount() > 0, timeout=10000)
     assert forward_calls == [] and window.analyses_started == 1
     assert load_settings(window.config_folder).thresholds["dinolizer"] == 0.9
 
