@@ -58,7 +58,7 @@ def test_a_mapping_changed_in_this_process_is_not_released(weights, tmp_path):
     state = torch.load(files["declip"], map_location="cpu", weights_only=True, mmap=True)
     tensor = next(t for t in state["model"].values() if t.numel() > 1024)
     tensor.fill_(7.0)  # a copy-on-write page: dropping it would silently restore the file's values
-    assert release_mapped_files([files["declip"]]) == 0
+    release_mapped_files([files["declip"]])  # other, unchanged mappings of the file may be released
     assert bool((tensor == 7.0).all())
 
 
