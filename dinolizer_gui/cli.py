@@ -177,7 +177,8 @@ def run_analyze(args) -> int:
             print(f"[{items.index(item) + 1}/{len(items)}] {item.path}: {detail}  {scores}".rstrip(), file=sys.stderr)
 
     runner = BatchRunner(localizers, options, store, thresholds, max_pixels)
-    run_to_end(runner.run(items, on_image=finished, on_model=writer.add_model), None if args.quiet else _progress_printer())
+    progress = None if args.quiet else _progress_printer()
+    run_to_end(runner.run(items, on_image=finished, on_model=writer.add_model), progress)
     failures = sum(1 for item in items if item.status == "error")
     print(f"{len(items) - failures} of {len(items)} images analysed; results in {args.out / 'results.json'}",
           file=sys.stderr)

@@ -130,8 +130,9 @@ class ResultsWriter:
     def add_model(self, item, image: LoadedImage, name: str, model: ModelOutcome) -> None:
         files = self._pending.get(item.path)
         if files is None:
-            files = self._pending[item.path] = _ImageFiles(f"{len(self.document['images']) + 1:04d}_{_safe_stem(item.path)}")
-            (self.out_dir / files.folder).mkdir(exist_ok=True)
+            folder = f"{len(self.document['images']) + 1:04d}_{_safe_stem(item.path)}"
+            files = self._pending[item.path] = _ImageFiles(folder)
+            (self.out_dir / folder).mkdir(exist_ok=True)
         files.models[name], mask = self._save_model(files.folder, name, image, model)
         files.masks[name] = (np.packbits(mask), mask.shape)
 
