@@ -20,7 +20,7 @@ from .device import Runtime
 from .imageio import LoadedImage
 from .inference import AnalysisOptions, ModelRun
 from .models.registry import Localizer
-from .postprocess import Summary
+from .postprocess import Summary, binary_mask
 from .render import (
     DEFAULT_COLORMAP, agreement_layer, colormap_rgb, composite, heat_layer, mask_image, probability_levels,
 )
@@ -181,7 +181,7 @@ class ResultsWriter:
         probability, summary = model.run.probability, model.summary
         mask_rel, overlay_rel = f"{folder}/{name}_mask.png", f"{folder}/{name}_overlay.png"
         heatmap_rel = f"{folder}/{name}_heatmap.png"
-        mask = probability >= summary.threshold
+        mask = binary_mask(probability, summary.threshold)
         _write_png(self.out_dir / mask_rel, mask_image(mask))
         levels = probability_levels(probability)
         _write_png(self.out_dir / overlay_rel, composite(image.rgb, heat_layer(levels), self.overlay_opacity))

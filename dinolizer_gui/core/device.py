@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import re
 import sys
@@ -67,13 +68,23 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
 
 
+@functools.cache
+def _linux_libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return None
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return libc
+
+
 def release_freed_memory() -> None:
     """Hand memory freed by large temporaries back to the OS (glibc keeps it otherwise); no-op elsewhere."""
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):
-            pass
+    libc = _linux_libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
 
 
 _MADV_DONTNEED = 4
@@ -89,15 +100,14 @@ def release_mapped_files(paths: Iterable[Path | str]) -> int:
     changed in this process (copy-on-write) is left alone: dropping it would
     silently undo the change. Linux only; elsewhere nothing happens.
     """
-    if not sys.platform.startswith("linux"):
+    libc = _linux_libc()
+    if libc is None:
         return 0
     wanted = {os.path.realpath(p) for p in paths}
     try:
         smaps = Path("/proc/self/smaps").read_text()
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
     except OSError:
         return 0
-    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     released = 0
     for start, end in _unchanged_file_mappings(smaps, wanted):
         if libc.madvise(start, end - start, _MADV_DONTNEED) == 0:

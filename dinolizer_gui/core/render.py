@@ -64,15 +64,14 @@ def heat_layer(levels: np.ndarray, colormap: str = DEFAULT_COLORMAP, opaque: boo
 
 
 def mask_layer(mask: np.ndarray) -> Layer:
-    return Layer(mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8), _palette({1: MASK_COLOUR}))
+    return Layer(mask.view(np.uint8), _palette({1: MASK_COLOUR}))
 
 
 def contour_layer(mask: np.ndarray) -> Layer:
     """Region outlines, about 1/500 of the image size thick."""
-    mask8 = mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
     radius = max(1, round(max(mask.shape) / 1000))
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * radius + 1, 2 * radius + 1))  # separable: fast
-    edge = cv2.morphologyEx(mask8, cv2.MORPH_GRADIENT, kernel)
+    edge = cv2.morphologyEx(mask.view(np.uint8), cv2.MORPH_GRADIENT, kernel)
     return Layer(edge, _palette({1: CONTOUR_COLOUR}))
 
 
