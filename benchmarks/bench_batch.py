@@ -25,10 +25,11 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from dinolizer_gui.core.analysis import AnalysisOptions  # noqa: E402
 from dinolizer_gui.core.batch import BatchRunner, make_items  # noqa: E402
-from dinolizer_gui.core.cache import ResultStore  # noqa: E402
-from dinolizer_gui.core.inference import AnalysisOptions, run_to_end  # noqa: E402
 from dinolizer_gui.core.models.registry import load_localizer  # noqa: E402
+from dinolizer_gui.core.progress import run_to_end  # noqa: E402
+from dinolizer_gui.core.results_store import ResultStore  # noqa: E402
 from dinolizer_gui.core.tiling import WindowGrid, dinolizer_working_size  # noqa: E402
 from tests import factories  # noqa: E402
 
@@ -46,7 +47,10 @@ def reopen_ratio(folder: Path, weights: dict, count: int) -> dict:
     images.mkdir()
     for index in range(count):
         Image.fromarray(photo(rng, 384, 512)).save(images / f"img{index:03d}.jpg", quality=92)
-    localizers = [load_localizer("dinolizer", [weights["release"]]), load_localizer("declip", [weights["declip"]])]
+    localizers = [
+        load_localizer("dinolizer", [weights["release"]]),
+        load_localizer("declip", [weights["declip"]]),
+    ]
     store = ResultStore(folder / "store")
     options = AnalysisOptions(device="cpu")
     began = time.perf_counter()
@@ -61,9 +65,14 @@ def reopen_ratio(folder: Path, weights: dict, count: int) -> dict:
     width, height = dinolizer_working_size(512, 384)
     windows = len(WindowGrid(height, width, 504, 128))
     full_analyse = count * windows * FULL_SIZE_SECONDS_PER_WINDOW
-    return {"images": count, "analyse_s_small_models": round(analyse, 1), "reopen_s": round(reopen, 2),
-            "ratio_small_models": round(analyse / reopen, 1), "dinolizer_windows_per_image": windows,
-            "ratio_full_size_dinolizer_estimated": round(full_analyse / reopen, 0)}
+    return {
+        "images": count,
+        "analyse_s_small_models": round(analyse, 1),
+        "reopen_s": round(reopen, 2),
+        "ratio_small_models": round(analyse / reopen, 1),
+        "dinolizer_windows_per_image": windows,
+        "ratio_full_size_dinolizer_estimated": round(full_analyse / reopen, 0),
+    }
 
 
 def peak_memory_50mp(folder: Path) -> dict:
@@ -74,22 +83,46 @@ def peak_memory_50mp(folder: Path) -> dict:
     """
     release, declip = folder / "full-release.ckpt", folder / "ViT_layer20_conv-20_cocosd.pth"
     factories.make_dinolizer_release(release, **factories.FULL)
-    content, _ = factories.make_declip_vit(None, embed_dim=1024, depth=24, layer=20, convs=20,
-                                           channels=(1024, 512, 256, 128, 64))
+    content, _ = factories.make_declip_vit(
+        None, embed_dim=1024, depth=24, layer=20, convs=20, channels=(1024, 512, 256, 128, 64)
+    )
     import torch
 
     torch.save(content, declip)
     del content
     path = folder / "fifty_mp.jpg"
     Image.fromarray(photo(np.random.default_rng(1), 5773, 8660)).save(path, quality=90)
-    command = [sys.executable, "-m", "dinolizer_gui", "analyze", str(path), "--out", str(folder / "out50"),
-               "--device", "cpu", "--quiet", "--no-cache", "--weights", f"dinolizer={release}",
-               "--weights", f"declip={declip}", "--max-pixels", "60000000", "--stride", "504"]
+    command = [
+        sys.executable,
+        "-m",
+        "dinolizer_gui",
+        "analyze",
+        str(path),
+        "--out",
+        str(folder / "out50"),
+        "--device",
+        "cpu",
+        "--quiet",
+        "--no-cache",
+        "--weights",
+        f"dinolizer={release}",
+        "--weights",
+        f"declip={declip}",
+        "--max-pixels",
+        "60000000",
+        "--stride",
+        "504",
+    ]
     began = time.perf_counter()
     subprocess.run(command, check=True, cwd=ROOT)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"image": "8660 x 5773 (50 MP)", "models": "full-size DinoLizer + DeCLIP ViT-L/14 conv-20",
-            "stride": 504, "seconds": round(time.perf_counter() - began, 1), "peak_rss_mib": round(peak)}
+    return {
+        "image": "8660 x 5773 (50 MP)",
+        "models": "full-size DinoLizer + DeCLIP ViT-L/14 conv-20",
+        "stride": 504,
+        "seconds": round(time.perf_counter() - began, 1),
+        "peak_rss_mib": round(peak),
+    }
 
 
 def main() -> None:

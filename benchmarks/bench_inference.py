@@ -25,12 +25,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dinolizer_gui.core.device import resolve_runtime  # noqa: E402
-from dinolizer_gui.core.imageio import LoadedImage  # noqa: E402
-from dinolizer_gui.core.inference import IMAGENET_MEAN, IMAGENET_STD, AnalysisOptions, run_to_end  # noqa: E402
-from dinolizer_gui.core.models.registry import load_localizer  # noqa: E402
-from dinolizer_gui.core.tiling import WindowGrid, dinolizer_working_size  # noqa: E402
-from tests import factories  # noqa: E402
+from dinolizer_gui.core.analysis import AnalysisOptions
+from dinolizer_gui.core.device import resolve_runtime
+from dinolizer_gui.core.imageio import LoadedImage
+from dinolizer_gui.core.inference import IMAGENET_MEAN, IMAGENET_STD
+from dinolizer_gui.core.models.registry import load_localizer
+from dinolizer_gui.core.progress import run_to_end
+from dinolizer_gui.core.tiling import WindowGrid, dinolizer_working_size
+from tests import factories
 
 
 def peak_rss_mib() -> float:
@@ -45,7 +47,12 @@ def raw_backbone_seconds(net, grid: WindowGrid, rgb: np.ndarray, batch: int, run
     boxes, size, total = grid.boxes, grid.window, 0.0
     with torch.inference_mode():
         for start in range(0, len(boxes), batch):
-            windows = torch.stack([pixels[:, t:t + size, l:l + size] for t, l in boxes[start:start + batch]])
+            windows = torch.stack(
+                [
+                    pixels[:, top : top + size, left : left + size]
+                    for top, left in boxes[start : start + batch]
+                ]
+            )
             windows = (windows.float() / 255 - mean) / std
             _sync(runtime)
             began = time.perf_counter()
@@ -109,13 +116,18 @@ def main() -> None:
         end_to_end.append(time.perf_counter() - began)
         inside.append(spent[0])
     best_e2e, best_raw = min(end_to_end), min(raw)
-    same_run = min((e - i) / i for e, i in zip(end_to_end, inside))
+    same_run = min((e - i) / i for e, i in zip(end_to_end, inside, strict=True))
     report = {
-        "device": runtime.description, "image": f"{args.width}x{args.height}", "windows": len(grid),
-        "end_to_end_s": round(best_e2e, 3), "raw_backbone_s": round(best_raw, 3),
+        "device": runtime.description,
+        "image": f"{args.width}x{args.height}",
+        "windows": len(grid),
+        "end_to_end_s": round(best_e2e, 3),
+        "raw_backbone_s": round(best_raw, 3),
         "overhead_vs_separate_raw_run": round(best_e2e / best_raw - 1.0, 4),
-        "overhead_same_run": round(same_run, 4), "per_window_s": round(best_e2e / len(grid), 3),
-        "peak_rss_mib": round(peak_rss_mib(), 1), "torch_threads": torch.get_num_threads(),
+        "overhead_same_run": round(same_run, 4),
+        "per_window_s": round(best_e2e / len(grid), 3),
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+        "torch_threads": torch.get_num_threads(),
     }
     print(json.dumps(report, indent=2))
 

@@ -2,8 +2,6 @@
 
 import sys
 
-import torch  # noqa: F401  - loaded before PySide6: on Windows the DLL search order matters
-
 
 def main() -> int:
     from .cli import main as cli_main

@@ -24,8 +24,9 @@ def _randomise(module: nn.Module, generator: torch.Generator, scale: float = 0.0
     with torch.no_grad():
         for name, param in module.named_parameters():
             noise = torch.randn(param.shape, generator=generator) * scale
-            if name.endswith(("norm1.weight", "norm2.weight", "norm.weight", "ls1.gamma", "ls2.gamma",
-                              "norm_pre.weight")):
+            if name.endswith(
+                ("norm1.weight", "norm2.weight", "norm.weight", "ls1.gamma", "ls2.gamma", "norm_pre.weight")
+            ):
                 param.copy_(1.0 + noise)
             else:
                 param.copy_(noise)
@@ -40,12 +41,25 @@ class DinoLizerSource:
     head_bias: torch.Tensor
 
 
-def make_dinolizer_release(path: Path, embed_dim: int = 64, depth: int = 2, lora_rank: int = 4,
-                           seed: int = 0, head_scale: float = 3.0) -> DinoLizerSource:
+def make_dinolizer_release(
+    path: Path,
+    embed_dim: int = 64,
+    depth: int = 2,
+    lora_rank: int = 4,
+    seed: int = 0,
+    head_scale: float = 3.0,
+) -> DinoLizerSource:
     """A Lightning checkpoint in the DinoLizer release layout."""
     generator = torch.Generator().manual_seed(seed)
-    vit = timm.create_model("vit_base_patch14_reg4_dinov2", pretrained=False, img_size=504, num_classes=1,
-                            embed_dim=embed_dim, depth=depth, num_heads=embed_dim // 64).eval()
+    vit = timm.create_model(
+        "vit_base_patch14_reg4_dinov2",
+        pretrained=False,
+        img_size=504,
+        num_classes=1,
+        embed_dim=embed_dim,
+        depth=depth,
+        num_heads=embed_dim // 64,
+    ).eval()
     _randomise(vit, generator)
     state: dict[str, torch.Tensor] = {}
     for key, tensor in vit.state_dict().items():
@@ -61,22 +75,39 @@ def make_dinolizer_release(path: Path, embed_dim: int = 64, depth: int = 2, lora
             lora[(block, "a", qv)] = torch.randn((lora_rank, embed_dim), generator=generator) * 0.05
             lora[(block, "b", qv)] = torch.randn((embed_dim, lora_rank), generator=generator) * 0.05
             for ab in "ab":
-                state[f"net.model.lora_vit.blocks.{block}.attn.qkv.linear_{ab}_{qv}.weight"] = lora[(block, ab, qv)]
+                state[f"net.model.lora_vit.blocks.{block}.attn.qkv.linear_{ab}_{qv}.weight"] = lora[
+                    (block, ab, qv)
+                ]
     head_weight = torch.randn((3, embed_dim), generator=generator) * head_scale
     head_bias = torch.tensor([0.2, 0.0, -0.2])
     state["net.model.cls_head.weight"] = head_weight
     state["net.model.cls_head.bias"] = head_bias
     state["net.pos_weight"] = torch.tensor([2.5])
-    torch.save({"epoch": 36, "global_step": 12345, "pytorch-lightning_version": "2.1.3",
-                "state_dict": state, "hyper_parameters": {"lr": 1e-4, "r": lora_rank}}, path)
+    torch.save(
+        {
+            "epoch": 36,
+            "global_step": 12345,
+            "pytorch-lightning_version": "2.1.3",
+            "state_dict": state,
+            "hyper_parameters": {"lr": 1e-4, "r": lora_rank},
+        },
+        path,
+    )
     return DinoLizerSource(vit, lora, lora_rank, head_weight, head_bias)
 
 
 def make_bfree_backbone(path: Path, embed_dim: int = 64, depth: int = 2, seed: int = 1) -> nn.Module:
     """`model_epoch_best.pth`: {'model': plain timm keys} with B-Free's 1-logit image head."""
     generator = torch.Generator().manual_seed(seed)
-    vit = timm.create_model("vit_base_patch14_reg4_dinov2", pretrained=False, img_size=504, num_classes=1,
-                            embed_dim=embed_dim, depth=depth, num_heads=embed_dim // 64).eval()
+    vit = timm.create_model(
+        "vit_base_patch14_reg4_dinov2",
+        pretrained=False,
+        img_size=504,
+        num_classes=1,
+        embed_dim=embed_dim,
+        depth=depth,
+        num_heads=embed_dim // 64,
+    ).eval()
     _randomise(vit, generator)
     torch.save({"model": {k: v.clone() for k, v in vit.state_dict().items()}, "epoch": 10}, path)
     return vit
@@ -87,7 +118,9 @@ def make_linear_head(path: Path, embed_dim: int = 64, seed: int = 2) -> tuple[to
     generator = torch.Generator().manual_seed(seed)
     weight = torch.randn((1, embed_dim, 1, 1), generator=generator) * 3.0
     bias = torch.tensor([0.1])
-    save_file({"weight": weight.contiguous(), "bias": bias}, str(path), metadata={"format": "dinolizer-linear-head"})
+    save_file(
+        {"weight": weight.contiguous(), "bias": bias}, str(path), metadata={"format": "dinolizer-linear-head"}
+    )
     return weight.flatten(1), bias
 
 
@@ -104,16 +137,29 @@ def official_decoder(convs: int, channels: tuple[int, ...]) -> nn.Sequential:
     steps: list[nn.Module] = []
     for stage in range(1, len(channels)):
         for sub in range(convs // 4):
-            steps += [nn.Conv2d(channels[stage - 1] if sub == 0 else channels[stage], channels[stage], 5, padding=2),
-                      nn.BatchNorm2d(channels[stage]), nn.ReLU()]
+            steps += [
+                nn.Conv2d(
+                    channels[stage - 1] if sub == 0 else channels[stage], channels[stage], 5, padding=2
+                ),
+                nn.BatchNorm2d(channels[stage]),
+                nn.ReLU(),
+            ]
         steps.append(nn.Upsample(scale_factor=2, mode="bilinear"))
     steps.append(nn.Conv2d(channels[-1], 1, 5, padding=2))
     return nn.Sequential(*steps)
 
 
-def make_declip_vit(path: Path | None, embed_dim: int = 64, depth: int = 3, layer: int = 1, convs: int = 4,
-                    channels: tuple[int, ...] = (64, 16, 8, 8, 8), seed: int = 3, patch: int = 14,
-                    grid: int = 16) -> tuple[dict, DeclipSource]:
+def make_declip_vit(
+    path: Path | None,
+    embed_dim: int = 64,
+    depth: int = 3,
+    layer: int = 1,
+    convs: int = 4,
+    channels: tuple[int, ...] = (64, 16, 8, 8, 8),
+    seed: int = 3,
+    patch: int = 14,
+    grid: int = 16,
+) -> tuple[dict, DeclipSource]:
     """A DeCLIP ViT checkpoint: the whole OpenAI CLIP model under `model.` and the decoder under `fc.`."""
     generator = torch.Generator().manual_seed(seed)
 
@@ -121,24 +167,44 @@ def make_declip_vit(path: Path | None, embed_dim: int = 64, depth: int = 3, laye
         return torch.randn(shape, generator=generator) * scale + offset
 
     e = embed_dim
-    visual = {"conv1.weight": rnd(e, 3, patch, patch), "class_embedding": rnd(e),
-              "positional_embedding": rnd(grid * grid + 1, e), "ln_pre.weight": rnd(e, offset=1.0),
-              "ln_pre.bias": rnd(e), "ln_post.weight": rnd(e, offset=1.0), "ln_post.bias": rnd(e),
-              "proj": rnd(e, 32)}
+    visual = {
+        "conv1.weight": rnd(e, 3, patch, patch),
+        "class_embedding": rnd(e),
+        "positional_embedding": rnd(grid * grid + 1, e),
+        "ln_pre.weight": rnd(e, offset=1.0),
+        "ln_pre.bias": rnd(e),
+        "ln_post.weight": rnd(e, offset=1.0),
+        "ln_post.bias": rnd(e),
+        "proj": rnd(e, 32),
+    }
     for i in range(depth):
         b = f"transformer.resblocks.{i}."
-        visual.update({
-            b + "attn.in_proj_weight": rnd(3 * e, e), b + "attn.in_proj_bias": rnd(3 * e),
-            b + "attn.out_proj.weight": rnd(e, e), b + "attn.out_proj.bias": rnd(e),
-            b + "ln_1.weight": rnd(e, offset=1.0), b + "ln_1.bias": rnd(e),
-            b + "ln_2.weight": rnd(e, offset=1.0), b + "ln_2.bias": rnd(e),
-            b + "mlp.c_fc.weight": rnd(4 * e, e), b + "mlp.c_fc.bias": rnd(4 * e),
-            b + "mlp.c_proj.weight": rnd(e, 4 * e), b + "mlp.c_proj.bias": rnd(e),
-        })
-    decoder = official_decoder(convs, (e,) + tuple(channels[1:])).eval()
+        visual.update(
+            {
+                b + "attn.in_proj_weight": rnd(3 * e, e),
+                b + "attn.in_proj_bias": rnd(3 * e),
+                b + "attn.out_proj.weight": rnd(e, e),
+                b + "attn.out_proj.bias": rnd(e),
+                b + "ln_1.weight": rnd(e, offset=1.0),
+                b + "ln_1.bias": rnd(e),
+                b + "ln_2.weight": rnd(e, offset=1.0),
+                b + "ln_2.bias": rnd(e),
+                b + "mlp.c_fc.weight": rnd(4 * e, e),
+                b + "mlp.c_fc.bias": rnd(4 * e),
+                b + "mlp.c_proj.weight": rnd(e, 4 * e),
+                b + "mlp.c_proj.bias": rnd(e),
+            }
+        )
+    decoder = official_decoder(convs, (e, *tuple(channels[1:]))).eval()
     with torch.no_grad():
         for name, param in decoder.named_parameters():
-            param.copy_(rnd(*param.shape, scale=0.2, offset=1.0 if name.endswith(".weight") and param.dim() == 1 else 0.0))
+            param.copy_(
+                rnd(
+                    *param.shape,
+                    scale=0.2,
+                    offset=1.0 if name.endswith(".weight") and param.dim() == 1 else 0.0,
+                )
+            )
         for module in decoder:
             if isinstance(module, nn.BatchNorm2d):
                 module.running_mean.copy_(rnd(module.num_features, scale=0.1))
@@ -146,13 +212,24 @@ def make_declip_vit(path: Path | None, embed_dim: int = 64, depth: int = 3, laye
     source = DeclipSource(visual, decoder, layer, embed_dim // 64)
     _centre_final_bias(source, generator, patch * grid)
     model = {f"model.visual.{k}": v for k, v in visual.items()}
-    model.update({"model.token_embedding.weight": rnd(10, 8), "model.positional_embedding": rnd(7, 8),
-                  "model.ln_final.weight": rnd(8), "model.text_projection": rnd(8, 8),
-                  "model.logit_scale": torch.tensor(4.6),
-                  "model.transformer.resblocks.0.attn.in_proj_weight": rnd(24, 8)})
+    model.update(
+        {
+            "model.token_embedding.weight": rnd(10, 8),
+            "model.positional_embedding": rnd(7, 8),
+            "model.ln_final.weight": rnd(8),
+            "model.text_projection": rnd(8, 8),
+            "model.logit_scale": torch.tensor(4.6),
+            "model.transformer.resblocks.0.attn.in_proj_weight": rnd(24, 8),
+        }
+    )
     model.update({f"fc.{k}": v.clone() for k, v in decoder.state_dict().items()})
-    content = {"model": model, "optimizer": {"state": {}, "param_groups": []}, "total_steps": 4242,
-               "feature_layer": f"layer{layer}", "decoder_type": f"conv-{convs}"}
+    content = {
+        "model": model,
+        "optimizer": {"state": {}, "param_groups": []},
+        "total_steps": 4242,
+        "feature_layer": f"layer{layer}",
+        "decoder_type": f"conv-{convs}",
+    }
     if path is not None:
         torch.save(content, path)
     return content, source
@@ -182,9 +259,22 @@ def reference_clip_features(source: DeclipSource, pixels: torch.Tensor) -> torch
         b = f"transformer.resblocks.{i}."
         h = torch.nn.functional.layer_norm(x, (width,), v[b + "ln_1.weight"], v[b + "ln_1.bias"])
         attn, _ = torch.nn.functional.multi_head_attention_forward(
-            h, h, h, width, source.heads, v[b + "attn.in_proj_weight"], v[b + "attn.in_proj_bias"],
-            None, None, False, 0.0, v[b + "attn.out_proj.weight"], v[b + "attn.out_proj.bias"],
-            training=False, need_weights=False)
+            h,
+            h,
+            h,
+            width,
+            source.heads,
+            v[b + "attn.in_proj_weight"],
+            v[b + "attn.in_proj_bias"],
+            None,
+            None,
+            False,
+            0.0,
+            v[b + "attn.out_proj.weight"],
+            v[b + "attn.out_proj.bias"],
+            training=False,
+            need_weights=False,
+        )
         x = x + attn
         h = torch.nn.functional.layer_norm(x, (width,), v[b + "ln_2.weight"], v[b + "ln_2.bias"])
         h = torch.nn.functional.linear(h, v[b + "mlp.c_fc.weight"], v[b + "mlp.c_fc.bias"])
@@ -217,8 +307,14 @@ def unmerged_dinolizer(source: DinoLizerSource) -> nn.Module:
     vit = copy.deepcopy(source.vit)
     scale = 64 // source.rank
     for i, block in enumerate(vit.blocks):
-        block.attn.qkv = LoraQkv(block.attn.qkv, source.lora[(i, "a", "q")], source.lora[(i, "b", "q")],
-                                 source.lora[(i, "a", "v")], source.lora[(i, "b", "v")], scale)
+        block.attn.qkv = LoraQkv(
+            block.attn.qkv,
+            source.lora[(i, "a", "q")],
+            source.lora[(i, "b", "q")],
+            source.lora[(i, "a", "v")],
+            source.lora[(i, "b", "v")],
+            scale,
+        )
 
     class Reference(nn.Module):
         def forward(self, pixels):

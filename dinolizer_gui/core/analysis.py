@@ -1,33 +1,54 @@
-"""Analysing files with loaded localizers and saving each result as soon as it is done."""
+"""What an analysis is given (the options that change a map) and what one model gives back (its run).
+
+Torch-free: the results store, the viewer and the CLI read these without loading a model.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-import re
-import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-import cv2
 import numpy as np
-from PIL import Image
 
-from .. import __version__
-from .device import Runtime
-from .imageio import LoadedImage
-from .inference import AnalysisOptions, ModelRun
-from .models.registry import Localizer
-from .postprocess import Summary, binary_mask
-from .render import (
-    DEFAULT_COLORMAP, agreement_layer, colormap_rgb, composite, heat_layer, mask_image, probability_levels,
-)
+if TYPE_CHECKING:
+    from .imageio import LoadedImage
+    from .postprocess import Summary
 
-RESULTS_SCHEMA = "dinolizer-gui/analyze-results"
-RESULTS_VERSION = 1
-PNG_COMPRESSION = 1  # zlib's fastest level: a 50 MP overlay encodes about 6x faster than at 6, for ~15 % more bytes
+DINOLIZER_STRIDE = 128
+DECLIP_MODES = ("whole", "sliding")
+
+
+class RuntimeLike(Protocol):
+    @property
+    def is_cuda(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    device: str = "auto"
+    precision: str = "auto"  # CUDA only: float16 (official), bfloat16 or float32
+    stride: int = DINOLIZER_STRIDE  # DinoLizer window stride
+    batch_size: int = 0  # windows per forward pass; 0 = 50 on CUDA (official), 4 on the CPU
+    declip_mode: str = "whole"  # official: the whole image resized to 224 x 224
+    declip_stride: int = 112
+
+    def batch_for(self, runtime: RuntimeLike) -> int:
+        return self.batch_size or (50 if runtime.is_cuda else 4)
+
+    @property
+    def official_geometry(self) -> bool:
+        return self.stride == DINOLIZER_STRIDE and self.declip_mode == "whole"
+
+
+@dataclass
+class ModelRun:
+    probability: np.ndarray  # H x W float32 in [0, 1], at the displayed image size
+    windows: int
+    working_size: tuple[int, int]  # (width, height) the model analysed
+    preprocessing: list[str]
+    device: str
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
 
 @dataclass
@@ -39,6 +60,7 @@ class ModelOutcome:
 @dataclass
 class ImageOutcome:
     """One image's end: its pixels and metadata, or why it failed (maps go to the model callbacks)."""
+
     path: str
     image: LoadedImage | None = None
     error: str = ""
@@ -46,164 +68,3 @@ class ImageOutcome:
     @property
     def ok(self) -> bool:
         return not self.error
-
-
-def software_versions() -> dict[str, str]:
-    import timm
-    import torch
-
-    return {"dinolizer-gui": __version__, "python": sys.version.split()[0], "torch": torch.__version__,
-            "timm": timm.__version__, "numpy": np.__version__, "pillow": Image.__version__,
-            "opencv": cv2.__version__, "platform": platform.platform()}
-
-
-def now_iso() -> str:
-    """Now, with time zone; SOURCE_DATE_EPOCH (the reproducible-builds convention) fixes it."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch:
-        return datetime.fromtimestamp(int(epoch), timezone.utc).isoformat(timespec="seconds")
-    return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def describe_run(localizers: list[Localizer], options: AnalysisOptions, runtime: Runtime,
-                 thresholds: dict[str, float], max_pixels: int) -> dict:
-    """Run metadata for results.json and reports: versions, device, every parameter, the models."""
-    return {
-        "created": now_iso(), "software": software_versions(),
-        "device": {"requested": options.device, "used": runtime.description, "note": runtime.note},
-        "parameters": {"stride": options.stride, "batch_size": options.batch_size or "auto",
-                       "declip_mode": options.declip_mode, "declip_stride": options.declip_stride,
-                       "precision": options.precision, "max_pixels": max_pixels,
-                       "thresholds": {loc.name: thresholds[loc.name] for loc in localizers},
-                       "postprocessing": "none (threshold only); regions are 8-connected components",
-                       "official_geometry": options.stride == 128 and options.declip_mode == "whole"},
-        "models": {loc.name: loc.describe() for loc in localizers},
-    }
-
-
-def _write_png(path: Path, pixels: np.ndarray, palette: np.ndarray | None = None) -> None:
-    """An H x W (grey, or indexed with `palette`) or H x W x 3 RGB uint8 array as PNG, without a full-size copy.
-
-    RGB goes through OpenCV, which encodes from the array itself (PIL would first copy it at 4 bytes a pixel:
-    200 MB on a 50 MP image), so the array is reordered to BGR in place: pass only one you own.
-    """
-    if pixels.ndim == 3:
-        cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR, dst=pixels)
-        ok, encoded = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
-        if not ok:
-            raise OSError(f"could not encode {path.name}")
-        path.write_bytes(encoded)
-        return
-    picture = Image.fromarray(pixels)  # shares the array's memory for one byte a pixel
-    if palette is not None:
-        picture.putpalette(palette.tobytes())
-    picture.save(path, compress_level=PNG_COMPRESSION)
-
-
-def _safe_stem(path: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(path).stem)[:60] or "image"
-
-
-@dataclass
-class _ImageFiles:
-    folder: str
-    models: dict[str, dict] = field(default_factory=dict)  # results.json entries of the models written
-    masks: dict[str, tuple[np.ndarray, tuple[int, int]]] = field(default_factory=dict)  # bit-packed, for agreement
-
-
-class ResultsWriter:
-    """Writes masks, overlays and maps per model as it finishes, and rewrites results.json after each image.
-
-    `add_model` writes a model's files at once and keeps only its mask, bit-packed, so a huge image never holds
-    two probability maps; `add` then writes the agreement image and the image's entry.
-    """
-
-    def __init__(self, out_dir: Path, run_info: dict, save_probability: bool = False, overlay_opacity: float = 0.5):
-        self.out_dir = Path(out_dir)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.document = {"schema": RESULTS_SCHEMA, "version": RESULTS_VERSION, **run_info, "images": []}
-        self.save_probability = save_probability
-        self._by_path: dict[str, dict] = {}
-        self._pending: dict[str, _ImageFiles] = {}
-        self.overlay_opacity = overlay_opacity
-
-    def add_model(self, item, image: LoadedImage, name: str, model: ModelOutcome) -> None:
-        files = self._pending.get(item.path)
-        if files is None:
-            folder = f"{len(self.document['images']) + 1:04d}_{_safe_stem(item.path)}"
-            files = self._pending[item.path] = _ImageFiles(folder)
-            (self.out_dir / folder).mkdir(exist_ok=True)
-        files.models[name], mask = self._save_model(files.folder, name, image, model)
-        files.masks[name] = (np.packbits(mask), mask.shape)
-
-    def add(self, item, outcome: ImageOutcome | None) -> dict:
-        """Finish one batch item; a duplicate (no outcome) points at its first copy's files."""
-        if item.duplicate_of is not None:
-            first = self._by_path[item.duplicate_of]
-            entry = {**first, "path": item.path, "status": "skipped", "duplicate_of": item.duplicate_of,
-                     "error": None}
-        else:
-            entry = self._entry(outcome, self._pending.pop(item.path, None))
-            for name, summary in item.models.items():
-                if name in entry["models"]:
-                    entry["models"][name]["cached"] = summary.cached
-        self._by_path[item.path] = entry
-        self.document["images"].append(entry)
-        self.document["summary"] = self._counts()
-        self._write_json()
-        return entry
-
-    def _counts(self) -> dict[str, int]:
-        images = self.document["images"]
-        counts = {status: sum(1 for e in images if e["status"] == status) for status in ("ok", "error", "skipped")}
-        return {"images": len(images), **counts}
-
-    def _entry(self, outcome: ImageOutcome, files: _ImageFiles | None) -> dict:
-        """The image's entry; a model that finished before another failed keeps its files and figures."""
-        image = outcome.image
-        entry = {"path": outcome.path, "sha256": image.sha256 if image else None,
-                 "file_size": image.file_size if image else None,
-                 "width": image.width if image else None, "height": image.height if image else None,
-                 "format": image.format if image else None, "status": "ok" if outcome.ok else "error",
-                 "error": outcome.error or None, "warnings": image.warnings if image else [],
-                 "exif": image.exif if image else {}, "models": dict(files.models) if files else {}}
-        if outcome.ok and files is not None and len(files.masks) == 2:
-            first, second = (np.unpackbits(bits, count=shape[0] * shape[1]).reshape(shape).view(bool)
-                             for bits, shape in files.masks.values())
-            agreement_rel = f"{files.folder}/agreement.png"
-            _write_png(self.out_dir / agreement_rel, composite(image.rgb, agreement_layer(first, second), 0.75))
-            entry["agreement"] = {"image": agreement_rel, "models": list(files.masks),
-                                  "colours": {"first only": "orange", "second only": "blue", "both": "magenta"}}
-        return entry
-
-    def _save_model(self, folder: str, name: str, image: LoadedImage, model: ModelOutcome) -> tuple[dict, np.ndarray]:
-        """Write one model's files; returns its results.json entry and its mask."""
-        probability, summary = model.run.probability, model.summary
-        mask_rel, overlay_rel = f"{folder}/{name}_mask.png", f"{folder}/{name}_overlay.png"
-        heatmap_rel = f"{folder}/{name}_heatmap.png"
-        mask = binary_mask(probability, summary.threshold)
-        _write_png(self.out_dir / mask_rel, mask_image(mask))
-        levels = probability_levels(probability)
-        _write_png(self.out_dir / overlay_rel, composite(image.rgb, heat_layer(levels), self.overlay_opacity))
-        _write_png(self.out_dir / heatmap_rel, levels, palette=colormap_rgb(DEFAULT_COLORMAP))  # a third of RGB
-        result = {"mask": mask_rel, "overlay": overlay_rel, "heatmap": heatmap_rel}
-        if self.save_probability:
-            prob_rel = f"{folder}/{name}_probability.npy"
-            np.save(self.out_dir / prob_rel, probability.astype(np.float32, copy=False))
-            result["probability_map"] = prob_rel
-        result.update({
-            "threshold": summary.threshold, "score": summary.score, "score_threshold": summary.score_threshold,
-            "flagged": summary.flagged, "marked_area": summary.marked_area,
-            "regions": [r.as_dict() for r in summary.regions],
-            "windows": model.run.windows, "working_size": list(model.run.working_size),
-            "preprocessing": model.run.preprocessing, "device": model.run.device, "notes": model.run.notes,
-        })
-        return result, mask
-
-    def _write_json(self) -> None:
-        target = self.out_dir / "results.json"
-        temporary = target.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(self.document, indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, target)
-
-

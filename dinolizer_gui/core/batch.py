@@ -2,6 +2,8 @@
 
 One image is in memory at a time; finished maps live in the store, not in the
 queue, so thousands of images (or a few huge ones) keep memory bounded.
+PyTorch is imported only once a runner exists: the viewer lists a queue
+before any model is loaded.
 """
 
 from __future__ import annotations
@@ -9,23 +11,26 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 from natsort import natsorted
 
-from .analysis import ImageOutcome, ModelOutcome
-from .cache import ResultStore, result_key
-from .device import release_freed_memory
+from .analysis import AnalysisOptions, ImageOutcome, ModelOutcome
 from .imageio import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, is_image_path, load_image
-from .inference import AnalysisOptions
-from .models.registry import Localizer
-from .postprocess import image_score, summarise
+from .progress import Progress, relay
+from .results_store import ResultStore, result_key
+
+if TYPE_CHECKING:
+    from .models.localizer import Localizer
 
 THUMBNAIL_SIZE = 96
 # From this size on, a model's weights leave resident memory once it has run on the image, so that the image's
-# full-size buffers (maps, masks, composites) never stack on both models' weights (1.5 GB on the CPU). Below it,
+# full-size buffers (maps, masks, composites) never stack on both models' weights (1.5 GB on the CPU). Below
+# it,
 # keeping them resident saves re-reading them from the page cache (~0.05 s a DeCLIP run).
 RELEASE_WEIGHTS_FROM_PIXELS = 20_000_000
 
@@ -66,9 +71,27 @@ def _walk_images(root: Path) -> list[Path]:
             continue
         visited.add(identity)
         subfolders[:] = natsorted(d for d in subfolders if not d.startswith("."))
-        images += [Path(folder) / name for name in natsorted(files)
-                   if not name.startswith(".") and is_image_path(Path(name)) and (Path(folder) / name).is_file()]
+        images += [
+            Path(folder) / name
+            for name in natsorted(files)
+            if not name.startswith(".") and is_image_path(Path(name)) and (Path(folder) / name).is_file()
+        ]
     return images
+
+
+class ItemStatus(str, Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    ERROR = "error"
+    SKIPPED = "skipped"  # a duplicate of an earlier file (same SHA-256)
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def finished(self) -> bool:
+        return self in (ItemStatus.DONE, ItemStatus.ERROR, ItemStatus.SKIPPED)
 
 
 @dataclass
@@ -83,7 +106,7 @@ class ModelSummary:
 @dataclass
 class BatchItem:
     path: str
-    status: str = "queued"
+    status: ItemStatus = ItemStatus.QUEUED
     reason: str = ""
     sha256: str | None = None
     width: int | None = None
@@ -96,6 +119,10 @@ class BatchItem:
     @property
     def flagged(self) -> bool:
         return any(m.flagged for m in self.models.values())
+
+    def requeue(self) -> None:
+        """Back in the queue, to be analysed again from scratch."""
+        self.status, self.reason, self.models, self.duplicate_of = ItemStatus.QUEUED, "", {}, None
 
 
 @dataclass(frozen=True)
@@ -124,34 +151,48 @@ ImageDone = Callable[[BatchItem, ImageOutcome | None], None]
 
 
 class BatchRunner:
-    """Analyses queued items in order; iterate `run()`, close it to cancel (between two batches of windows)."""
+    """Analyses queued items in order; iterate `run()`, close it to cancel (between two window batches)."""
 
-    def __init__(self, localizers: list[Localizer], options: AnalysisOptions, store: ResultStore | None,
-                 thresholds: dict[str, float] | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS):
+    def __init__(
+        self,
+        localizers: list[Localizer],
+        options: AnalysisOptions,
+        store: ResultStore | None,
+        thresholds: dict[str, float] | None = None,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    ):
+        from .device import resolve_runtime
+
         self.localizers = localizers
         self.options = options
         self.store = store
-        self.thresholds = {loc.name: (thresholds or {}).get(loc.name, loc.pixel_threshold) for loc in localizers}
+        self.thresholds = {
+            loc.name: (thresholds or {}).get(loc.name, loc.pixel_threshold) for loc in localizers
+        }
         self.max_pixels = max_pixels
+        self.device_type = resolve_runtime(options.device, options.precision).device.type
 
-    def run(self, items: list[BatchItem], on_image: ImageDone | None = None, on_model: ModelDone | None = None
-            ) -> Generator[BatchProgress, None, None]:
-        """Analyse the queued items; `on_model` gets each map as its model finishes, `on_image` each finished item.
+    def run(
+        self, items: list[BatchItem], on_image: ImageDone | None = None, on_model: ModelDone | None = None
+    ) -> Generator[BatchProgress, None, None]:
+        """Analyse the queued items; `on_model` gets each map as it is made, `on_image` each finished item.
 
         A map lives only until `on_model` returns, so a huge image holds one
         model's map at a time; keep what you need from it in the callback.
         """
-        first_by_hash = {item.sha256: item for item in items if item.sha256 and item.status == "done"}
-        finished = sum(1 for item in items if item.status in ("done", "error", "skipped"))
+        first_by_hash = {
+            item.sha256: item for item in items if item.sha256 and item.status == ItemStatus.DONE
+        }
+        finished = sum(1 for item in items if item.status.finished)
         for index, item in enumerate(items):
-            if item.status != "queued":
+            if item.status != ItemStatus.QUEUED:
                 continue
-            item.status = "running"
+            item.status = ItemStatus.RUNNING
             yield BatchProgress(index, finished, len(items), "loading")
             try:
                 outcome = yield from self._analyse(index, item, finished, len(items), first_by_hash, on_model)
             except BaseException:
-                item.status = "queued"  # cancelled or failed mid-image: it will run again
+                item.status = ItemStatus.QUEUED  # cancelled or failed mid-image: it will run again
                 raise
             finished += 1
             if on_image:
@@ -159,16 +200,18 @@ class BatchRunner:
             yield BatchProgress(index, finished, len(items), "finished")
 
     def _analyse(self, index, item, finished, total, first_by_hash, on_model):
+        from .device import release_freed_memory
+
         try:
             image = load_image(item.path, self.max_pixels)
         except ImageLoadError as exc:
-            item.status, item.reason = "error", exc.reason
+            item.status, item.reason = ItemStatus.ERROR, exc.reason
             return ImageOutcome(item.path, error=exc.reason)
-        item.sha256, item.width, item.height, item.file_size = image.sha256, image.width, image.height, image.file_size
-        item.thumbnail = _thumbnail(image.rgb)
+        item.sha256, item.width, item.height = image.sha256, image.width, image.height
+        item.file_size, item.thumbnail = image.file_size, _thumbnail(image.rgb)
         first = first_by_hash.get(image.sha256)
         if first is not None and first is not item:
-            item.status, item.duplicate_of, item.models = "skipped", first.path, dict(first.models)
+            item.status, item.duplicate_of, item.models = ItemStatus.SKIPPED, first.path, dict(first.models)
             item.reason = f"duplicate of {first.path} (same SHA-256)"
             return None
         outcome = ImageOutcome(item.path, image)
@@ -176,41 +219,46 @@ class BatchRunner:
             try:
                 model_outcome, cached = yield from self._model(index, finished, total, image, localizer)
             except (RuntimeError, ValueError, MemoryError) as exc:
-                item.status = "error"
-                item.reason = outcome.error = f"{localizer.name} failed: {str(exc).splitlines()[0] if str(exc) else exc}"
+                item.status = ItemStatus.ERROR
+                item.reason = outcome.error = f"{localizer.name} failed: {_first_line(exc)}"
                 return outcome
             summary = model_outcome.summary
-            item.models[localizer.name] = ModelSummary(summary.score, summary.flagged, summary.marked_area,
-                                                       summary.threshold, cached)
+            item.models[localizer.name] = ModelSummary(
+                summary.score, summary.flagged, summary.marked_area, summary.threshold, cached
+            )
             if on_model:
                 on_model(item, image, localizer.name, model_outcome)
             del model_outcome  # otherwise this map stays alive while the next model runs
             release_freed_memory()  # a huge image's temporaries must not stay resident for the next model
-        item.status = "done"
+        item.status = ItemStatus.DONE
         first_by_hash[image.sha256] = item
         return outcome
 
     def _model(self, index, finished, total, image, localizer):
-        key = result_key(image.sha256, localizer.name, localizer.checkpoints, self.options)
+        from .postprocess import image_score, summarise
+
+        key = result_key(image.sha256, localizer.name, localizer.checkpoints, self.options, self.device_type)
         stored = self.store.get(key) if self.store is not None else None
         if stored is not None:
             run, score, cached = stored.load_run(), stored.score, True
         else:
-            generator = localizer.analyze(image, self.options)
-            try:
-                while True:
-                    try:
-                        progress = next(generator)
-                    except StopIteration as end:
-                        run = end.value
-                        break
-                    yield BatchProgress(index, finished, total, "model", localizer.name, progress.done, progress.total)
-            finally:
-                generator.close()
+
+            def batch_progress(progress: Progress) -> BatchProgress:
+                return BatchProgress(
+                    index, finished, total, "model", localizer.name, progress.done, progress.total or 0
+                )
+
+            run = yield from relay(localizer.analyze(image, self.options), batch_progress)
             if image.width * image.height >= RELEASE_WEIGHTS_FROM_PIXELS:
                 localizer.release_weight_pages()
             score, cached = image_score(run.probability), False
             if self.store is not None:
                 self.store.put(key, image.sha256, localizer.name, run, score)
-        summary = summarise(run.probability, self.thresholds[localizer.name], localizer.score_threshold, score)
+        summary = summarise(
+            run.probability, self.thresholds[localizer.name], localizer.score_threshold, score
+        )
         return ModelOutcome(run, summary), cached
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else repr(exc)

@@ -92,7 +92,7 @@ _MAPPING_HEADER = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$"
 
 
 def release_mapped_files(paths: Iterable[Path | str]) -> int:
-    """Drop this process's resident pages of memory-mapped files (the checkpoints); returns the bytes released.
+    """Drop this process's resident pages of memory-mapped files (the checkpoints); returns the bytes freed.
 
     Weights are memory-mapped, so once a model has run they count as this
     process's memory although the kernel can re-read them from the page cache

@@ -16,28 +16,40 @@ from pathlib import Path
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from .errors import PathError
+
 SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "TIFF", "WEBP", "BMP", "GIF"}
 IMAGE_EXTENSIONS = {
-    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp", ".bmp", ".dib", ".gif",
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".jfif",
+    ".png",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".bmp",
+    ".dib",
+    ".gif",
 }
-DEFAULT_MAX_PIXELS = Image.MAX_IMAGE_PIXELS  # Pillow's decompression-bomb limit (~89 MP)
+DEFAULT_MAX_PIXELS = int(Image.MAX_IMAGE_PIXELS or 89_478_485)  # Pillow's decompression-bomb limit (~89 MP)
 
 _EXIF_SUMMARY_TAGS = {"Make": 0x010F, "Model": 0x0110, "Software": 0x0131, "DateTime": 0x0132}
 _EXIF_SUB_TAGS = {"DateTimeOriginal": 0x9003}
 _ORIENTATION_TAG = 0x0112
 _ORIENTATION_MEANING = {
-    2: "mirrored horizontally", 3: "rotated 180°", 4: "mirrored vertically",
-    5: "transposed", 6: "rotated 90° clockwise", 7: "transversed", 8: "rotated 90° counter-clockwise",
+    2: "mirrored horizontally",
+    3: "rotated 180°",
+    4: "mirrored vertically",
+    5: "transposed",
+    6: "rotated 90° clockwise",
+    7: "transversed",
+    8: "rotated 90° counter-clockwise",
 }
 
 
-class ImageLoadError(Exception):
-    """An input file that cannot be analysed; the message names the file and the reason."""
-
-    def __init__(self, path: Path | str, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path = str(path)
-        self.reason = reason
+class ImageLoadError(PathError):
+    """An input file that cannot be analysed."""
 
 
 @dataclass
@@ -102,8 +114,14 @@ def load_image(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             raise ImageLoadError(path, f"file is truncated or corrupt ({exc})") from None
     return LoadedImage(
-        path=str(path), rgb=rgb, sha256=sha256, file_size=len(data), format=fmt,
-        original_mode=original_mode, warnings=notes, exif=exif,
+        path=str(path),
+        rgb=rgb,
+        sha256=sha256,
+        file_size=len(data),
+        format=fmt,
+        original_mode=original_mode,
+        warnings=notes,
+        exif=exif,
     )
 
 
@@ -149,8 +167,10 @@ def _open_pil(path: Path, data: bytes, max_pixels: int | None) -> Image.Image:
 
 
 def _bomb_message(exc: Exception) -> str:
-    return (f"refused by the decompression-bomb guard ({exc}); raise the limit with --max-pixels "
-            "if this file is trusted")
+    return (
+        f"refused by the decompression-bomb guard ({exc}); raise the limit with --max-pixels "
+        "if this file is trusted"
+    )
 
 
 def _apply_orientation(image: Image.Image, notes: list[str]) -> Image.Image:
@@ -174,10 +194,10 @@ def _to_rgb_array(image: Image.Image, notes: list[str]) -> np.ndarray:
     if mode == "F":
         values = np.nan_to_num(np.asarray(image, dtype=np.float64))
         lo, hi = float(values.min()), float(values.max())
-        grey = np.zeros_like(values) if hi <= lo else (values - lo) * 255.0 / (hi - lo)
+        scaled = np.zeros_like(values) if hi <= lo else (values - lo) * 255.0 / (hi - lo)
         notes.append(f"32-bit float samples rescaled from [{lo:g}, {hi:g}] to 8 bits")
         notes.append("greyscale converted to RGB (channels replicated)")
-        return np.repeat(np.round(grey).astype(np.uint8)[..., None], 3, axis=2)
+        return np.repeat(np.round(scaled).astype(np.uint8)[..., None], 3, axis=2)
     if mode in ("P", "PA"):
         has_alpha = mode == "PA" or "transparency" in image.info
         image = image.convert("RGBA" if has_alpha else "RGB")

@@ -1,29 +1,89 @@
-"""What background jobs share: their progress events and the session's loaded localizers."""
+"""The long jobs the viewer runs on worker threads: each a generator of progress (closing it cancels).
+
+They are Qt-free, so the tests drive them directly.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Generator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .models.registry import Localizer, load_localizer
+from .batch import BatchItem, BatchProgress, BatchRunner
+from .image_results import ImageResults, ModelResult, add_stored_results
+from .imageio import load_image
+from .progress import Progress
+from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from .models.localizer import Localizer
 
 
-@dataclass(frozen=True)
-class JobProgress:
-    stage: str  # "loading image", "loading model", "windows"
-    model: str = ""
-    done: int = 0
-    total: int = 0
+def load_models(
+    workspace: Workspace, files: dict[str, list[Path]]
+) -> Generator[Progress, None, list[Localizer]]:
+    localizers = []
+    for name, paths in files.items():
+        yield Progress(stage="loading model", model=name)
+        localizers.append(workspace.localizers.get(name, paths))
+    return localizers
 
 
-class LocalizerCache:
-    """Loaded localizers keyed by model and files, so that weights are read once per session."""
+def stored_results(workspace: Workspace, path: str, localizers: list[Localizer]) -> ImageResults:
+    """An image with whatever maps the results store holds for it (no model is run)."""
+    results = ImageResults(path, load_image(path, workspace.max_pixels()))
+    if workspace.store is not None:
+        add_stored_results(
+            results,
+            localizers,
+            workspace.store,
+            workspace.options(),
+            workspace.thresholds(),
+            workspace.runtime().device.type,
+        )
+    return results
 
-    def __init__(self):
-        self._loaded: dict[tuple, Localizer] = {}
 
-    def get(self, name: str, files: list[Path]) -> Localizer:
-        key = (name, *(str(Path(f).resolve()) for f in files))
-        if key not in self._loaded:
-            self._loaded[key] = load_localizer(name, files)
-        return self._loaded[key]
+def open_image_job(workspace: Workspace, path: str) -> Generator[Progress, None, ImageResults]:
+    """Load an image for viewing only (no model)."""
+    yield Progress(stage="loading image")
+    return ImageResults(path, load_image(path, workspace.max_pixels()))
+
+
+def stored_results_job(workspace: Workspace, path: str) -> Generator[Progress, None, ImageResults]:
+    localizers = yield from load_models(workspace, workspace.model_files())
+    yield Progress(stage="loading image")
+    return stored_results(workspace, path, localizers)
+
+
+def queue_job(
+    workspace: Workspace, items: list[BatchItem], wanted: Callable[[], str | None]
+) -> Generator[Progress | BatchProgress | ImageResults, None, None]:
+    """Run the queue; yield its progress, and the results of the image on screen (`wanted`) when done."""
+    localizers = yield from load_models(workspace, workspace.model_files())
+    options, thresholds = workspace.options(), workspace.thresholds()
+    runner = BatchRunner(localizers, options, workspace.store, thresholds, workspace.max_pixels())
+    ready: list[ImageResults] = []
+    shown: dict[
+        str, ModelResult
+    ] = {}  # the maps of the image on screen; every other map goes to the store only
+
+    def model_finished(item: BatchItem, image, name: str, model) -> None:
+        if item.path == wanted():
+            localizer = next(loc for loc in localizers if loc.name == name)
+            shown[name] = ModelResult.of(localizer, model.run, model.summary.score, model.summary.threshold)
+
+    def image_finished(item: BatchItem, outcome) -> None:
+        models = dict(shown)
+        shown.clear()
+        if outcome is None or not outcome.ok or item.path != wanted():
+            return
+        results = ImageResults(item.path, outcome.image, models)
+        if workspace.store is not None:  # a model chosen after the image's first model ran
+            add_stored_results(results, localizers, workspace.store, options, thresholds, runner.device_type)
+        ready.append(results)
+
+    for progress in runner.run(items, on_image=image_finished, on_model=model_finished):
+        yield progress
+        while ready:
+            yield ready.pop()

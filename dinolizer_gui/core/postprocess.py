@@ -49,7 +49,7 @@ def binary_mask(probability: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def image_score(probability: np.ndarray) -> float:
-    """The 99th percentile of the map, as np.percentile computes it (linear interpolation), without copying it."""
+    """The 99th percentile of the map as np.percentile computes it (linear interpolation), with no copy."""
     flat = probability.reshape(-1)
     position = (flat.size - 1) * SCORE_PERCENTILE / 100.0
     below = int(np.floor(position))
@@ -61,7 +61,7 @@ def image_score(probability: np.ndarray) -> float:
 
 
 def _order_statistic(flat: np.ndarray, rank: int, chunk: int = 1 << 20) -> float:
-    """The rank-th smallest value of a float map, exactly, in one chunk of memory however many values are equal.
+    """The rank-th smallest value of a float map, exactly, in one chunk of memory however many are equal.
 
     A radix select: floats are mapped to unsigned keys in the same order, and
     each pass counts 16 bits of the keys among those that share the bits
@@ -73,7 +73,7 @@ def _order_statistic(flat: np.ndarray, rank: int, chunk: int = 1 << 20) -> float
     for shift in range(bits - 16, -1, -16):
         counts = np.zeros(1 << 16, np.int64)
         for start in range(0, values.size, chunk):
-            keys = _ordered_keys(values[start:start + chunk])
+            keys = _ordered_keys(values[start : start + chunk])
             if shift + 16 < bits:
                 keys = keys[(keys >> (shift + 16)) == prefix]
             counts += np.bincount(((keys >> shift) & 0xFFFF).astype(np.intp), minlength=1 << 16)
@@ -85,11 +85,13 @@ def _order_statistic(flat: np.ndarray, rank: int, chunk: int = 1 << 20) -> float
 
 
 def _ordered_keys(values: np.ndarray) -> np.ndarray:
-    """Unsigned integers that sort as the floats do: the sign bit flipped for positives, every bit for negatives."""
+    """Unsigned integers that sort as the floats do: sign flipped for positives, all bits for negatives."""
     unsigned = np.dtype(f"u{values.itemsize}").type
     raw = values.view(unsigned)
     negative = raw >> (values.itemsize * 8 - 1)
-    return raw ^ (negative * unsigned(np.iinfo(unsigned).max >> 1) | (unsigned(1) << (values.itemsize * 8 - 1)))
+    return raw ^ (
+        negative * unsigned(np.iinfo(unsigned).max >> 1) | (unsigned(1) << (values.itemsize * 8 - 1))
+    )
 
 
 def _value_of_key(key: int, dtype: np.dtype) -> np.floating:
@@ -121,26 +123,37 @@ def find_regions(probability: np.ndarray, mask: np.ndarray) -> list[Region]:
         band_index = band_labels[inside]
         band_prob = probability[band][inside]
         sums += np.bincount(band_index, weights=band_prob, minlength=count)
-        maxima.scatter_reduce_(0, torch.from_numpy(band_index.astype(np.int64)),
-                               torch.from_numpy(band_prob.astype(np.float32)), reduce="amax", include_self=True)
-    maxima = maxima.numpy()
+        maxima.scatter_reduce_(
+            0,
+            torch.from_numpy(band_index.astype(np.int64)),
+            torch.from_numpy(band_prob.astype(np.float32)),
+            reduce="amax",
+            include_self=True,
+        )
+    peaks = maxima.numpy()
     total = probability.size
     regions = []
     for label in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[label])
-        regions.append((area, x, y, w, h, float(sums[label] / area), float(maxima[label])))
+        regions.append((area, x, y, w, h, float(sums[label] / area), float(peaks[label])))
     regions.sort(key=lambda r: (-r[0], r[2], r[1]))
-    return [Region(i + 1, x, y, w, h, area, round(100.0 * area / total, 4), round(mean, 6), round(peak, 6))
-            for i, (area, x, y, w, h, mean, peak) in enumerate(regions)]
+    return [
+        Region(i + 1, x, y, w, h, area, round(100.0 * area / total, 4), round(mean, 6), round(peak, 6))
+        for i, (area, x, y, w, h, mean, peak) in enumerate(regions)
+    ]
 
 
-def summarise(probability: np.ndarray, threshold: float, score_threshold: float,
-              score: float | None = None) -> Summary:
+def summarise(
+    probability: np.ndarray, threshold: float, score_threshold: float, score: float | None = None
+) -> Summary:
     """Mask statistics at a threshold; pass the score when it is already known (it does not depend on it)."""
     mask = binary_mask(probability, threshold)
     score = image_score(probability) if score is None else score
     return Summary(
-        threshold=threshold, score=round(score, 6), score_threshold=score_threshold,
-        flagged=score >= score_threshold, marked_area=round(np.count_nonzero(mask) / mask.size, 6),
+        threshold=threshold,
+        score=round(score, 6),
+        score_threshold=score_threshold,
+        flagged=score >= score_threshold,
+        marked_area=round(np.count_nonzero(mask) / mask.size, 6),
         regions=find_regions(probability, mask),
     )

@@ -8,7 +8,9 @@ exports blend the same layer into RGB with `composite`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
 import cv2
 import numpy as np
@@ -16,14 +18,35 @@ import numpy as np
 from .tiling import row_bands
 
 COLORMAPS = {
-    "inferno": cv2.COLORMAP_INFERNO, "viridis": cv2.COLORMAP_VIRIDIS, "magma": cv2.COLORMAP_MAGMA,
-    "plasma": cv2.COLORMAP_PLASMA, "turbo": cv2.COLORMAP_TURBO, "cividis": cv2.COLORMAP_CIVIDIS,
+    "inferno": cv2.COLORMAP_INFERNO,
+    "viridis": cv2.COLORMAP_VIRIDIS,
+    "magma": cv2.COLORMAP_MAGMA,
+    "plasma": cv2.COLORMAP_PLASMA,
+    "turbo": cv2.COLORMAP_TURBO,
+    "cividis": cv2.COLORMAP_CIVIDIS,
 }
 DEFAULT_COLORMAP = "inferno"
-MASK_COLOUR = (255, 40, 40)
 CONTOUR_COLOUR = (0, 255, 255)
 # colour-blind-safe agreement colours (Okabe-Ito): orange = DinoLizer only, blue = DeCLIP only, magenta = both
 AGREEMENT_COLOURS = {"first only": (230, 159, 0), "second only": (0, 114, 178), "both": (204, 121, 167)}
+
+
+class ViewMode(str, Enum):
+    """What a model panel shows."""
+
+    OVERLAY = "overlay"
+    HEAT_MAP = "heat map"
+    MASK = "mask"
+    CONTOURS = "contours"
+    AGREEMENT = "agreement"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    @property
+    def uses_threshold(self) -> bool:
+        return self not in (ViewMode.OVERLAY, ViewMode.HEAT_MAP)
 
 
 @dataclass
@@ -63,8 +86,9 @@ def heat_layer(levels: np.ndarray, colormap: str = DEFAULT_COLORMAP, opaque: boo
     return Layer(levels, heat_palette(colormap, opaque))
 
 
-def mask_layer(mask: np.ndarray) -> Layer:
-    return Layer(mask.view(np.uint8), _palette({1: MASK_COLOUR}))
+def binary_mask_layer(mask: np.ndarray) -> Layer:
+    """The mask as exported: white = flagged, black elsewhere."""
+    return Layer(mask.view(np.uint8), _palette({0: (0, 0, 0), 1: (255, 255, 255)}))
 
 
 def contour_layer(mask: np.ndarray) -> Layer:
@@ -80,6 +104,19 @@ def agreement_layer(first: np.ndarray, second: np.ndarray) -> Layer:
     levels = first.view(np.uint8) + 2 * second.view(np.uint8)
     colours = AGREEMENT_COLOURS
     return Layer(levels, _palette({1: colours["first only"], 2: colours["second only"], 3: colours["both"]}))
+
+
+def model_layer(mode: ViewMode, levels: np.ndarray, mask: Callable[[], np.ndarray], colormap: str) -> Layer:
+    """One model's layer in a view mode other than agreement (`mask` is called only if the mode needs it)."""
+    if mode is ViewMode.OVERLAY:
+        return heat_layer(levels, colormap)
+    if mode is ViewMode.HEAT_MAP:
+        return heat_layer(levels, colormap, opaque=True)
+    if mode is ViewMode.MASK:
+        return binary_mask_layer(mask())
+    if mode is ViewMode.CONTOURS:
+        return contour_layer(mask())
+    raise ValueError(f"{mode.label} combines two models; use agreement_layer")
 
 
 def composite(rgb: np.ndarray, layer: Layer, opacity: float = 1.0) -> np.ndarray:

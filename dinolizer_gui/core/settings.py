@@ -9,10 +9,16 @@ from pathlib import Path
 
 from platformdirs import user_config_dir
 
-from .models.store import APP_NAME
+from .files import write_json_atomic
+from .models.registry import REGISTRY
+from .models.weights_folder import APP_NAME
 
 CONFIG_ENV = "DINOLIZER_GUI_CONFIG"
 MAX_RECENT = 12
+
+
+def default_thresholds() -> dict[str, float]:
+    return {name: spec.pixel_threshold for name, spec in REGISTRY.items()}
 
 
 @dataclass
@@ -23,7 +29,7 @@ class Settings:
     declip_mode: str = "whole"
     colormap: str = "inferno"
     opacity: float = 0.6
-    thresholds: dict[str, float] = field(default_factory=lambda: {"dinolizer": 0.5, "declip": 0.5})
+    thresholds: dict[str, float] = field(default_factory=default_thresholds)
     link_thresholds: bool = False
     weights_dir: str = ""
     max_pixels: int = 0  # 0: Pillow's decompression-bomb limit
@@ -34,7 +40,7 @@ class Settings:
     notes: str = ""
 
     def add_recent(self, path: str) -> None:
-        self.recent_files = [path] + [p for p in self.recent_files if p != path][:MAX_RECENT - 1]
+        self.recent_files = [path, *[p for p in self.recent_files if p != path][: MAX_RECENT - 1]]
 
 
 def config_dir() -> Path:
@@ -49,13 +55,11 @@ def load_settings(folder: Path | None = None) -> Settings:
         return Settings()
     known = {f.name for f in fields(Settings)}
     settings = Settings(**{k: v for k, v in stored.items() if k in known})
-    settings.thresholds = {**Settings().thresholds, **settings.thresholds}
+    settings.thresholds = {**default_thresholds(), **settings.thresholds}
     return settings
 
 
 def save_settings(settings: Settings, folder: Path | None = None) -> None:
     folder = folder or config_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / "settings.json.tmp"
-    temporary.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
-    os.replace(temporary, folder / "settings.json")
+    write_json_atomic(folder / "settings.json", asdict(settings), indent=2)

@@ -11,13 +11,14 @@ import numpy as np
 import torch
 
 DINOLIZER_WINDOW = 504
-DINOLIZER_STRIDE = 128
 DINOLIZER_SMALL_IMAGE_AREA_SIDE = 1016  # small images are resized to about 1016 x 1016 pixels
 
 
 def row_bands(height: int, width: int, pixels: int = 1 << 20) -> list[slice]:
-    """Bands of whole rows of about `pixels` pixels: full-size work done a band at a time keeps its temporaries
-    to a few MB however large the image."""
+    """Bands of whole rows of about `pixels` pixels.
+
+    Full-size work done a band at a time keeps its temporaries to a few MB however large the image.
+    """
     rows = max(1, pixels // max(width, 1))
     return [slice(top, top + rows) for top in range(0, height, rows)]
 
@@ -73,7 +74,7 @@ class WindowGrid:
 def _coverage(length: int, starts: list[int], window: int) -> np.ndarray:
     counts = np.zeros(length, dtype=np.int64)
     for start in starts:
-        counts[start:start + window] += 1
+        counts[start : start + window] += 1
     return counts
 
 
@@ -105,8 +106,13 @@ class BandAccumulator:
     product of two 1-D grids).
     """
 
-    def __init__(self, grid: WindowGrid, channels: int, device: torch.device,
-                 finish: Callable[[torch.Tensor], np.ndarray]):
+    def __init__(
+        self,
+        grid: WindowGrid,
+        channels: int,
+        device: torch.device,
+        finish: Callable[[torch.Tensor], np.ndarray],
+    ):
         if grid.stride > grid.window:
             raise ValueError(f"stride {grid.stride} leaves gaps between windows of {grid.window} px")
         self.grid, self.finish, self.top = grid, finish, 0
@@ -121,19 +127,19 @@ class BandAccumulator:
         if top > self.top:
             self._emit(top)
         size = self.grid.window
-        self.buffer[:, top - self.top:top - self.top + size, left:left + size] += logits.float()
+        self.buffer[:, top - self.top : top - self.top + size, left : left + size] += logits.float()
 
     def _emit(self, new_top: int) -> None:
         """Finish the rows [self.top, new_top), shift the buffer up."""
         done = min(new_top, self.grid.height) - self.top
         band = self.buffer[:, :done]
-        band /= self.row_coverage[self.top:self.top + done][None, :, None]
+        band /= self.row_coverage[self.top : self.top + done][None, :, None]
         band /= self.col_coverage[None, None, :]
-        self.output[self.top:self.top + done] = self.finish(band)
+        self.output[self.top : self.top + done] = self.finish(band)
         keep = self.grid.window - done
         if keep > 0:
             self.buffer[:, :keep] = self.buffer[:, done:].clone()
-        self.buffer[:, max(keep, 0):] = 0
+        self.buffer[:, max(keep, 0) :] = 0
         self.top = new_top
 
     def result(self) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import torch  # noqa: F401 - loaded before PySide6: on Windows the DLL search order matters
 from PySide6.QtWidgets import QApplication
 
 from .. import __version__

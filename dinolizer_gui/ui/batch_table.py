@@ -2,19 +2,92 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QPixmap
 
-from ..core.batch import BatchItem
+from ..core.batch import BatchItem, ItemStatus
+from ..core.models.registry import titles
 from .qimages import rgb_image
 
-MODEL_TITLES = {"dinolizer": "DinoLizer", "declip": "DeCLIP"}
-COLUMNS = ("Image", "Status", "Size", "DinoLizer", "DinoLizer marked", "DeCLIP", "DeCLIP marked", "Verdict")
-FILTERS = ("All images", "Flagged", "Not flagged", "Errors", "Flagged by DinoLizer", "Flagged by DeCLIP")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-STATUS_COLOURS = {"error": "#c0392b", "running": "#2471a3", "skipped": "#7f8c8d"}
+STATUS_COLOURS = {ItemStatus.ERROR: "#c0392b", ItemStatus.RUNNING: "#2471a3", ItemStatus.SKIPPED: "#7f8c8d"}
+HEADER_TIP = (
+    "Score: 99th percentile of the model's probability map; marked: fraction of pixels at or above "
+    "the pixel threshold used when the image was analysed; verdict: flagged when a score reaches "
+    "its model's image-level threshold"
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    text: Callable[[BatchItem], str]
+    sort: Callable[[BatchItem], Any]
+
+
+def _status_text(item: BatchItem) -> str:
+    if item.status == ItemStatus.SKIPPED:
+        return "duplicate"
+    return f"error: {item.reason}" if item.status == ItemStatus.ERROR else str(item.status)
+
+
+def _verdict(item: BatchItem) -> str:
+    return "FLAGGED" if item.flagged else ("not flagged" if item.models else "")
+
+
+def _model_column(header: str, name: str, figure: str, spec: str) -> Column:
+    """A figure of one model's summary (`score`, `marked_area`); rows without it sort last."""
+
+    def value(item: BatchItem) -> float | None:
+        summary = item.models.get(name)
+        return None if summary is None else getattr(summary, figure)
+
+    def text(item: BatchItem) -> str:
+        number = value(item)
+        return "" if number is None else format(number, spec)
+
+    def sort(item: BatchItem) -> float:
+        number = value(item)
+        return -1.0 if number is None else number
+
+    return Column(header, text, sort)
+
+
+COLUMNS: list[Column] = [
+    Column("Image", lambda i: Path(i.path).name, lambda i: 0),  # sorted by queue (natural) order: see data()
+    Column("Status", _status_text, lambda i: _status_text(i).lower()),
+    Column(
+        "Size",
+        lambda i: f"{i.width} x {i.height}" if i.width else "",
+        lambda i: (i.width or 0) * (i.height or 0),
+    ),
+    *[
+        _model_column(header, name, figure, spec)
+        for name, title in titles().items()
+        for header, figure, spec in ((title, "score", ".3f"), (f"{title} marked", "marked_area", ".1%"))
+    ],
+    Column(
+        "Verdict",
+        _verdict,
+        lambda i: max((m.score for m in i.models.values()), default=-1.0) + (10.0 if i.flagged else 0.0),
+    ),
+]
+
+FILTERS: dict[str, Callable[[BatchItem], bool]] = {
+    "All images": lambda item: True,
+    "Flagged": lambda item: item.flagged,
+    "Not flagged": lambda item: bool(item.models) and not item.flagged,
+    "Errors": lambda item: item.status == ItemStatus.ERROR,
+    **{
+        f"Flagged by {title}": (lambda item, name=name: name in item.models and item.models[name].flagged)
+        for name, title in titles().items()
+    },
+}
 
 
 class BatchTableModel(QAbstractTableModel):
@@ -23,27 +96,25 @@ class BatchTableModel(QAbstractTableModel):
         self.items = items
         self._thumbnails: dict[str, QPixmap] = {}
 
-    def rowCount(self, parent=QModelIndex()) -> int:
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self.items)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return len(COLUMNS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        if role == Qt.ItemDataRole.ToolTipRole and orientation == Qt.Orientation.Horizontal:
-            return ("Score: 99th percentile of the model's probability map; marked: fraction of pixels at or above "
-                    "the pixel threshold used when the image was analysed; verdict: flagged when a score reaches "
-                    "its model's image-level threshold")
-        return None
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section].header
+        return HEADER_TIP if role == Qt.ItemDataRole.ToolTipRole else None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         item, column = self.items[index.row()], index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(item, column)
+            return COLUMNS[column].text(item)
         if role == SORT_ROLE:
-            return index.row() if column == 0 else self._sort_value(item, column)  # column 0: queue (natural) order
+            return index.row() if column == 0 else COLUMNS[column].sort(item)
         if role == Qt.ItemDataRole.DecorationRole and column == 0:
             return self._thumbnail(item)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -51,36 +122,6 @@ class BatchTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and column == 1 and item.status in STATUS_COLOURS:
             return QBrush(QColor(STATUS_COLOURS[item.status]))
         return None
-
-    def _text(self, item: BatchItem, column: int) -> str:
-        model = {3: "dinolizer", 4: "dinolizer", 5: "declip", 6: "declip"}.get(column)
-        summary = item.models.get(model) if model else None
-        if column == 0:
-            return Path(item.path).name
-        if column == 1:
-            if item.status == "skipped":
-                return "duplicate"
-            return f"error: {item.reason}" if item.status == "error" else item.status
-        if column == 2:
-            return f"{item.width} x {item.height}" if item.width else ""
-        if column in (3, 5):
-            return f"{summary.score:.3f}" if summary else ""
-        if column in (4, 6):
-            return f"{summary.marked_area:.1%}" if summary else ""
-        return "FLAGGED" if item.flagged else ("not flagged" if item.models else "")
-
-    def _sort_value(self, item: BatchItem, column: int):
-        model = {3: "dinolizer", 4: "dinolizer", 5: "declip", 6: "declip"}.get(column)
-        summary = item.models.get(model) if model else None
-        if column in (3, 5):
-            return summary.score if summary else -1.0
-        if column in (4, 6):
-            return summary.marked_area if summary else -1.0
-        if column == 2:
-            return (item.width or 0) * (item.height or 0)
-        if column == 7:
-            return max((m.score for m in item.models.values()), default=-1.0) + (10.0 if item.flagged else 0.0)
-        return self._text(item, column).lower()
 
     def _thumbnail(self, item: BatchItem) -> QPixmap | None:
         if item.thumbnail is None:
@@ -102,7 +143,7 @@ class BatchTableModel(QAbstractTableModel):
 class TriageFilter(QSortFilterProxyModel):
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.mode = FILTERS[0]
+        self.mode = next(iter(FILTERS))
         self.setSortRole(SORT_ROLE)
 
     def set_mode(self, mode: str) -> None:
@@ -115,14 +156,4 @@ class TriageFilter(QSortFilterProxyModel):
             self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, parent) -> bool:
-        item = self.sourceModel().items[row]
-        if self.mode == "Flagged":
-            return item.flagged
-        if self.mode == "Not flagged":
-            return bool(item.models) and not item.flagged
-        if self.mode == "Errors":
-            return item.status == "error"
-        if self.mode.startswith("Flagged by "):
-            key = {title: name for name, title in MODEL_TITLES.items()}[self.mode.removeprefix("Flagged by ")]
-            return key in item.models and item.models[key].flagged
-        return True
+        return FILTERS[self.mode](self.sourceModel().items[row])

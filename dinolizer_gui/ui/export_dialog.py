@@ -6,12 +6,27 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-    QPlainTextEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 from superqt.utils import create_worker
 
 from ..core.report.document import CaseInfo
+from ..core.report.export import export_job
+from ..core.workspace import Workspace
+from .document import worker_job
 
 SCOPES = ("Current image", "Selected images", "All analysed images")
 
@@ -19,11 +34,12 @@ SCOPES = ("Current image", "Selected images", "All analysed images")
 class ExportDialog(QDialog):
     exported = Signal(list)  # report paths
 
-    def __init__(self, settings, make_job, parent=None, default_folder: str = ""):
-        """`make_job(scope, folder, formats, case)` returns the export generator for that scope."""
+    def __init__(self, workspace: Workspace, items_for_scope, parent=None, default_folder: str = ""):
+        """`items_for_scope(scope)` gives the analysed batch items a scope covers."""
         super().__init__(parent)
         self.setWindowTitle("Export report")
-        self.settings, self.make_job, self.worker = settings, make_job, None
+        self.workspace, self.items_for_scope, self.worker = workspace, items_for_scope, None
+        settings = self.settings = workspace.settings
         self.case_number = QLineEdit(settings.case_number)
         self.analyst = QLineEdit(settings.analyst)
         self.organisation = QLineEdit(settings.organisation)
@@ -31,7 +47,9 @@ class ExportDialog(QDialog):
         self.notes.setFixedHeight(70)
         self.scope = QComboBox()
         self.scope.addItems(SCOPES)
-        self.formats = {fmt: QCheckBox(fmt.upper(), checked=fmt in ("pdf", "json")) for fmt in ("pdf", "json", "html")}
+        self.formats = {
+            fmt: QCheckBox(fmt.upper(), checked=fmt in ("pdf", "json")) for fmt in ("pdf", "json", "html")
+        }
         self.folder = QLineEdit(default_folder)
         browse = QPushButton("Choose…")
         browse.clicked.connect(self.choose_folder)
@@ -55,14 +73,20 @@ class ExportDialog(QDialog):
         form.addRow("Folder", destination)
         self.progress = QProgressBar(visible=False, textVisible=True)
         self.message = QLabel(wordWrap=True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Close)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Close
+        )
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
         self.buttons.accepted.connect(self.start)
         self.buttons.rejected.connect(self.close)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(QLabel("PNG masks, overlays and heat maps at full resolution and results.json are always "
-                                "written; evidence files are hashed again and never modified."))
+        layout.addWidget(
+            QLabel(
+                "PNG masks, overlays and heat maps at full resolution and results.json are always "
+                "written; evidence files are hashed again and never modified."
+            )
+        )
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
@@ -73,8 +97,12 @@ class ExportDialog(QDialog):
             self.folder.setText(folder)
 
     def case(self) -> CaseInfo:
-        return CaseInfo(self.case_number.text().strip(), self.analyst.text().strip(),
-                        self.organisation.text().strip(), self.notes.toPlainText().strip())
+        return CaseInfo(
+            self.case_number.text().strip(),
+            self.analyst.text().strip(),
+            self.organisation.text().strip(),
+            self.notes.toPlainText().strip(),
+        )
 
     def start(self) -> None:
         formats = [fmt for fmt, box in self.formats.items() if box.isChecked()]
@@ -86,14 +114,13 @@ class ExportDialog(QDialog):
         self.settings.case_number, self.settings.analyst = case.case_number, case.analyst
         self.settings.organisation, self.settings.notes = case.organisation, case.notes
         try:
-            job = self.make_job(self.scope.currentText(), Path(folder), formats, case)
+            job = export_job(
+                self.workspace, self.items_for_scope(self.scope.currentText()), Path(folder), formats, case
+            )
         except ValueError as exc:
             self.message.setText(str(exc))
             return
-        def run():
-            return (yield from job)
-
-        self.worker = create_worker(run, _start_thread=False, _ignore_errors=True)
+        self.worker = create_worker(worker_job, job, _start_thread=False, _ignore_errors=True)
         self.worker.yielded.connect(self._on_progress)
         self.worker.returned.connect(self._on_done)
         self.worker.errored.connect(lambda exc: self.message.setText(f"Export failed: {exc}"))
@@ -103,11 +130,13 @@ class ExportDialog(QDialog):
         self.worker.start()
 
     def _on_progress(self, progress) -> None:
-        self.progress.setRange(0, progress.total)
+        self.progress.setRange(0, progress.total or 0)  # no total: busy
         self.progress.setValue(progress.done)
-        self.progress.setFormat(f"{progress.stage} {progress.done}/{progress.total}")
+        count = f" {progress.done}/{progress.total}" if progress.total else "…"
+        self.progress.setFormat(f"{progress.stage} {progress.model}{count}".replace("  ", " "))
 
     def _on_done(self, paths: list) -> None:
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
         self.message.setText("Written: " + ", ".join(str(p) for p in paths))
+        self.workspace.save()
         self.exported.emit(paths)

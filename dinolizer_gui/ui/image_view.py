@@ -44,7 +44,13 @@ class ImageView(QGraphicsView):
             self.fit()
 
     def set_layer(self, image: QImage | QPixmap | None, opacity: float = 1.0) -> None:
-        pixmap = image if isinstance(image, QPixmap) else QPixmap.fromImage(image) if image is not None else QPixmap()
+        pixmap = (
+            image
+            if isinstance(image, QPixmap)
+            else QPixmap.fromImage(image)
+            if image is not None
+            else QPixmap()
+        )
         self.layer.setPixmap(pixmap)
         self.layer.setOpacity(opacity)
 
@@ -76,8 +82,9 @@ class ImageView(QGraphicsView):
 
     def zoom_to(self, rect: QRectF, margin: float = 0.25) -> None:
         self.fitted = False
-        grown = rect.adjusted(-rect.width() * margin, -rect.height() * margin,
-                              rect.width() * margin, rect.height() * margin)
+        grown = rect.adjusted(
+            -rect.width() * margin, -rect.height() * margin, rect.width() * margin, rect.height() * margin
+        )
         self.fitInView(grown, Qt.AspectRatioMode.KeepAspectRatio)
         if self.scale_factor > MAX_SCALE:
             self.set_scale(MAX_SCALE)
@@ -87,7 +94,11 @@ class ImageView(QGraphicsView):
 
     def _update_sampling(self) -> None:
         """Nearest neighbour when magnified, so single pixels stay square."""
-        mode = Qt.TransformationMode.FastTransformation if self.scale_factor >= 2 else Qt.TransformationMode.SmoothTransformation
+        mode = (
+            Qt.TransformationMode.FastTransformation
+            if self.scale_factor >= 2
+            else Qt.TransformationMode.SmoothTransformation
+        )
         self.base.setTransformationMode(mode)
         self.layer.setTransformationMode(mode)
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale_factor < 2)
@@ -99,7 +110,7 @@ class ImageView(QGraphicsView):
     def wheelEvent(self, event):
         steps = event.angleDelta().y() / 120.0
         if steps:
-            self.zoom(ZOOM_STEP ** steps)
+            self.zoom(ZOOM_STEP**steps)
         event.accept()
 
     def resizeEvent(self, event):

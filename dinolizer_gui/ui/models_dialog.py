@@ -6,14 +6,24 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QProgressBar,
-    QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
 )
 from superqt.utils import create_worker
 
-from ..core.analysis import now_iso
 from ..core.models import manager
-from ..core.models.store import ManifestEntry, active_choices, load_manifest
+from ..core.models.weights_folder import ManifestEntry, active_declip_set, load_manifest
+from ..core.provenance import now_iso
 
 STATE_TIPS = {
     "missing": "not installed",
@@ -29,8 +39,13 @@ STATE_TIPS = {
 class ModelsDialog(QDialog):
     changed = Signal()  # installed weights changed
 
-    def __init__(self, folder: Path, parent=None, manifest: list[ManifestEntry] | None = None,
-                 urls: dict[str, str] | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        parent=None,
+        manifest: list[ManifestEntry] | None = None,
+        urls: dict[str, str] | None = None,
+    ):
         super().__init__(parent)
         self.setWindowTitle("Models")
         self.resize(980, 460)
@@ -53,20 +68,28 @@ class ModelsDialog(QDialog):
         self.remove_button = QPushButton("Remove")
         self.cancel_button = QPushButton("Cancel download", enabled=False)
         self.declip_choice = QComboBox(toolTip="Which DeCLIP checkpoint the analysis uses")
-        self.declip_choice.addItems(sorted({e.training_set for e in self.manifest
-                                            if e.model == "declip" and e.supported and e.training_set}))
-        self.declip_choice.setCurrentText(active_choices(folder).get("declip", "cocosd"))
+        self.declip_choice.addItems(manager.declip_training_sets(self.manifest))
+        self.declip_choice.setCurrentText(active_declip_set(folder))
         self.declip_choice.currentTextChanged.connect(self.set_active)
         buttons = QHBoxLayout()
-        for widget in (self.download_button, self.import_button, self.verify_button, self.remove_button,
-                       self.cancel_button):
+        for widget in (
+            self.download_button,
+            self.import_button,
+            self.verify_button,
+            self.remove_button,
+            self.cancel_button,
+        ):
             buttons.addWidget(widget)
         buttons.addStretch(1)
         buttons.addWidget(QLabel("Active DeCLIP:"))
         buttons.addWidget(self.declip_choice)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"Weights folder: <code>{folder}</code>. Nothing is downloaded unless you ask; "
-                                "each licence is shown and must be accepted first."))
+        layout.addWidget(
+            QLabel(
+                f"Weights folder: <code>{folder}</code>. Nothing is downloaded unless you ask; "
+                "each licence is shown and must be accepted first."
+            )
+        )
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
@@ -87,15 +110,22 @@ class ModelsDialog(QDialog):
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, entry.id)
-                item.setToolTip(status.detail or STATE_TIPS[status.state] if column == 0 else
-                                entry.licence if column == 1 else value)
+                item.setToolTip(
+                    status.detail or STATE_TIPS[status.state]
+                    if column == 0
+                    else entry.licence
+                    if column == 1
+                    else value
+                )
                 if not entry.supported:
                     item.setForeground(Qt.GlobalColor.gray)
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
         if check_hashes:
             corrupt = [r.entry.file for r in rows if r.state == "corrupt"]
-            self.message.setText("Corrupt: " + ", ".join(corrupt) if corrupt else "Every installed file checked.")
+            self.message.setText(
+                "Corrupt: " + ", ".join(corrupt) if corrupt else "Every installed file checked."
+            )
 
     def selected_entry(self) -> ManifestEntry | None:
         items = self.table.selectedItems()
@@ -107,8 +137,12 @@ class ModelsDialog(QDialog):
                 self.table.selectRow(row)
 
     def ask_licence(self, entry: ManifestEntry) -> bool:
-        answer = QMessageBox.question(self, "Licence", f"<b>{entry.title}</b><p>{entry.licence}</p>"
-                                      f"<p>Source: {entry.url}</p><p>Do you accept this licence?</p>")
+        answer = QMessageBox.question(
+            self,
+            "Licence",
+            f"<b>{entry.title}</b><p>{entry.licence}</p>"
+            f"<p>Source: {entry.url}</p><p>Do you accept this licence?</p>",
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     def download_selected(self) -> None:
@@ -123,8 +157,14 @@ class ModelsDialog(QDialog):
                 self.message.setText("Licence not accepted; nothing downloaded.")
                 return
             manager.accept_licence(self.folder, entry, now_iso())
-        worker = create_worker(manager.download, entry, self.folder, self.urls.get(entry.id),
-                               _start_thread=False, _ignore_errors=True)
+        worker = create_worker(
+            manager.download,
+            entry,
+            self.folder,
+            self.urls.get(entry.id),
+            _start_thread=False,
+            _ignore_errors=True,
+        )
         worker.yielded.connect(self._on_progress)
         worker.returned.connect(lambda path: self.message.setText(f"Installed {path}"))
         worker.errored.connect(lambda exc: self.message.setText(str(exc)))
@@ -139,7 +179,9 @@ class ModelsDialog(QDialog):
         if progress.total:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * progress.done / progress.total))
-            self.progress.setFormat(f"{progress.stage} {progress.done / 1e6:.1f} / {progress.total / 1e6:.1f} MB")
+            self.progress.setFormat(
+                f"{progress.stage} {progress.done / 1e6:.1f} / {progress.total / 1e6:.1f} MB"
+            )
         else:
             self.progress.setRange(0, 0)
             self.progress.setFormat(f"{progress.stage} {progress.done / 1e6:.1f} MB")
@@ -158,8 +200,12 @@ class ModelsDialog(QDialog):
             self.message.setText("Download stopped; Download again resumes it.")
 
     def import_chosen(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import a checkpoint or the B-Free zip", "",
-                                              "Weights (*.ckpt *.pth *.pt *.safetensors *.zip)")
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Import a checkpoint or the B-Free zip",
+            "",
+            "Weights (*.ckpt *.pth *.pt *.safetensors *.zip)",
+        )
         if path:
             self.import_path(Path(path))
 

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
-    QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSlider, QToolButton, QVBoxLayout, QWidget,
+    QApplication,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
-from ..core.models.registry import ModelCard
-from ..core.models.store import load_manifest
+from ..core.models.cards import ModelCard
+from ..core.models.weights_folder import load_manifest
 from .image_view import ImageView
 
 SLIDER_STEPS = 1000
@@ -55,8 +65,10 @@ class Legend(QWidget):
         self.swatches: dict[str, tuple[int, int, int]] = {}
         self.setFixedHeight(34)
         self.setMinimumWidth(240)
-        self.setToolTip("Probability that a pixel was inpainted, 0 to 1, as coloured in the heat maps; "
-                        "the marks are the current pixel thresholds")
+        self.setToolTip(
+            "Probability that a pixel was inpainted, 0 to 1, as coloured in the heat maps; "
+            "the marks are the current pixel thresholds"
+        )
 
     def set_scale(self, colours, marks: dict[str, float]) -> None:
         self.colours, self.marks, self.swatches = [tuple(int(v) for v in c) for c in colours], dict(marks), {}
@@ -91,7 +103,7 @@ class Legend(QWidget):
         for value in (0.0, 0.25, 0.5, 0.75, 1.0):
             x = bar.left() + value * bar.width()
             painter.drawText(int(x) - 12, self.height() - 2, f"{value:g}")
-        for index, (name, value) in enumerate(sorted(self.marks.items())):
+        for index, (_name, value) in enumerate(sorted(self.marks.items())):
             x = int(bar.left() + value * bar.width())
             painter.setPen(QPen(QColor("#00e5ff" if index == 0 else "#ffffff"), 2))
             painter.drawLine(x, bar.top() - 1, x, bar.bottom() + 1)
@@ -109,8 +121,10 @@ class ThresholdControl(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
         self.spin = QDoubleSpinBox(decimals=3, minimum=0.0, maximum=1.0, singleStep=0.01)
-        tip = (f"{title}: pixels whose probability is at or above this value form the mask. 0.5 is the value "
-               "used by both papers for IoU/F1. Moving it never re-runs the model.")
+        tip = (
+            f"{title}: pixels whose probability is at or above this value form the mask. 0.5 is the value "
+            "used by both papers for IoU/F1. Moving it never re-runs the model."
+        )
         for widget in (self.slider, self.spin):
             widget.setToolTip(tip)
         self.marked = QLabel("")
@@ -143,15 +157,25 @@ class ThresholdControl(QWidget):
 
 
 def card_html(card: ModelCard, describe: dict | None) -> str:
-    rows = [f"<h3>{card.title}</h3>", f"<p><b>Paper:</b> {card.paper}</p>",
-            f"<p><b>Architecture:</b> {card.architecture}</p>", f"<p><b>Training data:</b> {card.training_data}</p>",
-            "<p><b>Known failure modes:</b></p><ul>" + "".join(f"<li>{m}</li>" for m in card.failure_modes) + "</ul>",
-            f"<p><b>Licence:</b> {card.licence}</p>"]
+    rows = [
+        f"<h3>{card.title}</h3>",
+        f"<p><b>Paper:</b> {card.paper}</p>",
+        f"<p><b>Architecture:</b> {card.architecture}</p>",
+        f"<p><b>Training data:</b> {card.training_data}</p>",
+        "<p><b>Known failure modes:</b></p><ul>"
+        + "".join(f"<li>{m}</li>" for m in card.failure_modes)
+        + "</ul>",
+        f"<p><b>Licence:</b> {card.licence}</p>",
+    ]
     if describe:
-        rows.append(f"<p><b>Loaded variant:</b> {describe['variant']}<br><b>Image-level threshold:</b> "
-                    f"{describe['score_threshold']:.4f} — {describe['score_threshold_source']}</p>")
-        rows += [f"<p><b>Checkpoint:</b> {c['file']}<br><small>SHA-256 {c['sha256']}</small></p>"
-                 for c in describe["checkpoints"]]
+        rows.append(
+            f"<p><b>Loaded variant:</b> {describe['variant']}<br><b>Image-level threshold:</b> "
+            f"{describe['score_threshold']:.4f} — {describe['score_threshold_source']}</p>"
+        )
+        rows += [
+            f"<p><b>Checkpoint:</b> {c['file']}<br><small>SHA-256 {c['sha256']}</small></p>"
+            for c in describe["checkpoints"]
+        ]
     return "".join(rows)
 
 
@@ -184,15 +208,41 @@ class WelcomePage(QWidget):
         rows = "".join(
             f"<tr><td>{e.title}</td><td><code>{e.file}</code></td><td>{e.domain}</td>"
             f"<td><a href='{e.url}'>download</a></td><td>{e.licence}</td></tr>"
-            for e in load_manifest() if e.supported)
+            for e in load_manifest()
+            if e.supported
+        )
         self.text.setText(
             "<h2>Welcome to DinoLizer GUI</h2>"
             "<p>No model weights are installed yet. The app never bundles or downloads weights by itself: "
             "their licences are non-commercial, and you must accept them. Put one or more of these files in "
-            f"the weights folder <code>{weights_folder}</code>, or load a checkpoint file for this session.</p>"
+            f"the weights folder <code>{weights_folder}</code>, or load a checkpoint file for this "
+            "session.</p>"
             "<p><b>Get the weights…</b> shows each licence, downloads and verifies the files, or imports "
             "them from disk for machines without internet.</p>"
-            "<table cellspacing=6><tr><th align=left>Model</th><th align=left>File</th><th align=left>Trained on</th>"
+            "<table cellspacing=6><tr><th align=left>Model</th><th align=left>File</th><th "
+            "align=left>Trained on</th>"
             f"<th></th><th align=left>Licence</th></tr>{rows}</table>"
-            "<p>DinoLizer needs the release checkpoint. DeCLIP needs one of the ViT files; COCO-SD suits general "
-            "photographs, the Dolos ones faces.</p>")
+            "<p>DinoLizer needs the release checkpoint. DeCLIP needs one of the ViT files; COCO-SD suits "
+            "general "
+            "photographs, the Dolos ones faces.</p>"
+        )
+
+
+class HeldKey(QObject):
+    """Calls `held(True)` while a key is held down anywhere in `window`, `held(False)` when it is released."""
+
+    def __init__(self, window: QWidget, key: Qt.Key, held: Callable[[bool], None]):
+        super().__init__(window)
+        self.window, self.key, self.held = window, key, held
+        QApplication.instance().installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if (
+            event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
+            and event.key() == self.key
+            and not event.isAutoRepeat()
+            and self.window.isActiveWindow()
+        ):
+            self.held(event.type() == QEvent.Type.KeyPress)
+            return True
+        return False

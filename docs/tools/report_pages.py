@@ -23,13 +23,48 @@ def run() -> None:
     factories.make_declip_vit(declip)
     image = demo_image(folder)
     out = folder / "out"
-    main(["analyze", str(image), "--out", str(out), "--device", "cpu", "--quiet", "--report", "pdf",
-          "--weights", f"dinolizer={release}", "--weights", f"declip={declip}", "--case", "2026-0142",
-          "--analyst", "A. Examiner", "--organisation", "Verification desk",
-          "--notes", "Photo received by e-mail on 2026-11-20; the sender claims it is unedited."])
+    main(
+        [
+            "analyze",
+            str(image),
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+            "--quiet",
+            "--report",
+            "pdf",
+            "--weights",
+            f"dinolizer={release}",
+            "--weights",
+            f"declip={declip}",
+            "--case",
+            "2026-0142",
+            "--analyst",
+            "A. Examiner",
+            "--organisation",
+            "Verification desk",
+            "--notes",
+            "Photo received by e-mail on 2026-11-20; the sender claims it is unedited.",
+        ]
+    )
     for page, name in ((1, "report-cover"), (3, "report-image-page")):
-        subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", str(page), "-l", str(page), "-singlefile",
-                        str(out / "report.pdf"), str(ROOT / "docs" / name)], check=True)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                "80",
+                "-f",
+                str(page),
+                "-l",
+                str(page),
+                "-singlefile",
+                str(out / "report.pdf"),
+                str(ROOT / "docs" / name),
+            ],
+            check=True,
+        )
 
 
 if __name__ == "__main__":

@@ -46,8 +46,19 @@ def demo_folder(folder: Path) -> Path:
 
     case = folder / "case-2026-0142"
     case.mkdir()
-    for name in ("astronaut", "chelsea", "rocket", "camera", "coins", "hubble_deep_field", "immunohistochemistry",
-                 "logo", "page", "retina", "colorwheel"):
+    for name in (
+        "astronaut",
+        "chelsea",
+        "rocket",
+        "camera",
+        "coins",
+        "hubble_deep_field",
+        "immunohistochemistry",
+        "logo",
+        "page",
+        "retina",
+        "colorwheel",
+    ):
         Image.fromarray(getattr(data, name)()).save(case / f"{name}.png")
     shutil.copy(demo_image(folder), case / "coffee_inpainted.png")
     shutil.copy(case / "chelsea.png", case / "chelsea (copy).png")
@@ -70,26 +81,28 @@ def main(out: str, mode: str = "Overlay") -> None:
     window.show()
 
     def shoot():
-        window.mode_combo.setCurrentText(mode)
-        window.refresh_regions()
+        window.toolbar.mode_combo.setCurrentText(mode)
+        window.thresholds.refresh_regions()
         app.processEvents()
         subprocess.run(["import", "-window", "root", out], check=True)
         app.quit()
 
     if mode == "Triage":
+
         def batch_done():
-            if window.batch_worker is not None or any(i.status == "queued" for i in window.items):
+            if window.batch.running or any(i.status == "queued" for i in window.batch.items):
                 QTimer.singleShot(300, batch_done)
                 return
-            window.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
-            window.select_path(next(i.path for i in window.items if i.path.endswith("coffee_inpainted.png")))
+            window.triage_dock.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
+            coffee = next(i.path for i in window.batch.items if i.path.endswith("coffee_inpainted.png"))
+            window.select_path(coffee)
             QTimer.singleShot(1500, shoot)
 
         mode = "Overlay"
         window.open_paths([str(demo_folder(folder))])
         QTimer.singleShot(1000, batch_done)
     else:
-        window.analysisFinished.connect(lambda _: QTimer.singleShot(1200, shoot))
+        window.view.analysisFinished.connect(lambda _: QTimer.singleShot(1200, shoot))
         window.open_paths([str(demo_image(folder))])
     app.exec()
 

@@ -21,7 +21,7 @@ CLIP_STD = torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(3, 1, 1)
 
 def _starts(length, window=504, stride=128):
     starts = list(range(0, length - window + 1, stride))
-    return starts if starts[-1] == length - window else starts + [length - window]
+    return starts if starts[-1] == length - window else [*starts, length - window]
 
 
 @torch.no_grad()
@@ -41,11 +41,13 @@ def dinolizer_map(window_net, rgb: np.ndarray, activation="softmax") -> np.ndarr
     total, count = None, torch.zeros(h, w)
     for top in _starts(h):
         for left in _starts(w):
-            window = (pixels[:, top:top + 504, left:left + 504] - MEAN) / STD
-            logits = F.interpolate(window_net(window[None]), size=(504, 504), mode="bicubic", align_corners=False)[0]
+            window = (pixels[:, top : top + 504, left : left + 504] - MEAN) / STD
+            logits = F.interpolate(
+                window_net(window[None]), size=(504, 504), mode="bicubic", align_corners=False
+            )[0]
             total = torch.zeros(logits.shape[0], h, w) if total is None else total
-            total[:, top:top + 504, left:left + 504] += logits
-            count[top:top + 504, left:left + 504] += 1
+            total[:, top : top + 504, left : left + 504] += logits
+            count[top : top + 504, left : left + 504] += 1
     mean = total / count
     prob = torch.softmax(mean, 0)[2] if activation == "softmax" else torch.sigmoid(mean[0])
     prob = prob.numpy().astype(np.float32)

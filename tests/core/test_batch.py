@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dinolizer_gui.core.analysis import ResultsWriter
+from dinolizer_gui.core.analysis import AnalysisOptions
 from dinolizer_gui.core.batch import BatchRunner, make_items
-from dinolizer_gui.core.cache import ResultStore
-from dinolizer_gui.core.inference import AnalysisOptions, run_to_end
 from dinolizer_gui.core.models.registry import load_localizer
+from dinolizer_gui.core.progress import run_to_end
+from dinolizer_gui.core.results_store import ResultStore
+from dinolizer_gui.core.results_writer import ResultsWriter
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,8 +66,11 @@ def test_a_models_map_is_freed_before_the_next_model_runs(weights, tmp_path):
 
     declip.analyze = declip_checking_memory
     items = make_items([_photo(tmp_path / "a.png", 1)])
-    run_to_end(BatchRunner([dinolizer, declip], AnalysisOptions(device="cpu"), None).run(
-        items, on_model=lambda item, image, name, model: maps.append(weakref.ref(model.run.probability))))
+    run_to_end(
+        BatchRunner([dinolizer, declip], AnalysisOptions(device="cpu"), None).run(
+            items, on_model=lambda item, image, name, model: maps.append(weakref.ref(model.run.probability))
+        )
+    )
     assert items[0].status == "done" and len(maps) == 2
 
 
@@ -80,8 +84,11 @@ def test_a_model_that_finished_before_another_failed_keeps_its_files(weights, tm
     declip.analyze = out_of_memory
     items = make_items([_photo(tmp_path / "a.png", 1)])
     writer = ResultsWriter(tmp_path / "out", {})
-    run_to_end(BatchRunner([dinolizer, declip], AnalysisOptions(device="cpu"), None).run(
-        items, on_image=writer.add, on_model=writer.add_model))
+    run_to_end(
+        BatchRunner([dinolizer, declip], AnalysisOptions(device="cpu"), None).run(
+            items, on_image=writer.add, on_model=writer.add_model
+        )
+    )
     entry = json.loads((tmp_path / "out" / "results.json").read_text())["images"][0]
     assert entry["status"] == "error" and entry["error"] == "declip failed: CUDA out of memory"
     assert list(entry["models"]) == ["dinolizer"] and "agreement" not in entry
@@ -171,11 +178,26 @@ def test_sigkill_mid_batch_loses_nothing_and_resumes_without_recomputing(weights
     folder.mkdir()
     for seed in range(10):
         Image.fromarray(np.random.default_rng(seed).integers(0, 256, (504, 900, 3), dtype=np.uint8)).save(
-            folder / f"img{seed:02d}.png")
+            folder / f"img{seed:02d}.png"
+        )
     store = tmp_path / "store"
-    command = [sys.executable, "-m", "dinolizer_gui", "analyze", str(folder), "--device", "cpu", "--quiet",
-               "--store", str(store), "--weights", f"dinolizer={files['release']}", "--batch-size", "1"]
-    victim = subprocess.Popen(command + ["--out", str(tmp_path / "out1")], cwd=ROOT)
+    command = [
+        sys.executable,
+        "-m",
+        "dinolizer_gui",
+        "analyze",
+        str(folder),
+        "--device",
+        "cpu",
+        "--quiet",
+        "--store",
+        str(store),
+        "--weights",
+        f"dinolizer={files['release']}",
+        "--batch-size",
+        "1",
+    ]
+    victim = subprocess.Popen([*command, "--out", str(tmp_path / "out1")], cwd=ROOT)
     deadline = time.time() + 120
     while len(_stored_rows(store)) < 3 and time.time() < deadline and victim.poll() is None:
         time.sleep(0.05)
@@ -185,11 +207,13 @@ def test_sigkill_mid_batch_loses_nothing_and_resumes_without_recomputing(weights
     assert 3 <= len(before) < 10, "the batch must be killed part-way"
     assert all((store / "maps" / k[:2] / f"{k}.f32z").is_file() for k in before)  # no row without its map
 
-    resumed = subprocess.run(command + ["--out", str(tmp_path / "out2")], cwd=ROOT, timeout=300)
+    resumed = subprocess.run([*command, "--out", str(tmp_path / "out2")], cwd=ROOT, timeout=300)
     assert resumed.returncode == 0
     after = _stored_rows(store)
     assert len(after) == 10
-    assert all(after[key] == created for key, created in before.items())  # finished results were not recomputed
+    assert all(
+        after[key] == created for key, created in before.items()
+    )  # finished results were not recomputed
     images = json.loads((tmp_path / "out2" / "results.json").read_text())["images"]
     cached = [e["models"]["dinolizer"]["cached"] for e in images]
     assert sum(cached) == len(before) and all(e["status"] == "ok" for e in images)

@@ -9,7 +9,13 @@ from PIL import Image
 
 from dinolizer_gui.cli import main
 from dinolizer_gui.core.imageio import load_image, sha256_of_file
-from dinolizer_gui.core.render import DEFAULT_COLORMAP, agreement_layer, colormap_rgb, composite, probability_levels
+from dinolizer_gui.core.render import (
+    DEFAULT_COLORMAP,
+    agreement_layer,
+    colormap_rgb,
+    composite,
+    probability_levels,
+)
 from tests import factories
 from tests.core import reference
 
@@ -43,15 +49,30 @@ def _analyze(*args):
     return main(["analyze", *map(str, args), "--device", "cpu", "--quiet"])
 
 
-def test_folder_of_odd_files_gives_a_result_or_a_clear_error_each_and_exit_3(weights, odd_folder, tmp_path, capsys):
+def test_folder_of_odd_files_gives_a_result_or_a_clear_error_each_and_exit_3(
+    weights, odd_folder, tmp_path, capsys
+):
     files, _ = weights
     out = tmp_path / "out"
-    code = _analyze(odd_folder, "--out", out, "--weights", f"dinolizer={files['release']}",
-                    "--weights", f"declip={files['declip']}", "--save-prob")
+    code = _analyze(
+        odd_folder,
+        "--out",
+        out,
+        "--weights",
+        f"dinolizer={files['release']}",
+        "--weights",
+        f"declip={files['declip']}",
+        "--save-prob",
+    )
     assert code == 3
     results = json.loads((out / "results.json").read_text())
     by_name = {os.path.basename(e["path"]): e for e in results["images"]}
-    assert sorted(by_name) == ["a.png", "empty.jpg", "fake.png", "rotated.jpg"]  # no txt, hidden or loop entries
+    assert sorted(by_name) == [
+        "a.png",
+        "empty.jpg",
+        "fake.png",
+        "rotated.jpg",
+    ]  # no txt, hidden or loop entries
     assert by_name["empty.jpg"]["status"] == "error" and "empty" in by_name["empty.jpg"]["error"]
     assert "not a recognised image format" in by_name["fake.png"]["error"]
     rotated = by_name["rotated.jpg"]
@@ -67,8 +88,12 @@ def test_folder_of_odd_files_gives_a_result_or_a_clear_error_each_and_exit_3(wei
         assert Image.open(out / model["overlay"]).size == (240, 320)
         heatmap = np.asarray(Image.open(out / model["heatmap"]).convert("RGB"))
         assert np.array_equal(heatmap, colormap_rgb(DEFAULT_COLORMAP)[probability_levels(probability)])
-    first, second = (np.load(out / rotated["models"][n]["probability_map"]) >= 0.5 for n in ("dinolizer", "declip"))
-    expected = composite(load_image(odd_folder / "sub" / "rotated.jpg").rgb, agreement_layer(first, second), 0.75)
+    first, second = (
+        np.load(out / rotated["models"][n]["probability_map"]) >= 0.5 for n in ("dinolizer", "declip")
+    )
+    expected = composite(
+        load_image(odd_folder / "sub" / "rotated.jpg").rgb, agreement_layer(first, second), 0.75
+    )
     assert np.array_equal(np.asarray(Image.open(out / rotated["agreement"]["image"])), expected)
     assert results["summary"] == {"images": 4, "ok": 2, "error": 2, "skipped": 0}
     assert results["models"]["dinolizer"]["checkpoints"][0]["sha256"] == sha256_of_file(files["release"])
@@ -80,12 +105,25 @@ def test_analyze_reproduces_the_official_maps(weights, tmp_path):
     files, sources = weights
     image_path = _photo(tmp_path / "evidence.png", 610, 520, seed=4)
     out = tmp_path / "out"
-    assert _analyze(image_path, "--out", out, "--weights", f"dinolizer={files['release']}",
-                    "--weights", f"declip={files['declip']}", "--save-prob") == 0
+    assert (
+        _analyze(
+            image_path,
+            "--out",
+            out,
+            "--weights",
+            f"dinolizer={files['release']}",
+            "--weights",
+            f"declip={files['declip']}",
+            "--save-prob",
+        )
+        == 0
+    )
     entry = json.loads((out / "results.json").read_text())["images"][0]
     rgb = np.asarray(Image.open(image_path).convert("RGB"))
-    expected = {"dinolizer": reference.dinolizer_map(factories.unmerged_dinolizer(sources["release"]), rgb),
-                "declip": reference.declip_map(sources["declip"], rgb)}
+    expected = {
+        "dinolizer": reference.dinolizer_map(factories.unmerged_dinolizer(sources["release"]), rgb),
+        "declip": reference.declip_map(sources["declip"], rgb),
+    }
     for name, ref in expected.items():
         got = np.load(out / entry["models"][name]["probability_map"])
         assert np.abs(got - ref).mean() <= 2e-3
@@ -96,8 +134,21 @@ def test_threshold_and_stride_are_applied_and_recorded(weights, tmp_path):
     files, _ = weights
     image_path = _photo(tmp_path / "x.png", 700, 504)
     out = tmp_path / "out"
-    assert _analyze(image_path, "--out", out, "--weights", f"dinolizer={files['release']}",
-                    "--threshold", "0.8", "--stride", "256", "--save-prob") == 0
+    assert (
+        _analyze(
+            image_path,
+            "--out",
+            out,
+            "--weights",
+            f"dinolizer={files['release']}",
+            "--threshold",
+            "0.8",
+            "--stride",
+            "256",
+            "--save-prob",
+        )
+        == 0
+    )
     results = json.loads((out / "results.json").read_text())
     model = results["images"][0]["models"]["dinolizer"]
     assert model["threshold"] == 0.8 and model["windows"] == 2
@@ -106,19 +157,28 @@ def test_threshold_and_stride_are_applied_and_recorded(weights, tmp_path):
     assert np.array_equal(np.asarray(Image.open(out / model["mask"])) == 255, probability >= 0.8)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--model", "nosuch"], "unknown model 'nosuch'"),
-    (["--weights", "dinolizer"], "--weights takes NAME=FILE"),
-    (["--weights", "dinolizer=/does/not/exist.ckpt"], "weights file for dinolizer not found"),
-    (["--model", "declip"], "model declip has no weights"),
-    (["--threshold", "1.5", "--model", "dinolizer"], "--threshold must lie between 0 and 1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "nosuch"], "unknown model 'nosuch'"),
+        (["--weights", "dinolizer"], "--weights takes NAME=FILE"),
+        (["--weights", "dinolizer=/does/not/exist.ckpt"], "weights file for dinolizer not found"),
+        (["--model", "declip"], "model declip has no weights"),
+        (["--threshold", "1.5", "--model", "dinolizer"], "--threshold must lie between 0 and 1"),
+    ],
+)
 def test_usage_errors_exit_2_with_a_message(weights, tmp_path, capsys, args, message):
     files, _ = weights
     image_path = _photo(tmp_path / "x.png", 64, 64)
     empty_store = tmp_path / "no-weights"
-    code = _analyze(image_path, "--out", tmp_path / "out", "--weights-dir", empty_store,
-                    *(args if "--weights" in args else args + ["--weights", f"dinolizer={files['release']}"]))
+    code = _analyze(
+        image_path,
+        "--out",
+        tmp_path / "out",
+        "--weights-dir",
+        empty_store,
+        *(args if "--weights" in args else [*args, "--weights", f"dinolizer={files['release']}"]),
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
@@ -129,7 +189,9 @@ def test_a_checkpoint_in_an_unknown_layout_is_a_usage_error_listing_keys(tmp_pat
 
     bad = tmp_path / "mystery.pth"
     torch.save({"backbone.w": torch.zeros(1)}, bad)
-    code = _analyze(_photo(tmp_path / "x.png", 64, 64), "--out", tmp_path / "o", "--weights", f"dinolizer={bad}")
+    code = _analyze(
+        _photo(tmp_path / "x.png", 64, 64), "--out", tmp_path / "o", "--weights", f"dinolizer={bad}"
+    )
     assert code == 2 and "backbone.w" in capsys.readouterr().err
 
 
@@ -144,8 +206,37 @@ def test_installed_weights_are_used_without_the_weights_option(weights, tmp_path
 
 
 def test_console_entry_point_runs_without_a_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "dinolizer_gui", "analyze", str(tmp_path / "none.png"),
-                             "--out", str(tmp_path / "o"), "--weights-dir", str(tmp_path)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dinolizer_gui",
+            "analyze",
+            str(tmp_path / "none.png"),
+            "--out",
+            str(tmp_path / "o"),
+            "--weights-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "no model has weights" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "word, hint", [("analyse", "did you mean `dinolizer-gui analyze`"), ("xyzzy", "commands:")]
+)
+def test_a_misspelt_command_is_a_usage_error_not_an_image_path(tmp_path, capsys, monkeypatch, word, hint):
+    monkeypatch.chdir(tmp_path)
+    assert main([word, "photo.jpg", "--out", "o"]) == 2
+    err = capsys.readouterr().err
+    assert f"{word!r} is neither a command nor an existing file or folder" in err and hint in err
+
+
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as end:
+        main(["--help"])
+    assert end.value.code == 0 and "analyze" in capsys.readouterr().out

@@ -36,9 +36,16 @@ def test_exif_orientation_is_applied_and_recorded(tmp_path):
     assert image.exif["Make"] == "TestCam"
 
 
-@pytest.mark.parametrize("mode, expected", [
-    ("L", "greyscale"), ("CMYK", "CMYK"), ("RGBA", "alpha channel discarded"), ("LA", "alpha"), ("P", "palette"),
-])
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("L", "greyscale"),
+        ("CMYK", "CMYK"),
+        ("RGBA", "alpha channel discarded"),
+        ("LA", "alpha"),
+        ("P", "palette"),
+    ],
+)
 def test_colour_modes_become_rgb_with_a_warning(tmp_path, mode, expected):
     path = tmp_path / f"img_{mode}.{'jpg' if mode == 'CMYK' else 'png'}"
     Image.fromarray(_gradient()).convert(mode).save(path)
@@ -56,14 +63,14 @@ def test_palette_transparency_and_alpha_values_are_kept_as_stored(tmp_path):
 
 
 def test_sixteen_bit_greyscale_and_rgb_are_reduced_with_a_warning(tmp_path):
-    grey = (np.arange(30 * 40, dtype=np.uint16).reshape(30, 40) * 50)
+    grey = np.arange(30 * 40, dtype=np.uint16).reshape(30, 40) * 50
     grey_path = tmp_path / "grey16.png"
     Image.fromarray(grey).save(grey_path)
     image = load_image(grey_path)
     assert any("16-bit" in w for w in image.warnings)
     assert image.rgb[..., 0].max() == round(int(grey.max()) * 255 / 65535)
 
-    rgb16 = (_gradient().astype(np.uint16) * 257)
+    rgb16 = _gradient().astype(np.uint16) * 257
     rgb_path = tmp_path / "rgb16.png"
     cv2.imwrite(str(rgb_path), rgb16[..., ::-1])
     image = load_image(rgb_path)

@@ -9,10 +9,11 @@ import torch
 from PIL import Image
 
 from dinolizer_gui.core import batch
+from dinolizer_gui.core.analysis import AnalysisOptions
 from dinolizer_gui.core.batch import BatchRunner, make_items
 from dinolizer_gui.core.device import release_mapped_files
-from dinolizer_gui.core.inference import AnalysisOptions, run_to_end
 from dinolizer_gui.core.models.registry import load_localizer
+from dinolizer_gui.core.progress import run_to_end
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps (Linux)")
 
@@ -64,7 +65,10 @@ def test_a_mapping_changed_in_this_process_is_not_released(weights, tmp_path):
 
 def test_a_batch_of_large_images_releases_each_models_weights_after_it_runs(weights, tmp_path, monkeypatch):
     files, _ = weights
-    localizers = [load_localizer("dinolizer", [files["release"]]), load_localizer("declip", [files["declip"]])]
+    localizers = [
+        load_localizer("dinolizer", [files["release"]]),
+        load_localizer("declip", [files["declip"]]),
+    ]
     folder = _photos(tmp_path / "case")
     kept = make_items([folder])
     run_to_end(BatchRunner(localizers, AnalysisOptions(device="cpu"), None).run(kept))

@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from dinolizer_gui.cli import main
-from dinolizer_gui.core.inference import run_to_end
 from dinolizer_gui.core.models import manager
-from dinolizer_gui.core.models.store import installed_files, load_manifest
+from dinolizer_gui.core.models.weights_folder import installed_files, load_manifest
+from dinolizer_gui.core.progress import run_to_end
 
 
 class CheckpointServer:
@@ -32,7 +32,9 @@ class CheckpointServer:
                 if body is None:
                     self.send_error(404)
                     return
-                start = int(self.headers["Range"].split("=")[1].split("-")[0]) if self.headers.get("Range") else 0
+                start = (
+                    int(self.headers["Range"].split("=")[1].split("-")[0]) if self.headers.get("Range") else 0
+                )
                 if start >= len(body):
                     self.send_error(416)
                     return
@@ -41,7 +43,7 @@ class CheckpointServer:
                 self.end_headers()
                 payload = body[start:]
                 if server.cut_after is not None:
-                    payload, server.cut_after = payload[:server.cut_after], None
+                    payload, server.cut_after = payload[: server.cut_after], None
                 self.wfile.write(payload)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -200,10 +202,14 @@ def test_remove_deletes_the_file_and_its_record(weights, tmp_path):
 
 def test_manifest_lists_every_official_checkpoint():
     manifest = {e.id: e for e in load_manifest()}
-    assert manifest["dinolizer-release"].sha256 == "96cb26f2536919d67b75a5aff195b683a1d8590fe596e6f1260ab7950883e2a2"
+    assert (
+        manifest["dinolizer-release"].sha256
+        == "96cb26f2536919d67b75a5aff195b683a1d8590fe596e6f1260ab7950883e2a2"
+    )
     assert manifest["dinolizer-release"].size == 386_800_693
-    assert {e.training_set for e in manifest.values() if e.id.startswith("declip-vit-") and "rn50" not in e.id} == \
-        {"pluralistic", "lama", "repaint-p2-9k", "ldm", "cocosd"}
+    assert {
+        e.training_set for e in manifest.values() if e.id.startswith("declip-vit-") and "rn50" not in e.id
+    } == {"pluralistic", "lama", "repaint-p2-9k", "ldm", "cocosd"}
     assert "%2B" in manifest["declip-vit-rn50-lama"].url and not manifest["declip-vit-rn50-lama"].supported
     assert manifest["bfree"].md5 == "f3f53fa647848b16cf81c913f148a198"
     assert manifest["declip-vit-cocosd"].domain == "general photographs"

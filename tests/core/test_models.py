@@ -2,10 +2,12 @@ import numpy as np
 import pytest
 import torch
 
+from dinolizer_gui.core.analysis import AnalysisOptions
 from dinolizer_gui.core.imageio import LoadedImage
-from dinolizer_gui.core.inference import AnalysisOptions, Progress, run_to_end, windowed_probability
+from dinolizer_gui.core.inference import windowed_probability
 from dinolizer_gui.core.models.checkpoints import CheckpointError, Layout, read_checkpoint
 from dinolizer_gui.core.models.registry import COCOGLIDE_P99_THRESHOLD, load_localizer
+from dinolizer_gui.core.progress import Progress, run_to_end
 from dinolizer_gui.core.tiling import WindowGrid
 from tests import factories
 from tests.core import reference
@@ -22,7 +24,9 @@ def _image(height, width, seed=0):
 
 def _assert_reproduces(app_map, ref_map):
     assert app_map.shape == ref_map.shape and app_map.dtype == np.float32
-    assert 0.05 < (ref_map >= 0.5).mean() < 0.95, "reference map must have both classes for the IoU to mean anything"
+    assert 0.05 < (ref_map >= 0.5).mean() < 0.95, (
+        "reference map must have both classes for the IoU to mean anything"
+    )
     assert np.abs(app_map - ref_map).mean() <= 2e-3
     assert reference.iou(app_map >= 0.5, ref_map >= 0.5) >= 0.98
 
@@ -97,7 +101,9 @@ def test_declip_decoder_depth_and_layer_are_read_from_the_file(tmp_path, convs):
 def test_declip_sliding_windows_are_labelled_non_official(weights):
     files, _ = weights
     localizer = load_localizer("declip", [files["declip"]])
-    run = run_to_end(localizer.analyze(_image(300, 500), AnalysisOptions(device="cpu", declip_mode="sliding")))
+    run = run_to_end(
+        localizer.analyze(_image(300, 500), AnalysisOptions(device="cpu", declip_mode="sliding"))
+    )
     assert run.windows == len(WindowGrid(300, 500, 224, 112))
     assert run.probability.shape == (300, 500)
     assert "NON-OFFICIAL" in run.preprocessing[0]
@@ -113,8 +119,10 @@ def _save_release_with(tmp_path, mutate):
 
 
 def test_unknown_keys_in_the_release_are_listed(tmp_path):
-    path = _save_release_with(tmp_path, lambda s: s.update({"net.model.extra_adapter.weight": torch.zeros(2)}))
-    with pytest.raises(CheckpointError, match="net.model.extra_adapter.weight"):
+    path = _save_release_with(
+        tmp_path, lambda s: s.update({"net.model.extra_adapter.weight": torch.zeros(2)})
+    )
+    with pytest.raises(CheckpointError, match=r"net.model.extra_adapter.weight"):
         load_localizer("dinolizer", [path])
 
 
@@ -125,7 +133,9 @@ def test_missing_backbone_tensors_are_listed(tmp_path):
 
 
 def test_incomplete_lora_is_reported(tmp_path):
-    path = _save_release_with(tmp_path, lambda s: s.pop("net.model.lora_vit.blocks.0.attn.qkv.linear_b_v.weight"))
+    path = _save_release_with(
+        tmp_path, lambda s: s.pop("net.model.lora_vit.blocks.0.attn.qkv.linear_b_v.weight")
+    )
     with pytest.raises(CheckpointError, match="incomplete LoRA in block 0: missing linear_b_v"):
         load_localizer("dinolizer", [path])
 
@@ -133,7 +143,7 @@ def test_incomplete_lora_is_reported(tmp_path):
 def test_unknown_layout_lists_its_keys(tmp_path):
     path = tmp_path / "other.pth"
     torch.save({"encoder.weight": torch.zeros(2), "decoder.bias": torch.zeros(1)}, path)
-    with pytest.raises(CheckpointError, match="unknown checkpoint layout.*decoder.bias, encoder.weight"):
+    with pytest.raises(CheckpointError, match=r"unknown checkpoint layout.*decoder.bias, encoder.weight"):
         read_checkpoint(path)
 
 
@@ -152,15 +162,23 @@ def test_pickled_code_is_refused_not_executed(tmp_path, capsys):
 
 def test_declip_rn50_files_get_a_clear_message(tmp_path):
     path = tmp_path / "ViT_layer20+RN50_layer3_conv-20_lama.pth"
-    torch.save({"model": {"fc.0.weight": torch.zeros(8, 2048, 5, 5)}, "feature_layer": "layer20",
-                "decoder_type": "conv-20"}, path)
+    torch.save(
+        {
+            "model": {"fc.0.weight": torch.zeros(8, 2048, 5, 5)},
+            "feature_layer": "layer20",
+            "decoder_type": "conv-20",
+        },
+        path,
+    )
     with pytest.raises(CheckpointError, match="RN50 weights as well"):
         load_localizer("declip", [path])
 
 
 def test_wrong_files_for_a_model_are_named(weights):
     files, _ = weights
-    with pytest.raises(CheckpointError, match="DinoLizer needs either the release checkpoint.*DeCLIP ViT-L/14"):
+    with pytest.raises(
+        CheckpointError, match=r"DinoLizer needs either the release checkpoint.*DeCLIP ViT-L/14"
+    ):
         load_localizer("dinolizer", [files["declip"]])
 
 
@@ -188,8 +206,17 @@ def test_out_of_memory_halves_the_batch_and_says_so():
         return torch.zeros(len(batch), 1, 504, 504)
 
     notes = []
-    generator = windowed_probability(window_logits, torch.zeros(3, 504, 1400, dtype=torch.uint8), grid, 1, 8,
-                                       (0, 0, 0), (1, 1, 1), notes, on_cuda=False)
+    generator = windowed_probability(
+        window_logits,
+        torch.zeros(3, 504, 1400, dtype=torch.uint8),
+        grid,
+        1,
+        8,
+        (0, 0, 0),
+        (1, 1, 1),
+        notes,
+        on_cuda=False,
+    )
     run_to_end(generator)
     assert sum(batches) == len(grid) and max(batches) == 2
     assert notes == ["out of memory: batch reduced to 4 windows", "out of memory: batch reduced to 2 windows"]
@@ -200,7 +227,9 @@ def test_full_size_release_layout_loads_and_gives_36x36x3_logits(tmp_path):
     path = tmp_path / "epoch=36_val_loss=0.2130.ckpt"
     source = factories.make_dinolizer_release(path, **factories.FULL)
     keys = torch.load(path, weights_only=True)["state_dict"]
-    assert len(keys) == 2 + 3 + 2 + 2 + 12 * 18 + 2 + 1  # patch, tokens, norm, image head, blocks, cls_head, pos_weight
+    assert (
+        len(keys) == 2 + 3 + 2 + 2 + 12 * 18 + 2 + 1
+    )  # patch, tokens, norm, image head, blocks, cls_head, pos_weight
     localizer = load_localizer("dinolizer", [path])
     pixels = torch.randn(1, 3, 504, 504)
     with torch.no_grad():
@@ -211,8 +240,9 @@ def test_full_size_release_layout_loads_and_gives_36x36x3_logits(tmp_path):
 
 @pytest.mark.fullsize
 def test_full_size_declip_vit_l14_layer20_conv20(tmp_path):
-    content, _ = factories.make_declip_vit(None, embed_dim=1024, depth=24, layer=20, convs=20,
-                                           channels=(1024, 512, 256, 128, 64))
+    content, _ = factories.make_declip_vit(
+        None, embed_dim=1024, depth=24, layer=20, convs=20, channels=(1024, 512, 256, 128, 64)
+    )
     path = tmp_path / "ViT_layer20_conv-20_cocosd.pth"
     torch.save(content, path)
     del content
@@ -221,6 +251,7 @@ def test_full_size_declip_vit_l14_layer20_conv20(tmp_path):
     assert round(decoder_params / 1e6, 1) == 52.2  # the paper's conv-20 size
     with torch.no_grad():
         features = localizer.net.clip.forward_intermediates(
-            torch.randn(1, 3, 224, 224), indices=[20], norm=False, intermediates_only=True)[0]
+            torch.randn(1, 3, 224, 224), indices=[20], norm=False, intermediates_only=True
+        )[0]
         assert features.shape == (1, 1024, 16, 16)
         assert localizer.net.decoder(features).shape == (1, 1, 256, 256)

@@ -14,7 +14,7 @@ from dinolizer_gui.core.imageio import sha256_of_file
 def _photo(path, seed, size=(260, 300)):
     rng = np.random.default_rng(seed)
     base = rng.integers(0, 256, (size[0] // 8 + 1, size[1] // 8 + 1, 3), dtype=np.uint8)
-    Image.fromarray(np.kron(base, np.ones((8, 8, 1), np.uint8))[:size[0], :size[1]]).save(path)
+    Image.fromarray(np.kron(base, np.ones((8, 8, 1), np.uint8))[: size[0], : size[1]]).save(path)
     return path
 
 
@@ -30,10 +30,30 @@ def evidence(tmp_path):
 
 def _analyze(weights, evidence, out, *extra):
     files, _ = weights
-    return main(["analyze", str(evidence), "--out", str(out), "--device", "cpu", "--quiet",
-                 "--weights", f"dinolizer={files['release']}", "--weights", f"declip={files['declip']}",
-                 "--case", "2026-0142", "--analyst", "A. Examiner", "--organisation", "Desk", "--notes", "by e-mail",
-                 *extra])
+    return main(
+        [
+            "analyze",
+            str(evidence),
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+            "--quiet",
+            "--weights",
+            f"dinolizer={files['release']}",
+            "--weights",
+            f"declip={files['declip']}",
+            "--case",
+            "2026-0142",
+            "--analyst",
+            "A. Examiner",
+            "--organisation",
+            "Desk",
+            "--notes",
+            "by e-mail",
+            *extra,
+        ]
+    )
 
 
 def _schema():
@@ -42,8 +62,22 @@ def _schema():
 
 def test_pdf_and_json_reports_carry_hashes_models_and_thresholds(weights, evidence, tmp_path):
     out = tmp_path / "out"
-    assert _analyze(weights, evidence, out, "--report", "pdf", "--report", "json", "--report", "html",
-                    "--threshold", "0.6") == 3
+    assert (
+        _analyze(
+            weights,
+            evidence,
+            out,
+            "--report",
+            "pdf",
+            "--report",
+            "json",
+            "--report",
+            "html",
+            "--threshold",
+            "0.6",
+        )
+        == 3
+    )
     report = json.loads((out / "report.json").read_text())
     jsonschema.validate(report, _schema())
     text = "\n".join(page.extract_text() for page in PdfReader(out / "report.pdf").pages)
@@ -51,8 +85,17 @@ def test_pdf_and_json_reports_carry_hashes_models_and_thresholds(weights, eviden
         digest = sha256_of_file(evidence / image)
         assert text.count(digest) >= 2  # at analysis and at export
     assert "broken.jpg" in text and "not a recognised image format" in text
-    for expected in ("DinoLizer", "DeCLIP", "2026-0142", "A. Examiner", "0.5947", "CocoGlide",
-                     "pixel threshold 0.6", "Limitations", f"{report['summary']['flagged']} flagged"):
+    for expected in (
+        "DinoLizer",
+        "DeCLIP",
+        "2026-0142",
+        "A. Examiner",
+        "0.5947",
+        "CocoGlide",
+        "pixel threshold 0.6",
+        "Limitations",
+        f"{report['summary']['flagged']} flagged",
+    ):
         assert expected in text, expected
     assert report["summary"]["errors"] == 1 and report["summary"]["hash_mismatches"] == 0
     ok = [e for e in report["images"] if e["status"] == "ok"]
@@ -89,12 +132,13 @@ def test_same_inputs_give_the_same_json_and_images(weights, evidence, tmp_path, 
         _analyze(weights, evidence, out, "--report", "json", "--report", "pdf", "--no-cache")
     for _ in range(2):  # the second run is served from the results store
         _analyze(weights, evidence, stored, "--report", "json")
-    strip = lambda path: (path.read_text().replace(str(path.parent), "OUT"))  # noqa: E731
+    strip = lambda path: path.read_text().replace(str(path.parent), "OUT")  # noqa: E731
     assert strip(first / "report.json") == strip(second / "report.json")
     assert (first / "results.json").read_text() == (second / "results.json").read_text()
     pngs = sorted(p.relative_to(first) for p in first.rglob("*.png"))
-    assert pngs and all((first / p).read_bytes() == (second / p).read_bytes() == (stored / p).read_bytes()
-                        for p in pngs)
+    assert pngs and all(
+        (first / p).read_bytes() == (second / p).read_bytes() == (stored / p).read_bytes() for p in pngs
+    )
     served = json.loads((stored / "report.json").read_text())["images"]
     assert all(m["cached"] for e in served if e["status"] == "ok" for m in e["models"].values())
     assert (first / "report.pdf").read_bytes() == (second / "report.pdf").read_bytes()

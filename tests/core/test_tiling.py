@@ -5,12 +5,15 @@ import torch
 from dinolizer_gui.core.tiling import BandAccumulator, WindowGrid, dinolizer_working_size, window_starts
 
 
-@pytest.mark.parametrize("length, expected", [
-    (504, [0]),
-    (632, [0, 128]),
-    (700, [0, 128, 196]),
-    (1016, [0, 128, 256, 384, 512]),
-])
+@pytest.mark.parametrize(
+    "length, expected",
+    [
+        (504, [0]),
+        (632, [0, 128]),
+        (700, [0, 128, 196]),
+        (1016, [0, 128, 256, 384, 512]),
+    ],
+)
 def test_window_starts_step_by_stride_and_end_flush_with_the_far_edge(length, expected):
     assert window_starts(length, 504, 128) == expected
 
@@ -24,7 +27,7 @@ def test_every_pixel_is_covered_and_coverage_matches_a_brute_force_count():
     grid = WindowGrid(700, 1100, 504, 128)
     brute = np.zeros((700, 1100), dtype=int)
     for top, left in grid.boxes:
-        brute[top:top + 504, left:left + 504] += 1
+        brute[top : top + 504, left : left + 504] += 1
     assert np.array_equal(grid.coverage(), brute)
     assert brute.min() >= 1
     assert len(grid) == len(grid.boxes) == 3 * 6
@@ -49,7 +52,7 @@ def test_band_accumulator_averages_overlapping_logits_like_a_full_canvas(height,
     for top, left in grid.boxes:
         logits = rng.normal(size=(2, 504, 504)).astype(np.float32)
         accumulator.add(top, left, torch.from_numpy(logits))
-        total[:, top:top + 504, left:left + 504] += logits
+        total[:, top : top + 504, left : left + 504] += logits
     mean = total / grid.coverage()[None]
     assert np.allclose(accumulator.result(), mean[0] - mean[1], atol=1e-5)
     assert accumulator.buffer.shape == (2, 504, width)  # never the full image height
@@ -57,4 +60,6 @@ def test_band_accumulator_averages_overlapping_logits_like_a_full_canvas(height,
 
 def test_a_stride_wider_than_the_window_is_refused():
     with pytest.raises(ValueError, match="gaps"):
-        BandAccumulator(WindowGrid(1200, 1200, 504, 600), 1, torch.device("cpu"), lambda band: band[0].numpy())
+        BandAccumulator(
+            WindowGrid(1200, 1200, 504, 600), 1, torch.device("cpu"), lambda band: band[0].numpy()
+        )

@@ -31,8 +31,13 @@ def photo(tmp_path):
 def _drop(window, *paths):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     window.dropEvent(event)
 
 
@@ -45,16 +50,16 @@ def _analysed(qtbot, window, weights, photo):
     files, _ = weights
     window.set_model_files("dinolizer", [files["release"]])
     window.set_model_files("declip", [files["declip"]])
-    with qtbot.waitSignal(window.analysisFinished, timeout=60000):
+    with qtbot.waitSignal(window.view.analysisFinished, timeout=60000):
         _drop(window, photo)
-    return window.current
+    return window.view.current
 
 
 def test_first_start_without_weights_shows_the_welcome_page(window):
-    assert window.stack.currentWidget() is window.welcome
-    text = window.welcome.text.text()
+    assert window.central.currentWidget() is window.central.welcome
+    text = window.central.welcome.text.text()
     assert "epoch=36_val_loss=0.2130.ckpt" in text and "ViT_layer20_conv-20_cocosd.pth" in text
-    assert "non-commercial" in text and not window.run_action.isEnabled()
+    assert "non-commercial" in text and not window.actions_by_id["run"].isEnabled()
 
 
 def test_drop_runs_both_models_on_the_worker_and_threshold_changes_never_rerun(qtbot, window, weights, photo):
@@ -64,35 +69,35 @@ def test_drop_runs_both_models_on_the_worker_and_threshold_changes_never_rerun(q
     assert document.models["dinolizer"].probability.shape == (512, 640)
     assert window.panels[1].view.base.pixmap().width() == 640
     assert "score" in window.panels[1].score.text() and "score" in window.panels[2].score.text()
-    assert window.analyses_started == 1
+    assert window.batch.started_count == 1
 
     dinolizer = document.models["dinolizer"].localizer.net
     dinolizer.register_forward_hook(lambda *a: forward_calls.append(1))
-    window.mode_combo.setCurrentText("Mask")
+    window.toolbar.mode_combo.setCurrentText("Mask")
     before = _layer_pixels(window.panels[1])
-    marked_before = window.thresholds["dinolizer"].marked.text()
-    window.thresholds["dinolizer"].slider.setValue(900)
+    marked_before = window.controls.threshold["dinolizer"].marked.text()
+    window.controls.threshold["dinolizer"].slider.setValue(900)
     after = _layer_pixels(window.panels[1])
     expected = document.models["dinolizer"].probability >= 0.9
     assert not np.array_equal(before, after)
     assert np.array_equal(after[..., 0] == 255, expected)
-    assert window.thresholds["dinolizer"].marked.text() != marked_before
-    qtbot.waitUntil(lambda: window.regions.rowCount() > 0, timeout=10000)
-    assert forward_calls == [] and window.analyses_started == 1
-    assert load_settings(window.config_folder).thresholds["dinolizer"] == 0.9
+    assert window.controls.threshold["dinolizer"].marked.text() != marked_before
+    qtbot.waitUntil(lambda: window.controls.regions.rowCount() > 0, timeout=10000)
+    assert forward_calls == [] and window.batch.started_count == 1
+    assert load_settings(window.workspace.config_folder).thresholds["dinolizer"] == 0.9
 
 
 def test_linked_thresholds_move_together(qtbot, window, weights, photo):
     _analysed(qtbot, window, weights, photo)
-    window.link_check.setChecked(True)
-    window.thresholds["declip"].spin.setValue(0.7)
-    assert window.thresholds["dinolizer"].value() == 0.7
-    assert window.current.models["dinolizer"].threshold == 0.7
+    window.controls.link_check.setChecked(True)
+    window.controls.threshold["declip"].spin.setValue(0.7)
+    assert window.controls.threshold["dinolizer"].value() == 0.7
+    assert window.view.current.models["dinolizer"].threshold == 0.7
 
 
 def test_agreement_view_colours_each_case(qtbot, window, weights, photo):
     document = _analysed(qtbot, window, weights, photo)
-    window.mode_combo.setCurrentText("Agreement")
+    window.toolbar.mode_combo.setCurrentText("Agreement")
     pixels = _layer_pixels(window.panels[1])
     first, second = document.models["dinolizer"].mask(), document.models["declip"].mask()
     assert np.all(pixels[first & second][:, :3] == (204, 121, 167))
@@ -115,12 +120,16 @@ def test_cancel_stops_a_running_analysis(qtbot, window, weights, tmp_path):
     window.set_model_files("dinolizer", [files["release"]])
     wide = tmp_path / "wide.png"
     Image.fromarray(np.zeros((504, 6000, 3), np.uint8)).save(wide)
-    with qtbot.waitSignal(window.progress.valueChanged, timeout=30000):
+    with qtbot.waitSignal(window.status.progress.valueChanged, timeout=30000):
         _drop(window, wide)
-    assert window.cancel_action.isEnabled()
-    window.cancel_action.trigger()
-    qtbot.waitUntil(lambda: window.batch_worker is None, timeout=30000)
-    assert window.items[0].status == "queued" and not window.current.models and not window.progress.isVisible()
+    assert window.actions_by_id["cancel"].isEnabled()
+    window.actions_by_id["cancel"].trigger()
+    qtbot.waitUntil(lambda: window.batch.worker is None, timeout=30000)
+    assert (
+        window.batch.items[0].status == "queued"
+        and not window.view.current.models
+        and not window.status.progress.isVisible()
+    )
 
 
 def test_a_broken_file_shows_a_readable_error(qtbot, window, weights, tmp_path):
@@ -128,9 +137,9 @@ def test_a_broken_file_shows_a_readable_error(qtbot, window, weights, tmp_path):
     window.set_model_files("dinolizer", [files["release"]])
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff garbage")
-    with qtbot.waitSignal(window.analysisFailed, timeout=30000) as signal:
+    with qtbot.waitSignal(window.view.analysisFailed, timeout=30000) as signal:
         _drop(window, broken)
-    assert "broken.jpg" in signal.args[0] and window.banner.isVisible()
+    assert "broken.jpg" in signal.args[0] and window.central.banner.isVisible()
 
 
 def test_space_shows_the_original_and_readout_gives_probabilities(qtbot, window, weights, photo):
@@ -141,14 +150,16 @@ def test_space_shows_the_original_and_readout_gives_probabilities(qtbot, window,
     assert not window.panels[1].view.layer.pixmap().isNull()
     window.show_readout(10, 20)
     value = document.models["declip"].probability[20, 10]
-    assert "(10, 20)" in window.readout.text() and f"DeCLIP {value:.3f}" in window.readout.text()
+    assert (
+        "(10, 20)" in window.status.readout.text() and f"DeCLIP {value:.3f}" in window.status.readout.text()
+    )
 
 
 def test_region_click_zooms_to_it(qtbot, window, weights, photo):
     _analysed(qtbot, window, weights, photo)
-    qtbot.waitUntil(lambda: window.regions.rowCount() > 0, timeout=5000)
-    x, y, w, h = window.regions.item(0, 0).data(Qt.ItemDataRole.UserRole)
-    window.zoom_to_region(0)
+    qtbot.waitUntil(lambda: window.controls.regions.rowCount() > 0, timeout=5000)
+    x, y, w, h = window.controls.regions.item(0, 0).data(Qt.ItemDataRole.UserRole)
+    window.controls.choose_region(0)
     centre = window.panels[2].view.center()
     assert abs(centre.x() - (x + w / 2)) < max(w, 40) and abs(centre.y() - (y + h / 2)) < max(h, 40)
 
@@ -159,12 +170,14 @@ def test_next_and_previous_walk_the_opened_images(qtbot, window, tmp_path):
         paths.append(tmp_path / f"img{index}.png")
         Image.fromarray(np.full((40, 50, 3), index * 60, np.uint8)).save(paths[-1])
     _drop(window, tmp_path)
-    qtbot.waitUntil(lambda: window.current is not None and window.view_worker is None, timeout=10000)
-    assert "no model has weights" in window.banner.text() and window.items[0].status == "queued"
-    window.next_action.trigger()
-    qtbot.waitUntil(lambda: window.current.path == str(paths[1]) and window.view_worker is None, timeout=10000)
-    window.previous_action.trigger()
-    qtbot.waitUntil(lambda: window.current.path == str(paths[0]), timeout=10000)
+    qtbot.waitUntil(lambda: window.view.current is not None and window.view.worker is None, timeout=10000)
+    assert "no model has weights" in window.central.banner.text() and window.batch.items[0].status == "queued"
+    window.actions_by_id["next"].trigger()
+    qtbot.waitUntil(
+        lambda: window.view.current.path == str(paths[1]) and window.view.worker is None, timeout=10000
+    )
+    window.actions_by_id["previous"].trigger()
+    qtbot.waitUntil(lambda: window.view.current.path == str(paths[0]), timeout=10000)
 
 
 def test_export_writes_a_report_of_the_current_image_with_progress(qtbot, window, weights, photo, tmp_path):
@@ -173,8 +186,8 @@ def test_export_writes_a_report_of_the_current_image_with_progress(qtbot, window
     from dinolizer_gui.core.imageio import sha256_of_file
 
     _analysed(qtbot, window, weights, photo)
-    window.thresholds["declip"].set_value(0.7)
-    dialog = window.show_export_dialog()
+    window.controls.threshold["declip"].set_value(0.7)
+    dialog = window.dialogs.export_report()
     qtbot.addWidget(dialog)
     dialog.case_number.setText("2026-0007")
     dialog.analyst.setText("B. Analyst")
@@ -189,7 +202,7 @@ def test_export_writes_a_report_of_the_current_image_with_progress(qtbot, window
     assert report["case"]["case_number"] == "2026-0007"
     assert report["images"][0]["sha256"] == sha256_of_file(photo)
     assert report["images"][0]["models"]["declip"]["threshold"] == 0.7
-    assert steps and load_settings(window.config_folder).analyst == "B. Analyst"
+    assert steps and load_settings(window.workspace.config_folder).analyst == "B. Analyst"
 
 
 def _case_folder(tmp_path):
@@ -199,8 +212,9 @@ def _case_folder(tmp_path):
     folder.mkdir()
     for index in range(4):
         rng = np.random.default_rng(index)
-        Image.fromarray(np.kron(rng.integers(0, 256, (20, 25, 3), dtype=np.uint8), np.ones((8, 8, 1), np.uint8))
-                        ).save(folder / f"img{index}.png")
+        Image.fromarray(
+            np.kron(rng.integers(0, 256, (20, 25, 3), dtype=np.uint8), np.ones((8, 8, 1), np.uint8))
+        ).save(folder / f"img{index}.png")
     shutil.copy(folder / "img0.png", folder / "img0_copy.png")
     (folder / "broken.png").write_bytes(b"not an image")
     return folder
@@ -211,25 +225,43 @@ def test_dropped_folder_fills_the_triage_table_with_statuses_and_filters(qtbot, 
     window.set_model_files("dinolizer", [files["release"]])
     window.set_model_files("declip", [files["declip"]])
     _drop(window, _case_folder(tmp_path))
-    qtbot.waitUntil(lambda: window.batch_worker is None and window.items
-                    and all(i.status not in ("queued", "running") for i in window.items), timeout=60000)
-    statuses = {Path(i.path).name: i.status for i in window.items}
-    assert statuses == {"broken.png": "error", "img0.png": "done", "img0_copy.png": "skipped", "img1.png": "done",
-                        "img2.png": "done", "img3.png": "done"}
-    assert window.table.model().rowCount() == 6
-    window.filter_combo.setCurrentText("Errors")
-    assert window.table.model().rowCount() == 1
-    window.filter_combo.setCurrentText("Flagged")
-    flagged = [i for i in window.items if i.flagged and i.status == "done"]
-    assert window.table.model().rowCount() == len(flagged) + sum(1 for i in window.items if i.status == "skipped" and i.flagged)
-    window.filter_combo.setCurrentText("All images")
-    window.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
-    top = window.items[window.triage.mapToSource(window.triage.index(0, 0)).row()]
-    assert top.models["dinolizer"].score == max(i.models["dinolizer"].score for i in window.items if i.models)
-    assert "errors" in window.batch_label.text()
+    qtbot.waitUntil(
+        lambda: (
+            window.batch.worker is None
+            and window.batch.items
+            and all(i.status not in ("queued", "running") for i in window.batch.items)
+        ),
+        timeout=60000,
+    )
+    statuses = {Path(i.path).name: i.status for i in window.batch.items}
+    assert statuses == {
+        "broken.png": "error",
+        "img0.png": "done",
+        "img0_copy.png": "skipped",
+        "img1.png": "done",
+        "img2.png": "done",
+        "img3.png": "done",
+    }
+    assert window.triage_dock.table.model().rowCount() == 6
+    window.triage_dock.filter_combo.setCurrentText("Errors")
+    assert window.triage_dock.table.model().rowCount() == 1
+    window.triage_dock.filter_combo.setCurrentText("Flagged")
+    flagged = [i for i in window.batch.items if i.flagged and i.status == "done"]
+    assert window.triage_dock.table.model().rowCount() == len(flagged) + sum(
+        1 for i in window.batch.items if i.status == "skipped" and i.flagged
+    )
+    window.triage_dock.filter_combo.setCurrentText("All images")
+    window.triage_dock.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
+    top = window.batch.items[window.triage_dock.proxy.mapToSource(window.triage_dock.proxy.index(0, 0)).row()]
+    assert top.models["dinolizer"].score == max(
+        i.models["dinolizer"].score for i in window.batch.items if i.models
+    )
+    assert "errors" in window.triage_dock.label.text()
 
 
-def test_reopening_a_finished_batch_uses_the_store_and_opens_maps_instantly(qtbot, tmp_path, weights, monkeypatch):
+def test_reopening_a_finished_batch_uses_the_store_and_opens_maps_instantly(
+    qtbot, tmp_path, weights, monkeypatch
+):
     files, _ = weights
     monkeypatch.setenv("DINOLIZER_GUI_WEIGHTS", str(tmp_path / "no-weights"))
     folder = _case_folder(tmp_path)
@@ -237,7 +269,10 @@ def test_reopening_a_finished_batch_uses_the_store_and_opens_maps_instantly(qtbo
     qtbot.addWidget(first)
     first.set_model_files("dinolizer", [files["release"]])
     first.open_paths([str(folder)])
-    qtbot.waitUntil(lambda: first.batch_worker is None and all(i.status != "queued" for i in first.items), timeout=60000)
+    qtbot.waitUntil(
+        lambda: first.batch.worker is None and all(i.status != "queued" for i in first.batch.items),
+        timeout=60000,
+    )
     first.close()
 
     again = MainWindow(config_folder=tmp_path / "config")
@@ -245,31 +280,36 @@ def test_reopening_a_finished_batch_uses_the_store_and_opens_maps_instantly(qtbo
     again.show()
     again.set_model_files("dinolizer", [files["release"]])
     calls = []
-    localizer = again.cache.get("dinolizer", [files["release"]])
+    localizer = again.workspace.localizers.get("dinolizer", [files["release"]])
     localizer.net.register_forward_hook(lambda *a: calls.append(1))
     again.open_paths([str(folder)])
-    qtbot.waitUntil(lambda: again.batch_worker is None and all(i.status != "queued" for i in again.items), timeout=60000)
-    assert calls == [] and all(m.cached for i in again.items for m in i.models.values())
-    target = next(i for i in again.items if i.path.endswith("img2.png"))
-    with qtbot.waitSignal(again.analysisFinished, timeout=10000):
+    qtbot.waitUntil(
+        lambda: again.batch.worker is None and all(i.status != "queued" for i in again.batch.items),
+        timeout=60000,
+    )
+    assert calls == [] and all(m.cached for i in again.batch.items for m in i.models.values())
+    target = next(i for i in again.batch.items if i.path.endswith("img2.png"))
+    with qtbot.waitSignal(again.view.analysisFinished, timeout=10000):
         again.select_path(target.path)
-    assert again.current.path == target.path and "dinolizer" in again.current.models
+    assert again.view.current.path == target.path and "dinolizer" in again.view.current.models
 
 
 def test_next_flagged_skips_unflagged_rows_and_pause_holds_the_batch(qtbot, window, weights, tmp_path):
     files, _ = weights
     window.set_model_files("dinolizer", [files["release"]])
     _drop(window, _case_folder(tmp_path))
-    qtbot.waitUntil(lambda: window.batch_worker is not None, timeout=10000)
-    window.pause_action.trigger()
-    assert window.pause_action.isChecked()
+    qtbot.waitUntil(lambda: window.batch.worker is not None, timeout=10000)
+    window.actions_by_id["pause"].trigger()
+    assert window.actions_by_id["pause"].isChecked()
     qtbot.wait(300)
-    done_while_paused = sum(1 for i in window.items if i.status == "done")
+    done_while_paused = sum(1 for i in window.batch.items if i.status == "done")
     qtbot.wait(500)
-    assert sum(1 for i in window.items if i.status == "done") == done_while_paused
-    window.pause_action.trigger()
-    qtbot.waitUntil(lambda: window.batch_worker is None, timeout=60000)
-    window.table.setCurrentIndex(window.triage.index(0, 0))
-    window.next_flagged_action.trigger()
-    current = window.items[window.triage.mapToSource(window.table.currentIndex()).row()]
+    assert sum(1 for i in window.batch.items if i.status == "done") == done_while_paused
+    window.actions_by_id["pause"].trigger()
+    qtbot.waitUntil(lambda: window.batch.worker is None, timeout=60000)
+    window.triage_dock.table.setCurrentIndex(window.triage_dock.proxy.index(0, 0))
+    window.actions_by_id["next_flagged"].trigger()
+    current = window.batch.items[
+        window.triage_dock.proxy.mapToSource(window.triage_dock.table.currentIndex()).row()
+    ]
     assert current.flagged

@@ -4,7 +4,7 @@ from dataclasses import replace
 from PySide6.QtWidgets import QMessageBox
 
 from dinolizer_gui.core.models import manager
-from dinolizer_gui.core.models.store import installed_files, load_manifest
+from dinolizer_gui.core.models.weights_folder import installed_files, load_manifest
 from dinolizer_gui.ui.models_dialog import ModelsDialog
 from tests.core.test_model_manager import CheckpointServer
 
@@ -14,10 +14,14 @@ def test_dialog_downloads_with_progress_after_the_licence_is_accepted(qtbot, wei
     body = files["release"].read_bytes()
     server = CheckpointServer()
     server.files["/r.ckpt"] = body
-    manifest = [replace(e, sha256=hashlib.sha256(body).hexdigest()) if e.id == "dinolizer-release" else e
-                for e in load_manifest()]
+    manifest = [
+        replace(e, sha256=hashlib.sha256(body).hexdigest()) if e.id == "dinolizer-release" else e
+        for e in load_manifest()
+    ]
     asked = []
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes
+    )
     folder = tmp_path / "weights"
     dialog = ModelsDialog(folder, manifest=manifest, urls={"dinolizer-release": server.url("r.ckpt")})
     qtbot.addWidget(dialog)
@@ -56,7 +60,9 @@ def test_dialog_imports_and_reports_a_bad_file(qtbot, weights, tmp_path):
     assert "not a readable PyTorch" in dialog.message.text()
 
 
-def test_imported_weights_are_used_by_the_viewer_without_choosing_files(qtbot, weights, tmp_path, monkeypatch):
+def test_imported_weights_are_used_by_the_viewer_without_choosing_files(
+    qtbot, weights, tmp_path, monkeypatch
+):
     import numpy as np
     from PIL import Image
 
@@ -67,14 +73,16 @@ def test_imported_weights_are_used_by_the_viewer_without_choosing_files(qtbot, w
     monkeypatch.setenv("DINOLIZER_GUI_WEIGHTS", str(folder))
     window = MainWindow(config_folder=tmp_path / "config")
     qtbot.addWidget(window)
-    assert window.stack.currentWidget() is window.welcome
-    dialog = window.show_models_dialog()
+    assert window.central.currentWidget() is window.central.welcome
+    dialog = window.dialogs.manage_models()
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.changed):
         dialog.import_path(files["release"])
-    assert window.stack.currentWidget() is not window.welcome
+    assert window.central.currentWidget() is not window.central.welcome
     image = tmp_path / "x.png"
     Image.fromarray(np.full((60, 80, 3), 90, np.uint8)).save(image)
-    with qtbot.waitSignal(window.analysisFinished, timeout=30000):
+    with qtbot.waitSignal(window.view.analysisFinished, timeout=30000):
         window.open_paths([str(image)])
-    assert window.current.models["dinolizer"].localizer.checkpoints[0]["path"] == str(folder / files["release"].name)
+    assert window.view.current.models["dinolizer"].localizer.checkpoints[0]["path"] == str(
+        folder / files["release"].name
+    )

@@ -10,32 +10,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..imageio import sha256_of_file
+from .layouts import CheckpointError, Layout
 
 LORA_ALPHA = 64  # the DinoLizer release wraps qkv with LoRA r = 64, alpha = 64
 LINEAR_HEAD_FORMAT = "dinolizer-linear-head"
 _MAX_LISTED_KEYS = 25
-
-
-class CheckpointError(Exception):
-    def __init__(self, path: Path | str, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path = str(path)
-        self.reason = reason
-
-
-class Layout(str, Enum):
-    DINOLIZER_RELEASE = "DinoLizer release (Lightning checkpoint with LoRA)"
-    BFREE_BACKBONE = "B-Free DINOv2 ViT backbone"
-    LINEAR_HEAD = "DinoLizer paper linear head (1x1 convolution, 1 logit)"
-    DECLIP_VIT = "DeCLIP ViT-L/14 checkpoint"
-    DECLIP_VIT_RN50 = "DeCLIP ViT-L/14 + RN50 checkpoint (decoder only)"
 
 
 @dataclass
@@ -46,8 +31,12 @@ class Checkpoint:
     content: dict[str, Any]  # the loaded file (tensors and plain values only)
 
     def describe(self) -> dict[str, str]:
-        return {"file": Path(self.path).name, "path": self.path, "sha256": self.sha256,
-                "layout": self.layout.value}
+        return {
+            "file": Path(self.path).name,
+            "path": self.path,
+            "sha256": self.sha256,
+            "layout": self.layout.value,
+        }
 
 
 def read_checkpoint(path: Path | str, sha256: str | None = None) -> Checkpoint:
@@ -68,15 +57,17 @@ def _load_tensors(path: Path) -> dict[str, Any]:
                 metadata = handle.metadata() or {}
             return {"tensors": load_file(str(path)), "metadata": metadata}
         loaded = _torch_load(path)
-    except Exception as exc:  # noqa: BLE001 - any decode failure becomes one readable message
-        raise CheckpointError(path, f"not a readable PyTorch or safetensors weights file ({_first_line(exc)})") from None
+    except Exception as exc:
+        raise CheckpointError(
+            path, f"not a readable PyTorch or safetensors weights file ({_first_line(exc)})"
+        ) from None
     if not isinstance(loaded, dict):
         raise CheckpointError(path, f"expected a dictionary of weights, found {type(loaded).__name__}")
     return loaded
 
 
 def _torch_load(path: Path) -> Any:
-    """Memory-mapped where the file format allows it, so unused entries (text tower, optimizer) stay on disk."""
+    """Memory-mapped where the format allows it, so unused entries (text tower, optimizer) stay on disk."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except RuntimeError as exc:
@@ -130,6 +121,7 @@ def strip_prefixes(key: str) -> str:
 
 # --- ViT architecture from tensor shapes ---------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class VitConfig:
     embed_dim: int
@@ -148,9 +140,14 @@ class VitConfig:
 
     def timm_kwargs(self) -> dict[str, Any]:
         kwargs = dict(
-            img_size=self.img_size, patch_size=self.patch_size, embed_dim=self.embed_dim,
-            depth=self.depth, num_heads=self.num_heads, mlp_ratio=self.mlp_ratio,
-            init_values=1e-5 if self.layer_scale else None, num_classes=0,
+            img_size=self.img_size,
+            patch_size=self.patch_size,
+            embed_dim=self.embed_dim,
+            depth=self.depth,
+            num_heads=self.num_heads,
+            mlp_ratio=self.mlp_ratio,
+            init_values=1e-5 if self.layer_scale else None,
+            num_classes=0,
         )
         if self.reg_tokens:
             kwargs["reg_tokens"] = self.reg_tokens
@@ -169,20 +166,27 @@ def infer_vit_config(path: Path | str, state: dict[str, torch.Tensor]) -> VitCon
     except KeyError as exc:
         raise CheckpointError(path, f"cannot infer the ViT architecture: missing {exc.args[0]}") from None
     depth = 1 + max(int(m.group(1)) for k in state if (m := re.match(r"blocks\.(\d+)\.", k)))
-    with_cls = round(positions ** 0.5) ** 2 != positions
+    with_cls = round(positions**0.5) ** 2 != positions
     grid = round((positions - int(with_cls)) ** 0.5)
     if grid * grid != positions - int(with_cls) or embed_dim % HEAD_DIM:
-        raise CheckpointError(path, f"unexpected ViT shapes: pos_embed {tuple(state['pos_embed'].shape)}, "
-                                    f"width {embed_dim}")
+        raise CheckpointError(
+            path, f"unexpected ViT shapes: pos_embed {tuple(state['pos_embed'].shape)}, width {embed_dim}"
+        )
     return VitConfig(
-        embed_dim=embed_dim, depth=depth, num_heads=embed_dim // HEAD_DIM, patch_size=patch_size,
-        grid=grid, reg_tokens=int(state["reg_token"].shape[1]) if "reg_token" in state else 0,
-        mlp_ratio=hidden / embed_dim, layer_scale="blocks.0.ls1.gamma" in state,
+        embed_dim=embed_dim,
+        depth=depth,
+        num_heads=embed_dim // HEAD_DIM,
+        patch_size=patch_size,
+        grid=grid,
+        reg_tokens=int(state["reg_token"].shape[1]) if "reg_token" in state else 0,
+        mlp_ratio=hidden / embed_dim,
+        layer_scale="blocks.0.ls1.gamma" in state,
         class_token_in_pos_embed=with_cls,
     )
 
 
 # --- DinoLizer release ---------------------------------------------------------------------------
+
 
 @dataclass
 class PatchHeadWeights:
@@ -194,9 +198,12 @@ class PatchHeadWeights:
     notes: list[str] = field(default_factory=list)
 
 
-_VIT_GLOBAL = re.compile(r"(cls_token|reg_token|pos_embed|norm\.(weight|bias)|patch_embed\.proj\.(weight|bias))$")
+_VIT_GLOBAL = re.compile(
+    r"(cls_token|reg_token|pos_embed|norm\.(weight|bias)|patch_embed\.proj\.(weight|bias))$"
+)
 _BLOCK_PLAIN = re.compile(
-    r"blocks\.\d+\.(norm1|norm2|attn\.proj|mlp\.fc1|mlp\.fc2)\.(weight|bias)$|blocks\.\d+\.ls[12]\.gamma$")
+    r"blocks\.\d+\.(norm1|norm2|attn\.proj|mlp\.fc1|mlp\.fc2)\.(weight|bias)$|blocks\.\d+\.ls[12]\.gamma$"
+)
 _LORA = re.compile(r"blocks\.(\d+)\.attn\.qkv\.(qkv\.(weight|bias)|linear_([ab])_([qv])\.weight)$")
 
 
@@ -229,7 +236,9 @@ def dinolizer_release_weights(ckpt: Checkpoint) -> PatchHeadWeights:
     return PatchHeadWeights(vit, head["weight"].flatten(1), head["bias"].flatten(), notes)
 
 
-def _merge_lora(path: str, vit: dict[str, torch.Tensor], lora: dict[tuple[int, str, str], torch.Tensor]) -> list[str]:
+def _merge_lora(
+    path: str, vit: dict[str, torch.Tensor], lora: dict[tuple[int, str, str], torch.Tensor]
+) -> list[str]:
     """W_q += s * B_q A_q and W_v += s * B_v A_v, with s = alpha // r (the release's scaling)."""
     if not lora:
         return ["no LoRA weights found: backbone used as stored"]
@@ -237,10 +246,12 @@ def _merge_lora(path: str, vit: dict[str, torch.Tensor], lora: dict[tuple[int, s
     rank = None
     for block in blocks:
         qkv = vit.get(f"blocks.{block}.attn.qkv.weight")
-        parts = {(ab, qv): lora.get((block, ab, qv)) for ab in "ab" for qv in "qv"}
-        if qkv is None or any(t is None for t in parts.values()):
-            missing = [f"linear_{ab}_{qv}" for (ab, qv), t in parts.items() if t is None]
-            raise CheckpointError(path, f"incomplete LoRA in block {block}: missing {', '.join(missing) or 'qkv.qkv'}")
+        parts = {(ab, qv): lora[(block, ab, qv)] for ab in "ab" for qv in "qv" if (block, ab, qv) in lora}
+        if qkv is None or len(parts) < 4:
+            missing = [f"linear_{ab}_{qv}" for ab in "ab" for qv in "qv" if (ab, qv) not in parts]
+            raise CheckpointError(
+                path, f"incomplete LoRA in block {block}: missing {', '.join(missing) or 'qkv.qkv'}"
+            )
         rank = int(parts[("a", "q")].shape[0])
         scale = LORA_ALPHA // rank
         width = qkv.shape[1]
@@ -253,6 +264,7 @@ def _merge_lora(path: str, vit: dict[str, torch.Tensor], lora: dict[tuple[int, s
 
 # --- Paper variant: B-Free backbone + linear head ------------------------------------------------
 
+
 def bfree_backbone_state(ckpt: Checkpoint) -> dict[str, torch.Tensor]:
     state = ckpt.content.get("model", ckpt.content)
     vit, unmatched = {}, []
@@ -260,7 +272,11 @@ def bfree_backbone_state(ckpt: Checkpoint) -> dict[str, torch.Tensor]:
         key = raw_key.removeprefix("module.")
         if key.startswith("head."):
             continue  # B-Free's image-level classifier
-        if _VIT_GLOBAL.match(key) or _BLOCK_PLAIN.match(key) or re.match(r"blocks\.\d+\.attn\.qkv\.(weight|bias)$", key):
+        if (
+            _VIT_GLOBAL.match(key)
+            or _BLOCK_PLAIN.match(key)
+            or re.match(r"blocks\.\d+\.attn\.qkv\.(weight|bias)$", key)
+        ):
             vit[key] = tensor
         else:
             unmatched.append(raw_key)
@@ -273,11 +289,14 @@ def linear_head_tensors(ckpt: Checkpoint) -> tuple[torch.Tensor, torch.Tensor]:
     tensors = ckpt.content.get("tensors", ckpt.content)
     weight, bias = tensors["weight"].flatten(1), tensors["bias"].flatten()
     if weight.shape[0] != 1 or bias.shape != (1,):
-        raise CheckpointError(ckpt.path, f"a linear head must give 1 logit; weight is {tuple(tensors['weight'].shape)}")
+        raise CheckpointError(
+            ckpt.path, f"a linear head must give 1 logit; weight is {tuple(tensors['weight'].shape)}"
+        )
     return weight, bias
 
 
 # --- DeCLIP --------------------------------------------------------------------------------------
+
 
 @dataclass
 class DeclipWeights:
@@ -288,13 +307,18 @@ class DeclipWeights:
     decoder_type: str
 
 
-_TEXT_TOWER = re.compile(r"(transformer\.|token_embedding\.|ln_final\.|text_projection|logit_scale|positional_embedding)")
+_TEXT_TOWER = re.compile(
+    r"(transformer\.|token_embedding\.|ln_final\.|text_projection|logit_scale|positional_embedding)"
+)
 
 
 def declip_weights(ckpt: Checkpoint) -> DeclipWeights:
     if ckpt.layout is Layout.DECLIP_VIT_RN50:
-        raise CheckpointError(ckpt.path, "DeCLIP ViT+RN50 files hold only the decoder; they need the OpenAI CLIP "
-                                         "ViT-L/14 and RN50 weights as well, which this version does not load")
+        raise CheckpointError(
+            ckpt.path,
+            "DeCLIP ViT+RN50 files hold only the decoder; they need the OpenAI CLIP "
+            "ViT-L/14 and RN50 weights as well, which this version does not load",
+        )
     layer_name = str(ckpt.content.get("feature_layer", ""))
     decoder_type = str(ckpt.content.get("decoder_type", ""))
     if not (match := re.fullmatch(r"layer(\d+)", layer_name)):
@@ -314,7 +338,9 @@ def declip_weights(ckpt: Checkpoint) -> DeclipWeights:
         raise CheckpointError(ckpt.path, "keys not in the DeCLIP layout: " + _list_keys(unmatched))
     clip_state = _openai_clip_to_timm(visual, layer)
     if f"blocks.{layer}.attn.qkv.weight" not in clip_state:
-        raise CheckpointError(ckpt.path, f"feature layer {layer} is beyond the blocks of the CLIP ViT in this file")
+        raise CheckpointError(
+            ckpt.path, f"feature layer {layer} is beyond the blocks of the CLIP ViT in this file"
+        )
     plan = _conv_decoder_plan(ckpt.path, decoder, decoder_type)
     return DeclipWeights(clip_state, decoder, plan, layer, decoder_type)
 
@@ -322,7 +348,8 @@ def declip_weights(ckpt: Checkpoint) -> DeclipWeights:
 def _openai_clip_to_timm(visual: dict[str, torch.Tensor], layer: int) -> dict[str, torch.Tensor]:
     from timm.models.vision_transformer import _convert_openai_clip
 
-    converted = _convert_openai_clip(visual, None, prefix="visual.")
+    # timm's converter only renames and reshapes the state dict; it never reads the model argument
+    converted = _convert_openai_clip(visual, None, prefix="visual.")  # type: ignore[arg-type]
     keep = {}
     for key, tensor in converted.items():
         if key.startswith("head.") or key.startswith("norm."):
@@ -354,7 +381,10 @@ def _conv_decoder_plan(path: str, decoder: dict[str, torch.Tensor], decoder_type
     convs = sum(1 for step in plan if step[0] == "conv")
     expected = int(decoder_type.split("-")[1]) + 1
     if convs != expected or plan[-1][0] != "conv" or plan[-1][2] != 1:
-        raise CheckpointError(path, f"decoder has {convs} convolutions ending in "
-                                    f"{plan[-1][2] if plan[-1][0] == 'conv' else plan[-1][0]} channels; "
-                                    f"{decoder_type} needs {expected} ending in 1")
+        raise CheckpointError(
+            path,
+            f"decoder has {convs} convolutions ending in "
+            f"{plan[-1][2] if plan[-1][0] == 'conv' else plan[-1][0]} channels; "
+            f"{decoder_type} needs {expected} ending in 1",
+        )
     return plan

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..imageio import sha256_of_file
-from .checkpoints import CheckpointError, Layout, read_checkpoint
-from .store import ACTIVE_FILE, ManifestEntry, active_choices, load_manifest
+from .layouts import CheckpointError, Layout
+from .weights_folder import ACTIVE_FILE, ManifestEntry, active_choices, load_manifest
 
 HASHES_FILE = "hashes.json"
 LICENCES_FILE = "licences.json"
@@ -80,9 +80,13 @@ def install_records(folder: Path) -> dict[str, dict]:
 
     Malformed records are ignored (the file is then treated as placed by hand).
     """
-    return {name: record for name, record in _read_json(folder / HASHES_FILE).items()
-            if isinstance(record, dict) and isinstance(record.get("sha256"), str)
-            and record.get("state") in ("verified", "recorded", "unofficial")}
+    return {
+        name: record
+        for name, record in _read_json(folder / HASHES_FILE).items()
+        if isinstance(record, dict)
+        and isinstance(record.get("sha256"), str)
+        and record.get("state") in ("verified", "recorded", "unofficial")
+    }
 
 
 def recorded_hashes(folder: Path) -> dict[str, str]:
@@ -94,7 +98,9 @@ def expected_sha256(entry: ManifestEntry, folder: Path) -> str | None:
     return recorded_hashes(folder).get(entry.file) or entry.sha256
 
 
-def status(folder: Path, manifest: list[ManifestEntry] | None = None, check_hashes: bool = False) -> list[EntryStatus]:
+def status(
+    folder: Path, manifest: list[ManifestEntry] | None = None, check_hashes: bool = False
+) -> list[EntryStatus]:
     """The state of every manifest entry in the folder (hashes recomputed only when asked)."""
     rows, records = [], install_records(folder)
     for entry in manifest or load_manifest():
@@ -108,11 +114,25 @@ def status(folder: Path, manifest: list[ManifestEntry] | None = None, check_hash
         if record is None:
             rows.append(_hand_placed(entry, path, actual))
         elif actual is not None and actual != record["sha256"]:
-            rows.append(EntryStatus(entry, "corrupt", path, record["sha256"],
-                                    f"SHA-256 is {actual}, expected {record['sha256']}: changed or damaged"))
+            rows.append(
+                EntryStatus(
+                    entry,
+                    "corrupt",
+                    path,
+                    record["sha256"],
+                    f"SHA-256 is {actual}, expected {record['sha256']}: changed or damaged",
+                )
+            )
         elif record["state"] == "unofficial":
-            rows.append(EntryStatus(entry, "unofficial", path, actual,
-                                    "not the published file (its hash differs, or it was placed by hand)"))
+            rows.append(
+                EntryStatus(
+                    entry,
+                    "unofficial",
+                    path,
+                    actual,
+                    "not the published file (its hash differs, or it was placed by hand)",
+                )
+            )
         else:
             rows.append(EntryStatus(entry, record["state"], path, record["sha256"]))
     return rows
@@ -120,11 +140,19 @@ def status(folder: Path, manifest: list[ManifestEntry] | None = None, check_hash
 
 def _hand_placed(entry: ManifestEntry, path: Path, actual: str | None) -> EntryStatus:
     if actual is None or entry.sha256 is None:
-        return EntryStatus(entry, "unchecked", path, actual, "placed by hand; no install record"
-                           + ("" if actual is None else " and no published hash to compare with"))
+        return EntryStatus(
+            entry,
+            "unchecked",
+            path,
+            actual,
+            "placed by hand; no install record"
+            + ("" if actual is None else " and no published hash to compare with"),
+        )
     if actual == entry.sha256:
         return EntryStatus(entry, "verified", path, actual)
-    return EntryStatus(entry, "unofficial", path, actual, f"differs from the published SHA-256 {entry.sha256}")
+    return EntryStatus(
+        entry, "unofficial", path, actual, f"differs from the published SHA-256 {entry.sha256}"
+    )
 
 
 def _part_path(folder: Path, entry: ManifestEntry) -> Path:
@@ -141,8 +169,9 @@ def accept_licence(folder: Path, entry: ManifestEntry, when: str) -> None:
     _write_json(folder / LICENCES_FILE, accepted)
 
 
-def download(entry: ManifestEntry, folder: Path, url: str | None = None,
-             timeout: float = 30.0) -> Generator[TransferProgress, None, Path]:
+def download(
+    entry: ManifestEntry, folder: Path, url: str | None = None, timeout: float = 30.0
+) -> Generator[TransferProgress, None, Path]:
     """Download (resuming a `.part` file), verify, and install one checkpoint.
 
     Closing the generator stops the transfer and keeps the `.part` file for a later resume.
@@ -162,11 +191,13 @@ def download(entry: ManifestEntry, folder: Path, url: str | None = None,
         raise
 
 
-def _transfer(url: str, part: Path, expected_size: int | None, timeout: float) -> Generator[TransferProgress, None, None]:
+def _transfer(
+    url: str, part: Path, expected_size: int | None, timeout: float
+) -> Generator[TransferProgress, None, None]:
     have = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - URLs from the manifest or the user
+        response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have:  # already complete
             yield TransferProgress(have, have)
@@ -188,19 +219,28 @@ def _transfer(url: str, part: Path, expected_size: int | None, timeout: float) -
                 done += len(chunk)
                 yield TransferProgress(done, total)
     if total is not None and done < total:
-        raise ModelManagerError(f"download interrupted at {done:,} of {total:,} bytes; run it again to resume")
+        raise ModelManagerError(
+            f"download interrupted at {done:,} of {total:,} bytes; run it again to resume"
+        )
 
 
 def _md5(path: Path) -> str:
-    digest = hashlib.md5()  # noqa: S324 - the published integrity check of the B-Free zip
+    digest = hashlib.md5()
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def _install(entry: ManifestEntry, folder: Path, source: Path, source_name: str | None = None, *,
-             copy: bool = False, allow_unofficial: bool = False) -> Path:
+def _install(
+    entry: ManifestEntry,
+    folder: Path,
+    source: Path,
+    source_name: str | None = None,
+    *,
+    copy: bool = False,
+    allow_unofficial: bool = False,
+) -> Path:
     """Verify `source` for `entry` and place it atomically as `folder/entry.file`.
 
     A download must match the published hash; an import from disk that does not
@@ -214,7 +254,9 @@ def _install(entry: ManifestEntry, folder: Path, source: Path, source_name: str 
             if entry.md5:
                 official = _md5(source) == entry.md5
                 if not official and not allow_unofficial:
-                    raise ModelManagerError(f"{name}: MD5 does not match the published {entry.md5}; not installed")
+                    raise ModelManagerError(
+                        f"{name}: MD5 does not match the published {entry.md5}; not installed"
+                    )
             _extract_member(source, entry.archive_member or entry.file, staging)
             if not copy:
                 source.unlink()
@@ -226,8 +268,10 @@ def _install(entry: ManifestEntry, folder: Path, source: Path, source_name: str 
         if entry.sha256:
             official = actual == entry.sha256
             if not official and not allow_unofficial:
-                raise ModelManagerError(f"{name}: SHA-256 {actual} does not match the published {entry.sha256}; "
-                                        "the file is corrupt or not the official one, and was not installed")
+                raise ModelManagerError(
+                    f"{name}: SHA-256 {actual} does not match the published {entry.sha256}; "
+                    "the file is corrupt or not the official one, and was not installed"
+                )
         elif entry.archive and official is None:
             official = False  # the bare member cannot be checked against the archive's MD5
         _check_layout(entry, staging)
@@ -259,31 +303,40 @@ def _extract_member(archive: Path, member: str, target: Path) -> None:
         raise ModelManagerError(f"{archive.name}: not the expected archive ({exc})") from None
 
 
-_EXPECTED_LAYOUTS = {"release": {Layout.DINOLIZER_RELEASE}, "checkpoint": {Layout.DECLIP_VIT},
-                     "backbone": {Layout.BFREE_BACKBONE}, "decoder-only": {Layout.DECLIP_VIT_RN50}}
+_EXPECTED_LAYOUTS = {
+    "release": {Layout.DINOLIZER_RELEASE},
+    "checkpoint": {Layout.DECLIP_VIT},
+    "backbone": {Layout.BFREE_BACKBONE},
+    "decoder-only": {Layout.DECLIP_VIT_RN50},
+}
+
+
+def _layout_of(path: Path, name: str | None = None) -> Layout:
+    """The file's checkpoint layout; a file that is not one is a ModelManagerError (named `name` if given)."""
+    from .checkpoints import read_checkpoint
+
+    try:
+        return read_checkpoint(path, sha256="-").layout
+    except CheckpointError as exc:
+        raise ModelManagerError(f"{name}: {exc.reason}" if name else str(exc)) from None
 
 
 def _check_layout(entry: ManifestEntry, path: Path) -> None:
-    try:
-        layout = read_checkpoint(path, sha256="-").layout
-    except CheckpointError as exc:
-        raise ModelManagerError(f"{entry.file}: {exc.reason}") from None
+    layout = _layout_of(path, entry.file)
     if layout not in _EXPECTED_LAYOUTS.get(entry.role, {layout}):
         raise ModelManagerError(f"{entry.file}: holds a {layout.value}, not what {entry.title} should be")
 
 
-def import_file(source: Path, folder: Path, manifest: list[ManifestEntry] | None = None,
-                as_entry: str | None = None) -> Path:
+def import_file(
+    source: Path, folder: Path, manifest: list[ManifestEntry] | None = None, as_entry: str | None = None
+) -> Path:
     """Install a checkpoint (or the B-Free zip) from disk, for machines without internet."""
     source = Path(source)
     if not source.is_file():
         raise ModelManagerError(f"{source}: no such file")
     folder.mkdir(parents=True, exist_ok=True)
     if source.name.endswith(".head.safetensors"):
-        try:
-            layout = read_checkpoint(source).layout
-        except CheckpointError as exc:
-            raise ModelManagerError(str(exc)) from None
+        layout = _layout_of(source)
         if layout is not Layout.LINEAR_HEAD:
             raise ModelManagerError(f"{source.name}: not a linear head file ({layout.value})")
         target = folder / source.name
@@ -300,16 +353,15 @@ def _entry_for_file(source: Path, manifest: list[ManifestEntry]) -> ManifestEntr
     for entry in manifest:
         if source.name in (entry.file, entry.archive):
             return entry
-    try:
-        layout = read_checkpoint(source, sha256="-").layout
-    except CheckpointError as exc:
-        raise ModelManagerError(str(exc)) from None
+    layout = _layout_of(source)
     candidates = [e for e in manifest if layout in _EXPECTED_LAYOUTS.get(e.role, set()) and not e.archive]
     candidates += [e for e in manifest if e.archive and layout is Layout.BFREE_BACKBONE]
     if len(candidates) == 1:
         return candidates[0]
-    raise ModelManagerError(f"{source.name}: a {layout.value}, but its file name does not say which checkpoint it "
-                            "is; give --as ID (see `dinolizer-gui models list`)")
+    raise ModelManagerError(
+        f"{source.name}: a {layout.value}, but its file name does not say which checkpoint it "
+        "is; give --as ID (see `dinolizer-gui models list`)"
+    )
 
 
 def remove(entry: ManifestEntry, folder: Path) -> bool:
@@ -324,10 +376,18 @@ def remove(entry: ManifestEntry, folder: Path) -> bool:
     return removed
 
 
+def declip_training_sets(manifest: list[ManifestEntry] | None = None) -> list[str]:
+    """The training sets of the DeCLIP checkpoints this version loads."""
+    entries = manifest or load_manifest()
+    return sorted({e.training_set for e in entries if e.model == "declip" and e.supported and e.training_set})
+
+
 def set_active_declip(training_set: str, folder: Path, manifest: list[ManifestEntry] | None = None) -> None:
-    sets = {e.training_set for e in manifest or load_manifest() if e.model == "declip" and e.supported}
+    sets = declip_training_sets(manifest)
     if training_set not in sets:
-        raise ModelManagerError(f"unknown DeCLIP training set {training_set!r}; choose one of {', '.join(sorted(sets))}")
+        raise ModelManagerError(
+            f"unknown DeCLIP training set {training_set!r}; choose one of {', '.join(sets)}"
+        )
     active = active_choices(folder)
     active["declip"] = training_set
     _write_json(folder / ACTIVE_FILE, active)
@@ -337,4 +397,5 @@ def progress_printer(write: Callable[[str], None]) -> Callable[[TransferProgress
     def report(progress: TransferProgress) -> None:
         total = f"/{progress.total / 1e6:.1f}" if progress.total else ""
         write(f"\r{progress.stage} {progress.done / 1e6:.1f}{total} MB")
+
     return report

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import timm
 import torch
 from torch import nn
@@ -41,9 +43,9 @@ def build_vit(path: str, arch: str, state: dict[str, torch.Tensor], *, final_nor
 class PatchClassifier(nn.Module):
     """DinoLizer: final-layer patch tokens of a DINOv2 ViT, classified one by one."""
 
-    def __init__(self, vit: nn.Module, head_weight: torch.Tensor, head_bias: torch.Tensor):
+    def __init__(self, vit: Any, head_weight: torch.Tensor, head_bias: torch.Tensor):
         super().__init__()
-        self.vit = vit
+        self.vit: Any = vit  # a timm VisionTransformer (nn.Module's typing hides its attributes)
         self.head = nn.Linear(head_weight.shape[1], head_weight.shape[0])
         with torch.no_grad():
             self.head.weight.copy_(head_weight)
@@ -60,7 +62,7 @@ class PatchClassifier(nn.Module):
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         """(B, 3, 504, 504) normalised pixels -> (B, classes, 36, 36) patch logits."""
-        tokens = self.vit.forward_features(pixels)[:, self.vit.num_prefix_tokens:]
+        tokens = self.vit.forward_features(pixels)[:, self.vit.num_prefix_tokens :]
         logits = self.head(tokens)
         return logits.transpose(1, 2).reshape(pixels.shape[0], self.classes, *self.grid)
 
@@ -85,7 +87,7 @@ class DeclipNet(nn.Module):
 
     def __init__(self, clip_vit: nn.Module, feature_layer: int, decoder: nn.Sequential):
         super().__init__()
-        self.clip = clip_vit
+        self.clip: Any = clip_vit  # a timm VisionTransformer
         self.feature_layer = feature_layer
         self.decoder = decoder
 
@@ -96,8 +98,13 @@ class DeclipNet(nn.Module):
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         """(B, 3, 224, 224) normalised pixels -> (B, 1, 256, 256) logits."""
         features = self.clip.forward_intermediates(
-            pixels, indices=[self.feature_layer], norm=False, stop_early=True,
-            intermediates_only=True, output_fmt="NCHW")[0]
+            pixels,
+            indices=[self.feature_layer],
+            norm=False,
+            stop_early=True,
+            intermediates_only=True,
+            output_fmt="NCHW",
+        )[0]
         return self.decoder(features)
 
 

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ... import __version__
-from ..analysis import now_iso
 from ..imageio import sha256_of_file
+from ..provenance import now_iso
 
 REPORT_SCHEMA = "dinolizer-gui/report"
 REPORT_VERSION = 1
@@ -25,10 +25,12 @@ LIMITATIONS = (
     "generative inpainting, with errors in both directions.",
     "DinoLizer often misses edits smaller than about 12-20 % of a 504x504 window; DeCLIP squeezes the whole "
     "image to 224x224 and loses small edits on large images.",
-    "Neither model localises fully regenerated or fully synthetic images: with no authentic reference, the map "
+    "Neither model localises fully regenerated or fully synthetic images: with no authentic reference, "
+    "the map "
     "can be empty or flag everything.",
     "Image-level scores are the 99th percentile of the map. Only the DinoLizer release has a calibrated "
-    "threshold (CocoGlide, ROC-AUC 0.989 there), which is not a universal operating point; 0.5 elsewhere is a "
+    "threshold (CocoGlide, ROC-AUC 0.989 there), which is not a universal operating point; 0.5 elsewhere "
+    "is a "
     "convention.",
     "Accuracy falls out of the training domain (DeCLIP Dolos checkpoints were trained on faces) and after "
     "strong compression, resizing or other post-processing.",
@@ -48,20 +50,29 @@ def load_results(results_dir: Path) -> dict:
 
 
 def score_meaning(model: dict, result: dict) -> str:
-    return (f"99th percentile of {model['title']}'s inpainting probability map; flagged when >= "
-            f"{result['score_threshold']:.4f} ({model['score_threshold_source']})")
+    return (
+        f"99th percentile of {model['title']}'s inpainting probability map; flagged when >= "
+        f"{result['score_threshold']:.4f} ({model['score_threshold_source']})"
+    )
 
 
 def _verify(entry: dict) -> dict:
     path = Path(entry["path"])
     if not path.is_file():
-        return {"sha256_at_export": None, "hash_verified": False, "hash_problem": "the file is no longer there"}
+        return {
+            "sha256_at_export": None,
+            "hash_verified": False,
+            "hash_problem": "the file is no longer there",
+        }
     current = sha256_of_file(path)
     if entry["sha256"] is None:
         return {"sha256_at_export": current, "hash_verified": None, "hash_problem": None}
     same = current == entry["sha256"]
-    return {"sha256_at_export": current, "hash_verified": same,
-            "hash_problem": None if same else "HASH MISMATCH: the file changed after it was analysed"}
+    return {
+        "sha256_at_export": current,
+        "hash_verified": same,
+        "hash_problem": None if same else "HASH MISMATCH: the file changed after it was analysed",
+    }
 
 
 def build_report(results_dir: Path, case: CaseInfo, only: list[str] | None = None) -> dict:
@@ -77,13 +88,21 @@ def build_report(results_dir: Path, case: CaseInfo, only: list[str] | None = Non
     errors = sum(1 for e in report_images if e["status"] == "error")
     flagged = sum(1 for e in report_images if any(m["flagged"] for m in e.get("models", {}).values()))
     return {
-        "schema": REPORT_SCHEMA, "version": REPORT_VERSION, "exported_at": now_iso(),
-        "application": f"DinoLizer GUI {__version__}", "case": asdict(case),
+        "schema": REPORT_SCHEMA,
+        "version": REPORT_VERSION,
+        "exported_at": now_iso(),
+        "application": f"DinoLizer GUI {__version__}",
+        "case": asdict(case),
         "analysis": {key: results[key] for key in ("created", "software", "device", "parameters")},
-        "models": results["models"], "images": report_images,
-        "summary": {"images": len(report_images), "flagged": flagged,
-                    "not_flagged": len(report_images) - flagged - errors, "errors": errors,
-                    "hash_mismatches": sum(1 for e in report_images if e["hash_verified"] is False)},
+        "models": results["models"],
+        "images": report_images,
+        "summary": {
+            "images": len(report_images),
+            "flagged": flagged,
+            "not_flagged": len(report_images) - flagged - errors,
+            "errors": errors,
+            "hash_mismatches": sum(1 for e in report_images if e["hash_verified"] is False),
+        },
         "limitations": list(LIMITATIONS),
     }
 
@@ -93,13 +112,17 @@ def write_json(report: dict, path: Path) -> Path:
     return path
 
 
-def write_reports(results_dir: Path, formats: list[str], case: CaseInfo, only: list[str] | None = None,
-                  stem: str = "report") -> list[Path]:
+def write_reports(
+    results_dir: Path, formats: list[str], case: CaseInfo, only: list[str] | None = None, stem: str = "report"
+) -> list[Path]:
     """Write each requested format next to results.json; returns the files written."""
     from .html import write_html
     from .pdf import write_pdf
 
     report = build_report(results_dir, case, only)
-    writers = {"json": write_json, "pdf": lambda r, p: write_pdf(r, results_dir, p),
-               "html": lambda r, p: write_html(r, results_dir, p)}
+    writers = {
+        "json": write_json,
+        "pdf": lambda r, p: write_pdf(r, results_dir, p),
+        "html": lambda r, p: write_html(r, results_dir, p),
+    }
     return [writers[fmt](report, Path(results_dir) / f"{stem}.{fmt}") for fmt in dict.fromkeys(formats)]

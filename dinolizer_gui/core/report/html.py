@@ -13,60 +13,111 @@ def _rows(pairs) -> str:
 def _image_section(entry: dict, report: dict) -> str:
     parts = [f"<section><h2>{escape(entry['file_name'])}</h2>"]
     if entry["hash_verified"] is False:
-        parts.append(f"<p class=alert>{escape(entry['hash_problem'])}: SHA-256 at analysis {entry['sha256']}, "
-                     f"at export {entry['sha256_at_export'] or '—'}</p>")
+        parts.append(
+            f"<p class=alert>{escape(entry['hash_problem'])}: SHA-256 at analysis {entry['sha256']}, "
+            f"at export {entry['sha256_at_export'] or '—'}</p>"
+        )
     exif = ", ".join(f"{k}: {v}" for k, v in entry.get("exif", {}).items()) or "none"
-    parts.append("<table>" + _rows([
-        ("Path", entry["path"]), ("SHA-256 at analysis", entry["sha256"] or "—"),
-        ("SHA-256 at export", entry["sha256_at_export"] or "—"), ("Size", entry.get("file_size") or "—"),
-        ("Format, pixels", f"{entry['format']}, {entry['width']} x {entry['height']}"), ("EXIF", exif),
-        ("Transformations", "; ".join(entry["warnings"]) or "none"), ("Status", entry["error"] or entry["status"]),
-    ]) + "</table>")
+    parts.append(
+        "<table>"
+        + _rows(
+            [
+                ("Path", entry["path"]),
+                ("SHA-256 at analysis", entry["sha256"] or "—"),
+                ("SHA-256 at export", entry["sha256_at_export"] or "—"),
+                ("Size", entry.get("file_size") or "—"),
+                ("Format, pixels", f"{entry['format']}, {entry['width']} x {entry['height']}"),
+                ("EXIF", exif),
+                ("Transformations", "; ".join(entry["warnings"]) or "none"),
+                ("Status", entry["error"] or entry["status"]),
+            ]
+        )
+        + "</table>"
+    )
     for name, result in entry.get("models", {}).items():
         title = escape(report["models"][name]["title"])
         verdict = "FLAGGED" if result["flagged"] else "not flagged"
-        parts.append(f"<h3>{title}: score {result['score']:.3f} ({verdict}), marked area {result['marked_area']:.2%}"
-                     f" at threshold {result['threshold']}</h3><p class=small>{escape(result['score_meaning'])}</p>"
-                     f"<div class=panels><figure><img src='{result['overlay']}'><figcaption>overlay</figcaption></figure>"
-                     f"<figure><img src='{result['mask']}'><figcaption>mask</figcaption></figure>"
-                     f"<figure><img src='{result['heatmap']}'><figcaption>heat map</figcaption></figure></div>")
-        regions = "".join(f"<tr><td>{r['index']}</td><td>{r['area_percent']:.2f}</td><td>{r['mean_probability']:.3f}"
-                          f"</td><td>{r['max_probability']:.3f}</td><td>{r['x']}, {r['y']}, {r['width']}, "
-                          f"{r['height']}</td></tr>" for r in result["regions"][:20])
+        parts.append(
+            f"<h3>{title}: score {result['score']:.3f} ({verdict}), marked area {result['marked_area']:.2%}"
+            f" at threshold {result['threshold']}</h3><p class=small>{escape(result['score_meaning'])}</p>"
+            "<div class=panels><figure><img "
+            f"src='{result['overlay']}'><figcaption>overlay</figcaption></figure>"
+            f"<figure><img src='{result['mask']}'><figcaption>mask</figcaption></figure>"
+            f"<figure><img src='{result['heatmap']}'><figcaption>heat map</figcaption></figure></div>"
+        )
+        regions = "".join(
+            f"<tr><td>{r['index']}</td><td>{r['area_percent']:.2f}</td><td>{r['mean_probability']:.3f}"
+            f"</td><td>{r['max_probability']:.3f}</td><td>{r['x']}, {r['y']}, {r['width']}, "
+            f"{r['height']}</td></tr>"
+            for r in result["regions"][:20]
+        )
         if regions:
-            parts.append("<table><tr><th>#</th><th>Area %</th><th>Mean p</th><th>Max p</th><th>Box</th></tr>"
-                         f"{regions}</table>")
+            parts.append(
+                "<table><tr><th>#</th><th>Area %</th><th>Mean p</th><th>Max p</th><th>Box</th></tr>"
+                f"{regions}</table>"
+            )
     if "agreement" in entry:
-        parts.append(f"<figure><img src='{entry['agreement']['image']}'><figcaption>agreement: orange = first model "
-                     "only, blue = second only, magenta = both</figcaption></figure>")
+        parts.append(
+            f"<figure><img src='{entry['agreement']['image']}'><figcaption>agreement: orange = first model "
+            "only, blue = second only, magenta = both</figcaption></figure>"
+        )
     return "".join(parts) + "</section>"
 
 
 def write_html(report: dict, results_dir: Path, path: Path) -> Path:
     case, analysis = report["case"], report["analysis"]
     models = "".join(
-        f"<h3>{escape(m['title'])} — {escape(m['variant'])}</h3><table>" + _rows(
-            [("Trained on", m["training_data"]), ("Image threshold", f"{m['score_threshold']:.4f} — "
-                                                                     f"{m['score_threshold_source']}"),
-             ("Licence", m["licence"])] + [(c["file"], c["sha256"]) for c in m["checkpoints"]]) + "</table>"
-        for m in report["models"].values())
+        f"<h3>{escape(m['title'])} — {escape(m['variant'])}</h3><table>"
+        + _rows(
+            [
+                ("Trained on", m["training_data"]),
+                ("Image threshold", f"{m['score_threshold']:.4f} — {m['score_threshold_source']}"),
+                ("Licence", m["licence"]),
+            ]
+            + [(c["file"], c["sha256"]) for c in m["checkpoints"]]
+        )
+        + "</table>"
+        for m in report["models"].values()
+    )
     summary = report["summary"]
     body = (
-        "<h1>Generative-inpainting localisation report</h1><table>" + _rows([
-            ("Case number", case["case_number"] or "—"), ("Analyst", case["analyst"] or "—"),
-            ("Organisation", case["organisation"] or "—"), ("Notes", case["notes"] or "—"),
-            ("Exported", report["exported_at"]), ("Analysed", analysis["created"]),
-            ("Application", report["application"]), ("Device", analysis["device"]["used"]),
-            ("Parameters", analysis["parameters"]),
-            ("Summary", f"{summary['images']} images: {summary['flagged']} flagged, {summary['not_flagged']} not "
-                        f"flagged, {summary['errors']} errors, {summary['hash_mismatches']} hash mismatches")])
-        + "</table><h2>Models</h2>" + models + "<h2>Limitations</h2><ul>"
-        + "".join(f"<li>{escape(t)}</li>" for t in report["limitations"]) + "</ul>"
-        + "".join(_image_section(entry, report) for entry in report["images"]))
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse;margin:6px 0}"
-             "th,td{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top;font-size:13px}"
-             ".alert{background:#b00020;color:#fff;padding:8px;font-weight:bold}.small{font-size:12px;color:#444}"
-             ".panels{display:flex;gap:8px}figure{margin:4px}img{max-width:340px}")
-    path.write_text(f"<!doctype html><html><head><meta charset=utf-8><title>Report {escape(case['case_number'])}"
-                    f"</title><style>{style}</style></head><body>{body}</body></html>", encoding="utf-8")
+        "<h1>Generative-inpainting localisation report</h1><table>"
+        + _rows(
+            [
+                ("Case number", case["case_number"] or "—"),
+                ("Analyst", case["analyst"] or "—"),
+                ("Organisation", case["organisation"] or "—"),
+                ("Notes", case["notes"] or "—"),
+                ("Exported", report["exported_at"]),
+                ("Analysed", analysis["created"]),
+                ("Application", report["application"]),
+                ("Device", analysis["device"]["used"]),
+                ("Parameters", analysis["parameters"]),
+                (
+                    "Summary",
+                    f"{summary['images']} images: {summary['flagged']} flagged, {summary['not_flagged']} not "
+                    f"flagged, {summary['errors']} errors, {summary['hash_mismatches']} hash mismatches",
+                ),
+            ]
+        )
+        + "</table><h2>Models</h2>"
+        + models
+        + "<h2>Limitations</h2><ul>"
+        + "".join(f"<li>{escape(t)}</li>" for t in report["limitations"])
+        + "</ul>"
+        + "".join(_image_section(entry, report) for entry in report["images"])
+    )
+    style = (
+        ""
+        "body{font-family:sans-serif;max-width:1100px;margin:auto}"
+        "table{border-collapse:collapse;margin:6px 0}"
+        "th,td{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top;font-size:13px}"
+        ".alert{background:#b00020;color:#fff;padding:8px;font-weight:bold}.small{font-size:12px;color:#444}"
+        ".panels{display:flex;gap:8px}figure{margin:4px}img{max-width:340px}"
+    )
+    path.write_text(
+        f"<!doctype html><html><head><meta charset=utf-8><title>Report {escape(case['case_number'])}"
+        f"</title><style>{style}</style></head><body>{body}</body></html>",
+        encoding="utf-8",
+    )
     return path

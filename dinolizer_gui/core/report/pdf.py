@@ -15,15 +15,25 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
-    Image, KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle,
+    Image,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
 )
 
 from ..imageio import ImageLoadError, load_image
 
 PAGE_WIDTH = A4[0] - 30 * mm
 PANEL_PIXELS = 900  # panels are embedded at most this wide: enough to read, small enough to open fast
-_FONT_CANDIDATES = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/Library/Fonts/Arial Unicode.ttf",
-                    "C:/Windows/Fonts/arial.ttf")
+_FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/Library/Fonts/Arial Unicode.ttf",
+    "C:/Windows/Fonts/arial.ttf",
+)
 
 
 def _font() -> str:
@@ -39,15 +49,26 @@ def _font() -> str:
 def _styles():
     font = _font()
     base = getSampleStyleSheet()
-    body = ParagraphStyle("body", parent=base["BodyText"], fontName=font, fontSize=8.5, leading=11, alignment=TA_LEFT)
+    body = ParagraphStyle(
+        "body", parent=base["BodyText"], fontName=font, fontSize=8.5, leading=11, alignment=TA_LEFT
+    )
     return {
         "title": ParagraphStyle("title", parent=base["Title"], fontName=font, fontSize=18, leading=22),
-        "h2": ParagraphStyle("h2", parent=base["Heading2"], fontName=font, fontSize=12, leading=15, spaceAfter=4),
+        "h2": ParagraphStyle(
+            "h2", parent=base["Heading2"], fontName=font, fontSize=12, leading=15, spaceAfter=4
+        ),
         "body": body,
         "small": ParagraphStyle("small", parent=body, fontSize=7, leading=9),
         "mono": ParagraphStyle("mono", parent=body, fontName="Courier", fontSize=6.8, leading=8.5),
-        "alert": ParagraphStyle("alert", parent=body, fontSize=10, leading=13, textColor=colors.white,
-                                backColor=colors.HexColor("#b00020"), borderPadding=5),
+        "alert": ParagraphStyle(
+            "alert",
+            parent=body,
+            fontSize=10,
+            leading=13,
+            textColor=colors.white,
+            backColor=colors.HexColor("#b00020"),
+            borderPadding=5,
+        ),
     }
 
 
@@ -56,10 +77,17 @@ def _p(text, style) -> Paragraph:
 
 
 def _table(rows, widths, styles, header=False) -> Table:
-    cells = [[cell if isinstance(cell, (Paragraph, Image)) else _p(cell, styles["body"]) for cell in row] for row in rows]
+    cells = [
+        [cell if isinstance(cell, (Paragraph, Image)) else _p(cell, styles["body"]) for cell in row]
+        for row in rows
+    ]
     table = Table(cells, colWidths=widths, hAlign="LEFT")
-    commands = [("VALIGN", (0, 0), (-1, -1), "TOP"), ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-                ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]
+    commands = [
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]
     if header:
         commands.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")))
     table.setStyle(TableStyle(commands))
@@ -68,7 +96,9 @@ def _table(rows, widths, styles, header=False) -> Table:
 
 def _picture(image: PILImage.Image, width: float) -> Image:
     if image.width > PANEL_PIXELS:
-        image = image.resize((PANEL_PIXELS, round(image.height * PANEL_PIXELS / image.width)), PILImage.Resampling.LANCZOS)
+        image = image.resize(
+            (PANEL_PIXELS, round(image.height * PANEL_PIXELS / image.width)), PILImage.Resampling.LANCZOS
+        )
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, "PNG")
     buffer.seek(0)
@@ -79,70 +109,117 @@ def _picture(image: PILImage.Image, width: float) -> Image:
 def _cover(report, styles):
     case, analysis = report["case"], report["analysis"]
     story = [_p("Generative-inpainting localisation report", styles["title"]), Spacer(1, 4 * mm)]
-    rows = [("Case number", case["case_number"] or "—"), ("Analyst", case["analyst"] or "—"),
-            ("Organisation", case["organisation"] or "—"), ("Exported", report["exported_at"]),
-            ("Analysed", analysis["created"]), ("Application", report["application"]),
-            ("Device", f"{analysis['device']['used']} (requested: {analysis['device']['requested']})"
-                       + (f" — {analysis['device']['note']}" if analysis["device"]["note"] else "")),
-            ("Software", ", ".join(f"{k} {v}" for k, v in analysis["software"].items()))]
+    rows = [
+        ("Case number", case["case_number"] or "—"),
+        ("Analyst", case["analyst"] or "—"),
+        ("Organisation", case["organisation"] or "—"),
+        ("Exported", report["exported_at"]),
+        ("Analysed", analysis["created"]),
+        ("Application", report["application"]),
+        (
+            "Device",
+            f"{analysis['device']['used']} (requested: {analysis['device']['requested']})"
+            + (f" — {analysis['device']['note']}" if analysis["device"]["note"] else ""),
+        ),
+        ("Software", ", ".join(f"{k} {v}" for k, v in analysis["software"].items())),
+    ]
     story.append(_table(rows, [35 * mm, PAGE_WIDTH - 35 * mm], styles))
     if case["notes"]:
         story += [Spacer(1, 3 * mm), _p("Notes", styles["h2"]), _p(case["notes"], styles["body"])]
     story += [Spacer(1, 3 * mm), _p("Parameters", styles["h2"])]
     params = analysis["parameters"]
-    rows = [(key.replace("_", " "), ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else value)
-            for key, value in params.items()]
-    rows.insert(0, ("window (DinoLizer)", "504 px, class 2 of a 3-class softmax (release) or sigmoid (paper head)"))
+    rows = [
+        (
+            key.replace("_", " "),
+            ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else value,
+        )
+        for key, value in params.items()
+    ]
+    rows.insert(
+        0, ("window (DinoLizer)", "504 px, class 2 of a 3-class softmax (release) or sigmoid (paper head)")
+    )
     story.append(_table(rows, [45 * mm, PAGE_WIDTH - 45 * mm], styles))
     story += [Spacer(1, 3 * mm), _p("Models", styles["h2"])]
-    for name, model in report["models"].items():
+    for model in report["models"].values():
         files = [_p(f"{c['file']} ({c['layout']})", styles["body"]) for c in model["checkpoints"]]
         hashes = [_p(f"SHA-256 {c['sha256']}", styles["mono"]) for c in model["checkpoints"]]
-        rows = [("Model", f"{model['title']} — {model['variant']}"), ("Paper", model["paper"]),
-                ("Trained on", model["training_data"]), ("Licence", model["licence"]),
-                ("Pixel threshold", model["pixel_threshold"]),
-                ("Image threshold", f"{model['score_threshold']:.4f} — {model['score_threshold_source']}"),
-                ("Loading", "; ".join(model["load_notes"]) or "—")]
+        rows = [
+            ("Model", f"{model['title']} — {model['variant']}"),
+            ("Paper", model["paper"]),
+            ("Trained on", model["training_data"]),
+            ("Licence", model["licence"]),
+            ("Pixel threshold", model["pixel_threshold"]),
+            ("Image threshold", f"{model['score_threshold']:.4f} — {model['score_threshold_source']}"),
+            ("Loading", "; ".join(model["load_notes"]) or "—"),
+        ]
         rows += [("Checkpoint", f) for f in files] + [("", h) for h in hashes]
         story += [_table(rows, [35 * mm, PAGE_WIDTH - 35 * mm], styles), Spacer(1, 2 * mm)]
-    story += [_p("Limitations", styles["h2"])] + [_p(f"• {text}", styles["body"]) for text in report["limitations"]]
+    story += [_p("Limitations", styles["h2"])] + [
+        _p(f"• {text}", styles["body"]) for text in report["limitations"]
+    ]
     return story
 
 
 def _summary(report, styles):
     summary = report["summary"]
-    story = [PageBreak(), _p("Summary", styles["h2"]),
-             _p(f"{summary['images']} images: {summary['flagged']} flagged, {summary['not_flagged']} not flagged, "
-                f"{summary['errors']} errors, {summary['hash_mismatches']} hash mismatches.", styles["body"]),
-             Spacer(1, 2 * mm)]
+    story = [
+        PageBreak(),
+        _p("Summary", styles["h2"]),
+        _p(
+            f"{summary['images']} images: {summary['flagged']} flagged, {summary['not_flagged']} not "
+            "flagged, "
+            f"{summary['errors']} errors, {summary['hash_mismatches']} hash mismatches.",
+            styles["body"],
+        ),
+        Spacer(1, 2 * mm),
+    ]
     names = list(report["models"])
     rows = [["File", "Status"] + [f"{report['models'][n]['title']} score" for n in names] + ["Marked area"]]
     for entry in report["images"]:
         models = entry.get("models", {})
-        scores = [f"{models[n]['score']:.3f}{' FLAGGED' if models[n]['flagged'] else ''}" if n in models else "—"
-                  for n in names]
+        scores = [
+            f"{models[n]['score']:.3f}{' FLAGGED' if models[n]['flagged'] else ''}" if n in models else "—"
+            for n in names
+        ]
         marked = ", ".join(f"{models[n]['marked_area']:.1%}" for n in names if n in models) or "—"
         status = entry["status"] if entry["status"] == "ok" else f"error: {entry['error']}"
         if entry["hash_verified"] is False:
             status += " — HASH MISMATCH"
-        rows.append([entry["file_name"], status] + scores + [marked])
+        rows.append([entry["file_name"], status, *scores, marked])
     width = PAGE_WIDTH / (len(rows[0]) + 1)
-    story.append(_table(rows, [2 * width, 1.2 * width] + [width] * len(names) + [0.8 * width], styles, header=True))
+    story.append(
+        _table(rows, [2 * width, 1.2 * width] + [width] * len(names) + [0.8 * width], styles, header=True)
+    )
     return story
 
 
 def _image_page(entry, report, results_dir: Path, styles):
     story = [PageBreak(), _p(entry["file_name"], styles["h2"])]
     if entry["hash_verified"] is False:
-        story += [_p(f"{entry['hash_problem']}. SHA-256 at analysis {entry['sha256']}, at export "
-                     f"{entry['sha256_at_export'] or '—'}.", styles["alert"]), Spacer(1, 3 * mm)]
+        story += [
+            _p(
+                f"{entry['hash_problem']}. SHA-256 at analysis {entry['sha256']}, at export "
+                f"{entry['sha256_at_export'] or '—'}.",
+                styles["alert"],
+            ),
+            Spacer(1, 3 * mm),
+        ]
     exif = ", ".join(f"{k}: {v}" for k, v in entry.get("exif", {}).items()) or "none"
-    rows = [("Path", entry["path"]), ("SHA-256 at analysis", _p(entry["sha256"] or "—", styles["mono"])),
-            ("SHA-256 at export", _p(f"{entry['sha256_at_export'] or '—'}  "
-                                     f"{'(verified)' if entry['hash_verified'] else ''}", styles["mono"])),
-            ("Size", f"{entry['file_size']:,} bytes" if entry.get("file_size") else "—"),
-            ("Format, pixels", f"{entry['format'] or '—'}, {entry['width']} x {entry['height']} (as displayed)"),
-            ("EXIF", exif), ("Transformations", "; ".join(entry["warnings"]) or "none")]
+    rows = [
+        ("Path", entry["path"]),
+        ("SHA-256 at analysis", _p(entry["sha256"] or "—", styles["mono"])),
+        (
+            "SHA-256 at export",
+            _p(
+                f"{entry['sha256_at_export'] or '—'}  {'(verified)' if entry['hash_verified'] else ''}",
+                styles["mono"],
+            ),
+        ),
+        ("Size", f"{entry['file_size']:,} bytes" if entry.get("file_size") else "—"),
+        ("Format, pixels", f"{entry['format'] or '—'}, {entry['width']} x {entry['height']} (as displayed)"),
+        ("EXIF", exif),
+        ("Transformations", "; ".join(entry["warnings"]) or "none"),
+    ]
     if entry["status"] == "error":
         rows.append(("Error", entry["error"]))
     story.append(_table(rows, [35 * mm, PAGE_WIDTH - 35 * mm], styles))
@@ -152,22 +229,42 @@ def _image_page(entry, report, results_dir: Path, styles):
     for name, result in entry["models"].items():
         title = report["models"][name]["title"]
         verdict = "FLAGGED" if result["flagged"] else "not flagged"
-        story += [_p(f"{title}: score {result['score']:.3f} ({verdict}); marked area {result['marked_area']:.2%} at "
-                     f"pixel threshold {result['threshold']}; {len(result['regions'])} regions", styles["body"]),
-                  _p(f"Score: {result['score_meaning']}.", styles["small"])]
+        story += [
+            _p(
+                f"{title}: score {result['score']:.3f} ({verdict}); marked area "
+                f"{result['marked_area']:.2%} at "
+                f"pixel threshold {result['threshold']}; {len(result['regions'])} regions",
+                styles["body"],
+            ),
+            _p(f"Score: {result['score_meaning']}.", styles["small"]),
+        ]
     story += [Spacer(1, 2 * mm), _panels(entry, report, results_dir, styles)]
     for name, result in entry["models"].items():
         regions = result["regions"][:8]
         if not regions:
             continue
-        rows = [["#", "Area %", "Mean p", "Max p", "Box x, y, w, h"]] + [
-            [r["index"], f"{r['area_percent']:.2f}", f"{r['mean_probability']:.3f}", f"{r['max_probability']:.3f}",
-             f"{r['x']}, {r['y']}, {r['width']}, {r['height']}"] for r in regions]
-        block = [_p(f"{report['models'][name]['title']} regions (largest first)", styles["body"]),
-                 _table(rows, [10 * mm, 22 * mm, 22 * mm, 22 * mm, 50 * mm], styles, header=True)]
+        region_rows = [["#", "Area %", "Mean p", "Max p", "Box x, y, w, h"]] + [
+            [
+                r["index"],
+                f"{r['area_percent']:.2f}",
+                f"{r['mean_probability']:.3f}",
+                f"{r['max_probability']:.3f}",
+                f"{r['x']}, {r['y']}, {r['width']}, {r['height']}",
+            ]
+            for r in regions
+        ]
+        block = [
+            _p(f"{report['models'][name]['title']} regions (largest first)", styles["body"]),
+            _table(region_rows, [10 * mm, 22 * mm, 22 * mm, 22 * mm, 50 * mm], styles, header=True),
+        ]
         if len(result["regions"]) > len(regions):
-            block.append(_p(f"... and {len(result['regions']) - len(regions)} smaller regions (all in the JSON "
-                            "report)", styles["small"]))
+            block.append(
+                _p(
+                    f"... and {len(result['regions']) - len(regions)} smaller regions (all in the JSON "
+                    "report)",
+                    styles["small"],
+                )
+            )
         story += [Spacer(1, 2 * mm), KeepTogether(block)]
     return story
 
@@ -182,19 +279,27 @@ def _panels(entry, report, results_dir: Path, styles) -> Table:
     for name, result in entry["models"].items():
         title = report["models"][name]["title"]
         pictures.append((f"{title} overlay", PILImage.open(results_dir / result["overlay"])))
-        pictures.append((f"{title} mask @ {result['threshold']}", PILImage.open(results_dir / result["mask"])))
+        pictures.append(
+            (f"{title} mask @ {result['threshold']}", PILImage.open(results_dir / result["mask"]))
+        )
     if "agreement" in entry:
         first, second = (report["models"][n]["title"] for n in entry["agreement"]["models"])
-        pictures.append((f"Agreement: orange {first} only, blue {second} only, magenta both",
-                         PILImage.open(results_dir / entry["agreement"]["image"])))
+        pictures.append(
+            (
+                f"Agreement: orange {first} only, blue {second} only, magenta both",
+                PILImage.open(results_dir / entry["agreement"]["image"]),
+            )
+        )
     width = PAGE_WIDTH / 3 - 2 * mm
     lines = []
     for start in range(0, len(pictures), 3):
-        chunk = pictures[start:start + 3]
+        chunk = pictures[start : start + 3]
         padding = [""] * (3 - len(chunk))
         lines.append([_p(label, styles["small"]) for label, _ in chunk] + padding)
-        lines.append([_picture(img, width) if img is not None else _p(missing, styles["small"]) for _, img in chunk]
-                     + padding)
+        lines.append(
+            [_picture(img, width) if img is not None else _p(missing, styles["small"]) for _, img in chunk]
+            + padding
+        )
     table = Table(lines, colWidths=[width + 2 * mm] * 3, hAlign="LEFT")
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 1)]))
     return table
@@ -212,12 +317,25 @@ def write_pdf(report: dict, results_dir: Path, path: Path) -> Path:
     def footer(canvas, document):
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
-        canvas.drawString(15 * mm, 8 * mm, f"{report['application']} — case {case or '—'} — exported "
-                                           f"{report['exported_at']} — page {document.page}")
+        canvas.drawString(
+            15 * mm,
+            8 * mm,
+            f"{report['application']} — case {case or '—'} — exported "
+            f"{report['exported_at']} — page {document.page}",
+        )
         canvas.restoreState()
 
-    document = SimpleDocTemplate(str(path), pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm,
-                                 bottomMargin=14 * mm, title=f"Inpainting localisation report {case}".strip(),
-                                 author=report["case"]["analyst"], creator=report["application"], invariant=1)
+    document = SimpleDocTemplate(
+        str(path),
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=14 * mm,
+        bottomMargin=14 * mm,
+        title=f"Inpainting localisation report {case}".strip(),
+        author=report["case"]["analyst"],
+        creator=report["application"],
+        invariant=1,
+    )
     document.build(story, onFirstPage=footer, onLaterPages=footer)
     return path

@@ -1,4 +1,4 @@
-"""Where installed weights live, and which files each model uses by default."""
+"""The weights folder: where installed weights live, the manifest of official files, the choices made."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from .registry import DEFAULT_DECLIP_SET, REGISTRY
+
 APP_NAME = "dinolizer-gui"
 WEIGHTS_ENV = "DINOLIZER_GUI_WEIGHTS"
 ACTIVE_FILE = "active.json"
-DEFAULT_DECLIP_SET = "cocosd"  # general photographs; the Dolos sets are faces
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,9 @@ def load_manifest() -> list[ManifestEntry]:
 
 def weights_dir(override: str | Path | None = None) -> Path:
     """The weights folder: an explicit setting, else $DINOLIZER_GUI_WEIGHTS, else the user data folder."""
-    chosen = override or os.environ.get(WEIGHTS_ENV) or Path(user_data_dir(APP_NAME, appauthor=False)) / "weights"
+    chosen = (
+        override or os.environ.get(WEIGHTS_ENV) or Path(user_data_dir(APP_NAME, appauthor=False)) / "weights"
+    )
     return Path(chosen).expanduser()
 
 
@@ -54,20 +57,13 @@ def active_choices(folder: Path) -> dict[str, str]:
         return {}
 
 
+def active_declip_set(folder: Path) -> str:
+    """The DeCLIP training set analyses use (chosen with `models activate`)."""
+    return active_choices(folder).get("declip", DEFAULT_DECLIP_SET)
+
+
 def installed_files(model: str, folder: Path | None = None) -> list[Path]:
     """The installed checkpoint files a model uses by default, or [] when it has none."""
     folder = folder or weights_dir()
-    entries = {e.id: e for e in load_manifest()}
-    present = {key: folder / e.file for key, e in entries.items() if (folder / e.file).is_file()}
-    if model == "dinolizer":
-        if "dinolizer-release" in present:
-            return [present["dinolizer-release"]]
-        heads = sorted(folder.glob("*.head.safetensors"))
-        return [present["bfree"], heads[0]] if "bfree" in present and heads else []
-    if model == "declip":
-        chosen = active_choices(folder).get("declip", DEFAULT_DECLIP_SET)
-        preferred = [f"declip-vit-{chosen}"] + [k for k in present if k.startswith("declip-vit-") and "rn50" not in k]
-        for key in preferred:
-            if key in present:
-                return [present[key]]
-    return []
+    present = {e.id: folder / e.file for e in load_manifest() if (folder / e.file).is_file()}
+    return REGISTRY[model].pick_installed(present, folder, active_choices(folder))

@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 from platformdirs import user_data_dir
 
-from .device import resolve_runtime
-from .inference import AnalysisOptions, ModelRun
-from .models.store import APP_NAME
+from .analysis import AnalysisOptions, ModelRun
+from .files import write_atomic
+from .models.registry import REGISTRY
+from .models.weights_folder import APP_NAME
 
 STORE_ENV = "DINOLIZER_GUI_STORE"
 SCHEMA = """
@@ -48,15 +49,17 @@ def default_store_dir() -> Path:
     return Path(os.environ.get(STORE_ENV) or Path(user_data_dir(APP_NAME, appauthor=False)) / "store")
 
 
-def result_key(file_sha256: str, model: str, checkpoints: list[dict], options: AnalysisOptions) -> str:
-    """Everything that changes a map: the pixels, the weights, the geometry, the device and precision."""
-    device_type = resolve_runtime(options.device, options.precision).device.type
-    parameters = {"model": model, "weights": sorted(c["sha256"] for c in checkpoints), "device": device_type,
-                  "precision": options.precision if device_type == "cuda" else "float32"}
-    if model == "dinolizer":
-        parameters["stride"] = options.stride
-    else:
-        parameters.update(mode=options.declip_mode, stride=options.declip_stride if options.declip_mode == "sliding" else 0)
+def result_key(
+    file_sha256: str, model: str, checkpoints: list[dict], options: AnalysisOptions, device_type: str
+) -> str:
+    """Everything that changes a map: pixels, weights, the model's parameters, device and precision."""
+    parameters = {
+        "model": model,
+        "weights": sorted(c["sha256"] for c in checkpoints),
+        "device": device_type,
+        "precision": options.precision if device_type == "cuda" else "float32",
+        **REGISTRY[model].key_parameters(options),
+    }
     text = json.dumps(parameters, sort_keys=True) + file_sha256
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -76,9 +79,14 @@ class StoredResult:
         data = zlib.decompress(self.map_path.read_bytes())
         probability = np.frombuffer(data, dtype=np.float32).reshape(self.height, self.width)  # read-only view
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.created))
-        return ModelRun(probability, self.run_info["windows"], tuple(self.run_info["working_size"]),
-                        self.run_info["preprocessing"], self.run_info["device"],
-                        self.run_info["notes"] + [f"served from the results store (computed {when})"])
+        return ModelRun(
+            probability,
+            self.run_info["windows"],
+            tuple(self.run_info["working_size"]),
+            self.run_info["preprocessing"],
+            self.run_info["device"],
+            self.run_info["notes"] + [f"served from the results store (computed {when})"],
+        )
 
 
 class ResultStore:
@@ -100,24 +108,37 @@ class ResultStore:
             row = db.execute("SELECT * FROM results WHERE key = ?", (key,)).fetchone()
         if row is None or not (self.maps / row["map_file"]).is_file():
             return None
-        return StoredResult(row["key"], row["model"], row["score"], row["width"], row["height"],
-                            json.loads(row["run"]), self.maps / row["map_file"], row["created"])
+        return StoredResult(
+            row["key"],
+            row["model"],
+            row["score"],
+            row["width"],
+            row["height"],
+            json.loads(row["run"]),
+            self.maps / row["map_file"],
+            row["created"],
+        )
 
     def put(self, key: str, file_sha256: str, model: str, run: ModelRun, score: float) -> StoredResult:
         height, width = run.probability.shape
         map_file = f"{key[:2]}/{key}.f32z"
         target = self.maps / map_file
         target.parent.mkdir(exist_ok=True)
-        temporary = target.with_suffix(".tmp")
         pixels = np.ascontiguousarray(run.probability, np.float32)
-        temporary.write_bytes(zlib.compress(memoryview(pixels).cast("B"), 1))  # no full-size bytes copy
-        os.replace(temporary, target)  # the map is complete before any row points to it
-        info = {"windows": run.windows, "working_size": list(run.working_size), "preprocessing": run.preprocessing,
-                "device": run.device, "notes": run.notes}
+        write_atomic(target, zlib.compress(pixels.data.cast("B"), 1))  # complete before a row points to it
+        info = {
+            "windows": run.windows,
+            "working_size": list(run.working_size),
+            "preprocessing": run.preprocessing,
+            "device": run.device,
+            "notes": run.notes,
+        }
         created = time.time()
         with closing(self._connect()) as db, db:
-            db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (key, file_sha256, model, width, height, score, json.dumps(info), map_file, created))
+            db.execute(
+                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, file_sha256, model, width, height, score, json.dumps(info), map_file, created),
+            )
         return StoredResult(key, model, score, width, height, info, target, created)
 
     def count(self) -> int:

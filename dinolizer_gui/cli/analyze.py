@@ -1,0 +1,223 @@
+"""`dinolizer-gui analyze`: analyse images and folders headless, saving each image as it finishes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .common import EXIT_OK, EXIT_SOME_FAILED, UsageError, add_weights, add_weights_dir, weights_by_model
+
+
+def add_parser(commands) -> None:
+    analyze = commands.add_parser("analyze", help="analyse images and folders headless")
+    analyze.add_argument(
+        "paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)"
+    )
+    analyze.add_argument(
+        "--out", required=True, type=Path, metavar="DIR", help="folder for results.json and images"
+    )
+    _add_model_options(analyze)
+    _add_geometry_options(analyze)
+    _add_output_options(analyze)
+    _add_report_options(analyze)
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        action="append",
+        dest="models",
+        metavar="NAME",
+        help="dinolizer or declip (repeatable; default: every model with weights)",
+    )
+    add_weights(parser)
+    add_weights_dir(parser)
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument(
+        "--precision",
+        choices=("auto", "float16", "bfloat16", "float32"),
+        default="auto",
+        help="CUDA compute precision (default float16, as the official pipeline)",
+    )
+
+
+def _add_geometry_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--threshold", type=float, metavar="T", help="pixel threshold for every model (default 0.5)"
+    )
+    parser.add_argument(
+        "--stride", type=int, default=128, metavar="N", help="DinoLizer window stride (official 128)"
+    )
+    parser.add_argument("--batch-size", type=int, default=0, metavar="N", help="windows per forward pass")
+    parser.add_argument(
+        "--declip-mode",
+        choices=("whole", "sliding"),
+        default="whole",
+        help="whole: official resize to 224; sliding: non-official 224 px windows",
+    )
+    parser.add_argument("--declip-stride", type=int, default=112, metavar="N")
+    parser.add_argument("--max-pixels", type=int, metavar="N", help="decompression-bomb limit in pixels")
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--save-prob", action="store_true", help="also save each probability map as .npy")
+    parser.add_argument(
+        "--store", type=Path, metavar="DIR", help="results store folder (default: user data folder)"
+    )
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the results store")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        choices=("pdf", "json", "html"),
+        help="also write DIR/report.FORMAT (repeatable)",
+    )
+    parser.add_argument("--case", default="", metavar="TEXT", help="case number for the report")
+    parser.add_argument(
+        "--analyst", default=None, metavar="NAME", help="analyst (default: the saved setting)"
+    )
+    parser.add_argument("--organisation", default=None, metavar="NAME", help="organisation (default: saved)")
+    parser.add_argument("--notes", default="", metavar="TEXT", help="free notes for the report's cover")
+
+
+def _options(args):
+    from ..core.analysis import AnalysisOptions
+
+    if not 0 < args.stride <= 504 or not 0 < args.declip_stride <= 224 or args.batch_size < 0:
+        raise UsageError(
+            "--stride must lie in 1..504 and --declip-stride in 1..224 (a stride wider than the window "
+            "leaves pixels unanalysed); --batch-size must not be negative"
+        )
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        raise UsageError("--threshold must lie between 0 and 1")
+    return AnalysisOptions(
+        device=args.device,
+        precision=args.precision,
+        stride=args.stride,
+        batch_size=args.batch_size,
+        declip_mode=args.declip_mode,
+        declip_stride=args.declip_stride,
+    )
+
+
+def workspace_for(args):
+    """The session's workspace: options, weights given or installed, results store (none with --no-cache)."""
+    from ..core.results_store import ResultStore
+    from ..core.settings import Settings
+    from ..core.workspace import Workspace
+
+    workspace = Workspace(
+        Settings(max_pixels=args.max_pixels or 0),
+        weights_override=args.weights_dir,
+        store=None if args.no_cache else ResultStore(args.store),
+        options_override=_options(args),
+    )
+    for name, files in weights_by_model(args.weights).items():
+        workspace.set_model_files(name, files)
+    return workspace
+
+
+def load_localizers(workspace, models: list[str] | None) -> list:
+    """The localizers to run: those named, else every model with weights; usage errors say what is missing."""
+    from ..core.models.layouts import CheckpointError
+    from ..core.models.registry import REGISTRY
+
+    for name in models or []:
+        if name not in REGISTRY:
+            raise UsageError(f"unknown model {name!r}; known: {', '.join(REGISTRY)}")
+    folder = workspace.weights_folder()
+    names = list(dict.fromkeys(models or workspace.model_files()))
+    if not names:
+        raise UsageError(
+            "no model has weights: give --weights NAME=FILE or install them (`dinolizer-gui models`) "
+            f"into {folder}"
+        )
+    files = workspace.model_files(names)
+    for name in names:
+        if name not in files:
+            raise UsageError(
+                f"model {name} has no weights: it needs {REGISTRY[name].needs}; give --weights "
+                f"{name}=FILE or install them into {folder}"
+            )
+    localizers = []
+    for name, paths in files.items():
+        try:
+            localizers.append(workspace.localizers.get(name, paths))
+        except CheckpointError as exc:
+            raise UsageError(f"cannot load {name}: {exc}") from None
+    return localizers
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.batch import BatchRunner, ItemStatus, make_items
+    from ..core.device import release_freed_memory
+    from ..core.progress import run_to_end
+    from ..core.provenance import describe_run
+    from ..core.results_writer import ResultsWriter
+
+    workspace = workspace_for(args)
+    localizers = load_localizers(workspace, args.models)
+    items = make_items(args.paths)
+    if not items:
+        raise UsageError("no images found in the given paths")
+    options = workspace.options()
+    thresholds = {
+        loc.name: loc.pixel_threshold if args.threshold is None else args.threshold for loc in localizers
+    }
+    run_info = describe_run(localizers, options, workspace.runtime(), thresholds, workspace.max_pixels())
+    writer = ResultsWriter(args.out, run_info, save_probability=args.save_prob)
+
+    def finished(item, outcome) -> None:
+        writer.add(item, outcome)
+        release_freed_memory()
+        if not args.quiet:
+            print(f"[{items.index(item) + 1}/{len(items)}] {item.path}: {_item_line(item)}", file=sys.stderr)
+
+    runner = BatchRunner(localizers, options, workspace.store, thresholds, workspace.max_pixels())
+    progress = None if args.quiet else _print_windows
+    run_to_end(runner.run(items, on_image=finished, on_model=writer.add_model), progress)
+    failures = sum(1 for item in items if item.status == ItemStatus.ERROR)
+    print(
+        f"{len(items) - failures} of {len(items)} images analysed; results in {args.out / 'results.json'}",
+        file=sys.stderr,
+    )
+    if args.report:
+        _write_reports(args)
+    return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+def _item_line(item) -> str:
+    scores = "  ".join(
+        f"{name} {m.score:.3f}{' FLAGGED' if m.flagged else ''}{' (stored)' if m.cached else ''}"
+        for name, m in item.models.items()
+    )
+    detail = f"{str(item.status).upper()}: {item.reason}" if item.reason else str(item.status)
+    return f"{detail}  {scores}".rstrip()
+
+
+def _write_reports(args) -> None:
+    from ..core.report.document import CaseInfo, write_reports
+    from ..core.settings import load_settings
+
+    settings = load_settings()
+    analyst = settings.analyst if args.analyst is None else args.analyst
+    organisation = settings.organisation if args.organisation is None else args.organisation
+    case = CaseInfo(args.case, analyst, organisation, args.notes)
+    for path in write_reports(args.out, args.report, case):
+        print(f"report written: {path}", file=sys.stderr)
+
+
+def _print_windows(progress) -> None:
+    if progress.stage == "model" and progress.windows_total > 1:
+        print(
+            f"\r  {progress.model}: windows {progress.windows_done}/{progress.windows_total}",
+            end="",
+            file=sys.stderr,
+        )
+        if progress.windows_done == progress.windows_total:
+            print(file=sys.stderr)

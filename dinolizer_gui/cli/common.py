@@ -1,0 +1,50 @@
+"""What every command shares: exit codes, usage errors, the parser class, the weights options."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_USAGE, EXIT_SOME_FAILED = 0, 2, 3
+
+
+class UsageError(Exception):
+    """A mistake in how the command was called: one line on stderr, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # usage errors exit 2 without a traceback
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def add_weights_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weights-dir", type=Path, metavar="DIR", help="folder of installed weights")
+
+
+def add_weights(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--weights",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="checkpoint file for a model (repeatable; a model may take several files)",
+    )
+
+
+def weights_by_model(specs: list[str]) -> dict[str, list[Path]]:
+    """`--weights NAME=FILE` options as files per model."""
+    from ..core.models.registry import REGISTRY
+
+    files: dict[str, list[Path]] = {}
+    for spec in specs:
+        name, sep, file = spec.partition("=")
+        if not sep or not file:
+            raise UsageError(f"--weights takes NAME=FILE, got {spec!r}")
+        if name not in REGISTRY:
+            raise UsageError(f"--weights names unknown model {name!r}; known: {', '.join(REGISTRY)}")
+        if not Path(file).is_file():
+            raise UsageError(f"weights file for {name} not found: {file}")
+        files.setdefault(name, []).append(Path(file))
+    return files

@@ -1,0 +1,93 @@
+"""DeCLIP: one CLIP ViT-L/14 block decoded by convolutions; the whole image at 224 px, or windows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ...analysis import DECLIP_MODES, AnalysisOptions
+from ...device import Runtime
+from ...imageio import LoadedImage
+from ...inference import CLIP_MEAN, CLIP_STD, normalise, pixels_on_device, windowed_probability
+from ...progress import Progress
+from ...tiling import WindowGrid
+from ..cards import DECLIP_CARD
+from ..checkpoints import Checkpoint, CheckpointError, declip_weights
+from ..layouts import Layout
+from ..localizer import Localizer
+from ..networks import build_declip
+
+
+def build(files: list[Checkpoint]) -> Localizer:
+    candidates = [c for c in files if c.layout in (Layout.DECLIP_VIT, Layout.DECLIP_VIT_RN50)]
+    if len(candidates) != 1 or len(files) != 1:
+        found = ", ".join(f"{Path(c.path).name} ({c.layout.value})" for c in files) or "none"
+        raise CheckpointError(
+            files[0].path if files else "declip", f"DeCLIP needs one DeCLIP checkpoint; given: {found}"
+        )
+    weights = declip_weights(candidates[0])
+    net = build_declip(candidates[0].path, weights)
+    variant = f"ViT-L/14 layer{weights.feature_layer} {weights.decoder_type}"
+    notes = [f"features of block {weights.feature_layer} (0-based), before ln_post"]
+    return Localizer("declip", variant, DECLIP_CARD, net, pipeline, [candidates[0].describe()], notes)
+
+
+def pipeline(net, image: LoadedImage, options: AnalysisOptions, runtime: Runtime, notes: list[str]):
+    if options.declip_mode not in DECLIP_MODES:
+        raise ValueError(f"unknown DeCLIP mode {options.declip_mode!r}")
+    window = net.window
+    if options.declip_mode == "sliding" and min(image.width, image.height) >= window:
+        return (yield from _sliding(net, image, options, runtime, notes))
+    if options.declip_mode == "sliding":
+        notes.append(f"image smaller than one {window} px window: official whole-image mode used")
+    yield Progress(0, 1)
+    small = Image.fromarray(image.rgb).resize((window, window), Image.Resampling.BILINEAR)
+    pixels = normalise(pixels_on_device(np.asarray(small), runtime)[None], CLIP_MEAN, CLIP_STD)
+    with runtime.autocast():
+        logits = net(pixels)
+    probability = F.interpolate(
+        torch.sigmoid(logits.float()),
+        size=(image.height, image.width),
+        mode="bilinear",
+        align_corners=False,
+        antialias=True,
+    )[0, 0].clamp_(0, 1)
+    yield Progress(1, 1)
+    steps = [
+        f"whole image resized {image.width}x{image.height} -> {window}x{window} (PIL bilinear, aspect "
+        f"ratio not kept); {logits.shape[-1]}x{logits.shape[-2]} map resized back (bilinear)"
+    ]
+    return probability.cpu().numpy(), 1, (window, window), steps  # float32, no full-size copy
+
+
+def _sliding(net, image, options, runtime, notes):
+    window = net.window
+    grid = WindowGrid(image.height, image.width, window, options.declip_stride)
+    steps = [
+        f"NON-OFFICIAL sliding windows: {len(grid)} windows of {window} px at native resolution, stride "
+        f"{options.declip_stride}; window logits resized bilinear to {window} px and averaged"
+    ]
+
+    def window_logits(batch: torch.Tensor) -> torch.Tensor:
+        with runtime.autocast():
+            logits = net(batch)
+        return F.interpolate(
+            logits.float(), size=(window, window), mode="bilinear", align_corners=False, antialias=True
+        )
+
+    probability = yield from windowed_probability(
+        window_logits,
+        pixels_on_device(image.rgb, runtime),
+        grid,
+        1,
+        options.batch_for(runtime),
+        CLIP_MEAN,
+        CLIP_STD,
+        notes,
+        runtime.is_cuda,
+    )
+    return probability, len(grid), (image.width, image.height), steps

@@ -1,0 +1,21 @@
+"""The checkpoint layouts users download, by name, and the error about a checkpoint (torch-free).
+
+Recognising and reading the layouts is `checkpoints.py`'s job."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from ..errors import PathError
+
+
+class Layout(str, Enum):
+    DINOLIZER_RELEASE = "DinoLizer release (Lightning checkpoint with LoRA)"
+    BFREE_BACKBONE = "B-Free DINOv2 ViT backbone"
+    LINEAR_HEAD = "DinoLizer paper linear head (1x1 convolution, 1 logit)"
+    DECLIP_VIT = "DeCLIP ViT-L/14 checkpoint"
+    DECLIP_VIT_RN50 = "DeCLIP ViT-L/14 + RN50 checkpoint (decoder only)"
+
+
+class CheckpointError(PathError):
+    """A weights file that cannot be used for the model it was given to."""

@@ -1,0 +1,54 @@
+"""A loaded model: its card, its network, its pipeline and the files it was built from."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..analysis import AnalysisOptions, ModelRun
+from ..device import release_mapped_files
+from ..imageio import LoadedImage
+from ..inference import Pipeline, run_localizer
+from ..progress import Progress
+from .cards import ModelCard
+
+UNCALIBRATED = "no calibrated image-level threshold is published for this model; 0.5 is a convention"
+
+
+@dataclass
+class Localizer:
+    name: str
+    variant: str
+    card: ModelCard
+    net: Any  # torch.nn.Module
+    pipeline: Pipeline
+    checkpoints: list[dict[str, str]]
+    load_notes: list[str] = field(default_factory=list)
+    pixel_threshold: float = 0.5
+    score_threshold: float = 0.5
+    score_threshold_source: str = UNCALIBRATED
+
+    def analyze(self, image: LoadedImage, options: AnalysisOptions) -> Generator[Progress, None, ModelRun]:
+        return run_localizer(self.net, self.pipeline, image, options)
+
+    def release_weight_pages(self) -> int:
+        """Let the memory-mapped weights leave resident memory until the next run; returns the bytes freed."""
+        return release_mapped_files(c["path"] for c in self.checkpoints)
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "title": self.card.title,
+            "variant": self.variant,
+            "paper": self.card.paper,
+            "architecture": self.card.architecture,
+            "training_data": self.card.training_data,
+            "checkpoints": self.checkpoints,
+            "load_notes": self.load_notes,
+            "pixel_threshold": self.pixel_threshold,
+            "score_threshold": self.score_threshold,
+            "score_threshold_source": self.score_threshold_source,
+            "licence": self.card.licence,
+            "known_failure_modes": list(self.card.failure_modes),
+        }

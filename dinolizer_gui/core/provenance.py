@@ -1,0 +1,72 @@
+"""Provenance of an analysis: when, with which software, on which device, with which parameters and models."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from .. import __version__
+from .analysis import AnalysisOptions
+
+if TYPE_CHECKING:
+    from .device import Runtime
+    from .models.localizer import Localizer
+
+POSTPROCESSING = "none (threshold only); regions are 8-connected components"
+
+
+def software_versions() -> dict[str, str]:
+    import cv2
+    import numpy as np
+    import timm
+    import torch
+    from PIL import Image
+
+    return {
+        "dinolizer-gui": __version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "timm": timm.__version__,
+        "numpy": np.__version__,
+        "pillow": Image.__version__,
+        "opencv": cv2.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def now_iso() -> str:
+    """Now, with time zone; SOURCE_DATE_EPOCH (the reproducible-builds convention) fixes it."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return datetime.fromtimestamp(int(epoch), timezone.utc).isoformat(timespec="seconds")
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def describe_run(
+    localizers: list[Localizer],
+    options: AnalysisOptions,
+    runtime: Runtime,
+    thresholds: dict[str, float],
+    max_pixels: int,
+) -> dict:
+    """Run metadata for results.json and reports: versions, device, every parameter, the models."""
+    return {
+        "created": now_iso(),
+        "software": software_versions(),
+        "device": {"requested": options.device, "used": runtime.description, "note": runtime.note},
+        "parameters": {
+            "stride": options.stride,
+            "batch_size": options.batch_size or "auto",
+            "declip_mode": options.declip_mode,
+            "declip_stride": options.declip_stride,
+            "precision": options.precision,
+            "max_pixels": max_pixels,
+            "thresholds": {loc.name: thresholds[loc.name] for loc in localizers},
+            "postprocessing": POSTPROCESSING,
+            "official_geometry": options.official_geometry,
+        },
+        "models": {loc.name: loc.describe() for loc in localizers},
+    }

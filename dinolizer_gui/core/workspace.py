@@ -1,0 +1,106 @@
+"""The state an analysis session holds that is not widgets: shared by the viewer, the CLI and the tests.
+
+The settings, the checkpoint files chosen for this session, which weights
+files each model uses, the results store, the loaded localizers and the
+analysis options they imply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .analysis import AnalysisOptions
+from .imageio import DEFAULT_MAX_PIXELS
+from .models.registry import REGISTRY, load_localizer, model_for_layout
+from .models.weights_folder import installed_files, weights_dir
+from .results_store import ResultStore
+from .settings import Settings, save_settings
+
+if TYPE_CHECKING:
+    from .device import Runtime
+    from .models.localizer import Localizer
+
+
+class LocalizerCache:
+    """Loaded localizers keyed by model and files, so that weights are read once per session."""
+
+    def __init__(self):
+        self._loaded: dict[tuple, Localizer] = {}
+
+    def get(self, name: str, files: list[Path]) -> Localizer:
+        key = (name, *(str(Path(f).resolve()) for f in files))
+        if key not in self._loaded:
+            self._loaded[key] = load_localizer(name, files)
+        return self._loaded[key]
+
+
+@dataclass
+class Workspace:
+    settings: Settings = field(default_factory=Settings)
+    config_folder: Path | None = None  # where the settings are saved; None: the user config folder
+    weights_override: Path | None = None  # a weights folder given for this session (CLI --weights-dir)
+    store: ResultStore | None = field(default_factory=ResultStore)  # None: neither read nor write stored maps
+    options_override: AnalysisOptions | None = None  # options given for this session (CLI flags)
+    session_files: dict[str, list[Path]] = field(default_factory=dict)
+    localizers: LocalizerCache = field(default_factory=LocalizerCache)
+
+    def weights_folder(self) -> Path:
+        return weights_dir(self.weights_override or self.settings.weights_dir or None)
+
+    def model_files(self, names: Iterable[str] | None = None) -> dict[str, list[Path]]:
+        """The files each model uses: those chosen for this session, else the installed ones.
+
+        Models without any are left out.
+        """
+        folder = self.weights_folder()
+        files = {
+            name: self.session_files.get(name) or installed_files(name, folder) for name in names or REGISTRY
+        }
+        return {name: paths for name, paths in files.items() if paths}
+
+    def set_model_files(self, name: str, paths: Iterable[Path | str]) -> None:
+        """Use these checkpoint files for a model in this session."""
+        self.session_files[name] = [Path(p) for p in paths]
+
+    def use_checkpoint(self, path: Path | str) -> str:
+        """Use a checkpoint file for this session, for the model its layout belongs to; returns that model.
+
+        A file that makes a model only with others (a backbone, a head) joins the files already chosen.
+        Raises CheckpointError for a file that is not a known checkpoint.
+        """
+        from .models.checkpoints import read_checkpoint
+
+        layout = read_checkpoint(path).layout
+        name = model_for_layout(layout)
+        kept = self.session_files.get(name, []) if layout in REGISTRY[name].partial_layouts else []
+        self.set_model_files(name, [*kept, Path(path)])
+        return name
+
+    def load(self, files: dict[str, list[Path]]) -> list[Localizer]:
+        return [self.localizers.get(name, paths) for name, paths in files.items()]
+
+    def options(self) -> AnalysisOptions:
+        if self.options_override is not None:
+            return self.options_override
+        s = self.settings
+        return AnalysisOptions(
+            device=s.device, precision=s.precision, stride=s.stride, declip_mode=s.declip_mode
+        )
+
+    def runtime(self) -> Runtime:
+        from .device import resolve_runtime
+
+        options = self.options()
+        return resolve_runtime(options.device, options.precision)
+
+    def max_pixels(self) -> int:
+        return self.settings.max_pixels or DEFAULT_MAX_PIXELS
+
+    def thresholds(self) -> dict[str, float]:
+        return dict(self.settings.thresholds)
+
+    def save(self) -> None:
+        save_settings(self.settings, self.config_folder)

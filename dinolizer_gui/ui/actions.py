@@ -1,0 +1,207 @@
+"""The window's commands as data: menus, toolbar and the keyboard-shortcuts help are all built from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import reduce
+
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+from .qimages import load_icon
+
+Key = QKeySequence.StandardKey
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    id: str
+    text: str
+    slot: str  # attribute path from the window, e.g. "batch.cancel"
+    shortcuts: tuple[str | QKeySequence.StandardKey, ...] = ()
+    tip: str = ""
+    icon: str = ""
+    checkable: bool = False
+    args: tuple = ()  # passed to the slot before the checked state of a checkable action
+
+
+ACTIONS = (
+    ActionSpec("open", "&Open…", "dialogs.open_images", (Key.Open,), "Open images", "open"),
+    ActionSpec(
+        "open_folder",
+        "Open &folder…",
+        "dialogs.open_folder",
+        ("Ctrl+Shift+O",),
+        "Open every image in a folder",
+        "folder",
+    ),
+    ActionSpec(
+        "export",
+        "&Export report…",
+        "dialogs.export_report",
+        ("Ctrl+E",),
+        "PDF, JSON and HTML reports with full-resolution masks and maps",
+        "export",
+    ),
+    ActionSpec("quit", "&Quit", "close", (Key.Quit,)),
+    ActionSpec("fit", "&Fit", "panel_grid.leader.fit", ("Ctrl+0",), "Fit the image in the panels", "fit"),
+    ActionSpec(
+        "actual",
+        "&100 %",
+        "panel_grid.leader.actual_size",
+        ("Ctrl+1",),
+        "One image pixel per screen pixel",
+        "actual",
+    ),
+    ActionSpec("zoom_in", "Zoom &in", "panel_grid.leader.zoom", (Key.ZoomIn, "Ctrl+="), args=(1.25,)),
+    ActionSpec("zoom_out", "Zoom &out", "panel_grid.leader.zoom", (Key.ZoomOut,), args=(0.8,)),
+    ActionSpec(
+        "original",
+        "&Original",
+        "show_original",
+        ("O",),
+        "Show the original in place of the overlays (or hold Space)",
+        "original",
+        checkable=True,
+    ),
+    ActionSpec("next", "&Next image", "step", ("PgDown", "Ctrl+Right"), args=(1,)),
+    ActionSpec("previous", "&Previous image", "step", ("PgUp", "Ctrl+Left"), args=(-1,)),
+    ActionSpec("next_flagged", "Next &flagged", "step", ("Alt+Down",), args=(1, True)),
+    ActionSpec("previous_flagged", "Previous f&lagged", "step", ("Alt+Up",), args=(-1, True)),
+    ActionSpec(
+        "run",
+        "&Run",
+        "run_analysis",
+        ("F5",),
+        "Analyse the current image again with the current settings and weights",
+        "run",
+    ),
+    ActionSpec(
+        "pause",
+        "&Pause",
+        "pause",
+        ("Ctrl+P",),
+        "Pause the batch after the current batch of windows",
+        "pause",
+        checkable=True,
+    ),
+    ActionSpec(
+        "cancel",
+        "&Cancel",
+        "batch.cancel",
+        ("Esc",),
+        "Cancel the batch; the image being analysed returns to the queue",
+        "cancel",
+    ),
+    ActionSpec("threshold_up", "Threshold +0.01", "thresholds.nudge", ("]",), args=(0.01,)),
+    ActionSpec("threshold_down", "Threshold -0.01", "thresholds.nudge", ("[",), args=(-0.01,)),
+    ActionSpec("threshold_up_more", "Threshold +0.05", "thresholds.nudge", ("Shift+]",), args=(0.05,)),
+    ActionSpec("threshold_down_more", "Threshold -0.05", "thresholds.nudge", ("Shift+[",), args=(-0.05,)),
+    ActionSpec(
+        "models",
+        "&Manage models…",
+        "dialogs.manage_models",
+        ("Ctrl+M",),
+        "Download, import, verify and choose the official weights",
+        "models",
+    ),
+    ActionSpec("load_checkpoint", "Load checkpoint &file for this session…", "dialogs.load_checkpoint"),
+    ActionSpec("weights_folder", "Choose weights &folder…", "dialogs.choose_weights_folder"),
+    ActionSpec("shortcuts", "&Keyboard shortcuts", "dialogs.shortcuts"),
+    ActionSpec("about", "&About", "dialogs.about"),
+)
+
+# "-" is a separator, "@name" a submenu the window fills in
+MENUS = {
+    "&File": ("open", "open_folder", "@recent", "-", "export", "-", "quit"),
+    "&View": (
+        "fit",
+        "actual",
+        "zoom_in",
+        "zoom_out",
+        "original",
+        "next",
+        "previous",
+        "next_flagged",
+        "previous_flagged",
+    ),
+    "&Analysis": (
+        "run",
+        "pause",
+        "cancel",
+        "-",
+        "threshold_up",
+        "threshold_down",
+        "threshold_up_more",
+        "threshold_down_more",
+        "@device",
+        "@stride",
+    ),
+    "&Models": ("models", "load_checkpoint", "weights_folder", "@cards"),
+    "&Help": ("shortcuts", "about"),
+}
+TOOLBAR = (
+    "open",
+    "open_folder",
+    "run",
+    "pause",
+    "cancel",
+    "-",
+    "fit",
+    "actual",
+    "original",
+    "-",
+    "export",
+    "models",
+)
+HELD_KEYS = (("Show the original while held", "Space"),)
+
+
+def build_actions(window: QMainWindow) -> dict[str, QAction]:
+    actions = {}
+    for spec in ACTIONS:
+        action = QAction(spec.text, window, checkable=spec.checkable, toolTip=spec.tip or spec.text)
+        if spec.icon:
+            action.setIcon(load_icon(spec.icon))
+        if spec.shortcuts:
+            action.setShortcuts([QKeySequence(key) for key in spec.shortcuts])
+        slot = reduce(getattr, spec.slot.split("."), window)
+        if spec.checkable:
+            action.triggered.connect(lambda on, slot=slot, args=spec.args: slot(*args, on))
+        else:
+            action.triggered.connect(lambda _=False, slot=slot, args=spec.args: slot(*args))
+        window.addAction(action)
+        actions[spec.id] = action
+    return actions
+
+
+def build_menus(window: QMainWindow, actions: dict[str, QAction], submenus: dict[str, QMenu]) -> None:
+    for title, entries in MENUS.items():
+        menu = window.menuBar().addMenu(title)
+        for entry in entries:
+            if entry == "-":
+                menu.addSeparator()
+            elif entry.startswith("@"):
+                menu.addMenu(submenus[entry[1:]])
+            else:
+                menu.addAction(actions[entry])
+
+
+def choice_menu(parent: QMainWindow, title: str, choices, current, choose) -> QMenu:
+    """A submenu of exclusive (value, label) choices, the current one checked; a click calls `choose`."""
+    menu, group = QMenu(title, parent), QActionGroup(parent)
+    for value, label in choices:
+        action = QAction(label, parent, checkable=True, checked=value == current)
+        action.triggered.connect(lambda _=False, v=value: choose(v))
+        group.addAction(action)
+        menu.addAction(action)
+    return menu
+
+
+def shortcut_rows(actions: dict[str, QAction]) -> list[tuple[str, str]]:
+    rows = [
+        (a.text().replace("&", ""), a.shortcut().toString())
+        for a in actions.values()
+        if not a.shortcut().isEmpty()
+    ]
+    return rows + list(HELD_KEYS)

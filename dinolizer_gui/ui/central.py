@@ -1,0 +1,39 @@
+"""The window's centre: the welcome page until a model has weights, else the panels under an error banner."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from .panels import PanelGrid
+from .widgets import WelcomePage
+
+
+class Central(QStackedWidget):
+    def __init__(self, weights_folder: str, parent=None):
+        super().__init__(parent)
+        self.panel_grid = PanelGrid()
+        self.banner = QLabel(wordWrap=True, visible=False)
+        self.banner.setStyleSheet("background:#7a1f1f;color:white;padding:6px;")
+        viewer = QWidget()
+        layout = QVBoxLayout(viewer)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.panel_grid, 1)
+        self.welcome = WelcomePage(weights_folder)
+        self.addWidget(self.welcome)
+        self.addWidget(viewer)
+        self.viewer = viewer
+
+    def show_viewer(self) -> None:
+        self.setCurrentWidget(self.viewer)
+
+    def show_welcome(self) -> None:
+        self.setCurrentWidget(self.welcome)
+
+    def show_banner(self, message: str) -> None:
+        self.banner.setText(message)
+        self.banner.setVisible(True)
+        self.show_viewer()
+
+    def hide_banner(self) -> None:
+        self.banner.setVisible(False)

@@ -1,0 +1,106 @@
+"""The shown document: which image the user asked for, its loading off the GUI thread, what arrives for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from superqt.utils import create_worker
+
+from ...core.batch import ItemStatus
+from ...core.jobs import open_image_job, stored_results_job
+from ...core.workspace import Workspace
+from ..document import Document, worker_job
+from .batch import BatchController
+
+
+class ViewController(QObject):
+    loading = Signal(str)  # path being loaded
+    displayed = Signal(object)  # the Document now on screen
+    analysisFinished = Signal(str)  # path of a displayed document that has maps
+    analysisFailed = Signal(str)  # readable message
+    idle = Signal()  # no document is being loaded any more
+    recentChanged = Signal()
+
+    def __init__(self, workspace: Workspace, batch: BatchController, parent=None):
+        super().__init__(parent)
+        self.workspace = workspace
+        self.batch = batch
+        self.wanted_path: str | None = None  # the image the user asked to see
+        self.current: Document | None = None
+        self.worker = None
+        self.pending: str | None = None
+        batch.documentReady.connect(lambda document: self.offer(document, document.path))
+        batch.itemFinished.connect(self._item_finished)
+        batch.failed.connect(lambda exc: self.fail(self.wanted_path or "", exc))
+
+    def show(self, path: str) -> None:
+        if self.current is not None and self.current.path == path and self.wanted_path == path:
+            return
+        self.wanted_path = path
+        self.workspace.settings.add_recent(path)
+        self.workspace.save()
+        self.recentChanged.emit()
+        self.load(path)
+
+    def load(self, path: str) -> None:
+        """Show an image: with its stored maps when done, else the input alone until the batch gets to it."""
+        if self.worker is not None:
+            self.pending = path
+            self.worker.quit()
+            return
+        self.loading.emit(path)
+        item = self.batch.item_for(path)
+        finished = item is not None and item.status in (ItemStatus.DONE, ItemStatus.SKIPPED)
+        if finished and self.workspace.model_files():
+            job = stored_results_job(self.workspace, item.duplicate_of or path)
+        else:
+            job = open_image_job(self.workspace, path)
+        worker = create_worker(worker_job, job, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(lambda document, p=path: self.offer(document, p))
+        worker.errored.connect(lambda exc, p=path: self.fail(p, exc))
+        worker.finished.connect(self._on_finished)
+        self.worker = worker
+        worker.start()
+
+    def offer(self, document: Document, path: str) -> None:
+        """A document for `path`: shown if it is still the one wanted and does not replace maps by none."""
+        if path != self.wanted_path:
+            return  # the user has moved on
+        if (
+            self.current is not None
+            and self.current.path == path
+            and self.current.models
+            and not document.models
+        ):
+            return
+        self.current = document
+        self.displayed.emit(document)
+        if document.models:
+            self.analysisFinished.emit(document.path)
+
+    def fail(self, path: str, exc: BaseException) -> None:
+        message = f"{Path(path).name}: {getattr(exc, 'reason', None) or exc}"
+        if "out of memory" in str(exc).lower():
+            message += " — try the CPU (Analysis › Device) or a larger stride"
+        self.analysisFailed.emit(message)
+
+    def stop(self) -> None:
+        self.pending = None
+        if self.worker is not None:
+            self.worker.quit()
+
+    def _item_finished(self, item) -> None:
+        if item.path != self.wanted_path:
+            return
+        if item.status == ItemStatus.ERROR:
+            self.fail(item.path, Exception(item.reason))
+        elif item.status == ItemStatus.SKIPPED:
+            self.load(item.path)
+
+    def _on_finished(self) -> None:
+        self.worker = None
+        if self.pending:
+            path, self.pending = self.pending, None
+            self.load(path)
+        self.idle.emit()

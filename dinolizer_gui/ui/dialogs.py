@@ -1,0 +1,102 @@
+"""The dialogs the window opens: files and folders, model cards, shortcuts, export, models, weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from .. import __version__
+from ..core.batch import BatchItem, ItemStatus
+from ..core.imageio import IMAGE_EXTENSIONS
+from ..core.models.layouts import CheckpointError
+from ..core.models.registry import REGISTRY, titles
+from .actions import shortcut_rows
+from .widgets import card_html
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+CHECKPOINT_FILES = "Checkpoints (*.ckpt *.pth *.pt *.safetensors)"
+
+
+class Dialogs:
+    def __init__(self, window: MainWindow):
+        self.window = window
+
+    def open_images(self) -> None:
+        patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
+        filters = f"Images ({patterns});;All files (*)"
+        paths, _ = QFileDialog.getOpenFileNames(self.window, "Open images", "", filters)
+        if paths:
+            self.window.open_paths(paths)
+
+    def open_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, "Open a folder of images")
+        if folder:
+            self.window.open_paths([folder])
+
+    def card(self, name: str) -> None:
+        current = self.window.view.current
+        result = current.models.get(name) if current else None
+        describe = result.localizer.describe() if result else None
+        text = card_html(REGISTRY[name].card, describe)
+        QMessageBox.information(self.window, f"Model card — {titles()[name]}", text)
+
+    def shortcuts(self) -> None:
+        rows = "".join(
+            f"<tr><td>{text}</td><td><b>{keys}</b></td></tr>"
+            for text, keys in shortcut_rows(self.window.actions_by_id)
+        )
+        QMessageBox.information(self.window, "Keyboard shortcuts", f"<table>{rows}</table>")
+
+    def about(self) -> None:
+        QMessageBox.about(self.window, "About", f"DinoLizer GUI {__version__}")
+
+    def export_report(self):
+        from .export_dialog import ExportDialog
+
+        current = self.window.view.current
+        default = str(Path(current.path).parent / "dinolizer-report") if current else ""
+        dialog = ExportDialog(self.window.workspace, self.export_items, self.window, default)
+        dialog.show()
+        return dialog
+
+    def export_items(self, scope: str) -> list[BatchItem]:
+        batch = self.window.batch
+        if scope == "Current image":
+            chosen = [batch.item_for(self.window.view.wanted_path)]
+        elif scope == "Selected images":
+            chosen = list(self.window.triage_dock.selected_items())
+        else:
+            chosen = list(batch.items)
+        return [item for item in chosen if item is not None and item.status == ItemStatus.DONE]
+
+    def manage_models(self):
+        from .models_dialog import ModelsDialog
+
+        dialog = ModelsDialog(self.window.workspace.weights_folder(), self.window)
+        dialog.changed.connect(self.window.update_state)
+        dialog.show()
+        return dialog
+
+    def load_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Load a checkpoint", "", CHECKPOINT_FILES)
+        if path:
+            try:
+                self.window.workspace.use_checkpoint(path)
+            except CheckpointError as exc:
+                self.window.show_error(str(exc))
+            self.window.update_state()
+
+    def choose_weights_folder(self) -> None:
+        workspace = self.window.workspace
+        folder = QFileDialog.getExistingDirectory(
+            self.window, "Weights folder", str(workspace.weights_folder())
+        )
+        if folder:
+            workspace.settings.weights_dir = folder
+            workspace.save()
+            self.window.central.welcome.set_folder(folder)
+            self.window.update_state()

@@ -1,0 +1,135 @@
+"""The bottom dock: a threshold per model (linked or not), the legend, the scores and the regions table."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.models.registry import titles
+from ...core.render import AGREEMENT_COLOURS, ViewMode, colormap_rgb
+from ..controllers.thresholds import ThresholdsController
+from ..document import Document
+from ..widgets import Legend, ThresholdControl
+
+REGION_COLUMNS = ["Model", "Area %", "Mean p", "Max p", "Box x, y, w, h", "#"]
+MAX_REGION_ROWS = 200
+
+
+class ControlsDock(QDockWidget):
+    regionChosen = Signal(QRectF)  # a region's box in image pixels
+    lockToggled = Signal(bool)
+
+    def __init__(self, thresholds: ThresholdsController, parent=None):
+        super().__init__("Thresholds, scores and regions", parent, objectName="controls-dock")
+        self.controller = thresholds
+        self.threshold = {
+            name: ThresholdControl(name, title, thresholds.values.get(name, 0.5))
+            for name, title in titles().items()
+        }
+        self.link_check = QCheckBox("Link both thresholds", checked=thresholds.linked)
+        self.lock_check = QCheckBox("Lock zoom and pan across panels", checked=True)
+        self.legend = Legend()
+        self.scores_label = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
+        self.scores_label.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.regions = self._regions_table()
+        self._lay_out()
+        for control in self.threshold.values():
+            control.changed.connect(thresholds.set)
+        self.link_check.toggled.connect(thresholds.set_linked)
+        self.lock_check.toggled.connect(self.lockToggled)
+        thresholds.changed.connect(self._follow)
+        thresholds.regionsReady.connect(self.show_regions)
+
+    def _regions_table(self) -> QTableWidget:
+        table = QTableWidget(0, len(REGION_COLUMNS))
+        table.setHorizontalHeaderLabels(REGION_COLUMNS)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setToolTip("Connected regions of each mask (8-connected), largest first; click to zoom to one")
+        table.cellClicked.connect(self.choose_region)
+        table.verticalHeader().setVisible(False)
+        table.horizontalHeader().setStretchLastSection(True)
+        table.verticalHeader().setDefaultSectionSize(20)
+        return table
+
+    def _lay_out(self) -> None:
+        left = QWidget()
+        layout = QVBoxLayout(left)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for control in self.threshold.values():
+            layout.addWidget(control)
+        row = QHBoxLayout()
+        row.addWidget(self.link_check)
+        row.addWidget(self.lock_check)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addWidget(self.legend)
+        layout.addWidget(self.scores_label, 1)
+        controls = QWidget()
+        columns = QHBoxLayout(controls)
+        columns.addWidget(left, 3)
+        columns.addWidget(self.regions, 2)
+        controls.setMaximumHeight(240)
+        self.setWidget(controls)
+
+    def _follow(self, names: set[str]) -> None:
+        for name in names:
+            self.threshold[name].set_value(self.controller.values[name], notify=False)
+
+    def show_marked(self, document: Document | None) -> None:
+        results = document.models if document else {}
+        for name, control in self.threshold.items():
+            result = results.get(name)
+            control.marked.setText(f"marked {result.marked_area():.2%}" if result else "")
+
+    def show_legend(self, mode: ViewMode, colormap: str) -> None:
+        if mode is ViewMode.AGREEMENT:
+            first, second = titles().values()
+            colours = AGREEMENT_COLOURS
+            self.legend.set_swatches(
+                {
+                    f"{first} only": colours["first only"],
+                    f"{second} only": colours["second only"],
+                    "both": colours["both"],
+                }
+            )
+        else:
+            self.legend.set_scale(colormap_rgb(colormap), dict(self.controller.values))
+
+    def show_regions(self, document: Document | None, summaries: dict) -> None:
+        rows = [
+            (name, region)
+            for name, summary in summaries.items()
+            if document is not None and summary.threshold == document.models[name].threshold
+            for region in summary.regions[:MAX_REGION_ROWS]
+        ]
+        self.regions.setRowCount(len(rows))
+        for row, (name, region) in enumerate(rows):
+            values = (
+                titles()[name],
+                f"{region.area_percent:.2f}",
+                f"{region.mean_probability:.3f}",
+                f"{region.max_probability:.3f}",
+                f"{region.x}, {region.y}, {region.width}, {region.height}",
+                str(region.index),
+            )
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setData(Qt.ItemDataRole.UserRole, (region.x, region.y, region.width, region.height))
+                self.regions.setItem(row, column, item)
+
+    def choose_region(self, row: int, _column: int = 0) -> None:
+        item = self.regions.item(row, 0)
+        if item is not None:
+            x, y, w, h = item.data(Qt.ItemDataRole.UserRole)
+            self.regionChosen.emit(QRectF(x, y, max(w, 1), max(h, 1)))

@@ -1,0 +1,104 @@
+"""The central panels: the input and one per model, zoom and pan locked, each model's layer and score."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QSplitter
+
+from ..core.image_results import ModelResult
+from ..core.models.registry import REGISTRY, titles
+from ..core.render import ViewMode, agreement_layer, model_layer
+from .document import Document
+from .image_view import ViewLink
+from .qimages import layer_image
+from .widgets import Panel
+
+AGREEMENT_OPACITY = 0.75
+
+
+class PanelGrid(QSplitter):
+    hovered = Signal(int, int)  # image pixel under the cursor, (-1, -1) outside
+    cardRequested = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.panels = [Panel("input", "Input")] + [Panel(name, title) for name, title in titles().items()]
+        self.link = ViewLink([p.view for p in self.panels])
+        for panel in self.panels:
+            self.addWidget(panel)
+            self.setStretchFactor(self.count() - 1, 1)
+            panel.view.hovered.connect(self.hovered)
+            panel.cardRequested.connect(self.cardRequested)
+        self.setSizes([10_000] * len(self.panels))
+
+    @property
+    def leader(self):
+        """The view that zoom commands act on (the others follow it while locked)."""
+        return self.panels[0].view
+
+    @property
+    def model_panels(self) -> list[Panel]:
+        return self.panels[1:]
+
+    def show_input(self, document: Document) -> None:
+        for panel in self.panels:
+            panel.view.set_base(document.base)
+
+    def show_layers(
+        self,
+        mode: ViewMode,
+        document: Document | None,
+        colormap: str,
+        opacity: float,
+        original: bool,
+        changed: set[str] | None = None,
+    ) -> None:
+        """Rebuild the model layers; with `changed` (after a threshold move) only those that depend on it."""
+        if changed is not None and not mode.uses_threshold:
+            return
+        results = document.models if document else {}
+        agreement = self._agreement(results) if mode is ViewMode.AGREEMENT and not original else None
+        for panel in self.model_panels:
+            if changed is not None and mode is not ViewMode.AGREEMENT and panel.key not in changed:
+                continue
+            result = results.get(panel.key)
+            if result is None or original:
+                panel.view.set_layer(None)
+            elif mode is ViewMode.AGREEMENT:
+                panel.view.set_layer(agreement, AGREEMENT_OPACITY)
+            else:
+                layer = layer_image(model_layer(mode, result.levels, result.mask, colormap))
+                panel.view.set_layer(layer, opacity if mode is ViewMode.OVERLAY else 1.0)
+
+    @staticmethod
+    def _agreement(results: dict[str, ModelResult]) -> QPixmap | None:
+        masks = [results[name].mask() for name in REGISTRY if name in results]
+        return QPixmap.fromImage(layer_image(agreement_layer(*masks))) if len(masks) == 2 else None
+
+    def set_overlay_opacity(self, opacity: float) -> None:
+        for panel in self.model_panels:
+            panel.view.layer.setOpacity(opacity)
+
+    def show_scores(self, document: Document | None) -> str:
+        """Each panel's score line; returns the scores with their meaning, for the dock."""
+        lines = []
+        for panel in self.model_panels:
+            result = document.models.get(panel.key) if document else None
+            if result is None:
+                panel.score.setText("<i>not analysed</i>" if document else "")
+                continue
+            title, localizer = titles()[panel.key], result.localizer
+            verdict = "<b style='color:#c0392b'>flagged</b>" if result.flagged() else "not flagged"
+            explanation = (
+                f"{title} score = 99th percentile of the inpainting probability map; "
+                f"flagged when ≥ {localizer.score_threshold:.4f} ({localizer.score_threshold_source})."
+            )
+            panel.score.setText(f"score {result.score:.3f} — {verdict}")
+            panel.score.setToolTip(explanation)
+            timing = f"{result.run.seconds:.1f} s" if result.run.seconds else "from the results store"
+            lines.append(
+                f"<b>{title}</b> {result.score:.3f} ({verdict}): {explanation} "
+                f"<i>Variant: {localizer.variant}; {result.run.device}; {timing}.</i>"
+            )
+        return "<br>".join(lines)

@@ -1,0 +1,39 @@
+"""The Qt-free workspace the viewer and the CLI share: which files each model uses, session checkpoints."""
+
+import pytest
+
+from dinolizer_gui.core.models.layouts import CheckpointError
+from dinolizer_gui.core.models.manager import import_file
+from dinolizer_gui.core.workspace import Workspace
+
+
+def _workspace(tmp_path):
+    return Workspace(config_folder=tmp_path / "config", weights_override=tmp_path / "weights", store=None)
+
+
+def test_session_files_override_installed_ones_and_models_without_files_are_left_out(weights, tmp_path):
+    files, _ = weights
+    workspace = _workspace(tmp_path)
+    assert workspace.model_files() == {}
+    import_file(files["declip"], tmp_path / "weights")
+    assert workspace.model_files() == {"declip": [tmp_path / "weights" / files["declip"].name]}
+    workspace.set_model_files("declip", [files["declip"]])
+    assert workspace.model_files(["declip", "dinolizer"]) == {"declip": [files["declip"]]}
+
+
+def test_a_checkpoint_chosen_for_the_session_goes_to_the_model_of_its_layout(weights, tmp_path):
+    files, _ = weights
+    workspace = _workspace(tmp_path)
+    assert workspace.use_checkpoint(files["bfree"]) == "dinolizer"
+    assert workspace.use_checkpoint(files["head"]) == "dinolizer"  # backbone and head make one model together
+    assert workspace.model_files()["dinolizer"] == [files["bfree"], files["head"]]
+    assert workspace.use_checkpoint(files["release"]) == "dinolizer"  # complete by itself: replaces them
+    assert workspace.use_checkpoint(files["declip"]) == "declip"
+    assert workspace.model_files() == {"dinolizer": [files["release"]], "declip": [files["declip"]]}
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not weights")
+    with pytest.raises(CheckpointError, match=r"junk\.pth"):
+        workspace.use_checkpoint(junk)
+    localizers = workspace.load(workspace.model_files())
+    assert [loc.name for loc in localizers] == ["dinolizer", "declip"]
+    assert workspace.load({"declip": [files["declip"]]})[0] is localizers[1]  # loaded once per session
