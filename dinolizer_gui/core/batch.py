@@ -20,9 +20,10 @@ import numpy as np
 from natsort import natsorted
 
 from .analysis import AnalysisOptions, ImageOutcome, ModelOutcome
+from .files import is_output_folder
 from .imageio import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, is_image_path, load_image
 from .progress import Progress, relay
-from .results_store import ResultStore, result_key
+from .results_store import ResultStore, StoredMapCorrupt, result_key
 
 if TYPE_CHECKING:
     from .models.localizer import Localizer
@@ -38,10 +39,11 @@ RELEASE_WEIGHTS_FROM_PIXELS = 20_000_000
 def scan_inputs(paths: list[Path | str]) -> list[Path]:
     """Files given explicitly, plus the images found recursively in folders.
 
-    Folders contribute only files with image extensions, in natural order;
-    hidden files and folders are skipped and symbolic-link loops are not
-    followed. A path given explicitly is kept even if it is not an image, so
-    that it gets a clear error instead of being silently dropped.
+    Folders contribute only names with image extensions, in natural order;
+    hidden files and folders, the app's output folders and symbolic-link loops
+    are skipped. Whatever is kept and cannot be read (a path given explicitly
+    that is not an image, a pipe named like one) gets a clear error instead of
+    being silently dropped.
     """
     found: list[Path] = []
     seen: set[Path] = set()
@@ -66,7 +68,9 @@ def _walk_images(root: Path) -> list[Path]:
             subfolders[:] = []
             continue
         identity = (stat.st_dev, stat.st_ino)
-        if identity in visited:  # a symlink loop or a second link to a folder already scanned
+        if identity in visited or is_output_folder(
+            Path(folder)
+        ):  # a symlink loop, a folder seen, our outputs
             subfolders[:] = []
             continue
         visited.add(identity)
@@ -74,7 +78,7 @@ def _walk_images(root: Path) -> list[Path]:
         images += [
             Path(folder) / name
             for name in natsorted(files)
-            if not name.startswith(".") and is_image_path(Path(name)) and (Path(folder) / name).is_file()
+            if not name.startswith(".") and is_image_path(Path(name)) and not (Path(folder) / name).is_dir()
         ]
     return images
 
@@ -235,29 +239,37 @@ class BatchRunner:
         return outcome
 
     def _model(self, index, finished, total, image, localizer):
-        from .postprocess import image_score, summarise
+        """The model's outcome on the image, from the store when it holds it, and whether it did."""
+        from .postprocess import image_score
 
         key = result_key(image.sha256, localizer.name, localizer.checkpoints, self.options, self.device_type)
-        stored = self.store.get(key) if self.store is not None else None
-        if stored is not None:
-            run, score, cached = stored.load_run(), stored.score, True
-        else:
+        notes = []
+        if self.store is not None and (stored := self.store.get(key)) is not None:
+            try:
+                return self._outcome(localizer, stored.load_run(), stored.score), True
+            except StoredMapCorrupt:
+                self.store.drop(key)
+                notes.append("the stored map of this result was damaged; it was dropped and computed again")
 
-            def batch_progress(progress: Progress) -> BatchProgress:
-                return BatchProgress(
-                    index, finished, total, "model", localizer.name, progress.done, progress.total or 0
-                )
+        def batch_progress(progress: Progress) -> BatchProgress:
+            return BatchProgress(
+                index, finished, total, "model", localizer.name, progress.done, progress.total or 0
+            )
 
-            run = yield from relay(localizer.analyze(image, self.options), batch_progress)
-            if image.width * image.height >= RELEASE_WEIGHTS_FROM_PIXELS:
-                localizer.release_weight_pages()
-            score, cached = image_score(run.probability), False
-            if self.store is not None:
-                self.store.put(key, image.sha256, localizer.name, run, score)
-        summary = summarise(
-            run.probability, self.thresholds[localizer.name], localizer.score_threshold, score
-        )
-        return ModelOutcome(run, summary), cached
+        run = yield from relay(localizer.analyze(image, self.options), batch_progress)
+        run.notes += notes
+        if image.width * image.height >= RELEASE_WEIGHTS_FROM_PIXELS:
+            localizer.release_weight_pages()
+        score = image_score(run.probability)
+        if self.store is not None:
+            self.store.put(key, image.sha256, localizer.name, run, score)
+        return self._outcome(localizer, run, score), False
+
+    def _outcome(self, localizer: Localizer, run, score: float) -> ModelOutcome:
+        from .postprocess import summarise
+
+        threshold = self.thresholds[localizer.name]
+        return ModelOutcome(run, summarise(run.probability, threshold, localizer.score_threshold, score))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import warnings as pywarnings
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from .errors import PathError
+from .files import output_folder_of
 
 SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "TIFF", "WEBP", "BMP", "GIF"}
 IMAGE_EXTENSIONS = {
@@ -33,6 +35,11 @@ IMAGE_EXTENSIONS = {
     ".gif",
 }
 DEFAULT_MAX_PIXELS = int(Image.MAX_IMAGE_PIXELS or 89_478_485)  # Pillow's decompression-bomb limit (~89 MP)
+Image.MAX_IMAGE_PIXELS = (
+    None  # the limit is this module's own (`max_pixels`), so that raising it really applies
+)
+MIN_READ_LIMIT = 1 << 30  # a file is read only up to max(1 GiB, 8 bytes per allowed pixel)
+OUTPUT_PNG_KEY = "dinolizer-gui-output"  # a text chunk in every PNG the app writes
 
 _EXIF_SUMMARY_TAGS = {"Make": 0x010F, "Model": 0x0110, "Software": 0x0131, "DateTime": 0x0132}
 _EXIF_SUB_TAGS = {"DateTimeOriginal": 0x9003}
@@ -84,14 +91,21 @@ def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
+def read_limit(max_pixels: int | None) -> int:
+    """The largest file read, in bytes: 8 bytes per allowed pixel (16-bit RGBA), and at least 1 GiB."""
+    return max(MIN_READ_LIMIT, 8 * (max_pixels or 0))
+
+
 def load_image(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
     """Read, hash and decode an image without ever writing to it.
 
     Raises ImageLoadError with a readable reason for anything that is not a
-    decodable image within the pixel limit.
+    decodable image within the pixel limit, and for the app's own outputs.
     """
     path = Path(path)
-    data = _read_bytes(path)
+    if (folder := output_folder_of(path)) is not None:
+        raise ImageLoadError(path, f"lies in an output folder of DinoLizer GUI ({folder}), not evidence")
+    data = _read_bytes(path, read_limit(max_pixels))
     sha256 = hashlib.sha256(data).hexdigest()
     with _open_pil(path, data, max_pixels) as image:
         notes: list[str] = []
@@ -111,8 +125,10 @@ def load_image(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
             image.load()
             oriented = _apply_orientation(image, notes)
             rgb = _to_rgb_array(oriented, notes)
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        except (OSError, ValueError, SyntaxError) as exc:
             raise ImageLoadError(path, f"file is truncated or corrupt ({exc})") from None
+    if fmt in ("JPEG", "MPO"):
+        _check_jpeg_stream(path, data, notes)
     return LoadedImage(
         path=str(path),
         rgb=rgb,
@@ -125,34 +141,76 @@ def load_image(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     )
 
 
-def _read_bytes(path: Path) -> bytes:
-    if not path.exists():
-        raise ImageLoadError(path, "no such file")
-    if path.is_dir():
-        raise ImageLoadError(path, "is a folder, not an image file")
+def _read_bytes(path: Path, limit: int) -> bytes:
+    """The whole file, read only from a regular file and only up to `limit` bytes."""
     try:
-        with open(path, "rb") as handle:  # read-only: evidence is never written
-            data = handle.read()
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise ImageLoadError(path, "no such file") from None
+    except IsADirectoryError:
+        raise ImageLoadError(path, "is a folder, not an image file") from None
     except OSError as exc:
         raise ImageLoadError(path, f"cannot be read ({exc.strerror or exc})") from None
+    kind = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(kind):
+        os.close(descriptor)
+        if stat.S_ISDIR(kind):
+            raise ImageLoadError(path, "is a folder, not an image file")
+        raise ImageLoadError(path, "is not a regular file (a pipe, device or socket); only files are read")
+    with os.fdopen(descriptor, "rb") as handle:  # read-only: evidence is never written
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise ImageLoadError(path, f"cannot be read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise ImageLoadError(
+            path, f"is larger than the read limit of {limit:,} bytes (8 bytes per allowed pixel)"
+        )
     if not data:
         raise ImageLoadError(path, "file is empty (0 bytes)")
     return data
 
 
+def _check_jpeg_stream(path: Path, data: bytes, notes: list[str]) -> None:
+    """Ask libjpeg-turbo, strictly, whether the compressed data covers the image Pillow decoded.
+
+    Pillow's JPEG decoder silently fills whatever the file lacks (a header that
+    claims 9000 x 9000 pixels over a few hundred bytes gives an 81 MP grey
+    image); a strict decode at 1/8 scale reads every coefficient and says so.
+    """
+    import simplejpeg
+
+    try:
+        colorspace = {"Gray": "GRAY", "CMYK": "CMYK"}.get(simplejpeg.decode_jpeg_header(data)[2], "RGB")
+        simplejpeg.decode_jpeg(data, colorspace=colorspace, min_factor=8, strict=True)
+    except ValueError as exc:
+        problem = str(exc).strip() or type(exc).__name__
+        if "premature end" in problem.lower():
+            raise ImageLoadError(
+                path,
+                f"the JPEG data ends before the image does ({problem}): {len(data):,} bytes cannot hold "
+                "it, and "
+                "the decoder would invent the missing part",
+            ) from None
+        notes.append(
+            f"JPEG decoder reported a defect in the compressed data ({problem}); pixels decoded as Pillow "
+            "does"
+        )
+
+
 def _open_pil(path: Path, data: bytes, max_pixels: int | None) -> Image.Image:
     try:
-        with pywarnings.catch_warnings():
-            pywarnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise ImageLoadError(path, "not a recognised image format") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageLoadError(path, _bomb_message(exc)) from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageLoadError(path, f"file is truncated or corrupt ({exc})") from None
     if image.format not in SUPPORTED_FORMATS:
         raise ImageLoadError(path, f"unsupported image format {image.format}")
+    if image.format == "PNG" and OUTPUT_PNG_KEY in image.info:
+        raise ImageLoadError(
+            path, f"is an output of DinoLizer GUI ({image.info[OUTPUT_PNG_KEY]}), not evidence"
+        )
     width, height = image.size
     if width == 0 or height == 0:
         raise ImageLoadError(path, "image has no pixels")
@@ -164,13 +222,6 @@ def _open_pil(path: Path, data: bytes, max_pixels: int | None) -> Image.Image:
             "'maximum image pixels' setting if this file is trusted",
         )
     return image
-
-
-def _bomb_message(exc: Exception) -> str:
-    return (
-        f"refused by the decompression-bomb guard ({exc}); raise the limit with --max-pixels "
-        "if this file is trusted"
-    )
 
 
 def _apply_orientation(image: Image.Image, notes: list[str]) -> Image.Image:

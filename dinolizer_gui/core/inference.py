@@ -18,7 +18,7 @@ from .analysis import AnalysisOptions, ModelRun
 from .device import Runtime, cpu_runtime, is_out_of_memory, resolve_runtime
 from .imageio import LoadedImage
 from .progress import Progress
-from .tiling import BandAccumulator, WindowGrid
+from .tiling import BandAccumulator, WindowGrid, row_bands
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
@@ -26,6 +26,35 @@ CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.261302
 
 class CudaOutOfMemory(RuntimeError):
     pass
+
+
+class NonFiniteOutput(ValueError):
+    """The network produced NaN or infinity: there is no map or score to give."""
+
+    def __init__(self):
+        super().__init__(
+            "the model produced non-finite values (NaN or infinity) on this image; no map or score"
+        )
+
+
+class TooManyWindows(ValueError):
+    pass
+
+
+def check_window_count(grid: WindowGrid, options: AnalysisOptions, working_size: tuple[int, int]) -> None:
+    """Refuse, before any pixel is resized or analysed, an image that needs more windows than allowed."""
+    if len(grid) > options.max_windows:
+        raise TooManyWindows(
+            f"needs {len(grid):,} windows of {grid.window} px at stride {grid.stride} (working size "
+            f"{working_size[0]:,} x {working_size[1]:,}), above the limit of {options.max_windows:,} "
+            "(--max-windows)"
+        )
+
+
+def require_finite(values: torch.Tensor) -> torch.Tensor:
+    if not bool(torch.isfinite(values).all()):
+        raise NonFiniteOutput()
+    return values
 
 
 PipelineOutcome = tuple[np.ndarray, int, tuple[int, int], list[str]]  # map, windows, working size, steps
@@ -53,6 +82,8 @@ def run_localizer(
         notes.append(runtime.note)
         outcome = yield from _on_device(net, pipeline, image, options, runtime, notes)
     probability, windows, working_size, preprocessing = outcome
+    if not all(np.isfinite(probability[band]).all() for band in row_bands(*probability.shape)):
+        raise NonFiniteOutput()
     return ModelRun(
         probability,
         windows,
@@ -107,7 +138,7 @@ def windowed_probability(
         chunk = boxes[done : done + batch_size]
         windows = torch.stack([pixels[:, top : top + size, left : left + size] for top, left in chunk])
         try:
-            logits = window_logits(normalise(windows, mean, std))
+            logits = require_finite(window_logits(normalise(windows, mean, std)))
         except (RuntimeError, MemoryError) as exc:
             if not is_out_of_memory(exc) and not isinstance(exc, MemoryError):
                 raise

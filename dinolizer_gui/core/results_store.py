@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import sqlite3
 import time
 import zlib
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +26,8 @@ import numpy as np
 from platformdirs import user_data_dir
 
 from .analysis import AnalysisOptions, ModelRun
-from .files import write_atomic
+from .errors import OutputError
+from .files import make_folder, write_atomic
 from .models.registry import REGISTRY
 from .models.weights_folder import APP_NAME
 
@@ -64,6 +67,10 @@ def result_key(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class StoredMapCorrupt(Exception):
+    """A stored map whose bytes were damaged after it was written."""
+
+
 @dataclass(frozen=True)
 class StoredResult:
     key: str
@@ -76,8 +83,14 @@ class StoredResult:
     created: float
 
     def load_run(self) -> ModelRun:
-        data = zlib.decompress(self.map_path.read_bytes())
-        probability = np.frombuffer(data, dtype=np.float32).reshape(self.height, self.width)  # read-only view
+        """The stored map; raises StoredMapCorrupt when its bytes no longer decompress to the right size."""
+        try:
+            data = zlib.decompress(self.map_path.read_bytes())
+            probability = np.frombuffer(data, dtype=np.float32).reshape(
+                self.height, self.width
+            )  # read-only view
+        except (OSError, ValueError, zlib.error) as exc:
+            raise StoredMapCorrupt(f"stored map {self.map_path} is damaged ({exc})") from None
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.created))
         return ModelRun(
             probability,
@@ -90,21 +103,33 @@ class StoredResult:
 
 
 class ResultStore:
+    """Rows in SQLite, maps beside them; a failure to read or write it is an OutputError naming the store."""
+
     def __init__(self, folder: Path | None = None):
         self.folder = Path(folder or default_store_dir())
-        self.maps = self.folder / "maps"
-        self.maps.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db:
+        self.database = self.folder / "results.sqlite"
+        self.maps = make_folder(self.folder / "maps")
+        with self._session() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.folder / "results.sqlite", timeout=60)
-        db.row_factory = sqlite3.Row
-        return db
+    @contextmanager
+    def _session(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        try:
+            with closing(sqlite3.connect(self.database, timeout=60)) as db:
+                db.row_factory = sqlite3.Row
+                if write:
+                    with db:  # one transaction, committed at the end
+                        yield db
+                else:
+                    yield db
+        except sqlite3.Error as exc:
+            full = "full" in str(exc) or "I/O" in str(exc)
+            hint = " (is the disk full?)" if full else ""
+            raise OutputError(self.database, f"results store failed: {exc}{hint}") from None
 
     def get(self, key: str) -> StoredResult | None:
-        with closing(self._connect()) as db:
+        with self._session() as db:
             row = db.execute("SELECT * FROM results WHERE key = ?", (key,)).fetchone()
         if row is None or not (self.maps / row["map_file"]).is_file():
             return None
@@ -120,10 +145,11 @@ class ResultStore:
         )
 
     def put(self, key: str, file_sha256: str, model: str, run: ModelRun, score: float) -> StoredResult:
+        if not math.isfinite(score):
+            raise ValueError(f"refusing to store a non-finite score ({score})")
         height, width = run.probability.shape
         map_file = f"{key[:2]}/{key}.f32z"
-        target = self.maps / map_file
-        target.parent.mkdir(exist_ok=True)
+        target = make_folder(self.maps / key[:2]) / f"{key}.f32z"
         pixels = np.ascontiguousarray(run.probability, np.float32)
         write_atomic(target, zlib.compress(pixels.data.cast("B"), 1))  # complete before a row points to it
         info = {
@@ -134,13 +160,31 @@ class ResultStore:
             "notes": run.notes,
         }
         created = time.time()
-        with closing(self._connect()) as db, db:
+        with self._session(write=True) as db:
             db.execute(
                 "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, file_sha256, model, width, height, score, json.dumps(info), map_file, created),
+                (
+                    key,
+                    file_sha256,
+                    model,
+                    width,
+                    height,
+                    score,
+                    json.dumps(info, allow_nan=False),
+                    map_file,
+                    created,
+                ),
             )
         return StoredResult(key, model, score, width, height, info, target, created)
 
+    def drop(self, key: str) -> None:
+        """Forget a result (its row, then its map), e.g. one whose map was damaged."""
+        with self._session(write=True) as db:
+            row = db.execute("SELECT map_file FROM results WHERE key = ?", (key,)).fetchone()
+            db.execute("DELETE FROM results WHERE key = ?", (key,))
+        if row is not None:
+            (self.maps / row["map_file"]).unlink(missing_ok=True)
+
     def count(self) -> int:
-        with closing(self._connect()) as db:
+        with self._session() as db:
             return db.execute("SELECT COUNT(*) FROM results").fetchone()[0]

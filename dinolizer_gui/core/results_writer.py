@@ -7,7 +7,10 @@ everything that finished.
 
 from __future__ import annotations
 
+import io
 import re
+import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +19,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .. import __version__
 from .analysis import ImageOutcome, ModelOutcome
-from .files import write_json_atomic
-from .imageio import LoadedImage
+from .errors import OutputError
+from .files import make_folder, mark_output_folder, write_atomic, write_json_atomic
+from .imageio import OUTPUT_PNG_KEY, LoadedImage
+from .names import path_record, readable
 from .postprocess import binary_mask
 from .render import (
     DEFAULT_COLORMAP,
@@ -32,28 +38,39 @@ from .render import (
 
 RESULTS_SCHEMA = "dinolizer-gui/analyze-results"
 RESULTS_VERSION = 1
+OUTPUT_NOTE = f"written by DinoLizer GUI {__version__}; an output, not evidence"
 PNG_COMPRESSION = (
     1  # zlib's fastest level: a 50 MP overlay encodes about 6x faster than at 6, for ~15 % more bytes
 )
 
 
-def _write_png(path: Path, pixels: np.ndarray, palette: np.ndarray | None = None) -> None:
-    """An H x W (grey, or indexed with `palette`) or H x W x 3 RGB uint8 array as PNG, without a copy.
+def write_png(path: Path, pixels: np.ndarray, palette: np.ndarray | None = None) -> None:
+    """An H x W (grey, or indexed with `palette`) or H x W x 3 RGB uint8 array as a PNG marked as an output.
 
     RGB goes through OpenCV, which encodes from the array itself (PIL would first copy it at 4 bytes a pixel:
-    200 MB on a 50 MP image), so the array is reordered to BGR in place: pass only one you own.
+    200 MB on a 50 MP image), so the array is reordered to BGR in place: pass only one you own. Every PNG
+    carries a text chunk that `load_image` refuses, so an output is never analysed as evidence.
     """
     if pixels.ndim == 3:
         cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR, dst=pixels)
         ok, encoded = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
         if not ok:
-            raise OSError(f"could not encode {path.name}")
-        path.write_bytes(encoded.tobytes())
+            raise OutputError(path, "could not be encoded as PNG")
+        write_atomic(path, _with_output_mark(encoded.tobytes()))
         return
     picture = Image.fromarray(pixels)  # shares the array's memory for one byte a pixel
     if palette is not None:
         picture.putpalette(palette.tobytes())
-    picture.save(path, compress_level=PNG_COMPRESSION)
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG", compress_level=PNG_COMPRESSION)
+    write_atomic(path, _with_output_mark(buffer.getvalue()))
+
+
+def _with_output_mark(png: bytes) -> bytes:
+    """The PNG with a tEXt chunk naming it an output, placed right after the IHDR chunk (bytes 8 to 33)."""
+    body = OUTPUT_PNG_KEY.encode("latin-1") + b"\0" + OUTPUT_NOTE.encode("latin-1")
+    chunk = struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", zlib.crc32(b"tEXt" + body))
+    return png[:33] + chunk + png[33:]
 
 
 def _safe_stem(path: str) -> str:
@@ -79,8 +96,8 @@ class ResultsWriter:
     def __init__(
         self, out_dir: Path, run_info: dict, save_probability: bool = False, overlay_opacity: float = 0.5
     ):
-        self.out_dir = Path(out_dir)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.out_dir = make_folder(out_dir)
+        mark_output_folder(self.out_dir)
         self.document = {"schema": RESULTS_SCHEMA, "version": RESULTS_VERSION, **run_info, "images": []}
         self.save_probability = save_probability
         self._by_path: dict[str, dict] = {}
@@ -92,19 +109,21 @@ class ResultsWriter:
         if files is None:
             folder = f"{len(self.document['images']) + 1:04d}_{_safe_stem(item.path)}"
             files = self._pending[item.path] = _ImageFiles(folder)
-            (self.out_dir / folder).mkdir(exist_ok=True)
+            make_folder(self.out_dir / folder)
         files.models[name], mask = self._save_model(files.folder, name, image, model)
         files.masks[name] = (np.packbits(mask), mask.shape)
 
     def add(self, item, outcome: ImageOutcome | None) -> dict:
         """Finish one batch item; a duplicate (no outcome) points at its first copy's files."""
         if item.duplicate_of is not None:
-            first = self._by_path[item.duplicate_of]
+            first = {
+                k: v for k, v in self._by_path[item.duplicate_of].items() if k not in ("path", "path_bytes")
+            }
             entry = {
+                **path_record(item.path),
                 **first,
-                "path": item.path,
                 "status": "skipped",
-                "duplicate_of": item.duplicate_of,
+                "duplicate_of": readable(item.duplicate_of),
                 "error": None,
             }
         elif outcome is None:
@@ -131,7 +150,7 @@ class ResultsWriter:
         """The image's entry; a model that finished before another failed keeps its files and figures."""
         image = outcome.image
         entry: dict[str, Any] = {
-            "path": outcome.path,
+            **path_record(outcome.path),
             "sha256": image.sha256 if image else None,
             "file_size": image.file_size if image else None,
             "width": image.width if image else None,
@@ -149,7 +168,7 @@ class ResultsWriter:
                 for bits, shape in files.masks.values()
             )
             agreement_rel = f"{files.folder}/agreement.png"
-            _write_png(
+            write_png(
                 self.out_dir / agreement_rel, composite(image.rgb, agreement_layer(first, second), 0.75)
             )
             entry["agreement"] = {
@@ -167,16 +186,17 @@ class ResultsWriter:
         mask_rel, overlay_rel = f"{folder}/{name}_mask.png", f"{folder}/{name}_overlay.png"
         heatmap_rel = f"{folder}/{name}_heatmap.png"
         mask = binary_mask(probability, summary.threshold)
-        _write_png(self.out_dir / mask_rel, mask_image(mask))
+        write_png(self.out_dir / mask_rel, mask_image(mask))
         levels = probability_levels(probability)
-        _write_png(self.out_dir / overlay_rel, composite(image.rgb, heat_layer(levels), self.overlay_opacity))
-        _write_png(
+        write_png(self.out_dir / overlay_rel, composite(image.rgb, heat_layer(levels), self.overlay_opacity))
+        write_png(
             self.out_dir / heatmap_rel, levels, palette=colormap_rgb(DEFAULT_COLORMAP)
         )  # a third of RGB
         result: dict[str, Any] = {"mask": mask_rel, "overlay": overlay_rel, "heatmap": heatmap_rel}
         if self.save_probability:
             prob_rel = f"{folder}/{name}_probability.npy"
-            np.save(self.out_dir / prob_rel, probability.astype(np.float32, copy=False))
+            map32 = probability.astype(np.float32, copy=False)
+            write_atomic(self.out_dir / prob_rel, lambda handle: np.save(handle, map32))
             result["probability_map"] = prob_rel
         result.update(
             {

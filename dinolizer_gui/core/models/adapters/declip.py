@@ -12,7 +12,15 @@ from PIL import Image
 from ...analysis import DECLIP_MODES, AnalysisOptions
 from ...device import Runtime
 from ...imageio import LoadedImage
-from ...inference import CLIP_MEAN, CLIP_STD, normalise, pixels_on_device, windowed_probability
+from ...inference import (
+    CLIP_MEAN,
+    CLIP_STD,
+    check_window_count,
+    normalise,
+    pixels_on_device,
+    require_finite,
+    windowed_probability,
+)
 from ...progress import Progress
 from ...tiling import WindowGrid
 from ..cards import DECLIP_CARD
@@ -48,7 +56,7 @@ def pipeline(net, image: LoadedImage, options: AnalysisOptions, runtime: Runtime
     small = Image.fromarray(image.rgb).resize((window, window), Image.Resampling.BILINEAR)
     pixels = normalise(pixels_on_device(np.asarray(small), runtime)[None], CLIP_MEAN, CLIP_STD)
     with runtime.autocast():
-        logits = net(pixels)
+        logits = require_finite(net(pixels))
     probability = F.interpolate(
         torch.sigmoid(logits.float()),
         size=(image.height, image.width),
@@ -67,6 +75,7 @@ def pipeline(net, image: LoadedImage, options: AnalysisOptions, runtime: Runtime
 def _sliding(net, image, options, runtime, notes):
     window = net.window
     grid = WindowGrid(image.height, image.width, window, options.declip_stride)
+    check_window_count(grid, options, (image.width, image.height))
     steps = [
         f"NON-OFFICIAL sliding windows: {len(grid)} windows of {window} px at native resolution, stride "
         f"{options.declip_stride}; window logits resized bilinear to {window} px and averaged"

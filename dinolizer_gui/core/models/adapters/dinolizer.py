@@ -12,7 +12,13 @@ from PIL import Image
 from ...analysis import AnalysisOptions
 from ...device import Runtime
 from ...imageio import LoadedImage
-from ...inference import IMAGENET_MEAN, IMAGENET_STD, pixels_on_device, windowed_probability
+from ...inference import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    check_window_count,
+    pixels_on_device,
+    windowed_probability,
+)
 from ...tiling import WindowGrid, dinolizer_working_size
 from ..cards import DINOLIZER_CARD
 from ..checkpoints import (
@@ -76,6 +82,8 @@ def _patch_localizer(
 def pipeline(net, image: LoadedImage, options: AnalysisOptions, runtime: Runtime, notes: list[str]):
     window = net.window
     working = dinolizer_working_size(image.width, image.height, window)
+    grid = WindowGrid(working[1], working[0], window, options.stride)
+    check_window_count(grid, options, working)
     steps = []
     rgb = image.rgb
     resized = working != (image.width, image.height)
@@ -85,7 +93,6 @@ def pipeline(net, image: LoadedImage, options: AnalysisOptions, runtime: Runtime
             f"resized {image.width}x{image.height} -> {working[0]}x{working[1]} (PIL bicubic; "
             f"a side was under {window} px), map resized back (bicubic, clipped to [0, 1])"
         )
-    grid = WindowGrid(working[1], working[0], window, options.stride)
     steps.append(
         f"{len(grid)} windows of {window} px, stride {options.stride}, last window flush with the edge; "
         "patch logits upsampled bicubic and averaged where windows overlap"
