@@ -17,6 +17,7 @@ def private_store(tmp_path, monkeypatch):
     """Every test gets its own results store, config and weights folders: nothing of the user's is touched."""
     monkeypatch.setenv("DINOLIZER_GUI_STORE", str(tmp_path / "store"))
     monkeypatch.setenv("DINOLIZER_GUI_CONFIG", str(tmp_path / "config"))
+    monkeypatch.setenv("DINOLIZER_GUI_CACHE", str(tmp_path / "cache"))
 
 
 @pytest.fixture(scope="session")

@@ -52,6 +52,15 @@ def write_json_atomic(path: Path, document: Any, **dump_options: Any) -> None:
     write_atomic(path, json.dumps(document, allow_nan=False, **dump_options).encode("utf-8"))
 
 
+def read_json(path: Path) -> dict:
+    """A JSON object from a small state file; {} when it is missing or unreadable."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def _fsync_folder(folder: Path) -> None:
     if os.name != "posix":
         return  # Windows cannot open a folder for fsync; its renames are journaled by NTFS

@@ -25,7 +25,7 @@ def load_models(
     localizers = []
     for name, paths in files.items():
         yield Progress(stage="loading model", model=name)
-        localizers.append(workspace.localizers.get(name, paths))
+        localizers.append(workspace.localizer(name, paths))
     return localizers
 
 

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from .analysis import AnalysisOptions
 from .imageio import DEFAULT_MAX_PIXELS
+from .models.integrity import HashCache, Verification, verify_installed, verify_session
 from .models.registry import REGISTRY, load_localizer, model_for_layout
-from .models.weights_folder import installed_files, weights_dir
+from .models.weights_folder import installed_files, load_manifest, weights_dir
 from .results_store import ResultStore
 from .settings import Settings, save_settings
 
@@ -25,15 +26,20 @@ if TYPE_CHECKING:
 
 
 class LocalizerCache:
-    """Loaded localizers keyed by model and files, so that weights are read once per session."""
+    """Loaded localizers keyed by model and the files' contents: weights are read once per session, and a file
+    changed on disk is never served from memory."""
 
     def __init__(self):
         self._loaded: dict[tuple, Localizer] = {}
 
-    def get(self, name: str, files: list[Path]) -> Localizer:
-        key = (name, *(str(Path(f).resolve()) for f in files))
+    def get(self, name: str, files: list[Path], checks: list[Verification]) -> Localizer:
+        key = (name, *(f"{Path(f).resolve()}:{check.sha256}" for f, check in zip(files, checks, strict=True)))
         if key not in self._loaded:
-            self._loaded[key] = load_localizer(name, files)
+            by_path = {str(f): check for f, check in zip(files, checks, strict=True)}
+            localizer = load_localizer(name, files, {path: check.sha256 for path, check in by_path.items()})
+            for checkpoint in localizer.checkpoints:
+                checkpoint["verification"] = by_path[checkpoint["path"]].as_dict()
+            self._loaded[key] = localizer
         return self._loaded[key]
 
 
@@ -46,6 +52,7 @@ class Workspace:
     options_override: AnalysisOptions | None = None  # options given for this session (CLI flags)
     session_files: dict[str, list[Path]] = field(default_factory=dict)
     localizers: LocalizerCache = field(default_factory=LocalizerCache)
+    hashes: HashCache = field(default_factory=HashCache)
 
     def weights_folder(self) -> Path:
         return weights_dir(self.weights_override or self.settings.weights_dir or None)
@@ -79,8 +86,20 @@ class Workspace:
         self.set_model_files(name, [*kept, Path(path)])
         return name
 
+    def verify(self, name: str, paths: list[Path]) -> list[Verification]:
+        """Each file's verification state; an installed file changed since installation raises
+        CheckpointError (every run calls this: the hash is cached while the file is unchanged)."""
+        manifest = load_manifest()
+        if paths == self.session_files.get(name):
+            return [verify_session(Path(p), manifest, self.hashes) for p in paths]
+        return [verify_installed(Path(p), self.weights_folder(), manifest, self.hashes) for p in paths]
+
+    def localizer(self, name: str, paths: list[Path]) -> Localizer:
+        """The model built from these files, checked first; raises CheckpointError with a readable reason."""
+        return self.localizers.get(name, paths, self.verify(name, paths))
+
     def load(self, files: dict[str, list[Path]]) -> list[Localizer]:
-        return [self.localizers.get(name, paths) for name, paths in files.items()]
+        return [self.localizer(name, paths) for name, paths in files.items()]
 
     def options(self) -> AnalysisOptions:
         if self.options_override is not None:

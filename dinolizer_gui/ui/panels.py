@@ -7,6 +7,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QSplitter
 
 from ..core.image_results import ModelResult
+from ..core.models.integrity import stated
 from ..core.models.registry import REGISTRY, titles
 from ..core.render import ViewMode, agreement_layer, model_layer
 from .document import Document
@@ -93,6 +94,9 @@ class PanelGrid(QSplitter):
             explanation = (
                 f"{title} score = 99th percentile of the inpainting probability map; "
                 f"flagged when ≥ {localizer.score_threshold:.4f} ({localizer.score_threshold_source})."
+            )
+            explanation += (
+                " Weights: " + "; ".join(f"{c['file']}: {stated(c)}" for c in localizer.checkpoints) + "."
             )
             panel.score.setText(f"score {result.score:.3f} — {verdict}")
             panel.score.setToolTip(explanation)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.models.cards import ModelCard
+from ..core.models.integrity import stated
 from ..core.models.weights_folder import load_manifest
 from .image_view import ImageView
 
@@ -173,7 +174,8 @@ def card_html(card: ModelCard, describe: dict | None) -> str:
             f"{describe['score_threshold']:.4f} — {describe['score_threshold_source']}</p>"
         )
         rows += [
-            f"<p><b>Checkpoint:</b> {c['file']}<br><small>SHA-256 {c['sha256']}</small></p>"
+            f"<p><b>Checkpoint:</b> {c['file']}<br><b>Weights:</b> {stated(c)}<br>"
+            f"<small>SHA-256 {c['sha256']}</small></p>"
             for c in describe["checkpoints"]
         ]
     return "".join(rows)

@@ -34,7 +34,7 @@ def _assert_reproduces(app_map, ref_map):
 def test_release_checkpoint_is_recognised_and_lora_is_merged(weights):
     files, _ = weights
     localizer = load_localizer("dinolizer", [files["release"]])
-    assert localizer.variant.startswith("official release")
+    assert localizer.variant.startswith("release checkpoint")
     assert any("LoRA (r=4, alpha=64) merged" in note for note in localizer.load_notes)
     assert localizer.score_threshold == COCOGLIDE_P99_THRESHOLD
     assert localizer.checkpoints[0]["layout"] == Layout.DINOLIZER_RELEASE.value
@@ -110,6 +110,7 @@ def test_declip_sliding_windows_are_labelled_non_official(weights):
 
 
 def _save_release_with(tmp_path, mutate):
+    tmp_path.mkdir(exist_ok=True)
     path = tmp_path / "release.ckpt"
     factories.make_dinolizer_release(path)
     content = torch.load(path, weights_only=True)
@@ -118,11 +119,32 @@ def _save_release_with(tmp_path, mutate):
     return path
 
 
-def test_unknown_keys_in_the_release_are_listed(tmp_path):
-    path = _save_release_with(
-        tmp_path, lambda s: s.update({"net.model.extra_adapter.weight": torch.zeros(2)})
+def test_entries_the_release_map_does_not_need_are_ignored_and_listed(tmp_path):
+    """The real file has 235 entries: zero-element proj_3d tensors and unknown extras must not block it."""
+    plain = load_localizer("dinolizer", [_save_release_with(tmp_path / "plain", lambda s: None)])
+    extras = {
+        "net.model.lora_vit.proj_3d.weight": torch.zeros(0, 0),
+        "net.model.lora_vit.proj_3d.bias": torch.zeros(0),
+        "net.model.extra_adapter.weight": torch.zeros(2),
+        "net.model.patch_embed_copy.proj.weight": torch.zeros(3),
+        "net.val_loss_buffer": torch.zeros(1),
+    }
+    path = _save_release_with(tmp_path, lambda s: s.update(extras))
+    localizer = load_localizer("dinolizer", [path])
+    note = next(n for n in localizer.load_notes if "not needed for the map" in n)
+    assert note.startswith("5 entries") and "2 of them hold no values" in note
+    assert all(key in note for key in extras)
+    pixels = torch.randn(1, 3, 504, 504, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.equal(localizer.net(pixels), plain.net(pixels))
+
+
+def test_a_file_of_another_kind_is_still_refused_with_its_keys(tmp_path):
+    path = tmp_path / "other.ckpt"
+    torch.save(
+        {"state_dict": {"net.encoder.weight": torch.zeros(2), "net.classifier.bias": torch.zeros(1)}}, path
     )
-    with pytest.raises(CheckpointError, match=r"net.model.extra_adapter.weight"):
+    with pytest.raises(CheckpointError, match=r"unknown checkpoint layout.*state_dict"):
         load_localizer("dinolizer", [path])
 
 

@@ -280,7 +280,7 @@ def test_reopening_a_finished_batch_uses_the_store_and_opens_maps_instantly(
     again.show()
     again.set_model_files("dinolizer", [files["release"]])
     calls = []
-    localizer = again.workspace.localizers.get("dinolizer", [files["release"]])
+    localizer = again.workspace.localizer("dinolizer", [files["release"]])
     localizer.net.register_forward_hook(lambda *a: calls.append(1))
     again.open_paths([str(folder)])
     qtbot.waitUntil(

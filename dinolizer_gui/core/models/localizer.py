@@ -23,7 +23,7 @@ class Localizer:
     card: ModelCard
     net: Any  # torch.nn.Module
     pipeline: Pipeline
-    checkpoints: list[dict[str, str]]
+    checkpoints: list[dict[str, Any]]
     load_notes: list[str] = field(default_factory=list)
     pixel_threshold: float = 0.5
     score_threshold: float = 0.5

@@ -9,7 +9,6 @@ downloaded unless asked, and only after the licence was accepted.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import urllib.error
@@ -19,11 +18,12 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..files import make_folder, read_json, write_json_atomic
 from ..imageio import sha256_of_file
+from .integrity import HashCache, WeightsState, classify, forget_install, install_records, record_install
 from .layouts import CheckpointError, Layout
 from .weights_folder import ACTIVE_FILE, ManifestEntry, active_choices, load_manifest
 
-HASHES_FILE = "hashes.json"
 LICENCES_FILE = "licences.json"
 CHUNK = 1 << 20
 # verified: matches a published hash (or came from the published, MD5-checked archive)
@@ -53,18 +53,9 @@ class TransferProgress:
     stage: str = "downloading"
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
 def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(temporary, path)
+    make_folder(path.parent)
+    write_json_atomic(path, data, indent=2, sort_keys=True)
 
 
 def find_entry(name: str, manifest: list[ManifestEntry] | None = None) -> ManifestEntry:
@@ -73,20 +64,6 @@ def find_entry(name: str, manifest: list[ManifestEntry] | None = None) -> Manife
         if name in (entry.id, entry.file):
             return entry
     raise ModelManagerError(f"unknown checkpoint {name!r}; known: {', '.join(e.id for e in manifest)}")
-
-
-def install_records(folder: Path) -> dict[str, dict]:
-    """file name -> {"sha256": recorded at install, "state": verified | recorded | unofficial}.
-
-    Malformed records are ignored (the file is then treated as placed by hand).
-    """
-    return {
-        name: record
-        for name, record in _read_json(folder / HASHES_FILE).items()
-        if isinstance(record, dict)
-        and isinstance(record.get("sha256"), str)
-        and record.get("state") in ("verified", "recorded", "unofficial")
-    }
 
 
 def recorded_hashes(folder: Path) -> dict[str, str]:
@@ -99,10 +76,17 @@ def expected_sha256(entry: ManifestEntry, folder: Path) -> str | None:
 
 
 def status(
-    folder: Path, manifest: list[ManifestEntry] | None = None, check_hashes: bool = False
+    folder: Path,
+    manifest: list[ManifestEntry] | None = None,
+    check_hashes: bool = False,
+    recompute: bool = False,
 ) -> list[EntryStatus]:
-    """The state of every manifest entry in the folder (hashes recomputed only when asked)."""
-    rows, records = [], install_records(folder)
+    """The state of every manifest entry in the folder.
+
+    With `check_hashes`, each installed file's SHA-256 is compared with its record (cached while the file is
+    unchanged; `recompute` reads every byte again).
+    """
+    rows, records, cache = [], install_records(folder), HashCache()
     for entry in manifest or load_manifest():
         path = folder / entry.file
         if not path.is_file():
@@ -110,49 +94,18 @@ def status(
             rows.append(EntryStatus(entry, state, path, entry.sha256))
             continue
         record = records.get(entry.file)
-        actual = sha256_of_file(path) if check_hashes else None
-        if record is None:
-            rows.append(_hand_placed(entry, path, actual))
-        elif actual is not None and actual != record["sha256"]:
-            rows.append(
-                EntryStatus(
-                    entry,
-                    "corrupt",
-                    path,
-                    record["sha256"],
-                    f"SHA-256 is {actual}, expected {record['sha256']}: changed or damaged",
-                )
+        actual = cache.sha256(path, recompute) if check_hashes else None
+        state, detail = classify(entry.file, actual, record, entry)
+        if state is WeightsState.UNCHECKED:
+            detail = "placed by hand; no install record" + (
+                "" if actual is None else " and no published hash to compare with"
             )
-        elif record["state"] == "unofficial":
-            rows.append(
-                EntryStatus(
-                    entry,
-                    "unofficial",
-                    path,
-                    actual,
-                    "not the published file (its hash differs, or it was placed by hand)",
-                )
-            )
-        else:
-            rows.append(EntryStatus(entry, record["state"], path, record["sha256"]))
+        elif state is WeightsState.UNOFFICIAL and record is not None:
+            detail = "not the published file (its hash differs, or it was placed by hand)"
+        elif state is WeightsState.CORRUPT:
+            detail += ": changed or damaged"
+        rows.append(EntryStatus(entry, state.value, path, record["sha256"] if record else actual, detail))
     return rows
-
-
-def _hand_placed(entry: ManifestEntry, path: Path, actual: str | None) -> EntryStatus:
-    if actual is None or entry.sha256 is None:
-        return EntryStatus(
-            entry,
-            "unchecked",
-            path,
-            actual,
-            "placed by hand; no install record"
-            + ("" if actual is None else " and no published hash to compare with"),
-        )
-    if actual == entry.sha256:
-        return EntryStatus(entry, "verified", path, actual)
-    return EntryStatus(
-        entry, "unofficial", path, actual, f"differs from the published SHA-256 {entry.sha256}"
-    )
 
 
 def _part_path(folder: Path, entry: ManifestEntry) -> Path:
@@ -160,11 +113,11 @@ def _part_path(folder: Path, entry: ManifestEntry) -> Path:
 
 
 def licence_accepted(folder: Path, entry: ManifestEntry) -> bool:
-    return entry.id in _read_json(folder / LICENCES_FILE)
+    return entry.id in read_json(folder / LICENCES_FILE)
 
 
 def accept_licence(folder: Path, entry: ManifestEntry, when: str) -> None:
-    accepted = _read_json(folder / LICENCES_FILE)
+    accepted = read_json(folder / LICENCES_FILE)
     accepted[entry.id] = {"licence": entry.licence, "accepted": when}
     _write_json(folder / LICENCES_FILE, accepted)
 
@@ -275,10 +228,10 @@ def _install(
         elif entry.archive and official is None:
             official = False  # the bare member cannot be checked against the archive's MD5
         _check_layout(entry, staging)
-        records = install_records(folder)
-        state = {True: "verified", False: "unofficial", None: "recorded"}[official]
-        records[entry.file] = {"sha256": actual, "state": state, "source": name}
-        _write_json(folder / HASHES_FILE, records)
+        state = {True: WeightsState.VERIFIED, False: WeightsState.UNOFFICIAL, None: WeightsState.RECORDED}[
+            official
+        ]
+        record_install(folder, entry.file, actual, state, name)
         target = folder / entry.file
         os.replace(staging, target)
         return target
@@ -370,9 +323,7 @@ def remove(entry: ManifestEntry, folder: Path) -> bool:
         if path.exists():
             path.unlink()
             removed = True
-    records = install_records(folder)
-    if records.pop(entry.file, None) is not None:
-        _write_json(folder / HASHES_FILE, records)
+    forget_install(folder, entry.file)
     return removed
 
 

@@ -8,7 +8,9 @@ import timm
 import torch
 from torch import nn
 
-from .checkpoints import CheckpointError, DeclipWeights, infer_vit_config
+from .checkpoints import CheckpointError
+from .checkpoints.declip import DeclipWeights
+from .checkpoints.vit import infer_vit_config
 
 DINOV2_REG_ARCH = "vit_base_patch14_reg4_dinov2"
 CLIP_QUICKGELU_ARCH = "vit_large_patch14_clip_quickgelu_224"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from ..files import read_json
 from .registry import DEFAULT_DECLIP_SET, REGISTRY
 
 APP_NAME = "dinolizer-gui"
@@ -51,10 +52,7 @@ def weights_dir(override: str | Path | None = None) -> Path:
 
 
 def active_choices(folder: Path) -> dict[str, str]:
-    try:
-        return json.loads((folder / ACTIVE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    return read_json(folder / ACTIVE_FILE)
 
 
 def active_declip_set(folder: Path) -> str:

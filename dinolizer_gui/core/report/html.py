@@ -5,6 +5,8 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from ..models.integrity import stated
+
 
 def _rows(pairs) -> str:
     return "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in pairs)
@@ -74,7 +76,7 @@ def write_html(report: dict, results_dir: Path, path: Path) -> Path:
                 ("Image threshold", f"{m['score_threshold']:.4f} — {m['score_threshold_source']}"),
                 ("Licence", m["licence"]),
             ]
-            + [(c["file"], c["sha256"]) for c in m["checkpoints"]]
+            + [(c["file"], f"{c['sha256']} — weights: {stated(c)}") for c in m["checkpoints"]]
         )
         + "</table>"
         for m in report["models"].values()

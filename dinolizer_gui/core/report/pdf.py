@@ -26,6 +26,7 @@ from reportlab.platypus import (
 )
 
 from ..imageio import ImageLoadError, load_image
+from ..models.integrity import stated
 
 PAGE_WIDTH = A4[0] - 30 * mm
 PANEL_PIXELS = 900  # panels are embedded at most this wide: enough to read, small enough to open fast
@@ -106,6 +107,10 @@ def _picture(image: PILImage.Image, width: float) -> Image:
     return Image(buffer, width=width, height=min(height, 62 * mm), kind="proportional")
 
 
+def _unofficial(checkpoint: dict) -> bool:
+    return (checkpoint.get("verification") or {}).get("state") not in ("verified", "recorded")
+
+
 def _cover(report, styles):
     case, analysis = report["case"], report["analysis"]
     story = [_p("Generative-inpainting localisation report", styles["title"]), Spacer(1, 4 * mm)]
@@ -141,8 +146,15 @@ def _cover(report, styles):
     story.append(_table(rows, [45 * mm, PAGE_WIDTH - 45 * mm], styles))
     story += [Spacer(1, 3 * mm), _p("Models", styles["h2"])]
     for model in report["models"].values():
-        files = [_p(f"{c['file']} ({c['layout']})", styles["body"]) for c in model["checkpoints"]]
-        hashes = [_p(f"SHA-256 {c['sha256']}", styles["mono"]) for c in model["checkpoints"]]
+        checkpoints = [
+            row
+            for c in model["checkpoints"]
+            for row in (
+                ("Checkpoint", _p(f"{c['file']} ({c['layout']})", styles["body"])),
+                ("Weights", _p(stated(c), styles["alert"] if _unofficial(c) else styles["body"])),
+                ("SHA-256", _p(c["sha256"], styles["mono"])),
+            )
+        ]
         rows = [
             ("Model", f"{model['title']} — {model['variant']}"),
             ("Paper", model["paper"]),
@@ -152,7 +164,7 @@ def _cover(report, styles):
             ("Image threshold", f"{model['score_threshold']:.4f} — {model['score_threshold_source']}"),
             ("Loading", "; ".join(model["load_notes"]) or "—"),
         ]
-        rows += [("Checkpoint", f) for f in files] + [("", h) for h in hashes]
+        rows += checkpoints
         story += [_table(rows, [35 * mm, PAGE_WIDTH - 35 * mm], styles), Spacer(1, 2 * mm)]
     story += [_p("Limitations", styles["h2"])] + [
         _p(f"• {text}", styles["body"]) for text in report["limitations"]

@@ -24,7 +24,8 @@ from ...inference import (
 from ...progress import Progress
 from ...tiling import WindowGrid
 from ..cards import DECLIP_CARD
-from ..checkpoints import Checkpoint, CheckpointError, declip_weights
+from ..checkpoints import Checkpoint, CheckpointError
+from ..checkpoints.declip import declip_weights
 from ..layouts import Layout
 from ..localizer import Localizer
 from ..networks import build_declip

@@ -21,9 +21,8 @@ from ...inference import (
 )
 from ...tiling import WindowGrid, dinolizer_working_size
 from ..cards import DINOLIZER_CARD
-from ..checkpoints import (
-    Checkpoint,
-    CheckpointError,
+from ..checkpoints import Checkpoint, CheckpointError
+from ..checkpoints.dinolizer import (
     PatchHeadWeights,
     bfree_backbone_state,
     dinolizer_release_weights,
@@ -44,7 +43,7 @@ def build(files: list[Checkpoint]) -> Localizer:
         return _patch_localizer(
             weights,
             release.path,
-            "official release (3-class head, class 2 = inpainted)",
+            "release checkpoint (3-class head, class 2 = inpainted)",
             [release],
             score_threshold=COCOGLIDE_P99_THRESHOLD,
             score_threshold_source=COCOGLIDE_SOURCE,
@@ -52,7 +51,8 @@ def build(files: list[Checkpoint]) -> Localizer:
     backbone, head = _single(files, Layout.BFREE_BACKBONE), _single(files, Layout.LINEAR_HEAD)
     if backbone and head:
         weight, bias = linear_head_tensors(head)
-        weights = PatchHeadWeights(bfree_backbone_state(backbone), weight, bias)
+        vit_state, notes = bfree_backbone_state(backbone)
+        weights = PatchHeadWeights(vit_state, weight, bias, notes)
         variant = "paper head (B-Free backbone + 1-logit linear head, sigmoid)"
         return _patch_localizer(weights, backbone.path, variant, [backbone, head])
     found = ", ".join(f"{Path(c.path).name} ({c.layout.value})" for c in files) or "none"
