@@ -6,8 +6,9 @@ import difflib
 import sys
 from pathlib import Path
 
+from ..core.errors import OutputError
 from . import analyze, models
-from .common import EXIT_USAGE, Parser, UsageError
+from .common import EXIT_OUTPUT_FAILED, EXIT_USAGE, Parser, UsageError, say
 
 COMMANDS = {"analyze": analyze, "models": models}
 HELP_FLAGS = ("-h", "--help")
@@ -37,15 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command].run(args)
     except UsageError as exc:
-        print(f"dinolizer-gui: error: {exc}", file=sys.stderr)
+        say(f"dinolizer-gui: error: {exc}")
         return EXIT_USAGE
+    except OutputError as exc:
+        say(f"dinolizer-gui: error: {exc} — everything finished before it is kept")
+        return EXIT_OUTPUT_FAILED
 
 
 def _unknown_command(word: str) -> int:
     close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.5)
     hint = f"; did you mean `dinolizer-gui {close[0]}`?" if close else f"; commands: {', '.join(COMMANDS)}"
-    print(
-        f"dinolizer-gui: error: {word!r} is neither a command nor an existing file or folder{hint}",
-        file=sys.stderr,
-    )
+    say(f"dinolizer-gui: error: {word!r} is neither a command nor an existing file or folder{hint}")
     return EXIT_USAGE

@@ -6,7 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import EXIT_OK, EXIT_SOME_FAILED, UsageError, add_weights, add_weights_dir, weights_by_model
+from ..core.analysis import DEFAULT_MAX_WINDOWS
+from .common import (
+    EXIT_OK,
+    EXIT_OUTPUT_FAILED,
+    EXIT_SOME_FAILED,
+    UsageError,
+    add_weights,
+    add_weights_dir,
+    say,
+    weights_by_model,
+)
 
 
 def add_parser(commands) -> None:
@@ -58,6 +68,13 @@ def _add_geometry_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--declip-stride", type=int, default=112, metavar="N")
     parser.add_argument("--max-pixels", type=int, metavar="N", help="decompression-bomb limit in pixels")
+    parser.add_argument(
+        "--max-windows",
+        type=int,
+        default=DEFAULT_MAX_WINDOWS,
+        metavar="N",
+        help=f"refuse an image that needs more windows than this (default {DEFAULT_MAX_WINDOWS:,})",
+    )
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -95,6 +112,10 @@ def _options(args):
         )
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise UsageError("--threshold must lie between 0 and 1")
+    if args.max_pixels is not None and args.max_pixels < 1:
+        raise UsageError("--max-pixels must be a positive number of pixels")
+    if args.max_windows < 1:
+        raise UsageError("--max-windows must be at least 1")
     return AnalysisOptions(
         device=args.device,
         precision=args.precision,
@@ -102,20 +123,48 @@ def _options(args):
         batch_size=args.batch_size,
         declip_mode=args.declip_mode,
         declip_stride=args.declip_stride,
+        max_windows=args.max_windows,
     )
+
+
+def _check_out(out: Path, inputs: list[str]) -> None:
+    """--out must be a writable folder that does not hold the evidence (checked before models load)."""
+    import tempfile
+
+    from ..core.errors import OutputError
+    from ..core.files import contains, make_folder
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder")
+    if clash := next((path for path in inputs if contains(out, path)), None):
+        raise UsageError(f"--out {out} holds the input {clash}: outputs must not be mixed with the evidence")
+    try:
+        make_folder(out)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except (OutputError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+        raise UsageError(f"cannot write in --out {out}: {reason}") from None
 
 
 def workspace_for(args):
     """The session's workspace: options, weights given or installed, results store (none with --no-cache)."""
+    from ..core.errors import OutputError
     from ..core.results_store import ResultStore
     from ..core.settings import Settings
     from ..core.workspace import Workspace
 
+    options = _options(args)
+    _check_out(args.out, args.paths)
+    try:
+        store = None if args.no_cache else ResultStore(args.store)
+    except OutputError as exc:
+        raise UsageError(f"cannot use the results store: {exc}") from None
     workspace = Workspace(
         Settings(max_pixels=args.max_pixels or 0),
         weights_override=args.weights_dir,
-        store=None if args.no_cache else ResultStore(args.store),
-        options_override=_options(args),
+        store=store,
+        options_override=options,
     )
     for name, files in weights_by_model(args.weights).items():
         workspace.set_model_files(name, files)
@@ -162,6 +211,9 @@ def run(args: argparse.Namespace) -> int:
 
     workspace = workspace_for(args)
     localizers = load_localizers(workspace, args.models)
+    runtime = workspace.runtime()
+    if args.device == "cuda" and runtime.note:
+        say(f"warning: --device cuda: {runtime.note}; the models run on the CPU")
     items = make_items(args.paths)
     if not items:
         raise UsageError("no images found in the given paths")
@@ -169,25 +221,22 @@ def run(args: argparse.Namespace) -> int:
     thresholds = {
         loc.name: loc.pixel_threshold if args.threshold is None else args.threshold for loc in localizers
     }
-    run_info = describe_run(localizers, options, workspace.runtime(), thresholds, workspace.max_pixels())
+    run_info = describe_run(localizers, options, runtime, thresholds, workspace.max_pixels())
     writer = ResultsWriter(args.out, run_info, save_probability=args.save_prob)
 
     def finished(item, outcome) -> None:
         writer.add(item, outcome)
         release_freed_memory()
         if not args.quiet:
-            print(f"[{items.index(item) + 1}/{len(items)}] {item.path}: {_item_line(item)}", file=sys.stderr)
+            say(f"[{items.index(item) + 1}/{len(items)}] {item.path}: {_item_line(item)}")
 
     runner = BatchRunner(localizers, options, workspace.store, thresholds, workspace.max_pixels())
     progress = None if args.quiet else _print_windows
     run_to_end(runner.run(items, on_image=finished, on_model=writer.add_model), progress)
     failures = sum(1 for item in items if item.status == ItemStatus.ERROR)
-    print(
-        f"{len(items) - failures} of {len(items)} images analysed; results in {args.out / 'results.json'}",
-        file=sys.stderr,
-    )
-    if args.report:
-        _write_reports(args)
+    say(f"{len(items) - failures} of {len(items)} images analysed; results in {args.out / 'results.json'}")
+    if args.report and not _write_reports(args):
+        return EXIT_OUTPUT_FAILED
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
@@ -200,7 +249,8 @@ def _item_line(item) -> str:
     return f"{detail}  {scores}".rstrip()
 
 
-def _write_reports(args) -> None:
+def _write_reports(args) -> bool:
+    """Write each report format asked; one that fails never stops the others. True when all were written."""
     from ..core.report.document import CaseInfo, write_reports
     from ..core.settings import load_settings
 
@@ -208,8 +258,12 @@ def _write_reports(args) -> None:
     analyst = settings.analyst if args.analyst is None else args.analyst
     organisation = settings.organisation if args.organisation is None else args.organisation
     case = CaseInfo(args.case, analyst, organisation, args.notes)
-    for path in write_reports(args.out, args.report, case):
-        print(f"report written: {path}", file=sys.stderr)
+    written, failures = write_reports(args.out, args.report, case)
+    for path in written:
+        say(f"report written: {path}")
+    for fmt, reason in failures.items():
+        say(f"dinolizer-gui: error: the {fmt.upper()} report could not be written: {reason}")
+    return not failures
 
 
 def _print_windows(progress) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_USAGE, EXIT_SOME_FAILED = 0, 2, 3
+EXIT_OK, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_OUTPUT_FAILED = 0, 2, 3, 4
 
 
 class UsageError(Exception):
@@ -17,6 +17,13 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):  # usage errors exit 2 without a traceback
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def say(text: str, end: str = "\n") -> None:
+    """A line on stderr, with control characters escaped (file names may hold terminal escapes)."""
+    from ..core.names import for_terminal
+
+    print(for_terminal(text), end=end, file=sys.stderr)
 
 
 def add_weights_dir(parser: argparse.ArgumentParser) -> None:

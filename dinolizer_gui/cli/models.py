@@ -48,7 +48,7 @@ def _list(args, folder: Path) -> int:
 
 
 def _verify(args, folder: Path) -> int:
-    rows = manager.status(folder, check_hashes=True)
+    rows = manager.status(folder, check_hashes=True, recompute=True)
     _print_states(folder, rows)
     return EXIT_SOME_FAILED if any(row.state == "corrupt" for row in rows) else EXIT_OK
 

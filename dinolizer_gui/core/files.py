@@ -47,6 +47,17 @@ def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], object]) -> None
     _fsync_folder(path.parent)
 
 
+def commit(staging: Path, target: Path) -> None:
+    """Make a complete file written under a staging name durable, then rename it into place."""
+    try:
+        with open(staging, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(staging, target)
+    except OSError as exc:
+        raise OutputError.of(target, exc) from None
+    _fsync_folder(Path(target).parent)
+
+
 def write_json_atomic(path: Path, document: Any, **dump_options: Any) -> None:
     """Strict JSON (no NaN or infinity) written atomically."""
     write_atomic(path, json.dumps(document, allow_nan=False, **dump_options).encode("utf-8"))

@@ -34,6 +34,7 @@ class Settings:
     weights_dir: str = ""
     max_pixels: int = 0  # 0: Pillow's decompression-bomb limit
     recent_files: list[str] = field(default_factory=list)
+    export_folder: str = ""  # the last folder reports were exported to
     case_number: str = ""
     analyst: str = ""
     organisation: str = ""
@@ -41,6 +42,13 @@ class Settings:
 
     def add_recent(self, path: str) -> None:
         self.recent_files = [path, *[p for p in self.recent_files if p != path][: MAX_RECENT - 1]]
+
+
+def default_export_folder(settings: Settings) -> Path:
+    """The last export folder, else one in the user's documents: never beside the evidence."""
+    from platformdirs import user_documents_dir
+
+    return Path(settings.export_folder or Path(user_documents_dir()) / "DinoLizer reports")
 
 
 def config_dir() -> Path:

@@ -12,6 +12,7 @@ from PySide6.QtGui import QBrush, QColor, QPixmap
 
 from ..core.batch import BatchItem, ItemStatus
 from ..core.models.registry import titles
+from ..core.names import readable
 from .qimages import rgb_image
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -33,7 +34,7 @@ class Column:
 def _status_text(item: BatchItem) -> str:
     if item.status == ItemStatus.SKIPPED:
         return "duplicate"
-    return f"error: {item.reason}" if item.status == ItemStatus.ERROR else str(item.status)
+    return f"error: {readable(item.reason)}" if item.status == ItemStatus.ERROR else str(item.status)
 
 
 def _verdict(item: BatchItem) -> str:
@@ -59,7 +60,9 @@ def _model_column(header: str, name: str, figure: str, spec: str) -> Column:
 
 
 COLUMNS: list[Column] = [
-    Column("Image", lambda i: Path(i.path).name, lambda i: 0),  # sorted by queue (natural) order: see data()
+    Column(
+        "Image", lambda i: readable(Path(i.path).name), lambda i: 0
+    ),  # sorted by queue (natural) order: see data()
     Column("Status", _status_text, lambda i: _status_text(i).lower()),
     Column(
         "Size",
@@ -118,7 +121,7 @@ class BatchTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column == 0:
             return self._thumbnail(item)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return item.reason or item.path
+            return readable(item.reason or item.path)
         if role == Qt.ItemDataRole.ForegroundRole and column == 1 and item.status in STATUS_COLOURS:
             return QBrush(QColor(STATUS_COLOURS[item.status]))
         return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
@@ -12,6 +11,7 @@ from ..core.batch import BatchItem, ItemStatus
 from ..core.imageio import IMAGE_EXTENSIONS
 from ..core.models.layouts import CheckpointError
 from ..core.models.registry import REGISTRY, titles
+from ..core.settings import default_export_folder
 from .actions import shortcut_rows
 from .widgets import card_html
 
@@ -57,9 +57,9 @@ class Dialogs:
     def export_report(self):
         from .export_dialog import ExportDialog
 
-        current = self.window.view.current
-        default = str(Path(current.path).parent / "dinolizer-report") if current else ""
-        dialog = ExportDialog(self.window.workspace, self.export_items, self.window, default)
+        workspace = self.window.workspace
+        default = str(default_export_folder(workspace.settings))
+        dialog = ExportDialog(workspace, self.export_items, self.window, default)
         dialog.show()
         return dialog
 

@@ -120,6 +120,7 @@ class ExportDialog(QDialog):
         except ValueError as exc:
             self.message.setText(str(exc))
             return
+        self.settings.export_folder = folder
         self.worker = create_worker(worker_job, job, _start_thread=False, _ignore_errors=True)
         self.worker.yielded.connect(self._on_progress)
         self.worker.returned.connect(self._on_done)
@@ -135,8 +136,14 @@ class ExportDialog(QDialog):
         count = f" {progress.done}/{progress.total}" if progress.total else "…"
         self.progress.setFormat(f"{progress.stage} {progress.model}{count}".replace("  ", " "))
 
-    def _on_done(self, paths: list) -> None:
+    def _on_done(self, outcome: tuple[list, dict[str, str]]) -> None:
+        paths, failures = outcome
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
-        self.message.setText("Written: " + ", ".join(str(p) for p in paths))
+        lines = ["Written: " + ", ".join(str(p) for p in paths)]
+        lines += [
+            f"<b style='color:#c0392b'>The {fmt.upper()} report failed:</b> {why}"
+            for fmt, why in failures.items()
+        ]
+        self.message.setText("<br>".join(lines))
         self.workspace.save()
         self.exported.emit(paths)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 
 from .. import __version__
 from ..core.models.registry import titles
+from ..core.names import readable
 from ..core.render import ViewMode
 from ..core.settings import Settings, load_settings
 from ..core.workspace import Workspace
@@ -163,7 +164,7 @@ class MainWindow(QMainWindow):
         self.refresh_layers()
         self.controls.scores_label.setText(self.panel_grid.show_scores(document))
         self.thresholds.refresh_regions()
-        self.setWindowTitle(f"{Path(document.path).name} — DinoLizer GUI {__version__}")
+        self.setWindowTitle(f"{readable(Path(document.path).name)} — DinoLizer GUI {__version__}")
         self.status.showMessage("; ".join(document.image.warnings), 10000)
         self.update_state()
 

@@ -23,6 +23,7 @@ from superqt.utils import create_worker
 
 from ..core.models import manager
 from ..core.models.weights_folder import ManifestEntry, active_declip_set, load_manifest
+from ..core.progress import Progress
 from ..core.provenance import now_iso
 
 STATE_TIPS = {
@@ -102,7 +103,7 @@ class ModelsDialog(QDialog):
         self.refresh()
 
     def refresh(self, check_hashes: bool = False) -> None:
-        rows = manager.status(self.folder, self.manifest, check_hashes=check_hashes)
+        rows = manager.status(self.folder, self.manifest, check_hashes=check_hashes, recompute=check_hashes)
         self.table.setRowCount(len(rows))
         for row, status in enumerate(rows):
             entry = status.entry
@@ -175,7 +176,7 @@ class ModelsDialog(QDialog):
         self.download_button.setEnabled(False)
         worker.start()
 
-    def _on_progress(self, progress: manager.TransferProgress) -> None:
+    def _on_progress(self, progress: Progress) -> None:
         if progress.total:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * progress.done / progress.total))

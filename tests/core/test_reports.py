@@ -115,7 +115,7 @@ def test_a_file_changed_after_analysis_is_reported_as_a_hash_mismatch(weights, e
     _photo(evidence / "photo1.png", seed=9)  # tampered after the analysis
     from dinolizer_gui.core.report.document import CaseInfo, write_reports
 
-    pdf, report_json = write_reports(out, ["pdf", "json"], CaseInfo("2026-0142"))
+    (pdf, report_json), _ = write_reports(out, ["pdf", "json"], CaseInfo("2026-0142"))
     report = json.loads(report_json.read_text())
     tampered = next(e for e in report["images"] if e["file_name"] == "photo1.png")
     assert tampered["hash_verified"] is False and "MISMATCH" in tampered["hash_problem"]

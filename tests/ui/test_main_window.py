@@ -313,3 +313,65 @@ def test_next_flagged_skips_unflagged_rows_and_pause_holds_the_batch(qtbot, wind
         window.triage_dock.proxy.mapToSource(window.triage_dock.table.currentIndex()).row()
     ]
     assert current.flagged
+
+
+def test_weights_changed_after_installation_are_refused_in_the_banner_and_the_models_dialog(
+    qtbot, weights, tmp_path, monkeypatch, photo
+):
+    from dinolizer_gui.core.models import manager
+
+    files, _ = weights
+    folder = tmp_path / "weights"
+    monkeypatch.setenv("DINOLIZER_GUI_WEIGHTS", str(folder))
+    target = manager.import_file(files["declip"], folder)
+    with open(target, "r+b") as handle:
+        handle.seek(-300, 2)
+        handle.write(b"\0" * 200)
+    window = MainWindow(config_folder=tmp_path / "config")
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.view.analysisFailed, timeout=30000) as signal:
+        window.open_paths([str(photo)])
+    assert "changed since it was installed" in signal.args[0] and window.central.banner.isVisible()
+    dialog = window.dialogs.manage_models()
+    qtbot.addWidget(dialog)
+    dialog.select("declip-vit-cocosd")
+    assert dialog.table.item(dialog.table.currentRow(), 0).text() == "corrupt"
+
+
+def test_the_card_and_the_score_say_which_weights_made_the_map(qtbot, window, weights, photo):
+    _analysed(qtbot, window, weights, photo)
+    tip = window.panels[1].score.toolTip()
+    assert (
+        "given for this run only" in tip
+        and "official"
+        not in window.controls.scores_label.text()
+        .lower()
+        .replace("independent adapter of the official release", "")
+    )
+    from dinolizer_gui.core.models.registry import REGISTRY
+    from dinolizer_gui.ui.widgets import card_html
+
+    html = card_html(REGISTRY["dinolizer"].card, window.view.current.models["dinolizer"].localizer.describe())
+    assert "Weights:</b> given for this run only" in html
+
+
+def test_the_export_folder_defaults_to_the_last_one_never_beside_the_evidence(
+    qtbot, window, weights, photo, tmp_path
+):
+    _analysed(qtbot, window, weights, photo)
+    dialog = window.dialogs.export_report()
+    qtbot.addWidget(dialog)
+    first_default = Path(dialog.folder.text())
+    assert photo.parent not in (first_default, *first_default.parents)
+    dialog.folder.setText(str(photo.parent))  # the evidence folder itself: refused
+    dialog.buttons.accepted.emit()
+    assert "holds the evidence" in dialog.message.text()
+    assert Path(window.dialogs.export_report().folder.text()) == first_default  # a refused folder is not kept
+    chosen = tmp_path / "reports"
+    dialog.folder.setText(str(chosen))
+    with qtbot.waitSignal(dialog.exported, timeout=30000):
+        dialog.buttons.accepted.emit()
+    again = window.dialogs.export_report()
+    qtbot.addWidget(again)
+    assert again.folder.text() == str(chosen)

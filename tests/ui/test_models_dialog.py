@@ -3,7 +3,7 @@ from dataclasses import replace
 
 from PySide6.QtWidgets import QMessageBox
 
-from dinolizer_gui.core.models import manager
+from dinolizer_gui.core.models import transfer
 from dinolizer_gui.core.models.weights_folder import installed_files, load_manifest
 from dinolizer_gui.ui.models_dialog import ModelsDialog
 from tests.core.test_model_manager import CheckpointServer
@@ -26,7 +26,7 @@ def test_dialog_downloads_with_progress_after_the_licence_is_accepted(qtbot, wei
     dialog = ModelsDialog(folder, manifest=manifest, urls={"dinolizer-release": server.url("r.ckpt")})
     qtbot.addWidget(dialog)
     dialog.show()
-    manager.CHUNK, chunk = 64 * 1024, manager.CHUNK
+    transfer.CHUNK, chunk = 64 * 1024, transfer.CHUNK
     try:
         dialog.select("dinolizer-release")
         assert dialog.table.item(dialog.table.currentRow(), 0).text() == "missing"
@@ -36,7 +36,7 @@ def test_dialog_downloads_with_progress_after_the_licence_is_accepted(qtbot, wei
             dialog.download_button.click()
             assert dialog.progress.isVisible()
     finally:
-        manager.CHUNK = chunk
+        transfer.CHUNK = chunk
         server.close()
     assert "non-profit" in asked[0]
     assert len(set(seen)) > 3 and max(seen) == 1000

@@ -102,25 +102,34 @@ class HashCache:
         self.file = file or Path(folder) / "hashes.json"
         self._lock = threading.Lock()
 
+    def known(self, path: Path | str) -> str | None:
+        """The cached SHA-256 if the file is unchanged since it was hashed, else None (reads no data)."""
+        path = Path(path)
+        with self._lock:
+            known = read_json(self.file).get(os.path.realpath(path))
+        valid = isinstance(known, dict) and known.get("identity") == _identity(path)
+        return str(known["sha256"]) if valid else None  # type: ignore[index]
+
     def sha256(self, path: Path | str, recompute: bool = False) -> str:
         path = Path(path)
-        stat = os.stat(path)
-        identity = [stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns]
-        key = os.path.realpath(path)
-        with self._lock:
-            known = read_json(self.file).get(key)
-        if not recompute and isinstance(known, dict) and known.get("identity") == identity:
-            return str(known["sha256"])
+        if not recompute and (digest := self.known(path)) is not None:
+            return digest
+        identity = _identity(path)
         digest = sha256_of_file(path)
         with self._lock:
             entries = read_json(self.file)
-            entries[key] = {"identity": identity, "sha256": digest}
+            entries[os.path.realpath(path)] = {"identity": identity, "sha256": digest}
             try:
                 self.file.parent.mkdir(parents=True, exist_ok=True)
                 write_json_atomic(self.file, entries)
             except OSError:
                 pass  # a cache that cannot be written only costs time
         return digest
+
+
+def _identity(path: Path) -> list[int]:
+    stat = os.stat(path)
+    return [stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns]
 
 
 def classify(

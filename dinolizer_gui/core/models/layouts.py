@@ -19,3 +19,14 @@ class Layout(str, Enum):
 
 class CheckpointError(PathError):
     """A weights file that cannot be used for the model it was given to."""
+
+
+MAX_LISTED_KEYS = 25
+
+
+def list_keys(keys) -> str:
+    """Keys for a message: sorted, at most 25, with how many more there are."""
+    keys = sorted(str(k) for k in keys)
+    shown = ", ".join(keys[:MAX_LISTED_KEYS])
+    more = len(keys) - MAX_LISTED_KEYS
+    return shown + (f", ... ({more} more)" if more > 0 else "") if keys else "(none)"

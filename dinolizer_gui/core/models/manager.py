@@ -11,21 +11,21 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from ..files import make_folder, read_json, write_json_atomic
+from ..files import commit, make_folder, read_json, write_json_atomic
 from ..imageio import sha256_of_file
+from ..progress import Progress
 from .integrity import HashCache, WeightsState, classify, forget_install, install_records, record_install
-from .layouts import CheckpointError, Layout
+from .layouts import CheckpointError, Layout, list_keys
+from .transfer import CHUNK, TransferError, fetch
 from .weights_folder import ACTIVE_FILE, ManifestEntry, active_choices, load_manifest
 
 LICENCES_FILE = "licences.json"
-CHUNK = 1 << 20
 # verified: matches a published hash (or came from the published, MD5-checked archive)
 # recorded: no hash is published; unchanged since its SHA-256 was recorded at install
 # unofficial: imported although it differs from the published hash
@@ -44,13 +44,6 @@ class EntryStatus:
     path: Path
     sha256: str | None  # recorded or published
     detail: str = ""
-
-
-@dataclass(frozen=True)
-class TransferProgress:
-    done: int
-    total: int | None
-    stage: str = "downloading"
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -83,8 +76,8 @@ def status(
 ) -> list[EntryStatus]:
     """The state of every manifest entry in the folder.
 
-    With `check_hashes`, each installed file's SHA-256 is compared with its record (cached while the file is
-    unchanged; `recompute` reads every byte again).
+    Each installed file's SHA-256 is compared with its record when it is known (a run hashed it and the file
+    has not changed since); `check_hashes` computes the unknown ones, `recompute` reads every byte again.
     """
     rows, records, cache = [], install_records(folder), HashCache()
     for entry in manifest or load_manifest():
@@ -94,7 +87,7 @@ def status(
             rows.append(EntryStatus(entry, state, path, entry.sha256))
             continue
         record = records.get(entry.file)
-        actual = cache.sha256(path, recompute) if check_hashes else None
+        actual = cache.sha256(path, recompute) if check_hashes else cache.known(path)
         state, detail = classify(entry.file, actual, record, entry)
         if state is WeightsState.UNCHECKED:
             detail = "placed by hand; no install record" + (
@@ -124,7 +117,7 @@ def accept_licence(folder: Path, entry: ManifestEntry, when: str) -> None:
 
 def download(
     entry: ManifestEntry, folder: Path, url: str | None = None, timeout: float = 30.0
-) -> Generator[TransferProgress, None, Path]:
+) -> Generator[Progress, None, Path]:
     """Download (resuming a `.part` file), verify, and install one checkpoint.
 
     Closing the generator stops the transfer and keeps the `.part` file for a later resume.
@@ -133,48 +126,19 @@ def download(
         raise ModelManagerError(f"{entry.id}: {entry.unsupported_reason or 'not supported by this version'}")
     if not licence_accepted(folder, entry):
         raise ModelManagerError(f"{entry.id}: accept its licence first ({entry.licence})")
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     part = _part_path(folder, entry)
-    yield from _transfer(url or entry.url, part, entry.size if not entry.archive else None, timeout)
-    yield TransferProgress(part.stat().st_size, part.stat().st_size, "verifying")
+    hosts = {urlsplit(e.url).hostname or "" for e in load_manifest()}
+    try:
+        yield from fetch(url or entry.url, part, entry.size if not entry.archive else None, hosts, timeout)
+    except TransferError as exc:
+        raise ModelManagerError(f"{entry.file}: {exc}") from None
+    yield Progress(part.stat().st_size, part.stat().st_size, "verifying")
     try:
         return _install(entry, folder, part, part.name)
     except ModelManagerError:
         part.unlink(missing_ok=True)  # a corrupt transfer is not kept for resuming
         raise
-
-
-def _transfer(
-    url: str, part: Path, expected_size: int | None, timeout: float
-) -> Generator[TransferProgress, None, None]:
-    have = part.stat().st_size if part.exists() else 0
-    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and have:  # already complete
-            yield TransferProgress(have, have)
-            return
-        raise ModelManagerError(f"download failed: HTTP {exc.code} {exc.reason} from {url}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise ModelManagerError(f"download failed: {getattr(exc, 'reason', exc)} ({url})") from None
-    with response:
-        resumed = response.status == 206
-        if not resumed:
-            have = 0
-        length = response.headers.get("Content-Length")
-        total = have + int(length) if length is not None else expected_size
-        with open(part, "ab" if resumed else "wb") as handle:
-            done = have
-            yield TransferProgress(done, total)
-            while chunk := response.read(CHUNK):
-                handle.write(chunk)
-                done += len(chunk)
-                yield TransferProgress(done, total)
-    if total is not None and done < total:
-        raise ModelManagerError(
-            f"download interrupted at {done:,} of {total:,} bytes; run it again to resume"
-        )
 
 
 def _md5(path: Path) -> str:
@@ -203,7 +167,7 @@ def _install(
     name = source_name or source.name
     official: bool | None = None  # None: nothing published to compare with
     try:
-        if entry.archive and _holds_member(source, entry.archive_member or entry.file):
+        if entry.archive and _is_distributed_archive(source, entry.archive_member or entry.file):
             if entry.md5:
                 official = _md5(source) == entry.md5
                 if not official and not allow_unofficial:
@@ -228,24 +192,30 @@ def _install(
         elif entry.archive and official is None:
             official = False  # the bare member cannot be checked against the archive's MD5
         _check_layout(entry, staging)
-        state = {True: WeightsState.VERIFIED, False: WeightsState.UNOFFICIAL, None: WeightsState.RECORDED}[
-            official
-        ]
-        record_install(folder, entry.file, actual, state, name)
+        states = {True: WeightsState.VERIFIED, False: WeightsState.UNOFFICIAL, None: WeightsState.RECORDED}
+        record_install(folder, entry.file, actual, states[official], name)
         target = folder / entry.file
-        os.replace(staging, target)
+        commit(staging, target)
         return target
     finally:
         staging.unlink(missing_ok=True)
 
 
-def _holds_member(path: Path, member: str) -> bool:
-    """True for the distributed zip (a .pth is a zip too, but without that member)."""
+def _is_distributed_archive(path: Path, member: str) -> bool:
+    """True for the distributed zip, False for a bare checkpoint (a .pth is a zip too, holding a data.pkl);
+    any other zip is refused, naming the member it lacks."""
     try:
         with zipfile.ZipFile(path) as zipped:
-            return member in zipped.namelist()
+            names = zipped.namelist()
     except (zipfile.BadZipFile, OSError):
         return False
+    if member in names:
+        return True
+    if any(name.endswith("/data.pkl") for name in names):
+        return False
+    raise ModelManagerError(
+        f"{path.name}: the archive does not contain {member}; it holds {list_keys(names)}"
+    )
 
 
 def _extract_member(archive: Path, member: str, target: Path) -> None:
@@ -265,11 +235,12 @@ _EXPECTED_LAYOUTS = {
 
 
 def _layout_of(path: Path, name: str | None = None) -> Layout:
-    """The file's checkpoint layout; a file that is not one is a ModelManagerError (named `name` if given)."""
-    from .checkpoints import read_checkpoint
+    """The file's checkpoint layout, once it has loaded as that model part; a file that does not is a
+    ModelManagerError (named `name` if given)."""
+    from .validation import validate_file
 
     try:
-        return read_checkpoint(path, sha256="-").layout
+        return validate_file(path)
     except CheckpointError as exc:
         raise ModelManagerError(f"{name}: {exc.reason}" if name else str(exc)) from None
 
@@ -294,7 +265,7 @@ def import_file(
             raise ModelManagerError(f"{source.name}: not a linear head file ({layout.value})")
         target = folder / source.name
         shutil.copyfile(source, folder / f".{source.name}.staging")
-        os.replace(folder / f".{source.name}.staging", target)
+        commit(folder / f".{source.name}.staging", target)
         return target
     manifest = manifest or load_manifest()
     entry = find_entry(as_entry, manifest) if as_entry else _entry_for_file(source, manifest)
@@ -344,8 +315,8 @@ def set_active_declip(training_set: str, folder: Path, manifest: list[ManifestEn
     _write_json(folder / ACTIVE_FILE, active)
 
 
-def progress_printer(write: Callable[[str], None]) -> Callable[[TransferProgress], None]:
-    def report(progress: TransferProgress) -> None:
+def progress_printer(write: Callable[[str], None]) -> Callable[[Progress], None]:
+    def report(progress: Progress) -> None:
         total = f"/{progress.total / 1e6:.1f}" if progress.total else ""
         write(f"\r{progress.stage} {progress.done / 1e6:.1f}{total} MB")
 

@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ... import __version__
+from ..files import write_atomic
 from ..imageio import sha256_of_file
+from ..names import path_of
 from ..provenance import now_iso
 
 REPORT_SCHEMA = "dinolizer-gui/report"
@@ -57,7 +59,7 @@ def score_meaning(model: dict, result: dict) -> str:
 
 
 def _verify(entry: dict) -> dict:
-    path = Path(entry["path"])
+    path = path_of(entry)
     if not path.is_file():
         return {
             "sha256_at_export": None,
@@ -75,10 +77,10 @@ def _verify(entry: dict) -> dict:
     }
 
 
-def build_report(results_dir: Path, case: CaseInfo, only: list[str] | None = None) -> dict:
-    """The report of a results folder (optionally only some image paths), evidence hashes re-verified."""
+def build_report(results_dir: Path, case: CaseInfo) -> dict:
+    """The report of a results folder, evidence hashes re-verified."""
     results = load_results(results_dir)
-    images = [e for e in results["images"] if only is None or e["path"] in only]
+    images = results["images"]
     report_images = []
     for entry in images:
         item = {**entry, **_verify(entry), "file_name": Path(entry["path"]).name}
@@ -108,21 +110,31 @@ def build_report(results_dir: Path, case: CaseInfo, only: list[str] | None = Non
 
 
 def write_json(report: dict, path: Path) -> Path:
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    text = json.dumps(report, indent=2, ensure_ascii=False, sort_keys=True, allow_nan=False)
+    write_atomic(path, text.encode("utf-8"))
     return path
 
 
 def write_reports(
-    results_dir: Path, formats: list[str], case: CaseInfo, only: list[str] | None = None, stem: str = "report"
-) -> list[Path]:
-    """Write each requested format next to results.json; returns the files written."""
+    results_dir: Path, formats: list[str], case: CaseInfo, stem: str = "report"
+) -> tuple[list[Path], dict[str, str]]:
+    """Write each requested format next to results.json; one that fails never stops the others.
+
+    Returns the files written and, per format that failed, why.
+    """
     from .html import write_html
     from .pdf import write_pdf
 
-    report = build_report(results_dir, case, only)
+    report = build_report(results_dir, case)
     writers = {
         "json": write_json,
         "pdf": lambda r, p: write_pdf(r, results_dir, p),
         "html": lambda r, p: write_html(r, results_dir, p),
     }
-    return [writers[fmt](report, Path(results_dir) / f"{stem}.{fmt}") for fmt in dict.fromkeys(formats)]
+    written, failures = [], {}
+    for fmt in dict.fromkeys(formats):
+        try:
+            written.append(writers[fmt](report, Path(results_dir) / f"{stem}.{fmt}"))
+        except Exception as exc:  # one format's failure (layout, disk, font) must not stop the others
+            failures[fmt] = str(exc) or type(exc).__name__
+    return written, failures

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..analysis import ImageOutcome, ModelOutcome
 from ..batch import BatchItem
+from ..files import contains
 from ..imageio import LoadedImage
 from ..jobs import load_models, stored_results
 from ..progress import Progress
@@ -23,7 +24,7 @@ def export_outcomes(
     out_dir: Path,
     formats: list[str],
     case: CaseInfo,
-) -> Generator[Progress, None, list[Path]]:
+) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
     """Write each (batch item, its image, model outcomes by name) as it comes (masks, overlays, heat maps,
     results.json), then the reports."""
     writer = ResultsWriter(Path(out_dir), run_info)
@@ -35,26 +36,28 @@ def export_outcomes(
         writer.add(item, ImageOutcome(item.path, image))
         yield Progress(done, total, "writing images")
     yield Progress(count, total, "writing reports")
-    written = write_reports(Path(out_dir), formats, case)
+    written, failures = write_reports(Path(out_dir), formats, case)
     yield Progress(total, total, "done")
-    return written
+    return written, failures
 
 
 def export_job(
     workspace: Workspace, items: list[BatchItem], folder: Path, formats: list[str], case: CaseInfo
-) -> Generator[Progress, None, list[Path]]:
+) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
     """Export finished items with their stored maps at the workspace's current thresholds.
 
     Raises ValueError at once (not when the job runs) when there is nothing to export.
     """
     if not items:
         raise ValueError("No analysed image in this selection: run the analysis first.")
+    if clash := next((item.path for item in items if contains(folder, item.path)), None):
+        raise ValueError(f"The folder {folder} holds the evidence ({clash}): choose one outside it.")
     return _export(workspace, items, folder, formats, case)
 
 
 def _export(
     workspace: Workspace, items: list[BatchItem], folder: Path, formats: list[str], case: CaseInfo
-) -> Generator[Progress, None, list[Path]]:
+) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
     options, thresholds, max_pixels = workspace.options(), workspace.thresholds(), workspace.max_pixels()
     localizers = yield from load_models(workspace, workspace.model_files())
     run_info = describe_run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from ..files import write_atomic
 from ..models.integrity import stated
 
 
@@ -117,9 +118,9 @@ def write_html(report: dict, results_dir: Path, path: Path) -> Path:
         ".alert{background:#b00020;color:#fff;padding:8px;font-weight:bold}.small{font-size:12px;color:#444}"
         ".panels{display:flex;gap:8px}figure{margin:4px}img{max-width:340px}"
     )
-    path.write_text(
+    page = (
         f"<!doctype html><html><head><meta charset=utf-8><title>Report {escape(case['case_number'])}"
-        f"</title><style>{style}</style></head><body>{body}</body></html>",
-        encoding="utf-8",
+        f"</title><style>{style}</style></head><body>{body}</body></html>"
     )
+    write_atomic(path, page.encode("utf-8"))
     return path

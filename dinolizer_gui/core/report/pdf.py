@@ -25,10 +25,13 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from ..files import write_atomic
 from ..imageio import ImageLoadError, load_image
 from ..models.integrity import stated
+from ..names import path_of
 
 PAGE_WIDTH = A4[0] - 30 * mm
+CELL_LIMIT = 600  # characters of one value in a table cell
 PANEL_PIXELS = 900  # panels are embedded at most this wide: enough to read, small enough to open fast
 _FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -73,8 +76,12 @@ def _styles():
     }
 
 
-def _p(text, style) -> Paragraph:
-    return Paragraph(escape(str(text)).replace("\n", "<br/>"), style)
+def _p(text, style, limit: int | None = CELL_LIMIT) -> Paragraph:
+    """A paragraph; text longer than `limit` is cut with an ellipsis (a table cell cannot span pages)."""
+    text = str(text)
+    if limit is not None and len(text) > limit:
+        text = f"{text[:limit]}… ({len(text) - limit:,} more characters: the full text is in report.json)"
+    return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
 
 def _table(rows, widths, styles, header=False) -> Table:
@@ -130,7 +137,7 @@ def _cover(report, styles):
     ]
     story.append(_table(rows, [35 * mm, PAGE_WIDTH - 35 * mm], styles))
     if case["notes"]:
-        story += [Spacer(1, 3 * mm), _p("Notes", styles["h2"]), _p(case["notes"], styles["body"])]
+        story += [Spacer(1, 3 * mm), _p("Notes", styles["h2"]), _p(case["notes"], styles["body"], limit=None)]
     story += [Spacer(1, 3 * mm), _p("Parameters", styles["h2"])]
     params = analysis["parameters"]
     rows = [
@@ -284,7 +291,8 @@ def _image_page(entry, report, results_dir: Path, styles):
 def _panels(entry, report, results_dir: Path, styles) -> Table:
     """Original, overlay and mask per model, agreement: three a row, each under its label."""
     try:
-        original, missing = PILImage.fromarray(load_image(entry["path"], None).rgb), ""
+        max_pixels = report["analysis"]["parameters"].get("max_pixels")
+        original, missing = PILImage.fromarray(load_image(path_of(entry), max_pixels).rgb), ""
     except ImageLoadError as exc:
         original, missing = None, exc.reason
     pictures = [("Original" + (" (as it is now)" if entry["hash_verified"] is False else ""), original)]
@@ -324,7 +332,7 @@ def write_pdf(report: dict, results_dir: Path, path: Path) -> Path:
         story += _summary(report, styles)
     for entry in report["images"]:
         story += _image_page(entry, report, Path(results_dir), styles)
-    case = report["case"]["case_number"]
+    case = report["case"]["case_number"][:60]
 
     def footer(canvas, document):
         canvas.saveState()
@@ -337,8 +345,9 @@ def write_pdf(report: dict, results_dir: Path, path: Path) -> Path:
         )
         canvas.restoreState()
 
+    buffer = io.BytesIO()
     document = SimpleDocTemplate(
-        str(path),
+        buffer,
         pagesize=A4,
         leftMargin=15 * mm,
         rightMargin=15 * mm,
@@ -350,4 +359,5 @@ def write_pdf(report: dict, results_dir: Path, path: Path) -> Path:
         invariant=1,
     )
     document.build(story, onFirstPage=footer, onLaterPages=footer)
+    write_atomic(path, buffer.getvalue())
     return path

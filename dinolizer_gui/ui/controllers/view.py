@@ -9,6 +9,7 @@ from superqt.utils import create_worker
 
 from ...core.batch import ItemStatus
 from ...core.jobs import open_image_job, stored_results_job
+from ...core.names import readable
 from ...core.workspace import Workspace
 from ..document import Document, worker_job
 from .batch import BatchController
@@ -80,7 +81,7 @@ class ViewController(QObject):
             self.analysisFinished.emit(document.path)
 
     def fail(self, path: str, exc: BaseException) -> None:
-        message = f"{Path(path).name}: {getattr(exc, 'reason', None) or exc}"
+        message = readable(f"{Path(path).name}: {getattr(exc, 'reason', None) or exc}")
         if "out of memory" in str(exc).lower():
             message += " — try the CPU (Analysis › Device) or a larger stride"
         self.analysisFailed.emit(message)

@@ -20,11 +20,10 @@ from typing import Any
 import torch
 
 from ...imageio import sha256_of_file
-from ..layouts import CheckpointError, Layout
+from ..layouts import CheckpointError, Layout, list_keys
 
 __all__ = ["Checkpoint", "CheckpointError", "Layout", "list_keys", "read_checkpoint", "strip_prefixes"]
 
-_MAX_LISTED_KEYS = 25
 _WEIGHTS_ONLY_REFUSAL = (
     "it holds Python objects other than tensors and plain values, which are never loaded "
     "(no code is unpickled)"
@@ -146,13 +145,6 @@ def detect_layout(path: Path | str, content: dict[str, Any]) -> Layout:
 
 def _plain_vit_keys(state: dict[str, Any]) -> set[str]:
     return {str(k).removeprefix("module.") for k in state if isinstance(state.get(k), torch.Tensor)}
-
-
-def list_keys(keys) -> str:
-    keys = sorted(str(k) for k in keys)
-    shown = ", ".join(keys[:_MAX_LISTED_KEYS])
-    more = len(keys) - _MAX_LISTED_KEYS
-    return shown + (f", ... ({more} more)" if more > 0 else "") if keys else "(none)"
 
 
 def strip_prefixes(key: str) -> str:
