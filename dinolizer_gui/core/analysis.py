@@ -5,6 +5,7 @@ Torch-free: the results store, the viewer and the CLI read these without loading
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -42,15 +43,67 @@ class AnalysisOptions:
         return self.stride == DINOLIZER_STRIDE and self.declip_mode == "whole"
 
 
+# Hedged words for an image-level probability that the whole image is synthetic: (lower bound, words)
+INDICATION_BANDS = (
+    (0.0, "no indication"),
+    (0.5, "weak indication"),
+    (0.75, "moderate indication"),
+    (0.9, "strong indication"),
+    (0.98, "very strong indication"),
+)
+
+
+@dataclass(frozen=True)
+class ImageLevel:
+    """An image-level detector's answer: the mean of its crop logits (positive = synthetic)."""
+
+    logit: float
+    crop_logits: tuple[float, ...]
+
+    @property
+    def probability(self) -> float:
+        return 1.0 / (1.0 + math.exp(-self.logit)) if self.logit > -700 else 0.0
+
+    @property
+    def flagged(self) -> bool:
+        return self.logit > 0
+
+    @property
+    def indication(self) -> str:
+        return next(words for low, words in reversed(INDICATION_BANDS) if self.probability >= low)
+
+    def as_dict(self) -> dict:
+        return {
+            "logit": self.logit,
+            "probability": self.probability,
+            "crop_logits": list(self.crop_logits),
+            "flagged": self.flagged,
+            "indication": self.indication,
+            "bands": {words: low for low, words in INDICATION_BANDS},
+        }
+
+
 @dataclass
 class ModelRun:
-    probability: np.ndarray  # H x W float32 in [0, 1], at the displayed image size
+    probability: np.ndarray | None  # H x W float32 in [0, 1] at the displayed size; None: no map
     windows: int
     working_size: tuple[int, int]  # (width, height) the model analysed
     preprocessing: list[str]
     device: str
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    image_level: ImageLevel | None = None  # an image-level detector's answer (no map)
+
+    @property
+    def score(self) -> float:
+        """The image-level score: the 99th percentile of the map, or the detector's probability."""
+        if self.image_level is not None:
+            return self.image_level.probability
+        from .postprocess import image_score
+
+        if self.probability is None:
+            raise ValueError("a model run holds a map or an image-level answer")
+        return image_score(self.probability)
 
 
 @dataclass

@@ -102,8 +102,8 @@ class ItemStatus(str, Enum):
 class ModelSummary:
     score: float
     flagged: bool
-    marked_area: float
-    threshold: float
+    marked_area: float | None  # None for a model without a map
+    threshold: float | None
     cached: bool  # served from the results store, not computed in this run
 
 
@@ -240,8 +240,6 @@ class BatchRunner:
 
     def _model(self, index, finished, total, image, localizer):
         """The model's outcome on the image, from the store when it holds it, and whether it did."""
-        from .postprocess import image_score
-
         key = result_key(image.sha256, localizer.name, localizer.checkpoints, self.options, self.device_type)
         notes = []
         if self.store is not None and (stored := self.store.get(key)) is not None:
@@ -260,16 +258,16 @@ class BatchRunner:
         run.notes += notes
         if image.width * image.height >= RELEASE_WEIGHTS_FROM_PIXELS:
             localizer.release_weight_pages()
-        score = image_score(run.probability)
+        score = run.score
         if self.store is not None:
             self.store.put(key, image.sha256, localizer.name, run, score)
         return self._outcome(localizer, run, score), False
 
     def _outcome(self, localizer: Localizer, run, score: float) -> ModelOutcome:
-        from .postprocess import summarise
+        from .postprocess import summarise_run
 
         threshold = self.thresholds[localizer.name]
-        return ModelOutcome(run, summarise(run.probability, threshold, localizer.score_threshold, score))
+        return ModelOutcome(run, summarise_run(run, threshold, localizer.score_threshold, score))
 
 
 def _first_line(exc: BaseException) -> str:

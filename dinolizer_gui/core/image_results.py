@@ -13,9 +13,9 @@ import numpy as np
 
 from .analysis import AnalysisOptions, ModelRun
 from .imageio import LoadedImage
-from .postprocess import Summary, binary_mask, summarise
+from .postprocess import Summary, binary_mask, summarise_run
 from .render import probability_levels
-from .results_store import ResultStore, result_key
+from .results_store import ResultStore, StoredMapCorrupt, result_key
 
 if TYPE_CHECKING:
     from .models.localizer import Localizer
@@ -26,22 +26,29 @@ class ModelResult:
     localizer: Localizer
     run: ModelRun
     score: float
-    levels: np.ndarray  # probability quantised for colouring
+    levels: np.ndarray | None  # probability quantised for colouring; None for a model without a map
     threshold: float
     summary: Summary | None = None  # regions at `threshold`, computed lazily
     _mask: tuple[float, np.ndarray] | None = None
 
     @classmethod
     def of(cls, localizer: Localizer, run: ModelRun, score: float, threshold: float) -> ModelResult:
-        return cls(localizer, run, score, probability_levels(run.probability), threshold)
+        levels = probability_levels(run.probability) if run.probability is not None else None
+        return cls(localizer, run, score, levels, threshold)
+
+    @property
+    def has_map(self) -> bool:
+        return self.run.probability is not None
 
     @property
     def probability(self) -> np.ndarray:
+        if self.run.probability is None:
+            raise ValueError(f"{self.localizer.name} gives no map")
         return self.run.probability
 
     def mask(self) -> np.ndarray:
         if self._mask is None or self._mask[0] != self.threshold:
-            self._mask = (self.threshold, binary_mask(self.run.probability, self.threshold))
+            self._mask = (self.threshold, binary_mask(self.probability, self.threshold))
         return self._mask[1]
 
     def marked_area(self) -> float:
@@ -49,13 +56,13 @@ class ModelResult:
         return np.count_nonzero(mask) / mask.size
 
     def flagged(self) -> bool:
+        if self.run.image_level is not None:
+            return self.run.image_level.flagged
         return self.score >= self.localizer.score_threshold
 
     def regions_summary(self) -> Summary:
         if self.summary is None or self.summary.threshold != self.threshold:
-            self.summary = summarise(
-                self.run.probability, self.threshold, self.localizer.score_threshold, self.score
-            )
+            self.summary = summarise_run(self.run, self.threshold, self.localizer.score_threshold, self.score)
         return self.summary
 
 
@@ -74,14 +81,18 @@ def add_stored_results(
     thresholds: dict[str, float],
     device_type: str,
 ) -> None:
-    """Add each model's map that the store holds for the image (no model is run)."""
+    """Add each model's result that the store holds for the image (no model is run)."""
     for localizer in localizers:
         if localizer.name in results.models:
             continue
         key = result_key(results.image.sha256, localizer.name, localizer.checkpoints, options, device_type)
         stored = store.get(key)
-        if stored is not None:
-            threshold = thresholds.get(localizer.name, localizer.pixel_threshold)
-            results.models[localizer.name] = ModelResult.of(
-                localizer, stored.load_run(), stored.score, threshold
-            )
+        if stored is None:
+            continue
+        try:
+            run = stored.load_run()
+        except StoredMapCorrupt:
+            store.drop(key)  # shown as not analysed; the next run computes it again
+            continue
+        threshold = thresholds.get(localizer.name, localizer.pixel_threshold)
+        results.models[localizer.name] = ModelResult.of(localizer, run, stored.score, threshold)

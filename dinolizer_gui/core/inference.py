@@ -8,13 +8,14 @@ models themselves live in their adapters (`models/adapters/`).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Generator
 
 import numpy as np
 import torch
 
-from .analysis import AnalysisOptions, ModelRun
+from .analysis import AnalysisOptions, ImageLevel, ModelRun
 from .device import Runtime, cpu_runtime, is_out_of_memory, resolve_runtime
 from .imageio import LoadedImage
 from .progress import Progress
@@ -57,7 +58,8 @@ def require_finite(values: torch.Tensor) -> torch.Tensor:
     return values
 
 
-PipelineOutcome = tuple[np.ndarray, int, tuple[int, int], list[str]]  # map, windows, working size, steps
+# the map (or an image-level answer), windows, working size, steps
+PipelineOutcome = tuple[np.ndarray | ImageLevel, int, tuple[int, int], list[str]]
 Pipeline = Callable[
     [torch.nn.Module, LoadedImage, AnalysisOptions, Runtime, list[str]],
     Generator[Progress, None, PipelineOutcome],
@@ -81,18 +83,17 @@ def run_localizer(
         runtime = cpu_runtime("CUDA ran out of memory even with one window per batch; finished on the CPU")
         notes.append(runtime.note)
         outcome = yield from _on_device(net, pipeline, image, options, runtime, notes)
-    probability, windows, working_size, preprocessing = outcome
-    if not all(np.isfinite(probability[band]).all() for band in row_bands(*probability.shape)):
+    answer, windows, working_size, preprocessing = outcome
+    seconds = time.perf_counter() - started
+    if isinstance(answer, ImageLevel):
+        if not all(math.isfinite(logit) for logit in (answer.logit, *answer.crop_logits)):
+            raise NonFiniteOutput()
+        return ModelRun(
+            None, windows, working_size, preprocessing, runtime.description, notes, seconds, answer
+        )
+    if not all(np.isfinite(answer[band]).all() for band in row_bands(*answer.shape)):
         raise NonFiniteOutput()
-    return ModelRun(
-        probability,
-        windows,
-        working_size,
-        preprocessing,
-        runtime.description,
-        notes,
-        time.perf_counter() - started,
-    )
+    return ModelRun(answer, windows, working_size, preprocessing, runtime.description, notes, seconds)
 
 
 def _on_device(net, pipeline, image, options, runtime, notes):

@@ -7,12 +7,16 @@ calls these functions again.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import torch
 
 from .tiling import row_bands
+
+if TYPE_CHECKING:
+    from .analysis import ModelRun
 
 SCORE_PERCENTILE = 99.0
 
@@ -35,11 +39,11 @@ class Region:
 
 @dataclass(frozen=True)
 class Summary:
-    threshold: float
-    score: float  # 99th percentile of the probability map
+    threshold: float | None  # the pixel threshold; None for a model without a map
+    score: float  # 99th percentile of the probability map, or an image-level detector's probability
     score_threshold: float
-    flagged: bool  # score >= score_threshold
-    marked_area: float  # fraction of pixels at or above the pixel threshold
+    flagged: bool  # score >= score_threshold (an image-level detector: its own rule)
+    marked_area: float | None  # fraction of pixels at or above the pixel threshold; None without a map
     regions: list[Region]
 
 
@@ -141,6 +145,18 @@ def find_regions(probability: np.ndarray, mask: np.ndarray) -> list[Region]:
         Region(i + 1, x, y, w, h, area, round(100.0 * area / total, 4), round(mean, 6), round(peak, 6))
         for i, (area, x, y, w, h, mean, peak) in enumerate(regions)
     ]
+
+
+def summarise_run(
+    run: ModelRun, threshold: float, score_threshold: float, score: float | None = None
+) -> Summary:
+    """A run's summary: mask statistics for a map, the detector's own decision for an image-level answer."""
+    if run.image_level is not None:
+        level = run.image_level
+        return Summary(None, round(level.probability, 6), 0.5, level.flagged, None, [])
+    if run.probability is None:
+        raise ValueError("a model run holds a map or an image-level answer")
+    return summarise(run.probability, threshold, score_threshold, score)
 
 
 def summarise(

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from platformdirs import user_data_dir
 
-from .analysis import AnalysisOptions, ModelRun
+from .analysis import AnalysisOptions, ImageLevel, ModelRun
 from .errors import OutputError
 from .files import make_folder, write_atomic
 from .models.registry import REGISTRY
@@ -79,27 +79,31 @@ class StoredResult:
     width: int
     height: int
     run_info: dict
-    map_path: Path
+    map_path: Path | None  # None: an image-level result, which has no map
     created: float
 
     def load_run(self) -> ModelRun:
-        """The stored map; raises StoredMapCorrupt when its bytes no longer decompress to the right size."""
+        """The stored run; raises StoredMapCorrupt when a map no longer decompresses to the right size."""
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.created))
+        info = self.run_info
+        run = ModelRun(
+            None,
+            info["windows"],
+            tuple(info["working_size"]),
+            info["preprocessing"],
+            info["device"],
+            [*info["notes"], f"served from the results store (computed {when})"],
+        )
+        if self.map_path is None:
+            level = info["image_level"]
+            run.image_level = ImageLevel(level["logit"], tuple(level["crop_logits"]))
+            return run
         try:
             data = zlib.decompress(self.map_path.read_bytes())
-            probability = np.frombuffer(data, dtype=np.float32).reshape(
-                self.height, self.width
-            )  # read-only view
+            run.probability = np.frombuffer(data, dtype=np.float32).reshape(self.height, self.width)  # a view
         except (OSError, ValueError, zlib.error) as exc:
             raise StoredMapCorrupt(f"stored map {self.map_path} is damaged ({exc})") from None
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.created))
-        return ModelRun(
-            probability,
-            self.run_info["windows"],
-            tuple(self.run_info["working_size"]),
-            self.run_info["preprocessing"],
-            self.run_info["device"],
-            self.run_info["notes"] + [f"served from the results store (computed {when})"],
-        )
+        return run
 
 
 class ResultStore:
@@ -131,7 +135,8 @@ class ResultStore:
     def get(self, key: str) -> StoredResult | None:
         with self._session() as db:
             row = db.execute("SELECT * FROM results WHERE key = ?", (key,)).fetchone()
-        if row is None or not (self.maps / row["map_file"]).is_file():
+        map_path = self.maps / row["map_file"] if row is not None and row["map_file"] else None
+        if row is None or (map_path is not None and not map_path.is_file()):
             return None
         return StoredResult(
             row["key"],
@@ -140,25 +145,34 @@ class ResultStore:
             row["width"],
             row["height"],
             json.loads(row["run"]),
-            self.maps / row["map_file"],
+            map_path,
             row["created"],
         )
 
     def put(self, key: str, file_sha256: str, model: str, run: ModelRun, score: float) -> StoredResult:
         if not math.isfinite(score):
             raise ValueError(f"refusing to store a non-finite score ({score})")
-        height, width = run.probability.shape
-        map_file = f"{key[:2]}/{key}.f32z"
-        target = make_folder(self.maps / key[:2]) / f"{key}.f32z"
-        pixels = np.ascontiguousarray(run.probability, np.float32)
-        write_atomic(target, zlib.compress(pixels.data.cast("B"), 1))  # complete before a row points to it
-        info = {
+        info: dict = {
             "windows": run.windows,
             "working_size": list(run.working_size),
             "preprocessing": run.preprocessing,
             "device": run.device,
             "notes": run.notes,
         }
+        target, map_file, height, width = None, "", 0, 0
+        if run.image_level is not None:
+            info["image_level"] = {
+                "logit": run.image_level.logit,
+                "crop_logits": list(run.image_level.crop_logits),
+            }
+        elif run.probability is not None:
+            height, width = run.probability.shape
+            map_file = f"{key[:2]}/{key}.f32z"
+            target = make_folder(self.maps / key[:2]) / f"{key}.f32z"
+            pixels = np.ascontiguousarray(run.probability, np.float32)
+            write_atomic(
+                target, zlib.compress(pixels.data.cast("B"), 1)
+            )  # complete before a row points to it
         created = time.time()
         with self._session(write=True) as db:
             db.execute(

@@ -111,7 +111,8 @@ class ResultsWriter:
             files = self._pending[item.path] = _ImageFiles(folder)
             make_folder(self.out_dir / folder)
         files.models[name], mask = self._save_model(files.folder, name, image, model)
-        files.masks[name] = (np.packbits(mask), mask.shape)
+        if mask is not None:
+            files.masks[name] = (np.packbits(mask), mask.shape)
 
     def add(self, item, outcome: ImageOutcome | None) -> dict:
         """Finish one batch item; a duplicate (no outcome) points at its first copy's files."""
@@ -180,24 +181,14 @@ class ResultsWriter:
 
     def _save_model(
         self, folder: str, name: str, image: LoadedImage, model: ModelOutcome
-    ) -> tuple[dict, np.ndarray]:
-        """Write one model's files; returns its results.json entry and its mask."""
-        probability, summary = model.run.probability, model.summary
-        mask_rel, overlay_rel = f"{folder}/{name}_mask.png", f"{folder}/{name}_overlay.png"
-        heatmap_rel = f"{folder}/{name}_heatmap.png"
-        mask = binary_mask(probability, summary.threshold)
-        write_png(self.out_dir / mask_rel, mask_image(mask))
-        levels = probability_levels(probability)
-        write_png(self.out_dir / overlay_rel, composite(image.rgb, heat_layer(levels), self.overlay_opacity))
-        write_png(
-            self.out_dir / heatmap_rel, levels, palette=colormap_rgb(DEFAULT_COLORMAP)
-        )  # a third of RGB
-        result: dict[str, Any] = {"mask": mask_rel, "overlay": overlay_rel, "heatmap": heatmap_rel}
-        if self.save_probability:
-            prob_rel = f"{folder}/{name}_probability.npy"
-            map32 = probability.astype(np.float32, copy=False)
-            write_atomic(self.out_dir / prob_rel, lambda handle: np.save(handle, map32))
-            result["probability_map"] = prob_rel
+    ) -> tuple[dict, np.ndarray | None]:
+        """Write one model's files; returns its results.json entry and its mask (None without a map)."""
+        run, summary = model.run, model.summary
+        result: dict[str, Any] = {}
+        mask = None
+        if run.probability is not None and summary.threshold is not None:
+            mask = binary_mask(run.probability, summary.threshold)
+            result = self._save_map(folder, name, image, run.probability, mask)
         result.update(
             {
                 "threshold": summary.threshold,
@@ -206,14 +197,36 @@ class ResultsWriter:
                 "flagged": summary.flagged,
                 "marked_area": summary.marked_area,
                 "regions": [r.as_dict() for r in summary.regions],
-                "windows": model.run.windows,
-                "working_size": list(model.run.working_size),
-                "preprocessing": model.run.preprocessing,
-                "device": model.run.device,
-                "notes": model.run.notes,
+                "windows": run.windows,
+                "working_size": list(run.working_size),
+                "preprocessing": run.preprocessing,
+                "device": run.device,
+                "notes": run.notes,
             }
         )
+        if run.image_level is not None:
+            result["image_level"] = run.image_level.as_dict()
         return result, mask
+
+    def _save_map(
+        self, folder: str, name: str, image: LoadedImage, probability: np.ndarray, mask: np.ndarray
+    ):
+        """The mask, overlay and heat map PNGs (and the .npy map if asked); their entries in results.json."""
+        mask_rel, overlay_rel = f"{folder}/{name}_mask.png", f"{folder}/{name}_overlay.png"
+        heatmap_rel = f"{folder}/{name}_heatmap.png"
+        write_png(self.out_dir / mask_rel, mask_image(mask))
+        levels = probability_levels(probability)
+        write_png(self.out_dir / overlay_rel, composite(image.rgb, heat_layer(levels), self.overlay_opacity))
+        write_png(
+            self.out_dir / heatmap_rel, levels, palette=colormap_rgb(DEFAULT_COLORMAP)
+        )  # a third of RGB
+        files = {"mask": mask_rel, "overlay": overlay_rel, "heatmap": heatmap_rel}
+        if self.save_probability:
+            prob_rel = f"{folder}/{name}_probability.npy"
+            map32 = probability.astype(np.float32, copy=False)
+            write_atomic(self.out_dir / prob_rel, lambda handle: np.save(handle, map32))
+            files["probability_map"] = prob_rel
+        return files
 
     def _write_json(self) -> None:
         write_json_atomic(self.out_dir / "results.json", self.document, indent=2, ensure_ascii=False)

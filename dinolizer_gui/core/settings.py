@@ -18,7 +18,7 @@ MAX_RECENT = 12
 
 
 def default_thresholds() -> dict[str, float]:
-    return {name: spec.pixel_threshold for name, spec in REGISTRY.items()}
+    return {name: spec.pixel_threshold for name, spec in REGISTRY.items() if spec.produces_map}
 
 
 @dataclass

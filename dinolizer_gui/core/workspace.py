@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from .analysis import AnalysisOptions
 from .imageio import DEFAULT_MAX_PIXELS
 from .models.integrity import HashCache, Verification, verify_installed, verify_session
-from .models.registry import REGISTRY, load_localizer, model_for_layout
+from .models.layouts import CheckpointError
+from .models.registry import REGISTRY, load_localizer
 from .models.weights_folder import installed_files, load_manifest, weights_dir
 from .results_store import ResultStore
 from .settings import Settings, save_settings
@@ -72,19 +73,26 @@ class Workspace:
         """Use these checkpoint files for a model in this session."""
         self.session_files[name] = [Path(p) for p in paths]
 
-    def use_checkpoint(self, path: Path | str) -> str:
-        """Use a checkpoint file for this session, for the model its layout belongs to; returns that model.
+    def use_checkpoints(self, paths: Iterable[Path | str]) -> list[str]:
+        """Use checkpoint files for this session: each model takes the files it can be made of.
 
-        A file that makes a model only with others (a backbone, a head) joins the files already chosen.
-        Raises CheckpointError for a file that is not a known checkpoint.
+        A B-Free backbone and a head make the DinoLizer paper model, the backbone alone B-Free. Returns the
+        models given files; raises CheckpointError for a file that is not a checkpoint, or for files that make
+        no model.
         """
         from .models.checkpoints import read_checkpoint
 
-        layout = read_checkpoint(path).layout
-        name = model_for_layout(layout)
-        kept = self.session_files.get(name, []) if layout in REGISTRY[name].partial_layouts else []
-        self.set_model_files(name, [*kept, Path(path)])
-        return name
+        chosen = {Path(path): read_checkpoint(path, sha256="-").layout for path in paths}
+        models = [name for name, spec in REGISTRY.items() if spec.pick_chosen(chosen)]
+        if not models:
+            layouts = ", ".join(f"{path.name} ({layout.value})" for path, layout in chosen.items())
+            wanted = "; ".join(f"{spec.title} needs {spec.needs}" for spec in REGISTRY.values())
+            raise CheckpointError(
+                next(iter(chosen), "checkpoints"), f"no model is made of {layouts}: {wanted}"
+            )
+        for name in models:
+            self.set_model_files(name, REGISTRY[name].pick_chosen(chosen))
+        return models
 
     def verify(self, name: str, paths: list[Path]) -> list[Verification]:
         """Each file's verification state; an installed file changed since installation raises

@@ -11,7 +11,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QBrush, QColor, QPixmap
 
 from ..core.batch import BatchItem, ItemStatus
-from ..core.models.registry import titles
+from ..core.models.registry import map_titles, titles
 from ..core.names import readable
 from .qimages import rgb_image
 
@@ -73,6 +73,7 @@ COLUMNS: list[Column] = [
         _model_column(header, name, figure, spec)
         for name, title in titles().items()
         for header, figure, spec in ((title, "score", ".3f"), (f"{title} marked", "marked_area", ".1%"))
+        if figure == "score" or name in map_titles()
     ],
     Column(
         "Verdict",

@@ -82,12 +82,17 @@ class Dialogs:
         return dialog
 
     def load_checkpoint(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Load a checkpoint", "", CHECKPOINT_FILES)
-        if path:
+        title = "Load checkpoints: every file a model needs (e.g. a ViT+RN50 decoder, RN50.pt and a ViT file)"
+        paths, _ = QFileDialog.getOpenFileNames(self.window, title, "", CHECKPOINT_FILES)
+        if paths:
             try:
-                self.window.workspace.use_checkpoint(path)
+                models = self.window.workspace.use_checkpoints(paths)
             except CheckpointError as exc:
                 self.window.show_error(str(exc))
+            else:
+                self.window.status.showMessage(
+                    "For this session: " + ", ".join(titles()[m] for m in models), 8000
+                )
             self.window.update_state()
 
     def choose_weights_folder(self) -> None:

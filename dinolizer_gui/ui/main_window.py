@@ -192,7 +192,9 @@ class MainWindow(QMainWindow):
             self.status.readout.setText("")
             return
         parts = [f"({x}, {y})"] + [
-            f"{titles()[name]} {result.probability[y, x]:.3f}" for name, result in document.models.items()
+            f"{titles()[name]} {result.probability[y, x]:.3f}"
+            for name, result in document.models.items()
+            if result.has_map
         ]
         self.status.readout.setText("   ".join(parts))
 

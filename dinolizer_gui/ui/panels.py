@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QSplitter
 
 from ..core.image_results import ModelResult
 from ..core.models.integrity import stated
-from ..core.models.registry import REGISTRY, titles
+from ..core.models.registry import map_titles, titles
 from ..core.render import ViewMode, agreement_layer, model_layer
 from .document import Document
 from .image_view import ViewLink
@@ -24,7 +24,7 @@ class PanelGrid(QSplitter):
 
     def __init__(self, parent=None):
         super().__init__(Qt.Orientation.Horizontal, parent)
-        self.panels = [Panel("input", "Input")] + [Panel(name, title) for name, title in titles().items()]
+        self.panels = [Panel("input", "Input")] + [Panel(name, title) for name, title in map_titles().items()]
         self.link = ViewLink([p.view for p in self.panels])
         for panel in self.panels:
             self.addWidget(panel)
@@ -74,7 +74,7 @@ class PanelGrid(QSplitter):
 
     @staticmethod
     def _agreement(results: dict[str, ModelResult]) -> QPixmap | None:
-        masks = [results[name].mask() for name in REGISTRY if name in results]
+        masks = [results[name].mask() for name in map_titles() if name in results]
         return QPixmap.fromImage(layer_image(agreement_layer(*masks))) if len(masks) == 2 else None
 
     def set_overlay_opacity(self, opacity: float) -> None:
@@ -82,27 +82,64 @@ class PanelGrid(QSplitter):
             panel.view.layer.setOpacity(opacity)
 
     def show_scores(self, document: Document | None) -> str:
-        """Each panel's score line; returns the scores with their meaning, for the dock."""
+        """Each panel's score line; returns every model's score with its meaning, for the dock."""
         lines = []
         for panel in self.model_panels:
             result = document.models.get(panel.key) if document else None
             if result is None:
-                panel.score.setText("<i>not analysed</i>" if document else "")
+                panel.score.setText("<b style='color:#c0392b'>not analysed</b>" if document else "")
+                panel.score.setToolTip(
+                    "this model has not run on this image: no score, no map" if document else ""
+                )
                 continue
             title, localizer = titles()[panel.key], result.localizer
             verdict = "<b style='color:#c0392b'>flagged</b>" if result.flagged() else "not flagged"
             explanation = (
                 f"{title} score = 99th percentile of the inpainting probability map; "
                 f"flagged when ≥ {localizer.score_threshold:.4f} ({localizer.score_threshold_source})."
-            )
-            explanation += (
-                " Weights: " + "; ".join(f"{c['file']}: {stated(c)}" for c in localizer.checkpoints) + "."
+                f" Weights: {_weights(localizer)}."
             )
             panel.score.setText(f"score {result.score:.3f} — {verdict}")
             panel.score.setToolTip(explanation)
-            timing = f"{result.run.seconds:.1f} s" if result.run.seconds else "from the results store"
             lines.append(
                 f"<b>{title}</b> {result.score:.3f} ({verdict}): {explanation} "
-                f"<i>Variant: {localizer.variant}; {result.run.device}; {timing}.</i>"
+                f"<i>Variant: {localizer.variant}; {result.run.device}; {_timing(result)}.</i>"
             )
+        results = document.models if document else {}
+        lines += [_image_level_line(name, result) for name, result in results.items() if not result.has_map]
+        if warning := fully_generated_warning(results):
+            lines.insert(0, f"<b style='color:#c0392b'>{warning}</b>")
         return "<br>".join(lines)
+
+
+def _weights(localizer) -> str:
+    return "; ".join(f"{c['file']}: {stated(c)}" for c in localizer.checkpoints)
+
+
+def _timing(result: ModelResult) -> str:
+    return f"{result.run.seconds:.1f} s" if result.run.seconds else "from the results store"
+
+
+def _image_level_line(name: str, result: ModelResult) -> str:
+    level, localizer = result.run.image_level, result.localizer
+    assert level is not None  # a result without a map is an image-level answer
+    flagged = " — <b style='color:#c0392b'>flagged</b>" if level.flagged else ""
+    return (
+        f"<b>{titles()[name]}: {level.probability:.2f}</b>{flagged} — {level.indication} that the whole "
+        f"image is synthetic; this model does not localise (logit {level.logit:+.2f}, mean of 5 crops; "
+        f"positive = synthetic). <i>Weights: {_weights(localizer)}; {result.run.device}; "
+        f"{_timing(result)}.</i>"
+    )
+
+
+def fully_generated_warning(results: dict[str, ModelResult]) -> str:
+    """Said when an image-level detector flags the image and a localizer marks most of it."""
+    detectors = [r for r in results.values() if r.run.image_level is not None and r.flagged()]
+    most = [titles()[n] for n, r in results.items() if r.has_map and r.marked_area() > 0.5]
+    if detectors and most:
+        return (
+            f"{' and '.join(most)} mark most of the image, and {titles()[detectors[0].localizer.name]} "
+            "says the whole image is likely synthetic: for a fully generated image the localizers' maps are "
+            "not meaningful."
+        )
+    return ""

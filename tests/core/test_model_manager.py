@@ -168,7 +168,7 @@ def test_cli_import_then_analyze_without_weights_option(weights, tmp_path, capsy
     out = tmp_path / "out"
     assert main(["analyze", str(image), "--out", str(out), "--weights-dir", str(folder), "--quiet"]) == 0
     models = json.loads((out / "results.json").read_text())["models"]
-    assert set(models) == {"dinolizer", "declip"}
+    assert set(models) == {"dinolizer", "declip", "bfree"}  # the B-Free file makes the image-level model
     assert models["dinolizer"]["checkpoints"][0]["path"] == str(folder / "epoch=36_val_loss=0.2130.ckpt")
 
 
@@ -210,7 +210,13 @@ def test_manifest_lists_every_official_checkpoint():
     assert {
         e.training_set for e in manifest.values() if e.id.startswith("declip-vit-") and "rn50" not in e.id
     } == {"pluralistic", "lama", "repaint-p2-9k", "ldm", "cocosd"}
-    assert "%2B" in manifest["declip-vit-rn50-lama"].url and not manifest["declip-vit-rn50-lama"].supported
+    fusion = manifest["declip-vit-rn50-lama"]
+    assert "%2B" in fusion.url and fusion.supported and ("openai-rn50",) in fusion.requires
+    for key, digest in (
+        ("openai-rn50", "afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762"),
+        ("openai-vit-l14", "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836"),
+    ):
+        assert manifest[key].sha256 == digest and digest in manifest[key].url and "MIT" in manifest[key].licence
     assert manifest["bfree"].md5 == "f3f53fa647848b16cf81c913f148a198"
     assert manifest["declip-vit-cocosd"].domain == "general photographs"
     assert all(e.licence for e in manifest.values())

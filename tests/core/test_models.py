@@ -182,7 +182,7 @@ def test_pickled_code_is_refused_not_executed(tmp_path, capsys):
     assert "unpickled code ran" not in capsys.readouterr().out
 
 
-def test_declip_rn50_files_get_a_clear_message(tmp_path):
+def test_a_fusion_decoder_without_rn50_names_the_file_to_get(tmp_path):
     path = tmp_path / "ViT_layer20+RN50_layer3_conv-20_lama.pth"
     torch.save(
         {
@@ -192,7 +192,7 @@ def test_declip_rn50_files_get_a_clear_message(tmp_path):
         },
         path,
     )
-    with pytest.raises(CheckpointError, match="RN50 weights as well"):
+    with pytest.raises(CheckpointError, match=r"needs OpenAI.s CLIP RN50 weights: RN50\.pt"):
         load_localizer("declip", [path])
 
 

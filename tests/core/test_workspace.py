@@ -21,19 +21,24 @@ def test_session_files_override_installed_ones_and_models_without_files_are_left
     assert workspace.model_files(["declip", "dinolizer"]) == {"declip": [files["declip"]]}
 
 
-def test_a_checkpoint_chosen_for_the_session_goes_to_the_model_of_its_layout(weights, tmp_path):
+def test_checkpoints_chosen_for_the_session_go_to_every_model_they_make(weights, tmp_path):
     files, _ = weights
     workspace = _workspace(tmp_path)
-    assert workspace.use_checkpoint(files["bfree"]) == "dinolizer"
-    assert workspace.use_checkpoint(files["head"]) == "dinolizer"  # backbone and head make one model together
+    assert workspace.use_checkpoints([files["bfree"]]) == ["bfree"]  # a backbone alone: B-Free only
+    assert workspace.use_checkpoints([files["bfree"], files["head"]]) == ["dinolizer", "bfree"]
     assert workspace.model_files()["dinolizer"] == [files["bfree"], files["head"]]
-    assert workspace.use_checkpoint(files["release"]) == "dinolizer"  # complete by itself: replaces them
-    assert workspace.use_checkpoint(files["declip"]) == "declip"
-    assert workspace.model_files() == {"dinolizer": [files["release"]], "declip": [files["declip"]]}
+    assert workspace.use_checkpoints([files["release"], files["declip"]]) == ["dinolizer", "declip"]
+    assert workspace.model_files() == {
+        "dinolizer": [files["release"]],
+        "declip": [files["declip"]],
+        "bfree": [files["bfree"]],
+    }
+    with pytest.raises(CheckpointError, match=r"no model is made of .*head"):
+        workspace.use_checkpoints([files["head"]])
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not weights")
     with pytest.raises(CheckpointError, match=r"junk\.pth"):
-        workspace.use_checkpoint(junk)
+        workspace.use_checkpoints([junk])
     localizers = workspace.load(workspace.model_files())
-    assert [loc.name for loc in localizers] == ["dinolizer", "declip"]
+    assert [loc.name for loc in localizers] == ["dinolizer", "declip", "bfree"]
     assert workspace.load({"declip": [files["declip"]]})[0] is localizers[1]  # loaded once per session

@@ -44,3 +44,19 @@ DECLIP_CARD = ModelCard(
     ),
     licence="CC BY-NC-SA 4.0: non-commercial use only",
 )
+
+BFREE_CARD = ModelCard(
+    title="B-Free",
+    paper="Guillaro, Zingarini, Cozzolino, Verdoliva. A Bias-Free Training Paradigm for More General "
+    "AI-generated Image Detection. CVPR 2025",
+    architecture="DINOv2 ViT-B/14 with 4 registers, one logit from the CLS token; five 504 px crops of the "
+    "whole image in token space, mean logit. Image-level only: it does not localise",
+    training_data="B-Free's training data: real images and their content-aligned, self-conditioned generated "
+    "versions, for detecting fully generated or regenerated images",
+    failure_modes=(
+        "it scores the whole image; it says nothing about where an edit is",
+        "known false positives on heavily processed real photographs (compression, filters, resampling)",
+        "images smaller than 504 px in a direction are scored on their top-left 504 x 504 px, tiled",
+    ),
+    licence="GRIP licence: non-profit research use only",
+)

@@ -15,6 +15,8 @@ class Layout(str, Enum):
     LINEAR_HEAD = "DinoLizer paper linear head (1x1 convolution, 1 logit)"
     DECLIP_VIT = "DeCLIP ViT-L/14 checkpoint"
     DECLIP_VIT_RN50 = "DeCLIP ViT-L/14 + RN50 checkpoint (decoder only)"
+    OPENAI_RN50 = "OpenAI CLIP RN50 weights"
+    OPENAI_VIT = "OpenAI CLIP ViT weights"
 
 
 class CheckpointError(PathError):

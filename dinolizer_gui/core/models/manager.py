@@ -97,8 +97,19 @@ def status(
             detail = "not the published file (its hash differs, or it was placed by hand)"
         elif state is WeightsState.CORRUPT:
             detail += ": changed or damaged"
+        if missing := unmet_requirements(entry, folder, manifest):
+            detail = "; ".join(filter(None, [detail, f"needs {missing} before it can be used"]))
         rows.append(EntryStatus(entry, state.value, path, record["sha256"] if record else actual, detail))
     return rows
+
+
+def unmet_requirements(
+    entry: ManifestEntry, folder: Path, manifest: list[ManifestEntry] | None = None
+) -> str:
+    """What else must be installed for an entry to be used, in words ("" when nothing)."""
+    files = {e.id: e.file for e in manifest or load_manifest()}
+    missing = [group for group in entry.requires if not any((folder / files[key]).is_file() for key in group)]
+    return " and ".join(" or ".join(f"{files[key]} ({key})" for key in group[:2]) for group in missing)
 
 
 def _part_path(folder: Path, entry: ManifestEntry) -> Path:
@@ -231,6 +242,8 @@ _EXPECTED_LAYOUTS = {
     "checkpoint": {Layout.DECLIP_VIT},
     "backbone": {Layout.BFREE_BACKBONE},
     "decoder-only": {Layout.DECLIP_VIT_RN50},
+    "backbone-rn50": {Layout.OPENAI_RN50},
+    "backbone-vit": {Layout.OPENAI_VIT},
 }
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..analysis import AnalysisOptions
-from .cards import DECLIP_CARD, DINOLIZER_CARD, ModelCard
+from .cards import BFREE_CARD, DECLIP_CARD, DINOLIZER_CARD, ModelCard
 from .layouts import Layout
 
 if TYPE_CHECKING:
@@ -29,17 +29,23 @@ COCOGLIDE_SOURCE = (
 DEFAULT_DECLIP_SET = "cocosd"  # general photographs; the Dolos sets are faces
 
 
+Chosen = dict[Path, Layout]  # session files and their layouts
+Present = dict[str, Path]  # installed files by manifest id
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
     card: ModelCard
     needs: str  # the files a user must supply, in words
     layouts: tuple[Layout, ...]  # checkpoint layouts this model is built from
-    key_parameters: Callable[[AnalysisOptions], dict[str, Any]]  # the options that change its map
+    key_parameters: Callable[[AnalysisOptions], dict[str, Any]]  # the options that change its output
     # the installed files it uses by default: (files present by manifest id, weights folder, active choices)
-    pick_installed: Callable[[dict[str, Path], Path, dict[str, str]], list[Path]]
+    pick_installed: Callable[[Present, Path, dict[str, str]], list[Path]]
+    # of files chosen for a session, those that make this model ([] when they cannot)
+    pick_chosen: Callable[[Chosen], list[Path]]
     pixel_threshold: float = 0.5
-    partial_layouts: tuple[Layout, ...] = ()  # layouts that make the model only together with other files
+    produces_map: bool = True  # False: an image-level detector
 
     @property
     def title(self) -> str:
@@ -50,23 +56,55 @@ class ModelSpec:
         return adapter.build(checkpoints)
 
 
-def _dinolizer_files(present: dict[str, Path], folder: Path, _active: dict[str, str]) -> list[Path]:
+def _of(chosen: Chosen, *layouts: Layout) -> list[Path]:
+    return [path for path, layout in chosen.items() if layout in layouts]
+
+
+def _dinolizer_installed(present: Present, folder: Path, _active: dict[str, str]) -> list[Path]:
     if "dinolizer-release" in present:
         return [present["dinolizer-release"]]
     heads = sorted(folder.glob("*.head.safetensors"))
     return [present["bfree"], heads[0]] if "bfree" in present and heads else []
 
 
-def _declip_files(present: dict[str, Path], _folder: Path, active: dict[str, str]) -> list[Path]:
-    chosen = f"declip-vit-{active.get('declip', DEFAULT_DECLIP_SET)}"
-    fallbacks = [key for key in present if key.startswith("declip-vit-") and "rn50" not in key]
-    return next(([present[key]] for key in [chosen, *fallbacks] if key in present), [])
+def _dinolizer_chosen(chosen: Chosen) -> list[Path]:
+    if release := _of(chosen, Layout.DINOLIZER_RELEASE):
+        return release[:1]
+    backbone, head = _of(chosen, Layout.BFREE_BACKBONE), _of(chosen, Layout.LINEAR_HEAD)
+    return [backbone[0], head[0]] if backbone and head else []
+
+
+def _declip_installed(present: Present, _folder: Path, active: dict[str, str]) -> list[Path]:
+    """The active training set's file; for the ViT+RN50 variant, its decoder, RN50 and a CLIP ViT source (the
+    ones present: the adapter names any that is missing)."""
+    training_set = active.get("declip", DEFAULT_DECLIP_SET)
+    vit_files = [key for key in present if key.startswith("declip-vit-") and "rn50" not in key]
+    if active.get("declip_variant") == FUSION_VARIANT:
+        decoder = f"declip-vit-rn50-{training_set}"
+        sources = [
+            key for key in ("openai-vit-l14", f"declip-vit-{training_set}", *vit_files) if key in present
+        ]
+        wanted = [decoder, "openai-rn50", *sources[:1]]
+        return [present[key] for key in wanted if key in present] if decoder in present else []
+    return next(([present[key]] for key in [f"declip-vit-{training_set}", *vit_files] if key in present), [])
+
+
+def _declip_chosen(chosen: Chosen) -> list[Path]:
+    if decoder := _of(chosen, Layout.DECLIP_VIT_RN50):
+        return (
+            decoder[:1]
+            + _of(chosen, Layout.OPENAI_RN50)[:1]
+            + _of(chosen, Layout.OPENAI_VIT, Layout.DECLIP_VIT)[:1]
+        )
+    return _of(chosen, Layout.DECLIP_VIT)[:1]
 
 
 def _declip_parameters(options: AnalysisOptions) -> dict[str, Any]:
     sliding = options.declip_mode == "sliding"
     return {"mode": options.declip_mode, "stride": options.declip_stride if sliding else 0}
 
+
+FUSION_VARIANT = "vit+rn50"
 
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
@@ -78,27 +116,40 @@ REGISTRY: dict[str, ModelSpec] = {
             "(model_epoch_best.pth) plus a linear head file",
             (Layout.DINOLIZER_RELEASE, Layout.BFREE_BACKBONE, Layout.LINEAR_HEAD),
             lambda options: {"stride": options.stride},
-            _dinolizer_files,
-            partial_layouts=(Layout.BFREE_BACKBONE, Layout.LINEAR_HEAD),
+            _dinolizer_installed,
+            _dinolizer_chosen,
         ),
         ModelSpec(
             "declip",
             DECLIP_CARD,
-            "one DeCLIP ViT checkpoint, e.g. ViT_layer20_conv-20_cocosd.pth",
-            (Layout.DECLIP_VIT, Layout.DECLIP_VIT_RN50),
+            "one DeCLIP ViT checkpoint (e.g. ViT_layer20_conv-20_cocosd.pth), or a ViT+RN50 decoder with "
+            "OpenAI's RN50.pt and a CLIP ViT-L/14 (any DeCLIP ViT file, or ViT-L-14.pt)",
+            (Layout.DECLIP_VIT, Layout.DECLIP_VIT_RN50, Layout.OPENAI_RN50, Layout.OPENAI_VIT),
             _declip_parameters,
-            _declip_files,
+            _declip_installed,
+            _declip_chosen,
+        ),
+        ModelSpec(
+            "bfree",
+            BFREE_CARD,
+            "B-Free's model_epoch_best.pth (from BFREE_dino2reg4.zip)",
+            (Layout.BFREE_BACKBONE,),
+            lambda options: {},
+            lambda present, _folder, _active: [present["bfree"]] if "bfree" in present else [],
+            lambda chosen: _of(chosen, Layout.BFREE_BACKBONE)[:1],
+            produces_map=False,
         ),
     )
 }
 
 
+def map_titles() -> dict[str, str]:
+    """The models that give a probability map (the others are image-level detectors), with their titles."""
+    return {name: spec.title for name, spec in REGISTRY.items() if spec.produces_map}
+
+
 def titles() -> dict[str, str]:
     return {name: spec.title for name, spec in REGISTRY.items()}
-
-
-def model_for_layout(layout: Layout) -> str:
-    return next(name for name, spec in REGISTRY.items() if layout in spec.layouts)
 
 
 def load_localizer(

@@ -36,11 +36,15 @@ class ManifestEntry:
     archive: str | None = None
     archive_member: str | None = None
     unsupported_reason: str | None = None
+    requires: tuple[tuple[str, ...], ...] = ()  # each group: ids of which one must be installed too
 
 
 def load_manifest() -> list[ManifestEntry]:
     text = resources.files("dinolizer_gui").joinpath("resources/manifest.json").read_text(encoding="utf-8")
-    return [ManifestEntry(**entry) for entry in json.loads(text)["checkpoints"]]
+    entries = json.loads(text)["checkpoints"]
+    return [
+        ManifestEntry(**{**e, "requires": tuple(tuple(g) for g in e.get("requires", ()))}) for e in entries
+    ]
 
 
 def weights_dir(override: str | Path | None = None) -> Path:

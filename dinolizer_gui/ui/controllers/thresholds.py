@@ -59,9 +59,10 @@ class ThresholdsController(QObject):
 
     def adopt(self, document: Document) -> None:
         """Show the thresholds a document's maps were summarised at."""
-        for name, result in document.models.items():
+        maps = {name: result for name, result in document.models.items() if result.has_map}
+        for name, result in maps.items():
             self.values[name] = result.threshold
-        self.changed.emit(set(document.models))
+        self.changed.emit(set(maps))
 
     def refresh_regions(self) -> None:
         """Regions are computed on a worker thread (connected components of a 12 MP mask take ~150 ms)."""

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.models.registry import titles
+from ...core.models.registry import map_titles, titles
 from ...core.render import AGREEMENT_COLOURS, ViewMode, colormap_rgb
 from ..controllers.thresholds import ThresholdsController
 from ..document import Document
@@ -34,7 +34,7 @@ class ControlsDock(QDockWidget):
         self.controller = thresholds
         self.threshold = {
             name: ThresholdControl(name, title, thresholds.values.get(name, 0.5))
-            for name, title in titles().items()
+            for name, title in map_titles().items()
         }
         self.link_check = QCheckBox("Link both thresholds", checked=thresholds.linked)
         self.lock_check = QCheckBox("Lock zoom and pan across panels", checked=True)
@@ -94,7 +94,7 @@ class ControlsDock(QDockWidget):
 
     def show_legend(self, mode: ViewMode, colormap: str) -> None:
         if mode is ViewMode.AGREEMENT:
-            first, second = titles().values()
+            first, second = map_titles().values()
             colours = AGREEMENT_COLOURS
             self.legend.set_swatches(
                 {

@@ -25,24 +25,62 @@ from ...progress import Progress
 from ...tiling import WindowGrid
 from ..cards import DECLIP_CARD
 from ..checkpoints import Checkpoint, CheckpointError
-from ..checkpoints.declip import declip_weights
+from ..checkpoints.declip import declip_weights, fusion_weights
 from ..layouts import Layout
 from ..localizer import Localizer
-from ..networks import build_declip
+from ..networks import build_declip, build_declip_fusion
 
 
 def build(files: list[Checkpoint]) -> Localizer:
-    candidates = [c for c in files if c.layout in (Layout.DECLIP_VIT, Layout.DECLIP_VIT_RN50)]
-    if len(candidates) != 1 or len(files) != 1:
-        found = ", ".join(f"{Path(c.path).name} ({c.layout.value})" for c in files) or "none"
-        raise CheckpointError(
-            files[0].path if files else "declip", f"DeCLIP needs one DeCLIP checkpoint; given: {found}"
-        )
-    weights = declip_weights(candidates[0])
-    net = build_declip(candidates[0].path, weights)
+    """A DeCLIP ViT file alone, or the ViT+RN50 system: its decoder, OpenAI's RN50 and a CLIP ViT-L/14."""
+    by_layout = {layout: [c for c in files if c.layout is layout] for layout in Layout}
+    if by_layout[Layout.DECLIP_VIT_RN50]:
+        return _fusion(files, by_layout)
+    if len(by_layout[Layout.DECLIP_VIT]) == 1 and len(files) == 1:
+        return _vit(files[0])
+    found = ", ".join(f"{Path(c.path).name} ({c.layout.value})" for c in files) or "none"
+    raise CheckpointError(
+        files[0].path if files else "declip",
+        f"DeCLIP needs one DeCLIP ViT checkpoint, or a ViT+RN50 decoder with its backbones; given: {found}",
+    )
+
+
+def _vit(checkpoint: Checkpoint) -> Localizer:
+    weights = declip_weights(checkpoint)
+    net = build_declip(checkpoint.path, weights)
     variant = f"ViT-L/14 layer{weights.feature_layer} {weights.decoder_type}"
     notes = [f"features of block {weights.feature_layer} (0-based), before ln_post"]
-    return Localizer("declip", variant, DECLIP_CARD, net, pipeline, [candidates[0].describe()], notes)
+    return Localizer("declip", variant, DECLIP_CARD, net, pipeline, [checkpoint.describe()], notes)
+
+
+def _fusion(files: list[Checkpoint], by_layout: dict[Layout, list[Checkpoint]]) -> Localizer:
+    decoders, rn50s = by_layout[Layout.DECLIP_VIT_RN50], by_layout[Layout.OPENAI_RN50]
+    vits = by_layout[Layout.OPENAI_VIT] + by_layout[Layout.DECLIP_VIT]  # OpenAI's own file first
+    if len(decoders) != 1:
+        raise CheckpointError(decoders[0].path, "give one DeCLIP ViT+RN50 decoder, not several")
+    decoder = decoders[0]
+    if not rn50s:
+        raise CheckpointError(
+            decoder.path,
+            "the ViT+RN50 decoder needs OpenAI's CLIP RN50 weights: RN50.pt (`dinolizer-gui models download "
+            "openai-rn50`) or a safetensors copy with OpenAI's key names",
+        )
+    if not vits:
+        raise CheckpointError(
+            decoder.path,
+            "the ViT+RN50 decoder needs the CLIP ViT-L/14: any DeCLIP ViT file (its CLIP is OpenAI's) or "
+            "OpenAI's ViT-L-14.pt (`dinolizer-gui models download openai-vit-l14`)",
+        )
+    rn50, vit = rn50s[0], vits[0]
+    weights = fusion_weights(decoder, rn50, vit)
+    net = build_declip_fusion((decoder.path, rn50.path, vit.path), weights)
+    variant = f"ViT-L/14 layer{weights.feature_layer} + RN50 layer3 {weights.decoder_type} (fusion)"
+    notes = [
+        f"ViT block {weights.feature_layer} tokens (before ln_post) from {Path(vit.path).name}; RN50 layer3 "
+        f"from {Path(rn50.path).name}, resized bilinear to the token grid; concatenated ViT first",
+    ]
+    checkpoints = [c.describe() for c in (decoder, rn50, vit)]
+    return Localizer("declip", variant, DECLIP_CARD, net, pipeline, checkpoints, notes)
 
 
 def pipeline(net, image: LoadedImage, options: AnalysisOptions, runtime: Runtime, notes: list[str]):

@@ -72,6 +72,11 @@ def _patch_localizer(
     weights: PatchHeadWeights, vit_path: str, variant: str, files: list[Checkpoint], **thresholds
 ) -> Localizer:
     vit = build_vit(vit_path, DINOV2_REG_ARCH, weights.vit_state)
+    if weights.head_weight.shape[1] != vit.embed_dim:
+        raise CheckpointError(
+            files[-1].path,
+            f"the head reads {weights.head_weight.shape[1]} features; the backbone gives {vit.embed_dim}",
+        )
     net = PatchClassifier(vit, weights.head_weight, weights.head_bias).eval()
     checkpoints = [c.describe() for c in files]
     return Localizer(

@@ -60,6 +60,10 @@ def read_checkpoint(path: Path | str, sha256: str | None = None) -> Checkpoint:
 
 
 def _load_tensors(path: Path) -> dict[str, Any]:
+    from .torchscript import is_torchscript, read_torchscript
+
+    if is_torchscript(path):
+        return {"torchscript": read_torchscript(path)}
     try:
         if path.suffix == ".safetensors":
             from safetensors import safe_open
@@ -137,9 +141,13 @@ def detect_layout(path: Path | str, content: dict[str, Any]) -> Layout:
             return Layout.BFREE_BACKBONE
     if "reg_token" in _plain_vit_keys(content):
         return Layout.BFREE_BACKBONE
-    tensors = content.get("tensors", content)
+    tensors = content.get("tensors", content.get("torchscript", content))
     if isinstance(tensors, dict) and set(tensors) == {"weight", "bias"}:
         return Layout.LINEAR_HEAD
+    if "visual.layer1.0.conv1.weight" in tensors and "visual.conv1.weight" in tensors:
+        return Layout.OPENAI_RN50
+    if "visual.transformer.resblocks.0.attn.in_proj_weight" in tensors:
+        return Layout.OPENAI_VIT
     raise CheckpointError(path, "unknown checkpoint layout; top-level keys: " + list_keys(content))
 
 

@@ -9,7 +9,8 @@ import torch
 
 from ..layouts import Layout
 from . import Checkpoint, CheckpointError, list_keys
-from .vit import MAX_BLOCKS
+from .torchscript import LazyTensor
+from .vit import MAX_BLOCKS, block_count
 
 MAX_DECODER_ENTRIES = 256  # the official conv-20 decoder has 66 (67 for the fusion)
 MAX_CONVS = 64
@@ -28,32 +29,122 @@ class DeclipWeights:
     decoder_type: str
 
 
+@dataclass
+class FusionWeights:
+    clip_state: dict[str, torch.Tensor]  # timm ViT keys, blocks up to the feature layer
+    resnet_state: dict[str, torch.Tensor]  # timm ByobNet keys: the stem and the first three stages
+    resnet_depths: tuple[int, int, int]  # blocks of OpenAI's layer1..layer3
+    resnet_width: int
+    decoder_state: dict[str, torch.Tensor]
+    decoder_plan: list[tuple]
+    feature_layer: int
+    decoder_type: str
+
+
 def declip_weights(ckpt: Checkpoint) -> DeclipWeights:
-    if ckpt.layout is Layout.DECLIP_VIT_RN50:
-        raise CheckpointError(
-            ckpt.path,
-            "DeCLIP ViT+RN50 files hold only the decoder; they need the OpenAI CLIP "
-            "ViT-L/14 and RN50 weights as well, which this version does not load",
-        )
+    """A DeCLIP ViT file: the CLIP ViT inside it (blocks up to the feature layer) and its decoder."""
     layer, decoder_type = _header(ckpt)
-    visual, decoder, unmatched = {}, {}, []
+    decoder, unmatched = {}, []
     for key, tensor in ckpt.content["model"].items():
         key = str(key)
-        if key.startswith("model.visual."):
-            visual["visual." + key.removeprefix("model.visual.")] = tensor
-        elif key.startswith("fc."):
+        if key.startswith("fc."):
             decoder[key.removeprefix("fc.")] = tensor
-        elif not (key.startswith("model.") and _TEXT_TOWER.match(key.removeprefix("model."))):
+        elif not (key.startswith("model.visual.") or _TEXT_TOWER.match(key.removeprefix("model."))):
             unmatched.append(key)
     if unmatched:
         raise CheckpointError(ckpt.path, "keys not in the DeCLIP layout: " + list_keys(unmatched))
-    clip_state = _openai_clip_to_timm(visual, layer)
-    if f"blocks.{layer}.attn.qkv.weight" not in clip_state:
+    plan = _conv_decoder_plan(ckpt.path, decoder, decoder_type)
+    return DeclipWeights(vit_source_state(ckpt, layer), decoder, plan, layer, decoder_type)
+
+
+def fusion_weights(decoder: Checkpoint, rn50: Checkpoint, vit_source: Checkpoint) -> FusionWeights:
+    """The ViT+RN50 system: the decoder file, OpenAI's RN50 and the CLIP ViT-L/14 (OpenAI's, or the one inside
+    any DeCLIP ViT file), checked to fit together."""
+    layer, decoder_type = _header(decoder)
+    state = {
+        str(k).removeprefix("fc."): t for k, t in decoder.content["model"].items() if str(k).startswith("fc.")
+    }
+    if extra := [str(k) for k in decoder.content["model"] if not str(k).startswith("fc.")]:
+        raise CheckpointError(decoder.path, "keys not in the DeCLIP ViT+RN50 layout: " + list_keys(extra))
+    clip_state = vit_source_state(vit_source, layer)
+    resnet_state, depths, width = resnet_layer3_state(rn50)
+    plan = _conv_decoder_plan(decoder.path, state, decoder_type)
+    vit_width = clip_state["cls_token"].shape[-1]
+    rn_width = 16 * width  # layer3's bottlenecks have 4 x width planes and expand them 4 times
+    if plan[0][1] != vit_width + rn_width:
+        raise CheckpointError(
+            decoder.path,
+            f"the decoder reads {plan[0][1]} channels; the CLIP ViT ({vit_width}) and RN50 layer3 "
+            f"({rn_width}) give {vit_width + rn_width}",
+        )
+    return FusionWeights(clip_state, resnet_state, depths, width, state, plan, layer, decoder_type)
+
+
+def decoder_only_plan(ckpt: Checkpoint) -> list[tuple]:
+    """A ViT+RN50 file's decoder, rebuilt and checked on its own (its backbones join it at analysis)."""
+    _layer, decoder_type = _header(ckpt)
+    return _conv_decoder_plan(
+        ckpt.path, {str(k).removeprefix("fc."): t for k, t in ckpt.content["model"].items()}, decoder_type
+    )
+
+
+def openai_vit_depth(ckpt: Checkpoint) -> int:
+    """How many transformer blocks an OpenAI CLIP ViT file holds."""
+    keys = ckpt.content.get("torchscript") or ckpt.content.get("tensors") or {}
+    return block_count(ckpt.path, keys, r"visual\.transformer\.resblocks\.(\d+)\.")
+
+
+def _openai_tensors(ckpt: Checkpoint, wanted) -> dict[str, torch.Tensor]:
+    """The tensors of an OpenAI CLIP file (TorchScript archive or safetensors copy) whose keys are `wanted`,
+    as float32 (the official code loads them so: fp16 values made float)."""
+    tensors = ckpt.content.get("torchscript") or ckpt.content.get("tensors") or {}
+    return {
+        key: (value.load() if isinstance(value, LazyTensor) else value).float()
+        for key, value in tensors.items()
+        if wanted(key)
+    }
+
+
+def vit_source_state(ckpt: Checkpoint, layer: int) -> dict[str, torch.Tensor]:
+    """The CLIP ViT's blocks up to `layer`, in timm's keys, from a DeCLIP ViT file or OpenAI's ViT-L/14."""
+    if ckpt.layout is Layout.DECLIP_VIT:
+        visual = {
+            "visual." + str(k).removeprefix("model.visual."): t
+            for k, t in ckpt.content["model"].items()
+            if str(k).startswith("model.visual.")
+        }
+    elif ckpt.layout is Layout.OPENAI_VIT:
+        visual = _openai_tensors(ckpt, lambda key: key.startswith("visual.") and _block_index(key) <= layer)
+    else:
+        raise CheckpointError(ckpt.path, f"a {ckpt.layout.value} holds no CLIP ViT")
+    state = _openai_clip_to_timm(visual, layer)
+    if f"blocks.{layer}.attn.qkv.weight" not in state:
         raise CheckpointError(
             ckpt.path, f"feature layer {layer} is beyond the blocks of the CLIP ViT in this file"
         )
-    plan = _conv_decoder_plan(ckpt.path, decoder, decoder_type)
-    return DeclipWeights(clip_state, decoder, plan, layer, decoder_type)
+    return state
+
+
+def _block_index(key: str) -> int:
+    match = re.match(r"visual\.transformer\.resblocks\.(\d+)\.", key)
+    return int(match.group(1)) if match else -1
+
+
+def resnet_layer3_state(ckpt: Checkpoint) -> tuple[dict[str, torch.Tensor], tuple[int, int, int], int]:
+    """OpenAI's ModifiedResNet up to layer3, in timm's ByobNet keys, with its block counts and width."""
+    from types import SimpleNamespace
+
+    from timm.models.byobnet import _convert_openai_clip as convert_resnet
+
+    def wanted(key: str) -> bool:
+        return key.startswith("visual.") and not key.startswith(("visual.layer4", "visual.attnpool"))
+
+    state = convert_resnet(_openai_tensors(ckpt, wanted), SimpleNamespace(head=None))  # type: ignore[arg-type]
+    depths = tuple(block_count(ckpt.path, state, rf"stages\.{stage}\.(\d+)\.") for stage in range(3))
+    width = int(state["stem.conv3.conv.weight"].shape[0]) if "stem.conv3.conv.weight" in state else 0
+    if not 0 < width <= 512:
+        raise CheckpointError(ckpt.path, "not a CLIP ModifiedResNet: its three-convolution stem is missing")
+    return state, depths, width  # type: ignore[return-value]
 
 
 def _header(ckpt: Checkpoint) -> tuple[int, str]:
@@ -104,12 +195,17 @@ def _conv_decoder_plan(path: str, decoder: dict[str, torch.Tensor], decoder_type
     """Rebuild the nn.Sequential order from which indices hold parameters.
 
     conv, bn, then relu at the next index; an index skipped after a relu is a
-    x2 bilinear upsampling, which ends every stage of the official decoder.
+    x2 bilinear upsampling, which ends every stage of the official decoder; one
+    skipped right after an upsampling is the fusion decoder's resize to 256 x 256
+    (a no-op at that size, which it always has).
     """
     plan: list[tuple] = []
     for index in _decoder_indices(path, decoder):
-        while len(plan) < index:
-            plan.append(("relu",) if plan and plan[-1][0] == "bn" else ("up",))
+        while (
+            len(plan) < index
+        ):  # after a batch norm its ReLU; after an upsampling the fusion's resize to 256
+            previous = plan[-1][0] if plan else ""
+            plan.append({"bn": ("relu",), "up": ("resize",)}.get(previous, ("up",)))
         if f"{index}.running_mean" in decoder:
             plan.append(("bn", int(decoder[f"{index}.running_mean"].shape[0])))
         elif decoder.get(f"{index}.weight") is not None and decoder[f"{index}.weight"].dim() == 4:

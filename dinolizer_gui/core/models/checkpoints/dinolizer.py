@@ -141,6 +141,21 @@ def bfree_backbone_state(ckpt: Checkpoint) -> tuple[dict[str, torch.Tensor], lis
     return vit, ignored_note(ignored, state)
 
 
+def bfree_image_head(ckpt: Checkpoint) -> tuple[torch.Tensor, torch.Tensor]:
+    """B-Free's image-level classifier: one logit from the final CLS token (positive = synthetic)."""
+    state = ckpt.content.get("model", ckpt.content)
+    weight = state.get("head.weight", state.get("module.head.weight"))
+    bias = state.get("head.bias", state.get("module.head.bias"))
+    if not isinstance(weight, torch.Tensor) or not isinstance(bias, torch.Tensor):
+        raise CheckpointError(ckpt.path, "this B-Free file has no image-level head (head.weight, head.bias)")
+    weight, bias = weight.flatten(1), bias.flatten()
+    if weight.shape[0] != 1 or bias.shape != (1,):
+        raise CheckpointError(
+            ckpt.path, f"B-Free's head must give 1 logit; its weight is {tuple(weight.shape)}"
+        )
+    return weight, bias
+
+
 def linear_head_tensors(ckpt: Checkpoint) -> tuple[torch.Tensor, torch.Tensor]:
     tensors = ckpt.content.get("tensors", ckpt.content)
     weight, bias = tensors["weight"].flatten(1), tensors["bias"].flatten()
