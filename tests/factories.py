@@ -323,3 +323,141 @@ def unmerged_dinolizer(source: DinoLizerSource) -> nn.Module:
             return logits.permute(0, 2, 1).reshape(pixels.shape[0], 3, 36, 36)
 
     return Reference().eval()
+
+
+# --- DeCLIP ViT+RN50 -----------------------------------------------------------------------------------
+
+
+class OpenAIBottleneck(nn.Module):
+    """OpenAI CLIP's ModifiedResNet bottleneck, written from its description: average-pool anti-aliasing
+    after the strided 3x3 convolution, average-pool shortcut."""
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(inplanes, planes, 1, bias=False), nn.BatchNorm2d(planes)
+        self.conv2, self.bn2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False), nn.BatchNorm2d(planes)
+        self.avgpool = nn.AvgPool2d(stride) if stride > 1 else nn.Identity()
+        self.conv3, self.bn3 = nn.Conv2d(planes, planes * 4, 1, bias=False), nn.BatchNorm2d(planes * 4)
+        self.downsample = None
+        if stride > 1 or inplanes != planes * 4:
+            self.downsample = nn.Sequential()
+            self.downsample.add_module("-1", nn.AvgPool2d(stride))
+            self.downsample.add_module("0", nn.Conv2d(inplanes, planes * 4, 1, bias=False))
+            self.downsample.add_module("1", nn.BatchNorm2d(planes * 4))
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.avgpool(torch.relu(self.bn2(self.conv2(out))))
+        out = self.bn3(self.conv3(out))
+        return torch.relu(out + (self.downsample(x) if self.downsample is not None else x))
+
+
+class OpenAIResNet(nn.Module):
+    """The ModifiedResNet stem and layer1..layer3 (the part DeCLIP reads); `forward` gives layer3's output."""
+
+    def __init__(self, layers=(2, 1, 2), width=16):
+        super().__init__()
+        self.conv1, self.bn1 = (
+            nn.Conv2d(3, width // 2, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(width // 2),
+        )
+        self.conv2, self.bn2 = (
+            nn.Conv2d(width // 2, width // 2, 3, padding=1, bias=False),
+            nn.BatchNorm2d(width // 2),
+        )
+        self.conv3, self.bn3 = nn.Conv2d(width // 2, width, 3, padding=1, bias=False), nn.BatchNorm2d(width)
+        self.avgpool = nn.AvgPool2d(2)
+        inplanes, stages = width, []
+        for index, blocks in enumerate(layers):
+            planes = width * 2**index
+            stages.append(
+                nn.Sequential(
+                    *[
+                        OpenAIBottleneck(
+                            inplanes if b == 0 else planes * 4, planes, 2 if index and b == 0 else 1
+                        )
+                        for b in range(blocks)
+                    ]
+                )
+            )
+            inplanes = planes * 4
+        self.layer1, self.layer2, self.layer3 = stages
+
+    def forward(self, x):
+        for conv, bn in ((self.conv1, self.bn1), (self.conv2, self.bn2), (self.conv3, self.bn3)):
+            x = torch.relu(bn(conv(x)))
+        return self.layer3(self.layer2(self.layer1(self.avgpool(x))))
+
+
+class _Visual(nn.Module):
+    def __init__(self, resnet: nn.Module):
+        super().__init__()
+        self.visual = resnet
+
+    def forward(self, x):
+        return self.visual(x)
+
+
+def make_openai_rn50(path: Path | None, layers=(2, 1, 2), width=16, seed=5, fmt: str = "torchscript"):
+    """OpenAI's RN50 file: a TorchScript archive of the CLIP model (fp16 weights under `visual.`), or a
+    safetensors copy with the same key names. Returns the float32 reference module."""
+    generator = torch.Generator().manual_seed(seed)
+    resnet = OpenAIResNet(layers, width).eval()
+    _randomise(resnet, generator, scale=0.1)
+    with torch.no_grad():
+        for module in resnet.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.weight.copy_(1.0 + torch.randn(module.weight.shape, generator=generator) * 0.1)
+                module.running_mean.copy_(torch.randn(module.num_features, generator=generator) * 0.1)
+                module.running_var.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
+        for tensor in resnet.state_dict().values():  # as OpenAI ships them: fp16 values, computed in fp32
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.half().float())
+    if path is not None:
+        import copy
+
+        model = _Visual(copy.deepcopy(resnet))
+        if fmt == "torchscript":
+            traced = torch.jit.trace(model, torch.zeros(1, 3, 224, 224))
+            torch.jit.save(traced.half(), str(path))
+        else:
+            state = {k: v.half().contiguous() for k, v in model.state_dict().items() if v.is_floating_point()}
+            save_file(state, str(path))
+    return resnet
+
+
+def make_declip_fusion(
+    path: Path,
+    vit_width: int = 64,
+    resnet_width: int = 16,
+    convs: int = 4,
+    channels: tuple[int, ...] = (16, 8, 8, 8),
+    seed: int = 6,
+) -> nn.Sequential:
+    """`ViT_layer20+RN50_layer3_conv-N_*.pth`: the decoder only (`fc.*`), reading ViT + RN50 layer3 channels,
+    with the official extra Upsample(size=256) before its final convolution."""
+    generator = torch.Generator().manual_seed(seed)
+    inputs = vit_width + 16 * resnet_width
+    decoder = official_decoder(convs, (inputs, *channels))
+    layers = list(decoder)
+    decoder = nn.Sequential(*layers[:-1], nn.Upsample(size=(256, 256)), layers[-1]).eval()
+    with torch.no_grad():
+        for name, param in decoder.named_parameters():
+            offset = 1.0 if name.endswith(".weight") and param.dim() == 1 else 0.0
+            param.copy_(torch.randn(param.shape, generator=generator) * 0.1 + offset)
+        for module in decoder:
+            if isinstance(module, nn.BatchNorm2d):
+                module.running_mean.copy_(torch.randn(module.num_features, generator=generator) * 0.1)
+                module.running_var.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
+    model = {f"fc.{k}": v.clone() for k, v in decoder.state_dict().items()}
+    torch.save(
+        {
+            "model": model,
+            "optimizer": {},
+            "total_steps": 7,
+            "feature_layer": "layer1",
+            "decoder_type": f"conv-{convs}",
+        },
+        path,
+    )
+    return decoder

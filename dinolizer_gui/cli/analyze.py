@@ -39,7 +39,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         dest="models",
         metavar="NAME",
-        help="dinolizer or declip (repeatable; default: every model with weights)",
+        help="dinolizer, declip or bfree (repeatable; default: every model with weights)",
     )
     add_weights(parser)
     add_weights_dir(parser)

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from ..core.models import manager
-from ..core.models.weights_folder import active_declip_set, load_manifest, weights_dir
+from ..core.models.weights_folder import active_choices, active_declip_set, load_manifest, weights_dir
 from ..core.progress import run_to_end
 from ..core.provenance import now_iso
-from .common import EXIT_OK, EXIT_SOME_FAILED, Parser, UsageError, add_weights_dir
+from .common import EXIT_OK, EXIT_SOME_FAILED, Parser, UsageError, add_weights_dir, say
 
 
 def add_parser(commands) -> None:
@@ -30,8 +30,13 @@ def add_parser(commands) -> None:
     actions.add_parser("verify", help="recompute the SHA-256 of every installed file")
     removed = actions.add_parser("remove", help="delete an installed checkpoint")
     removed.add_argument("name")
-    activate = actions.add_parser("activate", help="choose which DeCLIP training set is used")
+    activate = actions.add_parser("activate", help="choose which DeCLIP training set and variant are used")
     activate.add_argument("training_set", help="cocosd, pluralistic, lama, repaint-p2-9k or ldm")
+    activate.add_argument(
+        "--variant",
+        choices=("vit", "vit+rn50"),
+        help="vit: a ViT file alone; vit+rn50: the fusion decoder with RN50.pt and a CLIP ViT-L/14",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,8 +102,9 @@ def _remove(args, folder: Path) -> int:
 
 
 def _activate(args, folder: Path) -> int:
-    manager.set_active_declip(args.training_set, folder, load_manifest())
-    print(f"DeCLIP now uses the {args.training_set} checkpoint", file=sys.stderr)
+    manager.set_active_declip(args.training_set, folder, load_manifest(), args.variant)
+    variant = active_choices(folder).get("declip_variant", "vit")
+    say(f"DeCLIP now uses the {args.training_set} checkpoint ({variant})")
     return EXIT_OK
 
 

@@ -105,7 +105,7 @@ ACTIONS = (
         "Download, import, verify and choose the official weights",
         "models",
     ),
-    ActionSpec("load_checkpoint", "Load checkpoint &file for this session…", "dialogs.load_checkpoint"),
+    ActionSpec("load_checkpoint", "Load checkpoint &files for this session…", "dialogs.load_checkpoint"),
     ActionSpec("weights_folder", "Choose weights &folder…", "dialogs.choose_weights_folder"),
     ActionSpec("shortcuts", "&Keyboard shortcuts", "dialogs.shortcuts"),
     ActionSpec("about", "&About", "dialogs.about"),

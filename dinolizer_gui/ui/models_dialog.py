@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 from superqt.utils import create_worker
 
 from ..core.models import manager
-from ..core.models.weights_folder import ManifestEntry, active_declip_set, load_manifest
+from ..core.models.registry import DECLIP_VARIANTS
+from ..core.models.weights_folder import ManifestEntry, active_choices, active_declip_set, load_manifest
 from ..core.progress import Progress
 from ..core.provenance import now_iso
 
@@ -54,8 +55,10 @@ class ModelsDialog(QDialog):
         self.manifest = manifest or load_manifest()
         self.urls = urls or {}  # mirror URLs per entry id
         self.worker = None
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["State", "Checkpoint", "File", "Trained on", "SHA-256"])
+        self.table = QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(
+            ["State", "Checkpoint", "File", "Needs", "Trained on", "SHA-256"]
+        )
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -71,7 +74,13 @@ class ModelsDialog(QDialog):
         self.declip_choice = QComboBox(toolTip="Which DeCLIP checkpoint the analysis uses")
         self.declip_choice.addItems(manager.declip_training_sets(self.manifest))
         self.declip_choice.setCurrentText(active_declip_set(folder))
-        self.declip_choice.currentTextChanged.connect(self.set_active)
+        self.declip_choice.currentTextChanged.connect(lambda _: self.set_active())
+        self.declip_variant = QComboBox(
+            toolTip="The ViT file alone, or the ViT+RN50 decoder with its backbones"
+        )
+        self.declip_variant.addItems(DECLIP_VARIANTS)
+        self.declip_variant.setCurrentText(active_choices(folder).get("declip_variant", DECLIP_VARIANTS[0]))
+        self.declip_variant.currentTextChanged.connect(lambda _: self.set_active())
         buttons = QHBoxLayout()
         for widget in (
             self.download_button,
@@ -84,6 +93,7 @@ class ModelsDialog(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(QLabel("Active DeCLIP:"))
         buttons.addWidget(self.declip_choice)
+        buttons.addWidget(self.declip_variant)
         layout = QVBoxLayout(self)
         layout.addWidget(
             QLabel(
@@ -107,7 +117,8 @@ class ModelsDialog(QDialog):
         self.table.setRowCount(len(rows))
         for row, status in enumerate(rows):
             entry = status.entry
-            values = (status.state, entry.title, entry.file, entry.domain, status.sha256 or "")
+            needs = manager.unmet_requirements(entry, self.folder, self.manifest)
+            values = (status.state, entry.title, entry.file, needs, entry.domain, status.sha256 or "")
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, entry.id)
@@ -227,8 +238,9 @@ class ModelsDialog(QDialog):
             self.refresh()
             self.changed.emit()
 
-    def set_active(self, training_set: str) -> None:
-        manager.set_active_declip(training_set, self.folder, self.manifest)
+    def set_active(self) -> None:
+        training_set, variant = self.declip_choice.currentText(), self.declip_variant.currentText()
+        manager.set_active_declip(training_set, self.folder, self.manifest, variant)
         self.changed.emit()
 
     def closeEvent(self, event):

@@ -70,3 +70,47 @@ def declip_map(source, rgb: np.ndarray) -> np.ndarray:
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     union = np.logical_or(a, b).sum()
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+
+
+@torch.no_grad()
+def declip_fusion_map(vit_source, resnet, decoder, rgb: np.ndarray) -> np.ndarray:
+    """The official fusion: one 224 px input for both backbones; RN50 layer3 resized bilinear to the ViT's
+    token grid; ViT channels first; decoder; sigmoid; bilinear back to the image size."""
+    height, width = rgb.shape[:2]
+    small = np.array(Image.fromarray(rgb).resize((224, 224), Image.BILINEAR))
+    pixels = ((torch.from_numpy(small).permute(2, 0, 1).float() / 255 - CLIP_MEAN) / CLIP_STD)[None]
+    vit = reference_clip_features(vit_source, pixels)
+    rn = F.interpolate(resnet(pixels), size=vit.shape[-2:], mode="bilinear", align_corners=False)
+    prob = torch.sigmoid(decoder(torch.cat([vit, rn], dim=1)))
+    prob = F.interpolate(prob, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
+    return prob[0, 0].numpy()
+
+
+@torch.no_grad()
+def bfree_logits(vit, rgb: np.ndarray) -> list[float]:
+    """B-Free's official five crops, in token space: the patch embedding of the whole image, crops of 36 x 36
+    tokens (centre, top-left, bottom-left, bottom-right, top-right); a grid under 36 in a direction is tiled
+    and cut to its first 36 x 36 tokens (all five crops the same)."""
+    pixels = ((torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255 - MEAN) / STD)[None]
+    tokens = vit.patch_embed.proj(pixels)[0]  # (C, rows, cols): pixels past a multiple of 14 dropped
+    rows, cols = tokens.shape[1:]
+    if rows < 36 or cols < 36:
+        tiled = tokens.repeat(1, -(-36 // rows), -(-36 // cols))[:, :36, :36]
+        crops = [tiled] * 5
+    else:
+        origins = [
+            ((rows - 36) // 2, (cols - 36) // 2),
+            (0, 0),
+            (rows - 36, 0),
+            (rows - 36, cols - 36),
+            (0, cols - 36),
+        ]
+        crops = [tokens[:, top : top + 36, left : left + 36] for top, left in origins]
+    logits = []
+    for crop in crops:
+        x = crop.flatten(1).T[None] + vit.pos_embed  # patch tokens only get the position embedding
+        x = torch.cat([vit.cls_token, vit.reg_token, x], dim=1)
+        for block in vit.blocks:
+            x = block(x)
+        logits.append(float(vit.head(vit.norm(x)[:, 0])[0, 0]))
+    return logits

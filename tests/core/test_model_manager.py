@@ -216,7 +216,9 @@ def test_manifest_lists_every_official_checkpoint():
         ("openai-rn50", "afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762"),
         ("openai-vit-l14", "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836"),
     ):
-        assert manifest[key].sha256 == digest and digest in manifest[key].url and "MIT" in manifest[key].licence
+        assert (
+            manifest[key].sha256 == digest and digest in manifest[key].url and "MIT" in manifest[key].licence
+        )
     assert manifest["bfree"].md5 == "f3f53fa647848b16cf81c913f148a198"
     assert manifest["declip-vit-cocosd"].domain == "general photographs"
     assert all(e.licence for e in manifest.values())

@@ -375,3 +375,19 @@ def test_the_export_folder_defaults_to_the_last_one_never_beside_the_evidence(
     again = window.dialogs.export_report()
     qtbot.addWidget(again)
     assert again.folder.text() == str(chosen)
+
+
+def test_bfree_shows_an_image_level_line_a_column_and_a_filter_but_no_panel(qtbot, window, weights, photo):
+    files, _ = weights
+    window.set_model_files("bfree", [files["bfree"]])
+    document = _analysed(qtbot, window, weights, photo)
+    assert set(document.models) == {"dinolizer", "declip", "bfree"}
+    assert [panel.key for panel in window.panels] == ["input", "dinolizer", "declip"]
+    text = window.controls.scores_label.text()
+    level = document.models["bfree"].run.image_level
+    assert f"B-Free: {level.probability:.2f}" in text and "this model does not localise" in text
+    assert f"{level.indication} that the whole image" in text
+    headers = [window.triage_dock.proxy.headerData(c, Qt.Orientation.Horizontal) for c in range(10)]
+    assert "B-Free" in headers and "B-Free marked" not in headers
+    window.triage_dock.filter_combo.setCurrentText("Flagged by B-Free")
+    assert window.triage_dock.proxy.rowCount() == int(level.flagged)

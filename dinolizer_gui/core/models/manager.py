@@ -22,6 +22,7 @@ from ..imageio import sha256_of_file
 from ..progress import Progress
 from .integrity import HashCache, WeightsState, classify, forget_install, install_records, record_install
 from .layouts import CheckpointError, Layout, list_keys
+from .registry import DECLIP_VARIANTS
 from .transfer import CHUNK, TransferError, fetch
 from .weights_folder import ACTIVE_FILE, ManifestEntry, active_choices, load_manifest
 
@@ -317,14 +318,21 @@ def declip_training_sets(manifest: list[ManifestEntry] | None = None) -> list[st
     return sorted({e.training_set for e in entries if e.model == "declip" and e.supported and e.training_set})
 
 
-def set_active_declip(training_set: str, folder: Path, manifest: list[ManifestEntry] | None = None) -> None:
+def set_active_declip(
+    training_set: str, folder: Path, manifest: list[ManifestEntry] | None = None, variant: str | None = None
+) -> None:
+    """Choose the DeCLIP training set analyses use, and the variant (the ViT alone, or ViT+RN50)."""
     sets = declip_training_sets(manifest)
     if training_set not in sets:
         raise ModelManagerError(
             f"unknown DeCLIP training set {training_set!r}; choose one of {', '.join(sets)}"
         )
+    if variant is not None and variant not in DECLIP_VARIANTS:
+        raise ModelManagerError(f"unknown DeCLIP variant {variant!r}; choose {' or '.join(DECLIP_VARIANTS)}")
     active = active_choices(folder)
     active["declip"] = training_set
+    if variant is not None:
+        active["declip_variant"] = variant
     _write_json(folder / ACTIVE_FILE, active)
 
 

@@ -105,6 +105,7 @@ def _declip_parameters(options: AnalysisOptions) -> dict[str, Any]:
 
 
 FUSION_VARIANT = "vit+rn50"
+DECLIP_VARIANTS = ("vit", FUSION_VARIANT)
 
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec

@@ -52,9 +52,32 @@ def load_results(results_dir: Path) -> dict:
 
 
 def score_meaning(model: dict, result: dict) -> str:
+    if "image_level" in result:
+        bands = ", ".join(f"{words} from {low:.0%}" for words, low in result["image_level"]["bands"].items())
+        return (
+            f"probability that the whole image is synthetic: the sigmoid of the mean of {model['title']}'s "
+            f"five crop logits; flagged when the mean logit is above 0 (the paper's rule); words: {bands}"
+        )
     return (
         f"99th percentile of {model['title']}'s inpainting probability map; flagged when >= "
         f"{result['score_threshold']:.4f} ({model['score_threshold_source']})"
+    )
+
+
+def statement(model: dict, result: dict) -> str:
+    """One model's finding on one image, in one line, as every report prints it."""
+    verdict = "FLAGGED" if result["flagged"] else "not flagged"
+    if "image_level" in result:
+        level = result["image_level"]
+        return (
+            f"{model['title']}: {level['probability']:.2f} ({verdict}) — {level['indication']} that the "
+            "whole "
+            f"image is synthetic; this model does not localise (mean logit {level['logit']:+.2f})"
+        )
+    return (
+        f"{model['title']}: score {result['score']:.3f} ({verdict}); marked area "
+        f"{result['marked_area']:.2%} at "
+        f"pixel threshold {result['threshold']}; {len(result['regions'])} regions"
     )
 
 
@@ -86,6 +109,7 @@ def build_report(results_dir: Path, case: CaseInfo) -> dict:
         item = {**entry, **_verify(entry), "file_name": Path(entry["path"]).name}
         for name, result in entry.get("models", {}).items():
             result["score_meaning"] = score_meaning(results["models"][name], result)
+            result["statement"] = statement(results["models"][name], result)
         report_images.append(item)
     errors = sum(1 for e in report_images if e["status"] == "error")
     flagged = sum(1 for e in report_images if any(m["flagged"] for m in e.get("models", {}).values()))

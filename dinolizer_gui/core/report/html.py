@@ -37,17 +37,16 @@ def _image_section(entry: dict, report: dict) -> str:
         )
         + "</table>"
     )
-    for name, result in entry.get("models", {}).items():
-        title = escape(report["models"][name]["title"])
-        verdict = "FLAGGED" if result["flagged"] else "not flagged"
+    for result in entry.get("models", {}).values():
         parts.append(
-            f"<h3>{title}: score {result['score']:.3f} ({verdict}), marked area {result['marked_area']:.2%}"
-            f" at threshold {result['threshold']}</h3><p class=small>{escape(result['score_meaning'])}</p>"
-            "<div class=panels><figure><img "
-            f"src='{result['overlay']}'><figcaption>overlay</figcaption></figure>"
-            f"<figure><img src='{result['mask']}'><figcaption>mask</figcaption></figure>"
-            f"<figure><img src='{result['heatmap']}'><figcaption>heat map</figcaption></figure></div>"
+            f"<h3>{escape(result['statement'])}</h3><p class=small>{escape(result['score_meaning'])}</p>"
         )
+        if "overlay" in result:
+            parts.append(
+                f"<div class=panels><figure><img src='{result['overlay']}'><figcaption>overlay</figcaption>"
+                f"</figure><figure><img src='{result['mask']}'><figcaption>mask</figcaption></figure>"
+                f"<figure><img src='{result['heatmap']}'><figcaption>heat map</figcaption></figure></div>"
+            )
         regions = "".join(
             f"<tr><td>{r['index']}</td><td>{r['area_percent']:.2f}</td><td>{r['mean_probability']:.3f}"
             f"</td><td>{r['max_probability']:.3f}</td><td>{r['x']}, {r['y']}, {r['width']}, "

@@ -200,11 +200,11 @@ def _summary(report, styles):
             f"{models[n]['score']:.3f}{' FLAGGED' if models[n]['flagged'] else ''}" if n in models else "—"
             for n in names
         ]
-        marked = ", ".join(f"{models[n]['marked_area']:.1%}" for n in names if n in models) or "—"
+        marked = ", ".join(f"{m['marked_area']:.1%}" for m in models.values() if m["marked_area"] is not None)
         status = entry["status"] if entry["status"] == "ok" else f"error: {entry['error']}"
         if entry["hash_verified"] is False:
             status += " — HASH MISMATCH"
-        rows.append([entry["file_name"], status, *scores, marked])
+        rows.append([entry["file_name"], status, *scores, marked or "—"])
     width = PAGE_WIDTH / (len(rows[0]) + 1)
     story.append(
         _table(rows, [2 * width, 1.2 * width] + [width] * len(names) + [0.8 * width], styles, header=True)
@@ -245,16 +245,9 @@ def _image_page(entry, report, results_dir: Path, styles):
     if entry["status"] != "ok":
         return story
     story.append(Spacer(1, 2 * mm))
-    for name, result in entry["models"].items():
-        title = report["models"][name]["title"]
-        verdict = "FLAGGED" if result["flagged"] else "not flagged"
+    for result in entry["models"].values():
         story += [
-            _p(
-                f"{title}: score {result['score']:.3f} ({verdict}); marked area "
-                f"{result['marked_area']:.2%} at "
-                f"pixel threshold {result['threshold']}; {len(result['regions'])} regions",
-                styles["body"],
-            ),
+            _p(result["statement"], styles["body"]),
             _p(f"Score: {result['score_meaning']}.", styles["small"]),
         ]
     story += [Spacer(1, 2 * mm), _panels(entry, report, results_dir, styles)]
@@ -297,6 +290,8 @@ def _panels(entry, report, results_dir: Path, styles) -> Table:
         original, missing = None, exc.reason
     pictures = [("Original" + (" (as it is now)" if entry["hash_verified"] is False else ""), original)]
     for name, result in entry["models"].items():
+        if "overlay" not in result:
+            continue  # an image-level detector has no map
         title = report["models"][name]["title"]
         pictures.append((f"{title} overlay", PILImage.open(results_dir / result["overlay"])))
         pictures.append(

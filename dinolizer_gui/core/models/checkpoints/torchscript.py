@@ -87,8 +87,11 @@ class _ScriptObject(dict):
     """A TorchScript module object: its attributes, as a dictionary."""
 
     def __setstate__(self, state: Any) -> None:
+        """Attributes by name; a state a class pickled itself (a tuple) by position."""
         if isinstance(state, dict):
             self.update(state)
+        elif isinstance(state, tuple | list):
+            self.update({str(index): value for index, value in enumerate(state)})
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
