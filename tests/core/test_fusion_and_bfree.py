@@ -289,3 +289,17 @@ def test_a_safetensors_rn50_copy_and_the_archive_give_the_same_weights(fusion):
     lazy = archive.content["torchscript"]
     for key, tensor in copy.content["tensors"].items():
         assert torch.equal(lazy[key].load(), tensor), key
+
+
+@pytest.mark.fullsize
+def test_full_size_fusion_decoder_has_2048_inputs_and_its_final_convolution_at_fc65(tmp_path):
+    from dinolizer_gui.core.models.checkpoints.declip import decoder_only_plan
+
+    path = tmp_path / "ViT_layer20+RN50_layer3_conv-20_cocosd.pth"
+    factories.make_declip_fusion(
+        path, vit_width=1024, resnet_width=64, convs=20, channels=(512, 256, 128, 64)
+    )
+    keys = torch.load(path, weights_only=True)["model"]
+    assert keys["fc.0.weight"].shape[1] == 2048 and "fc.65.weight" in keys and "fc.64.weight" not in keys
+    plan = decoder_only_plan(read_checkpoint(path))
+    assert plan[64] == ("resize",) and plan[65] == ("conv", 64, 1, 5)
