@@ -174,7 +174,7 @@ class BatchRunner:
             loc.name: (thresholds or {}).get(loc.name, loc.pixel_threshold) for loc in localizers
         }
         self.max_pixels = max_pixels
-        self.device_type = resolve_runtime(options.device, options.precision).device.type
+        self.runtime = resolve_runtime(options.device, options.precision)
 
     def run(
         self, items: list[BatchItem], on_image: ImageDone | None = None, on_model: ModelDone | None = None
@@ -240,7 +240,7 @@ class BatchRunner:
 
     def _model(self, index, finished, total, image, localizer):
         """The model's outcome on the image, from the store when it holds it, and whether it did."""
-        key = result_key(image.sha256, localizer.name, localizer.checkpoints, self.options, self.device_type)
+        key = result_key(image.sha256, localizer.name, localizer.checkpoints, self.options, self.runtime)
         notes = []
         if self.store is not None and (stored := self.store.get(key)) is not None:
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -13,28 +14,81 @@ from pathlib import Path
 
 import torch
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda")
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+PRECISION_CHOICES = ("auto", "float16", "bfloat16", "float32")
 
 
 @dataclass(frozen=True)
 class Runtime:
     device: torch.device
-    dtype: torch.dtype  # compute dtype of the backbone (autocast on CUDA)
-    description: str  # e.g. "CUDA: NVIDIA RTX 4070 (float16)" or "CPU"
+    dtype: torch.dtype  # compute dtype of the networks (autocast)
+    description: str  # the device, e.g. "CUDA: NVIDIA RTX 4070", "Apple GPU (MPS)" or "CPU"
     note: str = ""  # why this device was chosen when it is not what was asked
+    precision_reason: str = ""  # why this precision
 
     @property
     def is_cuda(self) -> bool:
         return self.device.type == "cuda"
 
+    @property
+    def is_accelerator(self) -> bool:
+        return self.device.type in ("cuda", "mps")
+
+    @property
+    def precision(self) -> str:
+        return str(self.dtype).removeprefix("torch.")
+
+    @property
+    def label(self) -> str:
+        """The device and precision, as results and the status bar name them."""
+        return f"{self.description} ({self.precision})"
+
     def autocast(self):
-        if self.is_cuda and self.dtype != torch.float32:
-            return torch.autocast("cuda", dtype=self.dtype)
-        return torch.autocast("cpu", enabled=False)
+        if self.dtype == torch.float32:
+            return torch.autocast("cpu", enabled=False)
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def empty_cache(self) -> None:
+        if self.is_cuda:
+            torch.cuda.empty_cache()
+        elif self.device.type == "mps":
+            torch.mps.empty_cache()
 
 
-def cpu_runtime(note: str = "") -> Runtime:
-    return Runtime(torch.device("cpu"), torch.float32, "CPU", note)
+@functools.cache
+def cpu_bf16_support() -> str:
+    """The instruction set with which this CPU computes bfloat16 natively (AMX-BF16 or AVX512-BF16), or ""."""
+    flags = set()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            flags = set(re.findall(r"\b(amx_bf16|avx512_bf16)\b", Path("/proc/cpuinfo").read_text()))
+    else:
+        if getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)():
+            flags.add("amx_bf16")
+        if getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)():
+            flags.add("avx512_bf16")
+    return next(
+        (name for flag, name in (("amx_bf16", "AMX-BF16"), ("avx512_bf16", "AVX512-BF16")) if flag in flags),
+        "",
+    )
+
+
+def cpu_runtime(precision: str = "auto", note: str = "") -> Runtime:
+    """The CPU, in bfloat16 where it computes it natively (under `auto`), else float32 (exact maps)."""
+    native = cpu_bf16_support()
+    if precision == "bfloat16" or (precision == "auto" and native):
+        reason = (
+            f"bfloat16: this CPU computes it natively ({native})"
+            if native
+            else "bfloat16 as asked; this CPU emulates it, which is slower than float32"
+        )
+        return Runtime(torch.device("cpu"), torch.bfloat16, "CPU", note, reason)
+    reasons = {
+        "auto": "float32: this CPU has neither AMX-BF16 nor AVX512-BF16 (bfloat16 would be emulated, slower)",
+        "float16": "float32: float16 is not used on the CPU",
+        "float32": "float32 as asked (exact maps)",
+    }
+    return Runtime(torch.device("cpu"), torch.float32, "CPU", note, reasons[precision])
 
 
 def cuda_unavailable_reason() -> str:
@@ -43,25 +97,43 @@ def cuda_unavailable_reason() -> str:
     return "no usable CUDA GPU was found (no NVIDIA GPU, or its driver is missing)"
 
 
+def mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
 def resolve_runtime(choice: str = "auto", precision: str = "auto") -> Runtime:
-    """Pick the device: `auto` prefers CUDA, falls back to the CPU with a reason."""
+    """Pick the device: `auto` prefers CUDA, then Apple's MPS, then the CPU, with a reason."""
     if choice not in DEVICE_CHOICES:
         raise ValueError(f"unknown device {choice!r}; choose one of {', '.join(DEVICE_CHOICES)}")
+    if precision not in PRECISION_CHOICES:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_CHOICES)}")
+    if choice in ("auto", "cuda") and torch.cuda.is_available():
+        dtype = _accelerator_dtype(precision, default=torch.float16)  # the official pipeline's float16
+        reason = (
+            "float16, as the official pipeline runs on GPUs"
+            if precision == "auto"
+            else f"{precision} as asked"
+        )
+        return Runtime(torch.device("cuda", 0), dtype, f"CUDA: {torch.cuda.get_device_name(0)}", "", reason)
+    if choice in ("auto", "mps") and mps_available():
+        dtype = _accelerator_dtype(precision, default=torch.float32)
+        reason = "float32 (exact maps) on Apple's GPU" if precision == "auto" else f"{precision} as asked"
+        return Runtime(torch.device("mps"), dtype, "Apple GPU (MPS)", "", reason)
     if choice == "cpu":
-        return cpu_runtime()
-    if not torch.cuda.is_available():
-        return cpu_runtime(f"CUDA not used: {cuda_unavailable_reason()}")
-    dtype = _cuda_dtype(precision)
-    name = torch.cuda.get_device_name(0)
-    return Runtime(torch.device("cuda", 0), dtype, f"CUDA: {name} ({str(dtype).removeprefix('torch.')})")
+        return cpu_runtime(precision)
+    why = (
+        "Apple's MPS is not available here"
+        if choice == "mps"
+        else f"CUDA not used: {cuda_unavailable_reason()}"
+    )
+    return cpu_runtime(precision, why)
 
 
-def _cuda_dtype(precision: str) -> torch.dtype:
-    if precision == "float32":
-        return torch.float32
-    if precision == "bfloat16":
-        return torch.bfloat16
-    return torch.float16  # the official DinoLizer pipeline runs its windows in float16
+def _accelerator_dtype(precision: str, default: torch.dtype) -> torch.dtype:
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}.get(
+        precision, default
+    )
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -25,8 +25,8 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
 
 
-class CudaOutOfMemory(RuntimeError):
-    pass
+class AcceleratorOutOfMemory(RuntimeError):
+    """The GPU ran out of memory even with one window per batch."""
 
 
 class NonFiniteOutput(ValueError):
@@ -79,8 +79,15 @@ def run_localizer(
     started = time.perf_counter()
     try:
         outcome = yield from _on_device(net, pipeline, image, options, runtime, notes)
-    except CudaOutOfMemory:
-        runtime = cpu_runtime("CUDA ran out of memory even with one window per batch; finished on the CPU")
+    except (AcceleratorOutOfMemory, NotImplementedError) as exc:
+        if not runtime.is_accelerator:
+            raise
+        why = (
+            "ran out of memory even with one window per batch"
+            if isinstance(exc, AcceleratorOutOfMemory)
+            else (f"cannot run an operation ({_first_line(exc)})")
+        )
+        runtime = cpu_runtime(options.precision, f"{runtime.description} {why}; finished on the CPU")
         notes.append(runtime.note)
         outcome = yield from _on_device(net, pipeline, image, options, runtime, notes)
     answer, windows, working_size, preprocessing = outcome
@@ -88,12 +95,10 @@ def run_localizer(
     if isinstance(answer, ImageLevel):
         if not all(math.isfinite(logit) for logit in (answer.logit, *answer.crop_logits)):
             raise NonFiniteOutput()
-        return ModelRun(
-            None, windows, working_size, preprocessing, runtime.description, notes, seconds, answer
-        )
+        return ModelRun(None, windows, working_size, preprocessing, runtime.label, notes, seconds, answer)
     if not all(np.isfinite(answer[band]).all() for band in row_bands(*answer.shape)):
         raise NonFiniteOutput()
-    return ModelRun(answer, windows, working_size, preprocessing, runtime.description, notes, seconds)
+    return ModelRun(answer, windows, working_size, preprocessing, runtime.label, notes, seconds)
 
 
 def _on_device(net, pipeline, image, options, runtime, notes):
@@ -122,12 +127,12 @@ def windowed_probability(
     mean,
     std,
     notes: list[str],
-    on_cuda: bool,
+    runtime: Runtime,
 ) -> Generator[Progress, None, np.ndarray]:
     """Run every window of the grid in batches; average the overlapping logits; return the probability map.
 
     `window_logits` maps normalised (B, 3, w, w) windows to (B, C, w, w) logits.
-    Out of memory halves the batch; at one window per batch on CUDA the caller
+    Out of memory halves the batch; at one window per batch on a GPU the caller
     falls back to the CPU.
     """
     accumulator = BandAccumulator(
@@ -144,11 +149,10 @@ def windowed_probability(
             if not is_out_of_memory(exc) and not isinstance(exc, MemoryError):
                 raise
             del windows
-            if on_cuda:
-                torch.cuda.empty_cache()
+            runtime.empty_cache()
             if batch_size == 1:
-                if on_cuda:
-                    raise CudaOutOfMemory() from exc
+                if runtime.is_accelerator:
+                    raise AcceleratorOutOfMemory() from exc
                 raise
             batch_size //= 2
             notes.append(f"out of memory: batch reduced to {batch_size} windows")
@@ -165,3 +169,8 @@ def inpainted_probability(logits: torch.Tensor) -> torch.Tensor:
     if logits.shape[0] == 1:
         return torch.sigmoid(logits[0])
     return torch.softmax(logits, dim=0)[2]
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__

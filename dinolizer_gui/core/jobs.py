@@ -39,7 +39,7 @@ def stored_results(workspace: Workspace, path: str, localizers: list[Localizer])
             workspace.store,
             workspace.options(),
             workspace.thresholds(),
-            workspace.runtime().device.type,
+            workspace.runtime(),
         )
     return results
 
@@ -80,7 +80,7 @@ def queue_job(
             return
         results = ImageResults(item.path, outcome.image, models)
         if workspace.store is not None:  # a model chosen after the image's first model ran
-            add_stored_results(results, localizers, workspace.store, options, thresholds, runner.device_type)
+            add_stored_results(results, localizers, workspace.store, options, thresholds, runner.runtime)
         ready.append(results)
 
     for progress in runner.run(items, on_image=image_finished, on_model=model_finished):

@@ -56,7 +56,13 @@ def describe_run(
     return {
         "created": now_iso(),
         "software": software_versions(),
-        "device": {"requested": options.device, "used": runtime.description, "note": runtime.note},
+        "device": {
+            "requested": options.device,
+            "used": runtime.description,
+            "precision": runtime.precision,
+            "precision_reason": runtime.precision_reason,
+            "note": runtime.note,
+        },
         "parameters": {
             "stride": options.stride,
             "batch_size": options.batch_size or "auto",

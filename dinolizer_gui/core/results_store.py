@@ -53,14 +53,14 @@ def default_store_dir() -> Path:
 
 
 def result_key(
-    file_sha256: str, model: str, checkpoints: list[dict], options: AnalysisOptions, device_type: str
+    file_sha256: str, model: str, checkpoints: list[dict], options: AnalysisOptions, runtime
 ) -> str:
     """Everything that changes a map: pixels, weights, the model's parameters, device and precision."""
     parameters = {
         "model": model,
         "weights": sorted(c["sha256"] for c in checkpoints),
-        "device": device_type,
-        "precision": options.precision if device_type == "cuda" else "float32",
+        "device": runtime.device.type,
+        "precision": runtime.precision,
         **REGISTRY[model].key_parameters(options),
     }
     text = json.dumps(parameters, sort_keys=True) + file_sha256

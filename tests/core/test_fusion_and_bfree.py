@@ -24,7 +24,7 @@ from dinolizer_gui.core.progress import run_to_end
 from tests import factories
 from tests.core import reference
 
-CPU = AnalysisOptions(device="cpu")
+CPU = AnalysisOptions(device="cpu", precision="float32")  # the official pipelines compute in float32 here
 
 
 def _blocky(height, width, seed=0):

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from dinolizer_gui.core.analysis import AnalysisOptions
+from dinolizer_gui.core.device import cpu_runtime
 from dinolizer_gui.core.imageio import LoadedImage
 from dinolizer_gui.core.inference import windowed_probability
 from dinolizer_gui.core.models.checkpoints import CheckpointError, Layout, read_checkpoint
@@ -12,7 +13,7 @@ from dinolizer_gui.core.tiling import WindowGrid
 from tests import factories
 from tests.core import reference
 
-CPU = AnalysisOptions(device="cpu")
+CPU = AnalysisOptions(device="cpu", precision="float32")  # the official pipelines compute in float32 here
 
 
 def _image(height, width, seed=0):
@@ -237,7 +238,7 @@ def test_out_of_memory_halves_the_batch_and_says_so():
         (0, 0, 0),
         (1, 1, 1),
         notes,
-        on_cuda=False,
+        cpu_runtime("float32"),
     )
     run_to_end(generator)
     assert sum(batches) == len(grid) and max(batches) == 2

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..analysis import AnalysisOptions, ModelRun
-from ..device import release_mapped_files
+from ..device import Runtime, release_mapped_files
 from ..imageio import LoadedImage
 from ..inference import Pipeline, run_localizer
 from ..progress import Progress
@@ -29,8 +29,11 @@ class Localizer:
     score_threshold: float = 0.5
     score_threshold_source: str = UNCALIBRATED
 
-    def analyze(self, image: LoadedImage, options: AnalysisOptions) -> Generator[Progress, None, ModelRun]:
-        return run_localizer(self.net, self.pipeline, image, options)
+    def analyze(
+        self, image: LoadedImage, options: AnalysisOptions, runtime: Runtime | None = None
+    ) -> Generator[Progress, None, ModelRun]:
+        """Run on the image (on `runtime`, else the device and precision the options resolve to)."""
+        return run_localizer(self.net, self.pipeline, image, options, runtime)
 
     def release_weight_pages(self) -> int:
         """Let the memory-mapped weights leave resident memory until the next run; returns the bytes freed."""

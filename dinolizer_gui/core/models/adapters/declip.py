@@ -136,6 +136,6 @@ def _sliding(net, image, options, runtime, notes):
         CLIP_MEAN,
         CLIP_STD,
         notes,
-        runtime.is_cuda,
+        runtime,
     )
     return probability, len(grid), (image.width, image.height), steps

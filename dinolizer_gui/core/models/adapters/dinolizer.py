@@ -117,7 +117,7 @@ def pipeline(net, image: LoadedImage, options: AnalysisOptions, runtime: Runtime
         IMAGENET_MEAN,
         IMAGENET_STD,
         notes,
-        runtime.is_cuda,
+        runtime,
     )
     if resized:
         back = Image.fromarray(probability, mode="F").resize(
