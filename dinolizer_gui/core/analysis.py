@@ -34,6 +34,7 @@ class AnalysisOptions:
     declip_mode: str = "whole"  # official: the whole image resized to 224 x 224
     declip_stride: int = 112
     max_windows: int = DEFAULT_MAX_WINDOWS  # refuse an image that needs more windows than this
+    progressive: bool = False  # windows in coarse-to-fine order, with previews of the map (the viewer)
 
     def batch_for(self, runtime: RuntimeLike) -> int:
         return self.batch_size or (50 if runtime.is_cuda else 4)

@@ -138,6 +138,9 @@ class BatchProgress:
     model: str = ""
     windows_done: int = 0
     windows_total: int = 0
+    preview: np.ndarray | None = field(
+        default=None, compare=False, repr=False
+    )  # the map so far (progressive)
 
 
 def make_items(paths: list[Path | str]) -> list[BatchItem]:
@@ -250,8 +253,9 @@ class BatchRunner:
                 notes.append("the stored map of this result was damaged; it was dropped and computed again")
 
         def batch_progress(progress: Progress) -> BatchProgress:
+            done, windows = progress.done, progress.total or 0
             return BatchProgress(
-                index, finished, total, "model", localizer.name, progress.done, progress.total or 0
+                index, finished, total, "model", localizer.name, done, windows, progress.preview
             )
 
         run = yield from relay(localizer.analyze(image, self.options), batch_progress)

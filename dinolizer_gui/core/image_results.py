@@ -29,6 +29,7 @@ class ModelResult:
     levels: np.ndarray | None  # probability quantised for colouring; None for a model without a map
     threshold: float
     summary: Summary | None = None  # regions at `threshold`, computed lazily
+    preview: tuple[int, int] | None = None  # (windows done, windows in all): the map of an analysis under way
     _mask: tuple[float, np.ndarray] | None = None
 
     @classmethod
@@ -64,6 +65,15 @@ class ModelResult:
         if self.summary is None or self.summary.threshold != self.threshold:
             self.summary = summarise_run(self.run, self.threshold, self.localizer.score_threshold, self.score)
         return self.summary
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    """One model's map so far on the image being analysed (a progressive analysis shows it as it improves)."""
+
+    path: str
+    model: str
+    result: ModelResult
 
 
 @dataclass

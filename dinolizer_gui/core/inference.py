@@ -19,8 +19,12 @@ from .analysis import AnalysisOptions, ImageLevel, ModelRun
 from .device import Runtime, cpu_runtime, is_out_of_memory, resolve_runtime
 from .imageio import LoadedImage
 from .progress import Progress
-from .tiling import BandAccumulator, WindowGrid, row_bands
+from .tiling import BandAccumulator, CanvasAccumulator, WindowGrid, row_bands
 
+PREVIEW_SECONDS = 2.0  # a progressive analysis shows the map so far this often
+PROGRESSIVE_MAX_PIXELS = (
+    30_000_000  # above, windows run in grid order with a window-high buffer (bounded memory)
+)
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
 
@@ -128,17 +132,27 @@ def windowed_probability(
     std,
     notes: list[str],
     runtime: Runtime,
+    progressive: bool = False,
+    to_image: Callable[[np.ndarray], np.ndarray] = lambda probability: probability,
 ) -> Generator[Progress, None, np.ndarray]:
     """Run every window of the grid in batches; average the overlapping logits; return the probability map.
 
     `window_logits` maps normalised (B, 3, w, w) windows to (B, C, w, w) logits.
     Out of memory halves the batch; at one window per batch on a GPU the caller
-    falls back to the CPU.
+    falls back to the CPU. `progressive` runs a first pass that covers every
+    pixel, then the other windows, and yields previews of the map (through
+    `to_image`) every few seconds; the final map is the grid's all the same.
     """
-    accumulator = BandAccumulator(
-        grid, channels, pixels.device, lambda band: inpainted_probability(band).float().cpu().numpy()
-    )
-    boxes, size, done = grid.boxes, grid.window, 0
+    canvas = progressive and grid.height * grid.width <= PROGRESSIVE_MAX_PIXELS
+    finish = lambda band: inpainted_probability(band).float().cpu().numpy()  # noqa: E731
+    if canvas:
+        accumulator: CanvasAccumulator | BandAccumulator = CanvasAccumulator(
+            grid, channels, pixels.device, finish
+        )
+        boxes = grid.progressive_boxes
+    else:
+        accumulator, boxes = BandAccumulator(grid, channels, pixels.device, finish), grid.boxes
+    size, done, previewed = grid.window, 0, -math.inf
     yield Progress(0, len(boxes))
     while done < len(boxes):
         chunk = boxes[done : done + batch_size]
@@ -160,7 +174,14 @@ def windowed_probability(
         for (top, left), window in zip(chunk, logits, strict=True):
             accumulator.add(top, left, window)
         done += len(chunk)
-        yield Progress(done, len(boxes))
+        preview = None
+        if (
+            canvas
+            and len(grid.first_pass) <= done < len(boxes)
+            and time.perf_counter() - previewed >= PREVIEW_SECONDS
+        ):
+            preview, previewed = to_image(accumulator.result()), time.perf_counter()
+        yield Progress(done, len(boxes), preview=preview)
     return accumulator.result()
 
 

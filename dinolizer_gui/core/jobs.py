@@ -6,11 +6,13 @@ They are Qt-free, so the tests drive them directly.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .analysis import ModelRun
 from .batch import BatchItem, BatchProgress, BatchRunner
-from .image_results import ImageResults, ModelResult, add_stored_results
+from .image_results import ImageResults, ModelResult, PreviewResult, add_stored_results
 from .imageio import load_image
 from .progress import Progress
 from .workspace import Workspace
@@ -58,7 +60,7 @@ def stored_results_job(workspace: Workspace, path: str) -> Generator[Progress, N
 
 def queue_job(
     workspace: Workspace, items: list[BatchItem], wanted: Callable[[], str | None]
-) -> Generator[Progress | BatchProgress | ImageResults, None, None]:
+) -> Generator[Progress | BatchProgress | ImageResults | PreviewResult, None, None]:
     """Run the queue; yield its progress, and the results of the image on screen (`wanted`) when done."""
     localizers = yield from load_models(workspace, workspace.model_files())
     options, thresholds = workspace.options(), workspace.thresholds()
@@ -84,6 +86,19 @@ def queue_job(
         ready.append(results)
 
     for progress in runner.run(items, on_image=image_finished, on_model=model_finished):
-        yield progress
+        if progress.preview is not None and items[progress.index].path == wanted():
+            yield _preview(items[progress.index].path, progress, localizers, thresholds, runner.runtime.label)
+        yield replace(progress, preview=None)  # the map goes to the viewer as a preview only
         while ready:
             yield ready.pop()
+
+
+def _preview(path: str, progress: BatchProgress, localizers: list[Localizer], thresholds, device: str):
+    localizer = next(loc for loc in localizers if loc.name == progress.model)
+    done, total = progress.windows_done, progress.windows_total
+    run = ModelRun(progress.preview, done, (0, 0), [f"preview: {done} of {total} windows"], device)
+    result = ModelResult.of(
+        localizer, run, run.score, thresholds.get(localizer.name, localizer.pixel_threshold)
+    )
+    result.preview = (done, total)
+    return PreviewResult(path, localizer.name, result)

@@ -7,8 +7,10 @@ units of work and returns its result, so a consumer cancels by closing it.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+import numpy as np
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -22,6 +24,7 @@ class Progress:
     total: int | None = None
     stage: str = ""
     model: str = ""
+    preview: np.ndarray | None = field(default=None, compare=False, repr=False)  # the map so far
 
 
 def run_to_end(generator: Generator[Any, None, R], on_progress: Callable[[Any], None] | None = None) -> R:

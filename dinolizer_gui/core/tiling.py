@@ -59,6 +59,21 @@ class WindowGrid:
         return len(self.row_starts) * len(self.col_starts)
 
     @cached_property
+    def first_pass(self) -> list[tuple[int, int]]:
+        """The fewest windows of the grid that cover every pixel (row by row): a first, coarse look."""
+        rows, cols = (
+            covering_starts(self.row_starts, self.window),
+            covering_starts(self.col_starts, self.window),
+        )
+        return [(top, left) for top in rows for left in cols]
+
+    @property
+    def progressive_boxes(self) -> list[tuple[int, int]]:
+        """Every window, the first pass first, then the others row by row."""
+        first = set(self.first_pass)
+        return self.first_pass + [box for box in self.boxes if box not in first]
+
+    @cached_property
     def row_coverage(self) -> np.ndarray:
         return _coverage(self.height, self.row_starts, self.window)
 
@@ -69,6 +84,17 @@ class WindowGrid:
     def coverage(self) -> np.ndarray:
         """Number of windows covering each pixel (the grid is a product of two 1-D grids)."""
         return np.outer(self.row_coverage, self.col_coverage)
+
+
+def covering_starts(starts: list[int], window: int) -> list[int]:
+    """Greedily, the fewest of these window starts whose windows still cover the whole length."""
+    picked = [starts[0]]
+    for index, start in enumerate(starts[1:], 1):
+        following = starts[index + 1] if index + 1 < len(starts) else None
+        gap_next = following is None or following > picked[-1] + window  # the next start would leave a gap
+        if gap_next and start > picked[-1]:
+            picked.append(start)
+    return picked
 
 
 def _coverage(length: int, starts: list[int], window: int) -> np.ndarray:
@@ -94,6 +120,39 @@ def dinolizer_working_size(width: int, height: int, window: int = DINOLIZER_WIND
         grow = window / shortest
         new_w, new_h = max(window, round(new_w * grow)), max(window, round(new_h * grow))
     return new_w, new_h
+
+
+class CanvasAccumulator:
+    """Sums window logits over the whole image, in any order, and can show the average at any time.
+
+    Progressive analysis uses it: after a first pass that covers every pixel,
+    `preview()` is the average of the windows so far; once every window is
+    in, it is the grid's map (the same as BandAccumulator's, up to float
+    rounding). It holds the image's logits, so it is for images of moderate size.
+    """
+
+    def __init__(
+        self,
+        grid: WindowGrid,
+        channels: int,
+        device: torch.device,
+        finish: Callable[[torch.Tensor], np.ndarray],
+    ):
+        self.grid, self.finish = grid, finish
+        self.sums = torch.zeros((channels, grid.height, grid.width), dtype=torch.float32, device=device)
+        self.counts = torch.zeros((grid.height, grid.width), dtype=torch.float32, device=device)
+
+    def add(self, top: int, left: int, logits: torch.Tensor) -> None:
+        size = self.grid.window
+        self.sums[:, top : top + size, left : left + size] += logits.float()
+        self.counts[top : top + size, left : left + size] += 1
+
+    def result(self) -> np.ndarray:
+        """The average of the windows added so far (every pixel must be covered), a band at a time."""
+        output = np.empty((self.grid.height, self.grid.width), dtype=np.float32)
+        for band in row_bands(self.grid.height, self.grid.width):
+            output[band] = self.finish(self.sums[:, band] / self.counts[None, band])
+        return output
 
 
 class BandAccumulator:

@@ -112,9 +112,13 @@ class Workspace:
     def options(self) -> AnalysisOptions:
         if self.options_override is not None:
             return self.options_override
-        s = self.settings
+        s = self.settings  # the viewer's: windows run coarse to fine, with previews
         return AnalysisOptions(
-            device=s.device, precision=s.precision, stride=s.stride, declip_mode=s.declip_mode
+            device=s.device,
+            precision=s.precision,
+            stride=s.stride,
+            declip_mode=s.declip_mode,
+            progressive=True,
         )
 
     def runtime(self) -> Runtime:

@@ -39,6 +39,7 @@ class MainWindow(QMainWindow):
         self.thresholds = ThresholdsController(self.workspace, lambda: self.view.current, self)
         self.dialogs = Dialogs(self)
         self.showing_original = False
+        self._displayed: Document | None = None
         self.setWindowTitle(f"DinoLizer GUI {__version__}")
         self.setAcceptDrops(True)
         self.resize(1360, 760)
@@ -159,7 +160,9 @@ class MainWindow(QMainWindow):
     # --- display ---------------------------------------------------------------------------------
     def display(self, document: Document) -> None:
         self.central.show_viewer()
-        self.panel_grid.show_input(document)
+        if document is not self._displayed:  # a preview updates the maps of the document on screen
+            self.panel_grid.show_input(document)
+            self._displayed = document
         self.thresholds.adopt(document)
         self.refresh_layers()
         self.controls.scores_label.setText(self.panel_grid.show_scores(document))

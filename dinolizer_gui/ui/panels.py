@@ -99,6 +99,18 @@ class PanelGrid(QSplitter):
                 f"flagged when ≥ {localizer.score_threshold:.4f} ({localizer.score_threshold_source})."
                 f" Weights: {_weights(localizer)}."
             )
+            if result.preview is not None:
+                done, total = result.preview
+                panel.score.setText(f"<b style='color:#b9770e'>preview — {done} of {total} windows</b>")
+                panel.score.setToolTip(
+                    "The average of the windows analysed so far (every pixel covered); the "
+                    "map, the mask and the regions change until all windows are done."
+                )
+                lines.append(
+                    f"<b>{title}</b>: <b style='color:#b9770e'>preview — {done} of {total} windows</b>, "
+                    "not a result yet"
+                )
+                continue
             panel.score.setText(f"score {result.score:.3f} — {verdict}")
             panel.score.setToolTip(explanation)
             lines.append(

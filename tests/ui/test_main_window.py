@@ -391,3 +391,23 @@ def test_bfree_shows_an_image_level_line_a_column_and_a_filter_but_no_panel(qtbo
     assert "B-Free" in headers and "B-Free marked" not in headers
     window.triage_dock.filter_combo.setCurrentText("Flagged by B-Free")
     assert window.triage_dock.proxy.rowCount() == int(level.flagged)
+
+
+def test_a_running_analysis_shows_labelled_previews_then_the_result(
+    qtbot, window, weights, tmp_path, monkeypatch
+):
+    from dinolizer_gui.core import inference
+
+    monkeypatch.setattr(inference, "PREVIEW_SECONDS", 0.0)
+    files, _ = weights
+    window.set_model_files("dinolizer", [files["release"]])
+    wide = tmp_path / "wide.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (504, 2400, 3), dtype=np.uint8)).save(wide)
+    labels = []
+    window.view.displayed.connect(lambda _: labels.append(window.panels[1].score.text()))
+    with qtbot.waitSignal(window.view.analysisFinished, timeout=60000):
+        window.open_paths([str(wide)])
+    previews = [text for text in labels if "preview — " in text]
+    assert (
+        previews and "of 16 windows" in previews[0] and "score" in labels[-1] and "preview" not in labels[-1]
+    )

@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
 from ...core.batch import BatchItem, BatchProgress, ItemStatus, make_items
+from ...core.image_results import PreviewResult
 from ...core.jobs import queue_job
 from ...core.models.registry import titles
 from ...core.progress import Progress
@@ -19,6 +20,7 @@ from ..document import Document, worker_job
 
 class BatchController(QObject):
     documentReady = Signal(object)  # the Document of the image on screen, as its analysis finishes
+    previewReady = Signal(object)  # a PreviewResult: a model's map so far on the image on screen
     itemFinished = Signal(object)  # BatchItem
     progressed = Signal(str, int, int)  # text, done, total (0: busy, no count)
     runningChanged = Signal(bool)
@@ -104,6 +106,8 @@ class BatchController(QObject):
     def _on_event(self, event) -> None:
         if isinstance(event, Document):
             self.documentReady.emit(event)
+        elif isinstance(event, PreviewResult):
+            self.previewReady.emit(event)
         elif isinstance(event, Progress):
             self.progressed.emit(f"{event.stage} {titles().get(event.model, '')}…", 0, 0)
         else:

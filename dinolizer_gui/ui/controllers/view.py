@@ -32,6 +32,7 @@ class ViewController(QObject):
         self.worker = None
         self.pending: str | None = None
         batch.documentReady.connect(lambda document: self.offer(document, document.path))
+        batch.previewReady.connect(self.show_preview)
         batch.itemFinished.connect(self._item_finished)
         batch.failed.connect(lambda exc: self.fail(self.wanted_path or "", exc))
 
@@ -79,6 +80,17 @@ class ViewController(QObject):
         self.displayed.emit(document)
         if document.models:
             self.analysisFinished.emit(document.path)
+
+    def show_preview(self, preview) -> None:
+        """A model's map so far on the image on screen, until its final map arrives."""
+        current = self.current
+        if current is None or current.path != preview.path or preview.path != self.wanted_path:
+            return
+        existing = current.models.get(preview.model)
+        if existing is not None and existing.preview is None:
+            return  # the final map is already shown
+        current.models[preview.model] = preview.result
+        self.displayed.emit(current)
 
     def fail(self, path: str, exc: BaseException) -> None:
         message = readable(f"{Path(path).name}: {getattr(exc, 'reason', None) or exc}")

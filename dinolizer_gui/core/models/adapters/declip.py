@@ -137,5 +137,6 @@ def _sliding(net, image, options, runtime, notes):
         CLIP_STD,
         notes,
         runtime,
+        options.progressive,
     )
     return probability, len(grid), (image.width, image.height), steps

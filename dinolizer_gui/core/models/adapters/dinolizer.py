@@ -108,6 +108,15 @@ def pipeline(net, image: LoadedImage, options: AnalysisOptions, runtime: Runtime
             patch_logits = net(batch)
         return F.interpolate(patch_logits.float(), size=(window, window), mode="bicubic", align_corners=False)
 
+    def to_image(probability: np.ndarray) -> np.ndarray:
+        """The working map at the image's size (bicubic on the float map, clipped), as the official code."""
+        if not resized:
+            return probability
+        back = Image.fromarray(probability, mode="F").resize(
+            (image.width, image.height), Image.Resampling.BICUBIC
+        )
+        return np.clip(np.asarray(back, dtype=np.float32), 0.0, 1.0)
+
     probability = yield from windowed_probability(
         window_logits,
         pixels_on_device(rgb, runtime),
@@ -118,10 +127,7 @@ def pipeline(net, image: LoadedImage, options: AnalysisOptions, runtime: Runtime
         IMAGENET_STD,
         notes,
         runtime,
+        options.progressive,
+        to_image,
     )
-    if resized:
-        back = Image.fromarray(probability, mode="F").resize(
-            (image.width, image.height), Image.Resampling.BICUBIC
-        )
-        probability = np.clip(np.asarray(back, dtype=np.float32), 0.0, 1.0)
-    return probability, len(grid), working, steps
+    return to_image(probability), len(grid), working, steps
