@@ -196,7 +196,7 @@ def load_localizers(workspace, models: list[str] | None) -> list:
     localizers = []
     for name, paths in files.items():
         try:
-            localizers.append(workspace.localizer(name, paths))
+            localizers.append(workspace.model(name, paths))
         except CheckpointError as exc:
             raise UsageError(f"cannot load {name}: {exc}") from None
     return localizers

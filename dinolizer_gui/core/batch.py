@@ -26,7 +26,7 @@ from .progress import Progress, relay
 from .results_store import ResultStore, StoredMapCorrupt, result_key
 
 if TYPE_CHECKING:
-    from .models.localizer import Localizer
+    from .models.localizer import ModelLike
 
 THUMBNAIL_SIZE = 96
 # From this size on, a model's weights leave resident memory once it has run on the image, so that the image's
@@ -162,7 +162,7 @@ class BatchRunner:
 
     def __init__(
         self,
-        localizers: list[Localizer],
+        localizers: list[ModelLike],
         options: AnalysisOptions,
         store: ResultStore | None,
         thresholds: dict[str, float] | None = None,
@@ -267,7 +267,7 @@ class BatchRunner:
             self.store.put(key, image.sha256, localizer.name, run, score)
         return self._outcome(localizer, run, score), False
 
-    def _outcome(self, localizer: Localizer, run, score: float) -> ModelOutcome:
+    def _outcome(self, localizer: ModelLike, run, score: float) -> ModelOutcome:
         from .postprocess import summarise_run
 
         threshold = self.thresholds[localizer.name]

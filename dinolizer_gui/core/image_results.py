@@ -18,12 +18,12 @@ from .render import probability_levels
 from .results_store import ResultStore, StoredMapCorrupt, result_key
 
 if TYPE_CHECKING:
-    from .models.localizer import Localizer
+    from .models.localizer import ModelLike
 
 
 @dataclass
 class ModelResult:
-    localizer: Localizer
+    localizer: ModelLike
     run: ModelRun
     score: float
     levels: np.ndarray | None  # probability quantised for colouring; None for a model without a map
@@ -33,7 +33,7 @@ class ModelResult:
     _mask: tuple[float, np.ndarray] | None = None
 
     @classmethod
-    def of(cls, localizer: Localizer, run: ModelRun, score: float, threshold: float) -> ModelResult:
+    def of(cls, localizer: ModelLike, run: ModelRun, score: float, threshold: float) -> ModelResult:
         levels = probability_levels(run.probability) if run.probability is not None else None
         return cls(localizer, run, score, levels, threshold)
 
@@ -85,7 +85,7 @@ class ImageResults:
 
 def add_stored_results(
     results: ImageResults,
-    localizers: list[Localizer],
+    localizers: list[ModelLike],
     store: ResultStore,
     options: AnalysisOptions,
     thresholds: dict[str, float],

@@ -18,20 +18,20 @@ from .progress import Progress
 from .workspace import Workspace
 
 if TYPE_CHECKING:
-    from .models.localizer import Localizer
+    from .models.localizer import ModelLike
 
 
 def load_models(
     workspace: Workspace, files: dict[str, list[Path]]
-) -> Generator[Progress, None, list[Localizer]]:
-    localizers = []
+) -> Generator[Progress, None, list[ModelLike]]:
+    localizers: list[ModelLike] = []
     for name, paths in files.items():
         yield Progress(stage="loading model", model=name)
-        localizers.append(workspace.localizer(name, paths))
+        localizers.append(workspace.model(name, paths))
     return localizers
 
 
-def stored_results(workspace: Workspace, path: str, localizers: list[Localizer]) -> ImageResults:
+def stored_results(workspace: Workspace, path: str, localizers: list[ModelLike]) -> ImageResults:
     """An image with whatever maps the results store holds for it (no model is run)."""
     results = ImageResults(path, load_image(path, workspace.max_pixels()))
     if workspace.store is not None:
@@ -93,7 +93,7 @@ def queue_job(
             yield ready.pop()
 
 
-def _preview(path: str, progress: BatchProgress, localizers: list[Localizer], thresholds, device: str):
+def _preview(path: str, progress: BatchProgress, localizers: list[ModelLike], thresholds, device: str):
     localizer = next(loc for loc in localizers if loc.name == progress.model)
     done, total = progress.windows_done, progress.windows_total
     run = ModelRun(progress.preview, done, (0, 0), [f"preview: {done} of {total} windows"], device)

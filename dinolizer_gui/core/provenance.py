@@ -13,7 +13,7 @@ from .analysis import AnalysisOptions
 
 if TYPE_CHECKING:
     from .device import Runtime
-    from .models.localizer import Localizer
+    from .models.localizer import ModelLike
 
 POSTPROCESSING = "none (threshold only); regions are 8-connected components"
 
@@ -46,7 +46,7 @@ def now_iso() -> str:
 
 
 def describe_run(
-    localizers: list[Localizer],
+    localizers: list[ModelLike],
     options: AnalysisOptions,
     runtime: Runtime,
     thresholds: dict[str, float],

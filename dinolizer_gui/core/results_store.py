@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS results (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS results_by_file ON results (file_sha256);
+CREATE TABLE IF NOT EXISTS models (
+    key TEXT PRIMARY KEY,        -- the model and its checkpoints' SHA-256
+    description TEXT NOT NULL    -- what outputs say of it (JSON): variant, card, thresholds, load notes
+);
 """
 
 
@@ -198,6 +202,18 @@ class ResultStore:
             db.execute("DELETE FROM results WHERE key = ?", (key,))
         if row is not None:
             (self.maps / row["map_file"]).unlink(missing_ok=True)
+
+    def description(self, key: str) -> dict | None:
+        """What a model built from these checkpoints is, recorded when it was first built (no load needed)."""
+        with self._session() as db:
+            row = db.execute("SELECT description FROM models WHERE key = ?", (key,)).fetchone()
+        return json.loads(row["description"]) if row is not None else None
+
+    def put_description(self, key: str, description: dict) -> None:
+        with self._session(write=True) as db:
+            db.execute(
+                "INSERT OR REPLACE INTO models VALUES (?, ?)", (key, json.dumps(description, allow_nan=False))
+            )
 
     def count(self) -> int:
         with self._session() as db:

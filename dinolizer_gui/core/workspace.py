@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from .analysis import AnalysisOptions
 from .imageio import DEFAULT_MAX_PIXELS
+from .model_handle import ModelHandle
 from .models.integrity import HashCache, Verification, verify_installed, verify_session
 from .models.layouts import CheckpointError
 from .models.registry import REGISTRY, load_localizer
@@ -42,6 +43,9 @@ class LocalizerCache:
                 checkpoint["verification"] = by_path[checkpoint["path"]].as_dict()
             self._loaded[key] = localizer
         return self._loaded[key]
+
+    def __len__(self) -> int:
+        return len(self._loaded)
 
 
 @dataclass
@@ -102,12 +106,19 @@ class Workspace:
             return [verify_session(Path(p), manifest, self.hashes) for p in paths]
         return [verify_installed(Path(p), self.weights_folder(), manifest, self.hashes) for p in paths]
 
+    def model(self, name: str, paths: list[Path]) -> ModelHandle:
+        """The model made of these files, checked; its network is built only when it must run (a model never
+        built from them is built at once, so that a bad file is found now). Raises CheckpointError."""
+        return ModelHandle(
+            name, [Path(p) for p in paths], self.verify(name, paths), self.localizers, self.store
+        )
+
+    def models(self, files: dict[str, list[Path]]) -> list[ModelHandle]:
+        return [self.model(name, paths) for name, paths in files.items()]
+
     def localizer(self, name: str, paths: list[Path]) -> Localizer:
         """The model built from these files, checked first; raises CheckpointError with a readable reason."""
         return self.localizers.get(name, paths, self.verify(name, paths))
-
-    def load(self, files: dict[str, list[Path]]) -> list[Localizer]:
-        return [self.localizer(name, paths) for name, paths in files.items()]
 
     def options(self) -> AnalysisOptions:
         if self.options_override is not None:

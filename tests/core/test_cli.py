@@ -132,6 +132,31 @@ def test_analyze_reproduces_the_official_maps(weights, tmp_path):
         assert reference.iou(got >= 0.5, ref >= 0.5) >= 0.98
 
 
+def test_a_second_run_over_stored_maps_reads_no_weights_and_writes_the_same_results(
+    weights, tmp_path, monkeypatch
+):
+    files, _ = weights
+    folder = tmp_path / "case"
+    folder.mkdir()
+    for seed in range(3):
+        _photo(folder / f"img{seed}.png", 200, 160, seed=seed)
+    given = ["--weights", f"dinolizer={files['release']}", "--weights", f"declip={files['declip']}"]
+    assert _analyze(folder, "--out", tmp_path / "first", *given) == 0
+
+    def no_weights_read(*args, **kwargs):
+        raise AssertionError("a model was built although every map was stored")
+
+    monkeypatch.setattr("dinolizer_gui.core.workspace.load_localizer", no_weights_read)
+    assert _analyze(folder, "--out", tmp_path / "second", *given) == 0
+    first, second = (json.loads((tmp_path / run / "results.json").read_text()) for run in ("first", "second"))
+    assert second["models"] == first["models"]  # weights, verification, thresholds: all as recorded
+    for before, after in zip(first["images"], second["images"], strict=True):
+        for name, result in after["models"].items():
+            assert result["cached"] and result["score"] == before["models"][name]["score"]
+            mask = result["mask"]
+            assert (tmp_path / "second" / mask).read_bytes() == (tmp_path / "first" / mask).read_bytes()
+
+
 def test_threshold_and_stride_are_applied_and_recorded(weights, tmp_path):
     files, _ = weights
     image_path = _photo(tmp_path / "x.png", 700, 504)

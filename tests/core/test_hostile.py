@@ -534,7 +534,7 @@ def test_one_report_format_failing_never_stops_the_others(weights, tmp_path, mon
 def test_options_are_validated_before_models_load(tmp_path, capsys, monkeypatch, extra, message):
     from dinolizer_gui.core import workspace
 
-    monkeypatch.setattr(workspace.Workspace, "localizer", lambda *a: pytest.fail("a model was loaded"))
+    monkeypatch.setattr(workspace.Workspace, "model", lambda *a: pytest.fail("a model was loaded"))
     code = _analyze(_photo(tmp_path / "x.png"), "--out", tmp_path / "out", *extra)
     assert code == 2 and message in capsys.readouterr().err
 
@@ -544,7 +544,7 @@ def test_an_out_that_is_a_file_or_unwritable_is_a_usage_error_before_models_load
 ):
     from dinolizer_gui.core import workspace
 
-    monkeypatch.setattr(workspace.Workspace, "localizer", lambda *a: pytest.fail("a model was loaded"))
+    monkeypatch.setattr(workspace.Workspace, "model", lambda *a: pytest.fail("a model was loaded"))
     image = _photo(tmp_path / "x.png")
     existing = tmp_path / "results.txt"
     existing.write_text("not a folder")

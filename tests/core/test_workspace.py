@@ -39,6 +39,7 @@ def test_checkpoints_chosen_for_the_session_go_to_every_model_they_make(weights,
     junk.write_bytes(b"not weights")
     with pytest.raises(CheckpointError, match=r"junk\.pth"):
         workspace.use_checkpoints([junk])
-    localizers = workspace.load(workspace.model_files())
-    assert [loc.name for loc in localizers] == ["dinolizer", "declip", "bfree"]
-    assert workspace.load({"declip": [files["declip"]]})[0] is localizers[1]  # loaded once per session
+    handles = workspace.models(workspace.model_files())
+    assert [handle.name for handle in handles] == ["dinolizer", "declip", "bfree"]
+    assert len(workspace.localizers) == 3  # never built from these files before: built at once
+    assert workspace.model("declip", [files["declip"]]).load() is handles[1].load()  # once per session

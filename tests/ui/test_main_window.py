@@ -71,7 +71,7 @@ def test_drop_runs_both_models_on_the_worker_and_threshold_changes_never_rerun(q
     assert "score" in window.panels[1].score.text() and "score" in window.panels[2].score.text()
     assert window.batch.started_count == 1
 
-    dinolizer = document.models["dinolizer"].localizer.net
+    dinolizer = document.models["dinolizer"].localizer.load().net
     dinolizer.register_forward_hook(lambda *a: forward_calls.append(1))
     window.toolbar.mode_combo.setCurrentText("Mask")
     before = _layer_pixels(window.panels[1])
@@ -279,19 +279,18 @@ def test_reopening_a_finished_batch_uses_the_store_and_opens_maps_instantly(
     qtbot.addWidget(again)
     again.show()
     again.set_model_files("dinolizer", [files["release"]])
-    calls = []
-    localizer = again.workspace.localizer("dinolizer", [files["release"]])
-    localizer.net.register_forward_hook(lambda *a: calls.append(1))
     again.open_paths([str(folder)])
     qtbot.waitUntil(
         lambda: again.batch.worker is None and all(i.status != "queued" for i in again.batch.items),
         timeout=60000,
     )
-    assert calls == [] and all(m.cached for i in again.batch.items for m in i.models.values())
+    assert all(m.cached for i in again.batch.items for m in i.models.values())
+    assert len(again.workspace.localizers) == 0  # every map was stored: the weights were never read
     target = next(i for i in again.batch.items if i.path.endswith("img2.png"))
     with qtbot.waitSignal(again.view.analysisFinished, timeout=10000):
         again.select_path(target.path)
     assert again.view.current.path == target.path and "dinolizer" in again.view.current.models
+    assert len(again.workspace.localizers) == 0
 
 
 def test_next_flagged_skips_unflagged_rows_and_pause_holds_the_batch(qtbot, window, weights, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..analysis import AnalysisOptions, ModelRun
 from ..device import Runtime, release_mapped_files
@@ -14,6 +14,40 @@ from ..progress import Progress
 from .cards import ModelCard
 
 UNCALIBRATED = "no calibrated image-level threshold is published for this model; 0.5 is a convention"
+
+
+class ModelLike(Protocol):
+    """What analyses, stores and outputs use of a model: a Localizer, or a ModelHandle that builds one when
+    it must run."""
+
+    name: str
+    card: ModelCard
+
+    @property
+    def variant(self) -> str: ...
+
+    @property
+    def checkpoints(self) -> list[dict[str, Any]]: ...
+
+    @property
+    def load_notes(self) -> list[str]: ...
+
+    @property
+    def pixel_threshold(self) -> float: ...
+
+    @property
+    def score_threshold(self) -> float: ...
+
+    @property
+    def score_threshold_source(self) -> str: ...
+
+    def describe(self) -> dict: ...
+
+    def analyze(
+        self, image: LoadedImage, options: AnalysisOptions, runtime: Runtime | None = None
+    ) -> Generator[Progress, None, ModelRun]: ...
+
+    def release_weight_pages(self) -> int: ...
 
 
 @dataclass
