@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..core.analysis import DEFAULT_MAX_WINDOWS
+from ..core.analysis import DEFAULT_MAX_WINDOWS, DEVICE_CHOICES, PRECISION_CHOICES
 from .common import (
     EXIT_OK,
     EXIT_OUTPUT_FAILED,
@@ -43,12 +43,18 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     add_weights(parser)
     add_weights_dir(parser)
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument(
+        "--device",
+        choices=DEVICE_CHOICES,
+        default="auto",
+        help="auto: a CUDA GPU, else Apple's MPS, else the CPU",
+    )
     parser.add_argument(
         "--precision",
-        choices=("auto", "float16", "bfloat16", "float32"),
+        choices=PRECISION_CHOICES,
         default="auto",
-        help="CUDA compute precision (default float16, as the official pipeline)",
+        help="auto: float16 on CUDA (as the official pipeline), bfloat16 on CPUs that compute it natively "
+        "(AMX-BF16, AVX512-BF16), float32 elsewhere; float32 gives the official maps exactly",
     )
 
 
@@ -212,8 +218,8 @@ def run(args: argparse.Namespace) -> int:
     workspace = workspace_for(args)
     localizers = load_localizers(workspace, args.models)
     runtime = workspace.runtime()
-    if args.device == "cuda" and runtime.note:
-        say(f"warning: --device cuda: {runtime.note}; the models run on the CPU")
+    if args.device in ("cuda", "mps") and runtime.note:
+        say(f"warning: --device {args.device}: {runtime.note}; the models run on the CPU")
     items = make_items(args.paths)
     if not items:
         raise UsageError("no images found in the given paths")

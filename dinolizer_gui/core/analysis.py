@@ -20,6 +20,10 @@ DECLIP_MODES = ("whole", "sliding")
 DEFAULT_MAX_WINDOWS = 10_000  # about 3 hours of DinoLizer on a laptop CPU, 4 minutes on a GPU
 
 
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+PRECISION_CHOICES = ("auto", "float16", "bfloat16", "float32")
+
+
 class RuntimeLike(Protocol):
     @property
     def is_cuda(self) -> bool: ...
@@ -28,7 +32,7 @@ class RuntimeLike(Protocol):
 @dataclass(frozen=True)
 class AnalysisOptions:
     device: str = "auto"
-    precision: str = "auto"  # CUDA only: float16 (official), bfloat16 or float32
+    precision: str = "auto"  # auto: float16 on CUDA (official), bfloat16 on CPUs that compute it natively
     stride: int = DINOLIZER_STRIDE  # DinoLizer window stride
     batch_size: int = 0  # windows per forward pass; 0 = 50 on CUDA (official), 4 on the CPU
     declip_mode: str = "whole"  # official: the whole image resized to 224 x 224

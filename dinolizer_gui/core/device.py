@@ -14,8 +14,7 @@ from pathlib import Path
 
 import torch
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
-PRECISION_CHOICES = ("auto", "float16", "bfloat16", "float32")
+from .analysis import DEVICE_CHOICES, PRECISION_CHOICES
 
 
 @dataclass(frozen=True)

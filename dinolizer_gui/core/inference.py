@@ -15,11 +15,12 @@ from collections.abc import Callable, Generator
 import numpy as np
 import torch
 
+from .accumulators import BandAccumulator, CanvasAccumulator
 from .analysis import AnalysisOptions, ImageLevel, ModelRun
 from .device import Runtime, cpu_runtime, is_out_of_memory, resolve_runtime
 from .imageio import LoadedImage
 from .progress import Progress
-from .tiling import BandAccumulator, CanvasAccumulator, WindowGrid, row_bands
+from .tiling import WindowGrid, row_bands
 
 PREVIEW_SECONDS = 2.0  # a progressive analysis shows the map so far this often
 PROGRESSIVE_MAX_PIXELS = (

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
 
 from .tiling import row_bands
 
@@ -120,21 +119,15 @@ def find_regions(probability: np.ndarray, mask: np.ndarray) -> list[Region]:
     if count <= 1:
         return []
     sums = np.zeros(count)
-    maxima = torch.zeros(count, dtype=torch.float32)
+    maxima = np.zeros(count, dtype=np.float32)
     for band in row_bands(*labels.shape):
         band_labels = labels[band]
         inside = band_labels > 0
         band_index = band_labels[inside]
         band_prob = probability[band][inside]
         sums += np.bincount(band_index, weights=band_prob, minlength=count)
-        maxima.scatter_reduce_(
-            0,
-            torch.from_numpy(band_index.astype(np.int64)),
-            torch.from_numpy(band_prob.astype(np.float32)),
-            reduce="amax",
-            include_self=True,
-        )
-    peaks = maxima.numpy()
+        np.maximum.at(maxima, band_index, band_prob.astype(np.float32))
+    peaks = maxima
     total = probability.size
     regions = []
     for label in range(1, count):

@@ -135,6 +135,7 @@ MENUS = {
         "threshold_up_more",
         "threshold_down_more",
         "@device",
+        "@precision",
         "@stride",
     ),
     "&Models": ("models", "load_checkpoint", "weights_folder", "@cards"),

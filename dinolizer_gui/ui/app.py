@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 
-import torch  # noqa: F401 - loaded before PySide6: on Windows the DLL search order matters
+if sys.platform == "win32":  # on Windows PyTorch must load its DLLs before Qt's; elsewhere it loads later
+    import torch  # noqa: F401
+
 from PySide6.QtWidgets import QApplication
 
 from .. import __version__

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThreadPool
+from PySide6.QtCore import Qt, QThreadPool, QTimer
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from .. import __version__
@@ -27,6 +27,20 @@ from .toolbar import MainToolBar
 from .widgets import HeldKey
 
 STRIDES = ((128, "128 (official)"), (256, "256 (faster, not official)"), (504, "504 (fastest, not official)"))
+
+
+DEVICES = (
+    ("auto", "Automatic: a GPU if there is one, else the CPU"),
+    ("cpu", "CPU"),
+    ("cuda", "NVIDIA GPU (CUDA)"),
+    ("mps", "Apple GPU (MPS)"),
+)
+PRECISIONS = (
+    ("auto", "Automatic: float16 on NVIDIA GPUs, bfloat16 on CPUs that compute it natively"),
+    ("float32", "float32: the official maps exactly (slower)"),
+    ("bfloat16", "bfloat16"),
+    ("float16", "float16 (GPUs only)"),
+)
 
 
 class MainWindow(QMainWindow):
@@ -54,7 +68,6 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.controls)
         self.setStatusBar(StatusBar(self))
         self.status = self.statusBar()
-        self.status.show_device(self.workspace.runtime())
         self._connect()
         self._space = HeldKey(self, Qt.Key.Key_Space, self.show_original)
         self.update_state()
@@ -73,8 +86,8 @@ class MainWindow(QMainWindow):
     def _submenus(self) -> dict[str, QMenu]:
         self.recent_menu = QMenu("Open &recent", self)
         self._fill_recent()
-        devices = [(choice, choice) for choice in ("auto", "cpu", "cuda")]
-        device = choice_menu(self, "&Device", devices, self.settings.device, self.set_device)
+        device = choice_menu(self, "&Device", DEVICES, self.settings.device, self.set_device)
+        precision = choice_menu(self, "&Precision", PRECISIONS, self.settings.precision, self.set_precision)
         stride = choice_menu(
             self,
             "DinoLizer &stride",
@@ -85,7 +98,13 @@ class MainWindow(QMainWindow):
         cards = QMenu("Model &cards", self)
         for name, title in titles().items():
             cards.addAction(title, lambda n=name: self.dialogs.card(n))
-        return {"recent": self.recent_menu, "device": device, "stride": stride, "cards": cards}
+        return {
+            "recent": self.recent_menu,
+            "device": device,
+            "precision": precision,
+            "stride": stride,
+            "cards": cards,
+        }
 
     def _connect(self) -> None:
         self.toolbar.modeChanged.connect(self.refresh_layers)
@@ -212,7 +231,11 @@ class MainWindow(QMainWindow):
 
     def set_device(self, choice: str) -> None:
         self._set_setting("device", choice)
-        self.status.show_device(self.workspace.runtime())
+        self.status.probe_device(self.workspace)
+
+    def set_precision(self, choice: str) -> None:
+        self._set_setting("precision", choice)
+        self.status.probe_device(self.workspace)
 
     def _set_setting(self, name: str, value, refresh: bool = False) -> None:
         setattr(self.settings, name, value)
@@ -234,6 +257,8 @@ class MainWindow(QMainWindow):
         if not getattr(self, "_sized", False):  # docks can only be sized once the window is laid out
             self._sized = True
             self.resizeDocks([self.triage_dock], [max(360, self.width() // 3)], Qt.Orientation.Horizontal)
+            # PyTorch loads once the window is painted, so the window never waits for it
+            QTimer.singleShot(0, self.status, lambda: self.status.probe_device(self.workspace))
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():

@@ -2,7 +2,37 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+
+
+class RuntimeProbe(QObject):
+    """Imports PyTorch and timm off the GUI thread (the window is up first), then says which device and
+    precision models will use."""
+
+    found = Signal(object)  # the core's Runtime
+    failed = Signal(str)
+
+    def start(self, workspace) -> None:
+        threading.Thread(target=self._probe, args=(workspace,), name="runtime-probe", daemon=True).start()
+
+    def _probe(self, workspace) -> None:
+        try:
+            import timm  # noqa: F401 - imported now so that the first analysis does not wait for it
+
+            runtime = workspace.runtime()
+        except Exception as exc:  # a broken PyTorch install: say so, the viewer still opens images
+            self._tell(self.failed, f"PyTorch cannot be loaded: {exc}")
+            return
+        self._tell(self.found, runtime)
+
+    @staticmethod
+    def _tell(signal, value) -> None:
+        with contextlib.suppress(RuntimeError):  # the window closed meanwhile: there is nobody to tell
+            signal.emit(value)
 
 
 class StatusBar(QStatusBar):
@@ -14,6 +44,15 @@ class StatusBar(QStatusBar):
         self.addWidget(self.readout, 1)
         self.addPermanentWidget(self.progress)
         self.addPermanentWidget(self.device_label)
+        self.probe = RuntimeProbe(self)
+        self.probe.found.connect(self.show_device)
+        self.probe.failed.connect(self.show_device_failure)
+
+    def probe_device(self, workspace) -> None:
+        """Show the device the models will use once PyTorch is loaded (in the background)."""
+        self.device_label.setText("loading PyTorch…")
+        self.device_label.setToolTip("PyTorch and timm are loading in the background; images open meanwhile")
+        self.probe.start(workspace)
 
     def show_progress(self, text: str, done: int, total: int) -> None:
         """`done` of `total`; a total of 0 shows a busy bar."""
@@ -28,7 +67,10 @@ class StatusBar(QStatusBar):
 
     def show_device(self, runtime) -> None:
         note = runtime.note
-        self.device_label.setText(
-            f"CPU ({note.removeprefix('CUDA not used: ')})" if note else runtime.description
-        )
-        self.device_label.setToolTip(note or f"Models run on: {runtime.description}")
+        self.device_label.setText(f"{runtime.label} — no GPU used" if note else runtime.label)
+        lines = [f"Models run on: {runtime.description}", f"Precision: {runtime.precision_reason}"]
+        self.device_label.setToolTip("\n".join(([note] if note else []) + lines))
+
+    def show_device_failure(self, text: str) -> None:
+        self.device_label.setText("PyTorch unavailable")
+        self.device_label.setToolTip(text)

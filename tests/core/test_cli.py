@@ -263,6 +263,38 @@ def test_a_misspelt_command_is_a_usage_error_not_an_image_path(tmp_path, capsys,
     assert f"{word!r} is neither a command nor an existing file or folder" in err and hint in err
 
 
+NO_TORCH = """
+import json, sys
+from dinolizer_gui.cli import main
+codes = []
+for argv in json.loads(sys.argv[1]):
+    try:
+        codes.append(main(argv))
+    except SystemExit as end:
+        codes.append(end.code)
+print(json.dumps({"codes": codes, "loaded": [m for m in ("torch", "timm") if m in sys.modules]}))
+"""
+
+
+def test_help_models_list_and_models_verify_never_import_pytorch(weights, tmp_path):
+    files, _ = weights
+    folder = tmp_path / "weights"
+    for name in ("release", "declip", "bfree"):
+        assert main(["models", "--weights-dir", str(folder), "import", str(files[name])]) == 0
+    argvs = [
+        ["--help"],
+        ["analyze", "--help"],
+        ["models", "--weights-dir", str(folder), "list"],
+        ["models", "--weights-dir", str(folder), "verify"],
+    ]
+    result = subprocess.run(
+        [sys.executable, "-c", NO_TORCH, json.dumps(argvs)], capture_output=True, text=True, timeout=120
+    )
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["codes"] == [0, 0, 0, 0] and "unofficial" in result.stdout + result.stderr
+    assert seen["loaded"] == []
+
+
 def test_help_lists_the_commands(capsys):
     with pytest.raises(SystemExit) as end:
         main(["--help"])

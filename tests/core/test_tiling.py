@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from dinolizer_gui.core.tiling import BandAccumulator, WindowGrid, dinolizer_working_size, window_starts
+from dinolizer_gui.core.accumulators import BandAccumulator
+from dinolizer_gui.core.tiling import WindowGrid, dinolizer_working_size, window_starts
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,65 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dinolizer_gui.core.analysis import DEVICE_CHOICES, PRECISION_CHOICES
+from dinolizer_gui.core.device import cpu_runtime
+from dinolizer_gui.ui.main_window import DEVICES, PRECISIONS, MainWindow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+FIRST_PAINT = """
+import json, sys, time
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from dinolizer_gui.ui.main_window import MainWindow
+window = MainWindow()
+window.show()
+window.grab()  # the window is painted
+painted = {"torch": "torch" in sys.modules, "timm": "timm" in sys.modules,
+           "label": window.status.device_label.text()}
+deadline = time.monotonic() + 120
+while window.status.device_label.text() in ("", "loading PyTorch…") and time.monotonic() < deadline:
+    app.processEvents()
+    time.sleep(0.02)
+ready = {"torch": "torch" in sys.modules, "timm": "timm" in sys.modules,
+         "label": window.status.device_label.text()}
+print(json.dumps({"painted": painted, "ready": ready}))
+"""
+
+
+def test_the_window_is_painted_before_pytorch_loads_and_then_names_device_and_precision(tmp_path):
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "DINOLIZER_GUI_CONFIG": str(tmp_path / "config"),
+        "DINOLIZER_GUI_WEIGHTS": str(tmp_path / "weights"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_PAINT], capture_output=True, text=True, timeout=180, cwd=ROOT, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["painted"] == {"torch": False, "timm": False, "label": ""}
+    assert seen["ready"]["torch"] and seen["ready"]["timm"]
+    assert seen["ready"]["label"].startswith(cpu_runtime("auto").label)  # "CPU (bfloat16)" where native
+
+
+def test_the_status_bar_says_pytorch_is_loading_then_the_precision_and_why(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("DINOLIZER_GUI_WEIGHTS", str(tmp_path / "no-weights"))
+    window = MainWindow(config_folder=tmp_path / "config")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.status.device_label.text() == "loading PyTorch…", timeout=5000)
+    qtbot.waitUntil(lambda: "loading" not in window.status.device_label.text(), timeout=60000)
+    window.set_precision("float32")
+    qtbot.waitUntil(lambda: window.status.device_label.text().startswith("CPU (float32)"), timeout=10000)
+    assert "Precision: float32 as asked (exact maps)" in window.status.device_label.toolTip()
+    assert window.workspace.options().precision == "float32"
+
+
+def test_the_menus_offer_every_device_and_precision_the_core_knows():
+    assert [value for value, _ in DEVICES] == list(DEVICE_CHOICES)
+    assert sorted(value for value, _ in PRECISIONS) == sorted(PRECISION_CHOICES)
