@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from ..core.errors import OutputError
-from . import analyze, models
+from . import analyze, evaluate, models
 from .common import EXIT_OUTPUT_FAILED, EXIT_USAGE, Parser, UsageError, say
 
-COMMANDS = {"analyze": analyze, "models": models}
+COMMANDS = {"analyze": analyze, "evaluate": evaluate, "models": models}
 HELP_FLAGS = ("-h", "--help")
 
 

@@ -27,10 +27,16 @@ def add_parser(commands) -> None:
     analyze.add_argument(
         "--out", required=True, type=Path, metavar="DIR", help="folder for results.json and images"
     )
-    _add_model_options(analyze)
-    _add_geometry_options(analyze)
-    _add_output_options(analyze)
+    add_analysis_options(analyze)
+    analyze.add_argument("--save-prob", action="store_true", help="also save each probability map as .npy")
     _add_report_options(analyze)
+
+
+def add_analysis_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that analyses images: models, device, geometry, store."""
+    _add_model_options(parser)
+    _add_geometry_options(parser)
+    _add_store_options(parser)
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -83,8 +89,7 @@ def _add_geometry_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--save-prob", action="store_true", help="also save each probability map as .npy")
+def _add_store_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--store", type=Path, metavar="DIR", help="results store folder (default: user data folder)"
     )

@@ -26,6 +26,17 @@ def say(text: str, end: str = "\n") -> None:
     print(for_terminal(text), end=end, file=sys.stderr)
 
 
+def eta_text(started: float, done: int, total: int) -> str:
+    """'ETA 3 min 20 s' from the pace so far (`started` from time.monotonic()); empty before the first."""
+    import time
+
+    if not done or done >= total:
+        return ""
+    left = round((time.monotonic() - started) / done * (total - done))
+    minutes, seconds = divmod(left, 60)
+    return f"ETA {minutes} min {seconds:02d} s" if minutes else f"ETA {seconds} s"
+
+
 def add_weights_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights-dir", type=Path, metavar="DIR", help="folder of installed weights")
 

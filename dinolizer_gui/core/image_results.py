@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .analysis import AnalysisOptions, ModelRun
+from .evaluation.ground_truth import GroundTruth
+from .evaluation.metrics import mask_scores
 from .imageio import LoadedImage
 from .postprocess import Summary, binary_mask, summarise_run
 from .render import probability_levels
@@ -31,6 +33,8 @@ class ModelResult:
     summary: Summary | None = None  # regions at `threshold`, computed lazily
     preview: tuple[int, int] | None = None  # (windows done, windows in all): the map of an analysis under way
     _mask: tuple[float, np.ndarray] | None = None
+    _truth_curve: tuple[GroundTruth, dict] | None = None  # AP and best F1 against a ground truth
+    _truth_scores: tuple[GroundTruth, float, dict] | None = None  # and IoU, F1 at a threshold
 
     @classmethod
     def of(cls, localizer: ModelLike, run: ModelRun, score: float, threshold: float) -> ModelResult:
@@ -61,6 +65,31 @@ class ModelResult:
             return self.run.image_level.flagged
         return self.score >= self.localizer.score_threshold
 
+    def score_against(self, truth: GroundTruth) -> dict:
+        """IoU, F1, precision and recall at the threshold, AP and best F1 of the map against the ground truth
+        (as `evaluate` computes them); the AP sorts every pixel, so call this off the GUI thread."""
+        from .evaluation.evaluator import localization_scores
+
+        if self._truth_curve is None or self._truth_curve[0] is not truth:
+            scores, _ = localization_scores(self.probability, truth, self.threshold)
+            self._truth_curve = (truth, {"ap": scores["ap"], "best_f1": scores["best_f1"]})
+        if (cached := self.scored_against(truth)) is not None:
+            return cached
+        scores = {"ap": None, "best_f1": None, **self._truth_curve[1]}
+        if not truth.authentic:
+            at_threshold = mask_scores(self.mask(), truth.mask)
+            scores.update(iou=at_threshold.iou, f1=at_threshold.f1)
+        scores["marked_area"] = self.marked_area()
+        self._truth_scores = (truth, self.threshold, scores)
+        return scores
+
+    def scored_against(self, truth: GroundTruth) -> dict | None:
+        """The scores against this ground truth at the current threshold if already computed, else None."""
+        cached = self._truth_scores
+        if cached is not None and cached[0] is truth and cached[1] == self.threshold:
+            return cached[2]
+        return None
+
     def regions_summary(self) -> Summary:
         if self.summary is None or self.summary.threshold != self.threshold:
             self.summary = summarise_run(self.run, self.threshold, self.localizer.score_threshold, self.score)
@@ -81,6 +110,7 @@ class ImageResults:
     path: str
     image: LoadedImage
     models: dict[str, ModelResult] = field(default_factory=dict)
+    ground_truth: GroundTruth | None = None
 
 
 def add_stored_results(

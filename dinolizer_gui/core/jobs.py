@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from .analysis import ModelRun
 from .batch import BatchItem, BatchProgress, BatchRunner
+from .evaluation.ground_truth import GroundTruth, find_mask_beside, read_mask
 from .image_results import ImageResults, ModelResult, PreviewResult, add_stored_results
 from .imageio import load_image
 from .progress import Progress
@@ -102,3 +103,17 @@ def _preview(path: str, progress: BatchProgress, localizers: list[ModelLike], th
     )
     result.preview = (done, total)
     return PreviewResult(path, localizer.name, result)
+
+
+def ground_truth_job(
+    image_path: str, height: int, width: int, mask_path: str | None = None
+) -> Generator[Progress, None, GroundTruth | None]:
+    """The ground truth of an image: the mask given, else one found beside it by the pairing rule (None when
+    there is none); read at the image's size, its outline drawn. Raises ImageLoadError for a bad mask."""
+    found = Path(mask_path) if mask_path else find_mask_beside(Path(image_path))
+    if found is None:
+        return None
+    yield Progress(stage="reading ground truth")
+    truth = read_mask(found, height, width)
+    truth.outline()
+    return truth

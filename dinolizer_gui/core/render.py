@@ -27,6 +27,7 @@ COLORMAPS = {
 }
 DEFAULT_COLORMAP = "inferno"
 CONTOUR_COLOUR = (0, 255, 255)
+TRUTH_COLOUR = (57, 255, 20)  # the ground truth's outline, on every panel
 # colour-blind-safe agreement colours (Okabe-Ito): orange = DinoLizer only, blue = DeCLIP only, magenta = both
 AGREEMENT_COLOURS = {"first only": (230, 159, 0), "second only": (0, 114, 178), "both": (204, 121, 167)}
 
@@ -91,12 +92,21 @@ def binary_mask_layer(mask: np.ndarray) -> Layer:
     return Layer(mask.view(np.uint8), _palette({0: (0, 0, 0), 1: (255, 255, 255)}))
 
 
-def contour_layer(mask: np.ndarray) -> Layer:
-    """Region outlines, about 1/500 of the image size thick."""
+def outline(mask: np.ndarray) -> np.ndarray:
+    """1 on the edges of the mask's regions, about 1/500 of the image size thick, else 0 (uint8)."""
     radius = max(1, round(max(mask.shape) / 1000))
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * radius + 1, 2 * radius + 1))  # separable: fast
-    edge = cv2.morphologyEx(mask.view(np.uint8), cv2.MORPH_GRADIENT, kernel)
-    return Layer(edge, _palette({1: CONTOUR_COLOUR}))
+    return cv2.morphologyEx(mask.view(np.uint8), cv2.MORPH_GRADIENT, kernel)
+
+
+def contour_layer(mask: np.ndarray) -> Layer:
+    """Region outlines."""
+    return Layer(outline(mask), _palette({1: CONTOUR_COLOUR}))
+
+
+def truth_layer(edges: np.ndarray) -> Layer:
+    """A ground truth's outline (`outline` of its mask)."""
+    return Layer(edges, _palette({1: TRUTH_COLOUR}))
 
 
 def agreement_layer(first: np.ndarray, second: np.ndarray) -> Layer:

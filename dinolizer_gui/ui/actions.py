@@ -43,6 +43,12 @@ ACTIONS = (
         "PDF, JSON and HTML reports with full-resolution masks and maps",
         "export",
     ),
+    ActionSpec(
+        "ground_truth",
+        "Load &ground truth…",
+        "dialogs.load_ground_truth",
+        tip="A mask of the manipulated pixels: its outline on every panel, and each model's IoU, F1 and AP",
+    ),
     ActionSpec("quit", "&Quit", "close", (Key.Quit,)),
     ActionSpec("fit", "&Fit", "panel_grid.leader.fit", ("Ctrl+0",), "Fit the image in the panels", "fit"),
     ActionSpec(
@@ -113,7 +119,7 @@ ACTIONS = (
 
 # "-" is a separator, "@name" a submenu the window fills in
 MENUS = {
-    "&File": ("open", "open_folder", "@recent", "-", "export", "-", "quit"),
+    "&File": ("open", "open_folder", "@recent", "-", "ground_truth", "-", "export", "-", "quit"),
     "&View": (
         "fit",
         "actual",

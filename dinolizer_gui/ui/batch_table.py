@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QPixmap
 
 from ..core.batch import BatchItem, ItemStatus
@@ -16,6 +16,7 @@ from ..core.names import readable
 from .qimages import rgb_image
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+REFRESH_MS = 150
 STATUS_COLOURS = {ItemStatus.ERROR: "#c0392b", ItemStatus.RUNNING: "#2471a3", ItemStatus.SKIPPED: "#7f8c8d"}
 HEADER_TIP = (
     "Score: 99th percentile of the model's probability map; marked: fraction of pixels at or above "
@@ -99,6 +100,10 @@ class BatchTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.items = items
         self._thumbnails: dict[str, QPixmap] = {}
+        self._changed_rows: set[int] = set()
+        # rows changed within this interval are announced together: each announcement re-sorts the table
+        self._announce = QTimer(self, singleShot=True, interval=REFRESH_MS)
+        self._announce.timeout.connect(self._announce_changes)
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self.items)
@@ -141,7 +146,15 @@ class BatchTableModel(QAbstractTableModel):
             self.endInsertRows()
 
     def refresh_row(self, row: int) -> None:
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        self._changed_rows.add(row)
+        if not self._announce.isActive():
+            self._announce.start()
+
+    def _announce_changes(self) -> None:
+        if self._changed_rows:
+            top, bottom = min(self._changed_rows), max(self._changed_rows)
+            self._changed_rows.clear()
+            self.dataChanged.emit(self.index(top, 0), self.index(bottom, len(COLUMNS) - 1))
 
 
 class TriageFilter(QSortFilterProxyModel):

@@ -32,6 +32,18 @@ class Dialogs:
         if paths:
             self.window.open_paths(paths)
 
+    def load_ground_truth(self) -> None:
+        document = self.window.view.current
+        if document is None:
+            self.window.show_error("Open an image first: a ground-truth mask belongs to one image.")
+            return
+        patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Ground-truth mask (white = manipulated)", "", f"Masks ({patterns})"
+        )
+        if path:
+            self.window.view.load_ground_truth(path)
+
     def open_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.window, "Open a folder of images")
         if folder:

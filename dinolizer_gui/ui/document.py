@@ -19,7 +19,13 @@ class Document(ImageResults):
 
     @classmethod
     def of(cls, results: ImageResults) -> Document:
-        return cls(results.path, results.image, results.models, rgb_image(results.image.rgb))
+        return cls(
+            results.path,
+            results.image,
+            results.models,
+            ground_truth=results.ground_truth,
+            base=rgb_image(results.image.rgb),
+        )
 
 
 def _as_document(event: Any) -> Any:

@@ -22,7 +22,9 @@ class ImageView(QGraphicsView):
         self.base = QGraphicsPixmapItem()
         self.layer = QGraphicsPixmapItem()
         self.layer.setZValue(1)
-        for item in (self.base, self.layer):
+        self.truth = QGraphicsPixmapItem()  # a ground truth's outline, above the model's layer
+        self.truth.setZValue(2)
+        for item in (self.base, self.layer, self.truth):
             item.setCacheMode(QGraphicsPixmapItem.CacheMode.DeviceCoordinateCache)  # repaint = blit
             self.scene().addItem(item)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -53,6 +55,9 @@ class ImageView(QGraphicsView):
         )
         self.layer.setPixmap(pixmap)
         self.layer.setOpacity(opacity)
+
+    def set_truth(self, outline: QPixmap | None) -> None:
+        self.truth.setPixmap(outline if outline is not None else QPixmap())
 
     # --- zoom ------------------------------------------------------------------------------------
     @property

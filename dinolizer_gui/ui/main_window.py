@@ -118,6 +118,8 @@ class MainWindow(QMainWindow):
         self.controls.lockToggled.connect(lambda on: setattr(self.panel_grid.link, "locked", on))
         self.thresholds.changed.connect(lambda names: self.refresh_layers(changed=names))
         self.thresholds.regionsFailed.connect(lambda text: self.status.showMessage(text, 5000))
+        self.thresholds.regionsReady.connect(lambda document, _: self.show_scores(document))
+        self.view.truthNote.connect(lambda text: self.status.showMessage(text, 10000))
         self.batch.progressed.connect(self.status.show_progress)
         self.batch.itemFinished.connect(lambda _: self.triage_dock.label.setText(self.batch.counts_text()))
         self.batch.runningChanged.connect(self._batch_running)
@@ -184,11 +186,15 @@ class MainWindow(QMainWindow):
             self._displayed = document
         self.thresholds.adopt(document)
         self.refresh_layers()
-        self.controls.scores_label.setText(self.panel_grid.show_scores(document))
+        self.panel_grid.show_truth(document.ground_truth)
+        self.show_scores(document)
         self.thresholds.refresh_regions()
         self.setWindowTitle(f"{readable(Path(document.path).name)} — DinoLizer GUI {__version__}")
         self.status.showMessage("; ".join(document.image.warnings), 10000)
         self.update_state()
+
+    def show_scores(self, document: Document | None) -> None:
+        self.controls.scores_label.setText(self.panel_grid.show_scores(document))
 
     def refresh_layers(self, changed: set[str] | None = None) -> None:
         document, mode, settings = self.view.current, self.toolbar.mode(), self.settings

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QSplitter
 
+from ..core.evaluation.ground_truth import GroundTruth
 from ..core.image_results import ModelResult
 from ..core.models.integrity import stated
 from ..core.models.registry import map_titles, titles
-from ..core.render import ViewMode, agreement_layer, model_layer
+from ..core.names import readable
+from ..core.render import ViewMode, agreement_layer, model_layer, truth_layer
 from .document import Document
 from .image_view import ViewLink
 from .qimages import layer_image
@@ -32,6 +36,7 @@ class PanelGrid(QSplitter):
             panel.view.hovered.connect(self.hovered)
             panel.cardRequested.connect(self.cardRequested)
         self.setSizes([10_000] * len(self.panels))
+        self._truth: GroundTruth | None = None
 
     @property
     def leader(self):
@@ -77,6 +82,15 @@ class PanelGrid(QSplitter):
         masks = [results[name].mask() for name in map_titles() if name in results]
         return QPixmap.fromImage(layer_image(agreement_layer(*masks))) if len(masks) == 2 else None
 
+    def show_truth(self, truth: GroundTruth | None) -> None:
+        """A ground truth's outline on every panel."""
+        if truth is self._truth:
+            return
+        self._truth = truth
+        outline = QPixmap.fromImage(layer_image(truth_layer(truth.outline()))) if truth is not None else None
+        for panel in self.panels:
+            panel.view.set_truth(outline)
+
     def set_overlay_opacity(self, opacity: float) -> None:
         for panel in self.model_panels:
             panel.view.layer.setOpacity(opacity)
@@ -111,7 +125,8 @@ class PanelGrid(QSplitter):
                     "not a result yet"
                 )
                 continue
-            panel.score.setText(f"score {result.score:.3f} — {verdict}")
+            truth = _truth_scores(result, document.ground_truth if document else None)
+            panel.score.setText(f"score {result.score:.3f} — {verdict}{truth}")
             panel.score.setToolTip(explanation)
             lines.append(
                 f"<b>{title}</b> {result.score:.3f} ({verdict}): {explanation} "
@@ -119,9 +134,35 @@ class PanelGrid(QSplitter):
             )
         results = document.models if document else {}
         lines += [_image_level_line(name, result) for name, result in results.items() if not result.has_map]
+        if document is not None and document.ground_truth is not None:
+            lines.append(_truth_line(document.ground_truth))
         if warning := fully_generated_warning(results):
             lines.insert(0, f"<b style='color:#c0392b'>{warning}</b>")
         return "<br>".join(lines)
+
+
+def _truth_scores(result: ModelResult, truth: GroundTruth | None) -> str:
+    """The score line's part about the ground truth: computing, a false-alarm area, or IoU, F1 and AP."""
+    if truth is None or not result.has_map:
+        return ""
+    scores = result.scored_against(truth)
+    if scores is None:
+        return " · <span style='color:#2e7d32'>GT …</span>"
+    if truth.authentic:
+        return f" · <span style='color:#2e7d32'>GT authentic: {scores['marked_area']:.1%} marked</span>"
+    return (
+        f" · <span style='color:#2e7d32'>GT IoU {scores['iou']:.2f} F1 {scores['f1']:.2f} "
+        f"AP {scores['ap']:.2f}</span>"
+    )
+
+
+def _truth_line(truth: GroundTruth) -> str:
+    what = "authentic (no manipulated pixel)" if truth.authentic else f"{truth.mask.mean():.1%} manipulated"
+    return (
+        f"<b style='color:#2e7d32'>Ground truth</b> {readable(Path(truth.path).name)}: {what}, outlined in "
+        "green. GT IoU and F1: the mask at the pixel threshold against it; AP: over every threshold "
+        "(as <code>dinolizer-gui evaluate</code> computes them)."
+    )
 
 
 def _weights(localizer) -> str:

@@ -410,3 +410,53 @@ def test_a_running_analysis_shows_labelled_previews_then_the_result(
     assert (
         previews and "of 16 windows" in previews[0] and "score" in labels[-1] and "preview" not in labels[-1]
     )
+
+
+def _truth_pixels(panel) -> np.ndarray:
+    image = panel.view.truth.pixmap().toImage().convertToFormat(QImage.Format.Format_RGBA8888)
+    return np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.width(), 4).copy()
+
+
+def test_a_mask_beside_the_image_is_outlined_on_every_panel_with_each_models_scores(
+    qtbot, window, weights, photo
+):
+    from dinolizer_gui.core.evaluation.evaluator import localization_scores
+    from dinolizer_gui.core.evaluation.ground_truth import read_mask
+
+    truth = np.zeros((512, 640), np.uint8)
+    truth[100:300, 200:500] = 255
+    Image.fromarray(truth).save(photo.parent / "suspect_mask.png")
+    document = _analysed(qtbot, window, weights, photo)
+    qtbot.waitUntil(lambda: document.ground_truth is not None, timeout=10000)
+    qtbot.waitUntil(lambda: "GT IoU" in window.panels[1].score.text(), timeout=20000)
+    for panel in window.panels:  # the input and both models
+        outline = _truth_pixels(panel)[..., 3] > 0
+        assert outline.shape == (512, 640) and outline[100, 250] and outline[200, 200]
+        assert not outline[200, 350] and not outline[50, 50]  # the outline, not the area
+    expected, _ = localization_scores(
+        document.models["dinolizer"].probability, read_mask(photo.parent / "suspect_mask.png", 512, 640), 0.5
+    )
+    text = window.panels[1].score.text()
+    assert f"IoU {expected['iou']:.2f} F1 {expected['f1']:.2f} AP {expected['ap']:.2f}" in text
+    assert "Ground truth" in window.controls.scores_label.text()
+
+    window.thresholds.set("dinolizer", 0.9)  # IoU and F1 follow the threshold; AP does not depend on it
+    at_09, _ = localization_scores(document.models["dinolizer"].probability, document.ground_truth, 0.9)
+    qtbot.waitUntil(lambda: f"IoU {at_09['iou']:.2f} F1 {at_09['f1']:.2f}" in window.panels[1].score.text())
+
+
+def test_a_ground_truth_loaded_by_hand_replaces_none_and_a_bad_one_says_why(
+    qtbot, window, weights, photo, tmp_path
+):
+    document = _analysed(qtbot, window, weights, photo)
+    assert document.ground_truth is None and "GT" not in window.panels[1].score.text()
+    elsewhere = tmp_path / "truths"
+    elsewhere.mkdir()
+    Image.fromarray(np.zeros((256, 320), np.uint8)).save(elsewhere / "any_name.png")  # authentic, half size
+    window.view.load_ground_truth(str(elsewhere / "any_name.png"))
+    qtbot.waitUntil(lambda: "GT authentic" in window.panels[1].score.text(), timeout=20000)
+    assert "authentic (no manipulated pixel)" in window.controls.scores_label.text()
+    (elsewhere / "broken.png").write_bytes(b"not a png")
+    with qtbot.waitSignal(window.view.analysisFailed, timeout=10000) as failure:
+        window.view.load_ground_truth(str(elsewhere / "broken.png"))
+    assert "ground-truth mask broken.png" in failure.args[0]

@@ -50,7 +50,7 @@ def _font() -> str:
     return "Helvetica"
 
 
-def _styles():
+def pdf_styles():
     font = _font()
     base = getSampleStyleSheet()
     body = ParagraphStyle(
@@ -76,7 +76,7 @@ def _styles():
     }
 
 
-def _p(text, style, limit: int | None = CELL_LIMIT) -> Paragraph:
+def paragraph(text, style, limit: int | None = CELL_LIMIT) -> Paragraph:
     """A paragraph; text longer than `limit` is cut with an ellipsis (a table cell cannot span pages)."""
     text = str(text)
     if limit is not None and len(text) > limit:
@@ -84,9 +84,9 @@ def _p(text, style, limit: int | None = CELL_LIMIT) -> Paragraph:
     return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
 
-def _table(rows, widths, styles, header=False) -> Table:
+def grid_table(rows, widths, styles, header=False) -> Table:
     cells = [
-        [cell if isinstance(cell, (Paragraph, Image)) else _p(cell, styles["body"]) for cell in row]
+        [cell if isinstance(cell, (Paragraph, Image)) else paragraph(cell, styles["body"]) for cell in row]
         for row in rows
     ]
     table = Table(cells, colWidths=widths, hAlign="LEFT")
@@ -102,7 +102,7 @@ def _table(rows, widths, styles, header=False) -> Table:
     return table
 
 
-def _picture(image: PILImage.Image, width: float) -> Image:
+def picture(image: PILImage.Image, width: float) -> Image:
     if image.width > PANEL_PIXELS:
         image = image.resize(
             (PANEL_PIXELS, round(image.height * PANEL_PIXELS / image.width)), PILImage.Resampling.LANCZOS
@@ -120,7 +120,7 @@ def _unofficial(checkpoint: dict) -> bool:
 
 def _cover(report, styles):
     case, analysis = report["case"], report["analysis"]
-    story = [_p("Generative-inpainting localisation report", styles["title"]), Spacer(1, 4 * mm)]
+    story = [paragraph("Generative-inpainting localisation report", styles["title"]), Spacer(1, 4 * mm)]
     rows = [
         ("Case number", case["case_number"] or "—"),
         ("Analyst", case["analyst"] or "—"),
@@ -135,10 +135,14 @@ def _cover(report, styles):
         ),
         ("Software", ", ".join(f"{k} {v}" for k, v in analysis["software"].items())),
     ]
-    story.append(_table(rows, [35 * mm, PAGE_WIDTH - 35 * mm], styles))
+    story.append(grid_table(rows, [35 * mm, PAGE_WIDTH - 35 * mm], styles))
     if case["notes"]:
-        story += [Spacer(1, 3 * mm), _p("Notes", styles["h2"]), _p(case["notes"], styles["body"], limit=None)]
-    story += [Spacer(1, 3 * mm), _p("Parameters", styles["h2"])]
+        story += [
+            Spacer(1, 3 * mm),
+            paragraph("Notes", styles["h2"]),
+            paragraph(case["notes"], styles["body"], limit=None),
+        ]
+    story += [Spacer(1, 3 * mm), paragraph("Parameters", styles["h2"])]
     params = analysis["parameters"]
     rows = [
         (
@@ -150,16 +154,16 @@ def _cover(report, styles):
     rows.insert(
         0, ("window (DinoLizer)", "504 px, class 2 of a 3-class softmax (release) or sigmoid (paper head)")
     )
-    story.append(_table(rows, [45 * mm, PAGE_WIDTH - 45 * mm], styles))
-    story += [Spacer(1, 3 * mm), _p("Models", styles["h2"])]
+    story.append(grid_table(rows, [45 * mm, PAGE_WIDTH - 45 * mm], styles))
+    story += [Spacer(1, 3 * mm), paragraph("Models", styles["h2"])]
     for model in report["models"].values():
         checkpoints = [
             row
             for c in model["checkpoints"]
             for row in (
-                ("Checkpoint", _p(f"{c['file']} ({c['layout']})", styles["body"])),
-                ("Weights", _p(stated(c), styles["alert"] if _unofficial(c) else styles["body"])),
-                ("SHA-256", _p(c["sha256"], styles["mono"])),
+                ("Checkpoint", paragraph(f"{c['file']} ({c['layout']})", styles["body"])),
+                ("Weights", paragraph(stated(c), styles["alert"] if _unofficial(c) else styles["body"])),
+                ("SHA-256", paragraph(c["sha256"], styles["mono"])),
             )
         ]
         rows = [
@@ -172,9 +176,9 @@ def _cover(report, styles):
             ("Loading", "; ".join(model["load_notes"]) or "—"),
         ]
         rows += checkpoints
-        story += [_table(rows, [35 * mm, PAGE_WIDTH - 35 * mm], styles), Spacer(1, 2 * mm)]
-    story += [_p("Limitations", styles["h2"])] + [
-        _p(f"• {text}", styles["body"]) for text in report["limitations"]
+        story += [grid_table(rows, [35 * mm, PAGE_WIDTH - 35 * mm], styles), Spacer(1, 2 * mm)]
+    story += [paragraph("Limitations", styles["h2"])] + [
+        paragraph(f"• {text}", styles["body"]) for text in report["limitations"]
     ]
     return story
 
@@ -183,8 +187,8 @@ def _summary(report, styles):
     summary = report["summary"]
     story = [
         PageBreak(),
-        _p("Summary", styles["h2"]),
-        _p(
+        paragraph("Summary", styles["h2"]),
+        paragraph(
             f"{summary['images']} images: {summary['flagged']} flagged, {summary['not_flagged']} not "
             "flagged, "
             f"{summary['errors']} errors, {summary['hash_mismatches']} hash mismatches.",
@@ -207,16 +211,16 @@ def _summary(report, styles):
         rows.append([entry["file_name"], status, *scores, marked or "—"])
     width = PAGE_WIDTH / (len(rows[0]) + 1)
     story.append(
-        _table(rows, [2 * width, 1.2 * width] + [width] * len(names) + [0.8 * width], styles, header=True)
+        grid_table(rows, [2 * width, 1.2 * width] + [width] * len(names) + [0.8 * width], styles, header=True)
     )
     return story
 
 
 def _image_page(entry, report, results_dir: Path, styles):
-    story = [PageBreak(), _p(entry["file_name"], styles["h2"])]
+    story = [PageBreak(), paragraph(entry["file_name"], styles["h2"])]
     if entry["hash_verified"] is False:
         story += [
-            _p(
+            paragraph(
                 f"{entry['hash_problem']}. SHA-256 at analysis {entry['sha256']}, at export "
                 f"{entry['sha256_at_export'] or '—'}.",
                 styles["alert"],
@@ -226,10 +230,10 @@ def _image_page(entry, report, results_dir: Path, styles):
     exif = ", ".join(f"{k}: {v}" for k, v in entry.get("exif", {}).items()) or "none"
     rows = [
         ("Path", entry["path"]),
-        ("SHA-256 at analysis", _p(entry["sha256"] or "—", styles["mono"])),
+        ("SHA-256 at analysis", paragraph(entry["sha256"] or "—", styles["mono"])),
         (
             "SHA-256 at export",
-            _p(
+            paragraph(
                 f"{entry['sha256_at_export'] or '—'}  {'(verified)' if entry['hash_verified'] else ''}",
                 styles["mono"],
             ),
@@ -241,14 +245,14 @@ def _image_page(entry, report, results_dir: Path, styles):
     ]
     if entry["status"] == "error":
         rows.append(("Error", entry["error"]))
-    story.append(_table(rows, [35 * mm, PAGE_WIDTH - 35 * mm], styles))
+    story.append(grid_table(rows, [35 * mm, PAGE_WIDTH - 35 * mm], styles))
     if entry["status"] != "ok":
         return story
     story.append(Spacer(1, 2 * mm))
     for result in entry["models"].values():
         story += [
-            _p(result["statement"], styles["body"]),
-            _p(f"Score: {result['score_meaning']}.", styles["small"]),
+            paragraph(result["statement"], styles["body"]),
+            paragraph(f"Score: {result['score_meaning']}.", styles["small"]),
         ]
     story += [Spacer(1, 2 * mm), _panels(entry, report, results_dir, styles)]
     for name, result in entry["models"].items():
@@ -266,12 +270,12 @@ def _image_page(entry, report, results_dir: Path, styles):
             for r in regions
         ]
         block = [
-            _p(f"{report['models'][name]['title']} regions (largest first)", styles["body"]),
-            _table(region_rows, [10 * mm, 22 * mm, 22 * mm, 22 * mm, 50 * mm], styles, header=True),
+            paragraph(f"{report['models'][name]['title']} regions (largest first)", styles["body"]),
+            grid_table(region_rows, [10 * mm, 22 * mm, 22 * mm, 22 * mm, 50 * mm], styles, header=True),
         ]
         if len(result["regions"]) > len(regions):
             block.append(
-                _p(
+                paragraph(
                     f"... and {len(result['regions']) - len(regions)} smaller regions (all in the JSON "
                     "report)",
                     styles["small"],
@@ -310,9 +314,12 @@ def _panels(entry, report, results_dir: Path, styles) -> Table:
     for start in range(0, len(pictures), 3):
         chunk = pictures[start : start + 3]
         padding = [""] * (3 - len(chunk))
-        lines.append([_p(label, styles["small"]) for label, _ in chunk] + padding)
+        lines.append([paragraph(label, styles["small"]) for label, _ in chunk] + padding)
         lines.append(
-            [_picture(img, width) if img is not None else _p(missing, styles["small"]) for _, img in chunk]
+            [
+                picture(img, width) if img is not None else paragraph(missing, styles["small"])
+                for _, img in chunk
+            ]
             + padding
         )
     table = Table(lines, colWidths=[width + 2 * mm] * 3, hAlign="LEFT")
@@ -321,7 +328,7 @@ def _panels(entry, report, results_dir: Path, styles) -> Table:
 
 
 def write_pdf(report: dict, results_dir: Path, path: Path) -> Path:
-    styles = _styles()
+    styles = pdf_styles()
     story = _cover(report, styles)
     if len(report["images"]) > 1:
         story += _summary(report, styles)

@@ -114,7 +114,8 @@ class BatchController(QObject):
             self._on_progress(event)
 
     def _on_progress(self, event: BatchProgress) -> None:
-        self.table_model.refresh_row(event.index)
+        if event.stage != "model":  # a row changes when its image starts and ends, not with each window
+            self.table_model.refresh_row(event.index)
         if event.stage == "finished":
             self.itemFinished.emit(self.items[event.index])
         text = f"images {event.done}/{event.total}"

@@ -70,11 +70,8 @@ class ThresholdsController(QObject):
         if document is None or not document.models:
             self.regionsReady.emit(document, {})
             return
-        results = dict(document.models)
         worker = create_worker(
-            lambda: {key: r.regions_summary() for key, r in results.items()},
-            _start_thread=False,
-            _ignore_errors=True,
+            _summaries, dict(document.models), document.ground_truth, _start_thread=False, _ignore_errors=True
         )
         worker.returned.connect(lambda summaries, doc=document: self._deliver(doc, summaries))
         worker.errored.connect(lambda exc: self.regionsFailed.emit(f"regions: {exc}"))
@@ -88,3 +85,13 @@ class ThresholdsController(QObject):
     def _deliver(self, document: Document, summaries: dict) -> None:
         if document is self.current():  # else a result for an image no longer shown
             self.regionsReady.emit(document, summaries)
+
+
+def _summaries(results: dict, truth) -> dict:
+    """Each model's regions at its threshold, and its scores against the ground truth when there is one."""
+    summaries = {key: result.regions_summary() for key, result in results.items()}
+    if truth is not None:
+        for result in results.values():
+            if result.has_map:
+                result.score_against(truth)
+    return summaries

@@ -8,7 +8,8 @@ from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
 from ...core.batch import ItemStatus
-from ...core.jobs import open_image_job, stored_results_job
+from ...core.evaluation.ground_truth import GroundTruth
+from ...core.jobs import ground_truth_job, open_image_job, stored_results_job
 from ...core.names import readable
 from ...core.workspace import Workspace
 from ..document import Document, worker_job
@@ -22,6 +23,7 @@ class ViewController(QObject):
     analysisFailed = Signal(str)  # readable message
     idle = Signal()  # no document is being loaded any more
     recentChanged = Signal()
+    truthNote = Signal(str)  # about a ground truth found beside the image (read, resized, unreadable)
 
     def __init__(self, workspace: Workspace, batch: BatchController, parent=None):
         super().__init__(parent)
@@ -31,6 +33,8 @@ class ViewController(QObject):
         self.current: Document | None = None
         self.worker = None
         self.pending: str | None = None
+        self.truths: dict[str, GroundTruth | None] = {}  # per image path; None: no mask beside it
+        self._truth_workers: set = set()
         batch.documentReady.connect(lambda document: self.offer(document, document.path))
         batch.previewReady.connect(self.show_preview)
         batch.itemFinished.connect(self._item_finished)
@@ -77,9 +81,54 @@ class ViewController(QObject):
         ):
             return
         self.current = document
+        if document.path in self.truths:
+            document.ground_truth = self.truths[document.path]
+        else:
+            self._read_truth(document, None)
         self.displayed.emit(document)
         if document.models:
             self.analysisFinished.emit(document.path)
+
+    def load_ground_truth(self, mask_path: str) -> None:
+        """Read a mask for the image on screen (its outline and the models' scores against it follow)."""
+        if self.current is not None:
+            self._read_truth(self.current, mask_path)
+
+    def _read_truth(self, document: Document, mask_path: str | None) -> None:
+        path, image = document.path, document.image
+        self.truths.setdefault(path, None)  # looked for once per image
+        worker = create_worker(
+            ground_truth_job,
+            path,
+            image.height,
+            image.width,
+            mask_path,
+            _start_thread=False,
+            _ignore_errors=True,
+        )
+        worker.returned.connect(lambda truth, p=path: self._truth_read(p, truth))
+        worker.errored.connect(lambda exc, p=path, given=mask_path: self._truth_failed(p, exc, given))
+        self._truth_workers.add(worker)
+        worker.finished.connect(lambda w=worker: self._truth_workers.discard(w))
+        worker.start()
+
+    def _truth_read(self, path: str, truth: GroundTruth | None) -> None:
+        if truth is None:
+            return
+        self.truths[path] = truth
+        note = f"Ground truth: {readable(Path(truth.path).name)}"
+        self.truthNote.emit("; ".join([note, *truth.warnings]))
+        if self.current is not None and self.current.path == path:
+            self.current.ground_truth = truth
+            self.displayed.emit(self.current)
+
+    def _truth_failed(self, path: str, exc: BaseException, given: str | None) -> None:
+        reason = f"ground-truth mask {readable(Path(getattr(exc, 'path', '') or given or '').name)}: "
+        reason += str(getattr(exc, "reason", None) or exc)
+        if given:
+            self.analysisFailed.emit(reason)
+        else:
+            self.truthNote.emit(reason)
 
     def show_preview(self, preview) -> None:
         """A model's map so far on the image on screen, until its final map arrives."""

@@ -1,0 +1,150 @@
+"""`dinolizer-gui evaluate`: measure the models on a folder of images with ground-truth masks."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from .analyze import add_analysis_options, load_localizers, workspace_for
+from .common import EXIT_OK, EXIT_OUTPUT_FAILED, EXIT_SOME_FAILED, UsageError, eta_text, say
+
+TABLE_COLUMNS = (
+    ("model", "{name}"),
+    ("manip.", "{manipulated}"),
+    ("auth.", "{authentic}"),
+    ("IoU", "{mean_iou}"),
+    ("F1", "{mean_f1}"),
+    ("best F1", "{mean_best_f1}"),
+    ("AP", "{mean_ap}"),
+    ("pooled AP", "{pooled_ap}"),
+    ("AUC", "{auc}"),
+    ("acc.", "{accuracy}"),
+    ("TPR", "{tpr}"),
+    ("TNR", "{tnr}"),
+)
+
+
+def add_parser(commands) -> None:
+    evaluate = commands.add_parser("evaluate", help="measure the models against ground-truth masks")
+    evaluate.add_argument(
+        "images", type=Path, metavar="IMAGES", help="folder of images (searched recursively)"
+    )
+    evaluate.add_argument(
+        "--masks", required=True, type=Path, metavar="MASKS", help="folder of masks, laid out as IMAGES"
+    )
+    evaluate.add_argument(
+        "--out", required=True, type=Path, metavar="DIR", help="folder for evaluation.json, .csv and plots"
+    )
+    evaluate.add_argument(
+        "--invert-masks", action="store_true", help="white means authentic in the masks (e.g. Dolos)"
+    )
+    add_analysis_options(evaluate)
+    evaluate.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        choices=("pdf", "html"),
+        help="also write DIR/evaluation.FORMAT",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.batch import BatchRunner, ItemStatus, make_items
+    from ..core.evaluation.evaluator import EvaluatedModel
+    from ..core.evaluation.session import Evaluation
+    from ..core.files import contains
+    from ..core.models.registry import REGISTRY
+    from ..core.progress import run_to_end
+    from ..core.provenance import describe_run
+
+    if not args.images.exists():
+        raise UsageError(f"IMAGES {args.images} does not exist")
+    if not args.masks.is_dir():
+        raise UsageError(f"--masks {args.masks} is not a folder")
+    args.paths = [str(args.images), str(args.masks)]  # --out may hold neither
+    workspace = workspace_for(args)
+    models = load_localizers(workspace, args.models)
+    items = [item for item in make_items([args.images]) if not contains(args.masks, item.path)]
+    if not items:
+        raise UsageError(f"no images found in {args.images}")
+    options, runtime = workspace.options(), workspace.runtime()
+    thresholds = {m.name: m.pixel_threshold if args.threshold is None else args.threshold for m in models}
+    evaluated = [
+        EvaluatedModel(
+            m.name,
+            REGISTRY[m.name].produces_map,
+            thresholds[m.name],
+            m.score_threshold,
+            m.score_threshold_source,
+        )
+        for m in models
+    ]
+    run_info = describe_run(models, options, runtime, thresholds, workspace.max_pixels())
+    evaluation = Evaluation(evaluated, args.images, args.masks, args.out, run_info, args.invert_masks)
+    evaluation.pair(items)
+    for item in items:
+        if item.status == ItemStatus.ERROR:
+            say(f"{item.path}: error ({item.reason})")
+    started = time.monotonic()
+
+    def finished(item, outcome) -> None:
+        evaluation.on_image(item, outcome)
+        if not args.quiet:
+            done = sum(1 for i in items if i.status.finished)
+            eta = eta_text(started, done, len(items))
+            say(f"[{done}/{len(items)}] {item.path}: {item.status}{_reason(item)}  {eta}".rstrip())
+
+    runner = BatchRunner(models, options, workspace.store, thresholds, workspace.max_pixels())
+    run_to_end(runner.run(items, on_image=finished, on_model=evaluation.on_model))
+    document = evaluation.finish()
+    for line in table(document["models"]).splitlines():
+        say(line)
+    failures = sum(1 for entry in document["images"] if entry["status"] == "error")
+    say(
+        f"{len(items) - failures} of {len(items)} images evaluated; results in {args.out / 'evaluation.json'}"
+    )
+    if args.report and not _write_reports(args.out, args.report):
+        return EXIT_OUTPUT_FAILED
+    return EXIT_SOME_FAILED if failures or any(i.status == ItemStatus.ERROR for i in items) else EXIT_OK
+
+
+def _reason(item) -> str:
+    return f" ({item.reason})" if item.reason else ""
+
+
+def table(summaries: dict[str, dict]) -> str:
+    """The models side by side, as a fixed-width table."""
+    rows = [[title for title, _ in TABLE_COLUMNS]]
+    for name, summary in summaries.items():
+        values = {
+            "name": name,
+            "manipulated": summary["manipulated"],
+            "authentic": summary["authentic"],
+            **(summary["localization"] or {}),
+            **summary["detection"],
+        }
+        rows.append([_format(values.get(key.strip("{}"))) for _, key in TABLE_COLUMNS])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows
+    )
+
+
+def _format(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _write_reports(out: Path, formats: list[str]) -> bool:
+    from ..core.report.evaluation import write_evaluation_reports
+
+    written, failures = write_evaluation_reports(out, formats)
+    for path in written:
+        say(f"report written: {path}")
+    for fmt, reason in failures.items():
+        say(f"dinolizer-gui: error: the {fmt.upper()} evaluation report could not be written: {reason}")
+    return not failures
