@@ -66,7 +66,7 @@ def worst_stall_during_analysis(app, window, image_path: Path) -> dict:
 def synthetic_document(window, path: Path, localizers) -> Document:
     image = load_image(path)
     rng = np.random.default_rng(0)
-    document = Document(str(path), image, {}, rgb_image(image.rgb))
+    document = Document(str(path), image, {}, base=rgb_image(image.rgb))
     for localizer in localizers:
         noise = cv2.GaussianBlur(rng.random((image.height, image.width), dtype=np.float32), (0, 0), 40)
         probability = ((noise - noise.min()) / (noise.max() - noise.min())).astype(np.float32)

@@ -54,6 +54,7 @@ class ViewMode(str, Enum):
 class Layer:
     levels: np.ndarray  # H x W uint8 indices into the palette
     palette: np.ndarray  # 256 x 4 uint8 RGBA
+    black_and_white: bool = False  # levels 0 and 1 are opaque black and white (a mask): a grey image will do
 
 
 def probability_levels(probability: np.ndarray) -> np.ndarray:
@@ -89,14 +90,15 @@ def heat_layer(levels: np.ndarray, colormap: str = DEFAULT_COLORMAP, opaque: boo
 
 def binary_mask_layer(mask: np.ndarray) -> Layer:
     """The mask as exported: white = flagged, black elsewhere."""
-    return Layer(mask.view(np.uint8), _palette({0: (0, 0, 0), 1: (255, 255, 255)}))
+    return Layer(mask.view(np.uint8), _palette({0: (0, 0, 0), 1: (255, 255, 255)}), black_and_white=True)
 
 
 def outline(mask: np.ndarray) -> np.ndarray:
-    """1 on the edges of the mask's regions, about 1/500 of the image size thick, else 0 (uint8)."""
+    """1 on a ring just outside the mask's regions, about 1/1000 of the image size thick, else 0 (uint8)."""
     radius = max(1, round(max(mask.shape) / 1000))
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * radius + 1, 2 * radius + 1))  # separable: fast
-    return cv2.morphologyEx(mask.view(np.uint8), cv2.MORPH_GRADIENT, kernel)
+    pixels = mask.view(np.uint8)
+    return cv2.dilate(pixels, kernel) ^ pixels  # a third of a morphological gradient's time
 
 
 def contour_layer(mask: np.ndarray) -> Layer:

@@ -431,7 +431,7 @@ def test_a_mask_beside_the_image_is_outlined_on_every_panel_with_each_models_sco
     qtbot.waitUntil(lambda: "GT IoU" in window.panels[1].score.text(), timeout=20000)
     for panel in window.panels:  # the input and both models
         outline = _truth_pixels(panel)[..., 3] > 0
-        assert outline.shape == (512, 640) and outline[100, 250] and outline[200, 200]
+        assert outline.shape == (512, 640) and outline[99, 250] and outline[200, 199]  # a ring just outside
         assert not outline[200, 350] and not outline[50, 50]  # the outline, not the area
     expected, _ = localization_scores(
         document.models["dinolizer"].probability, read_mask(photo.parent / "suspect_mask.png", 512, 640), 0.5
