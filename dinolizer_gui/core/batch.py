@@ -119,14 +119,16 @@ class BatchItem:
     duplicate_of: str | None = None
     models: dict[str, ModelSummary] = field(default_factory=dict)
     thumbnail: np.ndarray | None = None
+    recompute: bool = False  # analyse again even where the results store holds the maps
 
     @property
     def flagged(self) -> bool:
         return any(m.flagged for m in self.models.values())
 
-    def requeue(self) -> None:
-        """Back in the queue, to be analysed again from scratch."""
+    def requeue(self, recompute: bool = False) -> None:
+        """Back in the queue, to be analysed again (with `recompute`, never from stored maps)."""
         self.status, self.reason, self.models, self.duplicate_of = ItemStatus.QUEUED, "", {}, None
+        self.recompute = recompute
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,9 @@ class BatchRunner:
         outcome = ImageOutcome(item.path, image)
         for localizer in self.localizers:
             try:
-                model_outcome, cached = yield from self._model(index, finished, total, image, localizer)
+                model_outcome, cached = yield from self._model(
+                    index, finished, total, image, localizer, item.recompute
+                )
             except (RuntimeError, ValueError, MemoryError) as exc:
                 item.status = ItemStatus.ERROR
                 item.reason = outcome.error = f"{localizer.name} failed: {_first_line(exc)}"
@@ -237,15 +241,16 @@ class BatchRunner:
                 on_model(item, image, localizer.name, model_outcome)
             del model_outcome  # otherwise this map stays alive while the next model runs
             release_freed_memory()  # a huge image's temporaries must not stay resident for the next model
-        item.status = ItemStatus.DONE
+        item.status, item.recompute = ItemStatus.DONE, False
         first_by_hash[image.sha256] = item
         return outcome
 
-    def _model(self, index, finished, total, image, localizer):
-        """The model's outcome on the image, from the store when it holds it, and whether it did."""
+    def _model(self, index, finished, total, image, localizer, recompute):
+        """The model's outcome on the image, from the store when it holds it (unless `recompute`), and
+        whether it did."""
         key = result_key(image.sha256, localizer.name, localizer.checkpoints, self.options, self.runtime)
         notes = []
-        if self.store is not None and (stored := self.store.get(key)) is not None:
+        if self.store is not None and not recompute and (stored := self.store.get(key)) is not None:
             try:
                 return self._outcome(localizer, stored.load_run(), stored.score), True
             except StoredMapCorrupt:

@@ -98,7 +98,8 @@ def outline(mask: np.ndarray) -> np.ndarray:
     radius = max(1, round(max(mask.shape) / 1000))
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * radius + 1, 2 * radius + 1))  # separable: fast
     pixels = mask.view(np.uint8)
-    return cv2.dilate(pixels, kernel) ^ pixels  # a third of a morphological gradient's time
+    dilated = np.asarray(cv2.dilate(pixels, kernel), dtype=np.uint8)
+    return np.bitwise_xor(dilated, pixels)  # a third of a morphological gradient's time
 
 
 def contour_layer(mask: np.ndarray) -> Layer:

@@ -20,9 +20,14 @@ REFRESH_MS = 150
 STATUS_COLOURS = {ItemStatus.ERROR: "#c0392b", ItemStatus.RUNNING: "#2471a3", ItemStatus.SKIPPED: "#7f8c8d"}
 HEADER_TIP = (
     "Score: 99th percentile of the model's probability map; marked: fraction of pixels at or above "
-    "the pixel threshold used when the image was analysed; verdict: flagged when a score reaches "
-    "its model's image-level threshold"
+    "the pixel threshold written after it (the live one for the image on screen); verdict: flagged when a "
+    "score reaches its model's image-level threshold"
 )
+
+
+def marked_text(area: float, threshold: float) -> str:
+    """The marked area with the threshold it was measured at, as the table and the dock both say it."""
+    return f"{area:.2%} at {threshold:.3g}"
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ def _verdict(item: BatchItem) -> str:
     return "FLAGGED" if item.flagged else ("not flagged" if item.models else "")
 
 
-def _model_column(header: str, name: str, figure: str, spec: str) -> Column:
+def _model_column(header: str, name: str, figure: str) -> Column:
     """A figure of one model's summary (`score`, `marked_area`); rows without it sort last."""
 
     def value(item: BatchItem) -> float | None:
@@ -50,8 +55,12 @@ def _model_column(header: str, name: str, figure: str, spec: str) -> Column:
         return None if summary is None else getattr(summary, figure)
 
     def text(item: BatchItem) -> str:
-        number = value(item)
-        return "" if number is None else format(number, spec)
+        number, summary = value(item), item.models.get(name)
+        if number is None or summary is None:
+            return ""
+        if figure == "marked_area" and summary.threshold is not None:
+            return marked_text(number, summary.threshold)
+        return f"{number:.3f}"
 
     def sort(item: BatchItem) -> float:
         number = value(item)
@@ -71,9 +80,9 @@ COLUMNS: list[Column] = [
         lambda i: (i.width or 0) * (i.height or 0),
     ),
     *[
-        _model_column(header, name, figure, spec)
+        _model_column(header, name, figure)
         for name, title in titles().items()
-        for header, figure, spec in ((title, "score", ".3f"), (f"{title} marked", "marked_area", ".1%"))
+        for header, figure in ((title, "score"), (f"{title} marked", "marked_area"))
         if figure == "score" or name in map_titles()
     ],
     Column(

@@ -23,6 +23,7 @@ class Central(QStackedWidget):
         self.addWidget(self.welcome)
         self.addWidget(viewer)
         self.viewer = viewer
+        self.sticky = False
 
     def show_viewer(self) -> None:
         self.setCurrentWidget(self.viewer)
@@ -30,10 +31,15 @@ class Central(QStackedWidget):
     def show_welcome(self) -> None:
         self.setCurrentWidget(self.welcome)
 
-    def show_banner(self, message: str) -> None:
+    def show_banner(self, message: str, sticky: bool = False) -> None:
+        """A `sticky` banner (a state of the app, not of one image) outlives moving to another image."""
         self.banner.setText(message)
         self.banner.setVisible(True)
+        self.sticky = sticky
         self.show_viewer()
 
-    def hide_banner(self) -> None:
-        self.banner.setVisible(False)
+    def hide_banner(self, sticky: bool = False) -> None:
+        """Hide an image's banner; with `sticky`, a state's banner too."""
+        if sticky or not self.sticky:
+            self.banner.setVisible(False)
+            self.sticky = False

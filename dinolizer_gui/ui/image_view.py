@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPixmap, QTransform
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QTransform
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
 MAX_SCALE = 64.0
@@ -15,6 +15,7 @@ class ImageView(QGraphicsView):
 
     hovered = Signal(int, int)  # image x, y under the cursor (-1, -1 outside)
     viewChanged = Signal()
+    pressed = Signal()  # clicked, or given the keyboard focus
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -34,6 +35,7 @@ class ImageView(QGraphicsView):
         self.setBackgroundBrush(Qt.GlobalColor.darkGray)
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         self.fitted = True
+        self.notice = ""  # said over the image, in screen space (e.g. that a model has not run)
         self.horizontalScrollBar().valueChanged.connect(self.viewChanged)
         self.verticalScrollBar().valueChanged.connect(self.viewChanged)
 
@@ -58,6 +60,28 @@ class ImageView(QGraphicsView):
 
     def set_truth(self, outline: QPixmap | None) -> None:
         self.truth.setPixmap(outline if outline is not None else QPixmap())
+
+    def set_notice(self, text: str) -> None:
+        if text != self.notice:
+            self.notice = text
+            self.viewport().update()
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        super().drawForeground(painter, rect)
+        if not self.notice:
+            return
+        painter.save()
+        painter.resetTransform()
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        painter.setFont(font)
+        box = painter.fontMetrics().boundingRect(self.notice).adjusted(-14, -8, 14, 8)
+        box.moveCenter(self.viewport().rect().center())
+        painter.fillRect(box, QColor(0, 0, 0, 170))
+        painter.setPen(QColor("#ff8a80"))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.notice)
+        painter.restore()
 
     # --- zoom ------------------------------------------------------------------------------------
     @property
@@ -122,6 +146,14 @@ class ImageView(QGraphicsView):
         super().resizeEvent(event)
         if self.fitted:
             self.fit()
+
+    def mousePressEvent(self, event):
+        self.pressed.emit()
+        super().mousePressEvent(event)
+
+    def focusInEvent(self, event):
+        super().focusInEvent(event)
+        self.pressed.emit()
 
     def mouseMoveEvent(self, event):
         super().mouseMoveEvent(event)

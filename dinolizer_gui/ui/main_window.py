@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
         self.triage_dock.activated.connect(lambda path: (self.view.show(path), self.panel_grid.leader.fit()))
         self.controls.regionChosen.connect(lambda rect: self.panel_grid.leader.zoom_to(rect))
         self.controls.lockToggled.connect(lambda on: setattr(self.panel_grid.link, "locked", on))
-        self.thresholds.changed.connect(lambda names: self.refresh_layers(changed=names))
+        self.thresholds.changed.connect(self._thresholds_changed)
         self.thresholds.regionsFailed.connect(lambda text: self.status.showMessage(text, 5000))
         self.thresholds.regionsReady.connect(lambda document, _: self.show_scores(document))
         self.view.truthNote.connect(lambda text: self.status.showMessage(text, 10000))
@@ -124,7 +124,7 @@ class MainWindow(QMainWindow):
         self.batch.itemFinished.connect(lambda _: self.triage_dock.label.setText(self.batch.counts_text()))
         self.batch.runningChanged.connect(self._batch_running)
         self.batch.cancelled.connect(lambda: self.status.showMessage("Batch cancelled", 5000))
-        self.view.loading.connect(lambda _: self.central.hide_banner())
+        self.view.loading.connect(self._loading)
         self.view.displayed.connect(self.display)
         self.view.analysisFailed.connect(self.show_error)
         self.view.idle.connect(self.update_state)
@@ -144,7 +144,8 @@ class MainWindow(QMainWindow):
         else:
             self.show_error(
                 "Viewing only: no model has weights yet, so the images stay queued. "
-                "Models › Manage models… (Ctrl+M) gets them."
+                "Models › Manage models… (Ctrl+M) gets them.",
+                sticky=True,
             )
 
     def select_path(self, path: str) -> None:
@@ -163,7 +164,16 @@ class MainWindow(QMainWindow):
 
     # --- analysis --------------------------------------------------------------------------------
     def run_analysis(self) -> None:
-        self.batch.rerun(self.view.wanted_path)
+        """F5: the image on screen analysed again with the current settings, its maps computed anew."""
+        path = self.view.wanted_path
+        if why := self.batch.rerun(path):
+            self.status.showMessage(why, 8000)
+            return
+        assert path is not None  # rerun refuses no image
+        self.view.reload(path)
+        self.status.showMessage(
+            f"Analysing {readable(Path(path).name)} again with the current settings…", 8000
+        )
 
     def pause(self, on: bool) -> None:
         if not self.batch.pause(on):
@@ -179,6 +189,20 @@ class MainWindow(QMainWindow):
         self.update_state()
 
     # --- display ---------------------------------------------------------------------------------
+    def _loading(self, path: str) -> None:
+        self.central.hide_banner()
+        if self.view.current is None:
+            self.clear_display(path)
+
+    def clear_display(self, path: str) -> None:
+        """Nothing of the image shown before stays on screen while `path` loads."""
+        self._displayed = None
+        self.panel_grid.clear()
+        self.show_scores(None)
+        self.controls.show_regions(None, {})
+        self.controls.show_marked(None)
+        self.setWindowTitle(f"{readable(Path(path).name)} — DinoLizer GUI {__version__}")
+
     def display(self, document: Document) -> None:
         self.central.show_viewer()
         if document is not self._displayed:  # a preview updates the maps of the document on screen
@@ -226,13 +250,29 @@ class MainWindow(QMainWindow):
         ]
         self.status.readout.setText("   ".join(parts))
 
-    def show_error(self, message: str) -> None:
-        self.central.show_banner(message)
+    def show_error(self, message: str, sticky: bool = False) -> None:
+        """A banner over the panels; a `sticky` one stays until what it says is no longer true."""
+        self.central.show_banner(message, sticky)
         self.status.showMessage(message, 10000)
+
+    def _thresholds_changed(self, names: set[str]) -> None:
+        self.refresh_layers(changed=names)
+        if self.view.current is not None:
+            self.batch.follow_thresholds(self.view.current)
+
+    def nudge_threshold(self, delta: float) -> None:
+        """`]` / `[`: the threshold of the model panel last clicked, or both when they are linked."""
+        name = self.panel_grid.active_model
+        value = self.thresholds.set(name, self.thresholds.values[name] + delta)
+        which = "Both thresholds" if self.thresholds.linked else f"{titles()[name]} threshold"
+        self.status.showMessage(f"{which}: {value:.3f}", 4000)
 
     # --- weights and settings --------------------------------------------------------------------
     def set_model_files(self, name: str, paths: list[Path]) -> None:
         self.workspace.set_model_files(name, paths)
+        if self.workspace.model_files():
+            self.central.hide_banner(sticky=True)  # "viewing only" is no longer true
+            self.batch.start()
         self.update_state()
 
     def set_device(self, choice: str) -> None:
@@ -251,7 +291,7 @@ class MainWindow(QMainWindow):
 
     def update_state(self) -> None:
         has_models = bool(self.workspace.model_files())
-        self.actions_by_id["run"].setEnabled(has_models and self.view.current is not None)
+        self.actions_by_id["run"].setEnabled(self.view.wanted_path is not None)  # F5 says why it cannot
         self.actions_by_id["cancel"].setEnabled(self.batch.running)
         self.actions_by_id["pause"].setEnabled(self.batch.running)
         if self.view.current is None and self.view.worker is None:

@@ -35,8 +35,12 @@ class PanelGrid(QSplitter):
             self.setStretchFactor(self.count() - 1, 1)
             panel.view.hovered.connect(self.hovered)
             panel.cardRequested.connect(self.cardRequested)
+            if panel.key != "input":
+                panel.view.pressed.connect(lambda key=panel.key: self.activate(key))
         self.setSizes([10_000] * len(self.panels))
         self._truth: GroundTruth | None = None
+        self.active_model = self.model_panels[0].key  # the one `]` and `[` act on when not linked
+        self.activate(self.active_model)
 
     @property
     def leader(self):
@@ -47,9 +51,22 @@ class PanelGrid(QSplitter):
     def model_panels(self) -> list[Panel]:
         return self.panels[1:]
 
+    def activate(self, key: str) -> None:
+        self.active_model = key
+        for panel in self.model_panels:
+            panel.set_active(panel.key == key)
+
     def show_input(self, document: Document) -> None:
         for panel in self.panels:
             panel.view.set_base(document.base)
+
+    def clear(self) -> None:
+        """Empty panels: no image, no layer, no outline, no notice."""
+        self.show_truth(None)
+        for panel in self.panels:
+            panel.view.set_base(None)
+            panel.view.set_layer(None)
+            panel.view.set_notice("")
 
     def show_layers(
         self,
@@ -100,6 +117,7 @@ class PanelGrid(QSplitter):
         lines = []
         for panel in self.model_panels:
             result = document.models.get(panel.key) if document else None
+            panel.view.set_notice("not analysed" if document is not None and result is None else "")
             if result is None:
                 panel.score.setText("<b style='color:#c0392b'>not analysed</b>" if document else "")
                 panel.score.setToolTip(

@@ -39,7 +39,8 @@ class StatusBar(QStatusBar):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.readout = QLabel("")
-        self.progress = QProgressBar(maximumWidth=360, visible=False, textVisible=True)
+        # wide enough for "Image 12 of 240 · DinoLizer windows 412/609 · batch ETA 1:02:03" at every moment
+        self.progress = QProgressBar(minimumWidth=460, maximumWidth=620, visible=False, textVisible=True)
         self.device_label = QLabel()
         self.addWidget(self.readout, 1)
         self.addPermanentWidget(self.progress)

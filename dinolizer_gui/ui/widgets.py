@@ -33,6 +33,7 @@ class Panel(QWidget):
     def __init__(self, key: str, title: str, parent=None):
         super().__init__(parent)
         self.key = key
+        self.title_text = title
         self.title = QLabel(f"<b>{title}</b>")
         self.score = QLabel("")
         self.score.setTextFormat(Qt.TextFormat.RichText)
@@ -54,6 +55,13 @@ class Panel(QWidget):
         layout.setSpacing(0)
         layout.addWidget(header_widget)
         layout.addWidget(self.view, 1)
+
+    def set_active(self, on: bool) -> None:
+        """Marks the model panel that `]` and `[` act on."""
+        self.title.setText(
+            f"<b style='color:#2e86c1'>▸ {self.title_text}</b>" if on else f"<b>{self.title_text}</b>"
+        )
+        self.title.setToolTip("] and [ move this model's threshold (click a panel to choose)" if on else "")
 
 
 class Legend(QWidget):

@@ -58,12 +58,13 @@ def test_batch_controller_runs_the_queue_and_reports_progress(qtbot, workspace, 
     with qtbot.waitSignal(batch.runningChanged, check_params_cb=lambda running: not running, timeout=60000):
         batch.start()
     assert [item.status for item in batch.items] == [ItemStatus.DONE, ItemStatus.DONE]
-    assert batch.started_count == 1 and any(text.startswith("images 2/2") for text in texts)
+    assert batch.started_count == 1 and any(text.startswith("Image 2 of 2") for text in texts)
     flagged = sum(item.flagged for item in batch.items)
     assert batch.counts_text() == f"2 images: 2 done ({flagged} flagged), 0 errors, 0 duplicates, 0 queued"
-    batch.rerun(batch.items[0].path)
+    assert batch.rerun(batch.items[0].path) == ""
     qtbot.waitUntil(lambda: not batch.running, timeout=60000)
     assert batch.started_count == 2 and batch.items[0].status == ItemStatus.DONE
+    assert not batch.items[0].models["dinolizer"].cached  # computed again, not read from the store
 
 
 def test_view_controller_shows_the_wanted_image_and_ignores_stale_ones(qtbot, workspace, folder):
@@ -96,7 +97,7 @@ def test_thresholds_controller_links_moves_and_computes_regions_for_the_shown_im
     assert view.current.models["dinolizer"].threshold == 0.8
     assert workspace.settings.thresholds["declip"] == 0.5
     thresholds.set_linked(True)
-    thresholds.nudge(0.05)
+    thresholds.set("declip", 0.85)
     assert workspace.settings.thresholds == {"dinolizer": 0.85, "declip": 0.85}
     assert changed == [{"dinolizer"}, {"dinolizer", "declip"}]
     with qtbot.waitSignal(thresholds.regionsReady, timeout=10000) as signal:

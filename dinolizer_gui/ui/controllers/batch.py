@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
@@ -12,6 +13,7 @@ from ...core.batch import BatchItem, BatchProgress, ItemStatus, make_items
 from ...core.image_results import PreviewResult
 from ...core.jobs import queue_job
 from ...core.models.registry import titles
+from ...core.names import readable
 from ...core.progress import Progress
 from ...core.workspace import Workspace
 from ..batch_table import BatchTableModel
@@ -34,7 +36,9 @@ class BatchController(QObject):
         self.items: list[BatchItem] = []
         self.table_model = BatchTableModel(self.items, self)
         self.worker = None
+        self.cancelling = False
         self.started_count = 0
+        self._current: tuple[int, list[str]] = (-1, [])  # the item running, and its models so far
         self._started_at = 0.0
         self._finished_at_start = 0
 
@@ -52,22 +56,41 @@ class BatchController(QObject):
     def item_for(self, path: str | None) -> BatchItem | None:
         return next((item for item in self.items if item.path == path), None)
 
-    def rerun(self, path: str | None) -> None:
-        """Analyse an image again with the current settings (stored results are reused)."""
+    def rerun(self, path: str | None) -> str:
+        """Analyse an image again with the current settings, computing every map anew; returns why not,
+        or an empty string when it is queued."""
         item = self.item_for(path)
-        if item is not None and item.status != ItemStatus.RUNNING:
-            item.requeue()
-            self.table_model.refresh_row(self.items.index(item))
-            self.start()
+        if item is None:
+            return "Open an image first."
+        if not self.workspace.model_files():
+            return "No model has weights yet: Models › Manage models… (Ctrl+M) gets them."
+        if item.status == ItemStatus.RUNNING:
+            return f"{readable(Path(item.path).name)} is being analysed now."
+        item.requeue(recompute=True)
+        self.table_model.refresh_row(self.items.index(item))
+        self.start()
+        return ""
+
+    def follow_thresholds(self, document: Document) -> None:
+        """The table's marked areas of the image on screen follow its live thresholds."""
+        item = self.item_for(document.path)
+        if item is None:
+            return
+        for name, result in document.models.items():
+            summary = item.models.get(name)
+            if summary is not None and result.has_map and result.preview is None:
+                summary.marked_area, summary.threshold = result.marked_area(), result.threshold
+        self.table_model.refresh_row(self.items.index(item))
 
     def start(self) -> None:
         if self.running or not any(item.status == ItemStatus.QUEUED for item in self.items):
             return
         self.started_count += 1
+        self.cancelling = False
         job = queue_job(self.workspace, self.items, self.wanted)
         worker = create_worker(worker_job, job, _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_event)
-        worker.errored.connect(self.failed)
+        worker.errored.connect(self._on_error)
         worker.aborted.connect(self.cancelled)
         worker.finished.connect(self._on_finished)
         self.worker = worker
@@ -89,6 +112,8 @@ class BatchController(QObject):
 
     def cancel(self) -> None:
         if self.worker is not None:
+            self.cancelling = True
+            self.progressed.emit("Cancelling…", 0, 0)
             if self.worker.is_paused:
                 self.worker.resume()
             self.worker.quit()  # stops between two batches of windows
@@ -96,11 +121,10 @@ class BatchController(QObject):
     def counts_text(self) -> str:
         counts = {status: sum(1 for item in self.items if item.status == status) for status in ItemStatus}
         flagged = sum(1 for item in self.items if item.flagged and item.status == ItemStatus.DONE)
-        images = f"{len(self.items)} image{'' if len(self.items) == 1 else 's'}"
         return (
-            f"{images}: {counts[ItemStatus.DONE]} done ({flagged} flagged), {counts[ItemStatus.ERROR]} "
-            "errors, "
-            f"{counts[ItemStatus.SKIPPED]} duplicates, {counts[ItemStatus.QUEUED]} queued"
+            f"{counted(len(self.items), 'image')}: {counts[ItemStatus.DONE]} done ({flagged} flagged), "
+            f"{counted(counts[ItemStatus.ERROR], 'error')}, "
+            f"{counted(counts[ItemStatus.SKIPPED], 'duplicate')}, {counts[ItemStatus.QUEUED]} queued"
         )
 
     def _on_event(self, event) -> None:
@@ -118,17 +142,43 @@ class BatchController(QObject):
             self.table_model.refresh_row(event.index)
         if event.stage == "finished":
             self.itemFinished.emit(self.items[event.index])
-        text = f"images {event.done}/{event.total}"
-        if event.stage == "model" and event.windows_total:
+        if self.cancelling:
+            return
+        self.progressed.emit(self.progress_text(event), event.done, max(event.total, 1))
+
+    def progress_text(self, event: BatchProgress) -> str:
+        """Image i of N, the model running with its windows, and the whole batch's ETA."""
+        running = min(event.done + 1, event.total)
+        parts = [f"Image {running} of {event.total}"]
+        fraction = 0.0  # of the running image, counting each model alike
+        if event.stage == "model":
+            index, models = self._current
+            if index != event.index:
+                self._current = index, models = event.index, []
+            if event.model not in models:
+                models.append(event.model)
             title = titles().get(event.model, event.model)
-            text += f" — {title} windows {event.windows_done}/{event.windows_total}"
+            if event.windows_total:
+                parts.append(f"{title} windows {event.windows_done}/{event.windows_total}")
+                windows = event.windows_done / event.windows_total
+                fraction = (len(models) - 1 + windows) / max(len(self.workspace.model_files()), 1)
+            else:
+                parts.append(title)
         finished_now = event.done - self._finished_at_start
-        if finished_now > 0:
-            remaining = (time.perf_counter() - self._started_at) / finished_now * (event.total - event.done)
-            text += (
-                f" — ETA {int(remaining // 3600)}:{int(remaining % 3600 // 60):02d}:{int(remaining % 60):02d}"
-            )
-        self.progressed.emit(text, event.done, max(event.total, 1))
+        if eta := self._eta(finished_now + fraction, event.total - event.done - fraction):
+            parts.append(f"batch ETA {eta}")
+        return " · ".join(parts)
+
+    def _eta(self, units_done: float, units_left: float) -> str:
+        elapsed = time.perf_counter() - self._started_at
+        if units_done <= 0 or elapsed < 1.0:
+            return ""
+        left = int(elapsed / units_done * max(units_left, 0.0))
+        return f"{left // 3600}:{left % 3600 // 60:02d}:{left % 60:02d}"
+
+    def _on_error(self, exc: BaseException) -> None:
+        self.cancelling = True
+        self.failed.emit(exc)
 
     def _on_finished(self) -> None:
         for row, item in enumerate(self.items):
@@ -137,3 +187,10 @@ class BatchController(QObject):
                 self.table_model.refresh_row(row)
         self.worker = None
         self.runningChanged.emit(False)
+        if not self.cancelling:  # a batch that failed set `cancelling`: it is not retried in a loop
+            self.start()  # images queued again (F5) behind the point the batch had reached
+
+
+def counted(number: int, noun: str) -> str:
+    """`1 error`, `2 errors`."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

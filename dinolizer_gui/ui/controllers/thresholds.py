@@ -38,8 +38,9 @@ class ThresholdsController(QObject):
         self.workspace.settings.link_thresholds = on
         self.workspace.save()
 
-    def set(self, name: str, value: float) -> None:
-        """Move one model's threshold (both when linked); masks and regions follow, no model runs."""
+    def set(self, name: str, value: float) -> float:
+        """Move one model's threshold (both when linked); masks and regions follow, no model runs. Returns
+        the value set (kept within 0 and 1)."""
         value = round(min(max(float(value), 0.0), 1.0), 3)
         names = set(self.values) if self.linked else {name}
         document = self.current()
@@ -50,12 +51,7 @@ class ThresholdsController(QObject):
         self.changed.emit(names)
         self._timer.start()
         self.workspace.save()
-
-    def nudge(self, delta: float) -> None:
-        for name, value in list(self.values.items()):
-            self.set(name, value + delta)
-            if self.linked:
-                break
+        return value
 
     def adopt(self, document: Document) -> None:
         """Show the thresholds a document's maps were summarised at."""

@@ -50,12 +50,16 @@ class ViewController(QObject):
         self.load(path)
 
     def load(self, path: str) -> None:
-        """Show an image: with its stored maps when done, else the input alone until the batch gets to it."""
+        """Show an image: with its stored maps when done, else the input alone until the batch gets to it.
+
+        Another image's document leaves the screen at once, so nothing of it is shown as this one's."""
+        if self.current is not None and self.current.path != path:
+            self.current = None
+        self.loading.emit(path)
         if self.worker is not None:
             self.pending = path
             self.worker.quit()
             return
-        self.loading.emit(path)
         item = self.batch.item_for(path)
         finished = item is not None and item.status in (ItemStatus.DONE, ItemStatus.SKIPPED)
         if finished and self.workspace.model_files():
@@ -86,8 +90,16 @@ class ViewController(QObject):
         else:
             self._read_truth(document, None)
         self.displayed.emit(document)
+        item = self.batch.item_for(path)
+        if item is not None and item.status == ItemStatus.ERROR:
+            self.fail(path, Exception(item.reason))
         if document.models:
             self.analysisFinished.emit(document.path)
+
+    def reload(self, path: str) -> None:
+        """Show the image without the maps on screen (they are being computed again)."""
+        self.current = None
+        self.load(path)
 
     def load_ground_truth(self, mask_path: str) -> None:
         """Read a mask for the image on screen (its outline and the models' scores against it follow)."""

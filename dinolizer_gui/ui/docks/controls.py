@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from ...core.models.registry import map_titles, titles
 from ...core.render import AGREEMENT_COLOURS, ViewMode, colormap_rgb
+from ..batch_table import marked_text
 from ..controllers.thresholds import ThresholdsController
 from ..document import Document
 from ..widgets import Legend, ThresholdControl
@@ -90,7 +91,10 @@ class ControlsDock(QDockWidget):
         results = document.models if document else {}
         for name, control in self.threshold.items():
             result = results.get(name)
-            control.marked.setText(f"marked {result.marked_area():.2%}" if result else "")
+            text = ""
+            if result is not None and result.has_map:
+                text = f"marked {marked_text(result.marked_area(), result.threshold)}"
+            control.marked.setText(text)
 
     def show_legend(self, mode: ViewMode, colormap: str) -> None:
         if mode is ViewMode.AGREEMENT:
