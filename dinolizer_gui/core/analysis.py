@@ -98,6 +98,7 @@ class ModelRun:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     image_level: ImageLevel | None = None  # an image-level detector's answer (no map)
+    computed_at: float = 0.0  # when the map or score was computed (seconds since the epoch); 0: not yet
 
     @property
     def score(self) -> float:

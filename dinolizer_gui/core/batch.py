@@ -9,6 +9,7 @@ before any model is loaded.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -24,6 +25,7 @@ from .files import is_output_folder
 from .imageio import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, is_image_path, load_image
 from .progress import Progress, relay
 from .results_store import ResultStore, StoredMapCorrupt, result_key
+from .verdicts import Verdict
 
 if TYPE_CHECKING:
     from .models.localizer import ModelLike
@@ -120,6 +122,7 @@ class BatchItem:
     models: dict[str, ModelSummary] = field(default_factory=dict)
     thumbnail: np.ndarray | None = None
     recompute: bool = False  # analyse again even where the results store holds the maps
+    verdict: Verdict | None = None  # the analyst's, never a model's
 
     @property
     def flagged(self) -> bool:
@@ -217,6 +220,8 @@ class BatchRunner:
             item.status, item.reason = ItemStatus.ERROR, exc.reason
             return ImageOutcome(item.path, error=exc.reason)
         item.sha256, item.width, item.height = image.sha256, image.width, image.height
+        if item.verdict is None and self.store is not None:
+            item.verdict = self.store.verdict(image.sha256)
         item.file_size, item.thumbnail = image.file_size, _thumbnail(image.rgb)
         first = first_by_hash.get(image.sha256)
         if first is not None and first is not item:
@@ -265,6 +270,7 @@ class BatchRunner:
 
         run = yield from relay(localizer.analyze(image, self.options), batch_progress)
         run.notes += notes
+        run.computed_at = time.time()
         if image.width * image.height >= RELEASE_WEIGHTS_FROM_PIXELS:
             localizer.release_weight_pages()
         score = run.score

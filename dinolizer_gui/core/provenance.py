@@ -45,6 +45,15 @@ def now_iso() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+def iso_time(seconds: float) -> str:
+    """A moment (seconds since the epoch) in local time with its time zone; one after SOURCE_DATE_EPOCH is
+    clamped to it, as the reproducible-builds convention asks."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and seconds > int(epoch):
+        return datetime.fromtimestamp(int(epoch), timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
+
+
 def describe_run(
     localizers: list[ModelLike],
     options: AnalysisOptions,

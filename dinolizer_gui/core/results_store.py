@@ -30,6 +30,7 @@ from .errors import OutputError
 from .files import make_folder, write_atomic
 from .models.registry import REGISTRY
 from .models.weights_folder import APP_NAME
+from .verdicts import Verdict
 
 STORE_ENV = "DINOLIZER_GUI_STORE"
 SCHEMA = """
@@ -45,6 +46,12 @@ CREATE TABLE IF NOT EXISTS results (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS results_by_file ON results (file_sha256);
+CREATE TABLE IF NOT EXISTS verdicts (
+    file_sha256 TEXT PRIMARY KEY,   -- the analyst's verdict on an image, whatever its name or its analyses
+    verdict TEXT NOT NULL,
+    note TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS models (
     key TEXT PRIMARY KEY,        -- the model and its checkpoints' SHA-256
     description TEXT NOT NULL    -- what outputs say of it (JSON): variant, card, thresholds, load notes
@@ -97,6 +104,7 @@ class StoredResult:
             info["preprocessing"],
             info["device"],
             [*info["notes"], f"served from the results store (computed {when})"],
+            computed_at=self.created,
         )
         if self.map_path is None:
             level = info["image_level"]
@@ -202,6 +210,18 @@ class ResultStore:
             db.execute("DELETE FROM results WHERE key = ?", (key,))
         if row is not None:
             (self.maps / row["map_file"]).unlink(missing_ok=True)
+
+    def verdict(self, file_sha256: str) -> Verdict | None:
+        with self._session() as db:
+            row = db.execute("SELECT * FROM verdicts WHERE file_sha256 = ?", (file_sha256,)).fetchone()
+        return None if row is None else Verdict(row["verdict"], row["note"], row["recorded_at"])
+
+    def put_verdict(self, file_sha256: str, verdict: Verdict) -> None:
+        with self._session(write=True) as db:
+            db.execute(
+                "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)",
+                (file_sha256, verdict.verdict, verdict.note, verdict.recorded_at),
+            )
 
     def description(self, key: str) -> dict | None:
         """What a model built from these checkpoints is, recorded when it was first built (no load needed)."""

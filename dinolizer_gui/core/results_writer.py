@@ -26,6 +26,7 @@ from .files import make_folder, mark_output_folder, write_atomic, write_json_ato
 from .imageio import OUTPUT_PNG_KEY, LoadedImage
 from .names import path_record, readable
 from .postprocess import binary_mask
+from .provenance import iso_time
 from .render import (
     DEFAULT_COLORMAP,
     agreement_layer,
@@ -134,6 +135,8 @@ class ResultsWriter:
             for name, summary in item.models.items():
                 if name in entry["models"]:
                     entry["models"][name]["cached"] = summary.cached
+        verdict = getattr(item, "verdict", None)
+        entry["analyst_verdict"] = verdict.as_dict() if verdict is not None and verdict.reviewed else None
         self._by_path[item.path] = entry
         self.document["images"].append(entry)
         self.document["summary"] = self._counts()
@@ -202,6 +205,7 @@ class ResultsWriter:
                 "preprocessing": run.preprocessing,
                 "device": run.device,
                 "notes": run.notes,
+                "computed_at": iso_time(run.computed_at) if run.computed_at else None,
             }
         )
         if run.image_level is not None:

@@ -31,6 +31,10 @@ class Settings:
     opacity: float = 0.6
     thresholds: dict[str, float] = field(default_factory=default_thresholds)
     link_thresholds: bool = False
+    panel_layout: str = "three"  # three panels, two (the input and one model) or one large panel
+    single_panel: str = "input"  # the panel of the one-panel layout
+    pair_model: str = ""  # the model beside the input in the two-panel layout ("": the first)
+    window_state: str = ""  # the docks' places and sizes (Qt's saveState, base64)
     weights_dir: str = ""
     max_pixels: int = 0  # 0: Pillow's decompression-bomb limit
     recent_files: list[str] = field(default_factory=list)

@@ -8,9 +8,23 @@ from functools import reduce
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
+from ..core.models.registry import map_titles
+from ..core.render import ViewMode
+from ..core.verdicts import VERDICTS
+from .panels import AGREEMENT, LAYOUTS
 from .qimages import load_icon
 
 Key = QKeySequence.StandardKey
+
+
+PANEL_TITLES = {"input": "Input", **map_titles(), AGREEMENT: "Agreement"}
+MODE_KEYS = {
+    ViewMode.OVERLAY: "V",
+    ViewMode.HEAT_MAP: "H",
+    ViewMode.MASK: "K",
+    ViewMode.CONTOURS: "C",
+    ViewMode.AGREEMENT: "A",
+}
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,25 @@ ACTIONS = (
         "original",
         checkable=True,
     ),
+    *(
+        ActionSpec(f"layout_{name}", title, "set_layout", (f"Ctrl+Shift+{key}",), args=(name,))
+        for key, (name, title) in zip((3, 2, 1), LAYOUTS.items(), strict=True)
+    ),
+    ActionSpec(
+        "switch_pair",
+        "&Switch model (two panels)",
+        "panel_grid.switch_pair",
+        ("S",),
+        "Two panels: the input and the next model",
+    ),
+    *(
+        ActionSpec(f"panel_{key}", f"One panel: {title}", "show_panel", (str(index),), args=(key,))
+        for index, (key, title) in enumerate(PANEL_TITLES.items(), 1)
+    ),
+    *(
+        ActionSpec(f"mode_{mode.name.lower()}", f"View: {mode.label}", "set_mode", (key,), args=(mode,))
+        for mode, key in MODE_KEYS.items()
+    ),
     ActionSpec("next", "&Next image", "step", ("PgDown", "Ctrl+Right"), args=(1,)),
     ActionSpec("previous", "&Previous image", "step", ("PgUp", "Ctrl+Left"), args=(-1,)),
     ActionSpec("next_flagged", "Next &flagged", "step", ("Alt+Down",), args=(1, True)),
@@ -103,6 +136,20 @@ ACTIONS = (
     ActionSpec("threshold_down", "Threshold -0.01", "nudge_threshold", ("[",), args=(-0.01,)),
     ActionSpec("threshold_up_more", "Threshold +0.05", "nudge_threshold", ("Shift+]",), args=(0.05,)),
     ActionSpec("threshold_down_more", "Threshold -0.05", "nudge_threshold", ("Shift+[",), args=(-0.05,)),
+    *(
+        ActionSpec(
+            f"verdict_{index}",
+            f"Verdict: {verdict}",
+            "record_verdict",
+            (f"Alt+{index + 1}",),
+            "Your verdict on the image on screen, kept with the image and printed in reports",
+            args=(verdict,),
+        )
+        for index, verdict in enumerate(VERDICTS)
+    ),
+    ActionSpec(
+        "verdict_note", "Edit verdict &note", "focus_note", ("N",), "Your note on the image on screen"
+    ),
     ActionSpec(
         "models",
         "&Manage models…",
@@ -121,6 +168,14 @@ ACTIONS = (
 MENUS = {
     "&File": ("open", "open_folder", "@recent", "-", "ground_truth", "-", "export", "-", "quit"),
     "&View": (
+        *(f"mode_{mode.name.lower()}" for mode in MODE_KEYS),
+        "-",
+        *(f"layout_{name}" for name in LAYOUTS),
+        "switch_pair",
+        *(f"panel_{key}" for key in PANEL_TITLES),
+        "-",
+        "@docks",
+        "-",
         "fit",
         "actual",
         "zoom_in",
@@ -143,6 +198,9 @@ MENUS = {
         "@device",
         "@precision",
         "@stride",
+        "-",
+        *(f"verdict_{index}" for index in range(len(VERDICTS))),
+        "verdict_note",
     ),
     "&Models": ("models", "load_checkpoint", "weights_folder", "@cards"),
     "&Help": ("shortcuts", "about"),

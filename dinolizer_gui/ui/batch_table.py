@@ -13,6 +13,7 @@ from PySide6.QtGui import QBrush, QColor, QPixmap
 from ..core.batch import BatchItem, ItemStatus
 from ..core.models.registry import map_titles, titles
 from ..core.names import readable
+from ..core.verdicts import NOT_REVIEWED, VERDICTS
 from .qimages import rgb_image
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -20,8 +21,8 @@ REFRESH_MS = 150
 STATUS_COLOURS = {ItemStatus.ERROR: "#c0392b", ItemStatus.RUNNING: "#2471a3", ItemStatus.SKIPPED: "#7f8c8d"}
 HEADER_TIP = (
     "Score: 99th percentile of the model's probability map; marked: fraction of pixels at or above "
-    "the pixel threshold written after it (the live one for the image on screen); verdict: flagged when a "
-    "score reaches its model's image-level threshold"
+    "the pixel threshold written after it (the live one for the image on screen); Analyst: your verdict; "
+    "Models: flagged when a score reaches its model's image-level threshold"
 )
 
 
@@ -47,6 +48,10 @@ def _verdict(item: BatchItem) -> str:
     return "FLAGGED" if item.flagged else ("not flagged" if item.models else "")
 
 
+def _analyst(item: BatchItem) -> str:
+    return item.verdict.verdict if item.verdict is not None and item.verdict.reviewed else ""
+
+
 def _model_column(header: str, name: str, figure: str) -> Column:
     """A figure of one model's summary (`score`, `marked_area`); rows without it sort last."""
 
@@ -69,26 +74,25 @@ def _model_column(header: str, name: str, figure: str) -> Column:
     return Column(header, text, sort)
 
 
+# What triage needs first (scores, the models' and the analyst's verdicts) fits the dock's default width;
+# the marked areas and the size follow.
 COLUMNS: list[Column] = [
     Column(
         "Image", lambda i: readable(Path(i.path).name), lambda i: 0
     ),  # sorted by queue (natural) order: see data()
     Column("Status", _status_text, lambda i: _status_text(i).lower()),
+    *[_model_column(title, name, "score") for name, title in titles().items()],
+    Column(
+        "Models",
+        _verdict,
+        lambda i: max((m.score for m in i.models.values()), default=-1.0) + (10.0 if i.flagged else 0.0),
+    ),
+    Column("Analyst", _analyst, lambda i: VERDICTS.index(i.verdict.verdict) if i.verdict else -1),
+    *[_model_column(f"{title} marked", name, "marked_area") for name, title in map_titles().items()],
     Column(
         "Size",
         lambda i: f"{i.width} x {i.height}" if i.width else "",
         lambda i: (i.width or 0) * (i.height or 0),
-    ),
-    *[
-        _model_column(header, name, figure)
-        for name, title in titles().items()
-        for header, figure in ((title, "score"), (f"{title} marked", "marked_area"))
-        if figure == "score" or name in map_titles()
-    ],
-    Column(
-        "Verdict",
-        _verdict,
-        lambda i: max((m.score for m in i.models.values()), default=-1.0) + (10.0 if i.flagged else 0.0),
     ),
 ]
 
@@ -97,6 +101,12 @@ FILTERS: dict[str, Callable[[BatchItem], bool]] = {
     "Flagged": lambda item: item.flagged,
     "Not flagged": lambda item: bool(item.models) and not item.flagged,
     "Errors": lambda item: item.status == ItemStatus.ERROR,
+    **{
+        f"Analyst: {verdict}": (
+            lambda item, v=verdict: (item.verdict.verdict if item.verdict else NOT_REVIEWED) == v
+        )
+        for verdict in VERDICTS
+    },
     **{
         f"Flagged by {title}": (lambda item, name=name: name in item.models and item.models[name].flagged)
         for name, title in titles().items()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from .. import __version__
-from ..core.batch import BatchItem, ItemStatus
+from ..core.batch import BatchItem
 from ..core.imageio import IMAGE_EXTENSIONS
 from ..core.models.layouts import CheckpointError
 from ..core.models.registry import REGISTRY, titles
@@ -28,7 +29,7 @@ class Dialogs:
     def open_images(self) -> None:
         patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
         filters = f"Images ({patterns});;All files (*)"
-        paths, _ = QFileDialog.getOpenFileNames(self.window, "Open images", "", filters)
+        paths, _ = QFileDialog.getOpenFileNames(self.window, "Open images", self.last_folder(), filters)
         if paths:
             self.window.open_paths(paths)
 
@@ -44,8 +45,13 @@ class Dialogs:
         if path:
             self.window.view.load_ground_truth(path)
 
+    def last_folder(self) -> str:
+        """The folder of the image opened last, where the next one most likely is."""
+        recent = self.window.settings.recent_files
+        return str(Path(recent[0]).parent) if recent else ""
+
     def open_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.window, "Open a folder of images")
+        folder = QFileDialog.getExistingDirectory(self.window, "Open a folder of images", self.last_folder())
         if folder:
             self.window.open_paths([folder])
 
@@ -83,7 +89,7 @@ class Dialogs:
             chosen = list(self.window.triage_dock.selected_items())
         else:
             chosen = list(batch.items)
-        return [item for item in chosen if item is not None and item.status == ItemStatus.DONE]
+        return [item for item in chosen if item is not None and item.status.finished]
 
     def manage_models(self):
         from .models_dialog import ModelsDialog

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QTransform
-from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QTransform
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPixmapItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+)
 
 MAX_SCALE = 64.0
 ZOOM_STEP = 1.25
@@ -16,6 +23,7 @@ class ImageView(QGraphicsView):
     hovered = Signal(int, int)  # image x, y under the cursor (-1, -1 outside)
     viewChanged = Signal()
     pressed = Signal()  # clicked, or given the keyboard focus
+    doubleClicked = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -28,6 +36,7 @@ class ImageView(QGraphicsView):
         for item in (self.base, self.layer, self.truth):
             item.setCacheMode(QGraphicsPixmapItem.CacheMode.DeviceCoordinateCache)  # repaint = blit
             self.scene().addItem(item)
+        self.boxes = {kind: RegionBox(colour, self.scene()) for kind, colour in BOX_COLOURS.items()}
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
@@ -60,6 +69,10 @@ class ImageView(QGraphicsView):
 
     def set_truth(self, outline: QPixmap | None) -> None:
         self.truth.setPixmap(outline if outline is not None else QPixmap())
+
+    def set_box(self, kind: str, rect: QRectF | None, number: int = 0) -> None:
+        """A numbered region box (`selected` or `hovered`) drawn over the image; None hides it."""
+        self.boxes[kind].show_at(rect, number)
 
     def set_notice(self, text: str) -> None:
         if text != self.notice:
@@ -151,6 +164,10 @@ class ImageView(QGraphicsView):
         self.pressed.emit()
         super().mousePressEvent(event)
 
+    def mouseDoubleClickEvent(self, event):
+        self.doubleClicked.emit()
+        event.accept()
+
     def focusInEvent(self, event):
         super().focusInEvent(event)
         self.pressed.emit()
@@ -167,6 +184,38 @@ class ImageView(QGraphicsView):
         self.hovered.emit(-1, -1)
 
 
+BOX_COLOURS = {"selected": "#00e5ff", "hovered": "#ffeb3b"}
+
+
+class RegionBox:
+    """A rectangle in image pixels with its number beside it, both drawn at a constant screen size."""
+
+    def __init__(self, colour: str, scene: QGraphicsScene):
+        pen = QPen(QColor(colour), 2)
+        pen.setCosmetic(True)  # 2 screen pixels at every zoom
+        self.rect = QGraphicsRectItem()
+        self.rect.setPen(pen)
+        self.label = QGraphicsSimpleTextItem()
+        self.label.setBrush(QColor(colour))
+        self.label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        for item in (self.rect, self.label):
+            item.setZValue(3)
+            item.setVisible(False)
+            scene.addItem(item)
+
+    def show_at(self, rect: QRectF | None, number: int) -> None:
+        for item in (self.rect, self.label):
+            item.setVisible(rect is not None)
+        if rect is not None:
+            self.rect.setRect(rect)
+            self.label.setText(f"#{number}")
+            font = self.label.font()
+            font.setBold(True)
+            font.setPointSize(11)
+            self.label.setFont(font)
+            self.label.setPos(rect.left(), rect.top())
+
+
 class ViewLink:
     """Keeps the zoom and the visible centre of several views identical."""
 
@@ -178,7 +227,7 @@ class ViewLink:
             view.viewChanged.connect(lambda view=view: self.follow(view))
 
     def follow(self, leader: ImageView) -> None:
-        if self._syncing or not self.locked:
+        if self._syncing or not self.locked or not leader.isVisible():  # a hidden panel's fit is no guide
             return
         self._syncing = True
         try:

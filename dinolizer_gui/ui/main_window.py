@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThreadPool, QTimer
+from PySide6.QtCore import QByteArray, Qt, QThreadPool, QTimer
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from .. import __version__
@@ -17,11 +17,13 @@ from .actions import build_actions, build_menus, choice_menu
 from .central import Central
 from .controllers.batch import BatchController
 from .controllers.thresholds import ThresholdsController
+from .controllers.verdicts import VerdictController
 from .controllers.view import ViewController
 from .dialogs import Dialogs
 from .docks.controls import ControlsDock
 from .docks.triage import TriageDock
 from .document import Document
+from .panels import AGREEMENT, LAYOUTS
 from .status import StatusBar
 from .toolbar import MainToolBar
 from .widgets import HeldKey
@@ -51,6 +53,7 @@ class MainWindow(QMainWindow):
         self.batch = BatchController(self.workspace, lambda: self.view.wanted_path, self)
         self.view = ViewController(self.workspace, self.batch, self)
         self.thresholds = ThresholdsController(self.workspace, lambda: self.view.current, self)
+        self.verdicts = VerdictController(self.workspace, self.batch, self.view, self)
         self.dialogs = Dialogs(self)
         self.showing_original = False
         self._displayed: Document | None = None
@@ -58,17 +61,18 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1360, 760)
         self._build_central()
-        self.actions_by_id = build_actions(self)
-        build_menus(self, self.actions_by_id, self._submenus())
-        self.toolbar = MainToolBar(self.actions_by_id, self.settings, self)
-        self.addToolBar(self.toolbar)
         self.triage_dock = TriageDock(self.batch.table_model, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.triage_dock)
         self.controls = ControlsDock(self.thresholds, self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.controls)
+        self.actions_by_id = build_actions(self)
+        build_menus(self, self.actions_by_id, self._submenus())
+        self.toolbar = MainToolBar(self.actions_by_id, self.settings, self)
+        self.addToolBar(self.toolbar)
         self.setStatusBar(StatusBar(self))
         self.status = self.statusBar()
         self._connect()
+        self._restore_layout()
         self._space = HeldKey(self, Qt.Key.Key_Space, self.show_original)
         self.update_state()
 
@@ -95,6 +99,11 @@ class MainWindow(QMainWindow):
             self.settings.stride,
             lambda value: self._set_setting("stride", value),
         )
+        docks = QMenu("&Docks", self)
+        for dock, key in ((self.triage_dock, "Ctrl+B"), (self.controls, "Ctrl+Shift+T")):
+            toggle = dock.toggleViewAction()
+            toggle.setShortcut(key)
+            docks.addAction(toggle)
         cards = QMenu("Model &cards", self)
         for name, title in titles().items():
             cards.addAction(title, lambda n=name: self.dialogs.card(n))
@@ -104,6 +113,7 @@ class MainWindow(QMainWindow):
             "precision": precision,
             "stride": stride,
             "cards": cards,
+            "docks": docks,
         }
 
     def _connect(self) -> None:
@@ -114,7 +124,11 @@ class MainWindow(QMainWindow):
         self.panel_grid.cardRequested.connect(self.dialogs.card)
         self.triage_dock.chosen.connect(self.view.show)
         self.triage_dock.activated.connect(lambda path: (self.view.show(path), self.panel_grid.leader.fit()))
-        self.controls.regionChosen.connect(lambda rect: self.panel_grid.leader.zoom_to(rect))
+        self.controls.regionChosen.connect(self.show_region)
+        self.controls.regionHovered.connect(lambda rect, n: self.panel_grid.show_region("hovered", rect, n))
+        self.panel_grid.arranged.connect(self._arranged)
+        for panel in self.panels:
+            panel.view.viewChanged.connect(self._show_zoom)
         self.controls.lockToggled.connect(lambda on: setattr(self.panel_grid.link, "locked", on))
         self.thresholds.changed.connect(self._thresholds_changed)
         self.thresholds.regionsFailed.connect(lambda text: self.status.showMessage(text, 5000))
@@ -129,6 +143,9 @@ class MainWindow(QMainWindow):
         self.view.analysisFailed.connect(self.show_error)
         self.view.idle.connect(self.update_state)
         self.view.recentChanged.connect(self._fill_recent)
+        self.controls.verdict.verdictChosen.connect(lambda verdict: self.record_verdict(verdict=verdict))
+        self.controls.verdict.noteEdited.connect(lambda note: self.record_verdict(note=note))
+        self.verdicts.changed.connect(self._verdict_changed)
 
     # --- opening and walking -------------------------------------------------------------------
     def open_paths(self, paths: list[str]) -> None:
@@ -197,6 +214,7 @@ class MainWindow(QMainWindow):
     def clear_display(self, path: str) -> None:
         """Nothing of the image shown before stays on screen while `path` loads."""
         self._displayed = None
+        self.controls.verdict.show_verdict(self.verdicts.verdict_for(path), enabled=False)
         self.panel_grid.clear()
         self.show_scores(None)
         self.controls.show_regions(None, {})
@@ -214,6 +232,7 @@ class MainWindow(QMainWindow):
         self.show_scores(document)
         self.thresholds.refresh_regions()
         self.setWindowTitle(f"{readable(Path(document.path).name)} — DinoLizer GUI {__version__}")
+        self.controls.verdict.show_verdict(self.verdicts.verdict_for(document.path))
         self.status.showMessage("; ".join(document.image.warnings), 10000)
         self.update_state()
 
@@ -227,6 +246,46 @@ class MainWindow(QMainWindow):
         )
         self.controls.show_marked(document)
         self.controls.show_legend(mode, settings.colormap)
+
+    def set_layout(self, layout: str) -> None:
+        self.panel_grid.choose(layout)
+
+    def show_panel(self, key: str) -> None:
+        """Keys 1-4: one large panel (input, each model, agreement)."""
+        self.panel_grid.choose("one", key)
+
+    def set_mode(self, mode: ViewMode) -> None:
+        self.toolbar.mode_combo.setCurrentIndex(list(ViewMode).index(mode))
+
+    def show_region(self, rect, number: int) -> None:
+        self.panel_grid.show_region("selected", rect, number)
+        self.panel_grid.leader.zoom_to(rect)
+
+    def _arranged(self) -> None:
+        grid, settings = self.panel_grid, self.settings
+        settings.panel_layout, settings.single_panel, settings.pair_model = (
+            grid.layout_name,
+            grid.single,
+            grid.pair,
+        )
+        if AGREEMENT in grid.shown_keys() and grid.panel(AGREEMENT).view.layer.pixmap().isNull():
+            self.refresh_layers()  # the agreement is drawn only while its panel is in sight
+        self._show_zoom()
+
+    def _show_zoom(self) -> None:
+        leader = self.panel_grid.leader
+        self.status.zoom.setText(f"{leader.scale_factor:.0%}" + (" (fit)" if leader.fitted else ""))
+
+    def _restore_layout(self) -> None:
+        settings, grid = self.settings, self.panel_grid
+        if settings.window_state:
+            self.restoreState(QByteArray.fromBase64(settings.window_state.encode("ascii")))
+        known = {panel.key for panel in self.panels}
+        grid.arrange(
+            settings.panel_layout if settings.panel_layout in LAYOUTS else "three",
+            settings.single_panel if settings.single_panel in known else "input",
+            settings.pair_model if settings.pair_model in titles() else None,
+        )
 
     def show_original(self, on: bool) -> None:
         self.showing_original = on
@@ -259,6 +318,19 @@ class MainWindow(QMainWindow):
         self.refresh_layers(changed=names)
         if self.view.current is not None:
             self.batch.follow_thresholds(self.view.current)
+
+    def record_verdict(self, verdict: str | None = None, note: str | None = None) -> None:
+        if message := self.verdicts.record(self.view.wanted_path, verdict, note):
+            self.status.showMessage(message, 4000)
+
+    def focus_note(self) -> None:
+        self.controls.show()
+        self.controls.verdict.note.setFocus()
+        self.controls.verdict.note.selectAll()
+
+    def _verdict_changed(self, path: str) -> None:
+        if path == self.view.wanted_path:
+            self.controls.verdict.show_verdict(self.verdicts.verdict_for(path))
 
     def nudge_threshold(self, delta: float) -> None:
         """`]` / `[`: the threshold of the model panel last clicked, or both when they are linked."""
@@ -302,7 +374,9 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not getattr(self, "_sized", False):  # docks can only be sized once the window is laid out
             self._sized = True
-            self.resizeDocks([self.triage_dock], [max(360, self.width() // 3)], Qt.Orientation.Horizontal)
+            if not self.settings.window_state:  # the batch dock starts narrow: the panels get the room
+                width = min(self.triage_dock.preferred_width(), int(self.width() * 0.36))
+                self.resizeDocks([self.triage_dock], [width], Qt.Orientation.Horizontal)
             # PyTorch loads once the window is painted, so the window never waits for it
             QTimer.singleShot(0, self.status, lambda: self.status.probe_device(self.workspace))
 
@@ -321,5 +395,6 @@ class MainWindow(QMainWindow):
         self.thresholds.stop()
         self.batch.cancel()
         QThreadPool.globalInstance().waitForDone(30_000)  # no worker may outlive the window it reports to
+        self.settings.window_state = bytes(self.saveState().toBase64().data()).decode("ascii")
         self.workspace.save()
         super().closeEvent(event)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QSplitter
 
@@ -20,36 +20,95 @@ from .qimages import layer_image
 from .widgets import Panel
 
 AGREEMENT_OPACITY = 0.75
+AGREEMENT = "agreement"  # the key of the agreement panel
+LAYOUTS = {"three": "Three panels", "two": "Two panels", "one": "One panel"}
 
 
 class PanelGrid(QSplitter):
+    """Input, one panel per map model and the agreement panel, shown three, two or one at a time."""
+
     hovered = Signal(int, int)  # image pixel under the cursor, (-1, -1) outside
     cardRequested = Signal(str)
+    arranged = Signal()  # the layout or the panels shown changed
 
     def __init__(self, parent=None):
         super().__init__(Qt.Orientation.Horizontal, parent)
-        self.panels = [Panel("input", "Input")] + [Panel(name, title) for name, title in map_titles().items()]
+        models = [Panel(name, title) for name, title in map_titles().items()]
+        self.panels = [Panel("input", "Input"), *models, Panel(AGREEMENT, "Agreement")]
         self.link = ViewLink([p.view for p in self.panels])
         for panel in self.panels:
             self.addWidget(panel)
             self.setStretchFactor(self.count() - 1, 1)
             panel.view.hovered.connect(self.hovered)
+            panel.view.doubleClicked.connect(lambda key=panel.key: self.toggle_maximised(key))
             panel.cardRequested.connect(self.cardRequested)
-            if panel.key != "input":
+            if panel in models:
                 panel.view.pressed.connect(lambda key=panel.key: self.activate(key))
-        self.setSizes([10_000] * len(self.panels))
         self._truth: GroundTruth | None = None
-        self.active_model = self.model_panels[0].key  # the one `]` and `[` act on when not linked
+        self.layout_name, self.single, self.pair = "three", "input", models[0].key
+        self.agreement_mode = False
+        self._before_maximised: tuple[str, str] | None = None
+        self.active_model = models[0].key  # the one `]` and `[` act on when not linked
         self.activate(self.active_model)
+        self.arrange()
 
     @property
     def leader(self):
-        """The view that zoom commands act on (the others follow it while locked)."""
-        return self.panels[0].view
+        """The view that zoom commands act on (the others follow it while locked): the first one shown."""
+        return next((p.view for p in self.panels if p.key in self.shown_keys()), self.panels[0].view)
 
     @property
     def model_panels(self) -> list[Panel]:
-        return self.panels[1:]
+        return [p for p in self.panels if p.key in map_titles()]
+
+    def panel(self, key: str) -> Panel:
+        return next(p for p in self.panels if p.key == key)
+
+    # --- layout ----------------------------------------------------------------------------------
+    def shown_keys(self) -> list[str]:
+        if self.layout_name == "one":
+            return [self.single]
+        if self.agreement_mode:  # the agreement of both models is one panel, beside the input
+            return ["input", AGREEMENT]
+        if self.layout_name == "two":
+            return ["input", self.pair]
+        return ["input", *map_titles()]
+
+    def arrange(self, layout: str | None = None, single: str | None = None, pair: str | None = None) -> None:
+        """Show the panels of a layout (unchanged arguments keep their value), equally wide."""
+        self.layout_name = layout or self.layout_name
+        self.single, self.pair = single or self.single, pair or self.pair
+        shown = self.shown_keys()
+        for panel in self.panels:
+            panel.setVisible(panel.key in shown)
+        self.setSizes([10_000 if p.key in shown else 0 for p in self.panels])
+        models = [key for key in shown if key in map_titles()]
+        if models and self.active_model not in models:  # `]` and `[` act on a model in sight
+            self.activate(models[0])
+        self.arranged.emit()
+
+    def choose(self, layout: str, single: str | None = None) -> None:
+        """A layout the user asked for (a double-clicked panel is no longer maximised)."""
+        self._before_maximised = None
+        self.arrange(layout, single)
+
+    def switch_pair(self) -> None:
+        """In the two-panel layout, the next model beside the input."""
+        names = list(map_titles())
+        self.choose("two")
+        self.arrange(pair=names[(names.index(self.pair) + 1) % len(names)])
+        self.activate(self.pair)
+
+    def toggle_maximised(self, key: str) -> None:
+        """Double-click: the panel alone; again: the layout before."""
+        if self._before_maximised is not None and self.layout_name == "one":
+            layout, single = self._before_maximised
+            self._before_maximised = None
+            self.arrange(layout, single)
+            return
+        before = (self.layout_name, self.single)
+        self.arrange("one", key)
+        self._before_maximised = before
 
     def activate(self, key: str) -> None:
         self.active_model = key
@@ -63,6 +122,8 @@ class PanelGrid(QSplitter):
     def clear(self) -> None:
         """Empty panels: no image, no layer, no outline, no notice."""
         self.show_truth(None)
+        for kind in ("selected", "hovered"):
+            self.show_region(kind, None)
         for panel in self.panels:
             panel.view.set_base(None)
             panel.view.set_layer(None)
@@ -78,26 +139,43 @@ class PanelGrid(QSplitter):
         changed: set[str] | None = None,
     ) -> None:
         """Rebuild the model layers; with `changed` (after a threshold move) only those that depend on it."""
+        if self.agreement_mode != (mode is ViewMode.AGREEMENT):
+            self.agreement_mode = mode is ViewMode.AGREEMENT
+            self.arrange()
+        results = document.models if document else {}
+        agreement_panel = self.panel(AGREEMENT)
+        if AGREEMENT in self.shown_keys():
+            agreement = self._agreement(results) if not original else None
+            agreement_panel.view.set_layer(agreement, AGREEMENT_OPACITY)
+            needs = "needs both models' maps" if document is not None and len(self._maps(results)) < 2 else ""
+            agreement_panel.view.set_notice(needs)
+        else:
+            agreement_panel.view.set_layer(None)
         if changed is not None and not mode.uses_threshold:
             return
-        results = document.models if document else {}
-        agreement = self._agreement(results) if mode is ViewMode.AGREEMENT and not original else None
+        panel_mode = ViewMode.MASK if mode is ViewMode.AGREEMENT else mode  # agreement has its own panel
         for panel in self.model_panels:
-            if changed is not None and mode is not ViewMode.AGREEMENT and panel.key not in changed:
+            if changed is not None and panel.key not in changed:
                 continue
             result = results.get(panel.key)
             if result is None or original:
                 panel.view.set_layer(None)
-            elif mode is ViewMode.AGREEMENT:
-                panel.view.set_layer(agreement, AGREEMENT_OPACITY)
             else:
-                layer = layer_image(model_layer(mode, result.levels, result.mask, colormap))
-                panel.view.set_layer(layer, opacity if mode is ViewMode.OVERLAY else 1.0)
+                layer = layer_image(model_layer(panel_mode, result.levels, result.mask, colormap))
+                panel.view.set_layer(layer, opacity if panel_mode is ViewMode.OVERLAY else 1.0)
 
     @staticmethod
-    def _agreement(results: dict[str, ModelResult]) -> QPixmap | None:
-        masks = [results[name].mask() for name in map_titles() if name in results]
+    def _maps(results: dict[str, ModelResult]) -> list[ModelResult]:
+        return [results[name] for name in map_titles() if name in results and results[name].has_map]
+
+    def _agreement(self, results: dict[str, ModelResult]) -> QPixmap | None:
+        masks = [result.mask() for result in self._maps(results)]
         return QPixmap.fromImage(layer_image(agreement_layer(*masks))) if len(masks) == 2 else None
+
+    def show_region(self, kind: str, rect: QRectF | None, number: int = 0) -> None:
+        """A region's numbered box on every panel (`selected` or `hovered`)."""
+        for panel in self.panels:
+            panel.view.set_box(kind, rect, number)
 
     def show_truth(self, truth: GroundTruth | None) -> None:
         """A ground truth's outline on every panel."""

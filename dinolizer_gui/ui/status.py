@@ -42,7 +42,9 @@ class StatusBar(QStatusBar):
         # wide enough for "Image 12 of 240 · DinoLizer windows 412/609 · batch ETA 1:02:03" at every moment
         self.progress = QProgressBar(minimumWidth=460, maximumWidth=620, visible=False, textVisible=True)
         self.device_label = QLabel()
+        self.zoom = QLabel("", toolTip="Zoom of the panels (fit: follows the window until you zoom)")
         self.addWidget(self.readout, 1)
+        self.addPermanentWidget(self.zoom)
         self.addPermanentWidget(self.progress)
         self.addPermanentWidget(self.device_label)
         self.probe = RuntimeProbe(self)

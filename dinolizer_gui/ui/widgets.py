@@ -7,9 +7,11 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QApplication,
+    QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSlider,
     QToolButton,
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
 from ..core.models.cards import ModelCard
 from ..core.models.integrity import stated
 from ..core.models.weights_folder import load_manifest
+from ..core.verdicts import VERDICTS, Verdict
 from .image_view import ImageView
 
 SLIDER_STEPS = 1000
@@ -109,9 +112,12 @@ class Legend(QWidget):
             gradient.setColorAt(1.0, QColor(*self.colours[-1]))
         painter.fillRect(bar, gradient)
         painter.setPen(self.palette().text().color())
+        metrics = painter.fontMetrics()
         for value in (0.0, 0.25, 0.5, 0.75, 1.0):
-            x = bar.left() + value * bar.width()
-            painter.drawText(int(x) - 12, self.height() - 2, f"{value:g}")
+            text = f"{value:g}"
+            x = bar.left() + value * bar.width() - metrics.horizontalAdvance(text) / 2
+            x = min(max(x, 0), self.width() - metrics.horizontalAdvance(text))  # 0 and 1 stay whole
+            painter.drawText(int(x), self.height() - 2, text)
         for index, (_name, value) in enumerate(sorted(self.marks.items())):
             x = int(bar.left() + value * bar.width())
             painter.setPen(QPen(QColor("#00e5ff" if index == 0 else "#ffffff"), 2))
@@ -163,6 +169,39 @@ class ThresholdControl(QWidget):
             widget.blockSignals(False)
         if notify:
             self.changed.emit(self.key, value)
+
+
+class VerdictBar(QWidget):
+    """The analyst's verdict on the image on screen and a note, saved as they change."""
+
+    verdictChosen = Signal(str)
+    noteEdited = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.choice = QComboBox(
+            toolTip="Your verdict on this image (Alt+1 … Alt+4); reports print it apart "
+            "from the models' output, under the analyst's name"
+        )
+        self.choice.addItems(list(VERDICTS))
+        self.note = QLineEdit(
+            placeholderText="Your note on this image (N); saved when you press Enter or leave"
+        )
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("<b>Analyst's verdict</b>"))
+        layout.addWidget(self.choice)
+        layout.addWidget(self.note, 1)
+        self.choice.activated.connect(lambda index: self.verdictChosen.emit(VERDICTS[index]))
+        self.note.editingFinished.connect(lambda: self.noteEdited.emit(self.note.text()))
+        self.show_verdict(None, enabled=False)
+
+    def show_verdict(self, verdict: Verdict | None, enabled: bool = True) -> None:
+        verdict = verdict or Verdict()
+        self.choice.setCurrentIndex(VERDICTS.index(verdict.verdict))
+        self.note.setText(verdict.note)
+        self.note.setToolTip(f"recorded {verdict.recorded_at}" if verdict.recorded_at else "")
+        self.setEnabled(enabled)
 
 
 def card_html(card: ModelCard, describe: dict | None) -> str:

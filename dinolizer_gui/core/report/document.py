@@ -17,6 +17,7 @@ from ..files import write_atomic
 from ..imageio import sha256_of_file
 from ..names import path_of
 from ..provenance import now_iso
+from ..verdicts import Verdict, verdict_counts
 
 REPORT_SCHEMA = "dinolizer-gui/report"
 REPORT_VERSION = 1
@@ -110,16 +111,24 @@ def build_report(results_dir: Path, case: CaseInfo) -> dict:
         for name, result in entry.get("models", {}).items():
             result["score_meaning"] = score_meaning(results["models"][name], result)
             result["statement"] = statement(results["models"][name], result)
+        if item.get("analyst_verdict"):
+            item["analyst_verdict"]["analyst"] = case.analyst or "not named"
         report_images.append(item)
     errors = sum(1 for e in report_images if e["status"] == "error")
     flagged = sum(1 for e in report_images if any(m["flagged"] for m in e.get("models", {}).values()))
+    verdicts = [
+        Verdict(**_verdict_fields(e["analyst_verdict"])) if e.get("analyst_verdict") else None
+        for e in report_images
+    ]
+    analysis = {key: results[key] for key in ("created", "software", "device", "parameters")}
+    analysis["maps_computed"] = _computed_span(report_images)
     return {
         "schema": REPORT_SCHEMA,
         "version": REPORT_VERSION,
         "exported_at": now_iso(),
         "application": f"DinoLizer GUI {__version__}",
         "case": asdict(case),
-        "analysis": {key: results[key] for key in ("created", "software", "device", "parameters")},
+        "analysis": analysis,
         "models": results["models"],
         "images": report_images,
         "summary": {
@@ -127,10 +136,27 @@ def build_report(results_dir: Path, case: CaseInfo) -> dict:
             "flagged": flagged,
             "not_flagged": len(report_images) - flagged - errors,
             "errors": errors,
+            "duplicates": sum(1 for e in report_images if e["status"] == "skipped"),
             "hash_mismatches": sum(1 for e in report_images if e["hash_verified"] is False),
+            "analyst_verdicts": verdict_counts(verdicts),
         },
         "limitations": list(LIMITATIONS),
     }
+
+
+def _verdict_fields(entry: dict) -> dict:
+    return {key: entry[key] for key in ("verdict", "note", "recorded_at")}
+
+
+def _computed_span(images: list[dict]) -> dict | None:
+    """When the reported maps and scores were computed: the first and the last (None when none was)."""
+    moments = sorted(
+        result["computed_at"]
+        for entry in images
+        for result in entry.get("models", {}).values()
+        if result.get("computed_at")
+    )
+    return {"first": moments[0], "last": moments[-1]} if moments else None
 
 
 def write_json(report: dict, path: Path) -> Path:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from ..analysis import ImageOutcome, ModelOutcome
-from ..batch import BatchItem
+from ..batch import BatchItem, ItemStatus
 from ..files import contains
-from ..imageio import LoadedImage
 from ..jobs import load_models, stored_results
 from ..progress import Progress
 from ..provenance import describe_run
@@ -18,22 +18,23 @@ from .document import CaseInfo, write_reports
 
 
 def export_outcomes(
-    outcomes: Iterable[tuple[BatchItem, LoadedImage, dict[str, ModelOutcome]]],
+    outcomes: Iterable[tuple[BatchItem, ImageOutcome | None, dict[str, ModelOutcome]]],
     count: int,
     run_info: dict,
     out_dir: Path,
     formats: list[str],
     case: CaseInfo,
 ) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
-    """Write each (batch item, its image, model outcomes by name) as it comes (masks, overlays, heat maps,
-    results.json), then the reports."""
+    """Write each (batch item, its outcome, model outcomes by name) as it comes (masks, overlays, heat maps,
+    results.json), then the reports. A duplicate's outcome is None: it points at its first copy."""
     writer = ResultsWriter(Path(out_dir), run_info)
     total = count + 1
     yield Progress(0, total, "writing images")
-    for done, (item, image, models) in enumerate(outcomes, 1):
-        for name, model in models.items():
-            writer.add_model(item, image, name, model)
-        writer.add(item, ImageOutcome(item.path, image))
+    for done, (item, outcome, models) in enumerate(outcomes, 1):
+        if outcome is not None and outcome.image is not None:
+            for name, model in models.items():
+                writer.add_model(item, outcome.image, name, model)
+        writer.add(item, outcome)
         yield Progress(done, total, "writing images")
     yield Progress(count, total, "writing reports")
     written, failures = write_reports(Path(out_dir), formats, case)
@@ -44,15 +45,16 @@ def export_outcomes(
 def export_job(
     workspace: Workspace, items: list[BatchItem], folder: Path, formats: list[str], case: CaseInfo
 ) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
-    """Export finished items with their stored maps at the workspace's current thresholds.
+    """Export finished items (analysed, failed or duplicates) with their stored maps at the workspace's
+    current thresholds.
 
     Raises ValueError at once (not when the job runs) when there is nothing to export.
     """
-    if not items:
+    if not any(item.status == ItemStatus.DONE for item in items):
         raise ValueError("No analysed image in this selection: run the analysis first.")
     if clash := next((item.path for item in items if contains(folder, item.path)), None):
         raise ValueError(f"The folder {folder} holds the evidence ({clash}): choose one outside it.")
-    return _export(workspace, items, folder, formats, case)
+    return _export(workspace, [item for item in items if item.status.finished], folder, formats, case)
 
 
 def _export(
@@ -69,9 +71,17 @@ def _export(
     )
 
     def outcomes():  # one image's maps in memory at a time
+        written: set[str] = set()
         for item in items:
-            results = stored_results(workspace, item.path, localizers)
+            if item.status == ItemStatus.ERROR:
+                yield item, ImageOutcome(item.path, error=item.reason), {}
+                continue
+            if item.status == ItemStatus.SKIPPED and item.duplicate_of in written:
+                yield item, None, {}
+                continue
+            results = stored_results(workspace, item.path, localizers)  # a duplicate alone: its own copy
             models = {name: ModelOutcome(r.run, r.regions_summary()) for name, r in results.models.items()}
-            yield item, results.image, models
+            written.add(item.path)
+            yield replace(item, duplicate_of=None), ImageOutcome(item.path, results.image), models
 
     return (yield from export_outcomes(outcomes(), len(items), run_info, folder, formats, case))

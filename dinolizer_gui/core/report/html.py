@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..files import write_atomic
 from ..models.integrity import stated
+from .wording import computed_text, entry_status, summary_text, verdict_line
 
 
 def _rows(pairs) -> str:
@@ -32,11 +33,16 @@ def _image_section(entry: dict, report: dict) -> str:
                 ("Format, pixels", f"{entry['format']}, {entry['width']} x {entry['height']}"),
                 ("EXIF", exif),
                 ("Transformations", "; ".join(entry["warnings"]) or "none"),
-                ("Status", entry["error"] or entry["status"]),
+                ("Status", entry_status(entry)),
             ]
         )
         + "</table>"
     )
+    if verdict := entry.get("analyst_verdict"):
+        parts.append(
+            "<div class=verdict><b>Analyst's verdict (a person's assessment, not a model output)</b><br>"
+            f"{escape(verdict_line(verdict))}</div>"
+        )
     for result in entry.get("models", {}).values():
         parts.append(
             f"<h3>{escape(result['statement'])}</h3><p class=small>{escape(result['score_meaning'])}</p>"
@@ -68,20 +74,21 @@ def _image_section(entry: dict, report: dict) -> str:
 
 def write_html(report: dict, results_dir: Path, path: Path) -> Path:
     case, analysis = report["case"], report["analysis"]
+    used = analysis["parameters"]["thresholds"]
     models = "".join(
         f"<h3>{escape(m['title'])} — {escape(m['variant'])}</h3><table>"
         + _rows(
             [
                 ("Trained on", m["training_data"]),
+                ("Pixel threshold", used.get(name, "— (no map)")),
                 ("Image threshold", f"{m['score_threshold']:.4f} — {m['score_threshold_source']}"),
                 ("Licence", m["licence"]),
             ]
             + [(c["file"], f"{c['sha256']} — weights: {stated(c)}") for c in m["checkpoints"]]
         )
         + "</table>"
-        for m in report["models"].values()
+        for name, m in report["models"].items()
     )
-    summary = report["summary"]
     body = (
         "<h1>Generative-inpainting localisation report</h1><table>"
         + _rows(
@@ -90,16 +97,12 @@ def write_html(report: dict, results_dir: Path, path: Path) -> Path:
                 ("Analyst", case["analyst"] or "—"),
                 ("Organisation", case["organisation"] or "—"),
                 ("Notes", case["notes"] or "—"),
-                ("Exported", report["exported_at"]),
-                ("Analysed", analysis["created"]),
+                ("Exported", f"{report['exported_at']} (when this report was written)"),
+                ("Analysed", f"{computed_text(analysis['maps_computed'])} (when the maps were computed)"),
                 ("Application", report["application"]),
                 ("Device", analysis["device"]["used"]),
                 ("Parameters", analysis["parameters"]),
-                (
-                    "Summary",
-                    f"{summary['images']} images: {summary['flagged']} flagged, {summary['not_flagged']} not "
-                    f"flagged, {summary['errors']} errors, {summary['hash_mismatches']} hash mismatches",
-                ),
+                ("Summary", summary_text(report["summary"])),
             ]
         )
         + "</table><h2>Models</h2>"
@@ -116,6 +119,7 @@ def write_html(report: dict, results_dir: Path, path: Path) -> Path:
         "th,td{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top;font-size:13px}"
         ".alert{background:#b00020;color:#fff;padding:8px;font-weight:bold}.small{font-size:12px;color:#444}"
         ".panels{display:flex;gap:8px}figure{margin:4px}img{max-width:340px}"
+        ".verdict{border:2px solid #1f618d;background:#f4f9fd;padding:6px;margin:6px 0}"
     )
     page = (
         f"<!doctype html><html><head><meta charset=utf-8><title>Report {escape(case['case_number'])}"

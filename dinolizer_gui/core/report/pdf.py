@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -15,6 +16,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
+    Flowable,
     Image,
     KeepTogether,
     PageBreak,
@@ -29,10 +31,16 @@ from ..files import write_atomic
 from ..imageio import ImageLoadError, load_image
 from ..models.integrity import stated
 from ..names import path_of
+from .wording import computed_text, entry_status, summary_text, verdict_line
 
 PAGE_WIDTH = A4[0] - 30 * mm
 CELL_LIMIT = 600  # characters of one value in a table cell
-PANEL_PIXELS = 900  # panels are embedded at most this wide: enough to read, small enough to open fast
+# Panels are a third of the page wide (~60 mm): 560 px is ~240 dpi there, sharp in print, and photographs go
+# in as JPEG (masks stay lossless PNG), so an image's page stays well under 1 MB.
+PANEL_PIXELS = 560
+PANEL_HEIGHT = 44 * mm
+JPEG_QUALITY = 88
+REGION_ROWS = 6  # per model on an image's page
 _FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/Library/Fonts/Arial Unicode.ttf",
@@ -103,15 +111,34 @@ def grid_table(rows, widths, styles, header=False) -> Table:
 
 
 def picture(image: PILImage.Image, width: float) -> Image:
+    """A picture at the panel's print resolution: JPEG for photographs, PNG for two-colour masks."""
     if image.width > PANEL_PIXELS:
         image = image.resize(
             (PANEL_PIXELS, round(image.height * PANEL_PIXELS / image.width)), PILImage.Resampling.LANCZOS
         )
     buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, "PNG")
+    colours = image.getcolors(2)  # None when the picture has more than two colours
+    if colours is not None:
+        image.convert("L").save(buffer, "PNG", optimize=True)
+    else:
+        image.convert("RGB").save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True)
     buffer.seek(0)
     height = width * image.height / image.width
-    return Image(buffer, width=width, height=min(height, 62 * mm), kind="proportional")
+    return Image(buffer, width=width, height=min(height, PANEL_HEIGHT), kind="proportional")
+
+
+class CurrentImage(Flowable):
+    """Invisible: tells the page header which image's pages these are (None between images)."""
+
+    def __init__(self, name: str | None):
+        super().__init__()
+        self.name = name
+
+    def wrap(self, *_):
+        return 0, 0
+
+    def draw(self) -> None:
+        self.canv._report_image = self.name  # read by the page header of the pages that follow
 
 
 def _unofficial(checkpoint: dict) -> bool:
@@ -125,8 +152,8 @@ def _cover(report, styles):
         ("Case number", case["case_number"] or "—"),
         ("Analyst", case["analyst"] or "—"),
         ("Organisation", case["organisation"] or "—"),
-        ("Exported", report["exported_at"]),
-        ("Analysed", analysis["created"]),
+        ("Exported", f"{report['exported_at']} (when this report was written)"),
+        ("Analysed", f"{computed_text(analysis['maps_computed'])} (when the maps were computed)"),
         ("Application", report["application"]),
         (
             "Device",
@@ -156,7 +183,8 @@ def _cover(report, styles):
     )
     story.append(grid_table(rows, [45 * mm, PAGE_WIDTH - 45 * mm], styles))
     story += [Spacer(1, 3 * mm), paragraph("Models", styles["h2"])]
-    for model in report["models"].values():
+    used = analysis["parameters"]["thresholds"]
+    for name, model in report["models"].items():
         checkpoints = [
             row
             for c in model["checkpoints"]
@@ -171,7 +199,13 @@ def _cover(report, styles):
             ("Paper", model["paper"]),
             ("Trained on", model["training_data"]),
             ("Licence", model["licence"]),
-            ("Pixel threshold", model["pixel_threshold"]),
+            (
+                "Pixel threshold",
+                f"{used[name]} (masks, areas and regions of this report; the papers use "
+                f"{model['pixel_threshold']})"
+                if name in used
+                else "— (no map)",
+            ),
             ("Image threshold", f"{model['score_threshold']:.4f} — {model['score_threshold_source']}"),
             ("Loading", "; ".join(model["load_notes"]) or "—"),
         ]
@@ -188,16 +222,15 @@ def _summary(report, styles):
     story = [
         PageBreak(),
         paragraph("Summary", styles["h2"]),
-        paragraph(
-            f"{summary['images']} images: {summary['flagged']} flagged, {summary['not_flagged']} not "
-            "flagged, "
-            f"{summary['errors']} errors, {summary['hash_mismatches']} hash mismatches.",
-            styles["body"],
-        ),
+        paragraph(summary_text(summary), styles["body"]),
         Spacer(1, 2 * mm),
     ]
     names = list(report["models"])
-    rows = [["File", "Status"] + [f"{report['models'][n]['title']} score" for n in names] + ["Marked area"]]
+    rows = [
+        ["File", "Status"]
+        + [f"{report['models'][n]['title']} score" for n in names]
+        + ["Marked area", "Analyst's verdict"]
+    ]
     for entry in report["images"]:
         models = entry.get("models", {})
         scores = [
@@ -205,19 +238,22 @@ def _summary(report, styles):
             for n in names
         ]
         marked = ", ".join(f"{m['marked_area']:.1%}" for m in models.values() if m["marked_area"] is not None)
-        status = entry["status"] if entry["status"] == "ok" else f"error: {entry['error']}"
+        status = entry_status(entry)
         if entry["hash_verified"] is False:
             status += " — HASH MISMATCH"
-        rows.append([entry["file_name"], status, *scores, marked or "—"])
-    width = PAGE_WIDTH / (len(rows[0]) + 1)
-    story.append(
-        grid_table(rows, [2 * width, 1.2 * width] + [width] * len(names) + [0.8 * width], styles, header=True)
-    )
+        verdict = entry.get("analyst_verdict")
+        rows.append(
+            [entry["file_name"], status, *scores, marked or "—", verdict["verdict"] if verdict else "—"]
+        )
+    width = PAGE_WIDTH / (len(rows[0]) + 1.5)
+    widths = [2 * width, 1.5 * width] + [width] * len(names) + [0.8 * width, 1.2 * width]
+    story.append(grid_table(rows, widths, styles, header=True))
     return story
 
 
 def _image_page(entry, report, results_dir: Path, styles):
-    story = [PageBreak(), paragraph(entry["file_name"], styles["h2"])]
+    story = [CurrentImage(None), PageBreak(), CurrentImage(entry["file_name"])]
+    story.append(paragraph(entry["file_name"], styles["h2"]))
     if entry["hash_verified"] is False:
         story += [
             paragraph(
@@ -243,46 +279,77 @@ def _image_page(entry, report, results_dir: Path, styles):
         ("EXIF", exif),
         ("Transformations", "; ".join(entry["warnings"]) or "none"),
     ]
-    if entry["status"] == "error":
-        rows.append(("Error", entry["error"]))
-    story.append(grid_table(rows, [35 * mm, PAGE_WIDTH - 35 * mm], styles))
     if entry["status"] != "ok":
+        rows.append(("Status", entry_status(entry)))
+    story.append(grid_table(rows, [35 * mm, PAGE_WIDTH - 35 * mm], styles))
+    if verdict := entry.get("analyst_verdict"):
+        story += [Spacer(1, 2 * mm), _verdict_box(verdict, styles)]
+    if entry["status"] == "error":
         return story
     story.append(Spacer(1, 2 * mm))
+    findings = [paragraph("Models' findings", styles["body"])]
     for result in entry["models"].values():
-        story += [
+        findings += [
             paragraph(result["statement"], styles["body"]),
             paragraph(f"Score: {result['score_meaning']}.", styles["small"]),
         ]
-    story += [Spacer(1, 2 * mm), _panels(entry, report, results_dir, styles)]
-    for name, result in entry["models"].items():
-        regions = result["regions"][:8]
-        if not regions:
-            continue
-        region_rows = [["#", "Area %", "Mean p", "Max p", "Box x, y, w, h"]] + [
-            [
-                r["index"],
-                f"{r['area_percent']:.2f}",
-                f"{r['mean_probability']:.3f}",
-                f"{r['max_probability']:.3f}",
-                f"{r['x']}, {r['y']}, {r['width']}, {r['height']}",
-            ]
-            for r in regions
+    story += [KeepTogether(findings), Spacer(1, 2 * mm), _panels(entry, report, results_dir, styles)]
+    blocks = [
+        _regions_block(report["models"][name]["title"], result, styles)
+        for name, result in entry["models"].items()
+        if result["regions"]
+    ]
+    if blocks:  # side by side, so that an image's figures fit on its page
+        pairs: list[list] = [
+            blocks[start : start + 2] + [""] * (start + 2 - len(blocks)) for start in range(0, len(blocks), 2)
         ]
-        block = [
-            paragraph(f"{report['models'][name]['title']} regions (largest first)", styles["body"]),
-            grid_table(region_rows, [10 * mm, 22 * mm, 22 * mm, 22 * mm, 50 * mm], styles, header=True),
-        ]
-        if len(result["regions"]) > len(regions):
-            block.append(
-                paragraph(
-                    f"... and {len(result['regions']) - len(regions)} smaller regions (all in the JSON "
-                    "report)",
-                    styles["small"],
-                )
-            )
-        story += [Spacer(1, 2 * mm), KeepTogether(block)]
+        table = Table(pairs, colWidths=[PAGE_WIDTH / 2] * 2, hAlign="LEFT")
+        table.setStyle(
+            TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)])
+        )
+        story += [Spacer(1, 2 * mm), table]
     return story
+
+
+def _regions_block(title: str, result: dict, styles) -> list:
+    regions = result["regions"][:REGION_ROWS]
+    rows = [["#", "Area %", "Mean p", "Max p", "Box x, y, w, h"]] + [
+        [
+            r["index"],
+            f"{r['area_percent']:.2f}",
+            f"{r['mean_probability']:.3f}",
+            f"{r['max_probability']:.3f}",
+            f"{r['x']}, {r['y']}, {r['width']}, {r['height']}",
+        ]
+        for r in regions
+    ]
+    block = [
+        paragraph(f"{title} regions (largest first)", styles["body"]),
+        grid_table(rows, [8 * mm, 15 * mm, 15 * mm, 15 * mm, 34 * mm], styles, header=True),
+    ]
+    if len(result["regions"]) > len(regions):
+        more = len(result["regions"]) - len(regions)
+        block.append(paragraph(f"... and {more} smaller regions (all in the JSON report)", styles["small"]))
+    return block
+
+
+def _verdict_box(verdict: dict, styles) -> Table:
+    """The analyst's verdict, boxed apart from the models' output."""
+    rows = [
+        [paragraph("Analyst's verdict (a person's assessment, not a model output)", styles["body"])],
+        [paragraph(verdict_line(verdict), styles["body"], limit=None)],
+    ]
+    table = Table(rows, colWidths=[PAGE_WIDTH], hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 1.2, colors.HexColor("#1f618d")),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#d6eaf8")),
+                ("BACKGROUND", (0, 1), (-1, -1), colors.HexColor("#f4f9fd")),
+            ]
+        )
+    )
+    return table
 
 
 def _panels(entry, report, results_dir: Path, styles) -> Table:
@@ -322,7 +389,7 @@ def _panels(entry, report, results_dir: Path, styles) -> Table:
             ]
             + padding
         )
-    table = Table(lines, colWidths=[width + 2 * mm] * 3, hAlign="LEFT")
+    table = Table(lines, colWidths=[width + 2 * mm] * 3, hAlign="LEFT", splitByRow=True)
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 1)]))
     return table
 
@@ -338,6 +405,9 @@ def write_pdf(report: dict, results_dir: Path, path: Path) -> Path:
 
     def footer(canvas, document):
         canvas.saveState()
+        if continued := getattr(canvas, "_report_image", None):  # an image's figures go on over this page
+            canvas.setFont(styles["body"].fontName, 8)
+            canvas.drawString(15 * mm, A4[1] - 9 * mm, f"{continued} (continued)")
         canvas.setFont("Helvetica", 7)
         canvas.drawString(
             15 * mm,
@@ -358,7 +428,7 @@ def write_pdf(report: dict, results_dir: Path, path: Path) -> Path:
         title=f"Inpainting localisation report {case}".strip(),
         author=report["case"]["analyst"],
         creator=report["application"],
-        invariant=1,
+        invariant=bool(os.environ.get("SOURCE_DATE_EPOCH")),  # else the PDF is dated when it is written
     )
     document.build(story, onFirstPage=footer, onLaterPages=footer)
     write_atomic(path, buffer.getvalue())

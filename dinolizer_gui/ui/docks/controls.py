@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QDockWidget,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QTableWidget,
     QTableWidgetItem,
@@ -20,14 +21,15 @@ from ...core.render import AGREEMENT_COLOURS, ViewMode, colormap_rgb
 from ..batch_table import marked_text
 from ..controllers.thresholds import ThresholdsController
 from ..document import Document
-from ..widgets import Legend, ThresholdControl
+from ..widgets import Legend, ThresholdControl, VerdictBar
 
-REGION_COLUMNS = ["Model", "Area %", "Mean p", "Max p", "Box x, y, w, h", "#"]
+REGION_COLUMNS = ["#", "Model", "Area %", "Mean p", "Max p", "Box x, y, w, h"]
 MAX_REGION_ROWS = 200
 
 
 class ControlsDock(QDockWidget):
-    regionChosen = Signal(QRectF)  # a region's box in image pixels
+    regionChosen = Signal(QRectF, int)  # a region's box in image pixels, its number
+    regionHovered = Signal(object, int)  # the box of the row under the mouse (None: none), its number
     lockToggled = Signal(bool)
 
     def __init__(self, thresholds: ThresholdsController, parent=None):
@@ -43,6 +45,7 @@ class ControlsDock(QDockWidget):
         self.scores_label = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.scores_label.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.regions = self._regions_table()
+        self.verdict = VerdictBar()
         self._lay_out()
         for control in self.threshold.values():
             control.changed.connect(thresholds.set)
@@ -58,7 +61,11 @@ class ControlsDock(QDockWidget):
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setToolTip("Connected regions of each mask (8-connected), largest first; click to zoom to one")
         table.cellClicked.connect(self.choose_region)
+        table.setMouseTracking(True)
+        table.cellEntered.connect(lambda row, _: self._hover(row))
+        table.viewport().installEventFilter(self)
         table.verticalHeader().setVisible(False)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         table.horizontalHeader().setStretchLastSection(True)
         table.verticalHeader().setDefaultSectionSize(20)
         return table
@@ -67,6 +74,7 @@ class ControlsDock(QDockWidget):
         left = QWidget()
         layout = QVBoxLayout(left)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.verdict)
         for control in self.threshold.values():
             layout.addWidget(control)
         row = QHBoxLayout()
@@ -120,20 +128,34 @@ class ControlsDock(QDockWidget):
         self.regions.setRowCount(len(rows))
         for row, (name, region) in enumerate(rows):
             values = (
+                str(region.index),
                 titles()[name],
                 f"{region.area_percent:.2f}",
                 f"{region.mean_probability:.3f}",
                 f"{region.max_probability:.3f}",
                 f"{region.x}, {region.y}, {region.width}, {region.height}",
-                str(region.index),
             )
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, (region.x, region.y, region.width, region.height))
                 self.regions.setItem(row, column, item)
 
-    def choose_region(self, row: int, _column: int = 0) -> None:
+    def _region_at(self, row: int) -> tuple[QRectF, int] | None:
         item = self.regions.item(row, 0)
-        if item is not None:
-            x, y, w, h = item.data(Qt.ItemDataRole.UserRole)
-            self.regionChosen.emit(QRectF(x, y, max(w, 1), max(h, 1)))
+        if item is None:
+            return None
+        x, y, w, h = item.data(Qt.ItemDataRole.UserRole)
+        return QRectF(x, y, max(w, 1), max(h, 1)), int(item.text())
+
+    def choose_region(self, row: int, _column: int = 0) -> None:
+        if (region := self._region_at(row)) is not None:
+            self.regionChosen.emit(*region)
+
+    def _hover(self, row: int) -> None:
+        region = self._region_at(row)
+        self.regionHovered.emit(*(region or (None, 0)))
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Leave:
+            self.regionHovered.emit(None, 0)
+        return False

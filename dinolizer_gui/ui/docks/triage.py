@@ -16,7 +16,10 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.batch import BatchItem
-from ..batch_table import FILTERS, BatchTableModel, TriageFilter
+from ..batch_table import COLUMNS, FILTERS, BatchTableModel, TriageFilter
+
+NAME_WIDTH = 110
+FIRST_FIGURE_COLUMN = 2  # after the name and the status
 
 
 class TriageDock(QDockWidget):
@@ -28,11 +31,16 @@ class TriageDock(QDockWidget):
         self.model = model
         self.proxy = TriageFilter(self)
         self.proxy.setSourceModel(model)
+        self._sorted_column = 0
         self.table = self._table()
         self.filter_combo = QComboBox(toolTip="Show only some rows of the queue")
         self.filter_combo.addItems(list(FILTERS))
         self.filter_combo.currentTextChanged.connect(self.proxy.set_mode)
-        self.label = QLabel("")
+        self.filter_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.filter_combo.setMinimumContentsLength(12)
+        self.label = QLabel("", wordWrap=True)  # the counts never widen the dock
         triage = QWidget()
         layout = QVBoxLayout(triage)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -54,13 +62,32 @@ class TriageDock(QDockWidget):
         table.verticalHeader().setDefaultSectionSize(44)
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(
-            1, QHeaderView.ResizeMode.Interactive
-        )  # errors are long: text in the tooltip
-        header.resizeSection(1, 90)
+        header.setMinimumSectionSize(36)
+        for column, width in (
+            (0, NAME_WIDTH),
+            (1, 70),
+        ):  # long names and errors: elided, whole in the tooltip
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, width)
+        table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        header.sectionClicked.connect(self._sort_figures_highest_first)
         table.selectionModel().currentRowChanged.connect(lambda current, _: self._emit(self.chosen, current))
         table.doubleClicked.connect(lambda index: self._emit(self.activated, index))
         return table
+
+    def preferred_width(self) -> int:
+        """Wide enough to show every column up to the analyst's verdict without scrolling."""
+        header = self.table.horizontalHeader()
+        last = next(c for c, column in enumerate(COLUMNS) if column.header == "Analyst")
+        columns = sum(max(header.sectionSize(c), header.sectionSizeHint(c)) for c in range(last + 1))
+        scroll_bar = self.table.verticalScrollBar().sizeHint().width()
+        return columns + scroll_bar + 2 * self.table.frameWidth() + 12
+
+    def _sort_figures_highest_first(self, column: int) -> None:
+        """A score, marked or verdict column clicked anew sorts from the highest; a second click reverses."""
+        if column != self._sorted_column and column >= FIRST_FIGURE_COLUMN:
+            self.table.sortByColumn(column, Qt.SortOrder.DescendingOrder)
+        self._sorted_column = column
 
     def _item_at(self, proxy_row: int) -> BatchItem:
         return self.model.items[self.proxy.mapToSource(self.proxy.index(proxy_row, 0)).row()]

@@ -1,0 +1,46 @@
+"""Sentences every report (PDF, HTML) prints the same way."""
+
+from __future__ import annotations
+
+
+def computed_text(span: dict | None) -> str:
+    """The analysis time as reports print it."""
+    if span is None:
+        return "—"
+    if span["first"] == span["last"]:
+        return span["first"]
+    return f"{span['first']} to {span['last']}"
+
+
+def _counted(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 'es' if noun.endswith('ch') else 's'}"
+
+
+def summary_text(summary: dict) -> str:
+    """The batch summary's sentence: every image counted, errors and duplicates included; then the analyst's
+    verdicts."""
+    verdicts = ", ".join(
+        f"{count} {verdict}" for verdict, count in summary["analyst_verdicts"].items() if count
+    )
+    return (
+        f"{_counted(summary['images'], 'image')}: {summary['flagged']} flagged, {summary['not_flagged']} not "
+        f"flagged, {_counted(summary['errors'], 'error')}, {_counted(summary['duplicates'], 'duplicate')} "
+        f"(counted with the file they copy), {_counted(summary['hash_mismatches'], 'hash mismatch')}. "
+        f"Analyst's verdicts: {verdicts}."
+    )
+
+
+def entry_status(entry: dict) -> str:
+    if entry["status"] == "error":
+        return f"error: {entry['error']}"
+    if entry["status"] == "skipped":
+        return f"duplicate of {entry['duplicate_of']} (same SHA-256): its results"
+    return "analysed"
+
+
+def verdict_line(verdict: dict) -> str:
+    """The analyst's verdict on one image, as every report prints it, attributed."""
+    note = f" Note: {verdict['note']}" if verdict["note"] else ""
+    return (
+        f"{verdict['verdict'].upper()} — recorded by {verdict['analyst']} at {verdict['recorded_at']}.{note}"
+    )
