@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMessageBox,
     QProgressBar,
@@ -179,13 +180,19 @@ class ModelsDialog(QDialog):
         )
         worker.yielded.connect(self._on_progress)
         worker.returned.connect(lambda path: self.message.setText(f"Installed {path}"))
-        worker.errored.connect(lambda exc: self.message.setText(str(exc)))
+        worker.errored.connect(self._download_failed)
         worker.finished.connect(self._on_finished)
         self.worker = worker
         self.progress.setVisible(True)
         self.cancel_button.setEnabled(True)
         self.download_button.setEnabled(False)
         worker.start()
+
+    def _download_failed(self, exc: BaseException) -> None:
+        self.message.setText(
+            f"{exc}<br>No connection from this machine? Download the file on another one and use "
+            "<b>Import file…</b> here."
+        )
 
     def _on_progress(self, progress: Progress) -> None:
         if progress.total:
@@ -223,13 +230,36 @@ class ModelsDialog(QDialog):
 
     def import_path(self, path: Path) -> None:
         try:
-            target = manager.import_file(path, self.folder, self.manifest)
+            try:
+                target = manager.import_file(path, self.folder, self.manifest)
+            except manager.AmbiguousCheckpoint as unsure:
+                entry = self.ask_which(path, unsure.candidates)
+                if entry is None:
+                    self.message.setText(
+                        f"{path.name}: not imported (which checkpoint it is was not chosen)."
+                    )
+                    return
+                target = manager.import_file(path, self.folder, self.manifest, as_entry=entry.id)
         except manager.ModelManagerError as exc:
             self.message.setText(str(exc))
             return
         self.message.setText(f"Installed {target}")
         self.refresh()
         self.changed.emit()
+
+    def ask_which(self, path: Path, candidates: list[ManifestEntry]) -> ManifestEntry | None:
+        """Its name does not say which official checkpoint the file is: the analyst says (as --as does)."""
+        labels = [f"{entry.title} — {entry.file}" for entry in candidates]
+        label, chosen = QInputDialog.getItem(
+            self,
+            "Which checkpoint is this?",
+            f"The name of {path.name} does not say which official checkpoint it is. It will be checked "
+            "against the published SHA-256 and marked unofficial if it differs.",
+            labels,
+            0,
+            False,
+        )
+        return candidates[labels.index(label)] if chosen and label in labels else None
 
     def remove_selected(self) -> None:
         entry = self.selected_entry()

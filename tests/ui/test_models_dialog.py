@@ -86,3 +86,44 @@ def test_imported_weights_are_used_by_the_viewer_without_choosing_files(
     assert window.view.current.models["dinolizer"].localizer.checkpoints[0]["path"] == str(
         folder / files["release"].name
     )
+
+
+def test_importing_a_renamed_declip_file_asks_which_checkpoint_it_is(qtbot, weights, tmp_path, monkeypatch):
+    import shutil
+
+    from PySide6.QtWidgets import QInputDialog
+
+    files, _ = weights
+    renamed = tmp_path / "from_a_colleague.pth"
+    shutil.copy(files["declip"], renamed)
+    offered = []
+
+    def choose(parent, title, text, labels, *args):
+        offered.extend(labels)
+        return next(label for label in labels if "Dolos" in label or "dolos" in label), True
+
+    monkeypatch.setattr(QInputDialog, "getItem", choose)
+    folder = tmp_path / "weights"
+    dialog = ModelsDialog(folder)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.changed, timeout=10000):
+        dialog.import_path(renamed)
+    assert len(offered) > 1 and all(".pth" in label for label in offered)
+    chosen = next(label for label in offered if "Dolos" in label or "dolos" in label).split(" — ")[1]
+    assert (folder / chosen).read_bytes() == renamed.read_bytes()
+    assert "Installed" in dialog.message.text()
+
+
+def test_a_failed_download_suggests_importing_the_file(qtbot, tmp_path, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with socket.socket() as probe:  # a port nothing listens on: the connection is refused at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dialog = ModelsDialog(tmp_path / "weights", urls={"dinolizer-release": f"http://127.0.0.1:{port}/r.ckpt"})
+    qtbot.addWidget(dialog)
+    dialog.select("dinolizer-release")
+    dialog.download_button.click()
+    qtbot.waitUntil(lambda: dialog.worker is None, timeout=20000)
+    assert "Import file…" in dialog.message.text()

@@ -38,6 +38,14 @@ class ModelManagerError(Exception):
     pass
 
 
+class AmbiguousCheckpoint(ModelManagerError):
+    """A file whose layout fits several official checkpoints and whose name says none of them."""
+
+    def __init__(self, message: str, candidates: list[ManifestEntry]):
+        super().__init__(message)
+        self.candidates = candidates
+
+
 @dataclass(frozen=True)
 class EntryStatus:
     entry: ManifestEntry
@@ -296,10 +304,13 @@ def _entry_for_file(source: Path, manifest: list[ManifestEntry]) -> ManifestEntr
     candidates += [e for e in manifest if e.archive and layout is Layout.BFREE_BACKBONE]
     if len(candidates) == 1:
         return candidates[0]
-    raise ModelManagerError(
+    message = (
         f"{source.name}: a {layout.value}, but its file name does not say which checkpoint it "
         "is; give --as ID (see `dinolizer-gui models list`)"
     )
+    if candidates:
+        raise AmbiguousCheckpoint(message, candidates)
+    raise ModelManagerError(message)
 
 
 def remove(entry: ManifestEntry, folder: Path) -> bool:
