@@ -18,6 +18,7 @@ from .qimages import rgb_image
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 REFRESH_MS = 150
+THUMBNAIL_HEIGHT = 32
 STATUS_COLOURS = {ItemStatus.ERROR: "#c0392b", ItemStatus.RUNNING: "#2471a3", ItemStatus.SKIPPED: "#7f8c8d"}
 HEADER_TIP = (
     "Score: 99th percentile of the model's probability map; marked: fraction of pixels at or above "
@@ -74,20 +75,21 @@ def _model_column(header: str, name: str, figure: str) -> Column:
     return Column(header, text, sort)
 
 
-# What triage needs first (scores, the models' and the analyst's verdicts) fits the dock's default width;
-# the marked areas and the size follow.
+# What triage needs first (the localizers' scores, the models' and the analyst's verdicts) fits the dock's
+# default width; image-level scores, the marked areas and the size follow.
 COLUMNS: list[Column] = [
     Column(
         "Image", lambda i: readable(Path(i.path).name), lambda i: 0
     ),  # sorted by queue (natural) order: see data()
     Column("Status", _status_text, lambda i: _status_text(i).lower()),
-    *[_model_column(title, name, "score") for name, title in titles().items()],
+    *[_model_column(title, name, "score") for name, title in map_titles().items()],
     Column(
         "Models",
         _verdict,
         lambda i: max((m.score for m in i.models.values()), default=-1.0) + (10.0 if i.flagged else 0.0),
     ),
     Column("Analyst", _analyst, lambda i: VERDICTS.index(i.verdict.verdict) if i.verdict else -1),
+    *[_model_column(title, name, "score") for name, title in titles().items() if name not in map_titles()],
     *[_model_column(f"{title} marked", name, "marked_area") for name, title in map_titles().items()],
     Column(
         "Size",
@@ -146,7 +148,9 @@ class BatchTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column == 0:
             return self._thumbnail(item)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return readable(item.reason or item.path)
+            verdict = item.verdict
+            analyst = f"\nAnalyst: {verdict.verdict}. {verdict.note}" if verdict and verdict.reviewed else ""
+            return readable(item.reason or item.path) + analyst
         if role == Qt.ItemDataRole.ForegroundRole and column == 1 and item.status in STATUS_COLOURS:
             return QBrush(QColor(STATUS_COLOURS[item.status]))
         return None
@@ -155,7 +159,9 @@ class BatchTableModel(QAbstractTableModel):
         if item.thumbnail is None:
             return None
         if item.path not in self._thumbnails:
-            self._thumbnails[item.path] = QPixmap.fromImage(rgb_image(item.thumbnail)).scaledToHeight(40)
+            self._thumbnails[item.path] = QPixmap.fromImage(rgb_image(item.thumbnail)).scaledToHeight(
+                THUMBNAIL_HEIGHT
+            )
         return self._thumbnails[item.path]
 
     def add(self, items: list[BatchItem]) -> None:

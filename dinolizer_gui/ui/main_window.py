@@ -23,7 +23,7 @@ from .dialogs import Dialogs
 from .docks.controls import ControlsDock
 from .docks.triage import TriageDock
 from .document import Document
-from .panels import AGREEMENT, LAYOUTS
+from .panels import LAYOUTS
 from .status import StatusBar
 from .toolbar import MainToolBar
 from .widgets import HeldKey
@@ -100,10 +100,14 @@ class MainWindow(QMainWindow):
             lambda value: self._set_setting("stride", value),
         )
         docks = QMenu("&Docks", self)
-        for dock, key in ((self.triage_dock, "Ctrl+B"), (self.controls, "Ctrl+Shift+T")):
+        for name, dock, key in (
+            ("batch", self.triage_dock, "Ctrl+B"),
+            ("controls", self.controls, "Ctrl+Shift+T"),
+        ):
             toggle = dock.toggleViewAction()
             toggle.setShortcut(key)
             docks.addAction(toggle)
+            self.actions_by_id[f"toggle_{name}"] = toggle  # listed with the other shortcuts
         cards = QMenu("Model &cards", self)
         for name, title in titles().items():
             cards.addAction(title, lambda n=name: self.dialogs.card(n))
@@ -268,8 +272,7 @@ class MainWindow(QMainWindow):
             grid.single,
             grid.pair,
         )
-        if AGREEMENT in grid.shown_keys() and grid.panel(AGREEMENT).view.layer.pixmap().isNull():
-            self.refresh_layers()  # the agreement is drawn only while its panel is in sight
+        self.refresh_layers()  # layers are drawn only on the panels in sight
         self._show_zoom()
 
     def _show_zoom(self) -> None:

@@ -144,7 +144,7 @@ class PanelGrid(QSplitter):
             self.arrange()
         results = document.models if document else {}
         agreement_panel = self.panel(AGREEMENT)
-        if AGREEMENT in self.shown_keys():
+        if AGREEMENT in self.shown_keys():  # masks make it: it follows every threshold move
             agreement = self._agreement(results) if not original else None
             agreement_panel.view.set_layer(agreement, AGREEMENT_OPACITY)
             needs = "needs both models' maps" if document is not None and len(self._maps(results)) < 2 else ""
@@ -154,11 +154,12 @@ class PanelGrid(QSplitter):
         if changed is not None and not mode.uses_threshold:
             return
         panel_mode = ViewMode.MASK if mode is ViewMode.AGREEMENT else mode  # agreement has its own panel
+        shown = self.shown_keys()
         for panel in self.model_panels:
             if changed is not None and panel.key not in changed:
                 continue
             result = results.get(panel.key)
-            if result is None or original:
+            if result is None or original or panel.key not in shown:  # a hidden panel is drawn when shown
                 panel.view.set_layer(None)
             else:
                 layer = layer_image(model_layer(panel_mode, result.levels, result.mask, colormap))

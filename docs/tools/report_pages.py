@@ -3,6 +3,7 @@
 Seeded random weights in the official layouts, as for the screenshots.
 """
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -12,6 +13,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from dinolizer_gui.cli import main  # noqa: E402
+from dinolizer_gui.core.imageio import sha256_of_file  # noqa: E402
+from dinolizer_gui.core.provenance import now_iso  # noqa: E402
+from dinolizer_gui.core.results_store import ResultStore  # noqa: E402
+from dinolizer_gui.core.verdicts import Verdict  # noqa: E402
 from docs.tools.screenshot import demo_image  # noqa: E402
 from tests import factories  # noqa: E402
 
@@ -23,6 +28,9 @@ def run() -> None:
     factories.make_declip_vit(declip)
     image = demo_image(folder)
     out = folder / "out"
+    os.environ["DINOLIZER_GUI_STORE"] = str(folder / "store")
+    verdict = Verdict("suspicious", "saucer rim looks smeared; ask the sender for the original", now_iso())
+    ResultStore(folder / "store").put_verdict(sha256_of_file(image), verdict)
     main(
         [
             "analyze",

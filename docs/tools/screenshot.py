@@ -66,7 +66,7 @@ def demo_folder(folder: Path) -> Path:
     return case
 
 
-def main(out: str, mode: str = "Overlay") -> None:
+def main(out: str, mode: str = "Overlay", layout: str = "three") -> None:
     folder = Path(tempfile.mkdtemp())
     release, declip = folder / "epoch=36_val_loss=0.2130.ckpt", folder / "ViT_layer20_conv-20_cocosd.pth"
     factories.make_dinolizer_release(release, head_scale=0.4)
@@ -82,7 +82,12 @@ def main(out: str, mode: str = "Overlay") -> None:
 
     def shoot():
         window.toolbar.mode_combo.setCurrentText(mode)
+        window.set_layout(layout)
         window.thresholds.refresh_regions()
+        app.processEvents()
+        if window.controls.regions.rowCount() and mode != "Triage":
+            window.controls.choose_region(0)
+            window.panel_grid.leader.fit()
         app.processEvents()
         subprocess.run(["import", "-window", "root", out], check=True)
         app.quit()
@@ -93,10 +98,17 @@ def main(out: str, mode: str = "Overlay") -> None:
             if window.batch.running or any(i.status == "queued" for i in window.batch.items):
                 QTimer.singleShot(300, batch_done)
                 return
-            window.triage_dock.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
+            window.triage_dock.table.sortByColumn(2, Qt.SortOrder.DescendingOrder)
+            for name, verdict in (("astronaut", "no manipulation found"), ("rocket", "suspicious")):
+                window.select_path(next(i.path for i in window.batch.items if name in i.path))
+                window.verdicts.record(window.view.wanted_path, verdict)
             coffee = next(i.path for i in window.batch.items if i.path.endswith("coffee_inpainted.png"))
             window.select_path(coffee)
-            QTimer.singleShot(1500, shoot)
+            QTimer.singleShot(1500, lambda: record_and_shoot(coffee))
+
+        def record_and_shoot(coffee):
+            window.record_verdict("manipulated", "cup rim filled in; matches the source's EXIF gap")
+            QTimer.singleShot(500, shoot)
 
         mode = "Overlay"
         window.open_paths([str(demo_folder(folder))])

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.batch import BatchItem
-from ..batch_table import COLUMNS, FILTERS, BatchTableModel, TriageFilter
+from ..batch_table import COLUMNS, FILTERS, THUMBNAIL_HEIGHT, BatchTableModel, TriageFilter
 
-NAME_WIDTH = 110
+NAME_WIDTH = 150
 FIRST_FIGURE_COLUMN = 2  # after the name and the status
 
 
@@ -59,17 +59,17 @@ class TriageDock(QDockWidget):
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.verticalHeader().setVisible(False)
-        table.verticalHeader().setDefaultSectionSize(44)
+        table.verticalHeader().setDefaultSectionSize(THUMBNAIL_HEIGHT + 4)
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setMinimumSectionSize(36)
-        for column, width in (
-            (0, NAME_WIDTH),
-            (1, 70),
-        ):  # long names and errors: elided, whole in the tooltip
+        analyst = next(c for c, column in enumerate(COLUMNS) if column.header == "Analyst")
+        # long names, errors and verdicts: elided, whole in the tooltip
+        for column, width in ((0, NAME_WIDTH), (1, 70), (analyst, 90)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
         table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        table.setWordWrap(False)
         header.sectionClicked.connect(self._sort_figures_highest_first)
         table.selectionModel().currentRowChanged.connect(lambda current, _: self._emit(self.chosen, current))
         table.doubleClicked.connect(lambda index: self._emit(self.activated, index))
