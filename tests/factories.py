@@ -15,30 +15,12 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
+from dinolizer_gui.core.models.synthetic import ReleaseSource as DinoLizerSource
+from dinolizer_gui.core.models.synthetic import randomise as _randomise
+from dinolizer_gui.core.models.synthetic import write_release
+
 TINY = dict(embed_dim=64, depth=2, lora_rank=4)
 FULL = dict(embed_dim=768, depth=12, lora_rank=64)
-
-
-def _randomise(module: nn.Module, generator: torch.Generator, scale: float = 0.05) -> None:
-    """Weights far from timm's init (layer scale 1e-5 would hide the blocks)."""
-    with torch.no_grad():
-        for name, param in module.named_parameters():
-            noise = torch.randn(param.shape, generator=generator) * scale
-            if name.endswith(
-                ("norm1.weight", "norm2.weight", "norm.weight", "ls1.gamma", "ls2.gamma", "norm_pre.weight")
-            ):
-                param.copy_(1.0 + noise)
-            else:
-                param.copy_(noise)
-
-
-@dataclass
-class DinoLizerSource:
-    vit: nn.Module  # timm ViT with the frozen qkv (LoRA NOT merged)
-    lora: dict[tuple[int, str, str], torch.Tensor]  # (block, 'a'|'b', 'q'|'v') -> weight
-    rank: int
-    head_weight: torch.Tensor
-    head_bias: torch.Tensor
 
 
 def make_dinolizer_release(
@@ -49,51 +31,8 @@ def make_dinolizer_release(
     seed: int = 0,
     head_scale: float = 3.0,
 ) -> DinoLizerSource:
-    """A Lightning checkpoint in the DinoLizer release layout."""
-    generator = torch.Generator().manual_seed(seed)
-    vit = timm.create_model(
-        "vit_base_patch14_reg4_dinov2",
-        pretrained=False,
-        img_size=504,
-        num_classes=1,
-        embed_dim=embed_dim,
-        depth=depth,
-        num_heads=embed_dim // 64,
-    ).eval()
-    _randomise(vit, generator)
-    state: dict[str, torch.Tensor] = {}
-    for key, tensor in vit.state_dict().items():
-        if key.startswith("patch_embed."):
-            state[f"net.model.{key}"] = tensor.clone()
-        elif ".attn.qkv." in key:
-            state[f"net.model.lora_vit.{key.replace('.attn.qkv.', '.attn.qkv.qkv.')}"] = tensor.clone()
-        else:
-            state[f"net.model.lora_vit.{key}"] = tensor.clone()
-    lora = {}
-    for block in range(depth):
-        for qv in "qv":
-            lora[(block, "a", qv)] = torch.randn((lora_rank, embed_dim), generator=generator) * 0.05
-            lora[(block, "b", qv)] = torch.randn((embed_dim, lora_rank), generator=generator) * 0.05
-            for ab in "ab":
-                state[f"net.model.lora_vit.blocks.{block}.attn.qkv.linear_{ab}_{qv}.weight"] = lora[
-                    (block, ab, qv)
-                ]
-    head_weight = torch.randn((3, embed_dim), generator=generator) * head_scale
-    head_bias = torch.tensor([0.2, 0.0, -0.2])
-    state["net.model.cls_head.weight"] = head_weight
-    state["net.model.cls_head.bias"] = head_bias
-    state["net.pos_weight"] = torch.tensor([2.5])
-    torch.save(
-        {
-            "epoch": 36,
-            "global_step": 12345,
-            "pytorch-lightning_version": "2.1.3",
-            "state_dict": state,
-            "hyper_parameters": {"lr": 1e-4, "r": lora_rank},
-        },
-        path,
-    )
-    return DinoLizerSource(vit, lora, lora_rank, head_weight, head_bias)
+    """A Lightning checkpoint in the DinoLizer release layout (the writer the self-test uses)."""
+    return write_release(path, embed_dim, depth, lora_rank, seed, head_scale)
 
 
 def make_bfree_backbone(path: Path, embed_dim: int = 64, depth: int = 2, seed: int = 1) -> nn.Module:

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from ..core.errors import OutputError
-from . import analyze, evaluate, models
+from . import analyze, evaluate, models, self_test
 from .common import EXIT_OUTPUT_FAILED, EXIT_USAGE, Parser, UsageError, say
 
-COMMANDS = {"analyze": analyze, "evaluate": evaluate, "models": models}
+COMMANDS = {"analyze": analyze, "evaluate": evaluate, "models": models, "self-test": self_test}
 HELP_FLAGS = ("-h", "--help")
 
 

@@ -7,13 +7,14 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from platformdirs import user_config_dir
+from platformdirs import user_config_dir, user_log_dir
 
 from .files import write_json_atomic
 from .models.registry import REGISTRY
 from .models.weights_folder import APP_NAME
 
 CONFIG_ENV = "DINOLIZER_GUI_CONFIG"
+LOG_ENV = "DINOLIZER_GUI_LOGS"
 MAX_RECENT = 12
 
 
@@ -57,6 +58,11 @@ def default_export_folder(settings: Settings) -> Path:
 
 def config_dir() -> Path:
     return Path(os.environ.get(CONFIG_ENV) or user_config_dir(APP_NAME, appauthor=False))
+
+
+def log_file() -> Path:
+    """The app's log (warnings and tracebacks; a windowed bundle has no terminal to print them on)."""
+    return Path(os.environ.get(LOG_ENV) or user_log_dir(APP_NAME, appauthor=False)) / "dinolizer-gui.log"
 
 
 def load_settings(folder: Path | None = None) -> Settings:

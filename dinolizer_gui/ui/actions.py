@@ -161,6 +161,12 @@ ACTIONS = (
     ActionSpec("load_checkpoint", "Load checkpoint &files for this session…", "dialogs.load_checkpoint"),
     ActionSpec("weights_folder", "Choose weights &folder…", "dialogs.choose_weights_folder"),
     ActionSpec("shortcuts", "&Keyboard shortcuts", "dialogs.shortcuts"),
+    ActionSpec(
+        "check",
+        "&Check installation…",
+        "dialogs.check_installation",
+        tip="Analyse a bundled sample with a small test checkpoint; show versions, device and folders",
+    ),
     ActionSpec("about", "&About", "dialogs.about"),
 )
 
@@ -203,7 +209,7 @@ MENUS = {
         "verdict_note",
     ),
     "&Models": ("models", "load_checkpoint", "weights_folder", "@cards"),
-    "&Help": ("shortcuts", "about"),
+    "&Help": ("shortcuts", "check", "about"),
 }
 TOOLBAR = (
     "open",

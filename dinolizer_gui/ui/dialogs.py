@@ -12,7 +12,7 @@ from ..core.batch import BatchItem
 from ..core.imageio import IMAGE_EXTENSIONS
 from ..core.models.layouts import CheckpointError
 from ..core.models.registry import REGISTRY, titles
-from ..core.settings import default_export_folder
+from ..core.settings import default_export_folder, log_file
 from .actions import shortcut_rows
 from .widgets import card_html
 
@@ -70,7 +70,21 @@ class Dialogs:
         QMessageBox.information(self.window, "Keyboard shortcuts", f"<table>{rows}</table>")
 
     def about(self) -> None:
-        QMessageBox.about(self.window, "About", f"DinoLizer GUI {__version__}")
+        QMessageBox.about(
+            self.window,
+            "About",
+            f"<b>DinoLizer GUI {__version__}</b><p>Localisation of generative-inpainting edits with the "
+            f"published DinoLizer, DeCLIP and B-Free models.</p><p>Log file: <code>{log_file()}</code></p>",
+        )
+
+    def check_installation(self):
+        """Help › Check installation…: the self-test, run on a worker, its report shown."""
+        from .check_dialog import CheckDialog
+
+        settings = self.window.settings
+        dialog = CheckDialog(settings.device, settings.precision, self.window)
+        dialog.show()
+        return dialog
 
     def export_report(self):
         from .export_dialog import ExportDialog

@@ -117,3 +117,13 @@ def test_a_batch_report_has_one_threshold_truth_dates_verdicts_errors_and_duplic
     assert all(any(".jpg" in line for line in lines) for lines in image_pages)  # each page names its image
     html = (out / "report.html").read_text()
     assert "Analyst's verdict" in html and "1 error, 1 duplicate" in html
+
+
+def test_help_check_installation_shows_the_self_test_report(qtbot, window):
+    window.settings.device = "cpu"
+    dialog = window.dialogs.check_installation()
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=60000)
+    assert dialog.result.ok and "Everything works." in dialog.verdict.text()
+    assert "check the map, the mask and the files written" in dialog.report.toPlainText()
+    assert "log file:" in dialog.report.toPlainText()

@@ -1,0 +1,43 @@
+"""Help › Check installation…: the same report as `dinolizer-gui self-test`."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout
+from superqt.utils import create_worker
+
+
+class CheckDialog(QDialog):
+    def __init__(self, device: str, precision: str, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Check installation")
+        self.resize(760, 420)
+        self.verdict = QLabel("Checking: a small checkpoint analyses a sample picture (no network)…")
+        self.report = QPlainTextEdit(readOnly=True)
+        self.report.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.report, 1)
+        layout.addWidget(buttons)
+        self.result = None
+        self.worker = create_worker(_check, device, precision, _start_thread=False, _ignore_errors=True)
+        self.worker.returned.connect(self._show)
+        self.worker.errored.connect(lambda exc: self.verdict.setText(f"The check itself failed: {exc}"))
+        self.worker.start()
+
+    def _show(self, report) -> None:
+        self.result = report
+        self.report.setPlainText(report.text())
+        self.verdict.setText(
+            "<b style='color:#2e7d32'>Everything works.</b>"
+            if report.ok
+            else f"<b style='color:#c0392b'>Failed at: {report.failed_step}</b>"
+        )
+
+
+def _check(device: str, precision: str):
+    from ..core.selftest import run_self_test
+
+    return run_self_test(device, precision, on_step=lambda step: None)
