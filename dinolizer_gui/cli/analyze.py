@@ -8,12 +8,14 @@ from pathlib import Path
 
 from ..core.analysis import DEFAULT_MAX_WINDOWS, DEVICE_CHOICES, PRECISION_CHOICES
 from .common import (
+    EXIT_CANCELLED,
     EXIT_OK,
     EXIT_OUTPUT_FAILED,
     EXIT_SOME_FAILED,
     UsageError,
     add_weights,
     add_weights_dir,
+    eta_text,
     say,
     weights_by_model,
 )
@@ -30,6 +32,46 @@ def add_parser(commands) -> None:
     add_analysis_options(analyze)
     analyze.add_argument("--save-prob", action="store_true", help="also save each probability map as .npy")
     _add_report_options(analyze)
+    _add_cluster_options(analyze)
+
+
+def _add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("cluster (needs the [cluster] extra: Ray)")
+    group.add_argument(
+        "--cluster",
+        metavar="ray[://HOST:PORT]",
+        help="compute the maps on Ray actors: `ray` joins RAY_ADDRESS's cluster or starts a local one",
+    )
+    group.add_argument("--actors", type=int, default=0, help="CPU actors (default: one actor per GPU)")
+    group.add_argument("--actor-threads", type=int, default=0, help="CPU threads per actor")
+    group.add_argument(
+        "--ship-images",
+        action="store_true",
+        help="send each image's bytes to the workers (checked by SHA-256): they need not see the files",
+    )
+    group.add_argument(
+        "--path-map",
+        action="append",
+        default=[],
+        metavar="DRIVER=WORKER",
+        help="the workers see files under DRIVER at WORKER (repeatable)",
+    )
+
+
+def _cluster_options(args):
+    from ..core.cluster import ClusterOptions
+
+    spec = args.cluster
+    if spec != "ray" and not spec.startswith("ray://"):
+        raise UsageError(f"--cluster {spec!r}: give `ray` or `ray://HOST:PORT`")
+    mapping = []
+    for pair in args.path_map:
+        driver, separator, worker = pair.partition("=")
+        if not separator:
+            raise UsageError(f"--path-map {pair!r}: give DRIVER=WORKER")
+        mapping.append((driver, worker))
+    address = "" if spec == "ray" else spec
+    return ClusterOptions(address, args.actors, args.actor_threads, args.ship_images, tuple(mapping))
 
 
 def add_analysis_options(parser: argparse.ArgumentParser) -> None:
@@ -214,7 +256,7 @@ def load_localizers(workspace, models: list[str] | None) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.batch import BatchRunner, ItemStatus, make_items
+    from ..core.batch import BatchRunner, make_items
     from ..core.device import release_freed_memory
     from ..core.progress import run_to_end
     from ..core.provenance import describe_run
@@ -233,7 +275,8 @@ def run(args: argparse.Namespace) -> int:
         loc.name: loc.pixel_threshold if args.threshold is None else args.threshold for loc in localizers
     }
     run_info = describe_run(localizers, options, runtime, thresholds, workspace.max_pixels())
-    writer = ResultsWriter(args.out, run_info, save_probability=args.save_prob)
+    positions = {item.path: number for number, item in enumerate(items, 1)}  # a cluster finishes out of order
+    writer = ResultsWriter(args.out, run_info, save_probability=args.save_prob, positions=positions)
 
     def finished(item, outcome) -> None:
         writer.add(item, outcome)
@@ -241,14 +284,63 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             say(f"[{items.index(item) + 1}/{len(items)}] {item.path}: {_item_line(item)}")
 
+    if args.cluster:
+        return _run_on_cluster(args, items, localizers, workspace, thresholds, writer)
     runner = BatchRunner(localizers, options, workspace.store, thresholds, workspace.max_pixels())
     progress = None if args.quiet else _print_windows
     run_to_end(runner.run(items, on_image=finished, on_model=writer.add_model), progress)
+    return _ending(args, items)
+
+
+def _ending(args, items) -> int:
+    from ..core.batch import ItemStatus
+
     failures = sum(1 for item in items if item.status == ItemStatus.ERROR)
     say(f"{len(items) - failures} of {len(items)} images analysed; results in {args.out / 'results.json'}")
     if args.report and not _write_reports(args):
         return EXIT_OUTPUT_FAILED
     return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+def _run_on_cluster(args, items, localizers, workspace, thresholds, writer) -> int:
+    """The maps are computed by Ray actors; this process reads and writes everything, as a local run does."""
+    import time
+
+    from ..core.cluster import ClusterError, ClusterRunner
+
+    options = _cluster_options(args)
+    try:
+        runner = ClusterRunner(
+            localizers, workspace.options(), workspace.store, thresholds, workspace.max_pixels(), options
+        )
+    except ClusterError as exc:
+        raise UsageError(str(exc)) from None
+    if not args.quiet:
+        say(f"cluster: {runner.stats.actors} actor(s) on {runner.runtime.description}")
+    started, done = time.monotonic(), 0
+
+    def finished(item, outcome) -> None:
+        nonlocal done
+        writer.add(item, outcome)
+        done += 1
+        if not args.quiet:
+            rate = done / max(time.monotonic() - started, 1e-6) * 3600
+            say(
+                f"[{done}/{len(items)}] {item.path}: {_item_line(item)} — {rate:.0f} images/h "
+                f"{eta_text(started, done, len(items))}".rstrip()
+            )
+
+    try:
+        for _ in runner.run(items, on_image=finished, on_model=writer.add_model):
+            pass
+    except KeyboardInterrupt:
+        say(f"cancelled: the {done} images finished are kept; run again to go on from the results store")
+        return EXIT_CANCELLED
+    finally:
+        runner.close()
+    if runner.stats.replaced and not args.quiet:
+        say(f"cluster: {runner.stats.replaced} actor(s) died and were replaced")
+    return _ending(args, items)
 
 
 def _item_line(item) -> str:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_OUTPUT_FAILED = 0, 2, 3, 4
+EXIT_CANCELLED = 130  # Ctrl+C, as shells report it
 
 
 class UsageError(Exception):

@@ -95,8 +95,14 @@ class ResultsWriter:
     """
 
     def __init__(
-        self, out_dir: Path, run_info: dict, save_probability: bool = False, overlay_opacity: float = 0.5
+        self,
+        out_dir: Path,
+        run_info: dict,
+        save_probability: bool = False,
+        overlay_opacity: float = 0.5,
+        positions: dict[str, int] | None = None,
     ):
+        """`positions` numbers the images (folders, order in results.json) when they finish out of order."""
         self.out_dir = make_folder(out_dir)
         mark_output_folder(self.out_dir)
         self.document = {"schema": RESULTS_SCHEMA, "version": RESULTS_VERSION, **run_info, "images": []}
@@ -104,11 +110,13 @@ class ResultsWriter:
         self._by_path: dict[str, dict] = {}
         self._pending: dict[str, _ImageFiles] = {}
         self.overlay_opacity = overlay_opacity
+        self.positions = positions or {}
 
     def add_model(self, item, image: LoadedImage, name: str, model: ModelOutcome) -> None:
         files = self._pending.get(item.path)
         if files is None:
-            folder = f"{len(self.document['images']) + 1:04d}_{_safe_stem(item.path)}"
+            number = self.positions.get(item.path, len(self.document["images"]) + 1)
+            folder = f"{number:04d}_{_safe_stem(item.path)}"
             files = self._pending[item.path] = _ImageFiles(folder)
             make_folder(self.out_dir / folder)
         files.models[name], mask = self._save_model(files.folder, name, image, model)
@@ -139,6 +147,9 @@ class ResultsWriter:
         entry["analyst_verdict"] = verdict.as_dict() if verdict is not None and verdict.reviewed else None
         self._by_path[item.path] = entry
         self.document["images"].append(entry)
+        if self.positions:
+            order = {readable(path): number for path, number in self.positions.items()}
+            self.document["images"].sort(key=lambda e: order.get(e["path"], 0))
         self.document["summary"] = self._counts()
         self._write_json()
         return entry
