@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import timm
 import torch
 from safetensors.torch import save_file
 from torch import nn
 
 from dinolizer_gui.core.models.synthetic import ReleaseSource as DinoLizerSource
+from dinolizer_gui.core.models.synthetic import random_dinov2, write_release
 from dinolizer_gui.core.models.synthetic import randomise as _randomise
-from dinolizer_gui.core.models.synthetic import write_release
 
 TINY = dict(embed_dim=64, depth=2, lora_rank=4)
 FULL = dict(embed_dim=768, depth=12, lora_rank=64)
@@ -37,17 +36,7 @@ def make_dinolizer_release(
 
 def make_bfree_backbone(path: Path, embed_dim: int = 64, depth: int = 2, seed: int = 1) -> nn.Module:
     """`model_epoch_best.pth`: {'model': plain timm keys} with B-Free's 1-logit image head."""
-    generator = torch.Generator().manual_seed(seed)
-    vit = timm.create_model(
-        "vit_base_patch14_reg4_dinov2",
-        pretrained=False,
-        img_size=504,
-        num_classes=1,
-        embed_dim=embed_dim,
-        depth=depth,
-        num_heads=embed_dim // 64,
-    ).eval()
-    _randomise(vit, generator)
+    vit = random_dinov2(torch.Generator().manual_seed(seed), embed_dim, depth)
     torch.save({"model": {k: v.clone() for k, v in vit.state_dict().items()}, "epoch": 10}, path)
     return vit
 

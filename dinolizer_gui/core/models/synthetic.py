@@ -31,6 +31,21 @@ def randomise(module: nn.Module, generator: torch.Generator, scale: float = 0.05
             param.copy_(1.0 + noise if name.endswith(ones) else noise)
 
 
+def random_dinov2(generator: torch.Generator, embed_dim: int, depth: int) -> nn.Module:
+    """timm's DINOv2 ViT/14 with registers at 504 px and a 1-logit head, random weights (no hub)."""
+    vit = timm.create_model(
+        "vit_base_patch14_reg4_dinov2",
+        pretrained=False,
+        img_size=504,
+        num_classes=1,
+        embed_dim=embed_dim,
+        depth=depth,
+        num_heads=embed_dim // 64,
+    ).eval()
+    randomise(vit, generator)
+    return vit
+
+
 def write_release(
     path: Path,
     embed_dim: int = 64,
@@ -42,16 +57,7 @@ def write_release(
     """A Lightning checkpoint in the DinoLizer release layout (a ViT-B/14 geometry with fewer, narrower
     blocks), never reaching a hub: the network is built with random weights."""
     generator = torch.Generator().manual_seed(seed)
-    vit = timm.create_model(
-        "vit_base_patch14_reg4_dinov2",
-        pretrained=False,
-        img_size=504,
-        num_classes=1,
-        embed_dim=embed_dim,
-        depth=depth,
-        num_heads=embed_dim // 64,
-    ).eval()
-    randomise(vit, generator)
+    vit = random_dinov2(generator, embed_dim, depth)
     state: dict[str, torch.Tensor] = {}
     for key, tensor in vit.state_dict().items():
         if key.startswith("patch_embed."):
