@@ -134,3 +134,21 @@ def test_ship_images_sends_the_bytes_when_workers_cannot_read_the_paths(weights,
     finally:
         runner.close()
     assert [item.status for item in items] == [ItemStatus.DONE, ItemStatus.DONE]
+
+
+def test_ctrl_c_cancels_cleanly_and_keeps_what_finished(weights, images, tmp_path, monkeypatch, capsys):
+    waits, real_wait = [], ray.wait
+
+    def interrupted_wait(refs, num_returns=1):
+        waits.append(1)
+        if len(waits) == 3:
+            raise KeyboardInterrupt
+        return real_wait(refs, num_returns=num_returns)
+
+    monkeypatch.setattr(ray, "wait", interrupted_wait)
+    out = tmp_path / "out"
+    cluster = ["--cluster", "ray", "--actors", "2", "--actor-threads", "1"]
+    assert main(["analyze", str(images), "--out", str(out), *_flags(weights), *cluster]) == 130
+    assert "cancelled: the 2 images finished are kept" in capsys.readouterr().err
+    kept = json.loads((out / "results.json").read_text())["images"]
+    assert len(kept) == 2 and all(image["status"] == "ok" for image in kept)
