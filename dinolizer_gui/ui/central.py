@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 from .panels import PanelGrid
 from .widgets import WelcomePage
@@ -20,7 +20,10 @@ class Central(QStackedWidget):
         layout.addWidget(self.banner)
         layout.addWidget(self.panel_grid, 1)
         self.welcome = WelcomePage(weights_folder)
-        self.addWidget(self.welcome)
+        scroller = QScrollArea(widgetResizable=True)  # its text must not make the window taller than 800 px
+        scroller.setWidget(self.welcome)
+        self.addWidget(scroller)
+        self.welcome_page = scroller
         self.addWidget(viewer)
         self.viewer = viewer
         self.sticky = False
@@ -29,7 +32,7 @@ class Central(QStackedWidget):
         self.setCurrentWidget(self.viewer)
 
     def show_welcome(self) -> None:
-        self.setCurrentWidget(self.welcome)
+        self.setCurrentWidget(self.welcome_page)
 
     def show_banner(self, message: str, sticky: bool = False) -> None:
         """A `sticky` banner (a state of the app, not of one image) outlives moving to another image."""

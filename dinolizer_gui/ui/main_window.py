@@ -8,6 +8,7 @@ from PySide6.QtCore import QByteArray, Qt, QThreadPool, QTimer
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from .. import __version__
+from ..core.batch import ItemStatus
 from ..core.models.registry import titles
 from ..core.names import readable
 from ..core.render import ViewMode
@@ -28,6 +29,8 @@ from .status import StatusBar
 from .toolbar import MainToolBar
 from .widgets import HeldKey
 
+# what a model panel without a map says, by the image's state in the queue
+MISSING_MAP_TEXT = {ItemStatus.QUEUED: "queued — not analysed yet", ItemStatus.RUNNING: "analysing…"}
 STRIDES = ((128, "128 (official)"), (256, "256 (faster, not official)"), (504, "504 (fastest, not official)"))
 
 
@@ -57,6 +60,7 @@ class MainWindow(QMainWindow):
         self.dialogs = Dialogs(self)
         self.showing_original = False
         self._displayed: Document | None = None
+        self._shown_status: ItemStatus | None = None  # the queue state the panels' notices describe
         self.setWindowTitle(f"DinoLizer GUI {__version__}")
         self.setAcceptDrops(True)
         self.resize(1360, 760)
@@ -139,6 +143,7 @@ class MainWindow(QMainWindow):
         self.thresholds.regionsReady.connect(lambda document, _: self.show_scores(document))
         self.view.truthNote.connect(lambda text: self.status.showMessage(text, 10000))
         self.batch.progressed.connect(self.status.show_progress)
+        self.batch.progressed.connect(lambda *_: self._follow_queue_state())
         self.batch.itemFinished.connect(lambda _: self.triage_dock.label.setText(self.batch.counts_text()))
         self.batch.runningChanged.connect(self._batch_running)
         self.batch.cancelled.connect(lambda: self.status.showMessage("Batch cancelled", 5000))
@@ -240,8 +245,20 @@ class MainWindow(QMainWindow):
         self.status.showMessage("; ".join(document.image.warnings), 10000)
         self.update_state()
 
+    def _follow_queue_state(self) -> None:
+        """The image on screen went from queued to analysing: its empty panels say so."""
+        document = self.view.current
+        item = self.batch.item_for(document.path) if document is not None else None
+        if item is not None and item.status != self._shown_status:
+            self.show_scores(document)
+
     def show_scores(self, document: Document | None) -> None:
-        self.controls.scores_label.setText(self.panel_grid.show_scores(document))
+        item = self.batch.item_for(document.path) if document is not None else None
+        self._shown_status = item.status if item is not None else None
+        state = MISSING_MAP_TEXT.get(self._shown_status, "not analysed")
+        with_weights = self.workspace.model_files()
+        missing = {name: state if name in with_weights else "not analysed (no weights)" for name in titles()}
+        self.controls.scores_label.setText(self.panel_grid.show_scores(document, missing))
 
     def refresh_layers(self, changed: set[str] | None = None) -> None:
         document, mode, settings = self.view.current, self.toolbar.mode(), self.settings

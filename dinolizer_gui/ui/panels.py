@@ -191,14 +191,16 @@ class PanelGrid(QSplitter):
         for panel in self.model_panels:
             panel.view.layer.setOpacity(opacity)
 
-    def show_scores(self, document: Document | None) -> str:
-        """Each panel's score line; returns every model's score with its meaning, for the dock."""
+    def show_scores(self, document: Document | None, missing: dict[str, str] | None = None) -> str:
+        """Each panel's score line; returns every model's score with its meaning, for the dock. A model
+        without a result says why (`missing` by model: "queued", "analysing…", "no weights")."""
         lines = []
         for panel in self.model_panels:
             result = document.models.get(panel.key) if document else None
-            panel.view.set_notice("not analysed" if document is not None and result is None else "")
+            why = (missing or {}).get(panel.key, "not analysed")
+            panel.view.set_notice(why if document is not None and result is None else "")
             if result is None:
-                panel.score.setText("<b style='color:#c0392b'>not analysed</b>" if document else "")
+                panel.score.setText(f"<b style='color:#c0392b'>{why}</b>" if document else "")
                 panel.score.setToolTip(
                     "this model has not run on this image: no score, no map" if document else ""
                 )

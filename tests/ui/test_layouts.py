@@ -116,3 +116,12 @@ def test_the_batch_table_shows_scores_and_verdicts_without_scrolling_and_sorts_h
         for row in range(proxy.rowCount())
     ]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_at_1280_by_800_the_window_and_its_status_bar_fit_the_screen(qtbot, tmp_path):
+    window = MainWindow(config_folder=tmp_path / "config")
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    assert window.minimumSizeHint().height() <= 800 and window.height() <= 800
+    assert window.status.geometry().bottom() < 800

@@ -15,7 +15,7 @@ from .helpers import layer_pixels as _layer_pixels
 
 
 def test_first_start_without_weights_shows_the_welcome_page(window):
-    assert window.central.currentWidget() is window.central.welcome
+    assert window.central.currentWidget() is window.central.welcome_page
     text = window.central.welcome.text.text()
     assert "epoch=36_val_loss=0.2130.ckpt" in text and "ViT_layer20_conv-20_cocosd.pth" in text
     assert "non-commercial" in text and not window.actions_by_id["run"].isEnabled()

@@ -73,12 +73,12 @@ def test_imported_weights_are_used_by_the_viewer_without_choosing_files(
     monkeypatch.setenv("DINOLIZER_GUI_WEIGHTS", str(folder))
     window = MainWindow(config_folder=tmp_path / "config")
     qtbot.addWidget(window)
-    assert window.central.currentWidget() is window.central.welcome
+    assert window.central.currentWidget() is window.central.welcome_page
     dialog = window.dialogs.manage_models()
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.changed):
         dialog.import_path(files["release"])
-    assert window.central.currentWidget() is not window.central.welcome
+    assert window.central.currentWidget() is not window.central.welcome_page
     image = tmp_path / "x.png"
     Image.fromarray(np.full((60, 80, 3), 90, np.uint8)).save(image)
     with qtbot.waitSignal(window.view.analysisFinished, timeout=30000):

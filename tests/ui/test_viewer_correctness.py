@@ -40,7 +40,7 @@ def test_a_queued_row_shows_its_own_image_and_nothing_of_the_one_analysed_before
     assert window.view.current.path == str(other)
     assert window.panels[1].view.base.pixmap().width() == 40 and window.panels[1].view.layer.pixmap().isNull()
     assert all("not analysed" in panel.score.text() for panel in window.panel_grid.model_panels)
-    assert all(panel.view.notice == "not analysed" for panel in window.panel_grid.model_panels)
+    assert all(panel.view.notice == "queued — not analysed yet" for panel in window.panel_grid.model_panels)
     assert "score" not in window.controls.scores_label.text() and window.controls.regions.rowCount() == 0
     assert all(control.marked.text() == "" for control in window.controls.threshold.values())
 
@@ -83,7 +83,8 @@ def test_the_viewing_only_banner_stays_while_true_and_goes_when_a_model_gets_wei
         window.set_model_files("dinolizer", [files["release"]])  # the queued images now run
     assert not window.central.banner.isVisible()
     assert "score" in window.panels[1].score.text() and window.panels[1].view.notice == ""
-    assert "not analysed" in window.panels[2].score.text() and window.panels[2].view.notice == "not analysed"
+    assert "not analysed" in window.panels[2].score.text()
+    assert window.panels[2].view.notice == "not analysed (no weights)"  # never "analysing…" for it
 
 
 def test_the_tables_marked_area_follows_the_live_threshold_as_the_dock_does(qtbot, window, weights, photo):
