@@ -274,6 +274,9 @@ def run(args: argparse.Namespace) -> int:
     thresholds = {
         loc.name: loc.pixel_threshold if args.threshold is None else args.threshold for loc in localizers
     }
+    cluster = _start_cluster(args, localizers, workspace, thresholds) if args.cluster else None
+    if cluster is not None:  # the outputs name the device the actors compute on
+        runtime = cluster.runtime
     run_info = describe_run(localizers, options, runtime, thresholds, workspace.max_pixels())
     positions = {item.path: number for number, item in enumerate(items, 1)}  # a cluster finishes out of order
     writer = ResultsWriter(args.out, run_info, save_probability=args.save_prob, positions=positions)
@@ -284,8 +287,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             say(f"[{items.index(item) + 1}/{len(items)}] {item.path}: {_item_line(item)}")
 
-    if args.cluster:
-        return _run_on_cluster(args, items, localizers, workspace, thresholds, writer)
+    if cluster is not None:
+        return _run_on_cluster(args, items, cluster, writer)
     runner = BatchRunner(localizers, options, workspace.store, thresholds, workspace.max_pixels())
     progress = None if args.quiet else _print_windows
     run_to_end(runner.run(items, on_image=finished, on_model=writer.add_model), progress)
@@ -302,10 +305,8 @@ def _ending(args, items) -> int:
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
-def _run_on_cluster(args, items, localizers, workspace, thresholds, writer) -> int:
-    """The maps are computed by Ray actors; this process reads and writes everything, as a local run does."""
-    import time
-
+def _start_cluster(args, localizers, workspace, thresholds):
+    """Ray actors holding the models (a usage error when Ray or the actors cannot be had)."""
     from ..core.cluster import ClusterError, ClusterRunner
 
     options = _cluster_options(args)
@@ -317,6 +318,13 @@ def _run_on_cluster(args, items, localizers, workspace, thresholds, writer) -> i
         raise UsageError(str(exc)) from None
     if not args.quiet:
         say(f"cluster: {runner.stats.actors} actor(s) on {runner.runtime.description}")
+    return runner
+
+
+def _run_on_cluster(args, items, runner, writer) -> int:
+    """The maps are computed by Ray actors; this process reads and writes everything, as a local run does."""
+    import time
+
     started, done = time.monotonic(), 0
 
     def finished(item, outcome) -> None:
