@@ -221,7 +221,7 @@ class BatchRunner:
             return ImageOutcome(item.path, error=exc.reason)
         item.sha256, item.width, item.height = image.sha256, image.width, image.height
         if item.verdict is None and self.store is not None:
-            item.verdict = self.store.verdict(image.sha256)
+            item.verdict = self.store.verdict(image.sha256) or Verdict()  # looked up: none recorded
         item.file_size, item.thumbnail = image.file_size, _thumbnail(image.rgb)
         first = first_by_hash.get(image.sha256)
         if first is not None and first is not item:

@@ -67,26 +67,24 @@ class Worker:
     def __init__(self, files: dict[str, list[tuple[str, str]]], options: AnalysisOptions, threads: int):
         import torch
 
-        from .results_store import ResultStore  # noqa: F401 - the worker never opens the store
         from .settings import Settings
         from .workspace import Workspace
 
         if threads:
             torch.set_num_threads(threads)
-        for name, checked in files.items():
-            for path, expected in checked:
-                found = sha256_of_file(path) if Path(path).is_file() else "no such file"
-                if found != expected:
-                    raise ClusterError(
-                        f"{os.uname().nodename}: {name} weights {path} differ from the driver's "
-                        f"(SHA-256 {found}, expected {expected}): this node is refused"
-                    )
         settings = Settings(device=options.device, precision=options.precision)
         self.workspace = Workspace(settings, store=None, options_override=options)
         self.models = {}
         for name, checked in files.items():
             paths = [Path(path) for path, _ in checked]
             self.workspace.set_model_files(name, paths)
+            checks = self.workspace.verify(name, paths)  # hashed once: `model` reuses the cached hashes
+            for (path, expected), check in zip(checked, checks, strict=True):
+                if check.sha256 != expected:
+                    raise ClusterError(
+                        f"{os.uname().nodename}: {name} weights {path} differ from the driver's "
+                        f"(SHA-256 {check.sha256}, expected {expected}): this node is refused"
+                    )
             self.models[name] = self.workspace.model(name, paths)
         self.options = options
 
@@ -114,24 +112,18 @@ class Worker:
 
         with tempfile.TemporaryDirectory(prefix="dinolizer-worker-") as folder:
             if data is not None:
-                if (found := _sha256(data)) != sha256:
-                    raise ClusterError(f"{path}: the bytes received hash to {found}, not {sha256}")
                 path = str(Path(folder) / Path(path).name)
                 Path(path).write_bytes(data)
-            image = load_image(path, max_pixels)
+            image = load_image(path, max_pixels)  # hashes the bytes it read, shipped or on this node
             if image.sha256 != sha256:
-                raise ClusterError(f"{path}: the file on this node is not the driver's (SHA-256 differs)")
+                raise ClusterError(
+                    f"{path}: not the driver's image (SHA-256 {image.sha256}, expected {sha256})"
+                )
             runs = {}
             for name in models:
                 run = run_to_end(self.models[name].analyze(image, self.options))
                 runs[name] = _packed(run)
             return runs
-
-
-def _sha256(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
 
 
 def _packed(run: ModelRun) -> dict:

@@ -33,6 +33,7 @@ class ModelResult:
     summary: Summary | None = None  # regions at `threshold`, computed lazily
     preview: tuple[int, int] | None = None  # (windows done, windows in all): the map of an analysis under way
     _mask: tuple[float, np.ndarray] | None = None
+    _marked: tuple[float, float] | None = None  # (threshold, marked area): the dock and the table both ask
     _truth_curve: tuple[GroundTruth, dict] | None = None  # AP and best F1 against a ground truth
     _truth_scores: tuple[GroundTruth, float, dict] | None = None  # and IoU, F1 at a threshold
 
@@ -57,8 +58,10 @@ class ModelResult:
         return self._mask[1]
 
     def marked_area(self) -> float:
-        mask = self.mask()
-        return np.count_nonzero(mask) / mask.size
+        if self._marked is None or self._marked[0] != self.threshold:
+            mask = self.mask()
+            self._marked = (self.threshold, np.count_nonzero(mask) / mask.size)
+        return self._marked[1]
 
     def flagged(self) -> bool:
         if self.run.image_level is not None:

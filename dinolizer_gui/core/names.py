@@ -58,3 +58,9 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def counted(number: int, noun: str) -> str:
+    """`1 error`, `2 errors`, `2 hash mismatches`."""
+    plural = "es" if noun.endswith(("ch", "sh", "s", "x")) else "s"
+    return f"{number} {noun}{'' if number == 1 else plural}"

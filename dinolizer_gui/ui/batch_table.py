@@ -88,7 +88,7 @@ COLUMNS: list[Column] = [
         _verdict,
         lambda i: max((m.score for m in i.models.values()), default=-1.0) + (10.0 if i.flagged else 0.0),
     ),
-    Column("Analyst", _analyst, lambda i: VERDICTS.index(i.verdict.verdict) if i.verdict else -1),
+    Column("Analyst", _analyst, lambda i: VERDICTS.index(i.verdict.verdict) if i.verdict else 0),
     *[_model_column(title, name, "score") for name, title in titles().items() if name not in map_titles()],
     *[_model_column(f"{title} marked", name, "marked_area") for name, title in map_titles().items()],
     Column(

@@ -78,6 +78,10 @@ class PanelGrid(QSplitter):
         """Show the panels of a layout (unchanged arguments keep their value), equally wide."""
         self.layout_name = layout or self.layout_name
         self.single, self.pair = single or self.single, pair or self.pair
+        self._show_panels()
+        self.arranged.emit()
+
+    def _show_panels(self) -> None:
         shown = self.shown_keys()
         for panel in self.panels:
             panel.setVisible(panel.key in shown)
@@ -85,7 +89,6 @@ class PanelGrid(QSplitter):
         models = [key for key in shown if key in map_titles()]
         if models and self.active_model not in models:  # `]` and `[` act on a model in sight
             self.activate(models[0])
-        self.arranged.emit()
 
     def choose(self, layout: str, single: str | None = None) -> None:
         """A layout the user asked for (a double-clicked panel is no longer maximised)."""
@@ -95,8 +98,8 @@ class PanelGrid(QSplitter):
     def switch_pair(self) -> None:
         """In the two-panel layout, the next model beside the input."""
         names = list(map_titles())
-        self.choose("two")
-        self.arrange(pair=names[(names.index(self.pair) + 1) % len(names)])
+        self._before_maximised = None
+        self.arrange("two", pair=names[(names.index(self.pair) + 1) % len(names)])
         self.activate(self.pair)
 
     def toggle_maximised(self, key: str) -> None:
@@ -141,7 +144,7 @@ class PanelGrid(QSplitter):
         """Rebuild the model layers; with `changed` (after a threshold move) only those that depend on it."""
         if self.agreement_mode != (mode is ViewMode.AGREEMENT):
             self.agreement_mode = mode is ViewMode.AGREEMENT
-            self.arrange()
+            self._show_panels()  # the layers are drawn below: no `arranged` to draw them twice
         results = document.models if document else {}
         agreement_panel = self.panel(AGREEMENT)
         if AGREEMENT in self.shown_keys():  # masks make it: it follows every threshold move

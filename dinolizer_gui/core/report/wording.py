@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..names import counted
+
 
 def computed_text(span: dict | None) -> str:
     """The analysis time as reports print it."""
@@ -12,10 +14,6 @@ def computed_text(span: dict | None) -> str:
     return f"{span['first']} to {span['last']}"
 
 
-def _counted(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 'es' if noun.endswith('ch') else 's'}"
-
-
 def summary_text(summary: dict) -> str:
     """The batch summary's sentence: every image counted, errors and duplicates included; then the analyst's
     verdicts."""
@@ -23,9 +21,9 @@ def summary_text(summary: dict) -> str:
         f"{count} {verdict}" for verdict, count in summary["analyst_verdicts"].items() if count
     )
     return (
-        f"{_counted(summary['images'], 'image')}: {summary['flagged']} flagged, {summary['not_flagged']} not "
-        f"flagged, {_counted(summary['errors'], 'error')}, {_counted(summary['duplicates'], 'duplicate')} "
-        f"(counted with the file they copy), {_counted(summary['hash_mismatches'], 'hash mismatch')}. "
+        f"{counted(summary['images'], 'image')}: {summary['flagged']} flagged, {summary['not_flagged']} not "
+        f"flagged, {counted(summary['errors'], 'error')}, {counted(summary['duplicates'], 'duplicate')} "
+        f"(counted with the file they copy), {counted(summary['hash_mismatches'], 'hash mismatch')}. "
         f"Analyst's verdicts: {verdicts}."
     )
 

@@ -13,7 +13,7 @@ from ...core.batch import BatchItem, BatchProgress, ItemStatus, make_items
 from ...core.image_results import PreviewResult
 from ...core.jobs import queue_job
 from ...core.models.registry import titles
-from ...core.names import readable
+from ...core.names import counted, readable
 from ...core.progress import Progress
 from ...core.workspace import Workspace
 from ..batch_table import BatchTableModel
@@ -189,8 +189,3 @@ class BatchController(QObject):
         self.runningChanged.emit(False)
         if not self.cancelling:  # a batch that failed set `cancelling`: it is not retried in a loop
             self.start()  # images queued again (F5) behind the point the batch had reached
-
-
-def counted(number: int, noun: str) -> str:
-    """`1 error`, `2 errors`."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"

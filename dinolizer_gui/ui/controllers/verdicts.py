@@ -35,8 +35,8 @@ class VerdictController(QObject):
         sha256 = self._sha256(path) if path else None
         store = self.workspace.store
         verdict = store.verdict(sha256) if sha256 and store is not None else None
-        if item is not None:
-            item.verdict = verdict
+        if item is not None and sha256:
+            item.verdict = verdict or Verdict()  # looked up once: a preview's redraw does not ask again
         return verdict
 
     def record(self, path: str | None, verdict: str | None = None, note: str | None = None) -> str:
