@@ -115,6 +115,8 @@ def _reason(item) -> str:
 
 def table(summaries: dict[str, dict]) -> str:
     """The models side by side, as a fixed-width table."""
+    from ..core.report.evaluation import format_metric
+
     rows = [[title for title, _ in TABLE_COLUMNS]]
     for name, summary in summaries.items():
         values = {
@@ -124,19 +126,11 @@ def table(summaries: dict[str, dict]) -> str:
             **(summary["localization"] or {}),
             **summary["detection"],
         }
-        rows.append([_format(values.get(key.strip("{}"))) for _, key in TABLE_COLUMNS])
+        rows.append([format_metric(values.get(key.strip("{}"))) for _, key in TABLE_COLUMNS])
     widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows
     )
-
-
-def _format(value) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
 
 
 def _write_reports(out: Path, formats: list[str]) -> bool:

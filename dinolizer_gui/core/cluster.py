@@ -279,26 +279,21 @@ class ClusterRunner(BatchRunner):
         waiting = deque(i for i, item in enumerate(items) if item.status == ItemStatus.QUEUED)
         in_flight: dict = {}  # object ref -> (task, actor)
         load: dict = {}  # actor -> tasks in flight
-        deferred: list[int] = []  # duplicates of an image in flight: finished after it
-        dispatched: set[str] = set()
+        twins: dict[str, list[int]] = {}  # SHA-256 in flight -> its duplicates, which wait for it
         try:
-            while waiting or in_flight or deferred:
+            while waiting or in_flight:
                 while waiting and len(in_flight) < IN_FLIGHT_PER_ACTOR * len(self.actors):
                     index = waiting.popleft()
                     task = self._task(index, items[index])
-                    if task is None or not task.models:
+                    if task is None or not task.models or task.sha256 in first_by_hash:
                         yield from self._finish(index, items, finished, first_by_hash, on_image, on_model)
                         finished += 1
-                    elif task.sha256 in dispatched:
-                        deferred.append(index)
+                    elif task.sha256 in twins:
+                        twins[task.sha256].append(index)
                     else:
-                        dispatched.add(task.sha256)
+                        twins[task.sha256] = []
                         self._submit(task, in_flight, load)
                 if not in_flight:
-                    for index in deferred:
-                        yield from self._finish(index, items, finished, first_by_hash, on_image, on_model)
-                        finished += 1
-                    deferred = []
                     continue
                 ready, _ = self.ray.wait(list(in_flight), num_returns=1)
                 task, actor = in_flight.pop(ready[0])
@@ -306,6 +301,8 @@ class ClusterRunner(BatchRunner):
                 if self._collect(ready[0], task, actor, in_flight, load):
                     yield from self._finish(task.index, items, finished, first_by_hash, on_image, on_model)
                     finished += 1
+                    # done: its duplicates are skipped as in a local run; failed: they are analysed anew
+                    waiting.extendleft(reversed(twins.pop(task.sha256)))
         finally:
             for ref in in_flight:
                 self.ray.cancel(ref)  # an actor's running task stops with the actor (close)

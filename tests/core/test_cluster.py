@@ -154,3 +154,18 @@ def test_ctrl_c_cancels_cleanly_and_keeps_what_finished(weights, images, tmp_pat
     assert "cancelled: the 2 images finished are kept" in capsys.readouterr().err
     kept = json.loads((out / "results.json").read_text())["images"]
     assert len(kept) == 2 and all(image["status"] == "ok" for image in kept)
+
+
+def test_a_duplicate_whose_twin_failed_on_a_worker_is_analysed_on_its_own(weights, images, tmp_path):
+    unreadable, readable = tmp_path / "a", tmp_path / "b"
+    unreadable.mkdir(), readable.mkdir()
+    shutil.copy(images / "img1.png", unreadable / "img1.png")
+    shutil.copy(images / "img1.png", readable / "img1.png")
+    runner = _runner(weights, tmp_path, path_map=((str(unreadable), "/nowhere-on-this-node"),))
+    items = make_items([unreadable, readable])
+    try:
+        list(runner.run(items))
+    finally:
+        runner.close()
+    assert items[0].status == ItemStatus.ERROR and "no such file" in items[0].reason
+    assert items[1].status == ItemStatus.DONE and items[1].models["dinolizer"].score is not None

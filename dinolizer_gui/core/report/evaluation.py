@@ -79,7 +79,7 @@ def summary_rows(document: dict) -> list[list[str]]:
             **(summary["localization"] or {}),
             **summary["detection"],
         }
-        rows.append([_format(values.get(key)) for _, key in SUMMARY_COLUMNS])
+        rows.append([format_metric(values.get(key)) for _, key in SUMMARY_COLUMNS])
     return rows
 
 
@@ -96,7 +96,7 @@ def image_rows(document: dict) -> list[list[str]]:
         for name in models:
             scores = entry["models"].get(name)
             cells.append(
-                " / ".join(_format(scores.get(key)) for key in ("iou", "f1", "ap", "score"))
+                " / ".join(format_metric(scores.get(key)) for key in ("iou", "f1", "ap", "score"))
                 if scores
                 else "—"
             )
@@ -104,7 +104,8 @@ def image_rows(document: dict) -> list[list[str]]:
     return rows
 
 
-def _format(value) -> str:
+def format_metric(value) -> str:
+    """A metric as the tables print it: three decimals, '—' when it cannot be computed."""
     if value is None:
         return "—"
     if isinstance(value, float):

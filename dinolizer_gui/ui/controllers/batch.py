@@ -34,6 +34,7 @@ class BatchController(QObject):
         self.workspace = workspace
         self.wanted = wanted
         self.items: list[BatchItem] = []
+        self._rows: dict[str, int] = {}  # path -> row: progress events ask for the image on screen
         self.table_model = BatchTableModel(self.items, self)
         self.worker = None
         self.cancelling = False
@@ -48,13 +49,15 @@ class BatchController(QObject):
 
     def add(self, paths: list[str]) -> list[BatchItem]:
         """Queue the images found in `paths` (new ones only); returns every item found, old and new."""
-        known = {item.path for item in self.items}
         found = make_items(paths)
-        self.table_model.add([item for item in found if item.path not in known])
+        new = [item for item in found if item.path not in self._rows]
+        self._rows.update((item.path, row) for row, item in enumerate(new, len(self.items)))
+        self.table_model.add(new)
         return found
 
     def item_for(self, path: str | None) -> BatchItem | None:
-        return next((item for item in self.items if item.path == path), None)
+        row = self._rows.get(path) if path is not None else None
+        return None if row is None else self.items[row]
 
     def rerun(self, path: str | None) -> str:
         """Analyse an image again with the current settings, computing every map anew; returns why not,
@@ -67,7 +70,7 @@ class BatchController(QObject):
         if item.status == ItemStatus.RUNNING:
             return f"{readable(Path(item.path).name)} is being analysed now."
         item.requeue(recompute=True)
-        self.table_model.refresh_row(self.items.index(item))
+        self.table_model.refresh_row(self._rows[item.path])
         self.start()
         return ""
 
@@ -80,7 +83,7 @@ class BatchController(QObject):
             summary = item.models.get(name)
             if summary is not None and result.has_map and result.preview is None:
                 summary.marked_area, summary.threshold = result.marked_area(), result.threshold
-        self.table_model.refresh_row(self.items.index(item))
+        self.table_model.refresh_row(self._rows[item.path])
 
     def start(self) -> None:
         if self.running or not any(item.status == ItemStatus.QUEUED for item in self.items):
