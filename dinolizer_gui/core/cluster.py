@@ -8,7 +8,6 @@ Ray is an optional extra (`pip install -e '.[cluster]'`), imported only here and
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 import zlib
 from collections import deque
@@ -110,20 +109,14 @@ class Worker:
         from .imageio import load_image
         from .progress import run_to_end
 
-        with tempfile.TemporaryDirectory(prefix="dinolizer-worker-") as folder:
-            if data is not None:
-                path = str(Path(folder) / Path(path).name)
-                Path(path).write_bytes(data)
-            image = load_image(path, max_pixels)  # hashes the bytes it read, shipped or on this node
-            if image.sha256 != sha256:
-                raise ClusterError(
-                    f"{path}: not the driver's image (SHA-256 {image.sha256}, expected {sha256})"
-                )
-            runs = {}
-            for name in models:
-                run = run_to_end(self.models[name].analyze(image, self.options))
-                runs[name] = _packed(run)
-            return runs
+        image = load_image(path, max_pixels, data)  # hashes the bytes, shipped (never written here) or read
+        if image.sha256 != sha256:
+            raise ClusterError(f"{path}: not the driver's image (SHA-256 {image.sha256}, expected {sha256})")
+        runs = {}
+        for name in models:
+            run = run_to_end(self.models[name].analyze(image, self.options))
+            runs[name] = _packed(run)
+        return runs
 
 
 def _packed(run: ModelRun) -> dict:

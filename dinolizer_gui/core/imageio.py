@@ -96,16 +96,21 @@ def read_limit(max_pixels: int | None) -> int:
     return max(MIN_READ_LIMIT, 8 * (max_pixels or 0))
 
 
-def load_image(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
+def load_image(
+    path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS, data: bytes | None = None
+) -> LoadedImage:
     """Read, hash and decode an image without ever writing to it.
 
+    `data`: the file's bytes when they were read elsewhere (a cluster driver
+    ships them): decoded in memory, so they never touch this machine's disk.
     Raises ImageLoadError with a readable reason for anything that is not a
     decodable image within the pixel limit, and for the app's own outputs.
     """
     path = Path(path)
     if (folder := output_folder_of(path)) is not None:
         raise ImageLoadError(path, f"lies in an output folder of DinoLizer GUI ({folder}), not evidence")
-    data = _read_bytes(path, read_limit(max_pixels))
+    limit = read_limit(max_pixels)
+    data = _read_bytes(path, limit) if data is None else _checked_size(path, data, limit)
     sha256 = hashlib.sha256(data).hexdigest()
     with _open_pil(path, data, max_pixels) as image:
         notes: list[str] = []
@@ -162,6 +167,10 @@ def _read_bytes(path: Path, limit: int) -> bytes:
             data = handle.read(limit + 1)
         except OSError as exc:
             raise ImageLoadError(path, f"cannot be read ({exc.strerror or exc})") from None
+    return _checked_size(path, data, limit)
+
+
+def _checked_size(path: Path, data: bytes, limit: int) -> bytes:
     if len(data) > limit:
         raise ImageLoadError(
             path, f"is larger than the read limit of {limit:,} bytes (8 bytes per allowed pixel)"

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dinolizer_gui.core import imageio
 from dinolizer_gui.core.imageio import ImageLoadError, load_image
 
 
@@ -22,6 +23,23 @@ def test_plain_png_loads_with_hash_and_no_warnings(tmp_path):
     assert np.array_equal(image.rgb, _gradient())
     assert image.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert image.format == "PNG" and image.warnings == []
+
+
+def test_shipped_bytes_are_decoded_in_memory_as_the_file_would_be(tmp_path, monkeypatch):
+    path = tmp_path / "evidence.png"
+    Image.fromarray(_gradient()).save(path)
+    elsewhere = tmp_path / "not-on-this-node" / "evidence.png"
+    shipped = load_image(elsewhere, data=path.read_bytes())
+    read = load_image(path)
+    assert shipped.sha256 == read.sha256 and np.array_equal(shipped.rgb, read.rgb)
+    assert not elsewhere.parent.exists()  # nothing was written to receive them
+    with pytest.raises(ImageLoadError, match="empty"):
+        load_image(elsewhere, data=b"")
+    noise = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (30, 40, 3), dtype=np.uint8)).save(noise)
+    monkeypatch.setattr(imageio, "MIN_READ_LIMIT", 100)
+    with pytest.raises(ImageLoadError, match="larger than the read limit of 800 bytes"):
+        load_image(elsewhere, max_pixels=100, data=noise.read_bytes())
 
 
 def test_exif_orientation_is_applied_and_recorded(tmp_path):
