@@ -210,10 +210,10 @@ class PanelGrid(QSplitter):
                 continue
             title, localizer = titles()[panel.key], result.localizer
             verdict = "<b style='color:#c0392b'>flagged</b>" if result.flagged() else "not flagged"
-            explanation = (
+            explanation = (  # the weights first: whether they are the published ones matters most
+                f"Weights: {_weights(localizer)}. "
                 f"{title} score = 99th percentile of the inpainting probability map; "
                 f"flagged when ≥ {localizer.score_threshold:.4f} ({localizer.score_threshold_source})."
-                f" Weights: {_weights(localizer)}."
             )
             if result.preview is not None:
                 done, total = result.preview

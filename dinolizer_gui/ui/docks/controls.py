@@ -7,9 +7,11 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QDockWidget,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -83,13 +85,22 @@ class ControlsDock(QDockWidget):
         row.addStretch(1)
         layout.addLayout(row)
         layout.addWidget(self.legend)
-        layout.addWidget(self.scores_label, 1)
+        layout.addWidget(self._scrolling(self.scores_label), 1)
         controls = QWidget()
         columns = QHBoxLayout(controls)
         columns.addWidget(left, 3)
         columns.addWidget(self.regions, 2)
         controls.setMaximumHeight(240)
         self.setWidget(controls)
+
+    @staticmethod
+    def _scrolling(label: QLabel) -> QScrollArea:
+        """Every model's score, meaning and weights stay reachable in a short dock: the text scrolls."""
+        area = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        area.setWidget(label)
+        area.setMinimumHeight(3 * label.fontMetrics().lineSpacing())
+        return area
 
     def _follow(self, names: set[str]) -> None:
         for name in names:
