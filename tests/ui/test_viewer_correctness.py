@@ -172,3 +172,22 @@ def test_the_eta_covers_the_whole_batch_and_counts_read_as_words(window, weights
     assert text == "Image 1 of 4 · DinoLizer windows 50/100 · batch ETA 0:02:30"
     batch.add([])
     assert "0 errors" in batch.counts_text() and "0 duplicates" in batch.counts_text()
+
+
+def test_every_models_score_and_weights_can_be_read_in_a_short_dock(qtbot, window, weights, photo):
+    from PySide6.QtWidgets import QScrollArea
+
+    window.resize(1366, 768)
+    analysed(qtbot, window, weights, photo)
+    label = window.controls.scores_label
+    text = label.text()
+    assert text.index("DinoLizer") < text.index("DeCLIP") and text.count("Weights:") == 2
+    area = next(
+        w for w in (label.parentWidget(), label.parentWidget().parentWidget()) if isinstance(w, QScrollArea)
+    )
+    qtbot.waitUntil(lambda: area.viewport().height() > 0)
+    needed = label.heightForWidth(area.viewport().width())
+    assert area.viewport().height() < needed  # the dock is shorter than the text here
+    qtbot.waitUntil(  # the rest scrolls into view
+        lambda: area.verticalScrollBar().maximum() >= needed - area.viewport().height() - 1, timeout=2000
+    )
