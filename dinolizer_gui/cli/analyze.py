@@ -256,10 +256,9 @@ def load_localizers(workspace, models: list[str] | None) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.batch import BatchRunner, make_items
+    from ..core.batch import make_items
     from ..core.device import release_freed_memory
     from ..core.progress import run_to_end
-    from ..core.provenance import describe_run
     from ..core.results_writer import ResultsWriter
 
     workspace = workspace_for(args)
@@ -270,14 +269,13 @@ def run(args: argparse.Namespace) -> int:
     items = make_items(args.paths)
     if not items:
         raise UsageError("no images found in the given paths")
-    options = workspace.options()
     thresholds = {
         loc.name: loc.pixel_threshold if args.threshold is None else args.threshold for loc in localizers
     }
     cluster = _start_cluster(args, localizers, workspace, thresholds) if args.cluster else None
     if cluster is not None:  # the outputs name the device the actors compute on
         runtime = cluster.runtime
-    run_info = describe_run(localizers, options, runtime, thresholds, workspace.max_pixels())
+    run_info = workspace.run_description(localizers, thresholds, runtime)
     positions = {item.path: number for number, item in enumerate(items, 1)}  # a cluster finishes out of order
     writer = ResultsWriter(args.out, run_info, save_probability=args.save_prob, positions=positions)
 
@@ -289,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
 
     if cluster is not None:
         return _run_on_cluster(args, items, cluster, writer)
-    runner = BatchRunner(localizers, options, workspace.store, thresholds, workspace.max_pixels())
+    runner = workspace.batch_runner(localizers, thresholds)
     progress = None if args.quiet else _print_windows
     run_to_end(runner.run(items, on_image=finished, on_model=writer.add_model), progress)
     return _ending(args, items)

@@ -50,13 +50,12 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.batch import BatchRunner, ItemStatus, make_items
+    from ..core.batch import ItemStatus, make_items
     from ..core.evaluation.evaluator import EvaluatedModel
     from ..core.evaluation.session import Evaluation
     from ..core.files import contains
     from ..core.models.registry import REGISTRY
     from ..core.progress import run_to_end
-    from ..core.provenance import describe_run
 
     if not args.images.exists():
         raise UsageError(f"IMAGES {args.images} does not exist")
@@ -68,7 +67,6 @@ def run(args: argparse.Namespace) -> int:
     items = [item for item in make_items([args.images]) if not contains(args.masks, item.path)]
     if not items:
         raise UsageError(f"no images found in {args.images}")
-    options, runtime = workspace.options(), workspace.runtime()
     thresholds = {m.name: m.pixel_threshold if args.threshold is None else args.threshold for m in models}
     evaluated = [
         EvaluatedModel(
@@ -80,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         )
         for m in models
     ]
-    run_info = describe_run(models, options, runtime, thresholds, workspace.max_pixels())
+    run_info = workspace.run_description(models, thresholds)
     evaluation = Evaluation(evaluated, args.images, args.masks, args.out, run_info, args.invert_masks)
     evaluation.pair(items)
     for item in items:
@@ -95,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             eta = eta_text(started, done, len(items))
             say(f"[{done}/{len(items)}] {item.path}: {item.status}{_reason(item)}  {eta}".rstrip())
 
-    runner = BatchRunner(models, options, workspace.store, thresholds, workspace.max_pixels())
+    runner = workspace.batch_runner(models, thresholds)
     run_to_end(runner.run(items, on_image=finished, on_model=evaluation.on_model))
     document = evaluation.finish()
     for line in table(document["models"]).splitlines():

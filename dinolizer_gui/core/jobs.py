@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .analysis import ModelRun
-from .batch import BatchItem, BatchProgress, BatchRunner
+from .batch import BatchItem, BatchProgress
 from .evaluation.ground_truth import GroundTruth, find_mask_beside, read_mask
 from .image_results import ImageResults, ModelResult, PreviewResult, add_stored_results
 from .imageio import load_image
@@ -65,7 +65,7 @@ def queue_job(
     """Run the queue; yield its progress, and the results of the image on screen (`wanted`) when done."""
     localizers = yield from load_models(workspace, workspace.model_files())
     options, thresholds = workspace.options(), workspace.thresholds()
-    runner = BatchRunner(localizers, options, workspace.store, thresholds, workspace.max_pixels())
+    runner = workspace.batch_runner(localizers, thresholds)
     ready: list[ImageResults] = []
     shown: dict[
         str, ModelResult

@@ -135,19 +135,18 @@ def _load(context: dict, report: SelfTestReport) -> str:
 
 
 def _analyse(context: dict, report: SelfTestReport) -> str:
-    from .batch import BatchRunner, ItemStatus, make_items
+    from .batch import ItemStatus, make_items
     from .progress import run_to_end
-    from .provenance import describe_run
     from .results_writer import ResultsWriter
 
     workspace, model, work = context["workspace"], context["model"], context["work"]
     sample = work / SAMPLE
     sample.write_bytes(resources.files("dinolizer_gui").joinpath("resources", SAMPLE).read_bytes())
-    options, thresholds = workspace.options(), {"dinolizer": 0.5}
-    run_info = describe_run([model], options, context["runtime"], thresholds, workspace.max_pixels())
+    thresholds = {"dinolizer": 0.5}
+    run_info = workspace.run_description([model], thresholds, context["runtime"])
     writer = ResultsWriter(work / "out", run_info)
     items = make_items([sample])
-    runner = BatchRunner([model], options, workspace.store, thresholds, workspace.max_pixels())
+    runner = workspace.batch_runner([model], thresholds)
 
     def finished(item, outcome) -> None:
         writer.add(item, outcome)

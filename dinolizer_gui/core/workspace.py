@@ -23,6 +23,7 @@ from .results_store import ResultStore
 from .settings import Settings, save_settings
 
 if TYPE_CHECKING:
+    from .batch import BatchRunner
     from .device import Runtime
     from .models.localizer import Localizer
 
@@ -140,6 +141,20 @@ class Workspace:
 
     def max_pixels(self) -> int:
         return self.settings.max_pixels or DEFAULT_MAX_PIXELS
+
+    def batch_runner(self, models: list, thresholds: dict[str, float]) -> BatchRunner:
+        """A runner over this workspace's results store, options and image size limit."""
+        from .batch import BatchRunner
+
+        return BatchRunner(models, self.options(), self.store, thresholds, self.max_pixels())
+
+    def run_description(
+        self, models: list, thresholds: dict[str, float], runtime: Runtime | None = None
+    ) -> dict:
+        """What results.json and the reports say of a run: models, weights, options, device."""
+        from .provenance import describe_run
+
+        return describe_run(models, self.options(), runtime or self.runtime(), thresholds, self.max_pixels())
 
     def thresholds(self) -> dict[str, float]:
         return dict(self.settings.thresholds)

@@ -11,7 +11,6 @@ from ..batch import BatchItem, ItemStatus
 from ..files import contains
 from ..jobs import load_models, stored_results
 from ..progress import Progress
-from ..provenance import describe_run
 from ..results_writer import ResultsWriter
 from ..workspace import Workspace
 from .document import CaseInfo, write_reports
@@ -60,15 +59,9 @@ def export_job(
 def _export(
     workspace: Workspace, items: list[BatchItem], folder: Path, formats: list[str], case: CaseInfo
 ) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
-    options, thresholds, max_pixels = workspace.options(), workspace.thresholds(), workspace.max_pixels()
+    thresholds = workspace.thresholds()
     localizers = yield from load_models(workspace, workspace.model_files())
-    run_info = describe_run(
-        localizers,
-        options,
-        workspace.runtime(),
-        {loc.name: thresholds[loc.name] for loc in localizers},
-        max_pixels,
-    )
+    run_info = workspace.run_description(localizers, {loc.name: thresholds[loc.name] for loc in localizers})
 
     def outcomes():  # one image's maps in memory at a time
         written: set[str] = set()
