@@ -25,6 +25,7 @@ from .results_store import ResultStore, result_key
 
 IN_FLIGHT_PER_ACTOR = 2  # one image computing and one waiting: a slow actor holds at most two
 RETRIES = 1  # an image whose actor died is tried once more, on a new actor
+ACTOR_START_SECONDS = 300  # importing torch and timm and loading the models, on a busy node
 
 
 class ClusterError(Exception):
@@ -184,33 +185,26 @@ class ClusterStats:
     started_at: float = field(default_factory=time.perf_counter)
 
 
-class ClusterRunner(BatchRunner):
-    """A BatchRunner whose maps are computed by Ray actors; results are handled as they come, in any order."""
+class ActorPool:
+    """Ray actors holding the loaded models, checked against the driver's weights. Starting them is the
+    slow part (each imports torch and timm and loads the models), so one pool can serve several runs."""
 
-    def __init__(
-        self,
-        models,
-        options: AnalysisOptions,
-        store: ResultStore | None,
-        thresholds,
-        max_pixels,
-        cluster: ClusterOptions,
-    ):
-        self.computed: dict[tuple[str, str], ModelRun] = {}
-        super().__init__(
-            [_Computed(m, self.computed) for m in models], options, store, thresholds, max_pixels
-        )
-        self.models, self.cluster, self.stats = models, cluster, ClusterStats()
+    def __init__(self, models, options: AnalysisOptions, cluster: ClusterOptions):
+        self.options, self.cluster = options, cluster
         self.ray = import_ray()
         self._connect()
-        self.actors: list = []
         self._actor_class = self.ray.remote(Worker)
-        self._files = {m.name: [(str(c["path"]), c["sha256"]) for c in m.checkpoints] for m in models}
+        self.files = weights_of(models)
+        self._check_room()
+        self.actors: list = []
         for _ in range(self._actor_count()):
             self.actors.append(self._new_actor())
-        self.runtime = self._actors_runtime()
+        try:
+            self.runtime = self._actors_runtime()
+        except ClusterError:
+            self.close()
+            raise
 
-    # --- actors ----------------------------------------------------------------------------------
     def _connect(self) -> None:
         if self.ray.is_initialized():
             return
@@ -225,21 +219,44 @@ class ClusterRunner(BatchRunner):
             return self.cluster.actors
         return self._gpus() or max(1, int(self.ray.cluster_resources().get("CPU", 1)) // 2)
 
+    def _threads(self) -> int:
+        cpus = int(self.ray.cluster_resources().get("CPU", 1))
+        return self.cluster.threads or max(1, cpus // max(self._actor_count(), 1))
+
+    def _demand(self) -> tuple[int, int]:
+        """What one actor asks of Ray: (GPUs, CPUs); a CPU actor reserves a CPU per torch thread."""
+        if self.options.device != "cpu" and self._gpus() > 0 and not self.cluster.actors:
+            return 1, 0
+        return 0, self._threads()
+
+    def _check_room(self) -> None:
+        """Ray would wait for ever for actors that the whole cluster cannot hold: say so at once."""
+        count, (gpus, cpus) = self._actor_count(), self._demand()
+        kind, each = ("GPU", gpus) if gpus else ("CPU", cpus)
+        have = self.ray.cluster_resources().get(kind, 0)
+        if count * each > have:
+            raise ClusterError(
+                f"{count} actor(s) of {each} {kind}(s) each need {count * each} {kind}s; the cluster has "
+                f"{have:g}: ask for fewer --actors or --actor-threads"
+            )
+
     def _new_actor(self):
-        gpu = self.options.device != "cpu" and self._gpus() > 0 and not self.cluster.actors
-        threads = self.cluster.threads or max(
-            1, int(self.ray.cluster_resources().get("CPU", 1)) // max(self._actor_count(), 1)
-        )
-        options = self._actor_class.options(num_gpus=1 if gpu else 0, num_cpus=0 if gpu else threads)
-        return options.remote(self._files, self.options, threads)
+        gpus, cpus = self._demand()
+        options = self._actor_class.options(num_gpus=gpus, num_cpus=cpus)
+        return options.remote(self.files, self.options, self._threads())
 
     def _actors_runtime(self):
         from .device import Runtime
 
         try:
-            reports = self.ray.get([actor.runtime.remote() for actor in self.actors])
+            reports = self.ray.get([a.runtime.remote() for a in self.actors], timeout=ACTOR_START_SECONDS)
         except self.ray.exceptions.RayActorError as exc:
             raise ClusterError(f"the cluster's actors could not start: {_cause(exc)}") from None
+        except self.ray.exceptions.GetTimeoutError:
+            raise ClusterError(
+                f"the cluster's actors did not start within {ACTOR_START_SECONDS} s: its CPUs or GPUs are "
+                "held by other work (`ray status` tells)"
+            ) from None
         kinds = {(r["device"], r["dtype"]) for r in reports}
         if len(kinds) != 1:
             raise ClusterError(
@@ -248,7 +265,6 @@ class ClusterRunner(BatchRunner):
         first = reports[0]
         import torch
 
-        self.stats.actors = len(self.actors)
         return Runtime(
             torch.device(first["device"]),
             getattr(torch, first["dtype"]),
@@ -257,10 +273,52 @@ class ClusterRunner(BatchRunner):
             first["precision_reason"],
         )
 
-    def _replace(self, actor) -> None:
+    def replace(self, actor) -> None:
         position = self.actors.index(actor)
         self.ray.kill(actor, no_restart=True)
         self.actors[position] = self._new_actor()
+
+    def close(self) -> None:
+        for actor in self.actors:
+            self.ray.kill(actor, no_restart=True)
+        self.actors = []
+
+
+def weights_of(models) -> dict[str, list[tuple[str, str]]]:
+    """Each model's checkpoint files with their SHA-256, as the actors must find them on their nodes."""
+    return {m.name: [(str(c["path"]), c["sha256"]) for c in m.checkpoints] for m in models}
+
+
+class ClusterRunner(BatchRunner):
+    """A BatchRunner whose maps are computed by Ray actors; results are handled as they come, in any order.
+
+    It starts its own ActorPool unless given one (whose actors must hold these models' weights); `close`
+    stops the actors it started."""
+
+    def __init__(
+        self,
+        models,
+        options: AnalysisOptions,
+        store: ResultStore | None,
+        thresholds,
+        max_pixels,
+        cluster: ClusterOptions,
+        pool: ActorPool | None = None,
+    ):
+        self.computed: dict[tuple[str, str], ModelRun] = {}
+        super().__init__(
+            [_Computed(m, self.computed) for m in models], options, store, thresholds, max_pixels
+        )
+        self.models, self.cluster = models, cluster
+        self._owns_pool = pool is None
+        self.pool = pool or ActorPool(models, options, cluster)
+        if self.pool.files != weights_of(models) or self.pool.options != options:
+            raise ClusterError("the actors hold other weights or settings than this run's: start a new pool")
+        self.ray, self.runtime = self.pool.ray, self.pool.runtime
+        self.stats = ClusterStats(actors=len(self.pool.actors))
+
+    def _replace(self, actor) -> None:
+        self.pool.replace(actor)
         self.stats.replaced += 1
 
     # --- the batch -------------------------------------------------------------------------------
@@ -275,7 +333,7 @@ class ClusterRunner(BatchRunner):
         twins: dict[str, list[int]] = {}  # SHA-256 in flight -> its duplicates, which wait for it
         try:
             while waiting or in_flight:
-                while waiting and len(in_flight) < IN_FLIGHT_PER_ACTOR * len(self.actors):
+                while waiting and len(in_flight) < IN_FLIGHT_PER_ACTOR * len(self.pool.actors):
                     index = waiting.popleft()
                     task = self._task(index, items[index])
                     if task is None or not task.models or task.sha256 in first_by_hash:
@@ -319,7 +377,7 @@ class ClusterRunner(BatchRunner):
         return _Task(item, index, sha256, needed)
 
     def _submit(self, task: _Task, in_flight: dict, load: dict) -> None:
-        actor = min(self.actors, key=lambda a: load.get(a, 0))
+        actor = min(self.pool.actors, key=lambda a: load.get(a, 0))
         path = self._worker_path(task.item.path)
         data = Path(task.item.path).read_bytes() if self.cluster.ship_images else None
         ref = actor.analyze.remote(path, data, task.sha256, task.models, self.max_pixels)
@@ -339,7 +397,7 @@ class ClusterRunner(BatchRunner):
         try:
             runs = self.ray.get(ref)
         except self.ray.exceptions.RayActorError as exc:
-            if actor in self.actors:
+            if actor in self.pool.actors:
                 self._replace(actor)
             if task.attempts <= RETRIES:
                 self._submit(task, in_flight, load)
@@ -367,9 +425,8 @@ class ClusterRunner(BatchRunner):
         yield BatchProgress(index, finished + 1, len(items), "finished")
 
     def close(self) -> None:
-        for actor in self.actors:
-            self.ray.kill(actor, no_restart=True)
-        self.actors = []
+        if self._owns_pool:
+            self.pool.close()
 
 
 def _cause(exc: BaseException) -> str:
