@@ -19,6 +19,7 @@ class MainToolBar(QToolBar):
     def __init__(self, actions: dict[str, QAction], settings: Settings, parent=None):
         super().__init__("Main", parent, objectName="main-toolbar")
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._labelled_width = 0
         for entry in TOOLBAR:
             if entry == "-":
                 self.addSeparator()
@@ -48,6 +49,20 @@ class MainToolBar(QToolBar):
         self.mode_combo.currentIndexChanged.connect(lambda _: self.modeChanged.emit())
         self.colormap_combo.currentTextChanged.connect(self.colormapChanged)
         self.opacity_slider.valueChanged.connect(lambda percent: self.opacityChanged.emit(percent / 100))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_labels()
+
+    def _fit_labels(self) -> None:
+        """Narrower than the labelled buttons need, the buttons show their icons only (the tooltips name
+        them), so the view mode, colours and opacity stay in sight instead of behind the » menu."""
+        if self.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon:
+            self._labelled_width = self.sizeHint().width()
+        fits = self.width() >= self._labelled_width
+        style = Qt.ToolButtonStyle.ToolButtonTextBesideIcon if fits else Qt.ToolButtonStyle.ToolButtonIconOnly
+        if style != self.toolButtonStyle():
+            self.setToolButtonStyle(style)
 
     def mode(self) -> ViewMode:
         return ViewMode(self.mode_combo.currentData())  # Qt hands the str-based enum back as a str

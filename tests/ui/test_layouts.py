@@ -125,3 +125,16 @@ def test_at_1280_by_800_the_window_and_its_status_bar_fit_the_screen(qtbot, tmp_
     window.show()
     assert window.minimumSizeHint().height() <= 800 and window.height() <= 800
     assert window.status.geometry().bottom() < 800
+
+
+def test_at_1280_wide_the_view_controls_stay_in_the_toolbar_and_wide_windows_keep_the_labels(qtbot, tmp_path):
+    window = MainWindow(config_folder=tmp_path / "config")
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    toolbar = window.toolbar
+    qtbot.waitUntil(lambda: toolbar.opacity_slider.isVisible() and toolbar.mode_combo.isVisible())
+    assert toolbar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly
+    window.resize(1900, 1000)
+    qtbot.waitUntil(lambda: toolbar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    assert toolbar.opacity_slider.isVisible()
