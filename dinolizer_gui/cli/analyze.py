@@ -288,7 +288,8 @@ def run(args: argparse.Namespace) -> int:
     if cluster is not None:
         return _run_on_cluster(args, items, cluster, writer)
     runner = workspace.batch_runner(localizers, thresholds)
-    progress = None if args.quiet else _print_windows
+    # a window counter redrawn in place: in a log file it would be one endless line
+    progress = _print_windows if not args.quiet and sys.stderr.isatty() else None
     run_to_end(runner.run(items, on_image=finished, on_model=writer.add_model), progress)
     return _ending(args, items)
 

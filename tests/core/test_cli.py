@@ -299,3 +299,15 @@ def test_help_lists_the_commands(capsys):
     with pytest.raises(SystemExit) as end:
         main(["--help"])
     assert end.value.code == 0 and "analyze" in capsys.readouterr().out
+
+
+def test_the_window_counter_is_drawn_on_a_terminal_only(weights, tmp_path, capsys, monkeypatch):
+    files, _ = weights
+    image = _photo(tmp_path / "a.png", 300, 260)
+    args = ["analyze", str(image), "--weights", f"dinolizer={files['release']}", "--device", "cpu"]
+    assert main([*args, "--out", str(tmp_path / "log")]) == 0
+    logged = capsys.readouterr().err
+    assert "a.png: done" in logged and "windows" not in logged and "\r" not in logged
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main([*args, "--out", str(tmp_path / "terminal"), "--no-cache"]) == 0
+    assert "\r  dinolizer: windows" in capsys.readouterr().err
