@@ -183,3 +183,15 @@ def test_a_run_refuses_actors_that_hold_other_weights(weights, tmp_path, pool):
     other = [workspace.model("declip", [files["declip"]])]
     with pytest.raises(ClusterError, match="other weights"):
         ClusterRunner(other, workspace.options(), None, {"declip": 0.5}, None, ClusterOptions(), pool)
+
+
+def test_actors_that_cannot_start_in_time_are_an_error_and_are_stopped(weights, tmp_path, pool, monkeypatch):
+    from dinolizer_gui.core import cluster
+
+    monkeypatch.setattr(cluster, "ACTOR_START_SECONDS", 2)  # the shared pool holds both CPUs meanwhile
+    killed, kill = [], ray.kill
+    monkeypatch.setattr(ray, "kill", lambda actor, **how: (killed.append(actor), kill(actor, **how)))
+    models, options = _models(weights, tmp_path)
+    with pytest.raises(ClusterError, match="did not start within 2 s"):
+        ActorPool(models, options, ClusterOptions(actors=1, threads=1))
+    assert len(killed) == 1  # the waiting actor does not linger to take the CPUs later
