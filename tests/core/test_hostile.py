@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -189,6 +190,41 @@ def test_a_jpeg_whose_header_claims_more_than_its_data_holds_is_an_error(tmp_pat
     truncated.write_bytes(full[: len(full) // 2] + b"\xff\xd9")  # cut, with an end marker appended
     with pytest.raises(ImageLoadError, match="ends before the image does"):
         load_image(truncated)
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    idat = zlib.compress(b"\x00" * 100)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def _cut(fmt: str, shape: tuple[int, ...], keep: int) -> bytes:
+    buffer = io.BytesIO()
+    pixels = np.random.default_rng(0).integers(0, 255, shape, dtype=np.uint8)
+    Image.fromarray(pixels).save(buffer, fmt)
+    return buffer.getvalue()[:keep]
+
+
+@pytest.mark.parametrize(
+    ("name", "build"),
+    [
+        ("claims.png", lambda: _png_claiming(9000, 9000)),
+        ("claims.bmp", lambda: _cut("BMP", (800, 800, 3), 5000)),
+        ("claims.tif", lambda: _cut("TIFF", (800, 800, 3), 2000)),
+        ("cut.webp", lambda: _cut("WEBP", (500, 500, 3), 3000)),
+        ("cut.gif", lambda: _cut("GIF", (500, 500), 3000)),
+    ],
+    ids=["png", "bmp", "tiff", "webp", "gif"],
+)
+def test_other_formats_whose_data_ends_early_are_errors_never_images(tmp_path, name, build):
+    path = tmp_path / name
+    path.write_bytes(build())
+    with pytest.raises(ImageLoadError, match="truncated or corrupt") as info:
+        load_image(path)
+    assert str(path) in str(info.value)
 
 
 # --- nothing hangs or explodes ---------------------------------------------------------------------
