@@ -26,9 +26,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dinolizer_gui.core.analysis import AnalysisOptions
-from dinolizer_gui.core.device import resolve_runtime
 from dinolizer_gui.core.imageio import LoadedImage
 from dinolizer_gui.core.inference import IMAGENET_MEAN, IMAGENET_STD
+from dinolizer_gui.core.models.localizer import model_runtime
 from dinolizer_gui.core.models.registry import load_localizer
 from dinolizer_gui.core.progress import run_to_end
 from dinolizer_gui.core.tiling import WindowGrid, dinolizer_working_size
@@ -93,8 +93,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     torch.manual_seed(0)
-    runtime = resolve_runtime(args.device)
     options = AnalysisOptions(device=args.device)
+    runtime = model_runtime("dinolizer", options)
     rgb = np.random.default_rng(0).integers(0, 256, (args.height, args.width, 3), dtype=np.uint8)
     image = LoadedImage("bench.png", rgb, "0" * 64, 0, "PNG", "RGB")
     with tempfile.TemporaryDirectory() as folder:

@@ -20,8 +20,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dinolizer_gui.core.analysis import AnalysisOptions
-from dinolizer_gui.core.device import resolve_runtime
 from dinolizer_gui.core.imageio import LoadedImage
+from dinolizer_gui.core.models.localizer import model_runtime
 from dinolizer_gui.core.models.registry import load_localizer
 from dinolizer_gui.core.tiling import WindowGrid, dinolizer_working_size
 from tests import factories
@@ -53,7 +53,7 @@ def main() -> None:
         whole = time.perf_counter() - began
     report = {
         "image": f"{args.width}x{args.height}",
-        "precision": resolve_runtime("cpu", "auto").label,
+        "precision": model_runtime("dinolizer", AnalysisOptions(device="cpu")).label,
         "windows": len(grid),
         "first_pass_windows": len(grid.first_pass),
         "first_preview_after_windows": windows_then,

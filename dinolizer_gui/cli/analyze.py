@@ -101,8 +101,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         "--precision",
         choices=PRECISION_CHOICES,
         default="auto",
-        help="auto: float16 on CUDA (as the official pipeline), bfloat16 on CPUs that compute it natively "
-        "(AMX-BF16, AVX512-BF16), float32 elsewhere; float32 gives the official maps exactly",
+        help="auto: per model, the fastest precision that keeps its output within its fidelity bar of the "
+        "official one (DinoLizer float16 on CUDA, everything else float32); a precision given is used as "
+        "asked, with a warning where it moves a model beyond its bar",
     )
 
 
@@ -263,9 +264,13 @@ def run(args: argparse.Namespace) -> int:
 
     workspace = workspace_for(args)
     localizers = load_localizers(workspace, args.models)
-    runtime = workspace.runtime()
-    if args.device in ("cuda", "mps") and runtime.note:
-        say(f"warning: --device {args.device}: {runtime.note}; the models run on the CPU")
+    runtimes = workspace.runtimes([loc.name for loc in localizers])
+    device = next(iter(runtimes.values()))
+    if args.device in ("cuda", "mps") and device.note:
+        say(f"warning: --device {args.device}: {device.note}; the models run on the CPU")
+    for runtime in runtimes.values():
+        if runtime.warning:
+            say(f"warning: --precision {args.precision}: {runtime.warning}")
     items = make_items(args.paths)
     if not items:
         raise UsageError("no images found in the given paths")
@@ -274,8 +279,8 @@ def run(args: argparse.Namespace) -> int:
     }
     cluster = _start_cluster(args, localizers, workspace, thresholds) if args.cluster else None
     if cluster is not None:  # the outputs name the device the actors compute on
-        runtime = cluster.runtime
-    run_info = workspace.run_description(localizers, thresholds, runtime)
+        runtimes = cluster.runtimes
+    run_info = workspace.run_description(localizers, thresholds, runtimes)
     positions = {item.path: number for number, item in enumerate(items, 1)}  # a cluster finishes out of order
     writer = ResultsWriter(args.out, run_info, save_probability=args.save_prob, positions=positions)
 
@@ -316,7 +321,8 @@ def _start_cluster(args, localizers, workspace, thresholds):
     except ClusterError as exc:
         raise UsageError(str(exc)) from None
     if not args.quiet:
-        say(f"cluster: {runner.stats.actors} actor(s) on {runner.runtime.description}")
+        device = next(iter(runner.runtimes.values()))
+        say(f"cluster: {runner.stats.actors} actor(s) on {device.description}")
     return runner
 
 

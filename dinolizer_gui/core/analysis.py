@@ -24,6 +24,24 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 PRECISION_CHOICES = ("auto", "float16", "bfloat16", "float32")
 
 
+FIDELITY_BAR = "a map within mean |diff| 2e-3 and mask IoU 0.98 of the official one, a logit within 1e-3"
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """A model's precision policy: the reduced precisions in which its output stays within FIDELITY_BAR of its
+    float32 (official) output. `--precision auto` uses no other."""
+
+    title: str
+    reduced_precisions: tuple[str, ...] = ()
+
+    def beyond_bar(self, precision: str) -> str:
+        """Why `precision` is not used by default ("" when it keeps the model within its bar)."""
+        if precision == "float32" or precision in self.reduced_precisions:
+            return ""
+        return f"{precision} moves {self.title}'s output beyond its fidelity bar ({FIDELITY_BAR})"
+
+
 class RuntimeLike(Protocol):
     @property
     def is_cuda(self) -> bool: ...
@@ -32,7 +50,7 @@ class RuntimeLike(Protocol):
 @dataclass(frozen=True)
 class AnalysisOptions:
     device: str = "auto"
-    precision: str = "auto"  # auto: float16 on CUDA (official), bfloat16 on CPUs that compute it natively
+    precision: str = "auto"  # auto: per model, the fastest precision that keeps its fidelity bar (Fidelity)
     stride: int = DINOLIZER_STRIDE  # DinoLizer window stride
     batch_size: int = 0  # windows per forward pass; 0 = 50 on CUDA (official), 4 on the CPU
     declip_mode: str = "whole"  # official: the whole image resized to 224 x 224

@@ -173,7 +173,7 @@ class BatchRunner:
         thresholds: dict[str, float] | None = None,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ):
-        from .device import resolve_runtime
+        from .models.localizer import model_runtimes
 
         self.localizers = localizers
         self.options = options
@@ -182,7 +182,7 @@ class BatchRunner:
             loc.name: (thresholds or {}).get(loc.name, loc.pixel_threshold) for loc in localizers
         }
         self.max_pixels = max_pixels
-        self.runtime = resolve_runtime(options.device, options.precision)
+        self.runtimes = model_runtimes([loc.name for loc in localizers], options)
 
     def run(
         self, items: list[BatchItem], on_image: ImageDone | None = None, on_model: ModelDone | None = None
@@ -253,7 +253,8 @@ class BatchRunner:
     def _model(self, index, finished, total, image, localizer, recompute):
         """The model's outcome on the image, from the store when it holds it (unless `recompute`), and
         whether it did."""
-        key = result_key(image.sha256, localizer.name, localizer.checkpoints, self.options, self.runtime)
+        runtime = self.runtimes[localizer.name]
+        key = result_key(image.sha256, localizer.name, localizer.checkpoints, self.options, runtime)
         notes = []
         if self.store is not None and not recompute and (stored := self.store.get(key)) is not None:
             try:
@@ -268,7 +269,7 @@ class BatchRunner:
                 index, finished, total, "model", localizer.name, done, windows, progress.preview
             )
 
-        run = yield from relay(localizer.analyze(image, self.options), batch_progress)
+        run = yield from relay(localizer.analyze(image, self.options, runtime), batch_progress)
         run.notes += notes
         run.computed_at = time.time()
         if image.width * image.height >= RELEASE_WEIGHTS_FROM_PIXELS:

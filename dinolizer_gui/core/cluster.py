@@ -87,16 +87,20 @@ class Worker:
                     )
             self.models[name] = self.workspace.model(name, paths)
         self.options = options
+        self.runtimes_ = self.workspace.runtimes(self.models)
 
-    def runtime(self) -> dict:
-        runtime = self.workspace.runtime()
+    def runtimes(self) -> dict[str, dict]:
+        """Where and in which precision each model computes on this actor."""
         return {
-            "device": runtime.device.type,
-            "dtype": str(runtime.dtype).removeprefix("torch."),
-            "description": runtime.description,
-            "note": runtime.note,
-            "precision_reason": runtime.precision_reason,
-            "node": os.uname().nodename,
+            name: {
+                "device": runtime.device.type,
+                "dtype": runtime.precision,
+                "description": runtime.description,
+                "note": runtime.note,
+                "precision_reason": runtime.precision_reason,
+                "warning": runtime.warning,
+            }
+            for name, runtime in self.workspace.runtimes(self.models).items()
         }
 
     def analyze(self, path: str, data: bytes | None, sha256: str, models: list[str], max_pixels) -> dict:
@@ -115,7 +119,7 @@ class Worker:
             raise ClusterError(f"{path}: not the driver's image (SHA-256 {image.sha256}, expected {sha256})")
         runs = {}
         for name in models:
-            run = run_to_end(self.models[name].analyze(image, self.options))
+            run = run_to_end(self.models[name].analyze(image, self.options, self.runtimes_[name]))
             runs[name] = _packed(run)
         return runs
 
@@ -200,7 +204,7 @@ class ActorPool:
         for _ in range(self._actor_count()):
             self.actors.append(self._new_actor())
         try:
-            self.runtime = self._actors_runtime()
+            self.runtimes = self._actors_runtimes()
         except ClusterError:
             self.close()
             raise
@@ -245,11 +249,13 @@ class ActorPool:
         options = self._actor_class.options(num_gpus=gpus, num_cpus=cpus)
         return options.remote(self.files, self.options, self._threads())
 
-    def _actors_runtime(self):
+    def _actors_runtimes(self):
+        """Each model's runtime as the actors report it (they must all compute alike)."""
         from .device import Runtime
+        from .models.registry import REGISTRY
 
         try:
-            reports = self.ray.get([a.runtime.remote() for a in self.actors], timeout=ACTOR_START_SECONDS)
+            reports = self.ray.get([a.runtimes.remote() for a in self.actors], timeout=ACTOR_START_SECONDS)
         except self.ray.exceptions.RayActorError as exc:
             raise ClusterError(f"the cluster's actors could not start: {_cause(exc)}") from None
         except self.ray.exceptions.GetTimeoutError:
@@ -257,21 +263,27 @@ class ActorPool:
                 f"the cluster's actors did not start within {ACTOR_START_SECONDS} s: its CPUs or GPUs are "
                 "held by other work (`ray status` tells)"
             ) from None
-        kinds = {(r["device"], r["dtype"]) for r in reports}
+        kinds = {
+            tuple((name, r["device"], r["dtype"]) for name, r in sorted(report.items())) for report in reports
+        }
         if len(kinds) != 1:
             raise ClusterError(
                 f"the actors compute differently ({sorted(kinds)}): their maps would not agree"
             )
-        first = reports[0]
         import torch
 
-        return Runtime(
-            torch.device(first["device"]),
-            getattr(torch, first["dtype"]),
-            f"{first['description']} on {len(reports)} Ray actor(s)",
-            first["note"],
-            first["precision_reason"],
-        )
+        return {
+            name: Runtime(
+                torch.device(first["device"]),
+                getattr(torch, first["dtype"]),
+                f"{first['description']} on {len(reports)} Ray actor(s)",
+                first["note"],
+                first["precision_reason"],
+                first["warning"],
+                fidelity=REGISTRY[name].fidelity,
+            )
+            for name, first in reports[0].items()
+        }
 
     def replace(self, actor) -> None:
         position = self.actors.index(actor)
@@ -314,7 +326,7 @@ class ClusterRunner(BatchRunner):
         self.pool = pool or ActorPool(models, options, cluster)
         if self.pool.files != weights_of(models) or self.pool.options != options:
             raise ClusterError("the actors hold other weights or settings than this run's: start a new pool")
-        self.ray, self.runtime = self.pool.ray, self.pool.runtime
+        self.ray, self.runtimes = self.pool.ray, self.pool.runtimes
         self.stats = ClusterStats(actors=len(self.pool.actors))
 
     def _replace(self, actor) -> None:
@@ -372,7 +384,8 @@ class ClusterRunner(BatchRunner):
             m.name
             for m in self.models
             if stored is None
-            or stored.get(result_key(sha256, m.name, m.checkpoints, self.options, self.runtime)) is None
+            or stored.get(result_key(sha256, m.name, m.checkpoints, self.options, self.runtimes[m.name]))
+            is None
         ]
         return _Task(item, index, sha256, needed)
 

@@ -9,21 +9,27 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from .analysis import DEVICE_CHOICES, PRECISION_CHOICES
+from .analysis import DEVICE_CHOICES, PRECISION_CHOICES, Fidelity
 
 
 @dataclass(frozen=True)
 class Runtime:
+    """Where and in which precision one model computes, and why."""
+
     device: torch.device
-    dtype: torch.dtype  # compute dtype of the networks (autocast)
+    dtype: torch.dtype  # compute dtype of the network's body (autocast); heads and final maps are float32
     description: str  # the device, e.g. "CUDA: NVIDIA RTX 4070", "Apple GPU (MPS)" or "CPU"
     note: str = ""  # why this device was chosen when it is not what was asked
     precision_reason: str = ""  # why this precision
+    warning: str = ""  # a precision asked for that moves this model's output beyond its fidelity bar
+    fidelity: Fidelity = field(
+        kw_only=True
+    )  # the model's precision policy (a fallback to the CPU re-reads it)
 
     @property
     def is_cuda(self) -> bool:
@@ -44,7 +50,7 @@ class Runtime:
 
     def autocast(self):
         if self.dtype == torch.float32:
-            return torch.autocast("cpu", enabled=False)
+            return torch.autocast(self.device.type, enabled=False)
         return torch.autocast(self.device.type, dtype=self.dtype)
 
     def empty_cache(self) -> None:
@@ -52,6 +58,11 @@ class Runtime:
             torch.cuda.empty_cache()
         elif self.device.type == "mps":
             torch.mps.empty_cache()
+
+
+def full_precision(tensor: torch.Tensor):
+    """A context in which a head or a final reduction computes in float32 whatever the body's precision."""
+    return torch.autocast(tensor.device.type, enabled=False)
 
 
 @functools.cache
@@ -72,22 +83,40 @@ def cpu_bf16_support() -> str:
     )
 
 
-def cpu_runtime(precision: str = "auto", note: str = "") -> Runtime:
-    """The CPU, in bfloat16 where it computes it natively (under `auto`), else float32 (exact maps)."""
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def _asked(fidelity: Fidelity, precision: str, extra: str = "") -> tuple[torch.dtype, str, str]:
+    """A precision given by the user: used as asked, with a warning when it moves the model beyond its bar."""
+    beyond = fidelity.beyond_bar(precision)
+    warning = f"{beyond}: this output can differ from the official one" if beyond else ""
+    return _DTYPES[precision], f"{precision} as asked{extra}" + (f" — {warning}" if warning else ""), warning
+
+
+def cpu_runtime(fidelity: Fidelity, precision: str = "auto", note: str = "") -> Runtime:
+    """The CPU; under `auto`, bfloat16 only where the CPU computes it natively and it keeps the model's output
+    within its fidelity bar, else float32 (the official maps)."""
+    cpu = functools.partial(Runtime, torch.device("cpu"), description="CPU", note=note, fidelity=fidelity)
     native = cpu_bf16_support()
-    if precision == "bfloat16" or (precision == "auto" and native):
-        reason = (
-            f"bfloat16: this CPU computes it natively ({native})"
-            if native
-            else "bfloat16 as asked; this CPU emulates it, which is slower than float32"
+    if precision == "auto":
+        if not native:
+            return cpu(
+                dtype=torch.float32,
+                precision_reason="float32: this CPU has neither AMX-BF16 nor AVX512-BF16 (bfloat16 would be "
+                "emulated, slower)",
+            )
+        if beyond := fidelity.beyond_bar("bfloat16"):
+            return cpu(dtype=torch.float32, precision_reason=f"float32: {beyond}")
+        return cpu(
+            dtype=torch.bfloat16,
+            precision_reason=f"bfloat16: this CPU computes it natively ({native}) and it keeps "
+            f"{fidelity.title} within its fidelity bar",
         )
-        return Runtime(torch.device("cpu"), torch.bfloat16, "CPU", note, reason)
-    reasons = {
-        "auto": "float32: this CPU has neither AMX-BF16 nor AVX512-BF16 (bfloat16 would be emulated, slower)",
-        "float16": "float32: float16 is not used on the CPU",
-        "float32": "float32 as asked (exact maps)",
-    }
-    return Runtime(torch.device("cpu"), torch.float32, "CPU", note, reasons[precision])
+    if precision == "float16":
+        return cpu(dtype=torch.float32, precision_reason="float32: float16 is not used on the CPU")
+    emulated = "; this CPU emulates it, slower than float32" if precision == "bfloat16" and not native else ""
+    dtype, reason, warning = _asked(fidelity, precision, emulated)
+    return cpu(dtype=dtype, precision_reason=reason, warning=warning)
 
 
 def cuda_unavailable_reason() -> str:
@@ -101,38 +130,43 @@ def mps_available() -> bool:
     return bool(mps is not None and mps.is_available())
 
 
-def resolve_runtime(choice: str = "auto", precision: str = "auto") -> Runtime:
-    """Pick the device: `auto` prefers CUDA, then Apple's MPS, then the CPU, with a reason."""
+def resolve_runtime(choice: str, precision: str, fidelity: Fidelity) -> Runtime:
+    """Where and how one model computes: `auto` prefers CUDA, then Apple's MPS, then the CPU, with a reason;
+    the precision follows the model's fidelity policy (see `cpu_runtime` and `_accelerator`)."""
     if choice not in DEVICE_CHOICES:
         raise ValueError(f"unknown device {choice!r}; choose one of {', '.join(DEVICE_CHOICES)}")
     if precision not in PRECISION_CHOICES:
         raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_CHOICES)}")
     if choice in ("auto", "cuda") and torch.cuda.is_available():
-        dtype = _accelerator_dtype(precision, default=torch.float16)  # the official pipeline's float16
-        reason = (
-            "float16, as the official pipeline runs on GPUs"
-            if precision == "auto"
-            else f"{precision} as asked"
-        )
-        return Runtime(torch.device("cuda", 0), dtype, f"CUDA: {torch.cuda.get_device_name(0)}", "", reason)
+        name = f"CUDA: {torch.cuda.get_device_name(0)}"
+        return _accelerator(torch.device("cuda", 0), name, precision, fidelity)
     if choice in ("auto", "mps") and mps_available():
-        dtype = _accelerator_dtype(precision, default=torch.float32)
-        reason = "float32 (exact maps) on Apple's GPU" if precision == "auto" else f"{precision} as asked"
-        return Runtime(torch.device("mps"), dtype, "Apple GPU (MPS)", "", reason)
+        return _accelerator(torch.device("mps"), "Apple GPU (MPS)", precision, fidelity)
     if choice == "cpu":
-        return cpu_runtime(precision)
+        return cpu_runtime(fidelity, precision)
     why = (
         "Apple's MPS is not available here"
         if choice == "mps"
         else f"CUDA not used: {cuda_unavailable_reason()}"
     )
-    return cpu_runtime(precision, why)
+    return cpu_runtime(fidelity, precision, why)
 
 
-def _accelerator_dtype(precision: str, default: torch.dtype) -> torch.dtype:
-    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}.get(
-        precision, default
+def _accelerator(target: torch.device, description: str, precision: str, fidelity: Fidelity) -> Runtime:
+    """Under `auto`, CUDA computes in float16 (the official DinoLizer pipeline's) a model that keeps its bar
+    in it, else in float32; Apple's GPU in float32."""
+    gpu = functools.partial(Runtime, target, description=description, fidelity=fidelity)
+    if precision != "auto":
+        dtype, reason, warning = _asked(fidelity, precision)
+        return gpu(dtype=dtype, precision_reason=reason, warning=warning)
+    if target.type != "cuda":
+        return gpu(dtype=torch.float32, precision_reason="float32 (the official maps) on Apple's GPU")
+    if beyond := fidelity.beyond_bar("float16"):
+        return gpu(dtype=torch.float32, precision_reason=f"float32: {beyond}")
+    reason = (
+        f"float16, as the official pipeline runs on GPUs; it keeps {fidelity.title} within its fidelity bar"
     )
+    return gpu(dtype=torch.float16, precision_reason=reason)
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -122,12 +122,13 @@ def add_stored_results(
     store: ResultStore,
     options: AnalysisOptions,
     thresholds: dict[str, float],
-    runtime,
+    runtimes: dict,
 ) -> None:
     """Add each model's result that the store holds for the image (no model is run)."""
     for localizer in localizers:
         if localizer.name in results.models:
             continue
+        runtime = runtimes[localizer.name]
         key = result_key(results.image.sha256, localizer.name, localizer.checkpoints, options, runtime)
         stored = store.get(key)
         if stored is None:

@@ -17,7 +17,7 @@ import torch
 
 from .accumulators import BandAccumulator, CanvasAccumulator
 from .analysis import AnalysisOptions, ImageLevel, ModelRun
-from .device import Runtime, cpu_runtime, is_out_of_memory, resolve_runtime
+from .device import Runtime, cpu_runtime, is_out_of_memory
 from .imageio import LoadedImage
 from .progress import Progress
 from .tiling import WindowGrid, row_bands
@@ -76,11 +76,10 @@ def run_localizer(
     pipeline: Pipeline,
     image: LoadedImage,
     options: AnalysisOptions,
-    runtime: Runtime | None = None,
+    runtime: Runtime,
 ) -> Generator[Progress, None, ModelRun]:
     """Drive one pipeline on the chosen device, falling back to the CPU if CUDA runs out of memory."""
-    runtime = runtime or resolve_runtime(options.device, options.precision)
-    notes = [runtime.note] if runtime.note else []
+    notes = [text for text in (runtime.note, runtime.warning) if text]
     started = time.perf_counter()
     try:
         outcome = yield from _on_device(net, pipeline, image, options, runtime, notes)
@@ -92,7 +91,9 @@ def run_localizer(
             if isinstance(exc, AcceleratorOutOfMemory)
             else (f"cannot run an operation ({_first_line(exc)})")
         )
-        runtime = cpu_runtime(options.precision, f"{runtime.description} {why}; finished on the CPU")
+        runtime = cpu_runtime(
+            runtime.fidelity, options.precision, f"{runtime.description} {why}; finished on the CPU"
+        )
         notes.append(runtime.note)
         outcome = yield from _on_device(net, pipeline, image, options, runtime, notes)
     answer, windows, working_size, preprocessing = outcome

@@ -42,7 +42,7 @@ def stored_results(workspace: Workspace, path: str, localizers: list[ModelLike])
             workspace.store,
             workspace.options(),
             workspace.thresholds(),
-            workspace.runtime(),
+            workspace.runtimes([loc.name for loc in localizers]),
         )
     return results
 
@@ -83,12 +83,13 @@ def queue_job(
             return
         results = ImageResults(item.path, outcome.image, models)
         if workspace.store is not None:  # a model chosen after the image's first model ran
-            add_stored_results(results, localizers, workspace.store, options, thresholds, runner.runtime)
+            add_stored_results(results, localizers, workspace.store, options, thresholds, runner.runtimes)
         ready.append(results)
 
     for progress in runner.run(items, on_image=image_finished, on_model=model_finished):
         if progress.preview is not None and items[progress.index].path == wanted():
-            yield _preview(items[progress.index].path, progress, localizers, thresholds, runner.runtime.label)
+            label = runner.runtimes[progress.model].label
+            yield _preview(items[progress.index].path, progress, localizers, thresholds, label)
         yield replace(progress, preview=None)  # the map goes to the viewer as a preview only
         while ready:
             yield ready.pop()

@@ -57,20 +57,22 @@ def iso_time(seconds: float) -> str:
 def describe_run(
     localizers: list[ModelLike],
     options: AnalysisOptions,
-    runtime: Runtime,
+    runtimes: dict[str, Runtime],
     thresholds: dict[str, float],
     max_pixels: int,
 ) -> dict:
-    """Run metadata for results.json and reports: versions, device, every parameter, the models."""
+    """Run metadata for results.json and reports: versions, device, each model's precision and why, every
+    parameter, the models."""
+    device = next(iter(runtimes.values()))
     return {
         "created": now_iso(),
         "software": software_versions(),
         "device": {
             "requested": options.device,
-            "used": runtime.description,
-            "precision": runtime.precision,
-            "precision_reason": runtime.precision_reason,
-            "note": runtime.note,
+            "used": device.description,
+            "precision": {name: runtime.precision for name, runtime in runtimes.items()},
+            "precision_reason": {name: runtime.precision_reason for name, runtime in runtimes.items()},
+            "note": device.note,
         },
         "parameters": {
             "stride": options.stride,
@@ -83,5 +85,12 @@ def describe_run(
             "postprocessing": POSTPROCESSING,
             "official_geometry": options.official_geometry,
         },
-        "models": {loc.name: loc.describe() for loc in localizers},
+        "models": {
+            loc.name: {
+                **loc.describe(),
+                "precision": runtimes[loc.name].precision,
+                "precision_reason": runtimes[loc.name].precision_reason,
+            }
+            for loc in localizers
+        },
     }

@@ -95,10 +95,12 @@ def _imports(context: dict, report: SelfTestReport) -> str:
 def _device(context: dict, report: SelfTestReport) -> str:
     import torch
 
-    from .device import resolve_runtime
+    from .analysis import AnalysisOptions
+    from .models.localizer import model_runtimes
 
-    runtime = resolve_runtime(context["device"], context["precision"])
-    context["runtime"] = runtime
+    options = AnalysisOptions(device=context["device"], precision=context["precision"])
+    context["runtimes"] = model_runtimes(["dinolizer"], options)
+    runtime = context["runtimes"]["dinolizer"]
     cuda = (
         f"found: {torch.cuda.get_device_name(0)}"
         if torch.cuda.is_available()
@@ -106,7 +108,7 @@ def _device(context: dict, report: SelfTestReport) -> str:
     )
     report.facts["CUDA"] = cuda
     report.facts["device"] = runtime.description
-    report.facts["precision"] = runtime.precision_reason
+    report.facts["precision"] = f"DinoLizer: {runtime.precision_reason}"
     return runtime.description
 
 
@@ -143,7 +145,7 @@ def _analyse(context: dict, report: SelfTestReport) -> str:
     sample = work / SAMPLE
     sample.write_bytes(resources.files("dinolizer_gui").joinpath("resources", SAMPLE).read_bytes())
     thresholds = {"dinolizer": 0.5}
-    run_info = workspace.run_description([model], thresholds, context["runtime"])
+    run_info = workspace.run_description([model], thresholds, context["runtimes"])
     writer = ResultsWriter(work / "out", run_info)
     items = make_items([sample])
     runner = workspace.batch_runner([model], thresholds)

@@ -133,11 +133,11 @@ class Workspace:
             progressive=True,
         )
 
-    def runtime(self) -> Runtime:
-        from .device import resolve_runtime
+    def runtimes(self, names: Iterable[str] | None = None) -> dict[str, Runtime]:
+        """Where and in which precision each model (every model by default) computes under these settings."""
+        from .models.localizer import model_runtimes
 
-        options = self.options()
-        return resolve_runtime(options.device, options.precision)
+        return model_runtimes(names or REGISTRY, self.options())
 
     def max_pixels(self) -> int:
         return self.settings.max_pixels or DEFAULT_MAX_PIXELS
@@ -149,12 +149,13 @@ class Workspace:
         return BatchRunner(models, self.options(), self.store, thresholds, self.max_pixels())
 
     def run_description(
-        self, models: list, thresholds: dict[str, float], runtime: Runtime | None = None
+        self, models: list, thresholds: dict[str, float], runtimes: dict[str, Runtime] | None = None
     ) -> dict:
-        """What results.json and the reports say of a run: models, weights, options, device."""
+        """What results.json and the reports say of a run: models, weights, options, device, precisions."""
         from .provenance import describe_run
 
-        return describe_run(models, self.options(), runtime or self.runtime(), thresholds, self.max_pixels())
+        runtimes = runtimes or self.runtimes([m.name for m in models])
+        return describe_run(models, self.options(), runtimes, thresholds, self.max_pixels())
 
     def thresholds(self) -> dict[str, float]:
         return dict(self.settings.thresholds)

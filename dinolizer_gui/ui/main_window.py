@@ -41,10 +41,10 @@ DEVICES = (
     ("mps", "Apple GPU (MPS)"),
 )
 PRECISIONS = (
-    ("auto", "Automatic: float16 on NVIDIA GPUs, bfloat16 on CPUs that compute it natively"),
-    ("float32", "float32: the official maps exactly (slower)"),
-    ("bfloat16", "bfloat16"),
-    ("float16", "float16 (GPUs only)"),
+    ("auto", "Automatic: per model, the fastest that keeps its official output (float32 on CPUs)"),
+    ("float32", "float32: the official maps exactly"),
+    ("bfloat16", "bfloat16 (beyond some models' fidelity bar: said in the results)"),
+    ("float16", "float16 (GPUs only; beyond some models' fidelity bar)"),
 )
 
 

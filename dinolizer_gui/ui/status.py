@@ -13,7 +13,7 @@ class RuntimeProbe(QObject):
     """Imports PyTorch and timm off the GUI thread (the window is up first), then says which device and
     precision models will use."""
 
-    found = Signal(object)  # the core's Runtime
+    found = Signal(object)  # each model's Runtime (the core's), by model
     failed = Signal(str)
 
     def start(self, workspace) -> None:
@@ -23,11 +23,11 @@ class RuntimeProbe(QObject):
         try:
             import timm  # noqa: F401 - imported now so that the first analysis does not wait for it
 
-            runtime = workspace.runtime()
+            runtimes = workspace.runtimes()
         except Exception as exc:  # a broken PyTorch install: say so, the viewer still opens images
             self._tell(self.failed, f"PyTorch cannot be loaded: {exc}")
             return
-        self._tell(self.found, runtime)
+        self._tell(self.found, runtimes)
 
     @staticmethod
     def _tell(signal, value) -> None:
@@ -68,11 +68,20 @@ class StatusBar(QStatusBar):
     def hide_progress(self) -> None:
         self.progress.setVisible(False)
 
-    def show_device(self, runtime) -> None:
-        note = runtime.note
-        self.device_label.setText(f"{runtime.label} — no GPU used" if note else runtime.label)
-        lines = [f"Models run on: {runtime.description}", f"Precision: {runtime.precision_reason}"]
-        self.device_label.setToolTip("\n".join(([note] if note else []) + lines))
+    def show_device(self, runtimes: dict) -> None:
+        """The device, and each model's precision (the reasons when hovered)."""
+        from ..core.models.registry import titles
+
+        device = next(iter(runtimes.values()))
+        names = titles()
+        kinds = {runtime.precision for runtime in runtimes.values()}
+        precisions = ", ".join(f"{names[name]} {runtime.precision}" for name, runtime in runtimes.items())
+        text = f"{device.description} ({kinds.pop() if len(kinds) == 1 else precisions})"
+        self.device_label.setText(f"{text} — no GPU used" if device.note else text)
+        lines = [f"Models run on: {device.description}"] + [
+            f"{names[name]}: {runtime.precision_reason}" for name, runtime in runtimes.items()
+        ]
+        self.device_label.setToolTip("\n".join(([device.note] if device.note else []) + lines))
 
     def show_device_failure(self, text: str) -> None:
         self.device_label.setText("PyTorch unavailable")

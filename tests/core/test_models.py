@@ -7,7 +7,7 @@ from dinolizer_gui.core.device import cpu_runtime
 from dinolizer_gui.core.imageio import LoadedImage
 from dinolizer_gui.core.inference import windowed_probability
 from dinolizer_gui.core.models.checkpoints import CheckpointError, Layout, read_checkpoint
-from dinolizer_gui.core.models.registry import COCOGLIDE_P99_THRESHOLD, load_localizer
+from dinolizer_gui.core.models.registry import COCOGLIDE_P99_THRESHOLD, REGISTRY, load_localizer
 from dinolizer_gui.core.progress import Progress, run_to_end
 from dinolizer_gui.core.tiling import WindowGrid
 from tests import factories
@@ -238,7 +238,7 @@ def test_out_of_memory_halves_the_batch_and_says_so():
         (0, 0, 0),
         (1, 1, 1),
         notes,
-        cpu_runtime("float32"),
+        cpu_runtime(REGISTRY["declip"].fidelity, "float32"),
     )
     run_to_end(generator)
     assert sum(batches) == len(grid) and max(batches) == 2

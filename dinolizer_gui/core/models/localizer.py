@@ -7,11 +7,22 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..analysis import AnalysisOptions, ModelRun
-from ..device import Runtime, release_mapped_files
+from ..device import Runtime, release_mapped_files, resolve_runtime
 from ..imageio import LoadedImage
 from ..inference import Pipeline, run_localizer
 from ..progress import Progress
 from .cards import ModelCard
+from .registry import REGISTRY
+
+
+def model_runtime(name: str, options: AnalysisOptions) -> Runtime:
+    """Where and in which precision the model computes under these options (its own fidelity policy)."""
+    return resolve_runtime(options.device, options.precision, REGISTRY[name].fidelity)
+
+
+def model_runtimes(names, options: AnalysisOptions) -> dict[str, Runtime]:
+    return {name: model_runtime(name, options) for name in names}
+
 
 UNCALIBRATED = "no calibrated image-level threshold is published for this model; 0.5 is a convention"
 
@@ -67,7 +78,9 @@ class Localizer:
         self, image: LoadedImage, options: AnalysisOptions, runtime: Runtime | None = None
     ) -> Generator[Progress, None, ModelRun]:
         """Run on the image (on `runtime`, else the device and precision the options resolve to)."""
-        return run_localizer(self.net, self.pipeline, image, options, runtime)
+        return run_localizer(
+            self.net, self.pipeline, image, options, runtime or model_runtime(self.name, options)
+        )
 
     def release_weight_pages(self) -> int:
         """Let the memory-mapped weights leave resident memory until the next run; returns the bytes freed."""

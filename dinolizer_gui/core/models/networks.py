@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..device import full_precision
 from .checkpoints import CheckpointError
 from .checkpoints.declip import DeclipWeights, FusionWeights
 from .checkpoints.vit import infer_vit_config
@@ -66,7 +67,8 @@ class PatchClassifier(nn.Module):
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         """(B, 3, 504, 504) normalised pixels -> (B, classes, 36, 36) patch logits."""
         tokens = self.vit.forward_features(pixels)[:, self.vit.num_prefix_tokens :]
-        logits = self.head(tokens)
+        with full_precision(tokens):
+            logits = self.head(tokens.float())
         return logits.transpose(1, 2).reshape(pixels.shape[0], self.classes, *self.grid)
 
 
@@ -92,7 +94,8 @@ class ImageClassifier(nn.Module):
         x = self.vit.patch_embed.norm(tokens.flatten(2).transpose(1, 2))
         x = self.vit.norm_pre(self.vit.patch_drop(self.vit._pos_embed(x)))
         x = self.vit.norm(self.vit.blocks(x))
-        return self.head(x[:, 0])[:, 0]
+        with full_precision(x):
+            return self.head(x[:, 0].float())[:, 0]
 
 
 def build_decoder(plan: list[tuple]) -> nn.Sequential:
@@ -138,9 +141,15 @@ class DeclipNet(nn.Module):
             output_fmt="NCHW",
         )[0]
 
+    def decode(self, features: torch.Tensor) -> torch.Tensor:
+        """The decoder, its final convolution (the head) in float32 whatever the precision of the rest."""
+        hidden = self.decoder[:-1](features)
+        with full_precision(hidden):
+            return self.decoder[-1](hidden.float())
+
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         """(B, 3, 224, 224) normalised pixels -> (B, 1, 256, 256) logits."""
-        return self.decoder(self.vit_features(pixels))
+        return self.decode(self.vit_features(pixels))
 
 
 class DeclipFusionNet(DeclipNet):
@@ -155,7 +164,7 @@ class DeclipFusionNet(DeclipNet):
         resnet = F.interpolate(
             self.resnet.forward_features(pixels), size=vit.shape[-2:], mode="bilinear", align_corners=False
         )
-        return self.decoder(torch.cat([vit, resnet], dim=1))
+        return self.decode(torch.cat([vit, resnet], dim=1))
 
 
 def build_resnet_clip(

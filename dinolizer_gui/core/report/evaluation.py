@@ -145,7 +145,11 @@ def _context_lines(document: dict) -> list[tuple[str, str]]:
         ("Images", truth["images"]),
         ("Masks", f"{truth['masks']} (manipulated from 128{', inverted' if truth['inverted'] else ''})"),
         ("Images evaluated", ", ".join(f"{k}: {v}" for k, v in document["summary"].items())),
-        ("Device", f"{device['used']} ({device['precision']}: {device['precision_reason']})"),
+        ("Device", device["used"]),
+        *(
+            (f"Precision, {name}", f"{device['precision'][name]}: {why}")
+            for name, why in device["precision_reason"].items()
+        ),
         (
             "Geometry",
             "official" if document["parameters"]["official_geometry"] else "NOT the official geometry",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..files import write_atomic
 from ..models.integrity import stated
-from .wording import computed_text, entry_status, summary_text, verdict_line
+from .wording import computed_text, entry_status, precision_text, summary_text, verdict_line
 
 
 def _rows(pairs) -> str:
@@ -82,6 +82,7 @@ def write_html(report: dict, results_dir: Path, path: Path) -> Path:
                 ("Trained on", m["training_data"]),
                 ("Pixel threshold", used.get(name, "— (no map)")),
                 ("Image threshold", f"{m['score_threshold']:.4f} — {m['score_threshold_source']}"),
+                ("Precision", precision_text(m)),
                 ("Licence", m["licence"]),
             ]
             + [(c["file"], f"{c['sha256']} — weights: {stated(c)}") for c in m["checkpoints"]]

@@ -31,7 +31,7 @@ from ..files import write_atomic
 from ..imageio import ImageLoadError, load_image
 from ..models.integrity import stated
 from ..names import path_of
-from .wording import computed_text, entry_status, summary_text, verdict_line
+from .wording import computed_text, entry_status, precision_text, summary_text, verdict_line
 
 PAGE_WIDTH = A4[0] - 30 * mm
 CELL_LIMIT = 600  # characters of one value in a table cell
@@ -207,6 +207,7 @@ def _cover(report, styles):
                 else "— (no map)",
             ),
             ("Image threshold", f"{model['score_threshold']:.4f} — {model['score_threshold_source']}"),
+            ("Precision", precision_text(model)),
             ("Loading", "; ".join(model["load_notes"]) or "—"),
         ]
         rows += checkpoints

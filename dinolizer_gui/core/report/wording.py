@@ -42,3 +42,10 @@ def verdict_line(verdict: dict) -> str:
     return (
         f"{verdict['verdict'].upper()} — recorded by {verdict['analyst']} at {verdict['recorded_at']}.{note}"
     )
+
+
+def precision_text(model: dict) -> str:
+    """The precision a model computed in and why (results written before it was recorded say so)."""
+    if "precision" not in model:
+        return "not recorded"
+    return f"{model['precision']} — {model['precision_reason']}"
