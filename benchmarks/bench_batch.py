@@ -25,12 +25,12 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dinolizer_gui.core.analysis import AnalysisOptions  # noqa: E402
-from dinolizer_gui.core.batch import BatchRunner, make_items  # noqa: E402
+from dinolizer_gui.core.engine.analysis import AnalysisOptions  # noqa: E402
+from dinolizer_gui.core.engine.tiling import WindowGrid, dinolizer_working_size  # noqa: E402
 from dinolizer_gui.core.models.registry import load_localizer  # noqa: E402
 from dinolizer_gui.core.progress import run_to_end  # noqa: E402
-from dinolizer_gui.core.results_store import ResultStore  # noqa: E402
-from dinolizer_gui.core.tiling import WindowGrid, dinolizer_working_size  # noqa: E402
+from dinolizer_gui.core.session.batch import BatchRunner, make_items  # noqa: E402
+from dinolizer_gui.core.store.results import ResultStore  # noqa: E402
 from tests import factories  # noqa: E402
 
 FULL_SIZE_SECONDS_PER_WINDOW = 0.97  # bench_inference.py on the 2-core CPU machine

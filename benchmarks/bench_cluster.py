@@ -20,10 +20,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dinolizer_gui.core.batch import make_items  # noqa: E402
-from dinolizer_gui.core.cluster import ClusterOptions, ClusterRunner  # noqa: E402
-from dinolizer_gui.core.settings import Settings  # noqa: E402
-from dinolizer_gui.core.workspace import Workspace  # noqa: E402
+from dinolizer_gui.core.session.batch import make_items  # noqa: E402
+from dinolizer_gui.core.session.cluster import ClusterOptions, ClusterRunner  # noqa: E402
+from dinolizer_gui.core.session.settings import Settings  # noqa: E402
+from dinolizer_gui.core.session.workspace import Workspace  # noqa: E402
 from tests import factories  # noqa: E402
 
 WINDOWS_PER_12MP = 609  # 4000 x 3000 at the official stride 128
@@ -33,7 +33,7 @@ def images_per_second(folder: Path, weights: Path, actors: int, threads: int) ->
     workspace = Workspace(Settings(device="cpu", precision="float32"), folder / "config", None, None)
     models = [workspace.model("dinolizer", [weights])]
     options = ClusterOptions(actors=actors, threads=threads)
-    runner = ClusterRunner(models, workspace.options(), None, {"dinolizer": 0.5}, None, options)
+    runner = ClusterRunner(models, workspace.options(), None, workspace.thresholds, None, options)
     items = make_items([folder / "images"])
     started = time.perf_counter()
     try:

@@ -25,13 +25,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dinolizer_gui.core.analysis import AnalysisOptions
-from dinolizer_gui.core.imageio import LoadedImage
-from dinolizer_gui.core.inference import IMAGENET_MEAN, IMAGENET_STD
+from dinolizer_gui.core.engine.analysis import AnalysisOptions
+from dinolizer_gui.core.engine.inference import IMAGENET_MEAN, IMAGENET_STD
+from dinolizer_gui.core.engine.tiling import WindowGrid, dinolizer_working_size
+from dinolizer_gui.core.io.images import LoadedImage
 from dinolizer_gui.core.models.localizer import model_runtime
 from dinolizer_gui.core.models.registry import load_localizer
 from dinolizer_gui.core.progress import run_to_end
-from dinolizer_gui.core.tiling import WindowGrid, dinolizer_working_size
 from tests import factories
 
 

@@ -30,9 +30,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dinolizer_gui.core.analysis import AnalysisOptions
-from dinolizer_gui.core.device import cpu_bf16_support, resolve_runtime
-from dinolizer_gui.core.imageio import LoadedImage
+from dinolizer_gui.core.engine.analysis import AnalysisOptions
+from dinolizer_gui.core.engine.device import cpu_bf16_support, resolve_runtime
+from dinolizer_gui.core.io.images import LoadedImage
 from dinolizer_gui.core.models.registry import REGISTRY, load_localizer
 from dinolizer_gui.core.progress import run_to_end
 from tests import factories
@@ -102,20 +102,24 @@ def fidelity(localizer, image: LoadedImage) -> dict:
 
 
 @torch.no_grad()
-def centre(localizer, image: LoadedImage) -> None:
-    """Shift the head so that the float32 map's median is 0.5 (B-Free: the logit is 0)."""
+def centre(localizer, image: LoadedImage, attempts: int = 8) -> None:
+    """Shift the head until half the float32 map is above 0.5 (B-Free: until the logit is 0). A saturated
+    map (probabilities of exactly 0 or 1) needs several shifts: its logits are only known up to the clip."""
     net = localizer.net
-    run = run_to_end(localizer.analyze(image, AnalysisOptions(device="cpu", precision="float32")))
-    if run.image_level is not None:
-        net.head.bias -= run.image_level.logit
-        return
-    p = np.clip(run.probability.astype(np.float64), 1e-9, 1 - 1e-9)
-    margin = float(np.median(np.log(p / (1 - p))))
     head = net.head if hasattr(net, "head") else net.decoder[-1]
-    head.bias[-1] -= margin
+    for _ in range(attempts):
+        run = run_to_end(localizer.analyze(image, AnalysisOptions(device="cpu", precision="float32")))
+        if run.image_level is not None:
+            head.bias -= run.image_level.logit
+            return
+        if 0.45 <= float((run.probability >= 0.5).mean()) <= 0.55:
+            return
+        p = np.clip(run.probability.astype(np.float64), 1e-7, 1 - 1e-7)
+        head.bias[-1] -= float(np.median(np.log(p / (1 - p))))
 
 
-def measure(localizer, image: LoadedImage, sample: torch.Tensor) -> dict:
+def measure(localizer, image: LoadedImage, sample: torch.Tensor, windows_per_call: int = 1) -> dict:
+    """`sample` is one call's input, holding `windows_per_call` windows (or crops)."""
     centre(localizer, image)
     spec = REGISTRY[localizer.name]
     auto = resolve_runtime("cpu", "auto", spec.fidelity)
@@ -124,13 +128,13 @@ def measure(localizer, image: LoadedImage, sample: torch.Tensor) -> dict:
         "auto": auto.precision,
         "why": auto.precision_reason,
         **fidelity(localizer, image),
-        "gflop_per_window": round(flops / 1e9, 1),
+        "gflop_per_window": round(flops / windows_per_call / 1e9, 1),
     }
     for precision in ("float32", "bfloat16") if cpu_bf16_support() else ("float32",):
         runtime = replace(auto, dtype=getattr(torch, precision))
         seconds = seconds_per_call(localizer.net, sample, runtime)
         peak, how = cpu_peak_gflops(precision)
-        result[f"{precision}_s_per_window"] = round(seconds, 3)
+        result[f"{precision}_s_per_window"] = round(seconds / windows_per_call, 3)
         result[f"{precision}_fraction_of_peak"] = round(flops / seconds / 1e9 / peak, 3)
         result["peak"] = how
     began = time.perf_counter()
@@ -161,11 +165,56 @@ def compile_gain(localizer, sample: torch.Tensor) -> dict:
     }
 
 
+def _dinolizer(folder: Path, image: LoadedImage, args) -> dict:
+    release = folder / "epoch=36_val_loss=0.2130.ckpt"
+    factories.make_dinolizer_release(release, **factories.FULL, head_scale=0.4)
+    dinolizer = load_localizer("dinolizer", [release])
+    result = measure(dinolizer, image, torch.randn(4, 3, 504, 504), 4)
+    if not args.skip_compile:
+        result["compile_float32"] = compile_gain(dinolizer, torch.randn(4, 3, 504, 504))
+    return result
+
+
+def _declip_vit(folder: Path) -> Path:
+    vit = folder / "ViT_layer20_conv-20_cocosd.pth"
+    if not vit.exists():
+        content, _ = factories.make_declip_vit(
+            None, embed_dim=1024, depth=24, layer=20, convs=20, channels=(1024, 512, 256, 128, 64)
+        )
+        torch.save(content, vit)
+    return vit
+
+
+def _declip(folder: Path, image: LoadedImage, args) -> dict:
+    return measure(load_localizer("declip", [_declip_vit(folder)]), image, torch.randn(1, 3, 224, 224))
+
+
+def _declip_fusion(folder: Path, image: LoadedImage, args) -> dict:
+    rn50 = folder / "RN50.safetensors"
+    factories.make_openai_rn50(rn50, layers=(3, 4, 6), width=64, fmt="safetensors")
+    decoder = folder / "ViT_layer20+RN50_layer3_conv-20_cocosd.pth"
+    factories.make_declip_fusion(
+        decoder, vit_width=1024, resnet_width=64, convs=20, channels=(512, 256, 128, 64)
+    )
+    localizer = load_localizer("declip", [decoder, rn50, _declip_vit(folder)])
+    return measure(localizer, image, torch.randn(1, 3, 224, 224))
+
+
+def _bfree(folder: Path, image: LoadedImage, args) -> dict:
+    bfree = folder / "model_epoch_best.pth"
+    factories.make_bfree_backbone(bfree, embed_dim=768, depth=12)
+    return measure(load_localizer("bfree", [bfree]), image, torch.randn(5, 768, 36, 36), 5)
+
+
+MEASURES = {"dinolizer": _dinolizer, "declip": _declip, "declip_fusion": _declip_fusion, "bfree": _bfree}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--width", type=int, default=1200)
     parser.add_argument("--height", type=int, default=900)
     parser.add_argument("--skip-compile", action="store_true")
+    parser.add_argument("--models", nargs="+", choices=list(MEASURES), default=list(MEASURES))
     args = parser.parse_args()
     torch.manual_seed(0)
     image = blocky_photo(args.width, args.height)
@@ -177,34 +226,8 @@ def main() -> None:
         "cpus": os.cpu_count(),
     }
     with tempfile.TemporaryDirectory() as folder:
-        folder = Path(folder)
-        release = folder / "epoch=36_val_loss=0.2130.ckpt"
-        factories.make_dinolizer_release(release, **factories.FULL, head_scale=0.4)
-        dinolizer = load_localizer("dinolizer", [release])
-        report["dinolizer"] = measure(dinolizer, image, torch.randn(4, 3, 504, 504))
-        report["dinolizer"]["batch"] = 4
-        if not args.skip_compile:
-            report["dinolizer"]["compile_float32"] = compile_gain(dinolizer, torch.randn(4, 3, 504, 504))
-        del dinolizer
-        vit = folder / "ViT_layer20_conv-20_cocosd.pth"
-        content, _ = factories.make_declip_vit(
-            None, embed_dim=1024, depth=24, layer=20, convs=20, channels=(1024, 512, 256, 128, 64)
-        )
-        torch.save(content, vit)
-        del content
-        clip_input = torch.randn(1, 3, 224, 224)
-        report["declip"] = measure(load_localizer("declip", [vit]), image, clip_input)
-        rn50 = folder / "RN50.safetensors"
-        factories.make_openai_rn50(rn50, layers=(3, 4, 6), width=64, fmt="safetensors")
-        decoder = folder / "ViT_layer20+RN50_layer3_conv-20_cocosd.pth"
-        factories.make_declip_fusion(
-            decoder, vit_width=1024, resnet_width=64, convs=20, channels=(512, 256, 128, 64)
-        )
-        report["declip_fusion"] = measure(load_localizer("declip", [decoder, rn50, vit]), image, clip_input)
-        bfree = folder / "model_epoch_best.pth"
-        factories.make_bfree_backbone(bfree, embed_dim=768, depth=12)
-        localizer = load_localizer("bfree", [bfree])
-        report["bfree"] = measure(localizer, image, torch.randn(5, 768, 36, 36))
+        for name in args.models:
+            report[name] = MEASURES[name](Path(folder), image, args)
     print(json.dumps(report, indent=2))
 
 

@@ -23,10 +23,9 @@ from PIL import Image
 from PySide6.QtCore import QElapsedTimer, QTimer
 from PySide6.QtWidgets import QApplication
 
-from dinolizer_gui.core.analysis import ModelRun
-from dinolizer_gui.core.image_results import ModelResult
-from dinolizer_gui.core.imageio import load_image
-from dinolizer_gui.core.render import probability_levels
+from dinolizer_gui.core.engine.analysis import ModelRun
+from dinolizer_gui.core.io.images import load_image
+from dinolizer_gui.core.session.image_results import ModelResult
 from dinolizer_gui.ui.document import Document
 from dinolizer_gui.ui.main_window import MainWindow
 from dinolizer_gui.ui.qimages import rgb_image
@@ -71,9 +70,8 @@ def synthetic_document(window, path: Path, localizers) -> Document:
         noise = cv2.GaussianBlur(rng.random((image.height, image.width), dtype=np.float32), (0, 0), 40)
         probability = ((noise - noise.min()) / (noise.max() - noise.min())).astype(np.float32)
         run = ModelRun(probability, 1, (image.width, image.height), [], "CPU")
-        document.models[localizer.name] = ModelResult(
-            localizer, run, float(np.percentile(probability, 99)), probability_levels(probability), 0.5
-        )
+        score = float(np.percentile(probability, 99))
+        document.models[localizer.name] = ModelResult.of(localizer, run, score, window.workspace.thresholds)
     return document
 
 

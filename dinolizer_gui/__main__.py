@@ -26,7 +26,7 @@ def _log_to_file() -> None:
     """Warnings and uncaught exceptions also go to the log file (the About box names it)."""
     import logging
 
-    from .core.settings import log_file
+    from .core.session.settings import log_file
 
     path = log_file()
     try:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..core.analysis import DEFAULT_MAX_WINDOWS, DEVICE_CHOICES, PRECISION_CHOICES
+from ..core.engine.analysis import DEFAULT_MAX_WINDOWS, DEVICE_CHOICES, PRECISION_CHOICES
 from .common import (
     EXIT_CANCELLED,
     EXIT_OK,
@@ -59,7 +59,7 @@ def _add_cluster_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _cluster_options(args):
-    from ..core.cluster import ClusterOptions
+    from ..core.session.cluster import ClusterOptions
 
     spec = args.cluster
     if spec != "ray" and not spec.startswith("ray://"):
@@ -157,7 +157,7 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(args):
-    from ..core.analysis import AnalysisOptions
+    from ..core.engine.analysis import AnalysisOptions
 
     if not 0 < args.stride <= 504 or not 0 < args.declip_stride <= 224 or args.batch_size < 0:
         raise UsageError(
@@ -186,7 +186,7 @@ def _check_out(out: Path, inputs: list[str]) -> None:
     import tempfile
 
     from ..core.errors import OutputError
-    from ..core.files import contains, make_folder
+    from ..core.io.outputs import contains, make_folder
 
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a folder")
@@ -204,9 +204,9 @@ def _check_out(out: Path, inputs: list[str]) -> None:
 def workspace_for(args):
     """The session's workspace: options, weights given or installed, results store (none with --no-cache)."""
     from ..core.errors import OutputError
-    from ..core.results_store import ResultStore
-    from ..core.settings import Settings
-    from ..core.workspace import Workspace
+    from ..core.session.settings import Settings
+    from ..core.session.workspace import Workspace
+    from ..core.store.results import ResultStore
 
     options = _options(args)
     _check_out(args.out, args.paths)
@@ -257,10 +257,10 @@ def load_localizers(workspace, models: list[str] | None) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.batch import make_items
-    from ..core.device import release_freed_memory
+    from ..core.engine.device import release_freed_memory
     from ..core.progress import run_to_end
-    from ..core.results_writer import ResultsWriter
+    from ..core.report.results_folder import ResultsWriter
+    from ..core.session.batch import make_items
 
     workspace = workspace_for(args)
     localizers = load_localizers(workspace, args.models)
@@ -274,13 +274,11 @@ def run(args: argparse.Namespace) -> int:
     items = make_items(args.paths)
     if not items:
         raise UsageError("no images found in the given paths")
-    thresholds = {
-        loc.name: loc.pixel_threshold if args.threshold is None else args.threshold for loc in localizers
-    }
-    cluster = _start_cluster(args, localizers, workspace, thresholds) if args.cluster else None
+    workspace.use_thresholds(args.threshold)
+    cluster = _start_cluster(args, localizers, workspace) if args.cluster else None
     if cluster is not None:  # the outputs name the device the actors compute on
         runtimes = cluster.runtimes
-    run_info = workspace.run_description(localizers, thresholds, runtimes)
+    run_info = workspace.run_description(localizers, runtimes)
     positions = {item.path: number for number, item in enumerate(items, 1)}  # a cluster finishes out of order
     writer = ResultsWriter(args.out, run_info, save_probability=args.save_prob, positions=positions)
 
@@ -288,11 +286,11 @@ def run(args: argparse.Namespace) -> int:
         writer.add(item, outcome)
         release_freed_memory()
         if not args.quiet:
-            say(f"[{items.index(item) + 1}/{len(items)}] {item.path}: {_item_line(item)}")
+            say(f"[{positions[item.path]}/{len(items)}] {item.path}: {_item_line(item)}")
 
     if cluster is not None:
         return _run_on_cluster(args, items, cluster, writer)
-    runner = workspace.batch_runner(localizers, thresholds)
+    runner = workspace.batch_runner(localizers)
     # a window counter redrawn in place: in a log file it would be one endless line
     progress = _print_windows if not args.quiet and sys.stderr.isatty() else None
     run_to_end(runner.run(items, on_image=finished, on_model=writer.add_model), progress)
@@ -300,7 +298,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _ending(args, items) -> int:
-    from ..core.batch import ItemStatus
+    from ..core.session.batch import ItemStatus
 
     failures = sum(1 for item in items if item.status == ItemStatus.ERROR)
     say(f"{len(items) - failures} of {len(items)} images analysed; results in {args.out / 'results.json'}")
@@ -309,14 +307,19 @@ def _ending(args, items) -> int:
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
-def _start_cluster(args, localizers, workspace, thresholds):
+def _start_cluster(args, localizers, workspace):
     """Ray actors holding the models (a usage error when Ray or the actors cannot be had)."""
-    from ..core.cluster import ClusterError, ClusterRunner
+    from ..core.session.cluster import ClusterError, ClusterRunner
 
     options = _cluster_options(args)
     try:
         runner = ClusterRunner(
-            localizers, workspace.options(), workspace.store, thresholds, workspace.max_pixels(), options
+            localizers,
+            workspace.options(),
+            workspace.store,
+            workspace.thresholds,
+            workspace.max_pixels(),
+            options,
         )
     except ClusterError as exc:
         raise UsageError(str(exc)) from None
@@ -367,8 +370,8 @@ def _item_line(item) -> str:
 
 def _write_reports(args) -> bool:
     """Write each report format asked; one that fails never stops the others. True when all were written."""
-    from ..core.report.document import CaseInfo, write_reports
-    from ..core.settings import load_settings
+    from ..core.report.content import CaseInfo, write_reports
+    from ..core.session.settings import load_settings
 
     settings = load_settings()
     analyst = settings.analyst if args.analyst is None else args.analyst

@@ -22,7 +22,7 @@ class Parser(argparse.ArgumentParser):
 
 def say(text: str, end: str = "\n") -> None:
     """A line on stderr, with control characters escaped (file names may hold terminal escapes)."""
-    from ..core.names import for_terminal
+    from ..core.io.names import for_terminal
 
     print(for_terminal(text), end=end, file=sys.stderr)
 

@@ -9,21 +9,6 @@ from pathlib import Path
 from .analyze import add_analysis_options, load_localizers, workspace_for
 from .common import EXIT_OK, EXIT_OUTPUT_FAILED, EXIT_SOME_FAILED, UsageError, eta_text, say
 
-TABLE_COLUMNS = (
-    ("model", "{name}"),
-    ("manip.", "{manipulated}"),
-    ("auth.", "{authentic}"),
-    ("IoU", "{mean_iou}"),
-    ("F1", "{mean_f1}"),
-    ("best F1", "{mean_best_f1}"),
-    ("AP", "{mean_ap}"),
-    ("pooled AP", "{pooled_ap}"),
-    ("AUC", "{auc}"),
-    ("acc.", "{accuracy}"),
-    ("TPR", "{tpr}"),
-    ("TNR", "{tnr}"),
-)
-
 
 def add_parser(commands) -> None:
     evaluate = commands.add_parser("evaluate", help="measure the models against ground-truth masks")
@@ -50,12 +35,12 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.batch import ItemStatus, make_items
     from ..core.evaluation.evaluator import EvaluatedModel
-    from ..core.evaluation.session import Evaluation
-    from ..core.files import contains
+    from ..core.io.outputs import contains
     from ..core.models.registry import REGISTRY
     from ..core.progress import run_to_end
+    from ..core.session.batch import ItemStatus, make_items
+    from ..core.session.evaluation_run import Evaluation
 
     if not args.images.exists():
         raise UsageError(f"IMAGES {args.images} does not exist")
@@ -67,18 +52,18 @@ def run(args: argparse.Namespace) -> int:
     items = [item for item in make_items([args.images]) if not contains(args.masks, item.path)]
     if not items:
         raise UsageError(f"no images found in {args.images}")
-    thresholds = {m.name: m.pixel_threshold if args.threshold is None else args.threshold for m in models}
+    workspace.use_thresholds(args.threshold)
     evaluated = [
         EvaluatedModel(
             m.name,
             REGISTRY[m.name].produces_map,
-            thresholds[m.name],
+            workspace.thresholds.of(m.name) if REGISTRY[m.name].produces_map else None,
             m.score_threshold,
             m.score_threshold_source,
         )
         for m in models
     ]
-    run_info = workspace.run_description(models, thresholds)
+    run_info = workspace.run_description(models)
     evaluation = Evaluation(evaluated, args.images, args.masks, args.out, run_info, args.invert_masks)
     evaluation.pair(items)
     for item in items:
@@ -93,10 +78,10 @@ def run(args: argparse.Namespace) -> int:
             eta = eta_text(started, done, len(items))
             say(f"[{done}/{len(items)}] {item.path}: {item.status}{_reason(item)}  {eta}".rstrip())
 
-    runner = workspace.batch_runner(models, thresholds)
+    runner = workspace.batch_runner(models)
     run_to_end(runner.run(items, on_image=finished, on_model=evaluation.on_model))
     document = evaluation.finish()
-    for line in table(document["models"]).splitlines():
+    for line in table(document).splitlines():
         say(line)
     failures = sum(1 for entry in document["images"] if entry["status"] == "error")
     say(
@@ -111,28 +96,19 @@ def _reason(item) -> str:
     return f" ({item.reason})" if item.reason else ""
 
 
-def table(summaries: dict[str, dict]) -> str:
-    """The models side by side, as a fixed-width table."""
-    from ..core.report.evaluation import format_metric
+def table(document: dict) -> str:
+    """The models side by side, as the evaluation report's summary table in fixed-width text."""
+    from ..core.report.evaluation_report import summary_rows
 
-    rows = [[title for title, _ in TABLE_COLUMNS]]
-    for name, summary in summaries.items():
-        values = {
-            "name": name,
-            "manipulated": summary["manipulated"],
-            "authentic": summary["authentic"],
-            **(summary["localization"] or {}),
-            **summary["detection"],
-        }
-        rows.append([format_metric(values.get(key.strip("{}"))) for _, key in TABLE_COLUMNS])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS))]
+    rows = summary_rows(document)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows
     )
 
 
 def _write_reports(out: Path, formats: list[str]) -> bool:
-    from ..core.report.evaluation import write_evaluation_reports
+    from ..core.report.evaluation_report import write_evaluation_reports
 
     written, failures = write_evaluation_reports(out, formats)
     for path in written:

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..core.models import manager
 from ..core.models.weights_folder import active_choices, active_declip_set, load_manifest, weights_dir
 from ..core.progress import run_to_end
-from ..core.provenance import now_iso
+from ..core.report.run_record import now_iso
 from .common import EXIT_OK, EXIT_SOME_FAILED, Parser, UsageError, add_weights_dir, say
 
 

@@ -10,7 +10,7 @@ EXIT_SELF_TEST_FAILED = 1
 
 
 def add_parser(commands) -> None:
-    from ..core.analysis import DEVICE_CHOICES, PRECISION_CHOICES
+    from ..core.engine.analysis import DEVICE_CHOICES, PRECISION_CHOICES
 
     test = commands.add_parser(
         "self-test",
@@ -21,7 +21,7 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.selftest import run_self_test
+    from ..core.session.selftest import run_self_test
 
     report = run_self_test(args.device, args.precision, on_step=lambda step: None)
     for line in report.text().splitlines():

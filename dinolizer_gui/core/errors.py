@@ -24,3 +24,14 @@ class OutputError(PathError):
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             reason += " (the disk is full: free space and run again; finished results are kept)"
         return cls(path, f"cannot be written: {reason}")
+
+
+def user_message(exc: BaseException, limit: int = 300) -> str:
+    """What an exception says, as one line for a person: the first line of its text (the last line of a
+    traceback relayed as text, e.g. by Ray), or its type's name when it says nothing."""
+    text = str(exc).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    line = lines[-1] if "Traceback (most recent call last)" in text else lines[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import reduce
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMenu
+from PySide6.QtWidgets import QMainWindow, QMenu, QWidget
 
+from ..core.maps.render import ViewMode
 from ..core.models.registry import map_titles
-from ..core.render import ViewMode
-from ..core.verdicts import VERDICTS
+from ..core.store.verdicts import VERDICTS
 from .panels import AGREEMENT, LAYOUTS
 from .qimages import load_icon
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
 
 Key = QKeySequence.StandardKey
 
@@ -31,7 +35,7 @@ MODE_KEYS = {
 class ActionSpec:
     id: str
     text: str
-    slot: str  # attribute path from the window, e.g. "batch.cancel"
+    slot: Callable[..., object]  # called with `args` (and the checked state of a checkable action)
     shortcuts: tuple[str | QKeySequence.StandardKey, ...] = ()
     tip: str = ""
     icon: str = ""
@@ -39,136 +43,152 @@ class ActionSpec:
     args: tuple = ()  # passed to the slot before the checked state of a checkable action
 
 
-ACTIONS = (
-    ActionSpec("open", "&Open…", "dialogs.open_images", (Key.Open,), "Open images", "open"),
-    ActionSpec(
-        "open_folder",
-        "Open &folder…",
-        "dialogs.open_folder",
-        ("Ctrl+Shift+O",),
-        "Open every image in a folder",
-        "folder",
-    ),
-    ActionSpec(
-        "export",
-        "&Export report…",
-        "dialogs.export_report",
-        ("Ctrl+E",),
-        "PDF, JSON and HTML reports with full-resolution masks and maps",
-        "export",
-    ),
-    ActionSpec(
-        "ground_truth",
-        "Load &ground truth…",
-        "dialogs.load_ground_truth",
-        tip="A mask of the manipulated pixels: its outline on every panel, and each model's IoU, F1 and AP",
-    ),
-    ActionSpec("quit", "&Quit", "close", (Key.Quit,)),
-    ActionSpec("fit", "&Fit", "panel_grid.leader.fit", ("Ctrl+0",), "Fit the image in the panels", "fit"),
-    ActionSpec(
-        "actual",
-        "&100 %",
-        "panel_grid.leader.actual_size",
-        ("Ctrl+1",),
-        "One image pixel per screen pixel",
-        "actual",
-    ),
-    ActionSpec("zoom_in", "Zoom &in", "panel_grid.leader.zoom", (Key.ZoomIn, "Ctrl+="), args=(1.25,)),
-    ActionSpec("zoom_out", "Zoom &out", "panel_grid.leader.zoom", (Key.ZoomOut,), args=(0.8,)),
-    ActionSpec(
-        "original",
-        "&Original",
-        "show_original",
-        ("O",),
-        "Show the original in place of the overlays (or hold Space)",
-        "original",
-        checkable=True,
-    ),
-    *(
-        ActionSpec(f"layout_{name}", title, "set_layout", (f"Ctrl+Shift+{key}",), args=(name,))
-        for key, (name, title) in zip((3, 2, 1), LAYOUTS.items(), strict=True)
-    ),
-    ActionSpec(
-        "switch_pair",
-        "&Switch model (two panels)",
-        "panel_grid.switch_pair",
-        ("S",),
-        "Two panels: the input and the next model",
-    ),
-    *(
-        ActionSpec(f"panel_{key}", f"One panel: {title}", "show_panel", (str(index),), args=(key,))
-        for index, (key, title) in enumerate(PANEL_TITLES.items(), 1)
-    ),
-    *(
-        ActionSpec(f"mode_{mode.name.lower()}", f"View: {mode.label}", "set_mode", (key,), args=(mode,))
-        for mode, key in MODE_KEYS.items()
-    ),
-    ActionSpec("next", "&Next image", "step", ("PgDown", "Ctrl+Right"), args=(1,)),
-    ActionSpec("previous", "&Previous image", "step", ("PgUp", "Ctrl+Left"), args=(-1,)),
-    ActionSpec("next_flagged", "Next &flagged", "step", ("Alt+Down",), args=(1, True)),
-    ActionSpec("previous_flagged", "Previous f&lagged", "step", ("Alt+Up",), args=(-1, True)),
-    ActionSpec(
-        "run",
-        "&Run",
-        "run_analysis",
-        ("F5",),
-        "Analyse the current image again with the current settings and weights",
-        "run",
-    ),
-    ActionSpec(
-        "pause",
-        "&Pause",
-        "pause",
-        ("Ctrl+P",),
-        "Pause the batch after the current batch of windows",
-        "pause",
-        checkable=True,
-    ),
-    ActionSpec(
-        "cancel",
-        "&Cancel",
-        "batch.cancel",
-        ("Esc",),
-        "Cancel the batch; the image being analysed returns to the queue",
-        "cancel",
-    ),
-    ActionSpec("threshold_up", "Threshold +0.01", "nudge_threshold", ("]",), args=(0.01,)),
-    ActionSpec("threshold_down", "Threshold -0.01", "nudge_threshold", ("[",), args=(-0.01,)),
-    ActionSpec("threshold_up_more", "Threshold +0.05", "nudge_threshold", ("Shift+]",), args=(0.05,)),
-    ActionSpec("threshold_down_more", "Threshold -0.05", "nudge_threshold", ("Shift+[",), args=(-0.05,)),
-    *(
+def action_specs(window: MainWindow) -> tuple[ActionSpec, ...]:
+    """Every command of the window, bound to what it calls."""
+    w = window
+    return (
+        ActionSpec("open", "&Open…", w.dialogs.open_images, (Key.Open,), "Open images", "open"),
         ActionSpec(
-            f"verdict_{index}",
-            f"Verdict: {verdict}",
-            "record_verdict",
-            (f"Alt+{index + 1}",),
-            "Your verdict on the image on screen, kept with the image and printed in reports",
-            args=(verdict,),
-        )
-        for index, verdict in enumerate(VERDICTS)
-    ),
-    ActionSpec(
-        "verdict_note", "Edit verdict &note", "focus_note", ("N",), "Your note on the image on screen"
-    ),
-    ActionSpec(
-        "models",
-        "&Manage models…",
-        "dialogs.manage_models",
-        ("Ctrl+M",),
-        "Download, import, verify and choose the official weights",
-        "models",
-    ),
-    ActionSpec("load_checkpoint", "Load checkpoint &files for this session…", "dialogs.load_checkpoint"),
-    ActionSpec("weights_folder", "Choose weights &folder…", "dialogs.choose_weights_folder"),
-    ActionSpec("shortcuts", "&Keyboard shortcuts", "dialogs.shortcuts"),
-    ActionSpec(
-        "check",
-        "&Check installation…",
-        "dialogs.check_installation",
-        tip="Analyse a bundled sample with a small test checkpoint; show versions, device and folders",
-    ),
-    ActionSpec("about", "&About", "dialogs.about"),
-)
+            "open_folder",
+            "Open &folder…",
+            w.dialogs.open_folder,
+            ("Ctrl+Shift+O",),
+            "Open every image in a folder",
+            "folder",
+        ),
+        ActionSpec(
+            "export",
+            "&Export report…",
+            w.dialogs.export_report,
+            ("Ctrl+E",),
+            "PDF, JSON and HTML reports with full-resolution masks and maps",
+            "export",
+        ),
+        ActionSpec(
+            "ground_truth",
+            "Load &ground truth…",
+            w.dialogs.load_ground_truth,
+            tip="A mask of the manipulated pixels: its outline on every panel, each model's IoU, F1 and AP",
+        ),
+        ActionSpec("quit", "&Quit", w.close, (Key.Quit,)),
+        ActionSpec("fit", "&Fit", w.panel_grid.fit, ("Ctrl+0",), "Fit the image in the panels", "fit"),
+        ActionSpec(
+            "actual",
+            "&100 %",
+            w.panel_grid.actual_size,
+            ("Ctrl+1",),
+            "One image pixel per screen pixel",
+            "actual",
+        ),
+        ActionSpec("zoom_in", "Zoom &in", w.panel_grid.zoom, (Key.ZoomIn, "Ctrl+="), args=(1.25,)),
+        ActionSpec("zoom_out", "Zoom &out", w.panel_grid.zoom, (Key.ZoomOut,), args=(0.8,)),
+        ActionSpec(
+            "original",
+            "&Original",
+            w.show_original,
+            ("O",),
+            "Show the original in place of the overlays (or hold Space)",
+            "original",
+            checkable=True,
+        ),
+        *(
+            ActionSpec(f"layout_{name}", title, w.panel_grid.choose, (f"Ctrl+Shift+{key}",), args=(name,))
+            for key, (name, title) in zip((3, 2, 1), LAYOUTS.items(), strict=True)
+        ),
+        ActionSpec(
+            "switch_pair",
+            "&Switch model (two panels)",
+            w.panel_grid.switch_pair,
+            ("S",),
+            "Two panels: the input and the next model",
+        ),
+        *(
+            ActionSpec(
+                f"panel_{key}", f"One panel: {title}", w.panel_grid.choose, (str(index),), args=("one", key)
+            )
+            for index, (key, title) in enumerate(PANEL_TITLES.items(), 1)
+        ),
+        *(
+            ActionSpec(
+                f"mode_{mode.name.lower()}",
+                f"View: {mode.label}",
+                lambda m: w.toolbar.set_mode(m),
+                (key,),
+                args=(mode,),
+            )
+            for mode, key in MODE_KEYS.items()
+        ),
+        ActionSpec("next", "&Next image", w.step, ("PgDown", "Ctrl+Right"), args=(1,)),
+        ActionSpec("previous", "&Previous image", w.step, ("PgUp", "Ctrl+Left"), args=(-1,)),
+        ActionSpec("next_flagged", "Next &flagged", w.step, ("Alt+Down",), args=(1, True)),
+        ActionSpec("previous_flagged", "Previous f&lagged", w.step, ("Alt+Up",), args=(-1, True)),
+        ActionSpec(
+            "run",
+            "&Run",
+            w.run_analysis,
+            ("F5",),
+            "Analyse the current image again with the current settings and weights",
+            "run",
+        ),
+        ActionSpec(
+            "pause",
+            "&Pause",
+            w.pause,
+            ("Ctrl+P",),
+            "Pause the batch after the current batch of windows",
+            "pause",
+            checkable=True,
+        ),
+        ActionSpec(
+            "cancel",
+            "&Cancel",
+            w.batch.cancel,
+            ("Esc",),
+            "Cancel the batch; the image being analysed returns to the queue",
+            "cancel",
+        ),
+        ActionSpec("threshold_up", "Threshold +0.01", w.nudge_threshold, ("]",), args=(0.01,)),
+        ActionSpec("threshold_down", "Threshold -0.01", w.nudge_threshold, ("[",), args=(-0.01,)),
+        ActionSpec("threshold_up_more", "Threshold +0.05", w.nudge_threshold, ("Shift+]",), args=(0.05,)),
+        ActionSpec("threshold_down_more", "Threshold -0.05", w.nudge_threshold, ("Shift+[",), args=(-0.05,)),
+        *(
+            ActionSpec(
+                f"verdict_{index}",
+                f"Verdict: {verdict}",
+                w.record_verdict,
+                (f"Alt+{index + 1}",),
+                "Your verdict on the image on screen, kept with the image and printed in reports",
+                args=(verdict,),
+            )
+            for index, verdict in enumerate(VERDICTS)
+        ),
+        ActionSpec(
+            "verdict_note",
+            "Edit verdict &note",
+            w.controls.focus_note,
+            ("N",),
+            "Your note on the image on screen",
+        ),
+        ActionSpec(
+            "models",
+            "&Manage models…",
+            w.dialogs.manage_models,
+            ("Ctrl+M",),
+            "Download, import, verify and choose the official weights",
+            "models",
+        ),
+        ActionSpec("load_checkpoint", "Load checkpoint &files for this session…", w.dialogs.load_checkpoint),
+        ActionSpec("weights_folder", "Choose weights &folder…", w.dialogs.choose_weights_folder),
+        ActionSpec("shortcuts", "&Keyboard shortcuts", w.dialogs.shortcuts),
+        ActionSpec(
+            "check",
+            "&Check installation…",
+            w.dialogs.check_installation,
+            tip="Analyse a bundled sample with a small test checkpoint; show versions, device and folders",
+        ),
+        ActionSpec("about", "&About", w.dialogs.about),
+    )
+
 
 # "-" is a separator, "@name" a submenu the window fills in
 MENUS = {
@@ -228,15 +248,15 @@ TOOLBAR = (
 HELD_KEYS = (("Show the original while held", "Space"),)
 
 
-def build_actions(window: QMainWindow) -> dict[str, QAction]:
+def build_actions(window: MainWindow) -> dict[str, QAction]:
     actions = {}
-    for spec in ACTIONS:
+    for spec in action_specs(window):
         action = QAction(spec.text, window, checkable=spec.checkable, toolTip=spec.tip or spec.text)
         if spec.icon:
             action.setIcon(load_icon(spec.icon))
         if spec.shortcuts:
             action.setShortcuts([QKeySequence(key) for key in spec.shortcuts])
-        slot = reduce(getattr, spec.slot.split("."), window)
+        slot = spec.slot
         if spec.checkable:
             action.triggered.connect(lambda on, slot=slot, args=spec.args: slot(*args, on))
         else:
@@ -258,7 +278,7 @@ def build_menus(window: QMainWindow, actions: dict[str, QAction], submenus: dict
                 menu.addAction(actions[entry])
 
 
-def choice_menu(parent: QMainWindow, title: str, choices, current, choose) -> QMenu:
+def choice_menu(parent: QWidget, title: str, choices, current, choose) -> QMenu:
     """A submenu of exclusive (value, label) choices, the current one checked; a click calls `choose`."""
     menu, group = QMenu(title, parent), QActionGroup(parent)
     for value, label in choices:

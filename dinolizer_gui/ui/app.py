@@ -18,7 +18,7 @@ def run_gui(args_paths: list[str]) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("DinoLizer GUI")
     app.setApplicationVersion(__version__)
-    app.setWindowIcon(load_icon("app"))
+    QApplication.setWindowIcon(load_icon("app"))
     window = MainWindow()
     window.show()
     if args_paths:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QPixmap
 
-from ..core.batch import BatchItem, ItemStatus
+from ..core.io.names import readable
 from ..core.models.registry import map_titles, titles
-from ..core.names import readable
-from ..core.verdicts import NOT_REVIEWED, VERDICTS
+from ..core.session.batch import BatchItem, ItemStatus
+from ..core.store.verdicts import NOT_REVIEWED, VERDICTS
 from .qimages import rgb_image
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -98,21 +99,22 @@ COLUMNS: list[Column] = [
     ),
 ]
 
+
+def _analyst_said(verdict: str, item: BatchItem) -> bool:
+    return (item.verdict.verdict if item.verdict else NOT_REVIEWED) == verdict
+
+
+def _flagged_by(name: str, item: BatchItem) -> bool:
+    return name in item.models and item.models[name].flagged
+
+
 FILTERS: dict[str, Callable[[BatchItem], bool]] = {
     "All images": lambda item: True,
     "Flagged": lambda item: item.flagged,
     "Not flagged": lambda item: bool(item.models) and not item.flagged,
     "Errors": lambda item: item.status == ItemStatus.ERROR,
-    **{
-        f"Analyst: {verdict}": (
-            lambda item, v=verdict: (item.verdict.verdict if item.verdict else NOT_REVIEWED) == v
-        )
-        for verdict in VERDICTS
-    },
-    **{
-        f"Flagged by {title}": (lambda item, name=name: name in item.models and item.models[name].flagged)
-        for name, title in titles().items()
-    },
+    **{f"Analyst: {verdict}": partial(_analyst_said, verdict) for verdict in VERDICTS},
+    **{f"Flagged by {title}": partial(_flagged_by, name) for name, title in titles().items()},
 }
 
 
@@ -183,8 +185,10 @@ class BatchTableModel(QAbstractTableModel):
 
 
 class TriageFilter(QSortFilterProxyModel):
-    def __init__(self, parent=None):
+    def __init__(self, source: BatchTableModel, parent=None):
         super().__init__(parent)
+        self.items = source.items  # the rows the filter reads
+        self.setSourceModel(source)
         self.mode = next(iter(FILTERS))
         self.setSortRole(SORT_ROLE)
 
@@ -198,4 +202,4 @@ class TriageFilter(QSortFilterProxyModel):
             self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, parent) -> bool:
-        return FILTERS[self.mode](self.sourceModel().items[row])
+        return FILTERS[self.mode](self.items[row])

@@ -12,7 +12,9 @@ class Central(QStackedWidget):
     def __init__(self, weights_folder: str, parent=None):
         super().__init__(parent)
         self.panel_grid = PanelGrid()
-        self.banner = QLabel(wordWrap=True, visible=False)
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setVisible(False)
         self.banner.setStyleSheet("background:#7a1f1f;color:white;padding:6px;")
         viewer = QWidget()
         layout = QVBoxLayout(viewer)
@@ -27,6 +29,9 @@ class Central(QStackedWidget):
         self.addWidget(viewer)
         self.viewer = viewer
         self.sticky = False
+
+    def show_weights_folder(self, folder: str) -> None:
+        self.welcome.set_folder(folder)
 
     def show_viewer(self) -> None:
         self.setCurrentWidget(self.viewer)

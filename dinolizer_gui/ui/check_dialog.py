@@ -6,6 +6,9 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout
 from superqt.utils import create_worker
 
+from ..core.errors import user_message
+from ..core.session.selftest import SelfTestReport
+
 
 class CheckDialog(QDialog):
     def __init__(self, device: str, precision: str, parent=None):
@@ -21,14 +24,16 @@ class CheckDialog(QDialog):
         layout.addWidget(self.verdict)
         layout.addWidget(self.report, 1)
         layout.addWidget(buttons)
-        self.result = None
+        self.outcome: SelfTestReport | None = None  # the check's report, once it has run
         self.worker = create_worker(_check, device, precision, _start_thread=False, _ignore_errors=True)
         self.worker.returned.connect(self._show)
-        self.worker.errored.connect(lambda exc: self.verdict.setText(f"The check itself failed: {exc}"))
+        self.worker.errored.connect(
+            lambda exc: self.verdict.setText(f"The check itself failed: {user_message(exc)}")
+        )
         self.worker.start()
 
-    def _show(self, report) -> None:
-        self.result = report
+    def _show(self, report: SelfTestReport) -> None:
+        self.outcome = report
         self.report.setPlainText(report.text())
         self.verdict.setText(
             "<b style='color:#2e7d32'>Everything works.</b>"
@@ -38,6 +43,6 @@ class CheckDialog(QDialog):
 
 
 def _check(device: str, precision: str):
-    from ..core.selftest import run_self_test
+    from ..core.session.selftest import run_self_test
 
     return run_self_test(device, precision, on_step=lambda step: None)

@@ -2,61 +2,85 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from .. import __version__
-from ..core.batch import BatchItem
-from ..core.imageio import IMAGE_EXTENSIONS
+from ..core.io.images import IMAGE_EXTENSIONS
 from ..core.models.layouts import CheckpointError
 from ..core.models.registry import REGISTRY, titles
-from ..core.settings import default_export_folder, log_file
-from .actions import shortcut_rows
-from .widgets import card_html
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from ..core.session.batch import BatchItem
+from ..core.session.settings import default_export_folder, log_file
+from ..core.session.workspace import Workspace
+from .controllers.batch import BatchController
+from .controllers.view import ViewController
+from .widgets import WelcomePage, card_html
 
 CHECKPOINT_FILES = "Checkpoints (*.ckpt *.pth *.pt *.safetensors)"
 
 
+@dataclass(frozen=True)
+class DialogHost:
+    """What the dialogs need of the window, given explicitly."""
+
+    parent: QWidget
+    workspace: Workspace
+    view: ViewController
+    batch: BatchController
+    selected_items: Callable[[], list[BatchItem]]  # the rows selected in the batch table
+    open_paths: Callable[[list[str]], None]
+    show_error: Callable[[str], None]
+    show_message: Callable[[str], None]  # a passing note in the status bar
+    shortcuts: Callable[[], list[tuple[str, str]]]  # (command, keys) of every shortcut
+    weights_changed: Callable[[], None]  # models, weights or the weights folder changed
+
+
 class Dialogs:
-    def __init__(self, window: MainWindow):
-        self.window = window
+    def __init__(self, host: DialogHost):
+        self.host = host
+        self.window = host.parent  # the dialogs' parent widget
+
+    def serve(self, welcome: WelcomePage) -> None:
+        """The welcome page's buttons open these dialogs."""
+        welcome.choose_folder.clicked.connect(self.choose_weights_folder)
+        welcome.manage_models.clicked.connect(self.manage_models)
+        welcome.load_checkpoint.clicked.connect(self.load_checkpoint)
+        welcome.open_image.clicked.connect(self.open_images)
 
     def open_images(self) -> None:
         patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
         filters = f"Images ({patterns});;All files (*)"
         paths, _ = QFileDialog.getOpenFileNames(self.window, "Open images", self.last_folder(), filters)
         if paths:
-            self.window.open_paths(paths)
+            self.host.open_paths(paths)
 
     def load_ground_truth(self) -> None:
-        document = self.window.view.current
+        document = self.host.view.current
         if document is None:
-            self.window.show_error("Open an image first: a ground-truth mask belongs to one image.")
+            self.host.show_error("Open an image first: a ground-truth mask belongs to one image.")
             return
         patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
         path, _ = QFileDialog.getOpenFileName(
             self.window, "Ground-truth mask (white = manipulated)", "", f"Masks ({patterns})"
         )
         if path:
-            self.window.view.load_ground_truth(path)
+            self.host.view.load_ground_truth(path)
 
     def last_folder(self) -> str:
         """The folder of the image opened last, where the next one most likely is."""
-        recent = self.window.settings.recent_files
+        recent = self.host.workspace.settings.recent_files
         return str(Path(recent[0]).parent) if recent else ""
 
     def open_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.window, "Open a folder of images", self.last_folder())
         if folder:
-            self.window.open_paths([folder])
+            self.host.open_paths([folder])
 
     def card(self, name: str) -> None:
-        current = self.window.view.current
+        current = self.host.view.current
         result = current.models.get(name) if current else None
         describe = result.localizer.describe() if result else None
         text = card_html(REGISTRY[name].card, describe)
@@ -64,8 +88,7 @@ class Dialogs:
 
     def shortcuts(self) -> None:
         rows = "".join(
-            f"<tr><td>{text}</td><td><b>{keys}</b></td></tr>"
-            for text, keys in shortcut_rows(self.window.actions_by_id)
+            f"<tr><td>{text}</td><td><b>{keys}</b></td></tr>" for text, keys in self.host.shortcuts()
         )
         QMessageBox.information(self.window, "Keyboard shortcuts", f"<table>{rows}</table>")
 
@@ -81,7 +104,7 @@ class Dialogs:
         """Help › Check installation…: the self-test, run on a worker, its report shown."""
         from .check_dialog import CheckDialog
 
-        settings = self.window.settings
+        settings = self.host.workspace.settings
         dialog = CheckDialog(settings.device, settings.precision, self.window)
         dialog.show()
         return dialog
@@ -89,18 +112,18 @@ class Dialogs:
     def export_report(self):
         from .export_dialog import ExportDialog
 
-        workspace = self.window.workspace
+        workspace = self.host.workspace
         default = str(default_export_folder(workspace.settings))
         dialog = ExportDialog(workspace, self.export_items, self.window, default)
         dialog.show()
         return dialog
 
     def export_items(self, scope: str) -> list[BatchItem]:
-        batch = self.window.batch
+        batch = self.host.batch
         if scope == "Current image":
-            chosen = [batch.item_for(self.window.view.wanted_path)]
+            chosen = [batch.item_for(self.host.view.wanted_path)]
         elif scope == "Selected images":
-            chosen = list(self.window.triage_dock.selected_items())
+            chosen = list(self.host.selected_items())
         else:
             chosen = list(batch.items)
         return [item for item in chosen if item is not None and item.status.finished]
@@ -108,8 +131,8 @@ class Dialogs:
     def manage_models(self):
         from .models_dialog import ModelsDialog
 
-        dialog = ModelsDialog(self.window.workspace.weights_folder(), self.window)
-        dialog.changed.connect(self.window.update_state)
+        dialog = ModelsDialog(self.host.workspace.weights_folder(), self.window)
+        dialog.changed.connect(self.host.weights_changed)
         dialog.show()
         return dialog
 
@@ -118,22 +141,19 @@ class Dialogs:
         paths, _ = QFileDialog.getOpenFileNames(self.window, title, "", CHECKPOINT_FILES)
         if paths:
             try:
-                models = self.window.workspace.use_checkpoints(paths)
+                models = self.host.workspace.use_checkpoints(paths)
             except CheckpointError as exc:
-                self.window.show_error(str(exc))
+                self.host.show_error(str(exc))
             else:
-                self.window.status.showMessage(
-                    "For this session: " + ", ".join(titles()[m] for m in models), 8000
-                )
-            self.window.update_state()
+                self.host.show_message("For this session: " + ", ".join(titles()[m] for m in models))
+            self.host.weights_changed()
 
     def choose_weights_folder(self) -> None:
-        workspace = self.window.workspace
+        workspace = self.host.workspace
         folder = QFileDialog.getExistingDirectory(
             self.window, "Weights folder", str(workspace.weights_folder())
         )
         if folder:
             workspace.settings.weights_dir = folder
             workspace.save()
-            self.window.central.welcome.set_folder(folder)
-            self.window.update_state()
+            self.host.weights_changed()

@@ -8,8 +8,8 @@ from typing import Any
 
 from PySide6.QtGui import QImage
 
-from ..core.image_results import ImageResults
 from ..core.progress import relay
+from ..core.session.image_results import ImageResults
 from .qimages import rgb_image
 
 
@@ -32,7 +32,7 @@ def _as_document(event: Any) -> Any:
     return Document.of(event) if isinstance(event, ImageResults) else event
 
 
-def worker_job(job: Generator) -> Generator:
+def worker_job(job: Generator[Any, None, Any]) -> Generator[Any, None, Any]:
     """A core job as a superqt generator worker runs it: image results become Documents on the worker thread,
     where they are made (building a full-size QImage there keeps the GUI thread free)."""
     return _as_document((yield from relay(job, _as_document)))

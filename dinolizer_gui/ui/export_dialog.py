@@ -21,11 +21,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import create_worker
+from superqt.utils import GeneratorWorker, create_worker
 
-from ..core.report.document import CaseInfo
-from ..core.report.export import export_job
-from ..core.workspace import Workspace
+from ..core.errors import user_message
+from ..core.report.content import CaseInfo
+from ..core.session.export import export_job
+from ..core.session.workspace import Workspace
 from .document import worker_job
 
 SCOPES = ("Current image", "Selected images", "All analysed images")
@@ -38,7 +39,8 @@ class ExportDialog(QDialog):
         """`items_for_scope(scope)` gives the analysed batch items a scope covers."""
         super().__init__(parent)
         self.setWindowTitle("Export report")
-        self.workspace, self.items_for_scope, self.worker = workspace, items_for_scope, None
+        self.workspace, self.items_for_scope = workspace, items_for_scope
+        self.worker: GeneratorWorker | None = None
         settings = self.settings = workspace.settings
         self.case_number = QLineEdit(settings.case_number)
         self.analyst = QLineEdit(settings.analyst)
@@ -47,9 +49,9 @@ class ExportDialog(QDialog):
         self.notes.setFixedHeight(70)
         self.scope = QComboBox()
         self.scope.addItems(SCOPES)
-        self.formats = {
-            fmt: QCheckBox(fmt.upper(), checked=fmt in ("pdf", "json")) for fmt in ("pdf", "json", "html")
-        }
+        self.formats = {fmt: QCheckBox(fmt.upper()) for fmt in ("pdf", "json", "html")}
+        for fmt in ("pdf", "json"):
+            self.formats[fmt].setChecked(True)
         self.folder = QLineEdit(default_folder)
         browse = QPushButton("Choose…")
         browse.clicked.connect(self.choose_folder)
@@ -71,7 +73,8 @@ class ExportDialog(QDialog):
         form.addRow("Images", self.scope)
         form.addRow("Formats", formats)
         form.addRow("Folder", destination)
-        self.progress = QProgressBar(visible=False, textVisible=True)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
         self.message = QLabel(wordWrap=True)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Close
@@ -121,14 +124,14 @@ class ExportDialog(QDialog):
             self.message.setText(str(exc))
             return
         self.settings.export_folder = folder
-        self.worker = create_worker(worker_job, job, _start_thread=False, _ignore_errors=True)
-        self.worker.yielded.connect(self._on_progress)
-        self.worker.returned.connect(self._on_done)
-        self.worker.errored.connect(lambda exc: self.message.setText(f"Export failed: {exc}"))
-        self.worker.finished.connect(lambda: setattr(self, "worker", None))
+        worker = self.worker = create_worker(worker_job, job, _start_thread=False, _ignore_errors=True)
+        worker.yielded.connect(self._on_progress)
+        worker.returned.connect(self._on_done)
+        worker.errored.connect(lambda exc: self.message.setText(f"Export failed: {user_message(exc)}"))
+        worker.finished.connect(lambda *_: setattr(self, "worker", None))
         self.progress.setVisible(True)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
-        self.worker.start()
+        worker.start()
 
     def _on_progress(self, progress) -> None:
         self.progress.setRange(0, progress.total or 0)  # no total: busy

@@ -2,50 +2,32 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QThreadPool, QTimer
+from PySide6.QtCore import Qt, QThreadPool, QTimer
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from .. import __version__
-from ..core.batch import ItemStatus
+from ..core.io.names import readable
 from ..core.models.registry import titles
-from ..core.names import readable
-from ..core.render import ViewMode
-from ..core.settings import Settings, load_settings
-from ..core.workspace import Workspace
-from .actions import build_actions, build_menus, choice_menu
+from ..core.session.settings import Settings, load_settings
+from ..core.session.workspace import Workspace
+from . import window_state
+from .actions import build_actions, build_menus, shortcut_rows
 from .central import Central
 from .controllers.batch import BatchController
 from .controllers.thresholds import ThresholdsController
 from .controllers.verdicts import VerdictController
 from .controllers.view import ViewController
-from .dialogs import Dialogs
+from .dialogs import DialogHost, Dialogs
 from .docks.controls import ControlsDock
 from .docks.triage import TriageDock
-from .document import Document
-from .panels import LAYOUTS
+from .menus import cards_menu, docks_menu, settings_menus
+from .screen import Screen
 from .status import StatusBar
 from .toolbar import MainToolBar
 from .widgets import HeldKey
-
-# what a model panel without a map says, by the image's state in the queue
-MISSING_MAP_TEXT = {ItemStatus.QUEUED: "queued — not analysed yet", ItemStatus.RUNNING: "analysing…"}
-STRIDES = ((128, "128 (official)"), (256, "256 (faster, not official)"), (504, "504 (fastest, not official)"))
-
-
-DEVICES = (
-    ("auto", "Automatic: a GPU if there is one, else the CPU"),
-    ("cpu", "CPU"),
-    ("cuda", "NVIDIA GPU (CUDA)"),
-    ("mps", "Apple GPU (MPS)"),
-)
-PRECISIONS = (
-    ("auto", "Automatic: per model, the fastest that keeps its official output (float32 on CPUs)"),
-    ("float32", "float32: the official maps exactly"),
-    ("bfloat16", "bfloat16 (beyond some models' fidelity bar: said in the results)"),
-    ("float16", "float16 (GPUs only; beyond some models' fidelity bar)"),
-)
 
 
 class MainWindow(QMainWindow):
@@ -55,105 +37,93 @@ class MainWindow(QMainWindow):
         self.settings = self.workspace.settings
         self.batch = BatchController(self.workspace, lambda: self.view.wanted_path, self)
         self.view = ViewController(self.workspace, self.batch, self)
-        self.thresholds = ThresholdsController(self.workspace, lambda: self.view.current, self)
+        self.thresholds = ThresholdsController(self.workspace.thresholds, lambda: self.view.current, self)
         self.verdicts = VerdictController(self.workspace, self.batch, self.view, self)
-        self.dialogs = Dialogs(self)
-        self.showing_original = False
-        self._displayed: Document | None = None
-        self._shown_status: ItemStatus | None = None  # the queue state the panels' notices describe
         self.setWindowTitle(f"DinoLizer GUI {__version__}")
         self.setAcceptDrops(True)
-        self.resize(1360, 760)
-        self._build_central()
+        self.central = Central(str(self.workspace.weights_folder()))
+        self.panel_grid, self.panels = self.central.panel_grid, self.central.panel_grid.panels
+        self.setCentralWidget(self.central)
         self.triage_dock = TriageDock(self.batch.table_model, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.triage_dock)
         self.controls = ControlsDock(self.thresholds, self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.controls)
+        self.dialogs = Dialogs(self._dialog_host())
         self.actions_by_id = build_actions(self)
         build_menus(self, self.actions_by_id, self._submenus())
         self.toolbar = MainToolBar(self.actions_by_id, self.settings, self)
         self.addToolBar(self.toolbar)
-        self.setStatusBar(StatusBar(self))
-        self.status = self.statusBar()
+        self.status = StatusBar(self)
+        self.setStatusBar(self.status)
+        widgets = (self.central, self.controls, self.toolbar, self.status)
+        self.on_screen = Screen(self, self.workspace, self.view, self.batch, self.verdicts, *widgets)
         self._connect()
         self._restore_layout()
         self._space = HeldKey(self, Qt.Key.Key_Space, self.show_original)
         self.update_state()
 
     # --- construction ----------------------------------------------------------------------------
-    def _build_central(self) -> None:
-        self.central = Central(str(self.workspace.weights_folder()))
-        self.panel_grid, self.panels = self.central.panel_grid, self.central.panel_grid.panels
-        welcome = self.central.welcome
-        welcome.choose_folder.clicked.connect(self.dialogs.choose_weights_folder)
-        welcome.manage_models.clicked.connect(self.dialogs.manage_models)
-        welcome.load_checkpoint.clicked.connect(self.dialogs.load_checkpoint)
-        welcome.open_image.clicked.connect(self.dialogs.open_images)
-        self.setCentralWidget(self.central)
+    def _dialog_host(self) -> DialogHost:
+        return DialogHost(
+            self,
+            self.workspace,
+            self.view,
+            self.batch,
+            lambda: self.triage_dock.selected_items(),
+            self.open_paths,
+            self.show_error,
+            lambda text: self.status.showMessage(text, 8000),
+            lambda: shortcut_rows(self.actions_by_id),
+            self.weights_changed,
+        )
 
     def _submenus(self) -> dict[str, QMenu]:
         self.recent_menu = QMenu("Open &recent", self)
         self._fill_recent()
-        device = choice_menu(self, "&Device", DEVICES, self.settings.device, self.set_device)
-        precision = choice_menu(self, "&Precision", PRECISIONS, self.settings.precision, self.set_precision)
-        stride = choice_menu(
-            self,
-            "DinoLizer &stride",
-            STRIDES,
-            self.settings.stride,
-            lambda value: self._set_setting("stride", value),
+        docks, toggles = docks_menu(
+            self, {"batch": (self.triage_dock, "Ctrl+B"), "controls": (self.controls, "Ctrl+Shift+T")}
         )
-        docks = QMenu("&Docks", self)
-        for name, dock, key in (
-            ("batch", self.triage_dock, "Ctrl+B"),
-            ("controls", self.controls, "Ctrl+Shift+T"),
-        ):
-            toggle = dock.toggleViewAction()
-            toggle.setShortcut(key)
-            docks.addAction(toggle)
-            self.actions_by_id[f"toggle_{name}"] = toggle  # listed with the other shortcuts
-        cards = QMenu("Model &cards", self)
-        for name, title in titles().items():
-            cards.addAction(title, lambda n=name: self.dialogs.card(n))
-        return {
-            "recent": self.recent_menu,
-            "device": device,
-            "precision": precision,
-            "stride": stride,
-            "cards": cards,
-            "docks": docks,
-        }
+        self.actions_by_id.update(toggles)  # listed with the other shortcuts
+        menus, cards = (
+            settings_menus(self, self.settings, self.change_setting),
+            cards_menu(self, self.dialogs.card),
+        )
+        return {**menus, "recent": self.recent_menu, "cards": cards, "docks": docks}
 
     def _connect(self) -> None:
-        self.toolbar.modeChanged.connect(self.refresh_layers)
-        self.toolbar.colormapChanged.connect(lambda name: self._set_setting("colormap", name, refresh=True))
-        self.toolbar.opacityChanged.connect(self.set_opacity)
-        self.panel_grid.hovered.connect(self.show_readout)
-        self.panel_grid.cardRequested.connect(self.dialogs.card)
-        self.triage_dock.chosen.connect(self.view.show)
-        self.triage_dock.activated.connect(lambda path: (self.view.show(path), self.panel_grid.leader.fit()))
-        self.controls.regionChosen.connect(self.show_region)
-        self.controls.regionHovered.connect(lambda rect, n: self.panel_grid.show_region("hovered", rect, n))
-        self.panel_grid.arranged.connect(self._arranged)
+        screen, grid, controls = self.on_screen, self.panel_grid, self.controls
+        self.dialogs.serve(self.central.welcome)
+        self.toolbar.modeChanged.connect(screen.refresh_layers)
+        self.toolbar.colormapChanged.connect(lambda name: self.change_setting("colormap", name))
+        self.toolbar.opacityChanged.connect(lambda opacity: self.change_setting("opacity", opacity))
+        grid.hovered.connect(screen.show_readout)
+        grid.cardRequested.connect(self.dialogs.card)
+        grid.arranged.connect(self._arranged)
         for panel in self.panels:
-            panel.view.viewChanged.connect(self._show_zoom)
-        self.controls.lockToggled.connect(lambda on: setattr(self.panel_grid.link, "locked", on))
+            panel.view.viewChanged.connect(screen.show_zoom)
+        self.triage_dock.chosen.connect(self.view.show)
+        self.triage_dock.activated.connect(self.view.show)
+        self.triage_dock.activated.connect(lambda _: grid.fit())  # after the image is shown
+        controls.regionChosen.connect(self.show_region)
+        controls.regionHovered.connect(lambda rect, n: grid.show_region("hovered", rect, n))
+        controls.lockToggled.connect(lambda on: setattr(grid.link, "locked", on))
+        controls.verdictChosen.connect(lambda verdict: self.record_verdict(verdict=verdict))
+        controls.noteEdited.connect(lambda note: self.record_verdict(note=note))
         self.thresholds.changed.connect(self._thresholds_changed)
         self.thresholds.regionsFailed.connect(lambda text: self.status.showMessage(text, 5000))
-        self.thresholds.regionsReady.connect(lambda document, _: self.show_scores(document))
-        self.view.truthNote.connect(lambda text: self.status.showMessage(text, 10000))
+        self.thresholds.regionsReady.connect(lambda document, _: screen.show_scores(document))
         self.batch.progressed.connect(self.status.show_progress)
-        self.batch.progressed.connect(lambda *_: self._follow_queue_state())
-        self.batch.itemFinished.connect(lambda _: self.triage_dock.label.setText(self.batch.counts_text()))
+        self.batch.progressed.connect(lambda *_: screen.follow_queue_state())
+        self.batch.itemFinished.connect(lambda _: self._show_counts())
         self.batch.runningChanged.connect(self._batch_running)
         self.batch.cancelled.connect(lambda: self.status.showMessage("Batch cancelled", 5000))
-        self.view.loading.connect(self._loading)
+        self.view.loading.connect(screen.loading)
+        self.view.replaced.connect(screen.show_input)
         self.view.displayed.connect(self.display)
         self.view.analysisFailed.connect(self.show_error)
         self.view.idle.connect(self.update_state)
         self.view.recentChanged.connect(self._fill_recent)
-        self.controls.verdict.verdictChosen.connect(lambda verdict: self.record_verdict(verdict=verdict))
-        self.controls.verdict.noteEdited.connect(lambda note: self.record_verdict(note=note))
+        self.view.truthNote.connect(lambda text: self.status.showMessage(text, 10000))
         self.verdicts.changed.connect(self._verdict_changed)
 
     # --- opening and walking -------------------------------------------------------------------
@@ -163,7 +133,7 @@ class MainWindow(QMainWindow):
         if not found:
             self.show_error("No images found in what was opened.")
             return
-        self.triage_dock.label.setText(self.batch.counts_text())
+        self._show_counts()
         self.select_path(found[0].path)
         if self.workspace.model_files():
             self.batch.start()
@@ -185,8 +155,11 @@ class MainWindow(QMainWindow):
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
         for path in self.settings.recent_files:
-            self.recent_menu.addAction(path, lambda p=path: self.open_paths([p]))
+            self.recent_menu.addAction(path, partial(self.open_paths, [path]))
         self.recent_menu.setEnabled(bool(self.settings.recent_files))
+
+    def _show_counts(self) -> None:
+        self.triage_dock.show_counts(self.batch.counts_text())
 
     # --- analysis --------------------------------------------------------------------------------
     def run_analysis(self) -> None:
@@ -211,175 +184,78 @@ class MainWindow(QMainWindow):
         if not running:
             self.actions_by_id["pause"].setChecked(False)
             self.status.hide_progress()
-            self.triage_dock.label.setText(self.batch.counts_text())
+            self._show_counts()
         self.update_state()
 
     # --- display ---------------------------------------------------------------------------------
-    def _loading(self, path: str) -> None:
-        self.central.hide_banner()
-        if self.view.current is None:
-            self.clear_display(path)
-
-    def clear_display(self, path: str) -> None:
-        """Nothing of the image shown before stays on screen while `path` loads."""
-        self._displayed = None
-        self.controls.verdict.show_verdict(self.verdicts.verdict_for(path), enabled=False)
-        self.panel_grid.clear()
-        self.show_scores(None)
-        self.controls.show_regions(None, {})
-        self.controls.show_marked(None)
-        self.setWindowTitle(f"{readable(Path(path).name)} — DinoLizer GUI {__version__}")
-
-    def display(self, document: Document) -> None:
-        self.central.show_viewer()
-        if document is not self._displayed:  # a preview updates the maps of the document on screen
-            self.panel_grid.show_input(document)
-            self._displayed = document
-        self.thresholds.adopt(document)
-        self.refresh_layers()
-        self.panel_grid.show_truth(document.ground_truth)
-        self.show_scores(document)
+    def display(self, document) -> None:
+        self.on_screen.display(document)
         self.thresholds.refresh_regions()
-        self.setWindowTitle(f"{readable(Path(document.path).name)} — DinoLizer GUI {__version__}")
-        self.controls.verdict.show_verdict(self.verdicts.verdict_for(document.path))
-        self.status.showMessage("; ".join(document.image.warnings), 10000)
         self.update_state()
-
-    def _follow_queue_state(self) -> None:
-        """The image on screen went from queued to analysing: its empty panels say so."""
-        document = self.view.current
-        item = self.batch.item_for(document.path) if document is not None else None
-        if item is not None and item.status != self._shown_status:
-            self.show_scores(document)
-
-    def show_scores(self, document: Document | None) -> None:
-        item = self.batch.item_for(document.path) if document is not None else None
-        self._shown_status = item.status if item is not None else None
-        state = MISSING_MAP_TEXT.get(self._shown_status, "not analysed")
-        with_weights = self.workspace.model_files()
-        missing = {name: state if name in with_weights else "not analysed (no weights)" for name in titles()}
-        self.controls.scores_label.setText(self.panel_grid.show_scores(document, missing))
-
-    def refresh_layers(self, changed: set[str] | None = None) -> None:
-        document, mode, settings = self.view.current, self.toolbar.mode(), self.settings
-        self.panel_grid.show_layers(
-            mode, document, settings.colormap, settings.opacity, self.showing_original, changed
-        )
-        self.controls.show_marked(document)
-        self.controls.show_legend(mode, settings.colormap)
-
-    def set_layout(self, layout: str) -> None:
-        self.panel_grid.choose(layout)
-
-    def show_panel(self, key: str) -> None:
-        """Keys 1-4: one large panel (input, each model, agreement)."""
-        self.panel_grid.choose("one", key)
-
-    def set_mode(self, mode: ViewMode) -> None:
-        self.toolbar.mode_combo.setCurrentIndex(list(ViewMode).index(mode))
 
     def show_region(self, rect, number: int) -> None:
         self.panel_grid.show_region("selected", rect, number)
-        self.panel_grid.leader.zoom_to(rect)
-
-    def _arranged(self) -> None:
-        grid, settings = self.panel_grid, self.settings
-        settings.panel_layout, settings.single_panel, settings.pair_model = (
-            grid.layout_name,
-            grid.single,
-            grid.pair,
-        )
-        self.refresh_layers()  # layers are drawn only on the panels in sight
-        self._show_zoom()
-
-    def _show_zoom(self) -> None:
-        leader = self.panel_grid.leader
-        self.status.zoom.setText(f"{leader.scale_factor:.0%}" + (" (fit)" if leader.fitted else ""))
-
-    def _restore_layout(self) -> None:
-        settings, grid = self.settings, self.panel_grid
-        if settings.window_state:
-            self.restoreState(QByteArray.fromBase64(settings.window_state.encode("ascii")))
-        known = {panel.key for panel in self.panels}
-        grid.arrange(
-            settings.panel_layout if settings.panel_layout in LAYOUTS else "three",
-            settings.single_panel if settings.single_panel in known else "input",
-            settings.pair_model if settings.pair_model in titles() else None,
-        )
+        self.panel_grid.zoom_to(rect)
 
     def show_original(self, on: bool) -> None:
-        self.showing_original = on
         self.actions_by_id["original"].setChecked(on)
-        self.refresh_layers()
-
-    def set_opacity(self, opacity: float) -> None:
-        self._set_setting("opacity", opacity)
-        if self.toolbar.mode() is ViewMode.OVERLAY and not self.showing_original:
-            self.panel_grid.set_overlay_opacity(self.settings.opacity)
-
-    def show_readout(self, x: int, y: int) -> None:
-        document = self.view.current
-        if document is None or x < 0:
-            self.status.readout.setText("")
-            return
-        parts = [f"({x}, {y})"] + [
-            f"{titles()[name]} {result.probability[y, x]:.3f}"
-            for name, result in document.models.items()
-            if result.has_map
-        ]
-        self.status.readout.setText("   ".join(parts))
+        self.on_screen.show_original(on)
 
     def show_error(self, message: str, sticky: bool = False) -> None:
-        """A banner over the panels; a `sticky` one stays until what it says is no longer true."""
-        self.central.show_banner(message, sticky)
-        self.status.showMessage(message, 10000)
+        self.on_screen.show_error(message, sticky)
 
+    def _arranged(self) -> None:
+        self.panel_grid.remember(self.settings)
+        self.on_screen.refresh_layers()  # layers are drawn only on the panels in sight
+        self.on_screen.show_zoom()
+
+    def _restore_layout(self) -> None:
+        window_state.place(self, self.settings)
+        self.panel_grid.restore(self.settings)
+
+    # --- thresholds and verdicts -----------------------------------------------------------------
     def _thresholds_changed(self, names: set[str]) -> None:
-        self.refresh_layers(changed=names)
+        self.on_screen.refresh_layers(changed=names)
         if self.view.current is not None:
             self.batch.follow_thresholds(self.view.current)
+
+    def nudge_threshold(self, delta: float) -> None:
+        """`]` / `[`: the threshold of the model panel last clicked, or both when they are linked."""
+        name = self.panel_grid.active_model
+        value = self.thresholds.move(name, self.thresholds.of(name) + delta)
+        which = "Both thresholds" if self.thresholds.linked else f"{titles()[name]} threshold"
+        self.status.showMessage(f"{which}: {value:.3f}", 4000)
 
     def record_verdict(self, verdict: str | None = None, note: str | None = None) -> None:
         if message := self.verdicts.record(self.view.wanted_path, verdict, note):
             self.status.showMessage(message, 4000)
 
-    def focus_note(self) -> None:
-        self.controls.show()
-        self.controls.verdict.note.setFocus()
-        self.controls.verdict.note.selectAll()
-
     def _verdict_changed(self, path: str) -> None:
         if path == self.view.wanted_path:
-            self.controls.verdict.show_verdict(self.verdicts.verdict_for(path))
-
-    def nudge_threshold(self, delta: float) -> None:
-        """`]` / `[`: the threshold of the model panel last clicked, or both when they are linked."""
-        name = self.panel_grid.active_model
-        value = self.thresholds.set(name, self.thresholds.values[name] + delta)
-        which = "Both thresholds" if self.thresholds.linked else f"{titles()[name]} threshold"
-        self.status.showMessage(f"{which}: {value:.3f}", 4000)
+            self.controls.show_verdict(self.verdicts.verdict_for(path))
 
     # --- weights and settings --------------------------------------------------------------------
     def set_model_files(self, name: str, paths: list[Path]) -> None:
         self.workspace.set_model_files(name, paths)
+        self.weights_changed()
+
+    def weights_changed(self) -> None:
+        """Models, weights or the weights folder changed: the queue runs once a model has weights."""
+        self.central.show_weights_folder(str(self.workspace.weights_folder()))
         if self.workspace.model_files():
             self.central.hide_banner(sticky=True)  # "viewing only" is no longer true
             self.batch.start()
         self.update_state()
 
-    def set_device(self, choice: str) -> None:
-        self._set_setting("device", choice)
-        self.status.probe_device(self.workspace)
-
-    def set_precision(self, choice: str) -> None:
-        self._set_setting("precision", choice)
-        self.status.probe_device(self.workspace)
-
-    def _set_setting(self, name: str, value, refresh: bool = False) -> None:
+    def change_setting(self, name: str, value) -> None:
         setattr(self.settings, name, value)
         self.workspace.save()
-        if refresh:
-            self.refresh_layers()
+        if name in ("device", "precision"):
+            self.status.probe_device(self.workspace)
+        elif name == "opacity":
+            self.on_screen.set_opacity(value)
+        elif name == "colormap":
+            self.on_screen.refresh_layers()
 
     def update_state(self) -> None:
         has_models = bool(self.workspace.model_files())
@@ -394,9 +270,10 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not getattr(self, "_sized", False):  # docks can only be sized once the window is laid out
             self._sized = True
-            if not self.settings.window_state:  # the batch dock starts narrow: the panels get the room
-                width = min(self.triage_dock.preferred_width(), int(self.width() * 0.36))
-                self.resizeDocks([self.triage_dock], [width], Qt.Orientation.Horizontal)
+            window_state.size_first_dock(
+                self, self.settings, self.triage_dock, self.triage_dock.preferred_width()
+            )
+            self.triage_dock.follow(self)  # the dock keeps its share as the window grows
             # PyTorch loads once the window is painted, so the window never waits for it
             QTimer.singleShot(0, self.status, lambda: self.status.probe_device(self.workspace))
 
@@ -415,6 +292,6 @@ class MainWindow(QMainWindow):
         self.thresholds.stop()
         self.batch.cancel()
         QThreadPool.globalInstance().waitForDone(30_000)  # no worker may outlive the window it reports to
-        self.settings.window_state = bytes(self.saveState().toBase64().data()).decode("ascii")
+        window_state.remember(self, self.settings)
         self.workspace.save()
         super().closeEvent(event)

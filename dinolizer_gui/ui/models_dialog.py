@@ -20,13 +20,13 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
     QVBoxLayout,
 )
-from superqt.utils import create_worker
+from superqt.utils import GeneratorWorker, create_worker
 
 from ..core.models import manager
 from ..core.models.registry import DECLIP_VARIANTS
 from ..core.models.weights_folder import ManifestEntry, active_choices, active_declip_set, load_manifest
 from ..core.progress import Progress
-from ..core.provenance import now_iso
+from ..core.report.run_record import now_iso
 
 STATE_TIPS = {
     "missing": "not installed",
@@ -55,7 +55,7 @@ class ModelsDialog(QDialog):
         self.folder = folder
         self.manifest = manifest or load_manifest()
         self.urls = urls or {}  # mirror URLs per entry id
-        self.worker = None
+        self.worker: GeneratorWorker | None = None
         self.table = QTableWidget(0, 6)
         self.table.setHorizontalHeaderLabels(
             ["State", "Checkpoint", "File", "Needs", "Trained on", "SHA-256"]
@@ -65,20 +65,22 @@ class ModelsDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setVisible(False)
-        self.progress = QProgressBar(visible=False, textVisible=True)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
         self.message = QLabel(wordWrap=True)
         self.download_button = QPushButton("Download…")
         self.import_button = QPushButton("Import file…")
         self.verify_button = QPushButton("Verify all")
         self.remove_button = QPushButton("Remove")
-        self.cancel_button = QPushButton("Cancel download", enabled=False)
-        self.declip_choice = QComboBox(toolTip="Which DeCLIP checkpoint the analysis uses")
+        self.cancel_button = QPushButton("Cancel download")
+        self.cancel_button.setEnabled(False)
+        self.declip_choice = QComboBox()
+        self.declip_choice.setToolTip("Which DeCLIP checkpoint the analysis uses")
         self.declip_choice.addItems(manager.declip_training_sets(self.manifest))
         self.declip_choice.setCurrentText(active_declip_set(folder))
         self.declip_choice.currentTextChanged.connect(lambda _: self.set_active())
-        self.declip_variant = QComboBox(
-            toolTip="The ViT file alone, or the ViT+RN50 decoder with its backbones"
-        )
+        self.declip_variant = QComboBox()
+        self.declip_variant.setToolTip("The ViT file alone, or the ViT+RN50 decoder with its backbones")
         self.declip_variant.addItems(DECLIP_VARIANTS)
         self.declip_variant.setCurrentText(active_choices(folder).get("declip_variant", DECLIP_VARIANTS[0]))
         self.declip_variant.currentTextChanged.connect(lambda _: self.set_active())
@@ -146,7 +148,8 @@ class ModelsDialog(QDialog):
 
     def select(self, entry_id: str) -> None:
         for row in range(self.table.rowCount()):
-            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == entry_id:
+            item = self.table.item(row, 0)
+            if item is not None and item.data(Qt.ItemDataRole.UserRole) == entry_id:
                 self.table.selectRow(row)
 
     def ask_licence(self, entry: ManifestEntry) -> bool:
@@ -205,7 +208,7 @@ class ModelsDialog(QDialog):
             self.progress.setRange(0, 0)
             self.progress.setFormat(f"{progress.stage} {progress.done / 1e6:.1f} MB")
 
-    def _on_finished(self) -> None:
+    def _on_finished(self, *_: object) -> None:
         self.worker = None
         self.progress.setVisible(False)
         self.cancel_button.setEnabled(False)

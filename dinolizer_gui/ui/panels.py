@@ -9,11 +9,12 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QSplitter
 
 from ..core.evaluation.ground_truth import GroundTruth
-from ..core.image_results import ModelResult
+from ..core.io.names import readable
+from ..core.maps.render import ViewMode, agreement_layer, model_layer, truth_layer
 from ..core.models.integrity import stated
 from ..core.models.registry import map_titles, titles
-from ..core.names import readable
-from ..core.render import ViewMode, agreement_layer, model_layer, truth_layer
+from ..core.session.image_results import ModelResult
+from ..core.session.settings import Settings
 from .document import Document
 from .image_view import ViewLink
 from .qimages import layer_image
@@ -57,6 +58,18 @@ class PanelGrid(QSplitter):
         """The view that zoom commands act on (the others follow it while locked): the first one shown."""
         return next((p.view for p in self.panels if p.key in self.shown_keys()), self.panels[0].view)
 
+    def fit(self) -> None:
+        self.leader.fit()
+
+    def actual_size(self) -> None:
+        self.leader.actual_size()
+
+    def zoom(self, factor: float) -> None:
+        self.leader.zoom(factor)
+
+    def zoom_to(self, rect: QRectF) -> None:
+        self.leader.zoom_to(rect)
+
     @property
     def model_panels(self) -> list[Panel]:
         return [p for p in self.panels if p.key in map_titles()]
@@ -89,6 +102,22 @@ class PanelGrid(QSplitter):
         models = [key for key in shown if key in map_titles()]
         if models and self.active_model not in models:  # `]` and `[` act on a model in sight
             self.activate(models[0])
+
+    def restore(self, settings: Settings) -> None:
+        """The layout the settings remember (an unknown one: three panels)."""
+        known = {panel.key for panel in self.panels}
+        self.arrange(
+            settings.panel_layout if settings.panel_layout in LAYOUTS else "three",
+            settings.single_panel if settings.single_panel in known else "input",
+            settings.pair_model if settings.pair_model in map_titles() else None,
+        )
+
+    def remember(self, settings: Settings) -> None:
+        settings.panel_layout, settings.single_panel, settings.pair_model = (
+            self.layout_name,
+            self.single,
+            self.pair,
+        )
 
     def choose(self, layout: str, single: str | None = None) -> None:
         """A layout the user asked for (a double-clicked panel is no longer maximised)."""
@@ -162,8 +191,8 @@ class PanelGrid(QSplitter):
             if changed is not None and panel.key not in changed:
                 continue
             result = results.get(panel.key)
-            if result is None or original or panel.key not in shown:  # a hidden panel is drawn when shown
-                panel.view.set_layer(None)
+            if result is None or result.levels is None or original or panel.key not in shown:
+                panel.view.set_layer(None)  # a hidden panel is drawn when shown
             else:
                 layer = layer_image(model_layer(panel_mode, result.levels, result.mask, colormap))
                 panel.view.set_layer(layer, opacity if panel_mode is ViewMode.OVERLAY else 1.0)

@@ -7,7 +7,7 @@ from importlib import resources
 import numpy as np
 from PySide6.QtGui import QIcon, QImage, qRgba
 
-from ..core.render import Layer
+from ..core.maps.render import Layer
 
 
 def rgb_image(rgb: np.ndarray) -> QImage:

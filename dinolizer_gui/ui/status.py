@@ -40,9 +40,13 @@ class StatusBar(QStatusBar):
         super().__init__(parent)
         self.readout = QLabel("")
         # wide enough for "Image 12 of 240 · DinoLizer windows 412/609 · batch ETA 1:02:03" at every moment
-        self.progress = QProgressBar(minimumWidth=460, maximumWidth=620, visible=False, textVisible=True)
+        self.progress = QProgressBar()
+        self.progress.setMinimumWidth(460)
+        self.progress.setMaximumWidth(620)
+        self.progress.setVisible(False)
         self.device_label = QLabel()
-        self.zoom = QLabel("", toolTip="Zoom of the panels (fit: follows the window until you zoom)")
+        self.zoom = QLabel("")
+        self.zoom.setToolTip("Zoom of the panels (fit: follows the window until you zoom)")
         self.addWidget(self.readout, 1)
         self.addPermanentWidget(self.zoom)
         self.addPermanentWidget(self.progress)
@@ -56,6 +60,12 @@ class StatusBar(QStatusBar):
         self.device_label.setText("loading PyTorch…")
         self.device_label.setToolTip("PyTorch and timm are loading in the background; images open meanwhile")
         self.probe.start(workspace)
+
+    def show_readout(self, text: str) -> None:
+        self.readout.setText(text)
+
+    def show_zoom(self, text: str) -> None:
+        self.zoom.setText(text)
 
     def show_progress(self, text: str, done: int, total: int) -> None:
         """`done` of `total`; a total of 0 shows a busy bar."""

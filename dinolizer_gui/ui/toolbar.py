@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QLabel, QSlider, QToolBar
 
-from ..core.render import COLORMAPS, ViewMode
-from ..core.settings import Settings
+from ..core.maps.render import COLORMAPS, ViewMode
+from ..core.session.settings import Settings
 from .actions import TOOLBAR
 
 
@@ -17,7 +17,8 @@ class MainToolBar(QToolBar):
     opacityChanged = Signal(float)
 
     def __init__(self, actions: dict[str, QAction], settings: Settings, parent=None):
-        super().__init__("Main", parent, objectName="main-toolbar")
+        super().__init__("Main", parent)
+        self.setObjectName("main-toolbar")
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self._labelled_width = 0
         for entry in TOOLBAR:
@@ -26,17 +27,17 @@ class MainToolBar(QToolBar):
             else:
                 self.addAction(actions[entry])
         self.addSeparator()
-        self.mode_combo = QComboBox(toolTip="What the model panels show")
+        self.mode_combo = QComboBox()
+        self.mode_combo.setToolTip("What the model panels show")
         for mode in ViewMode:
             self.mode_combo.addItem(mode.label, mode)
-        self.colormap_combo = QComboBox(
-            toolTip="Colour map of the heat map (perceptually uniform by default)"
-        )
+        self.colormap_combo = QComboBox()
+        self.colormap_combo.setToolTip("Colour map of the heat map (perceptually uniform by default)")
         self.colormap_combo.addItems(list(COLORMAPS))
         self.colormap_combo.setCurrentText(settings.colormap)
-        self.opacity_slider = QSlider(
-            Qt.Orientation.Horizontal, minimum=0, maximum=100, toolTip="Overlay opacity"
-        )
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setToolTip("Overlay opacity")
         self.opacity_slider.setValue(round(settings.opacity * 100))
         self.opacity_slider.setFixedWidth(110)
         for label, widget in (
@@ -63,6 +64,9 @@ class MainToolBar(QToolBar):
         style = Qt.ToolButtonStyle.ToolButtonTextBesideIcon if fits else Qt.ToolButtonStyle.ToolButtonIconOnly
         if style != self.toolButtonStyle():
             self.setToolButtonStyle(style)
+
+    def set_mode(self, mode: ViewMode) -> None:
+        self.mode_combo.setCurrentIndex(list(ViewMode).index(mode))
 
     def mode(self) -> ViewMode:
         return ViewMode(self.mode_combo.currentData())  # Qt hands the str-based enum back as a str

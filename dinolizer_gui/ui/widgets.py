@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from ..core.models.cards import ModelCard
 from ..core.models.integrity import stated
 from ..core.models.weights_folder import load_manifest
-from ..core.verdicts import VERDICTS, Verdict
+from ..core.store.verdicts import VERDICTS, Verdict
 from .image_view import ImageView
 
 SLIDER_STEPS = 1000
@@ -48,7 +48,9 @@ class Panel(QWidget):
         header.addStretch(1)
         header.addWidget(self.score)
         if key != "input":
-            info = QToolButton(text="Card", toolTip="Model card: training data, paper, known failure modes")
+            info = QToolButton()
+            info.setText("Card")
+            info.setToolTip("Model card: training data, paper, known failure modes")
             info.setAutoRaise(True)
             info.clicked.connect(lambda: self.cardRequested.emit(self.key))
             header.addWidget(info)
@@ -83,7 +85,8 @@ class Legend(QWidget):
         )
 
     def set_scale(self, colours, marks: dict[str, float]) -> None:
-        self.colours, self.marks, self.swatches = [tuple(int(v) for v in c) for c in colours], dict(marks), {}
+        self.colours = [(int(r), int(g), int(b)) for r, g, b in colours]
+        self.marks, self.swatches = dict(marks), {}
         self.update()
 
     def set_swatches(self, swatches: dict[str, tuple[int, int, int]]) -> None:
@@ -115,13 +118,15 @@ class Legend(QWidget):
         metrics = painter.fontMetrics()
         for value in (0.0, 0.25, 0.5, 0.75, 1.0):
             text = f"{value:g}"
-            x = bar.left() + value * bar.width() - metrics.horizontalAdvance(text) / 2
-            x = min(max(x, 0), self.width() - metrics.horizontalAdvance(text))  # 0 and 1 stay whole
-            painter.drawText(int(x), self.height() - 2, text)
+            centred = bar.left() + value * bar.width() - metrics.horizontalAdvance(text) / 2
+            left = min(
+                max(centred, 0.0), float(self.width() - metrics.horizontalAdvance(text))
+            )  # 0 and 1 whole
+            painter.drawText(int(left), self.height() - 2, text)
         for index, (_name, value) in enumerate(sorted(self.marks.items())):
-            x = int(bar.left() + value * bar.width())
+            mark = int(bar.left() + value * bar.width())
             painter.setPen(QPen(QColor("#00e5ff" if index == 0 else "#ffffff"), 2))
-            painter.drawLine(x, bar.top() - 1, x, bar.bottom() + 1)
+            painter.drawLine(mark, bar.top() - 1, mark, bar.bottom() + 1)
         painter.end()
 
 
@@ -163,9 +168,11 @@ class ThresholdControl(QWidget):
         if value == self._value:
             return
         self._value = value
-        for widget, shown in ((self.slider, round(value * SLIDER_STEPS)), (self.spin, value)):
+        for widget in (self.slider, self.spin):
             widget.blockSignals(True)
-            widget.setValue(shown)
+        self.slider.setValue(round(value * SLIDER_STEPS))
+        self.spin.setValue(value)
+        for widget in (self.slider, self.spin):
             widget.blockSignals(False)
         if notify:
             self.changed.emit(self.key, value)
@@ -179,9 +186,10 @@ class VerdictBar(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.choice = QComboBox(
-            toolTip="Your verdict on this image (Alt+1 … Alt+4); reports print it apart "
-            "from the models' output, under the analyst's name"
+        self.choice = QComboBox()
+        self.choice.setToolTip(
+            "Your verdict on this image (Alt+1 … Alt+4); reports print it apart from the models' output, "
+            "under the analyst's name"
         )
         self.choice.addItems(list(VERDICTS))
         self.note = QLineEdit(
@@ -268,12 +276,11 @@ class WelcomePage(QWidget):
             "session.</p>"
             "<p><b>Get the weights…</b> shows each licence, downloads and verifies the files, or imports "
             "them from disk for machines without internet.</p>"
-            "<table cellspacing=6><tr><th align=left>Model</th><th align=left>File</th><th "
-            "align=left>Trained on</th>"
+            "<table cellspacing=6><tr><th align=left>Model</th><th align=left>File</th>"
+            "<th align=left>Trained on</th>"
             f"<th></th><th align=left>Licence</th></tr>{rows}</table>"
             "<p>DinoLizer needs the release checkpoint. DeCLIP needs one of the ViT files; COCO-SD suits "
-            "general "
-            "photographs, the Dolos ones faces.</p>"
+            "general photographs, the Dolos ones faces.</p>"
         )
 
 
@@ -283,7 +290,9 @@ class HeldKey(QObject):
     def __init__(self, window: QWidget, key: Qt.Key, held: Callable[[bool], None]):
         super().__init__(window)
         self.window, self.key, self.held = window, key, held
-        QApplication.instance().installEventFilter(self)
+        app = QApplication.instance()
+        assert app is not None, "a held key needs the running application"
+        app.installEventFilter(self)
 
     def eventFilter(self, obj, event) -> bool:
         if (

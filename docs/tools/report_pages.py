@@ -13,10 +13,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from dinolizer_gui.cli import main  # noqa: E402
-from dinolizer_gui.core.imageio import sha256_of_file  # noqa: E402
-from dinolizer_gui.core.provenance import now_iso  # noqa: E402
-from dinolizer_gui.core.results_store import ResultStore  # noqa: E402
-from dinolizer_gui.core.verdicts import Verdict  # noqa: E402
+from dinolizer_gui.core.io.hashing import sha256_of_file  # noqa: E402
+from dinolizer_gui.core.report.run_record import now_iso  # noqa: E402
+from dinolizer_gui.core.store.results import ResultStore  # noqa: E402
+from dinolizer_gui.core.store.verdicts import Verdict  # noqa: E402
 from docs.tools.screenshot import demo_image  # noqa: E402
 from tests import factories  # noqa: E402
 

@@ -82,7 +82,7 @@ def main(out: str, mode: str = "Overlay", layout: str = "three") -> None:
 
     def shoot():
         window.toolbar.mode_combo.setCurrentText(mode)
-        window.set_layout(layout)
+        window.panel_grid.choose(layout)
         window.thresholds.refresh_regions()
         app.processEvents()
         if window.controls.regions.rowCount() and mode != "Triage":

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dinolizer_gui.core.analysis import AnalysisOptions
-from dinolizer_gui.core.batch import BatchRunner, make_items
+from dinolizer_gui.core.engine.analysis import AnalysisOptions
 from dinolizer_gui.core.models.registry import load_localizer
 from dinolizer_gui.core.progress import run_to_end
-from dinolizer_gui.core.results_store import ResultStore
-from dinolizer_gui.core.results_writer import ResultsWriter
+from dinolizer_gui.core.report.results_folder import ResultsWriter
+from dinolizer_gui.core.session.batch import BatchRunner, make_items
+from dinolizer_gui.core.store.results import ResultStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,9 +60,9 @@ def test_a_models_map_is_freed_before_the_next_model_runs(weights, tmp_path):
     maps = []
     analyze = declip.analyze
 
-    def declip_checking_memory(image, options):
+    def declip_checking_memory(image, options, runtime=None):
         assert maps and maps[0]() is None, "DinoLizer's map is still alive while DeCLIP runs"
-        return analyze(image, options)
+        return analyze(image, options, runtime)
 
     declip.analyze = declip_checking_memory
     items = make_items([_photo(tmp_path / "a.png", 1)])
@@ -77,7 +77,7 @@ def test_a_models_map_is_freed_before_the_next_model_runs(weights, tmp_path):
 def test_a_model_that_finished_before_another_failed_keeps_its_files(weights, tmp_path):
     dinolizer, declip = _localizers(weights)
 
-    def out_of_memory(image, options):
+    def out_of_memory(image, options, runtime=None):
         raise RuntimeError("CUDA out of memory\nTried to allocate 2 GiB")
         yield
 

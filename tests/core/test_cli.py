@@ -8,8 +8,9 @@ import pytest
 from PIL import Image
 
 from dinolizer_gui.cli import main
-from dinolizer_gui.core.imageio import load_image, sha256_of_file
-from dinolizer_gui.core.render import (
+from dinolizer_gui.core.io.hashing import sha256_of_file
+from dinolizer_gui.core.io.images import load_image
+from dinolizer_gui.core.maps.render import (
     DEFAULT_COLORMAP,
     agreement_layer,
     colormap_rgb,
@@ -146,7 +147,7 @@ def test_a_second_run_over_stored_maps_reads_no_weights_and_writes_the_same_resu
     def no_weights_read(*args, **kwargs):
         raise AssertionError("a model was built although every map was stored")
 
-    monkeypatch.setattr("dinolizer_gui.core.workspace.load_localizer", no_weights_read)
+    monkeypatch.setattr("dinolizer_gui.core.session.workspace.load_localizer", no_weights_read)
     assert _analyze(folder, "--out", tmp_path / "second", *given) == 0
     first, second = (json.loads((tmp_path / run / "results.json").read_text()) for run in ("first", "second"))
     assert second["models"] == first["models"]  # weights, verification, thresholds: all as recorded

@@ -13,11 +13,12 @@ from dinolizer_gui.cli import main
 
 ray = pytest.importorskip("ray", reason="the [cluster] extra (CI installs it)")
 
-from dinolizer_gui.core.batch import ItemStatus, make_items  # noqa: E402
-from dinolizer_gui.core.cluster import ActorPool, ClusterError, ClusterOptions, ClusterRunner  # noqa: E402
-from dinolizer_gui.core.results_store import ResultStore  # noqa: E402
-from dinolizer_gui.core.settings import Settings  # noqa: E402
-from dinolizer_gui.core.workspace import Workspace  # noqa: E402
+from dinolizer_gui.core.session.batch import ItemStatus, make_items  # noqa: E402
+from dinolizer_gui.core.session.cluster import ActorPool, ClusterError, ClusterOptions, ClusterRunner  # noqa: E402
+from dinolizer_gui.core.session.settings import Settings  # noqa: E402
+from dinolizer_gui.core.session.thresholds import Thresholds  # noqa: E402
+from dinolizer_gui.core.session.workspace import Workspace  # noqa: E402
+from dinolizer_gui.core.store.results import ResultStore  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -117,7 +118,7 @@ def _runner(weights, tmp_path, pool, **cluster):
     store = ResultStore(tmp_path / "store")
     models, options = _models(weights, tmp_path, store)
     settings = ClusterOptions(actors=2, threads=1, **cluster)
-    return ClusterRunner(models, options, store, {"dinolizer": 0.5}, None, settings, pool)
+    return ClusterRunner(models, options, store, Thresholds(), None, settings, pool)
 
 
 def test_an_actor_killed_mid_batch_is_replaced_and_its_images_retried(weights, images, tmp_path, pool):
@@ -183,11 +184,11 @@ def test_a_run_refuses_actors_that_hold_other_weights(weights, tmp_path, pool):
     workspace = Workspace(Settings(device="cpu", precision="float32"), tmp_path / "config", None, None)
     other = [workspace.model("declip", [files["declip"]])]
     with pytest.raises(ClusterError, match="other weights"):
-        ClusterRunner(other, workspace.options(), None, {"declip": 0.5}, None, ClusterOptions(), pool)
+        ClusterRunner(other, workspace.options(), None, Thresholds(), None, ClusterOptions(), pool)
 
 
 def test_actors_that_cannot_start_in_time_are_an_error_and_are_stopped(weights, tmp_path, pool, monkeypatch):
-    from dinolizer_gui.core import cluster
+    from dinolizer_gui.core.session import cluster
 
     monkeypatch.setattr(cluster, "ACTOR_START_SECONDS", 2)  # the shared pool holds both CPUs meanwhile
     killed, kill = [], ray.kill

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_every_core_module_imports_with_pyside6_absent():
     modules = [m.name for m in pkgutil.walk_packages(dinolizer_gui.core.__path__, "dinolizer_gui.core.")]
-    assert "dinolizer_gui.core.inference" in modules
+    assert "dinolizer_gui.core.engine.inference" in modules
     code = (
         "import sys\n"
         "for blocked in ('PySide6', 'shiboken6', 'superqt'):\n"

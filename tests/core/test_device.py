@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from dinolizer_gui.core import device
-from dinolizer_gui.core.analysis import AnalysisOptions, Fidelity
-from dinolizer_gui.core.imageio import LoadedImage
-from dinolizer_gui.core.inference import run_localizer
+from dinolizer_gui.core.engine import device
+from dinolizer_gui.core.engine.analysis import AnalysisOptions, Fidelity
+from dinolizer_gui.core.engine.inference import run_localizer
+from dinolizer_gui.core.io.images import LoadedImage
 from dinolizer_gui.core.models.registry import REGISTRY, load_localizer
 from dinolizer_gui.core.progress import run_to_end
-from dinolizer_gui.core.results_store import result_key
+from dinolizer_gui.core.store.results import result_key
 
 DINOLIZER, DECLIP = REGISTRY["dinolizer"].fidelity, REGISTRY["declip"].fidelity
 SAFE_IN_BF16 = Fidelity("A model", ("bfloat16",))  # a model whose output bfloat16 keeps within its bar

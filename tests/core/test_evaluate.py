@@ -7,7 +7,7 @@ from PIL import Image
 from sklearn import metrics as sk
 
 from dinolizer_gui.cli import main
-from dinolizer_gui.core.imageio import OUTPUT_PNG_KEY
+from dinolizer_gui.core.io.images import OUTPUT_PNG_KEY
 
 MASKED = {"a/one.png": "a/one_mask.png", "a/two.png": "a/two.png", "three.jpg": "three_gt.png"}
 
@@ -49,7 +49,7 @@ def test_evaluate_scores_the_apps_own_maps_as_scikit_learn_does(weights, labelle
     assert code == 3  # the unlabelled image is an error, the rest goes on
     err = capsys.readouterr().err
     assert "unlabelled.png: error (no ground-truth mask: looked for unlabelled.*" in err
-    assert "pooled AP" in err and "dinolizer" in err
+    assert "Pooled AP" in err and "dinolizer" in err
     document = json.loads((out / "evaluation.json").read_text())
     assert document["schema"] == "dinolizer-gui/evaluation" and document["summary"] == {
         "ok": 4,
@@ -124,7 +124,7 @@ def test_a_second_evaluation_computes_nothing_and_inverted_masks_swap_the_classe
     def no_weights_read(*args, **kwargs):
         raise AssertionError("a model was built although every map was stored")
 
-    monkeypatch.setattr("dinolizer_gui.core.workspace.load_localizer", no_weights_read)
+    monkeypatch.setattr("dinolizer_gui.core.session.workspace.load_localizer", no_weights_read)
     assert main([*args, "--out", str(tmp_path / "second"), "--invert-masks", "--report", "html"]) == 0
     first, second = (
         json.loads((tmp_path / run / "evaluation.json").read_text()) for run in ("first", "second")

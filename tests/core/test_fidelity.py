@@ -16,9 +16,9 @@ import pytest
 import torch
 from PIL import Image
 
-from dinolizer_gui.core import device
-from dinolizer_gui.core.analysis import AnalysisOptions
-from dinolizer_gui.core.imageio import LoadedImage
+from dinolizer_gui.core.engine import device
+from dinolizer_gui.core.engine.analysis import AnalysisOptions
+from dinolizer_gui.core.io.images import LoadedImage
 from dinolizer_gui.core.models.registry import REGISTRY, load_localizer
 from dinolizer_gui.core.progress import run_to_end
 from tests import factories

@@ -13,8 +13,8 @@ from PIL import Image
 from pypdf import PdfReader
 
 from dinolizer_gui.cli import main
-from dinolizer_gui.core.analysis import AnalysisOptions
-from dinolizer_gui.core.imageio import LoadedImage
+from dinolizer_gui.core.engine.analysis import AnalysisOptions
+from dinolizer_gui.core.io.images import LoadedImage
 from dinolizer_gui.core.models import manager
 from dinolizer_gui.core.models.checkpoints import read_checkpoint
 from dinolizer_gui.core.models.checkpoints.torchscript import read_torchscript
@@ -262,8 +262,9 @@ def test_fusion_dependencies_are_shown_and_installed_files_make_the_fusion(fusio
 
 
 def test_a_fully_generated_image_says_the_maps_are_not_meaningful(weights):
-    from dinolizer_gui.core.analysis import ImageLevel, ModelRun
-    from dinolizer_gui.core.image_results import ModelResult
+    from dinolizer_gui.core.engine.analysis import ImageLevel, ModelRun
+    from dinolizer_gui.core.session.image_results import ModelResult
+    from dinolizer_gui.core.session.thresholds import Thresholds
     from dinolizer_gui.ui.panels import fully_generated_warning
 
     files, _ = weights
@@ -271,13 +272,14 @@ def test_a_fully_generated_image_says_the_maps_are_not_meaningful(weights):
     declip = load_localizer("declip", [files["declip"]])
     synthetic = ModelRun(None, 5, (504, 504), [], "CPU", image_level=ImageLevel(3.0, (3.0,) * 5))
     everywhere = ModelRun(np.full((10, 10), 0.9, np.float32), 1, (224, 224), [], "CPU")
+    thresholds = Thresholds()
     results = {
-        "declip": ModelResult.of(declip, everywhere, 0.9, 0.5),
-        "bfree": ModelResult.of(bfree, synthetic, synthetic.score, 0.5),
+        "declip": ModelResult.of(declip, everywhere, 0.9, thresholds),
+        "bfree": ModelResult.of(bfree, synthetic, synthetic.score, thresholds),
     }
     assert "maps are not meaningful" in fully_generated_warning(results)
     results["declip"] = ModelResult.of(
-        declip, ModelRun(np.zeros((10, 10), np.float32), 1, (224, 224), [], "CPU"), 0.0, 0.5
+        declip, ModelRun(np.zeros((10, 10), np.float32), 1, (224, 224), [], "CPU"), 0.0, thresholds
     )
     assert fully_generated_warning(results) == ""
 

@@ -18,15 +18,15 @@ from PIL import Image
 from pypdf import PdfReader
 
 from dinolizer_gui.cli import main
-from dinolizer_gui.core.analysis import AnalysisOptions, ModelRun
-from dinolizer_gui.core.files import OUTPUT_MARKER
-from dinolizer_gui.core.imageio import ImageLoadError, load_image
+from dinolizer_gui.core.engine.analysis import AnalysisOptions, ModelRun
+from dinolizer_gui.core.io.images import ImageLoadError, load_image
+from dinolizer_gui.core.io.outputs import OUTPUT_MARKER
 from dinolizer_gui.core.models import manager
 from dinolizer_gui.core.models.layouts import CheckpointError
 from dinolizer_gui.core.models.registry import load_localizer
 from dinolizer_gui.core.progress import run_to_end
-from dinolizer_gui.core.results_store import ResultStore
-from dinolizer_gui.core.results_writer import ResultsWriter
+from dinolizer_gui.core.report.results_folder import ResultsWriter
+from dinolizer_gui.core.store.results import ResultStore
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,8 +129,8 @@ def test_a_model_that_outputs_nan_gives_an_error_never_a_score(tmp_path):
 
 
 def test_all_json_the_app_writes_is_strict(tmp_path):
-    from dinolizer_gui.core.analysis import ImageOutcome
-    from dinolizer_gui.core.batch import BatchItem
+    from dinolizer_gui.core.engine.analysis import ImageOutcome
+    from dinolizer_gui.core.session.batch import BatchItem
 
     writer = ResultsWriter(tmp_path / "out", {"parameters": {"odd": float("nan")}})
     with pytest.raises(ValueError, match="JSON"):
@@ -251,7 +251,7 @@ def test_only_regular_files_are_read(tmp_path):
 
 
 def test_a_file_above_the_read_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
-    from dinolizer_gui.core import imageio
+    from dinolizer_gui.core.io import images as imageio
 
     monkeypatch.setattr(imageio, "MIN_READ_LIMIT", 1000)
     path = _photo(tmp_path / "big.png", 200, 200)
@@ -336,12 +336,12 @@ def test_no_error_message_is_empty(weights, tmp_path):
     files, _ = weights
     localizer = load_localizer("dinolizer", [files["release"]])
 
-    def silent_failure(image, options):
+    def silent_failure(image, options, runtime=None):
         raise RuntimeError()
         yield
 
     localizer.analyze = silent_failure
-    from dinolizer_gui.core.batch import BatchRunner, make_items
+    from dinolizer_gui.core.session.batch import BatchRunner, make_items
 
     items = make_items([_photo(tmp_path / "x.png")])
     run_to_end(BatchRunner([localizer], AnalysisOptions(device="cpu"), None).run(items))
@@ -568,7 +568,7 @@ def test_one_report_format_failing_never_stops_the_others(weights, tmp_path, mon
     ],
 )
 def test_options_are_validated_before_models_load(tmp_path, capsys, monkeypatch, extra, message):
-    from dinolizer_gui.core import workspace
+    from dinolizer_gui.core.session import workspace
 
     monkeypatch.setattr(workspace.Workspace, "model", lambda *a: pytest.fail("a model was loaded"))
     code = _analyze(_photo(tmp_path / "x.png"), "--out", tmp_path / "out", *extra)
@@ -578,7 +578,7 @@ def test_options_are_validated_before_models_load(tmp_path, capsys, monkeypatch,
 def test_an_out_that_is_a_file_or_unwritable_is_a_usage_error_before_models_load(
     tmp_path, capsys, monkeypatch
 ):
-    from dinolizer_gui.core import workspace
+    from dinolizer_gui.core.session import workspace
 
     monkeypatch.setattr(workspace.Workspace, "model", lambda *a: pytest.fail("a model was loaded"))
     image = _photo(tmp_path / "x.png")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dinolizer_gui.core import imageio
-from dinolizer_gui.core.imageio import ImageLoadError, load_image
+from dinolizer_gui.core.io import images as imageio
+from dinolizer_gui.core.io.images import ImageLoadError, load_image
 
 
 def _gradient(width=40, height=30):

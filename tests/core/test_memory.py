@@ -8,12 +8,12 @@ import pytest
 import torch
 from PIL import Image
 
-from dinolizer_gui.core import batch
-from dinolizer_gui.core.analysis import AnalysisOptions
-from dinolizer_gui.core.batch import BatchRunner, make_items
-from dinolizer_gui.core.device import release_mapped_files
+from dinolizer_gui.core.engine.analysis import AnalysisOptions
+from dinolizer_gui.core.engine.device import release_mapped_files
 from dinolizer_gui.core.models.registry import load_localizer
 from dinolizer_gui.core.progress import run_to_end
+from dinolizer_gui.core.session import batch
+from dinolizer_gui.core.session.batch import BatchRunner, make_items
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps (Linux)")
 
@@ -43,7 +43,7 @@ def test_released_weights_leave_resident_memory_and_give_the_same_maps(weights, 
     files, _ = weights
     localizer = load_localizer("declip", [files["declip"]])
     image_folder = _photos(tmp_path / "case", 1)
-    from dinolizer_gui.core.imageio import load_image
+    from dinolizer_gui.core.io.images import load_image
 
     image = load_image(image_folder / "img0.png")
     before = run_to_end(localizer.analyze(image, AnalysisOptions(device="cpu"))).probability

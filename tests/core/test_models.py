@@ -2,14 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from dinolizer_gui.core.analysis import AnalysisOptions
-from dinolizer_gui.core.device import cpu_runtime
-from dinolizer_gui.core.imageio import LoadedImage
-from dinolizer_gui.core.inference import windowed_probability
+from dinolizer_gui.core.engine.analysis import AnalysisOptions
+from dinolizer_gui.core.engine.device import cpu_runtime
+from dinolizer_gui.core.engine.inference import windowed_probability
+from dinolizer_gui.core.engine.tiling import WindowGrid
+from dinolizer_gui.core.io.images import LoadedImage
 from dinolizer_gui.core.models.checkpoints import CheckpointError, Layout, read_checkpoint
 from dinolizer_gui.core.models.registry import COCOGLIDE_P99_THRESHOLD, REGISTRY, load_localizer
 from dinolizer_gui.core.progress import Progress, run_to_end
-from dinolizer_gui.core.tiling import WindowGrid
 from tests import factories
 from tests.core import reference
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from dinolizer_gui.core.postprocess import find_regions, summarise
+from dinolizer_gui.core.maps.postprocess import find_regions, summarise
 
 
 def test_regions_give_box_area_mean_and_max_largest_first():
@@ -45,7 +45,7 @@ def test_more_regions_than_16_bit_labels_hold_fall_back_to_32_bit():
     ],
 )
 def test_image_score_is_the_99th_percentile_as_numpy_computes_it(values):
-    from dinolizer_gui.core.postprocess import image_score
+    from dinolizer_gui.core.engine.scores import image_score
 
     shaped = values.reshape(1, -1)
     assert image_score(shaped) == pytest.approx(float(np.percentile(shaped, 99)), abs=1e-7)
@@ -54,7 +54,7 @@ def test_image_score_is_the_99th_percentile_as_numpy_computes_it(values):
 def test_image_score_of_a_map_of_ties_needs_no_copy_of_the_map():
     import tracemalloc
 
-    from dinolizer_gui.core.postprocess import image_score
+    from dinolizer_gui.core.engine.scores import image_score
 
     flat_map = np.full((4000, 4000), 0.5, np.float32)  # 64 MB, every value in one histogram bin
     flat_map[-1, -50:] = 0.9

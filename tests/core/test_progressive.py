@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from dinolizer_gui.core import inference
-from dinolizer_gui.core.analysis import AnalysisOptions
-from dinolizer_gui.core.imageio import LoadedImage
+from dinolizer_gui.core.engine import inference
+from dinolizer_gui.core.engine.analysis import AnalysisOptions
+from dinolizer_gui.core.engine.tiling import WindowGrid
+from dinolizer_gui.core.io.images import LoadedImage
 from dinolizer_gui.core.models.registry import load_localizer
 from dinolizer_gui.core.progress import run_to_end
-from dinolizer_gui.core.tiling import WindowGrid
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from dinolizer_gui.cli import main
-from dinolizer_gui.core.imageio import sha256_of_file
+from dinolizer_gui.core.io.hashing import sha256_of_file
 
 
 def _photo(path, seed, size=(260, 300)):
@@ -113,7 +113,7 @@ def test_a_file_changed_after_analysis_is_reported_as_a_hash_mismatch(weights, e
     out = tmp_path / "out"
     _analyze(weights, evidence, out)
     _photo(evidence / "photo1.png", seed=9)  # tampered after the analysis
-    from dinolizer_gui.core.report.document import CaseInfo, write_reports
+    from dinolizer_gui.core.report.content import CaseInfo, write_reports
 
     (pdf, report_json), _ = write_reports(out, ["pdf", "json"], CaseInfo("2026-0142"))
     report = json.loads(report_json.read_text())

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from dinolizer_gui.cli import main
-from dinolizer_gui.core import selftest
+from dinolizer_gui.core.session import selftest
 
 
 @pytest.fixture()

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from dinolizer_gui.core.accumulators import BandAccumulator
-from dinolizer_gui.core.tiling import WindowGrid, dinolizer_working_size, window_starts
+from dinolizer_gui.core.engine.accumulators import BandAccumulator
+from dinolizer_gui.core.engine.tiling import WindowGrid, dinolizer_working_size, window_starts
 
 
 @pytest.mark.parametrize(

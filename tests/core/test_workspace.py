@@ -4,7 +4,7 @@ import pytest
 
 from dinolizer_gui.core.models.layouts import CheckpointError
 from dinolizer_gui.core.models.manager import import_file
-from dinolizer_gui.core.workspace import Workspace
+from dinolizer_gui.core.session.workspace import Workspace
 
 
 def _workspace(tmp_path):

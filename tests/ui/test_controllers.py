@@ -7,10 +7,10 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QThreadPool
 
-from dinolizer_gui.core.batch import ItemStatus
-from dinolizer_gui.core.results_store import ResultStore
-from dinolizer_gui.core.settings import Settings
-from dinolizer_gui.core.workspace import Workspace
+from dinolizer_gui.core.session.batch import ItemStatus
+from dinolizer_gui.core.session.settings import Settings
+from dinolizer_gui.core.session.workspace import Workspace
+from dinolizer_gui.core.store.results import ResultStore
 from dinolizer_gui.ui.controllers.batch import BatchController
 from dinolizer_gui.ui.controllers.thresholds import ThresholdsController
 from dinolizer_gui.ui.controllers.view import ViewController
@@ -86,18 +86,18 @@ def test_view_controller_shows_the_wanted_image_and_ignores_stale_ones(qtbot, wo
 
 def test_thresholds_controller_links_moves_and_computes_regions_for_the_shown_image(qtbot, workspace, folder):
     batch, view = _controllers(workspace)
-    thresholds = ThresholdsController(workspace, lambda: view.current)
+    thresholds = ThresholdsController(workspace.thresholds, lambda: view.current)
     item = batch.add([str(folder)])[0]
     view.show(item.path)
     with qtbot.waitSignal(view.analysisFinished, timeout=60000):
         batch.start()
     changed = []
     thresholds.changed.connect(changed.append)
-    thresholds.set("dinolizer", 0.8)
+    thresholds.move("dinolizer", 0.8)
     assert view.current.models["dinolizer"].threshold == 0.8
     assert workspace.settings.thresholds["declip"] == 0.5
     thresholds.set_linked(True)
-    thresholds.set("declip", 0.85)
+    thresholds.move("declip", 0.85)
     assert workspace.settings.thresholds == {"dinolizer": 0.85, "declip": 0.85}
     assert changed == [{"dinolizer"}, {"dinolizer", "declip"}]
     with qtbot.waitSignal(thresholds.regionsReady, timeout=10000) as signal:

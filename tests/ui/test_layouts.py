@@ -3,7 +3,7 @@
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from dinolizer_gui.core.settings import load_settings
+from dinolizer_gui.core.session.settings import load_settings
 from dinolizer_gui.ui.main_window import MainWindow
 
 from .helpers import analysed, layer_pixels

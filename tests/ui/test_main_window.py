@@ -6,7 +6,7 @@ from PIL import Image
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QImage
 
-from dinolizer_gui.core.settings import load_settings
+from dinolizer_gui.core.session.settings import load_settings
 from dinolizer_gui.ui.main_window import MainWindow
 
 from .helpers import analysed as _analysed
@@ -107,7 +107,7 @@ def test_space_shows_the_original_and_readout_gives_probabilities(qtbot, window,
     assert window.panels[1].view.layer.pixmap().isNull()
     qtbot.keyRelease(window.panels[1].view, Qt.Key.Key_Space)
     assert not window.panels[1].view.layer.pixmap().isNull()
-    window.show_readout(10, 20)
+    window.on_screen.show_readout(10, 20)
     value = document.models["declip"].probability[20, 10]
     assert (
         "(10, 20)" in window.status.readout.text() and f"DeCLIP {value:.3f}" in window.status.readout.text()
@@ -151,7 +151,7 @@ def test_next_and_previous_walk_the_opened_images(qtbot, window, tmp_path):
 def test_export_writes_a_report_of_the_current_image_with_progress(qtbot, window, weights, photo, tmp_path):
     import json
 
-    from dinolizer_gui.core.imageio import sha256_of_file
+    from dinolizer_gui.core.io.hashing import sha256_of_file
 
     _analysed(qtbot, window, weights, photo)
     window.controls.threshold["declip"].set_value(0.7)
@@ -363,7 +363,7 @@ def test_bfree_shows_an_image_level_line_a_column_and_a_filter_but_no_panel(qtbo
 def test_a_running_analysis_shows_labelled_previews_then_the_result(
     qtbot, window, weights, tmp_path, monkeypatch
 ):
-    from dinolizer_gui.core import inference
+    from dinolizer_gui.core.engine import inference
 
     monkeypatch.setattr(inference, "PREVIEW_SECONDS", 0.0)
     files, _ = weights
@@ -408,7 +408,7 @@ def test_a_mask_beside_the_image_is_outlined_on_every_panel_with_each_models_sco
     assert f"IoU {expected['iou']:.2f} F1 {expected['f1']:.2f} AP {expected['ap']:.2f}" in text
     assert "Ground truth" in window.controls.scores_label.text()
 
-    window.thresholds.set("dinolizer", 0.9)  # IoU and F1 follow the threshold; AP does not depend on it
+    window.thresholds.move("dinolizer", 0.9)  # IoU and F1 follow the threshold; AP does not depend on it
     at_09, _ = localization_scores(document.models["dinolizer"].probability, document.ground_truth, 0.9)
     qtbot.waitUntil(lambda: f"IoU {at_09['iou']:.2f} F1 {at_09['f1']:.2f}" in window.panels[1].score.text())
 

@@ -4,8 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dinolizer_gui.core.analysis import DEVICE_CHOICES, PRECISION_CHOICES
-from dinolizer_gui.ui.main_window import DEVICES, PRECISIONS, MainWindow
+from dinolizer_gui.core.engine.analysis import DEVICE_CHOICES, PRECISION_CHOICES
+from dinolizer_gui.ui.main_window import MainWindow
+from dinolizer_gui.ui.menus import DEVICES, PRECISIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,7 +55,7 @@ def test_the_status_bar_says_pytorch_is_loading_then_the_precision_and_why(qtbot
     window.show()
     qtbot.waitUntil(lambda: window.status.device_label.text() == "loading PyTorch…", timeout=5000)
     qtbot.waitUntil(lambda: "loading" not in window.status.device_label.text(), timeout=60000)
-    window.set_precision("float32")
+    window.change_setting("precision", "float32")
     qtbot.waitUntil(lambda: window.status.device_label.text().startswith("CPU (float32)"), timeout=10000)
     tip = window.status.device_label.toolTip()
     assert "DinoLizer: float32 as asked" in tip and "B-Free: float32 as asked" in tip

@@ -71,7 +71,7 @@ def test_a_batch_report_has_one_threshold_truth_dates_verdicts_errors_and_duplic
     files, _ = weights
     window.set_model_files("dinolizer", [files["release"]])
     window.set_model_files("declip", [files["declip"]])
-    window.thresholds.set("dinolizer", 0.65)
+    window.thresholds.move("dinolizer", 0.65)
     case = tmp_path / "case"
     case.mkdir()
     rng = np.random.default_rng(3)
@@ -123,7 +123,7 @@ def test_help_check_installation_shows_the_self_test_report(qtbot, window):
     window.settings.device = "cpu"
     dialog = window.dialogs.check_installation()
     qtbot.addWidget(dialog)
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=60000)
-    assert dialog.result.ok and "Everything works." in dialog.verdict.text()
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=60000)
+    assert dialog.outcome.ok and "Everything works." in dialog.verdict.text()
     assert "check the map, the mask and the files written" in dialog.report.toPlainText()
     assert "log file:" in dialog.report.toPlainText()

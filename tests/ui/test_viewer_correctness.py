@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from dinolizer_gui.core.batch import BatchProgress
+from dinolizer_gui.core.session.batch import BatchProgress
 
 from .helpers import analysed, drop, wait_batch_done
 
@@ -106,21 +106,23 @@ def test_brackets_move_the_threshold_of_the_panel_last_clicked_or_both_when_link
     qtbot, window, weights, photo
 ):
     analysed(qtbot, window, weights, photo)
-    values = window.thresholds.values
     window.controls.link_check.setChecked(False)
-    dinolizer, declip = values["dinolizer"], values["declip"]
+    owner = window.workspace.thresholds
+    dinolizer, declip = owner.of("dinolizer"), owner.of("declip")
     qtbot.mouseClick(window.panels[2].view.viewport(), Qt.MouseButton.LeftButton)
     assert window.panel_grid.active_model == "declip" and "▸" in window.panels[2].title.text()
     window.actions_by_id["threshold_up"].trigger()
-    assert values["declip"] == round(declip + 0.01, 3) and values["dinolizer"] == dinolizer
+    assert owner.of("declip") == round(declip + 0.01, 3) and owner.of("dinolizer") == dinolizer
     assert "DeCLIP threshold" in window.status.currentMessage()
-    assert window.controls.threshold["declip"].value() == values["declip"]
+    assert window.controls.threshold["declip"].value() == owner.of("declip")
     qtbot.mouseClick(window.panels[1].view.viewport(), Qt.MouseButton.LeftButton)
     window.actions_by_id["threshold_down_more"].trigger()
-    assert values["dinolizer"] == round(dinolizer - 0.05, 3) and values["declip"] == round(declip + 0.01, 3)
+    assert owner.of("dinolizer") == round(dinolizer - 0.05, 3) and owner.of("declip") == round(
+        declip + 0.01, 3
+    )
     window.controls.link_check.setChecked(True)
     window.actions_by_id["threshold_up"].trigger()
-    assert values["dinolizer"] == values["declip"] == round(dinolizer - 0.04, 3)
+    assert owner.of("dinolizer") == owner.of("declip") == round(dinolizer - 0.04, 3)
     assert "Both thresholds" in window.status.currentMessage()
 
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..analysis import ModelOutcome
-from ..postprocess import binary_mask
+from ..engine.analysis import ModelOutcome
+from ..maps.postprocess import binary_mask
 from .ground_truth import GroundTruth
 from .metrics import (
     PixelCounts,
@@ -32,7 +32,7 @@ class EvaluatedModel:
 
     name: str
     produces_map: bool
-    threshold: float  # the pixel threshold of the masks
+    threshold: float | None  # the pixel threshold of the masks (None: an image-level model)
     score_threshold: float  # the image-level flag threshold
     score_threshold_source: str
 
@@ -81,7 +81,7 @@ class ModelTally:
         self.labels.append(not truth.authentic)
         self.flags.append(bool(summary.flagged))
         entry = {"score": summary.score, "flagged": bool(summary.flagged)}
-        if run.probability is None:
+        if run.probability is None or self.model.threshold is None:
             return entry
         metrics, counts = localization_scores(run.probability, truth, self.model.threshold)
         self.pooled.add(counts)

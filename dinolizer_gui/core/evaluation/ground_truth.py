@@ -21,8 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..imageio import IMAGE_EXTENSIONS, load_image
-from ..render import outline
+from ..io.images import IMAGE_EXTENSIONS, load_image
+from ..maps.render import outline
 
 MASK_SUFFIXES = ("", "_mask", "_gt", "-mask", "_groundtruth")
 MASK_FOLDERS = ("masks", "mask", "gt", "groundtruth", "ground_truth")  # beside the images' folder

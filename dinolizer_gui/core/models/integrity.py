@@ -18,8 +18,8 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
-from ..files import read_json, write_json_atomic
-from ..imageio import sha256_of_file
+from ..io.hashing import sha256_of_file
+from ..io.outputs import read_json, write_json_atomic
 from .layouts import CheckpointError
 from .weights_folder import APP_NAME, ManifestEntry
 
@@ -41,7 +41,7 @@ class WeightsState(str, Enum):
 
 MEANING = {
     WeightsState.VERIFIED: "the published file, verified against its published hash",
-    WeightsState.RECORDED: "no hash is published; unchanged since its SHA-256 was recorded at first download",
+    WeightsState.RECORDED: "no hash is published; unchanged since its SHA-256 was recorded at install",
     WeightsState.UNOFFICIAL: "UNOFFICIAL: not the published file (its hash differs from the published one)",
     WeightsState.UNCHECKED: "placed in the weights folder by hand; no published hash or install record",
     WeightsState.SESSION: "given for this run only: not installed, not checked against a published hash",
@@ -139,7 +139,8 @@ def classify(
     if record is not None:
         if actual is not None and actual != record["sha256"]:
             return WeightsState.CORRUPT, f"SHA-256 is {actual}, recorded at install {record['sha256']}"
-        return WeightsState(record["state"]), ""
+        origin = record.get("source")
+        return WeightsState(record["state"]), (f"when it was {origin}" if isinstance(origin, str) else "")
     published = entry.sha256 if entry is not None else None
     if actual is None or published is None:
         return WeightsState.UNCHECKED, "no install record"

@@ -6,10 +6,10 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..analysis import AnalysisOptions, ModelRun
-from ..device import Runtime, release_mapped_files, resolve_runtime
-from ..imageio import LoadedImage
-from ..inference import Pipeline, run_localizer
+from ..engine.analysis import AnalysisOptions, ModelRun
+from ..engine.device import Runtime, release_mapped_files, resolve_runtime
+from ..engine.inference import Pipeline, run_localizer
+from ..io.images import LoadedImage
 from ..progress import Progress
 from .cards import ModelCard
 from .registry import REGISTRY

@@ -1,7 +1,7 @@
 """Getting, verifying and choosing the official weights.
 
 Downloads resume from a `.part` file, are verified against the published hash
-(or, where none is published, have their SHA-256 recorded at first download),
+(or, where none is published, have their SHA-256 recorded at install, with where they came from),
 and are moved into place atomically: a half file is never used. Nothing is
 downloaded unless asked, and only after the licence was accepted.
 """
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..files import commit, make_folder, read_json, write_json_atomic
-from ..imageio import sha256_of_file
+from ..io.hashing import sha256_of_file
+from ..io.outputs import commit, make_folder, read_json, write_json_atomic
 from ..progress import Progress
 from .integrity import HashCache, WeightsState, classify, forget_install, install_records, record_install
 from .layouts import CheckpointError, Layout, list_keys
@@ -155,7 +155,7 @@ def download(
         raise ModelManagerError(f"{entry.file}: {exc}") from None
     yield Progress(part.stat().st_size, part.stat().st_size, "verifying")
     try:
-        return _install(entry, folder, part, part.name)
+        return _install(entry, folder, part, f"downloaded from {url or entry.url}")
     except ModelManagerError:
         part.unlink(missing_ok=True)  # a corrupt transfer is not kept for resuming
         raise
@@ -173,7 +173,7 @@ def _install(
     entry: ManifestEntry,
     folder: Path,
     source: Path,
-    source_name: str | None = None,
+    origin: str,
     *,
     copy: bool = False,
     allow_unofficial: bool = False,
@@ -181,10 +181,12 @@ def _install(
     """Verify `source` for `entry` and place it atomically as `folder/entry.file`.
 
     A download must match the published hash; an import from disk that does not
-    is installed as "unofficial" (its own SHA-256 recorded and reported).
+    is installed as "unofficial" (its own SHA-256 recorded and reported). `origin` says where it came from
+    ("downloaded from URL", "imported from FILE"). The install is recorded only once the file is in place, so
+    that a failed install never changes what is said of the file already installed.
     """
     staging = folder / f".{entry.file}.staging"
-    name = source_name or source.name
+    name = source.name
     official: bool | None = None  # None: nothing published to compare with
     try:
         if entry.archive and _is_distributed_archive(source, entry.archive_member or entry.file):
@@ -213,9 +215,9 @@ def _install(
             official = False  # the bare member cannot be checked against the archive's MD5
         _check_layout(entry, staging)
         states = {True: WeightsState.VERIFIED, False: WeightsState.UNOFFICIAL, None: WeightsState.RECORDED}
-        record_install(folder, entry.file, actual, states[official], name)
         target = folder / entry.file
         commit(staging, target)
+        record_install(folder, entry.file, actual, states[official], origin)
         return target
     finally:
         staging.unlink(missing_ok=True)
@@ -291,7 +293,7 @@ def import_file(
         return target
     manifest = manifest or load_manifest()
     entry = find_entry(as_entry, manifest) if as_entry else _entry_for_file(source, manifest)
-    return _install(entry, folder, source, source.name, copy=True, allow_unofficial=True)
+    return _install(entry, folder, source, f"imported from {source}", copy=True, allow_unofficial=True)
 
 
 def _entry_for_file(source: Path, manifest: list[ManifestEntry]) -> ManifestEntry:

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..device import full_precision
+from ..engine.device import full_precision
 from .checkpoints import CheckpointError
 from .checkpoints.declip import DeclipWeights, FusionWeights
 from .checkpoints.vit import infer_vit_config
@@ -109,9 +109,7 @@ def build_decoder(plan: list[tuple]) -> nn.Sequential:
         elif step[0] == "relu":
             steps.append(nn.ReLU())
         elif step[0] == "resize":
-            steps.append(
-                nn.Upsample(size=(256, 256))
-            )  # the fusion decoder's: a no-op, the map is 256 already
+            steps.append(nn.Upsample(size=(256, 256)))  # the fusion decoder's: a no-op at 256 already
         else:
             steps.append(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False))
     return nn.Sequential(*steps)

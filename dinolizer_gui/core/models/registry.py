@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..analysis import AnalysisOptions, Fidelity
+from ..engine.analysis import AnalysisOptions, Fidelity
 from .cards import BFREE_CARD, DECLIP_CARD, DINOLIZER_CARD, ModelCard
 from .layouts import Layout
 

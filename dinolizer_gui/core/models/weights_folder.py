@@ -10,7 +10,7 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
-from ..files import read_json
+from ..io.outputs import read_json
 from .registry import DEFAULT_DECLIP_SET, REGISTRY
 
 APP_NAME = "dinolizer-gui"

@@ -27,11 +27,22 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from ..files import write_atomic
-from ..imageio import ImageLoadError, load_image
-from ..models.integrity import stated
-from ..names import path_of
-from .wording import computed_text, entry_status, precision_text, summary_text, verdict_line
+from ..io.images import ImageLoadError, load_image
+from ..io.names import path_of
+from ..io.outputs import write_atomic
+from .sections import (
+    Row,
+    agreement_caption,
+    cover_rows,
+    hash_problem,
+    image_rows,
+    model_rows,
+    parameter_rows,
+    region_rows,
+    summary_table,
+    summary_text,
+    verdict_line,
+)
 
 PAGE_WIDTH = A4[0] - 30 * mm
 CELL_LIMIT = 600  # characters of one value in a table cell
@@ -141,28 +152,17 @@ class CurrentImage(Flowable):
         self.canv._report_image = self.name  # read by the page header of the pages that follow
 
 
-def _unofficial(checkpoint: dict) -> bool:
-    return (checkpoint.get("verification") or {}).get("state") not in ("verified", "recorded")
+def _table(rows: list[Row], styles, label_width: float = 35 * mm) -> Table:
+    """Label and value rows, each value styled by its kind (a hash in monospace, an alert in red)."""
+    style = {"text": styles["body"], "mono": styles["mono"], "alert": styles["alert"]}
+    cells = [(row.label, paragraph(row.value, style[row.kind])) for row in rows]
+    return grid_table(cells, [label_width, PAGE_WIDTH - label_width], styles)
 
 
 def _cover(report, styles):
-    case, analysis = report["case"], report["analysis"]
+    case = report["case"]
     story = [paragraph("Generative-inpainting localisation report", styles["title"]), Spacer(1, 4 * mm)]
-    rows = [
-        ("Case number", case["case_number"] or "—"),
-        ("Analyst", case["analyst"] or "—"),
-        ("Organisation", case["organisation"] or "—"),
-        ("Exported", f"{report['exported_at']} (when this report was written)"),
-        ("Analysed", f"{computed_text(analysis['maps_computed'])} (when the maps were computed)"),
-        ("Application", report["application"]),
-        (
-            "Device",
-            f"{analysis['device']['used']} (requested: {analysis['device']['requested']})"
-            + (f" — {analysis['device']['note']}" if analysis["device"]["note"] else ""),
-        ),
-        ("Software", ", ".join(f"{k} {v}" for k, v in analysis["software"].items())),
-    ]
-    story.append(grid_table(rows, [35 * mm, PAGE_WIDTH - 35 * mm], styles))
+    story.append(_table(cover_rows(report), styles))
     if case["notes"]:
         story += [
             Spacer(1, 3 * mm),
@@ -170,48 +170,10 @@ def _cover(report, styles):
             paragraph(case["notes"], styles["body"], limit=None),
         ]
     story += [Spacer(1, 3 * mm), paragraph("Parameters", styles["h2"])]
-    params = analysis["parameters"]
-    rows = [
-        (
-            key.replace("_", " "),
-            ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else value,
-        )
-        for key, value in params.items()
-    ]
-    rows.insert(
-        0, ("window (DinoLizer)", "504 px, class 2 of a 3-class softmax (release) or sigmoid (paper head)")
-    )
-    story.append(grid_table(rows, [45 * mm, PAGE_WIDTH - 45 * mm], styles))
+    story.append(_table(parameter_rows(report), styles, 45 * mm))
     story += [Spacer(1, 3 * mm), paragraph("Models", styles["h2"])]
-    used = analysis["parameters"]["thresholds"]
-    for name, model in report["models"].items():
-        checkpoints = [
-            row
-            for c in model["checkpoints"]
-            for row in (
-                ("Checkpoint", paragraph(f"{c['file']} ({c['layout']})", styles["body"])),
-                ("Weights", paragraph(stated(c), styles["alert"] if _unofficial(c) else styles["body"])),
-                ("SHA-256", paragraph(c["sha256"], styles["mono"])),
-            )
-        ]
-        rows = [
-            ("Model", f"{model['title']} — {model['variant']}"),
-            ("Paper", model["paper"]),
-            ("Trained on", model["training_data"]),
-            ("Licence", model["licence"]),
-            (
-                "Pixel threshold",
-                f"{used[name]} (masks, areas and regions of this report; the papers use "
-                f"{model['pixel_threshold']})"
-                if name in used
-                else "— (no map)",
-            ),
-            ("Image threshold", f"{model['score_threshold']:.4f} — {model['score_threshold_source']}"),
-            ("Precision", precision_text(model)),
-            ("Loading", "; ".join(model["load_notes"]) or "—"),
-        ]
-        rows += checkpoints
-        story += [grid_table(rows, [35 * mm, PAGE_WIDTH - 35 * mm], styles), Spacer(1, 2 * mm)]
+    for name in report["models"]:
+        story += [_table(model_rows(report, name), styles), Spacer(1, 2 * mm)]
     story += [paragraph("Limitations", styles["h2"])] + [
         paragraph(f"• {text}", styles["body"]) for text in report["limitations"]
     ]
@@ -219,35 +181,16 @@ def _cover(report, styles):
 
 
 def _summary(report, styles):
-    summary = report["summary"]
     story = [
         PageBreak(),
         paragraph("Summary", styles["h2"]),
-        paragraph(summary_text(summary), styles["body"]),
+        paragraph(summary_text(report["summary"]), styles["body"]),
         Spacer(1, 2 * mm),
     ]
-    names = list(report["models"])
-    rows = [
-        ["File", "Status"]
-        + [f"{report['models'][n]['title']} score" for n in names]
-        + ["Marked area", "Analyst's verdict"]
-    ]
-    for entry in report["images"]:
-        models = entry.get("models", {})
-        scores = [
-            f"{models[n]['score']:.3f}{' FLAGGED' if models[n]['flagged'] else ''}" if n in models else "—"
-            for n in names
-        ]
-        marked = ", ".join(f"{m['marked_area']:.1%}" for m in models.values() if m["marked_area"] is not None)
-        status = entry_status(entry)
-        if entry["hash_verified"] is False:
-            status += " — HASH MISMATCH"
-        verdict = entry.get("analyst_verdict")
-        rows.append(
-            [entry["file_name"], status, *scores, marked or "—", verdict["verdict"] if verdict else "—"]
-        )
+    rows = summary_table(report)
+    models = len(report["models"])
     width = PAGE_WIDTH / (len(rows[0]) + 1.5)
-    widths = [2 * width, 1.5 * width] + [width] * len(names) + [0.8 * width, 1.2 * width]
+    widths = [2 * width, 1.5 * width] + [width] * models + [0.8 * width, 1.2 * width]
     story.append(grid_table(rows, widths, styles, header=True))
     return story
 
@@ -255,34 +198,9 @@ def _summary(report, styles):
 def _image_page(entry, report, results_dir: Path, styles):
     story = [CurrentImage(None), PageBreak(), CurrentImage(entry["file_name"])]
     story.append(paragraph(entry["file_name"], styles["h2"]))
-    if entry["hash_verified"] is False:
-        story += [
-            paragraph(
-                f"{entry['hash_problem']}. SHA-256 at analysis {entry['sha256']}, at export "
-                f"{entry['sha256_at_export'] or '—'}.",
-                styles["alert"],
-            ),
-            Spacer(1, 3 * mm),
-        ]
-    exif = ", ".join(f"{k}: {v}" for k, v in entry.get("exif", {}).items()) or "none"
-    rows = [
-        ("Path", entry["path"]),
-        ("SHA-256 at analysis", paragraph(entry["sha256"] or "—", styles["mono"])),
-        (
-            "SHA-256 at export",
-            paragraph(
-                f"{entry['sha256_at_export'] or '—'}  {'(verified)' if entry['hash_verified'] else ''}",
-                styles["mono"],
-            ),
-        ),
-        ("Size", f"{entry['file_size']:,} bytes" if entry.get("file_size") else "—"),
-        ("Format, pixels", f"{entry['format'] or '—'}, {entry['width']} x {entry['height']} (as displayed)"),
-        ("EXIF", exif),
-        ("Transformations", "; ".join(entry["warnings"]) or "none"),
-    ]
-    if entry["status"] != "ok":
-        rows.append(("Status", entry_status(entry)))
-    story.append(grid_table(rows, [35 * mm, PAGE_WIDTH - 35 * mm], styles))
+    if problem := hash_problem(entry):
+        story += [paragraph(problem, styles["alert"]), Spacer(1, 3 * mm)]
+    story.append(_table(image_rows(entry), styles))
     if verdict := entry.get("analyst_verdict"):
         story += [Spacer(1, 2 * mm), _verdict_box(verdict, styles)]
     if entry["status"] == "error":
@@ -313,23 +231,13 @@ def _image_page(entry, report, results_dir: Path, styles):
 
 
 def _regions_block(title: str, result: dict, styles) -> list:
-    regions = result["regions"][:REGION_ROWS]
-    rows = [["#", "Area %", "Mean p", "Max p", "Box x, y, w, h"]] + [
-        [
-            r["index"],
-            f"{r['area_percent']:.2f}",
-            f"{r['mean_probability']:.3f}",
-            f"{r['max_probability']:.3f}",
-            f"{r['x']}, {r['y']}, {r['width']}, {r['height']}",
-        ]
-        for r in regions
-    ]
+    rows = region_rows(result, REGION_ROWS)
     block = [
         paragraph(f"{title} regions (largest first)", styles["body"]),
         grid_table(rows, [8 * mm, 15 * mm, 15 * mm, 15 * mm, 34 * mm], styles, header=True),
     ]
-    if len(result["regions"]) > len(regions):
-        more = len(result["regions"]) - len(regions)
+    if len(result["regions"]) > REGION_ROWS:
+        more = len(result["regions"]) - REGION_ROWS
         block.append(paragraph(f"... and {more} smaller regions (all in the JSON report)", styles["small"]))
     return block
 
@@ -370,13 +278,8 @@ def _panels(entry, report, results_dir: Path, styles) -> Table:
             (f"{title} mask @ {result['threshold']}", PILImage.open(results_dir / result["mask"]))
         )
     if "agreement" in entry:
-        first, second = (report["models"][n]["title"] for n in entry["agreement"]["models"])
-        pictures.append(
-            (
-                f"Agreement: orange {first} only, blue {second} only, magenta both",
-                PILImage.open(results_dir / entry["agreement"]["image"]),
-            )
-        )
+        agreement = PILImage.open(results_dir / entry["agreement"]["image"])
+        pictures.append((agreement_caption(entry, report), agreement))
     width = PAGE_WIDTH / 3 - 2 * mm
     lines = []
     for start in range(0, len(pictures), 3):

@@ -7,15 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from superqt.utils import create_worker
+from superqt.utils import GeneratorWorker, create_worker
 
-from ...core.batch import BatchItem, BatchProgress, ItemStatus, make_items
-from ...core.image_results import PreviewResult
-from ...core.jobs import queue_job
+from ...core.io.names import counted, readable
 from ...core.models.registry import titles
-from ...core.names import counted, readable
 from ...core.progress import Progress
-from ...core.workspace import Workspace
+from ...core.session.batch import BatchItem, BatchProgress, ItemStatus, make_items
+from ...core.session.image_results import PreviewResult
+from ...core.session.jobs import queue_job
+from ...core.session.workspace import Workspace
 from ..batch_table import BatchTableModel
 from ..document import Document, worker_job
 
@@ -36,7 +36,7 @@ class BatchController(QObject):
         self.items: list[BatchItem] = []
         self._rows: dict[str, int] = {}  # path -> row: progress events ask for the image on screen
         self.table_model = BatchTableModel(self.items, self)
-        self.worker = None
+        self.worker: GeneratorWorker | None = None
         self.cancelling = False
         self.started_count = 0
         self._current: tuple[int, list[str]] = (-1, [])  # the item running, and its models so far
@@ -94,7 +94,7 @@ class BatchController(QObject):
         worker = create_worker(worker_job, job, _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_event)
         worker.errored.connect(self._on_error)
-        worker.aborted.connect(self.cancelled)
+        worker.aborted.connect(lambda *_: self.cancelled.emit())
         worker.finished.connect(self._on_finished)
         self.worker = worker
         self._started_at = time.perf_counter()
@@ -183,7 +183,7 @@ class BatchController(QObject):
         self.cancelling = True
         self.failed.emit(exc)
 
-    def _on_finished(self) -> None:
+    def _on_finished(self, *_: object) -> None:
         for row, item in enumerate(self.items):
             if item.status == ItemStatus.RUNNING:  # cancelled mid-image (superqt does not close generators)
                 item.status = ItemStatus.QUEUED

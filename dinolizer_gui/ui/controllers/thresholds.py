@@ -3,62 +3,54 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from superqt.utils import create_worker
 
-from ...core.workspace import Workspace
+from ...core.session.thresholds import Thresholds
 from ..document import Document
 
 REGION_DEBOUNCE_MS = 120
 
 
 class ThresholdsController(QObject):
+    """The viewer's side of the session's thresholds (their one owner is the core's `Thresholds`): a change
+    becomes the `changed` signal, and the regions of the image on screen are computed again off the GUI
+    thread."""
+
     changed = Signal(object)  # the names of the models whose threshold changed
     regionsReady = Signal(object, object)  # document, {model: Summary} (only for the document on screen)
     regionsFailed = Signal(str)
 
-    def __init__(self, workspace: Workspace, current: Callable[[], Document | None], parent=None):
+    def __init__(self, thresholds: Thresholds, current: Callable[[], Document | None], parent=None):
         super().__init__(parent)
-        self.workspace = workspace
+        self.owner = thresholds
         self.current = current
         self._workers: set = set()
         self._timer = QTimer(self, singleShot=True, interval=REGION_DEBOUNCE_MS)
         self._timer.timeout.connect(self.refresh_regions)
+        thresholds.subscribe(self._owner_changed)
 
-    @property
-    def values(self) -> dict[str, float]:
-        return self.workspace.settings.thresholds
+    def of(self, name: str) -> float:
+        return self.owner.of(name)
 
     @property
     def linked(self) -> bool:
-        return self.workspace.settings.link_thresholds
+        return self.owner.linked
 
     def set_linked(self, on: bool) -> None:
-        self.workspace.settings.link_thresholds = on
-        self.workspace.save()
+        self.owner.set_linked(on)
 
-    def set(self, name: str, value: float) -> float:
+    def move(self, name: str, value: float) -> float:
         """Move one model's threshold (both when linked); masks and regions follow, no model runs. Returns
         the value set (kept within 0 and 1)."""
-        value = round(min(max(float(value), 0.0), 1.0), 3)
-        names = set(self.values) if self.linked else {name}
-        document = self.current()
-        for key in names:
-            self.values[key] = value
-            if document is not None and key in document.models:
-                document.models[key].threshold = value
-        self.changed.emit(names)
-        self._timer.start()
-        self.workspace.save()
-        return value
+        return self.owner.move(name, value)
 
-    def adopt(self, document: Document) -> None:
-        """Show the thresholds a document's maps were summarised at."""
-        maps = {name: result for name, result in document.models.items() if result.has_map}
-        for name, result in maps.items():
-            self.values[name] = result.threshold
-        self.changed.emit(set(maps))
+    def _owner_changed(self, names: set[str]) -> None:
+        if names:
+            self.changed.emit(names)
+            self._timer.start()
 
     def refresh_regions(self) -> None:
         """Regions are computed on a worker thread (connected components of a 12 MP mask take ~150 ms)."""
@@ -69,10 +61,10 @@ class ThresholdsController(QObject):
         worker = create_worker(
             _summaries, dict(document.models), document.ground_truth, _start_thread=False, _ignore_errors=True
         )
-        worker.returned.connect(lambda summaries, doc=document: self._deliver(doc, summaries))
+        worker.returned.connect(partial(self._deliver, document))
         worker.errored.connect(lambda exc: self.regionsFailed.emit(f"regions: {exc}"))
         self._workers.add(worker)
-        worker.finished.connect(lambda w=worker: self._workers.discard(w))
+        worker.finished.connect(partial(self._workers.discard, worker))
         worker.start()
 
     def stop(self) -> None:

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal
 
-from ...core.provenance import now_iso
-from ...core.verdicts import Verdict
-from ...core.workspace import Workspace
+from ...core.report.run_record import now_iso
+from ...core.session.workspace import Workspace
+from ...core.store.verdicts import Verdict
 from .batch import BatchController
 from .view import ViewController
 

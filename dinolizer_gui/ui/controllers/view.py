@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from superqt.utils import create_worker
+from superqt.utils import GeneratorWorker, create_worker
 
-from ...core.batch import ItemStatus
 from ...core.evaluation.ground_truth import GroundTruth
-from ...core.jobs import ground_truth_job, open_image_job, stored_results_job
-from ...core.names import readable
-from ...core.workspace import Workspace
+from ...core.io.names import readable
+from ...core.session.batch import ItemStatus
+from ...core.session.jobs import ground_truth_job, open_image_job, stored_results_job
+from ...core.session.workspace import Workspace
 from ..document import Document, worker_job
 from .batch import BatchController
 
 
 class ViewController(QObject):
     loading = Signal(str)  # path being loaded
-    displayed = Signal(object)  # the Document now on screen
+    replaced = Signal(object)  # another Document (a new image, or the same one loaded anew) comes on screen
+    displayed = Signal(object)  # the Document now on screen, or new maps of it (a preview, a ground truth)
     analysisFinished = Signal(str)  # path of a displayed document that has maps
     analysisFailed = Signal(str)  # readable message
     idle = Signal()  # no document is being loaded any more
@@ -31,7 +33,7 @@ class ViewController(QObject):
         self.batch = batch
         self.wanted_path: str | None = None  # the image the user asked to see
         self.current: Document | None = None
-        self.worker = None
+        self.worker: GeneratorWorker | None = None
         self.pending: str | None = None
         self.truths: dict[str, GroundTruth | None] = {}  # per image path; None: no mask beside it
         self._truth_workers: set = set()
@@ -61,17 +63,23 @@ class ViewController(QObject):
             self.worker.quit()
             return
         item = self.batch.item_for(path)
-        finished = item is not None and item.status in (ItemStatus.DONE, ItemStatus.SKIPPED)
-        if finished and self.workspace.model_files():
+        if (
+            item is not None
+            and item.status in (ItemStatus.DONE, ItemStatus.SKIPPED)
+            and self.workspace.model_files()
+        ):
             job = stored_results_job(self.workspace, item.duplicate_of or path)
         else:
             job = open_image_job(self.workspace, path)
         worker = create_worker(worker_job, job, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(lambda document, p=path: self.offer(document, p))
-        worker.errored.connect(lambda exc, p=path: self.fail(p, exc))
+        worker.returned.connect(partial(self._offered, path))
+        worker.errored.connect(partial(self.fail, path))
         worker.finished.connect(self._on_finished)
         self.worker = worker
         worker.start()
+
+    def _offered(self, path: str, document: Document) -> None:
+        self.offer(document, path)
 
     def offer(self, document: Document, path: str) -> None:
         """A document for `path`: shown if it is still the one wanted and does not replace maps by none."""
@@ -89,6 +97,7 @@ class ViewController(QObject):
             document.ground_truth = self.truths[document.path]
         else:
             self._read_truth(document, None)
+        self.replaced.emit(document)
         self.displayed.emit(document)
         item = self.batch.item_for(path)
         if item is not None and item.status == ItemStatus.ERROR:
@@ -118,10 +127,10 @@ class ViewController(QObject):
             _start_thread=False,
             _ignore_errors=True,
         )
-        worker.returned.connect(lambda truth, p=path: self._truth_read(p, truth))
-        worker.errored.connect(lambda exc, p=path, given=mask_path: self._truth_failed(p, exc, given))
+        worker.returned.connect(partial(self._truth_read, path))
+        worker.errored.connect(partial(self._truth_failed, path, given=mask_path))
         self._truth_workers.add(worker)
-        worker.finished.connect(lambda w=worker: self._truth_workers.discard(w))
+        worker.finished.connect(partial(self._truth_workers.discard, worker))
         worker.start()
 
     def _truth_read(self, path: str, truth: GroundTruth | None) -> None:
@@ -134,7 +143,7 @@ class ViewController(QObject):
             self.current.ground_truth = truth
             self.displayed.emit(self.current)
 
-    def _truth_failed(self, path: str, exc: BaseException, given: str | None) -> None:
+    def _truth_failed(self, path: str, exc: BaseException, given: str | None = None) -> None:
         reason = f"ground-truth mask {readable(Path(getattr(exc, 'path', '') or given or '').name)}: "
         reason += str(getattr(exc, "reason", None) or exc)
         if given:
@@ -172,7 +181,7 @@ class ViewController(QObject):
         elif item.status == ItemStatus.SKIPPED:
             self.load(item.path)
 
-    def _on_finished(self) -> None:
+    def _on_finished(self, *_: object) -> None:
         self.worker = None
         if self.pending:
             path, self.pending = self.pending, None

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.maps.render import AGREEMENT_COLOURS, ViewMode, colormap_rgb
 from ...core.models.registry import map_titles, titles
-from ...core.render import AGREEMENT_COLOURS, ViewMode, colormap_rgb
 from ..batch_table import marked_text
 from ..controllers.thresholds import ThresholdsController
 from ..document import Document
@@ -33,16 +33,20 @@ class ControlsDock(QDockWidget):
     regionChosen = Signal(QRectF, int)  # a region's box in image pixels, its number
     regionHovered = Signal(object, int)  # the box of the row under the mouse (None: none), its number
     lockToggled = Signal(bool)
+    verdictChosen = Signal(str)  # the analyst's verdict on the image on screen
+    noteEdited = Signal(str)  # and the note
 
     def __init__(self, thresholds: ThresholdsController, parent=None):
-        super().__init__("Thresholds, scores and regions", parent, objectName="controls-dock")
+        super().__init__("Thresholds, scores and regions", parent)
+        self.setObjectName("controls-dock")
         self.controller = thresholds
         self.threshold = {
-            name: ThresholdControl(name, title, thresholds.values.get(name, 0.5))
-            for name, title in map_titles().items()
+            name: ThresholdControl(name, title, thresholds.of(name)) for name, title in map_titles().items()
         }
-        self.link_check = QCheckBox("Link both thresholds", checked=thresholds.linked)
-        self.lock_check = QCheckBox("Lock zoom and pan across panels", checked=True)
+        self.link_check = QCheckBox("Link both thresholds")
+        self.link_check.setChecked(thresholds.linked)
+        self.lock_check = QCheckBox("Lock zoom and pan across panels")
+        self.lock_check.setChecked(True)
         self.legend = Legend()
         self.scores_label = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.scores_label.setAlignment(Qt.AlignmentFlag.AlignTop)
@@ -50,11 +54,13 @@ class ControlsDock(QDockWidget):
         self.verdict = VerdictBar()
         self._lay_out()
         for control in self.threshold.values():
-            control.changed.connect(thresholds.set)
+            control.changed.connect(thresholds.move)
         self.link_check.toggled.connect(thresholds.set_linked)
         self.lock_check.toggled.connect(self.lockToggled)
         thresholds.changed.connect(self._follow)
         thresholds.regionsReady.connect(self.show_regions)
+        self.verdict.verdictChosen.connect(self.verdictChosen)
+        self.verdict.noteEdited.connect(self.noteEdited)
 
     def _regions_table(self) -> QTableWidget:
         table = QTableWidget(0, len(REGION_COLUMNS))
@@ -96,7 +102,9 @@ class ControlsDock(QDockWidget):
     @staticmethod
     def _scrolling(label: QLabel) -> QScrollArea:
         """Every model's score, meaning and weights stay reachable in a short dock: the text scrolls."""
-        area = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        area = QScrollArea()
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
         area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         area.setWidget(label)
         area.setMinimumHeight(3 * label.fontMetrics().lineSpacing())
@@ -104,15 +112,26 @@ class ControlsDock(QDockWidget):
 
     def _follow(self, names: set[str]) -> None:
         for name in names:
-            self.threshold[name].set_value(self.controller.values[name], notify=False)
+            self.threshold[name].set_value(self.controller.of(name), notify=False)
+
+    def show_scores(self, text: str) -> None:
+        self.scores_label.setText(text)
+
+    def show_verdict(self, verdict, enabled: bool = True) -> None:
+        self.verdict.show_verdict(verdict, enabled)
+
+    def focus_note(self) -> None:
+        self.show()
+        self.verdict.note.setFocus()
+        self.verdict.note.selectAll()
 
     def show_marked(self, document: Document | None) -> None:
         results = document.models if document else {}
         for name, control in self.threshold.items():
             result = results.get(name)
             text = ""
-            if result is not None and result.has_map:
-                text = f"marked {marked_text(result.marked_area(), result.threshold)}"
+            if result is not None and (threshold := result.threshold) is not None:
+                text = f"marked {marked_text(result.marked_area(), threshold)}"
             control.marked.setText(text)
 
     def show_legend(self, mode: ViewMode, colormap: str) -> None:
@@ -127,7 +146,7 @@ class ControlsDock(QDockWidget):
                 }
             )
         else:
-            self.legend.set_scale(colormap_rgb(colormap), dict(self.controller.values))
+            self.legend.set_scale(colormap_rgb(colormap), self.controller.owner.all())
 
     def show_regions(self, document: Document | None, summaries: dict) -> None:
         rows = [

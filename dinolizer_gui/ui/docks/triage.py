@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -10,16 +10,19 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMainWindow,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from ...core.batch import BatchItem
+from ...core.session.batch import BatchItem, ItemStatus
 from ..batch_table import COLUMNS, FILTERS, THUMBNAIL_HEIGHT, BatchTableModel, TriageFilter
 
-NAME_WIDTH = 150
+NAME_WIDTH = 150  # at least; the name column takes the room the dock has beyond the triage columns
+STATUS_WIDTH, ERROR_WIDTH = 70, 320  # the status column widens to say an error whole, up to ERROR_WIDTH
 FIRST_FIGURE_COLUMN = 2  # after the name and the status
+ANALYST_COLUMN = next(c for c, column in enumerate(COLUMNS) if column.header == "Analyst")
 
 
 class TriageDock(QDockWidget):
@@ -27,13 +30,14 @@ class TriageDock(QDockWidget):
     activated = Signal(str)  # a row double-clicked
 
     def __init__(self, model: BatchTableModel, parent=None):
-        super().__init__("Batch", parent, objectName="batch-dock")
+        super().__init__("Batch", parent)
+        self.setObjectName("batch-dock")
         self.model = model
-        self.proxy = TriageFilter(self)
-        self.proxy.setSourceModel(model)
+        self.proxy = TriageFilter(model, self)
         self._sorted_column = 0
         self.table = self._table()
-        self.filter_combo = QComboBox(toolTip="Show only some rows of the queue")
+        self.filter_combo = QComboBox()
+        self.filter_combo.setToolTip("Show only some rows of the queue")
         self.filter_combo.addItems(list(FILTERS))
         self.filter_combo.currentTextChanged.connect(self.proxy.set_mode)
         self.filter_combo.setSizeAdjustPolicy(
@@ -50,6 +54,45 @@ class TriageDock(QDockWidget):
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
         self.setWidget(triage)
+        model.dataChanged.connect(self._fit_errors)
+        self._window_width = 0
+
+    def follow(self, window: QMainWindow) -> None:
+        """Keep the dock's share of the window's width as the window is resized (names get the room)."""
+        self._window = window
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is getattr(self, "_window", None) and event.type() == QEvent.Type.Resize and self.isVisible():
+            width = self._window.width()
+            if self._window_width and width != self._window_width and not self.isFloating():
+                share = self.width() / self._window_width
+                self._window.resizeDocks([self], [round(share * width)], Qt.Orientation.Horizontal)
+            self._window_width = width
+        return False
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_names()
+
+    def _fit_names(self) -> None:
+        """The name column takes whatever room the dock has beyond the columns up to the analyst's verdict."""
+        header = self.table.horizontalHeader()
+        others = sum(header.sectionSize(c) for c in range(1, ANALYST_COLUMN + 1))
+        header.resizeSection(0, max(NAME_WIDTH, self.table.viewport().width() - others))
+
+    def _fit_errors(self, top_left: QModelIndex, bottom_right: QModelIndex, *_: object) -> None:
+        """An error row says its error whole: the status column widens to it (up to ERROR_WIDTH)."""
+        header, metrics = self.table.horizontalHeader(), self.table.fontMetrics()
+        widest = header.sectionSize(1)
+        for row in range(top_left.row(), bottom_right.row() + 1):
+            item = self.model.items[row]
+            if item.status == ItemStatus.ERROR:
+                text = COLUMNS[1].text(item)
+                widest = max(widest, min(ERROR_WIDTH, metrics.horizontalAdvance(text) + 16))
+        if widest != header.sectionSize(1):
+            header.resizeSection(1, widest)
+            self._fit_names()
 
     def _table(self) -> QTableView:
         table = QTableView()
@@ -63,9 +106,8 @@ class TriageDock(QDockWidget):
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setMinimumSectionSize(36)
-        analyst = next(c for c, column in enumerate(COLUMNS) if column.header == "Analyst")
         # long names, errors and verdicts: elided, whole in the tooltip
-        for column, width in ((0, NAME_WIDTH), (1, 70), (analyst, 90)):
+        for column, width in ((0, NAME_WIDTH), (1, STATUS_WIDTH), (ANALYST_COLUMN, 90)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
         table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
@@ -75,11 +117,15 @@ class TriageDock(QDockWidget):
         table.doubleClicked.connect(lambda index: self._emit(self.activated, index))
         return table
 
+    def show_counts(self, text: str) -> None:
+        self.label.setText(text)
+
     def preferred_width(self) -> int:
         """Wide enough to show every column up to the analyst's verdict without scrolling."""
         header = self.table.horizontalHeader()
-        last = next(c for c, column in enumerate(COLUMNS) if column.header == "Analyst")
-        columns = sum(max(header.sectionSize(c), header.sectionSizeHint(c)) for c in range(last + 1))
+        columns = NAME_WIDTH + sum(
+            max(header.sectionSize(c), header.sectionSizeHint(c)) for c in range(1, ANALYST_COLUMN + 1)
+        )
         scroll_bar = self.table.verticalScrollBar().sizeHint().width()
         return columns + scroll_bar + 2 * self.table.frameWidth() + 12
 

@@ -6,10 +6,10 @@ import math
 
 import torch
 
-from ...analysis import AnalysisOptions, ImageLevel
-from ...device import Runtime
-from ...imageio import LoadedImage
-from ...inference import IMAGENET_MEAN, IMAGENET_STD, normalise, pixels_on_device, require_finite
+from ...engine.analysis import AnalysisOptions, ImageLevel
+from ...engine.device import Runtime
+from ...engine.inference import IMAGENET_MEAN, IMAGENET_STD, normalise, pixels_on_device, require_finite
+from ...io.images import LoadedImage
 from ...progress import Progress
 from ..cards import BFREE_CARD
 from ..checkpoints import Checkpoint, CheckpointError

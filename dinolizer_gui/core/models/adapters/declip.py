@@ -9,10 +9,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ...analysis import DECLIP_MODES, AnalysisOptions
-from ...device import Runtime
-from ...imageio import LoadedImage
-from ...inference import (
+from ...engine.analysis import DECLIP_MODES, AnalysisOptions
+from ...engine.device import Runtime
+from ...engine.inference import (
     CLIP_MEAN,
     CLIP_STD,
     check_window_count,
@@ -21,8 +20,9 @@ from ...inference import (
     require_finite,
     windowed_probability,
 )
+from ...engine.tiling import WindowGrid
+from ...io.images import LoadedImage
 from ...progress import Progress
-from ...tiling import WindowGrid
 from ..cards import DECLIP_CARD
 from ..checkpoints import Checkpoint, CheckpointError
 from ..checkpoints.declip import declip_weights, fusion_weights

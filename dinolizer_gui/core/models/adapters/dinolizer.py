@@ -9,17 +9,17 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ...analysis import AnalysisOptions
-from ...device import Runtime
-from ...imageio import LoadedImage
-from ...inference import (
+from ...engine.analysis import AnalysisOptions
+from ...engine.device import Runtime
+from ...engine.inference import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     check_window_count,
     pixels_on_device,
     windowed_probability,
 )
-from ...tiling import WindowGrid, dinolizer_working_size
+from ...engine.tiling import WindowGrid, dinolizer_working_size
+from ...io.images import LoadedImage
 from ..cards import DINOLIZER_CARD
 from ..checkpoints import Checkpoint, CheckpointError
 from ..checkpoints.dinolizer import (

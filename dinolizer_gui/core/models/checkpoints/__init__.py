@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ...imageio import sha256_of_file
+from ...io.hashing import sha256_of_file
 from ..layouts import CheckpointError, Layout, list_keys
 
 __all__ = ["Checkpoint", "CheckpointError", "Layout", "list_keys", "read_checkpoint", "strip_prefixes"]

@@ -27,9 +27,8 @@ class Runtime:
     note: str = ""  # why this device was chosen when it is not what was asked
     precision_reason: str = ""  # why this precision
     warning: str = ""  # a precision asked for that moves this model's output beyond its fidelity bar
-    fidelity: Fidelity = field(
-        kw_only=True
-    )  # the model's precision policy (a fallback to the CPU re-reads it)
+    # the model's precision policy (a fallback to the CPU re-reads it)
+    fidelity: Fidelity = field(kw_only=True)
 
     @property
     def is_cuda(self) -> bool:

@@ -12,20 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .analysis import AnalysisOptions
-from .imageio import DEFAULT_MAX_PIXELS
+from ..engine.analysis import AnalysisOptions
+from ..io.images import DEFAULT_MAX_PIXELS
+from ..models.integrity import HashCache, Verification, verify_installed, verify_session
+from ..models.layouts import CheckpointError
+from ..models.registry import REGISTRY, load_localizer
+from ..models.weights_folder import installed_files, load_manifest, weights_dir
+from ..store.results import ResultStore
 from .model_handle import ModelHandle
-from .models.integrity import HashCache, Verification, verify_installed, verify_session
-from .models.layouts import CheckpointError
-from .models.registry import REGISTRY, load_localizer
-from .models.weights_folder import installed_files, load_manifest, weights_dir
-from .results_store import ResultStore
 from .settings import Settings, save_settings
+from .thresholds import Thresholds
 
 if TYPE_CHECKING:
+    from ..engine.device import Runtime
+    from ..models.localizer import Localizer
     from .batch import BatchRunner
-    from .device import Runtime
-    from .models.localizer import Localizer
 
 
 class LocalizerCache:
@@ -59,6 +60,19 @@ class Workspace:
     session_files: dict[str, list[Path]] = field(default_factory=dict)
     localizers: LocalizerCache = field(default_factory=LocalizerCache)
     hashes: HashCache = field(default_factory=HashCache)
+    thresholds: Thresholds = field(init=False)  # the one owner of the pixel thresholds
+
+    def __post_init__(self) -> None:
+        settings = self.settings
+        self.thresholds = Thresholds(settings.thresholds, settings.link_thresholds, self._keep_thresholds)
+
+    def _keep_thresholds(self, values: dict[str, float], linked: bool) -> None:
+        self.settings.thresholds, self.settings.link_thresholds = values, linked
+        self.save()
+
+    def use_thresholds(self, value: float | None) -> None:
+        """This session's thresholds: `value` for every model (each model's own when None), not saved."""
+        self.thresholds = Thresholds.fixed(REGISTRY, value)
 
     def weights_folder(self) -> Path:
         return weights_dir(self.weights_override or self.settings.weights_dir or None)
@@ -85,7 +99,7 @@ class Workspace:
         models given files; raises CheckpointError for a file that is not a checkpoint, or for files that make
         no model.
         """
-        from .models.checkpoints import read_checkpoint
+        from ..models.checkpoints import read_checkpoint
 
         chosen = {Path(path): read_checkpoint(path, sha256="-").layout for path in paths}
         models = [name for name, spec in REGISTRY.items() if spec.pick_chosen(chosen)]
@@ -135,30 +149,26 @@ class Workspace:
 
     def runtimes(self, names: Iterable[str] | None = None) -> dict[str, Runtime]:
         """Where and in which precision each model (every model by default) computes under these settings."""
-        from .models.localizer import model_runtimes
+        from ..models.localizer import model_runtimes
 
         return model_runtimes(names or REGISTRY, self.options())
 
     def max_pixels(self) -> int:
         return self.settings.max_pixels or DEFAULT_MAX_PIXELS
 
-    def batch_runner(self, models: list, thresholds: dict[str, float]) -> BatchRunner:
-        """A runner over this workspace's results store, options and image size limit."""
+    def batch_runner(self, models: list) -> BatchRunner:
+        """A runner over this workspace's results store, options, thresholds and image size limit."""
         from .batch import BatchRunner
 
-        return BatchRunner(models, self.options(), self.store, thresholds, self.max_pixels())
+        return BatchRunner(models, self.options(), self.store, self.thresholds, self.max_pixels())
 
-    def run_description(
-        self, models: list, thresholds: dict[str, float], runtimes: dict[str, Runtime] | None = None
-    ) -> dict:
-        """What results.json and the reports say of a run: models, weights, options, device, precisions."""
-        from .provenance import describe_run
+    def run_description(self, models: list, runtimes: dict[str, Runtime] | None = None) -> dict:
+        """What results.json and the reports say of a run: models, weights, options, thresholds, device,
+        precisions."""
+        from ..report.run_record import describe_run
 
         runtimes = runtimes or self.runtimes([m.name for m in models])
-        return describe_run(models, self.options(), runtimes, thresholds, self.max_pixels())
-
-    def thresholds(self) -> dict[str, float]:
-        return dict(self.settings.thresholds)
+        return describe_run(models, self.options(), runtimes, self.thresholds.all(), self.max_pixels())
 
     def save(self) -> None:
         save_settings(self.settings, self.config_folder)

@@ -14,14 +14,16 @@ from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .analysis import AnalysisOptions, ImageLevel, ImageOutcome, ModelRun
+from ..engine.analysis import AnalysisOptions, ImageOutcome, ModelRun
+from ..errors import user_message
+from ..io.hashing import sha256_of_file
+from ..progress import Progress
+from ..store.results import ResultStore, result_key
 from .batch import BatchItem, BatchProgress, BatchRunner, ImageDone, ItemStatus, ModelDone
-from .imageio import sha256_of_file
-from .progress import Progress
-from .results_store import ResultStore, result_key
 
 IN_FLIGHT_PER_ACTOR = 2  # one image computing and one waiting: a slow actor holds at most two
 RETRIES = 1  # an image whose actor died is tried once more, on a new actor
@@ -111,8 +113,8 @@ class Worker:
             raise ClusterError(f"{os.uname().nodename}: {Path(path).name}: {reason}") from None
 
     def _analyze(self, path: str, data: bytes | None, sha256: str, models: list[str], max_pixels) -> dict:
-        from .imageio import load_image
-        from .progress import run_to_end
+        from ..io.images import load_image
+        from ..progress import run_to_end
 
         image = load_image(path, max_pixels, data)  # hashes the bytes, shipped (never written here) or read
         if image.sha256 != sha256:
@@ -126,40 +128,20 @@ class Worker:
 
 def _packed(run: ModelRun) -> dict:
     """A run as plain data, its map zlib-compressed (a 12 MP float32 map is 48 MB raw)."""
-    packed = {
-        "windows": run.windows,
-        "working_size": list(run.working_size),
-        "preprocessing": run.preprocessing,
-        "device": run.device,
-        "notes": run.notes,
-        "seconds": run.seconds,
-        "map": None,
-        "shape": None,
-        "image_level": None,
-    }
+    packed: dict[str, Any] = {"run": run.record(), "map": None, "shape": None}
     if run.probability is not None:
         pixels = np.ascontiguousarray(run.probability, np.float32)
         packed["map"], packed["shape"] = zlib.compress(pixels.tobytes(), 1), pixels.shape
-    if run.image_level is not None:
-        packed["image_level"] = (run.image_level.logit, tuple(run.image_level.crop_logits))
     return packed
 
 
 def _unpacked(packed: dict) -> ModelRun:
     probability = None
     if packed["map"] is not None:
-        probability = np.frombuffer(zlib.decompress(packed["map"]), np.float32).reshape(packed["shape"])
-    level = packed["image_level"]
-    return ModelRun(
-        probability,
-        packed["windows"],
-        tuple(packed["working_size"]),
-        packed["preprocessing"],
-        packed["device"],
-        packed["notes"],
-        packed["seconds"],
-        ImageLevel(level[0], tuple(level[1])) if level is not None else None,
-    )
+        height, width = packed["shape"]
+        data = zlib.decompressobj().decompress(packed["map"], height * width * 4)
+        probability = np.frombuffer(data, np.float32).reshape(height, width)
+    return ModelRun.from_record(packed["run"], probability)
 
 
 class _Computed:
@@ -251,13 +233,15 @@ class ActorPool:
 
     def _actors_runtimes(self):
         """Each model's runtime as the actors report it (they must all compute alike)."""
-        from .device import Runtime
-        from .models.registry import REGISTRY
+        from ..engine.device import Runtime
+        from ..models.registry import REGISTRY
 
         try:
             reports = self.ray.get([a.runtimes.remote() for a in self.actors], timeout=ACTOR_START_SECONDS)
         except self.ray.exceptions.RayActorError as exc:
-            raise ClusterError(f"the cluster's actors could not start: {_cause(exc)}") from None
+            raise ClusterError(
+                f"the cluster's actors could not start: {user_message(getattr(exc, 'cause', None) or exc)}"
+            ) from None
         except self.ray.exceptions.GetTimeoutError:
             raise ClusterError(
                 f"the cluster's actors did not start within {ACTOR_START_SECONDS} s: its CPUs or GPUs are "
@@ -379,13 +363,12 @@ class ClusterRunner(BatchRunner):
             sha256 = sha256_of_file(item.path)
         except OSError:
             return None
-        stored = self.store
+        store, options = self.store, self.options
         needed = [
             m.name
             for m in self.models
-            if stored is None
-            or stored.get(result_key(sha256, m.name, m.checkpoints, self.options, self.runtimes[m.name]))
-            is None
+            if store is None
+            or not store.holds(result_key(sha256, m.name, m.checkpoints, options, self.runtimes[m.name]))
         ]
         return _Task(item, index, sha256, needed)
 
@@ -415,10 +398,16 @@ class ClusterRunner(BatchRunner):
             if task.attempts <= RETRIES:
                 self._submit(task, in_flight, load)
                 return False
-            task.item.status, task.item.reason = ItemStatus.ERROR, f"its actor died twice: {_cause(exc)}"
+            task.item.status, task.item.reason = (
+                ItemStatus.ERROR,
+                f"its actor died twice: {user_message(getattr(exc, 'cause', None) or exc)}",
+            )
             return True
         except self.ray.exceptions.RayError as exc:  # the image failed on the worker
-            task.item.status, task.item.reason = ItemStatus.ERROR, _cause(exc)
+            task.item.status, task.item.reason = (
+                ItemStatus.ERROR,
+                _cause(exc),
+            )
             return True
         for name, packed in runs.items():
             self.computed[(task.sha256, name)] = _unpacked(packed)
@@ -443,5 +432,5 @@ class ClusterRunner(BatchRunner):
 
 
 def _cause(exc: BaseException) -> str:
-    text = str(getattr(exc, "cause", None) or exc)
-    return text.strip().splitlines()[-1] if text.strip() else type(exc).__name__
+    """What a Ray error says of its cause (the worker's own exception, relayed as text)."""
+    return user_message(getattr(exc, "cause", None) or exc)

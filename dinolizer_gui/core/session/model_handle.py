@@ -13,14 +13,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .models.registry import REGISTRY
+from ..models.registry import REGISTRY
 
 if TYPE_CHECKING:
-    from .analysis import AnalysisOptions
-    from .imageio import LoadedImage
-    from .models.integrity import Verification
-    from .models.localizer import Localizer
-    from .results_store import ResultStore
+    from ..engine.analysis import AnalysisOptions
+    from ..io.images import LoadedImage
+    from ..models.integrity import Verification
+    from ..models.localizer import Localizer
+    from ..store.results import ResultStore
     from .workspace import LocalizerCache
 
 

@@ -19,15 +19,14 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .. import __version__
-from .analysis import ImageOutcome, ModelOutcome
-from .errors import OutputError
-from .files import make_folder, mark_output_folder, write_atomic, write_json_atomic
-from .imageio import OUTPUT_PNG_KEY, LoadedImage
-from .names import path_record, readable
-from .postprocess import binary_mask
-from .provenance import iso_time
-from .render import (
+from ... import __version__
+from ..engine.analysis import ImageOutcome, ModelOutcome
+from ..errors import OutputError
+from ..io.images import OUTPUT_PNG_KEY, LoadedImage
+from ..io.names import path_record, readable
+from ..io.outputs import make_folder, mark_output_folder, write_atomic, write_json_atomic
+from ..maps.postprocess import binary_mask
+from ..maps.render import (
     DEFAULT_COLORMAP,
     agreement_layer,
     colormap_rgb,
@@ -36,13 +35,13 @@ from .render import (
     mask_image,
     probability_levels,
 )
+from .run_record import iso_time
 
 RESULTS_SCHEMA = "dinolizer-gui/analyze-results"
 RESULTS_VERSION = 1
 OUTPUT_NOTE = f"written by DinoLizer GUI {__version__}; an output, not evidence"
-PNG_COMPRESSION = (
-    1  # zlib's fastest level: a 50 MP overlay encodes about 6x faster than at 6, for ~15 % more bytes
-)
+# zlib's fastest level: a 50 MP overlay encodes about 6x faster than at 6, for ~15 % more bytes
+PNG_COMPRESSION = 1
 
 
 def write_png(path: Path, pixels: np.ndarray, palette: np.ndarray | None = None) -> None:
@@ -82,9 +81,8 @@ def _safe_stem(path: str) -> str:
 class _ImageFiles:
     folder: str
     models: dict[str, dict] = field(default_factory=dict)  # results.json entries of the models written
-    masks: dict[str, tuple[np.ndarray, tuple[int, int]]] = field(
-        default_factory=dict
-    )  # bit-packed, for agreement
+    # bit-packed masks, for the agreement image
+    masks: dict[str, tuple[np.ndarray, tuple[int, int]]] = field(default_factory=dict)
 
 
 class ResultsWriter:
@@ -211,16 +209,13 @@ class ResultsWriter:
                 "flagged": summary.flagged,
                 "marked_area": summary.marked_area,
                 "regions": [r.as_dict() for r in summary.regions],
-                "windows": run.windows,
-                "working_size": list(run.working_size),
-                "preprocessing": run.preprocessing,
-                "device": run.device,
-                "notes": run.notes,
+                **run.record(),
                 "computed_at": iso_time(run.computed_at) if run.computed_at else None,
             }
         )
-        if run.image_level is not None:
-            result["image_level"] = run.image_level.as_dict()
+        del result["seconds"]  # a timing: the same inputs must give the same results.json
+        if result["image_level"] is None:
+            del result["image_level"]  # only an image-level detector's entry has one (see schema.json)
         return result, mask
 
     def _save_map(
@@ -232,9 +227,8 @@ class ResultsWriter:
         write_png(self.out_dir / mask_rel, mask_image(mask))
         levels = probability_levels(probability)
         write_png(self.out_dir / overlay_rel, composite(image.rgb, heat_layer(levels), self.overlay_opacity))
-        write_png(
-            self.out_dir / heatmap_rel, levels, palette=colormap_rgb(DEFAULT_COLORMAP)
-        )  # a third of RGB
+        # indexed colour: a third of RGB's bytes
+        write_png(self.out_dir / heatmap_rel, levels, palette=colormap_rgb(DEFAULT_COLORMAP))
         files = {"mask": mask_rel, "overlay": overlay_rel, "heatmap": heatmap_rel}
         if self.save_probability:
             prob_rel = f"{folder}/{name}_probability.npy"

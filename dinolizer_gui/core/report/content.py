@@ -13,11 +13,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ... import __version__
-from ..files import write_atomic
-from ..imageio import sha256_of_file
-from ..names import path_of
-from ..provenance import now_iso
-from ..verdicts import Verdict, verdict_counts
+from ..errors import user_message
+from ..io.hashing import sha256_of_file
+from ..io.names import path_of
+from ..io.outputs import write_atomic
+from ..store.verdicts import Verdict, verdict_counts
+from .run_record import now_iso
 
 REPORT_SCHEMA = "dinolizer-gui/report"
 REPORT_VERSION = 1
@@ -29,12 +30,10 @@ LIMITATIONS = (
     "DinoLizer often misses edits smaller than about 12-20 % of a 504x504 window; DeCLIP squeezes the whole "
     "image to 224x224 and loses small edits on large images.",
     "Neither model localises fully regenerated or fully synthetic images: with no authentic reference, "
-    "the map "
-    "can be empty or flag everything.",
+    "the map can be empty or flag everything.",
     "Image-level scores are the 99th percentile of the map. Only the DinoLizer release has a calibrated "
     "threshold (CocoGlide, ROC-AUC 0.989 there), which is not a universal operating point; 0.5 elsewhere "
-    "is a "
-    "convention.",
+    "is a convention.",
     "Accuracy falls out of the training domain (DeCLIP Dolos checkpoints were trained on faces) and after "
     "strong compression, resizing or other post-processing.",
 )
@@ -53,7 +52,7 @@ def load_results(results_dir: Path) -> dict:
 
 
 def score_meaning(model: dict, result: dict) -> str:
-    if "image_level" in result:
+    if result.get("image_level"):
         bands = ", ".join(f"{words} from {low:.0%}" for words, low in result["image_level"]["bands"].items())
         return (
             f"probability that the whole image is synthetic: the sigmoid of the mean of {model['title']}'s "
@@ -68,12 +67,11 @@ def score_meaning(model: dict, result: dict) -> str:
 def statement(model: dict, result: dict) -> str:
     """One model's finding on one image, in one line, as every report prints it."""
     verdict = "FLAGGED" if result["flagged"] else "not flagged"
-    if "image_level" in result:
+    if result.get("image_level"):
         level = result["image_level"]
         return (
             f"{model['title']}: {level['probability']:.2f} ({verdict}) — {level['indication']} that the "
-            "whole "
-            f"image is synthetic; this model does not localise (mean logit {level['logit']:+.2f})"
+            f"whole image is synthetic; this model does not localise (mean logit {level['logit']:+.2f})"
         )
     return (
         f"{model['title']}: score {result['score']:.3f} ({verdict}); marked area "
@@ -186,5 +184,5 @@ def write_reports(
         try:
             written.append(writers[fmt](report, Path(results_dir) / f"{stem}.{fmt}"))
         except Exception as exc:  # one format's failure (layout, disk, font) must not stop the others
-            failures[fmt] = str(exc) or type(exc).__name__
+            failures[fmt] = user_message(exc)
     return written, failures

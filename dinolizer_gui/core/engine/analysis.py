@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from .scores import image_score
+
 if TYPE_CHECKING:
-    from .imageio import LoadedImage
-    from .postprocess import Summary
+    from ..io.images import LoadedImage
+    from ..maps.postprocess import Summary
 
 DINOLIZER_STRIDE = 128
 DECLIP_MODES = ("whole", "sliding")
@@ -106,6 +108,10 @@ class ImageLevel:
         }
 
 
+class RunRecordError(ValueError):
+    """A run record (stored, or sent by a cluster actor) that does not hold what a run must."""
+
+
 @dataclass
 class ModelRun:
     probability: np.ndarray | None  # H x W float32 in [0, 1] at the displayed size; None: no map
@@ -123,11 +129,79 @@ class ModelRun:
         """The image-level score: the 99th percentile of the map, or the detector's probability."""
         if self.image_level is not None:
             return self.image_level.probability
-        from .postprocess import image_score
-
         if self.probability is None:
             raise ValueError("a model run holds a map or an image-level answer")
         return image_score(self.probability)
+
+    def record(self) -> dict:
+        """The run without its map as plain JSON data: the one serialisation of a run, which the results
+        store, the cluster and results.json share."""
+        return {
+            "windows": self.windows,
+            "working_size": list(self.working_size),
+            "preprocessing": list(self.preprocessing),
+            "device": self.device,
+            "notes": list(self.notes),
+            "seconds": self.seconds,
+            "computed_at": self.computed_at,
+            "image_level": self.image_level.as_dict() if self.image_level is not None else None,
+        }
+
+    @classmethod
+    def from_record(cls, record: object, probability: np.ndarray | None = None) -> ModelRun:
+        """The run a record describes (with its map, when it has one); raises RunRecordError saying what is
+        missing or wrong, so that a damaged record is never taken for a result."""
+        try:
+            if not isinstance(record, dict):
+                raise TypeError(f"a record is a JSON object, not {type(record).__name__}")
+            level = record.get("image_level")
+            width, height = record["working_size"]
+            run = cls(
+                probability,
+                _count(record["windows"]),
+                (_count(width), _count(height)),
+                _texts(record["preprocessing"]),
+                _text(record["device"]),
+                _texts(record["notes"]),
+                _finite(record.get("seconds", 0.0)),
+                None if level is None else _image_level(level),
+                _finite(record.get("computed_at", 0.0)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RunRecordError(f"damaged run record ({type(exc).__name__}: {exc})") from None
+        if (run.image_level is None) == (probability is None):
+            raise RunRecordError("damaged run record: a run holds either a map or an image-level answer")
+        return run
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{value!r} is not a count")
+    return value
+
+
+def _finite(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number")
+    return float(value)
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not text")
+    return value
+
+
+def _texts(values: object) -> list[str]:
+    if not isinstance(values, list):
+        raise TypeError(f"{values!r} is not a list")
+    return [_text(value) for value in values]
+
+
+def _image_level(level: object) -> ImageLevel:
+    if not isinstance(level, dict):
+        raise TypeError("image_level is not an object")
+    return ImageLevel(_finite(level["logit"]), tuple(_finite(v) for v in level["crop_logits"]))
 
 
 @dataclass

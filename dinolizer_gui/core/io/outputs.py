@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .errors import OutputError
+from ..errors import OutputError
 
 OUTPUT_MARKER = ".dinolizer-gui-output"
 MARKER_TEXT = "This folder holds outputs of DinoLizer GUI, not evidence; the app never analyses it.\n"

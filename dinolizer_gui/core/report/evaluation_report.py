@@ -10,7 +10,8 @@ from pathlib import Path
 
 from PIL import Image as PILImage
 
-from ..files import write_atomic
+from ..errors import user_message
+from ..io.outputs import write_atomic
 from ..models.integrity import stated
 
 SUMMARY_COLUMNS = (
@@ -134,7 +135,7 @@ def write_evaluation_reports(out_dir: Path, formats: list[str]) -> tuple[list[Pa
         try:
             written.append(writers[fmt](document, Path(out_dir), Path(out_dir) / f"evaluation.{fmt}"))
         except Exception as exc:  # one format's failure (layout, disk, font) must not stop the others
-            failures[fmt] = str(exc) or type(exc).__name__
+            failures[fmt] = user_message(exc)
     return written, failures
 
 

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis import ImageOutcome, ModelOutcome
-from ..batch import BatchItem, ItemStatus
-from ..files import make_folder, mark_output_folder, write_atomic, write_json_atomic
-from ..imageio import ImageLoadError, LoadedImage
-from ..names import path_record, readable
-from ..results_writer import write_png
-from .evaluator import EvaluatedModel, ModelTally
-from .ground_truth import GroundTruth, PairingError, find_mask, read_mask
-from .plots import Series, histogram, line_chart
+from ..engine.analysis import ImageOutcome, ModelOutcome
+from ..evaluation.evaluator import EvaluatedModel, ModelTally
+from ..evaluation.ground_truth import GroundTruth, PairingError, find_mask, read_mask
+from ..evaluation.plots import Series, histogram, line_chart
+from ..io.images import ImageLoadError, LoadedImage
+from ..io.names import path_record, readable
+from ..io.outputs import make_folder, mark_output_folder, write_atomic, write_json_atomic
+from ..report.results_folder import write_png
+from .batch import BatchItem, ItemStatus
 
 EVALUATION_SCHEMA = "dinolizer-gui/evaluation"
 EVALUATION_VERSION = 1

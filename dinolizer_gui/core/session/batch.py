@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -20,25 +20,26 @@ import cv2
 import numpy as np
 from natsort import natsorted
 
-from .analysis import AnalysisOptions, ImageOutcome, ModelOutcome
-from .files import is_output_folder
-from .imageio import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, is_image_path, load_image
-from .progress import Progress, relay
-from .results_store import ResultStore, StoredMapCorrupt, result_key
-from .verdicts import Verdict
+from ..engine.analysis import AnalysisOptions, ImageOutcome, ModelOutcome
+from ..errors import user_message
+from ..io.images import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, is_image_path, load_image
+from ..io.outputs import is_output_folder
+from ..progress import Progress, relay
+from ..store.results import ResultStore, StoredResultDamaged, result_key
+from ..store.verdicts import Verdict
+from .thresholds import Thresholds
 
 if TYPE_CHECKING:
-    from .models.localizer import ModelLike
+    from ..models.localizer import ModelLike
 
 THUMBNAIL_SIZE = 96
-# From this size on, a model's weights leave resident memory once it has run on the image, so that the image's
-# full-size buffers (maps, masks, composites) never stack on both models' weights (1.5 GB on the CPU). Below
-# it,
-# keeping them resident saves re-reading them from the page cache (~0.05 s a DeCLIP run).
+# From this size on, a model's weights leave resident memory once it has run on the image, so that the
+# image's full-size buffers (maps, masks, composites) never stack on both models' weights (1.5 GB on the
+# CPU). Below it, keeping them resident saves re-reading them from the page cache (~0.05 s a DeCLIP run).
 RELEASE_WEIGHTS_FROM_PIXELS = 20_000_000
 
 
-def scan_inputs(paths: list[Path | str]) -> list[Path]:
+def scan_inputs(paths: Sequence[Path | str]) -> list[Path]:
     """Files given explicitly, plus the images found recursively in folders.
 
     Folders contribute only names with image extensions, in natural order;
@@ -143,12 +144,11 @@ class BatchProgress:
     model: str = ""
     windows_done: int = 0
     windows_total: int = 0
-    preview: np.ndarray | None = field(
-        default=None, compare=False, repr=False
-    )  # the map so far (progressive)
+    # the map so far (progressive)
+    preview: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
-def make_items(paths: list[Path | str]) -> list[BatchItem]:
+def make_items(paths: Sequence[Path | str]) -> list[BatchItem]:
     return [BatchItem(str(p)) for p in scan_inputs(paths)]
 
 
@@ -170,17 +170,15 @@ class BatchRunner:
         localizers: list[ModelLike],
         options: AnalysisOptions,
         store: ResultStore | None,
-        thresholds: dict[str, float] | None = None,
+        thresholds: Thresholds | None = None,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ):
-        from .models.localizer import model_runtimes
+        from ..models.localizer import model_runtimes
 
         self.localizers = localizers
         self.options = options
         self.store = store
-        self.thresholds = {
-            loc.name: (thresholds or {}).get(loc.name, loc.pixel_threshold) for loc in localizers
-        }
+        self.thresholds = thresholds or Thresholds()
         self.max_pixels = max_pixels
         self.runtimes = model_runtimes([loc.name for loc in localizers], options)
 
@@ -212,7 +210,7 @@ class BatchRunner:
             yield BatchProgress(index, finished, len(items), "finished")
 
     def _analyse(self, index, item, finished, total, first_by_hash, on_model):
-        from .device import release_freed_memory
+        from ..engine.device import release_freed_memory
 
         try:
             image = load_image(item.path, self.max_pixels)
@@ -236,7 +234,7 @@ class BatchRunner:
                 )
             except (RuntimeError, ValueError, MemoryError) as exc:
                 item.status = ItemStatus.ERROR
-                item.reason = outcome.error = f"{localizer.name} failed: {_first_line(exc)}"
+                item.reason = outcome.error = f"{localizer.name} failed: {user_message(exc)}"
                 return outcome
             summary = model_outcome.summary
             item.models[localizer.name] = ModelSummary(
@@ -256,12 +254,12 @@ class BatchRunner:
         runtime = self.runtimes[localizer.name]
         key = result_key(image.sha256, localizer.name, localizer.checkpoints, self.options, runtime)
         notes = []
-        if self.store is not None and not recompute and (stored := self.store.get(key)) is not None:
+        if self.store is not None and not recompute:
             try:
-                return self._outcome(localizer, stored.load_run(), stored.score), True
-            except StoredMapCorrupt:
-                self.store.drop(key)
-                notes.append("the stored map of this result was damaged; it was dropped and computed again")
+                if (stored := self.store.load(key)) is not None:
+                    return self._outcome(localizer, *stored), True
+            except StoredResultDamaged as exc:
+                notes.append(f"{exc}; it was dropped and computed again")
 
         def batch_progress(progress: Progress) -> BatchProgress:
             done, windows = progress.done, progress.total or 0
@@ -280,11 +278,7 @@ class BatchRunner:
         return self._outcome(localizer, run, score), False
 
     def _outcome(self, localizer: ModelLike, run, score: float) -> ModelOutcome:
-        from .postprocess import summarise_run
+        from ..maps.postprocess import summarise_run
 
-        threshold = self.thresholds[localizer.name]
+        threshold = self.thresholds.of(localizer.name) if run.probability is not None else None
         return ModelOutcome(run, summarise_run(run, threshold, localizer.score_threshold, score))
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else repr(exc)

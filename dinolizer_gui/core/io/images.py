@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from .errors import PathError
-from .files import output_folder_of
+from ..errors import PathError
+from .outputs import output_folder_of
 
 SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "TIFF", "WEBP", "BMP", "GIF"}
 IMAGE_EXTENSIONS = {
@@ -35,9 +35,8 @@ IMAGE_EXTENSIONS = {
     ".gif",
 }
 DEFAULT_MAX_PIXELS = int(Image.MAX_IMAGE_PIXELS or 89_478_485)  # Pillow's decompression-bomb limit (~89 MP)
-Image.MAX_IMAGE_PIXELS = (
-    None  # the limit is this module's own (`max_pixels`), so that raising it really applies
-)
+# the limit is this module's own (`max_pixels`), so that raising it really applies
+Image.MAX_IMAGE_PIXELS = None
 MIN_READ_LIMIT = 1 << 30  # a file is read only up to max(1 GiB, 8 bytes per allowed pixel)
 OUTPUT_PNG_KEY = "dinolizer-gui-output"  # a text chunk in every PNG the app writes
 
@@ -77,14 +76,6 @@ class LoadedImage:
     @property
     def width(self) -> int:
         return int(self.rgb.shape[1])
-
-
-def sha256_of_file(path: Path | str, chunk_size: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def is_image_path(path: Path) -> bool:
@@ -198,12 +189,11 @@ def _check_jpeg_stream(path: Path, data: bytes, notes: list[str]) -> None:
             raise ImageLoadError(
                 path,
                 f"the JPEG data ends before the image does ({problem}): {len(data):,} bytes cannot hold "
-                "it, and "
-                "the decoder would invent the missing part",
+                "it, and the decoder would invent the missing part",
             ) from None
         notes.append(
-            f"JPEG decoder reported a defect in the compressed data ({problem}); pixels decoded as Pillow "
-            "does"
+            f"JPEG decoder reported a defect in the compressed data ({problem}); "
+            "pixels decoded as Pillow does"
         )
 
 

@@ -11,16 +11,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .analysis import AnalysisOptions, ModelRun
-from .evaluation.ground_truth import GroundTruth
-from .evaluation.metrics import mask_scores
-from .imageio import LoadedImage
-from .postprocess import Summary, binary_mask, summarise_run
-from .render import probability_levels
-from .results_store import ResultStore, StoredMapCorrupt, result_key
+from ..engine.analysis import AnalysisOptions, ModelRun
+from ..evaluation.ground_truth import GroundTruth
+from ..evaluation.metrics import mask_scores
+from ..io.images import LoadedImage
+from ..maps.postprocess import Summary, binary_mask, summarise_run
+from ..maps.render import probability_levels
+from ..store.results import ResultStore, StoredResultDamaged, result_key
+from .thresholds import Thresholds
 
 if TYPE_CHECKING:
-    from .models.localizer import ModelLike
+    from ..models.localizer import ModelLike
 
 
 @dataclass
@@ -29,7 +30,7 @@ class ModelResult:
     run: ModelRun
     score: float
     levels: np.ndarray | None  # probability quantised for colouring; None for a model without a map
-    threshold: float
+    thresholds: Thresholds  # the session's: masks, areas and regions follow them
     summary: Summary | None = None  # regions at `threshold`, computed lazily
     preview: tuple[int, int] | None = None  # (windows done, windows in all): the map of an analysis under way
     _mask: tuple[float, np.ndarray] | None = None
@@ -38,9 +39,20 @@ class ModelResult:
     _truth_scores: tuple[GroundTruth, float, dict] | None = None  # and IoU, F1 at a threshold
 
     @classmethod
-    def of(cls, localizer: ModelLike, run: ModelRun, score: float, threshold: float) -> ModelResult:
+    def of(cls, localizer: ModelLike, run: ModelRun, score: float, thresholds: Thresholds) -> ModelResult:
         levels = probability_levels(run.probability) if run.probability is not None else None
-        return cls(localizer, run, score, levels, threshold)
+        return cls(localizer, run, score, levels, thresholds)
+
+    @property
+    def threshold(self) -> float | None:
+        """The model's pixel threshold now; None for a model without a map."""
+        return self.thresholds.of(self.localizer.name) if self.has_map else None
+
+    def _cut(self) -> float:
+        """The threshold of a map (a model without one has none)."""
+        if (threshold := self.threshold) is None:
+            raise ValueError(f"{self.localizer.name} gives no map")
+        return threshold
 
     @property
     def has_map(self) -> bool:
@@ -53,14 +65,16 @@ class ModelResult:
         return self.run.probability
 
     def mask(self) -> np.ndarray:
-        if self._mask is None or self._mask[0] != self.threshold:
-            self._mask = (self.threshold, binary_mask(self.probability, self.threshold))
+        threshold = self._cut()
+        if self._mask is None or self._mask[0] != threshold:
+            self._mask = (threshold, binary_mask(self.probability, threshold))
         return self._mask[1]
 
     def marked_area(self) -> float:
-        if self._marked is None or self._marked[0] != self.threshold:
+        threshold = self._cut()
+        if self._marked is None or self._marked[0] != threshold:
             mask = self.mask()
-            self._marked = (self.threshold, np.count_nonzero(mask) / mask.size)
+            self._marked = (threshold, np.count_nonzero(mask) / mask.size)
         return self._marked[1]
 
     def flagged(self) -> bool:
@@ -71,10 +85,10 @@ class ModelResult:
     def score_against(self, truth: GroundTruth) -> dict:
         """IoU, F1, precision and recall at the threshold, AP and best F1 of the map against the ground truth
         (as `evaluate` computes them); the AP sorts every pixel, so call this off the GUI thread."""
-        from .evaluation.evaluator import localization_scores
+        from ..evaluation.evaluator import localization_scores
 
         if self._truth_curve is None or self._truth_curve[0] is not truth:
-            scores, _ = localization_scores(self.probability, truth, self.threshold)
+            scores, _ = localization_scores(self.probability, truth, self._cut())
             self._truth_curve = (truth, {"ap": scores["ap"], "best_f1": scores["best_f1"]})
         if (cached := self.scored_against(truth)) is not None:
             return cached
@@ -83,7 +97,7 @@ class ModelResult:
             at_threshold = mask_scores(self.mask(), truth.mask)
             scores.update(iou=at_threshold.iou, f1=at_threshold.f1)
         scores["marked_area"] = self.marked_area()
-        self._truth_scores = (truth, self.threshold, scores)
+        self._truth_scores = (truth, self._cut(), scores)
         return scores
 
     def scored_against(self, truth: GroundTruth) -> dict | None:
@@ -121,7 +135,7 @@ def add_stored_results(
     localizers: list[ModelLike],
     store: ResultStore,
     options: AnalysisOptions,
-    thresholds: dict[str, float],
+    thresholds: Thresholds,
     runtimes: dict,
 ) -> None:
     """Add each model's result that the store holds for the image (no model is run)."""
@@ -130,13 +144,11 @@ def add_stored_results(
             continue
         runtime = runtimes[localizer.name]
         key = result_key(results.image.sha256, localizer.name, localizer.checkpoints, options, runtime)
-        stored = store.get(key)
+        try:
+            stored = store.load(key)
+        except StoredResultDamaged:
+            continue  # dropped: shown as not analysed, and the next run computes it again
         if stored is None:
             continue
-        try:
-            run = stored.load_run()
-        except StoredMapCorrupt:
-            store.drop(key)  # shown as not analysed; the next run computes it again
-            continue
-        threshold = thresholds.get(localizer.name, localizer.pixel_threshold)
-        results.models[localizer.name] = ModelResult.of(localizer, run, stored.score, threshold)
+        run, score = stored
+        results.models[localizer.name] = ModelResult.of(localizer, run, score, thresholds)

@@ -8,12 +8,12 @@ import sys
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from .. import __version__
-from .analysis import AnalysisOptions
+from ... import __version__
+from ..engine.analysis import AnalysisOptions
 
 if TYPE_CHECKING:
-    from .device import Runtime
-    from .models.localizer import ModelLike
+    from ..engine.device import Runtime
+    from ..models.localizer import ModelLike
 
 POSTPROCESSING = "none (threshold only); regions are 8-connected components"
 
@@ -81,7 +81,7 @@ def describe_run(
             "declip_stride": options.declip_stride,
             "precision": options.precision,
             "max_pixels": max_pixels,
-            "thresholds": {loc.name: thresholds[loc.name] for loc in localizers},
+            "thresholds": {loc.name: thresholds[loc.name] for loc in localizers if loc.name in thresholds},
             "postprocessing": POSTPROCESSING,
             "official_geometry": options.official_geometry,
         },

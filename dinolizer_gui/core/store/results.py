@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 from platformdirs import user_data_dir
 
-from .analysis import AnalysisOptions, ImageLevel, ModelRun
-from .errors import OutputError
-from .files import make_folder, write_atomic
-from .models.registry import REGISTRY
-from .models.weights_folder import APP_NAME
+from ..engine.analysis import AnalysisOptions, ModelRun, RunRecordError
+from ..errors import OutputError
+from ..io.outputs import make_folder, write_atomic
+from ..models.registry import REGISTRY
+from ..models.weights_folder import APP_NAME
 from .verdicts import Verdict
 
 STORE_ENV = "DINOLIZER_GUI_STORE"
@@ -78,8 +78,11 @@ def result_key(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class StoredMapCorrupt(Exception):
-    """A stored map whose bytes were damaged after it was written."""
+class StoredResultDamaged(Exception):
+    """A stored result whose row or map was damaged after it was written (or written by something else)."""
+
+
+MAX_STORED_PIXELS = 1 << 31  # a stored map larger than this (8 GB of float32) is not one this app wrote
 
 
 @dataclass(frozen=True)
@@ -89,33 +92,38 @@ class StoredResult:
     score: float
     width: int
     height: int
-    run_info: dict
+    run_text: str  # the run's record (JSON), checked when the run is loaded
     map_path: Path | None  # None: an image-level result, which has no map
     created: float
 
     def load_run(self) -> ModelRun:
-        """The stored run; raises StoredMapCorrupt when a map no longer decompresses to the right size."""
+        """The stored run; raises StoredResultDamaged when its record or its map is not what was written."""
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.created))
-        info = self.run_info
-        run = ModelRun(
-            None,
-            info["windows"],
-            tuple(info["working_size"]),
-            info["preprocessing"],
-            info["device"],
-            [*info["notes"], f"served from the results store (computed {when})"],
-            computed_at=self.created,
-        )
-        if self.map_path is None:
-            level = info["image_level"]
-            run.image_level = ImageLevel(level["logit"], tuple(level["crop_logits"]))
-            return run
         try:
-            data = zlib.decompress(self.map_path.read_bytes())
-            run.probability = np.frombuffer(data, dtype=np.float32).reshape(self.height, self.width)  # a view
-        except (OSError, ValueError, zlib.error) as exc:
-            raise StoredMapCorrupt(f"stored map {self.map_path} is damaged ({exc})") from None
+            record = json.loads(self.run_text)
+            run = ModelRun.from_record(record, self._map() if self.map_path is not None else None)
+        except (ValueError, RunRecordError) as exc:  # JSON and record errors are ValueErrors
+            raise StoredResultDamaged(
+                f"stored result {self.key[:12]}… is damaged ({type(exc).__name__}: {exc})"
+            ) from None
+        run.notes.append(f"served from the results store (computed {when})")
+        run.computed_at = self.created
         return run
+
+    def _map(self) -> np.ndarray:
+        """The map, decompressed to exactly the size its row gives and never more."""
+        if not (self.width > 0 and self.height > 0 and self.width * self.height <= MAX_STORED_PIXELS):
+            raise ValueError(f"a map of {self.width} x {self.height} pixels")
+        expected = self.width * self.height * 4
+        assert self.map_path is not None
+        try:
+            inflater = zlib.decompressobj()
+            data = inflater.decompress(self.map_path.read_bytes(), expected)
+        except (OSError, zlib.error) as exc:
+            raise ValueError(f"map {self.map_path.name}: {exc}") from None
+        if len(data) != expected or inflater.unconsumed_tail or not inflater.eof:
+            raise ValueError(f"map {self.map_path.name} does not hold {self.width} x {self.height} values")
+        return np.frombuffer(data, dtype=np.float32).reshape(self.height, self.width)  # a view
 
 
 class ResultStore:
@@ -144,47 +152,61 @@ class ResultStore:
             hint = " (is the disk full?)" if full else ""
             raise OutputError(self.database, f"results store failed: {exc}{hint}") from None
 
+    def map_path(self, key: str) -> Path:
+        """Where a result's map lives: named by its key alone, so that no row can point anywhere else."""
+        return self.maps / key[:2] / f"{key}.f32z"
+
     def get(self, key: str) -> StoredResult | None:
+        """The stored result, or None; a row that is not what this store writes raises StoredResultDamaged
+        (drop it: its map is then recomputed)."""
         with self._session() as db:
             row = db.execute("SELECT * FROM results WHERE key = ?", (key,)).fetchone()
-        map_path = self.maps / row["map_file"] if row is not None and row["map_file"] else None
-        if row is None or (map_path is not None and not map_path.is_file()):
+        if row is None:
             return None
-        return StoredResult(
-            row["key"],
-            row["model"],
-            row["score"],
-            row["width"],
-            row["height"],
-            json.loads(row["run"]),
-            map_path,
-            row["created"],
-        )
+        map_path = self.map_path(key) if row["map_file"] else None
+        if map_path is not None and not map_path.is_file():
+            return None  # a crash between the map's removal and the row's
+        numbers = (row["score"], row["width"], row["height"], row["created"])
+        if not (
+            row["map_file"] in ("", f"{key[:2]}/{key}.f32z")
+            and all(isinstance(n, (int, float)) and math.isfinite(n) for n in numbers)
+            and isinstance(row["run"], str)
+        ):
+            raise StoredResultDamaged(f"stored result {key[:12]}… has a damaged row")
+        score, width, height, created = numbers
+        return StoredResult(key, row["model"], score, width, height, row["run"], map_path, created)
+
+    def load(self, key: str) -> tuple[ModelRun, float] | None:
+        """The stored run and its score, or None when none is stored. A damaged result is dropped (its map is
+        then computed again) and StoredResultDamaged raised, so that the caller can say so."""
+        try:
+            stored = self.get(key)
+            return None if stored is None else (stored.load_run(), stored.score)
+        except StoredResultDamaged:
+            self.drop(key)
+            raise
+
+    def holds(self, key: str) -> bool:
+        """Whether a result is stored under the key (its map is checked when loaded; a damaged row is dropped
+        and not held)."""
+        try:
+            return self.get(key) is not None
+        except StoredResultDamaged:
+            self.drop(key)
+            return False
 
     def put(self, key: str, file_sha256: str, model: str, run: ModelRun, score: float) -> StoredResult:
         if not math.isfinite(score):
             raise ValueError(f"refusing to store a non-finite score ({score})")
-        info: dict = {
-            "windows": run.windows,
-            "working_size": list(run.working_size),
-            "preprocessing": run.preprocessing,
-            "device": run.device,
-            "notes": run.notes,
-        }
+        run_text = json.dumps(run.record(), allow_nan=False)
         target, map_file, height, width = None, "", 0, 0
-        if run.image_level is not None:
-            info["image_level"] = {
-                "logit": run.image_level.logit,
-                "crop_logits": list(run.image_level.crop_logits),
-            }
-        elif run.probability is not None:
+        if run.probability is not None:
             height, width = run.probability.shape
             map_file = f"{key[:2]}/{key}.f32z"
-            target = make_folder(self.maps / key[:2]) / f"{key}.f32z"
+            make_folder(self.maps / key[:2])
+            target = self.map_path(key)
             pixels = np.ascontiguousarray(run.probability, np.float32)
-            write_atomic(
-                target, zlib.compress(pixels.data.cast("B"), 1)
-            )  # complete before a row points to it
+            write_atomic(target, zlib.compress(pixels.data.cast("B"), 1))  # complete before a row names it
         created = time.time()
         with self._session(write=True) as db:
             db.execute(
@@ -196,20 +218,19 @@ class ResultStore:
                     width,
                     height,
                     score,
-                    json.dumps(info, allow_nan=False),
+                    run_text,
                     map_file,
                     created,
                 ),
             )
-        return StoredResult(key, model, score, width, height, info, target, created)
+        return StoredResult(key, model, score, width, height, run_text, target, created)
 
     def drop(self, key: str) -> None:
-        """Forget a result (its row, then its map), e.g. one whose map was damaged."""
+        """Forget a result (its row, then its map), e.g. a damaged one. Only the key names the map file, so
+        nothing outside the store's maps folder is ever removed, whatever the row says."""
         with self._session(write=True) as db:
-            row = db.execute("SELECT map_file FROM results WHERE key = ?", (key,)).fetchone()
             db.execute("DELETE FROM results WHERE key = ?", (key,))
-        if row is not None:
-            (self.maps / row["map_file"]).unlink(missing_ok=True)
+        self.map_path(key).unlink(missing_ok=True)
 
     def verdict(self, file_sha256: str) -> Verdict | None:
         with self._session() as db:

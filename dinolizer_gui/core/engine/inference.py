@@ -15,17 +15,17 @@ from collections.abc import Callable, Generator
 import numpy as np
 import torch
 
+from ..errors import user_message
+from ..io.images import LoadedImage
+from ..progress import Progress
 from .accumulators import BandAccumulator, CanvasAccumulator
 from .analysis import AnalysisOptions, ImageLevel, ModelRun
 from .device import Runtime, cpu_runtime, is_out_of_memory
-from .imageio import LoadedImage
-from .progress import Progress
 from .tiling import WindowGrid, row_bands
 
 PREVIEW_SECONDS = 2.0  # a progressive analysis shows the map so far this often
-PROGRESSIVE_MAX_PIXELS = (
-    30_000_000  # above, windows run in grid order with a window-high buffer (bounded memory)
-)
+# above, windows run in grid order with a window-high buffer (bounded memory)
+PROGRESSIVE_MAX_PIXELS = 30_000_000
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
 
@@ -89,7 +89,7 @@ def run_localizer(
         why = (
             "ran out of memory even with one window per batch"
             if isinstance(exc, AcceleratorOutOfMemory)
-            else (f"cannot run an operation ({_first_line(exc)})")
+            else (f"cannot run an operation ({user_message(exc, 200)})")
         )
         runtime = cpu_runtime(
             runtime.fidelity, options.precision, f"{runtime.description} {why}; finished on the CPU"
@@ -192,8 +192,3 @@ def inpainted_probability(logits: torch.Tensor) -> torch.Tensor:
     if logits.shape[0] == 1:
         return torch.sigmoid(logits[0])
     return torch.softmax(logits, dim=0)[2]
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__

@@ -10,16 +10,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .analysis import ModelRun
+from ..engine.analysis import ModelRun
+from ..evaluation.ground_truth import GroundTruth, find_mask_beside, read_mask
+from ..io.images import load_image
+from ..progress import Progress
 from .batch import BatchItem, BatchProgress
-from .evaluation.ground_truth import GroundTruth, find_mask_beside, read_mask
 from .image_results import ImageResults, ModelResult, PreviewResult, add_stored_results
-from .imageio import load_image
-from .progress import Progress
+from .thresholds import Thresholds
 from .workspace import Workspace
 
 if TYPE_CHECKING:
-    from .models.localizer import ModelLike
+    from ..models.localizer import ModelLike
 
 
 def load_models(
@@ -41,7 +42,7 @@ def stored_results(workspace: Workspace, path: str, localizers: list[ModelLike])
             localizers,
             workspace.store,
             workspace.options(),
-            workspace.thresholds(),
+            workspace.thresholds,
             workspace.runtimes([loc.name for loc in localizers]),
         )
     return results
@@ -64,8 +65,8 @@ def queue_job(
 ) -> Generator[Progress | BatchProgress | ImageResults | PreviewResult, None, None]:
     """Run the queue; yield its progress, and the results of the image on screen (`wanted`) when done."""
     localizers = yield from load_models(workspace, workspace.model_files())
-    options, thresholds = workspace.options(), workspace.thresholds()
-    runner = workspace.batch_runner(localizers, thresholds)
+    options, thresholds = workspace.options(), workspace.thresholds
+    runner = workspace.batch_runner(localizers)
     ready: list[ImageResults] = []
     shown: dict[
         str, ModelResult
@@ -74,7 +75,7 @@ def queue_job(
     def model_finished(item: BatchItem, image, name: str, model) -> None:
         if item.path == wanted():
             localizer = next(loc for loc in localizers if loc.name == name)
-            shown[name] = ModelResult.of(localizer, model.run, model.summary.score, model.summary.threshold)
+            shown[name] = ModelResult.of(localizer, model.run, model.summary.score, thresholds)
 
     def image_finished(item: BatchItem, outcome) -> None:
         models = dict(shown)
@@ -95,13 +96,13 @@ def queue_job(
             yield ready.pop()
 
 
-def _preview(path: str, progress: BatchProgress, localizers: list[ModelLike], thresholds, device: str):
+def _preview(
+    path: str, progress: BatchProgress, localizers: list[ModelLike], thresholds: Thresholds, device: str
+):
     localizer = next(loc for loc in localizers if loc.name == progress.model)
     done, total = progress.windows_done, progress.windows_total
     run = ModelRun(progress.preview, done, (0, 0), [f"preview: {done} of {total} windows"], device)
-    result = ModelResult.of(
-        localizer, run, run.score, thresholds.get(localizer.name, localizer.pixel_threshold)
-    )
+    result = ModelResult.of(localizer, run, run.score, thresholds)
     result.preview = (done, total)
     return PreviewResult(path, localizer.name, result)
 

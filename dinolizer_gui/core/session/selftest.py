@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .. import __version__
+from ... import __version__
 
 SAMPLE = "self-test-sample.jpg"  # a synthetic picture (sky, sun, house): no one's photograph
 
@@ -71,8 +71,8 @@ def run_self_test(device: str = "auto", precision: str = "auto", on_step: Callab
 
 
 def _places() -> dict[str, str]:
-    from .models.weights_folder import weights_dir
-    from .results_store import default_store_dir
+    from ..models.weights_folder import weights_dir
+    from ..store.results import default_store_dir
     from .settings import config_dir, log_file
 
     return {
@@ -85,7 +85,7 @@ def _places() -> dict[str, str]:
 
 
 def _imports(context: dict, report: SelfTestReport) -> str:
-    from .provenance import software_versions
+    from ..report.run_record import software_versions
 
     versions = software_versions()
     report.facts["versions"] = ", ".join(f"{name} {version}" for name, version in versions.items())
@@ -95,8 +95,8 @@ def _imports(context: dict, report: SelfTestReport) -> str:
 def _device(context: dict, report: SelfTestReport) -> str:
     import torch
 
-    from .analysis import AnalysisOptions
-    from .models.localizer import model_runtimes
+    from ..engine.analysis import AnalysisOptions
+    from ..models.localizer import model_runtimes
 
     options = AnalysisOptions(device=context["device"], precision=context["precision"])
     context["runtimes"] = model_runtimes(["dinolizer"], options)
@@ -113,7 +113,7 @@ def _device(context: dict, report: SelfTestReport) -> str:
 
 
 def _checkpoint(context: dict, report: SelfTestReport) -> str:
-    from .models.synthetic import RELEASE_FILE_NAME, write_release
+    from ..models.synthetic import RELEASE_FILE_NAME, write_release
 
     path = context["work"] / RELEASE_FILE_NAME
     write_release(path, head_scale=0.4)
@@ -122,7 +122,7 @@ def _checkpoint(context: dict, report: SelfTestReport) -> str:
 
 
 def _load(context: dict, report: SelfTestReport) -> str:
-    from .results_store import ResultStore
+    from ..store.results import ResultStore
     from .settings import Settings
     from .workspace import Workspace
 
@@ -137,18 +137,17 @@ def _load(context: dict, report: SelfTestReport) -> str:
 
 
 def _analyse(context: dict, report: SelfTestReport) -> str:
+    from ..progress import run_to_end
+    from ..report.results_folder import ResultsWriter
     from .batch import ItemStatus, make_items
-    from .progress import run_to_end
-    from .results_writer import ResultsWriter
 
     workspace, model, work = context["workspace"], context["model"], context["work"]
     sample = work / SAMPLE
     sample.write_bytes(resources.files("dinolizer_gui").joinpath("resources", SAMPLE).read_bytes())
-    thresholds = {"dinolizer": 0.5}
-    run_info = workspace.run_description([model], thresholds, context["runtimes"])
+    run_info = workspace.run_description([model], context["runtimes"])
     writer = ResultsWriter(work / "out", run_info)
     items = make_items([sample])
-    runner = workspace.batch_runner([model], thresholds)
+    runner = workspace.batch_runner([model])
 
     def finished(item, outcome) -> None:
         writer.add(item, outcome)

@@ -15,7 +15,7 @@ from enum import Enum
 import cv2
 import numpy as np
 
-from .tiling import row_bands
+from ..engine.tiling import row_bands
 
 COLORMAPS = {
     "inferno": cv2.COLORMAP_INFERNO,

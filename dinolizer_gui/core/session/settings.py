@@ -9,17 +9,13 @@ from pathlib import Path
 
 from platformdirs import user_config_dir, user_log_dir
 
-from .files import write_json_atomic
-from .models.registry import REGISTRY
-from .models.weights_folder import APP_NAME
+from ..io.outputs import write_json_atomic
+from ..models.weights_folder import APP_NAME
+from .thresholds import default_thresholds
 
 CONFIG_ENV = "DINOLIZER_GUI_CONFIG"
 LOG_ENV = "DINOLIZER_GUI_LOGS"
 MAX_RECENT = 12
-
-
-def default_thresholds() -> dict[str, float]:
-    return {name: spec.pixel_threshold for name, spec in REGISTRY.items() if spec.produces_map}
 
 
 @dataclass
@@ -36,6 +32,7 @@ class Settings:
     single_panel: str = "input"  # the panel of the one-panel layout
     pair_model: str = ""  # the model beside the input in the two-panel layout ("": the first)
     window_state: str = ""  # the docks' places and sizes (Qt's saveState, base64)
+    window_geometry: str = ""  # the window's place and size (Qt's saveGeometry, base64; "": first start)
     weights_dir: str = ""
     max_pixels: int = 0  # 0: Pillow's decompression-bomb limit
     recent_files: list[str] = field(default_factory=list)

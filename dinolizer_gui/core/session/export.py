@@ -6,14 +6,14 @@ from collections.abc import Generator, Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from ..analysis import ImageOutcome, ModelOutcome
-from ..batch import BatchItem, ItemStatus
-from ..files import contains
-from ..jobs import load_models, stored_results
+from ..engine.analysis import ImageOutcome, ModelOutcome
+from ..io.outputs import contains
 from ..progress import Progress
-from ..results_writer import ResultsWriter
-from ..workspace import Workspace
-from .document import CaseInfo, write_reports
+from ..report.content import CaseInfo, write_reports
+from ..report.results_folder import ResultsWriter
+from .batch import BatchItem, ItemStatus
+from .jobs import load_models, stored_results
+from .workspace import Workspace
 
 
 def export_outcomes(
@@ -59,9 +59,8 @@ def export_job(
 def _export(
     workspace: Workspace, items: list[BatchItem], folder: Path, formats: list[str], case: CaseInfo
 ) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
-    thresholds = workspace.thresholds()
     localizers = yield from load_models(workspace, workspace.model_files())
-    run_info = workspace.run_description(localizers, {loc.name: thresholds[loc.name] for loc in localizers})
+    run_info = workspace.run_description(localizers)
 
     def outcomes():  # one image's maps in memory at a time
         written: set[str] = set()

@@ -1,0 +1,1 @@
+"""From a probability map to what an examiner sees: masks, regions, image-level scores and pictures."""

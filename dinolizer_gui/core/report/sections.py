@@ -1,0 +1,188 @@
+"""The report's content, section by section: the rows and sentences that the PDF and the HTML report both
+render (each only decides how they look)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..io.names import counted
+from ..models.integrity import stated
+
+WINDOW_NOTE = "504 px, class 2 of a 3-class softmax (release) or sigmoid (paper head)"
+REGION_HEADER = ["#", "Area %", "Mean p", "Max p", "Box x, y, w, h"]
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    value: str
+    kind: str = "text"  # "mono": a hash; "alert": something the reader must not miss
+
+
+def cover_rows(report: dict) -> list[Row]:
+    case, analysis = report["case"], report["analysis"]
+    device = analysis["device"]
+    return [
+        Row("Case number", case["case_number"] or "—"),
+        Row("Analyst", case["analyst"] or "—"),
+        Row("Organisation", case["organisation"] or "—"),
+        Row("Exported", f"{report['exported_at']} (when this report was written)"),
+        Row("Analysed", f"{computed_text(analysis['maps_computed'])} (when the maps were computed)"),
+        Row("Application", report["application"]),
+        Row(
+            "Device",
+            f"{device['used']} (requested: {device['requested']})"
+            + (f" — {device['note']}" if device["note"] else ""),
+        ),
+        Row("Software", ", ".join(f"{k} {v}" for k, v in analysis["software"].items())),
+    ]
+
+
+def parameter_rows(report: dict) -> list[Row]:
+    rows = [Row("window (DinoLizer)", WINDOW_NOTE)]
+    for key, value in report["analysis"]["parameters"].items():
+        text = ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
+        rows.append(Row(key.replace("_", " "), text))
+    return rows
+
+
+def model_rows(report: dict, name: str) -> list[Row]:
+    """One model's table: what it is, its thresholds and precision, and each weights file with its state."""
+    model, used = report["models"][name], report["analysis"]["parameters"]["thresholds"]
+    threshold = (
+        f"{used[name]} (masks, areas and regions of this report; the papers use {model['pixel_threshold']})"
+        if name in used
+        else "— (no map)"
+    )
+    rows = [
+        Row("Model", f"{model['title']} — {model['variant']}"),
+        Row("Paper", model["paper"]),
+        Row("Trained on", model["training_data"]),
+        Row("Licence", model["licence"]),
+        Row("Pixel threshold", threshold),
+        Row("Image threshold", f"{model['score_threshold']:.4f} — {model['score_threshold_source']}"),
+        Row("Precision", precision_text(model)),
+        Row("Loading", "; ".join(model["load_notes"]) or "—"),
+    ]
+    for checkpoint in model["checkpoints"]:
+        unofficial = (checkpoint.get("verification") or {}).get("state") not in ("verified", "recorded")
+        rows += [
+            Row("Checkpoint", f"{checkpoint['file']} ({checkpoint['layout']})"),
+            Row("Weights", stated(checkpoint), "alert" if unofficial else "text"),
+            Row("SHA-256", checkpoint["sha256"], "mono"),
+        ]
+    return rows
+
+
+def summary_table(report: dict) -> list[list[str]]:
+    """The batch summary: a header, then one row per image (errors and duplicates included)."""
+    names = list(report["models"])
+    rows = [
+        ["File", "Status"]
+        + [f"{report['models'][n]['title']} score" for n in names]
+        + ["Marked area", "Analyst's verdict"]
+    ]
+    for entry in report["images"]:
+        models = entry.get("models", {})
+        scores = [
+            f"{models[n]['score']:.3f}{' FLAGGED' if models[n]['flagged'] else ''}" if n in models else "—"
+            for n in names
+        ]
+        marked = ", ".join(f"{m['marked_area']:.1%}" for m in models.values() if m["marked_area"] is not None)
+        status = entry_status(entry) + (" — HASH MISMATCH" if entry["hash_verified"] is False else "")
+        verdict = entry.get("analyst_verdict")
+        rows.append(
+            [entry["file_name"], status, *scores, marked or "—", verdict["verdict"] if verdict else "—"]
+        )
+    return rows
+
+
+def hash_problem(entry: dict) -> str | None:
+    """The alert of an image whose file changed (or went) since it was analysed; None when all is well."""
+    if entry["hash_verified"] is not False:
+        return None
+    at_export = entry["sha256_at_export"] or "—"
+    return f"{entry['hash_problem']}. SHA-256 at analysis {entry['sha256']}, at export {at_export}."
+
+
+def image_rows(entry: dict) -> list[Row]:
+    exif = ", ".join(f"{k}: {v}" for k, v in entry.get("exif", {}).items()) or "none"
+    verified = " (verified)" if entry["hash_verified"] else ""
+    rows = [
+        Row("Path", entry["path"]),
+        Row("SHA-256 at analysis", entry["sha256"] or "—", "mono"),
+        Row("SHA-256 at export", f"{entry['sha256_at_export'] or '—'}{verified}", "mono"),
+        Row("Size", f"{entry['file_size']:,} bytes" if entry.get("file_size") else "—"),
+        Row(
+            "Format, pixels", f"{entry['format'] or '—'}, {entry['width']} x {entry['height']} (as displayed)"
+        ),
+        Row("EXIF", exif),
+        Row("Transformations", "; ".join(entry["warnings"]) or "none"),
+    ]
+    if entry["status"] != "ok":
+        rows.append(Row("Status", entry_status(entry)))
+    return rows
+
+
+def region_rows(result: dict, limit: int) -> list[list[str]]:
+    return [REGION_HEADER] + [
+        [
+            str(r["index"]),
+            f"{r['area_percent']:.2f}",
+            f"{r['mean_probability']:.3f}",
+            f"{r['max_probability']:.3f}",
+            f"{r['x']}, {r['y']}, {r['width']}, {r['height']}",
+        ]
+        for r in result["regions"][:limit]
+    ]
+
+
+def agreement_caption(entry: dict, report: dict) -> str:
+    first, second = (report["models"][n]["title"] for n in entry["agreement"]["models"])
+    return f"Agreement: orange {first} only, blue {second} only, magenta both"
+
+
+def computed_text(span: dict | None) -> str:
+    """The analysis time as reports print it."""
+    if span is None:
+        return "—"
+    if span["first"] == span["last"]:
+        return span["first"]
+    return f"{span['first']} to {span['last']}"
+
+
+def summary_text(summary: dict) -> str:
+    """The batch summary's sentence: every image counted, errors and duplicates included; then the analyst's
+    verdicts."""
+    verdicts = ", ".join(
+        f"{count} {verdict}" for verdict, count in summary["analyst_verdicts"].items() if count
+    )
+    return (
+        f"{counted(summary['images'], 'image')}: {summary['flagged']} flagged, {summary['not_flagged']} not "
+        f"flagged, {counted(summary['errors'], 'error')}, {counted(summary['duplicates'], 'duplicate')} "
+        f"(counted with the file they copy), {counted(summary['hash_mismatches'], 'hash mismatch')}. "
+        f"Analyst's verdicts: {verdicts}."
+    )
+
+
+def entry_status(entry: dict) -> str:
+    if entry["status"] == "error":
+        return f"error: {entry['error']}"
+    if entry["status"] == "skipped":
+        return f"duplicate of {entry['duplicate_of']} (same SHA-256): its results"
+    return "analysed"
+
+
+def verdict_line(verdict: dict) -> str:
+    """The analyst's verdict on one image, as every report prints it, attributed."""
+    note = f" Note: {verdict['note']}" if verdict["note"] else ""
+    return (
+        f"{verdict['verdict'].upper()} — recorded by {verdict['analyst']} at {verdict['recorded_at']}.{note}"
+    )
+
+
+def precision_text(model: dict) -> str:
+    """The precision a model computed in and why (results written before it was recorded say so)."""
+    if "precision" not in model:
+        return "not recorded"
+    return f"{model['precision']} — {model['precision_reason']}"

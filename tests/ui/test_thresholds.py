@@ -1,0 +1,52 @@
+"""The thresholds have one owner (the session's `Thresholds`): a change made there alone reaches the panels,
+the dock, the batch table, the regions and the next export."""
+
+import numpy as np
+import pytest
+
+from dinolizer_gui.core.maps.render import ViewMode
+from dinolizer_gui.core.session.thresholds import Thresholds
+from tests.ui.helpers import analysed, layer_pixels
+from tests.ui.test_verdicts_and_reports import _export
+from tests.ui.test_viewer_correctness import _cell
+
+
+def test_the_owner_moves_one_or_every_threshold_and_tells_who_listens():
+    saved = []
+    owner = Thresholds(on_change=lambda values, linked: saved.append((values, linked)))
+    heard = []
+    owner.subscribe(heard.append)
+    assert owner.of("dinolizer") == owner.of("declip") == 0.5
+    assert owner.move("dinolizer", 1.7) == 1.0  # kept within 0 and 1
+    owner.set_linked(True)
+    assert owner.move("declip", 0.41234) == 0.412
+    assert owner.all() == {"dinolizer": 0.412, "declip": 0.412}
+    assert heard == [{"dinolizer"}, set(), {"dinolizer", "declip"}]
+    assert saved[-1] == ({"dinolizer": 0.412, "declip": 0.412}, True)
+    assert Thresholds.fixed(["dinolizer", "declip", "bfree"], 0.3).all() == {"dinolizer": 0.3, "declip": 0.3}
+
+
+def test_a_change_at_the_owner_alone_reaches_panels_dock_table_regions_and_export(
+    qtbot, window, weights, photo, tmp_path
+):
+    analysed(qtbot, window, weights, photo)
+    window.toolbar.set_mode(ViewMode.MASK)
+    qtbot.waitUntil(lambda: window.controls.regions.rowCount() > 0, timeout=10000)
+    before = layer_pixels(window.panels[1])
+    with qtbot.waitSignal(window.thresholds.regionsReady, timeout=10000) as regions:
+        window.workspace.thresholds.move("dinolizer", 0.7)  # not through any widget
+    result = window.view.current.models["dinolizer"]
+    mask = result.probability >= 0.7
+    assert result.threshold == 0.7 and np.array_equal(result.mask(), mask)
+    assert not np.array_equal(layer_pixels(window.panels[1]), before)  # the panel shows the new mask
+    assert window.controls.threshold["dinolizer"].value() == 0.7
+    assert window.controls.threshold["dinolizer"].marked.text().endswith("at 0.7")
+    assert _cell(window, photo, "DinoLizer marked") == f"{mask.mean():.2%} at 0.7"
+    _, summaries = regions.args
+    assert summaries["dinolizer"].threshold == 0.7
+    assert sum(r.area_pixels for r in summaries["dinolizer"].regions) == mask.sum()
+    assert window.settings.thresholds["dinolizer"] == 0.7  # kept for the next start
+    report = _export(qtbot, window, tmp_path / "export")
+    assert report["analysis"]["parameters"]["thresholds"]["dinolizer"] == 0.7
+    entry = report["images"][0]["models"]["dinolizer"]
+    assert entry["threshold"] == 0.7 and entry["marked_area"] == pytest.approx(mask.mean(), abs=1e-6)
