@@ -175,7 +175,7 @@ def _dinolizer(folder: Path, image: LoadedImage, args) -> dict:
     return result
 
 
-def _declip_vit(folder: Path) -> Path:
+def declip_vit_checkpoint(folder: Path) -> Path:
     vit = folder / "ViT_layer20_conv-20_cocosd.pth"
     if not vit.exists():
         content, _ = factories.make_declip_vit(
@@ -186,7 +186,9 @@ def _declip_vit(folder: Path) -> Path:
 
 
 def _declip(folder: Path, image: LoadedImage, args) -> dict:
-    return measure(load_localizer("declip", [_declip_vit(folder)]), image, torch.randn(1, 3, 224, 224))
+    return measure(
+        load_localizer("declip", [declip_vit_checkpoint(folder)]), image, torch.randn(1, 3, 224, 224)
+    )
 
 
 def _declip_fusion(folder: Path, image: LoadedImage, args) -> dict:
@@ -196,7 +198,7 @@ def _declip_fusion(folder: Path, image: LoadedImage, args) -> dict:
     factories.make_declip_fusion(
         decoder, vit_width=1024, resnet_width=64, convs=20, channels=(512, 256, 128, 64)
     )
-    localizer = load_localizer("declip", [decoder, rn50, _declip_vit(folder)])
+    localizer = load_localizer("declip", [decoder, rn50, declip_vit_checkpoint(folder)])
     return measure(localizer, image, torch.randn(1, 3, 224, 224))
 
 

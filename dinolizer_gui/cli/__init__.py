@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import OutputError
+from ..core.store.results import StoreError
 from . import analyze, evaluate, models, self_test
 from .common import EXIT_OUTPUT_FAILED, EXIT_USAGE, Parser, UsageError, say
 
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         say(f"dinolizer-gui: error: {exc}")
         return EXIT_USAGE
+    except StoreError as exc:
+        say(f"dinolizer-gui: error: {exc} — give --store DIR for another results store, or --no-cache")
+        return EXIT_OUTPUT_FAILED
     except OutputError as exc:
         say(f"dinolizer-gui: error: {exc} — everything finished before it is kept")
         return EXIT_OUTPUT_FAILED

@@ -31,6 +31,12 @@ def add_parser(commands) -> None:
     )
     add_analysis_options(analyze)
     analyze.add_argument("--save-prob", action="store_true", help="also save each probability map as .npy")
+    analyze.add_argument(
+        "--stability",
+        action="store_true",
+        help="also check each map under benign variants (JPEG 90 and 75, a 75%% resize, a window grid "
+        "shifted by 64 px): a stability map and a label per region; 3-5 more analyses an image",
+    )
     _add_report_options(analyze)
     _add_cluster_options(analyze)
 
@@ -79,6 +85,16 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     _add_model_options(parser)
     _add_geometry_options(parser)
     _add_store_options(parser)
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="--out may hold an earlier run's outputs: remove them first (only files this app writes)",
+    )
+    parser.add_argument(
+        "--follow-links",
+        action="store_true",
+        help="follow symbolic links that lead out of a folder given (by default each is listed, unread)",
+    )
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -181,12 +197,23 @@ def _options(args):
     )
 
 
-def _check_out(out: Path, inputs: list[str]) -> None:
-    """--out must be a writable folder that does not hold the evidence (checked before models load)."""
+def _check_out(args) -> None:
+    """--out must be a writable folder that does not hold the evidence, that no other run writes into now,
+    and that holds no earlier run's outputs unless --replace (checked before models load). The folder's lock
+    is kept on `args` for as long as the command runs."""
     import tempfile
 
     from ..core.errors import OutputError
-    from ..core.io.outputs import contains, make_folder
+    from ..core.io.outputs import (
+        OutputFolderBusy,
+        claim_output_folder,
+        contains,
+        make_folder,
+        previous_outputs,
+        remove_outputs,
+    )
+
+    out, inputs = args.out, args.paths
 
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a folder")
@@ -199,6 +226,23 @@ def _check_out(out: Path, inputs: list[str]) -> None:
     except (OutputError, OSError) as exc:
         reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
         raise UsageError(f"cannot write in --out {out}: {reason}") from None
+    try:
+        args.out_lock = claim_output_folder(out)
+        earlier = previous_outputs(out)
+        if earlier and not args.replace:
+            names = ", ".join(entry.name for entry in earlier[:4]) + (", …" if len(earlier) > 4 else "")
+            raise UsageError(
+                f"--out {out} holds an earlier run's outputs ({names}): give --replace to remove them first, "
+                "or another --out (outputs of two runs are never mixed)"
+            )
+        for kept in remove_outputs(out) if earlier else []:
+            say(f"warning: --replace left {kept} in place: this app did not write it")
+    except OutputFolderBusy:
+        raise UsageError(
+            f"another run is writing into --out {out} now: wait for it, or choose another --out"
+        ) from None
+    except OutputError as exc:
+        raise UsageError(f"cannot use --out {out}: {exc.reason}") from None
 
 
 def workspace_for(args):
@@ -209,11 +253,14 @@ def workspace_for(args):
     from ..core.store.results import ResultStore
 
     options = _options(args)
-    _check_out(args.out, args.paths)
+    _check_out(args)
     try:
         store = None if args.no_cache else ResultStore(args.store)
     except OutputError as exc:
-        raise UsageError(f"cannot use the results store: {exc}") from None
+        raise UsageError(
+            f"cannot use the results store: {exc} (give --store DIR for another one, or --no-cache to run "
+            "without one)"
+        ) from None
     workspace = Workspace(
         Settings(max_pixels=args.max_pixels or 0),
         weights_override=args.weights_dir,
@@ -258,10 +305,11 @@ def load_localizers(workspace, models: list[str] | None) -> list:
 
 def run(args: argparse.Namespace) -> int:
     from ..core.engine.device import release_freed_memory
-    from ..core.progress import run_to_end
     from ..core.report.results_folder import ResultsWriter
     from ..core.session.batch import make_items
 
+    if args.stability and args.cluster:
+        raise UsageError("--stability runs on this machine only: not with --cluster (yet)")
     workspace = workspace_for(args)
     localizers = load_localizers(workspace, args.models)
     runtimes = workspace.runtimes([loc.name for loc in localizers])
@@ -271,7 +319,7 @@ def run(args: argparse.Namespace) -> int:
     for runtime in runtimes.values():
         if runtime.warning:
             say(f"warning: --precision {args.precision}: {runtime.warning}")
-    items = make_items(args.paths)
+    items = make_items(args.paths, args.follow_links)
     if not items:
         raise UsageError("no images found in the given paths")
     workspace.use_thresholds(args.threshold)
@@ -288,13 +336,34 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             say(f"[{positions[item.path]}/{len(items)}] {item.path}: {_item_line(item)}")
 
-    if cluster is not None:
-        return _run_on_cluster(args, items, cluster, writer)
-    runner = workspace.batch_runner(localizers)
-    # a window counter redrawn in place: in a log file it would be one endless line
-    progress = _print_windows if not args.quiet and sys.stderr.isatty() else None
-    run_to_end(runner.run(items, on_image=finished, on_model=writer.add_model), progress)
+    try:
+        if cluster is not None:
+            if (cancelled := _run_on_cluster(args, items, cluster, writer)) is not None:
+                return cancelled
+        else:
+            _run_here(args, workspace, localizers, items, finished, writer)
+    finally:
+        writer.finish()  # results.json whole, however the run ends (results.jsonl has every image already)
     return _ending(args, items)
+
+
+def _run_here(args, workspace, localizers, items, finished, writer) -> None:
+    from ..core.progress import run_to_end
+
+    runner = workspace.batch_runner(localizers, stability=args.stability)
+    # a window counter redrawn in place: in a log file it would be one endless line
+    windows = not args.quiet and sys.stderr.isatty()
+    stages: set[tuple[int, str, str]] = set()
+
+    def progress(event) -> None:
+        stage = (event.index, event.model, event.variant)
+        if event.stage == "stability" and not args.quiet and event.variant and stage not in stages:
+            stages.add(stage)
+            say(f"  {event.model} stability: {event.variant}")
+        if windows:
+            _print_windows(event)
+
+    run_to_end(runner.run(items, on_image=finished, on_model=writer.add_model), progress)
 
 
 def _ending(args, items) -> int:
@@ -329,8 +398,9 @@ def _start_cluster(args, localizers, workspace):
     return runner
 
 
-def _run_on_cluster(args, items, runner, writer) -> int:
-    """The maps are computed by Ray actors; this process reads and writes everything, as a local run does."""
+def _run_on_cluster(args, items, runner, writer) -> int | None:
+    """The maps are computed by Ray actors; this process reads and writes everything, as a local run does.
+    Returns the exit status of a cancelled run (None when it ran to the end)."""
     import time
 
     started, done = time.monotonic(), 0
@@ -354,9 +424,12 @@ def _run_on_cluster(args, items, runner, writer) -> int:
         return EXIT_CANCELLED
     finally:
         runner.close()
-    if runner.stats.replaced and not args.quiet:
-        say(f"cluster: {runner.stats.replaced} actor(s) died and were replaced")
-    return _ending(args, items)
+    if runner.stats.lost and not args.quiet:
+        say(
+            f"cluster: {len(runner.stats.lost)} actor(s) lost — {'; '.join(runner.stats.lost)} — "
+            f"{runner.stats.replaced} replaced; their images went to the other actors"
+        )
+    return None
 
 
 def _item_line(item) -> str:
@@ -386,7 +459,7 @@ def _write_reports(args) -> bool:
 
 
 def _print_windows(progress) -> None:
-    if progress.stage == "model" and progress.windows_total > 1:
+    if progress.stage in ("model", "stability") and progress.windows_total > 1:
         print(
             f"\r  {progress.model}: windows {progress.windows_done}/{progress.windows_total}",
             end="",

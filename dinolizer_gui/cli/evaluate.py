@@ -46,10 +46,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"IMAGES {args.images} does not exist")
     if not args.masks.is_dir():
         raise UsageError(f"--masks {args.masks} is not a folder")
+    if args.masks.resolve() == args.images.resolve():
+        raise UsageError(
+            f"--masks {args.masks} is the images folder itself: give the masks their own folder (a masks/ "
+            "folder inside IMAGES is never taken for images)"
+        )
     args.paths = [str(args.images), str(args.masks)]  # --out may hold neither
     workspace = workspace_for(args)
     models = load_localizers(workspace, args.models)
-    items = [item for item in make_items([args.images]) if not contains(args.masks, item.path)]
+    items = [
+        item for item in make_items([args.images], args.follow_links) if not contains(args.masks, item.path)
+    ]
     if not items:
         raise UsageError(f"no images found in {args.images}")
     workspace.use_thresholds(args.threshold)
@@ -69,14 +76,16 @@ def run(args: argparse.Namespace) -> int:
     for item in items:
         if item.status == ItemStatus.ERROR:
             say(f"{item.path}: error ({item.reason})")
-    started = time.monotonic()
+    started, done = time.monotonic(), sum(1 for item in items if item.status.finished)
 
     def finished(item, outcome) -> None:
-        evaluation.on_image(item, outcome)
+        nonlocal done
+        entry = evaluation.on_image(item, outcome)  # its evaluation's status: an unreadable mask is an error
+        done += 1
         if not args.quiet:
-            done = sum(1 for i in items if i.status.finished)
+            reason = f" ({entry['error']})" if entry["error"] else ""
             eta = eta_text(started, done, len(items))
-            say(f"[{done}/{len(items)}] {item.path}: {item.status}{_reason(item)}  {eta}".rstrip())
+            say(f"[{done}/{len(items)}] {item.path}: {entry['status']}{reason}  {eta}".rstrip())
 
     runner = workspace.batch_runner(models)
     run_to_end(runner.run(items, on_image=finished, on_model=evaluation.on_model))
@@ -90,10 +99,6 @@ def run(args: argparse.Namespace) -> int:
     if args.report and not _write_reports(args.out, args.report):
         return EXIT_OUTPUT_FAILED
     return EXIT_SOME_FAILED if failures or any(i.status == ItemStatus.ERROR for i in items) else EXIT_OK
-
-
-def _reason(item) -> str:
-    return f" ({item.reason})" if item.reason else ""
 
 
 def table(document: dict) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import re
 from pathlib import Path
 
 
@@ -29,7 +30,7 @@ class OutputError(PathError):
 def user_message(exc: BaseException, limit: int = 300) -> str:
     """What an exception says, as one line for a person: the first line of its text (the last line of a
     traceback relayed as text, e.g. by Ray), or its type's name when it says nothing."""
-    text = str(exc).strip()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # colour codes (Ray's) say nothing to a person
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         return type(exc).__name__

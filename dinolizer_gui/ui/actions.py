@@ -28,6 +28,7 @@ MODE_KEYS = {
     ViewMode.MASK: "K",
     ViewMode.CONTOURS: "C",
     ViewMode.AGREEMENT: "A",
+    ViewMode.STABILITY: "B",
 }
 
 
@@ -46,6 +47,11 @@ class ActionSpec:
 def action_specs(window: MainWindow) -> tuple[ActionSpec, ...]:
     """Every command of the window, bound to what it calls."""
     w = window
+
+    def nudge(delta: float) -> None:
+        """`]` / `[`: the threshold of the model panel last clicked, or both when they are linked."""
+        w.status.showMessage(w.thresholds.nudge(w.panel_grid.active_model, delta), 4000)
+
     return (
         ActionSpec("open", "&Open…", w.dialogs.open_images, (Key.Open,), "Open images", "open"),
         ActionSpec(
@@ -69,6 +75,12 @@ def action_specs(window: MainWindow) -> tuple[ActionSpec, ...]:
             "Load &ground truth…",
             w.dialogs.load_ground_truth,
             tip="A mask of the manipulated pixels: its outline on every panel, each model's IoU, F1 and AP",
+        ),
+        ActionSpec(
+            "new_store",
+            "Use a new results &store…",
+            w.dialogs.new_store,
+            tip="An empty results store in a folder you choose, used from now on (the old one is damaged)",
         ),
         ActionSpec("quit", "&Quit", w.close, (Key.Quit,)),
         ActionSpec("fit", "&Fit", w.panel_grid.fit, ("Ctrl+0",), "Fit the image in the panels", "fit"),
@@ -147,10 +159,19 @@ def action_specs(window: MainWindow) -> tuple[ActionSpec, ...]:
             "Cancel the batch; the image being analysed returns to the queue",
             "cancel",
         ),
-        ActionSpec("threshold_up", "Threshold +0.01", w.nudge_threshold, ("]",), args=(0.01,)),
-        ActionSpec("threshold_down", "Threshold -0.01", w.nudge_threshold, ("[",), args=(-0.01,)),
-        ActionSpec("threshold_up_more", "Threshold +0.05", w.nudge_threshold, ("Shift+]",), args=(0.05,)),
-        ActionSpec("threshold_down_more", "Threshold -0.05", w.nudge_threshold, ("Shift+[",), args=(-0.05,)),
+        ActionSpec(
+            "check_stability",
+            "Check &stability…",
+            w.dialogs.check_stability,
+            ("Ctrl+Shift+B",),
+            "Analyse the image on screen (or the selected images) again under benign changes — JPEG 90 "
+            "and 75, a 75 % resize, a shifted window grid — and show how much each region survives "
+            "(View › Stability)",
+        ),
+        ActionSpec("threshold_up", "Threshold +0.01", nudge, ("]",), args=(0.01,)),
+        ActionSpec("threshold_down", "Threshold -0.01", nudge, ("[",), args=(-0.01,)),
+        ActionSpec("threshold_up_more", "Threshold +0.05", nudge, ("Shift+]",), args=(0.05,)),
+        ActionSpec("threshold_down_more", "Threshold -0.05", nudge, ("Shift+[",), args=(-0.05,)),
         *(
             ActionSpec(
                 f"verdict_{index}",
@@ -192,7 +213,7 @@ def action_specs(window: MainWindow) -> tuple[ActionSpec, ...]:
 
 # "-" is a separator, "@name" a submenu the window fills in
 MENUS = {
-    "&File": ("open", "open_folder", "@recent", "-", "ground_truth", "-", "export", "-", "quit"),
+    "&File": ("open", "open_folder", "@recent", "-", "ground_truth", "-", "export", "new_store", "-", "quit"),
     "&View": (
         *(f"mode_{mode.name.lower()}" for mode in MODE_KEYS),
         "-",
@@ -216,6 +237,7 @@ MENUS = {
         "run",
         "pause",
         "cancel",
+        "check_stability",
         "-",
         "threshold_up",
         "threshold_down",

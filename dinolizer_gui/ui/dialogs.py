@@ -36,6 +36,7 @@ class DialogHost:
     show_message: Callable[[str], None]  # a passing note in the status bar
     shortcuts: Callable[[], list[tuple[str, str]]]  # (command, keys) of every shortcut
     weights_changed: Callable[[], None]  # models, weights or the weights folder changed
+    store_changed: Callable[[], None]  # a new results store is in use
 
 
 class Dialogs:
@@ -109,6 +110,30 @@ class Dialogs:
         dialog.show()
         return dialog
 
+    def check_stability(self) -> None:
+        """Analysis › Check stability: the selected images (or the one on screen), after saying what it will
+        compute and for how long (asked first when that is more than a minute)."""
+        host = self.host
+        selected = [item.path for item in host.selected_items()]
+        paths = selected if len(selected) > 1 else [p for p in [host.view.wanted_path] if p]
+        if not paths:
+            host.show_error("Open an image first: a stability check analyses its variants.")
+            return
+        plan, seconds = stability_plan(host.workspace, host.view.current)
+        many = f"{len(paths)} images" if len(paths) > 1 else "the image on screen"
+        text = (
+            f"Stability check of {many}: each map analysed again under benign variants (JPEG 90 and 75, a "
+            f"75 % resize, a window grid shifted by 64 px), the variants already stored excepted. {plan}"
+        )
+        if seconds > 60 or len(paths) > 1:
+            answer = QMessageBox.question(self.window, "Check stability", f"{text}\n\nStart it now?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        if why := host.batch.check_stability(paths):
+            host.show_error(why)
+        else:
+            host.show_message(text)
+
     def export_report(self):
         from .export_dialog import ExportDialog
 
@@ -148,6 +173,22 @@ class Dialogs:
                 self.host.show_message("For this session: " + ", ".join(titles()[m] for m in models))
             self.host.weights_changed()
 
+    def new_store(self) -> None:
+        """File › Use a new results store…: an empty store in a folder the user chooses, used from now on."""
+        from ..core.store.results import open_store
+
+        folder = QFileDialog.getExistingDirectory(self.window, "Folder for a new results store (empty)")
+        if not folder:
+            return
+        store, problem = open_store(Path(folder))
+        if store is None:
+            self.host.show_error(problem)
+            return
+        workspace = self.host.workspace
+        workspace.store, workspace.settings.store_dir = store, folder
+        workspace.save()
+        self.host.store_changed()
+
     def choose_weights_folder(self) -> None:
         workspace = self.host.workspace
         folder = QFileDialog.getExistingDirectory(
@@ -157,3 +198,23 @@ class Dialogs:
             workspace.settings.weights_dir = folder
             workspace.save()
             self.host.weights_changed()
+
+
+def stability_plan(workspace: Workspace, document) -> tuple[str, float]:
+    """What a stability check of the image on screen will compute, in words, and the seconds estimated."""
+    from ..core.session.stability import estimated_seconds, plan_text, variants_to_compute
+
+    if document is None or not document.models:
+        return "The time it takes is known once the image has been analysed.", 0.0
+    options, image = workspace.options(), document.image
+    runtimes = workspace.runtimes(list(document.models))
+    lines, seconds = [], 0.0
+    for name, result in document.models.items():
+        if not result.has_map:
+            continue
+        todo = variants_to_compute(result.localizer, image, options, runtimes[name], workspace.store)
+        seconds += estimated_seconds(name, result.run, todo, options, image.width, image.height)
+        lines.append(
+            f"{titles()[name]}: {plan_text(name, result.run, todo, options, image.width, image.height)}."
+        )
+    return " ".join(lines), seconds

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 from superqt.utils import GeneratorWorker, create_worker
 
 from ..core.errors import user_message
+from ..core.io.outputs import previous_outputs
 from ..core.report.content import CaseInfo
 from ..core.session.export import export_job
 from ..core.session.workspace import Workspace
@@ -116,10 +118,9 @@ class ExportDialog(QDialog):
         case = self.case()
         self.settings.case_number, self.settings.analyst = case.case_number, case.analyst
         self.settings.organisation, self.settings.notes = case.organisation, case.notes
+        items = self.items_for_scope(self.scope.currentText())
         try:
-            job = export_job(
-                self.workspace, self.items_for_scope(self.scope.currentText()), Path(folder), formats, case
-            )
+            job = export_job(self.workspace, items, Path(folder), formats, case, self._replace(Path(folder)))
         except ValueError as exc:
             self.message.setText(str(exc))
             return
@@ -132,6 +133,19 @@ class ExportDialog(QDialog):
         self.progress.setVisible(True)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
         worker.start()
+
+    def _replace(self, folder: Path) -> bool:
+        """Whether to replace an earlier export in the folder (asked only when there is one)."""
+        earlier = previous_outputs(folder)
+        if not earlier:
+            return False
+        answer = QMessageBox.question(
+            self,
+            "Replace the earlier export?",
+            f"{folder} holds an earlier export ({len(earlier)} results, reports or image folders). Replace "
+            "it? Only files this app wrote are removed; two exports are never mixed.",
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _on_progress(self, progress) -> None:
         self.progress.setRange(0, progress.total or 0)  # no total: busy

@@ -10,9 +10,9 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 
 from .. import __version__
 from ..core.io.names import readable
-from ..core.models.registry import titles
 from ..core.session.settings import Settings, load_settings
 from ..core.session.workspace import Workspace
+from ..core.store.results import open_store
 from . import window_state
 from .actions import build_actions, build_menus, shortcut_rows
 from .central import Central
@@ -33,7 +33,9 @@ from .widgets import HeldKey
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None, config_folder: Path | None = None):
         super().__init__()
-        self.workspace = Workspace(settings or load_settings(config_folder), config_folder)
+        settings = settings or load_settings(config_folder)
+        store, store_problem = open_store(Path(settings.store_dir) if settings.store_dir else None)
+        self.workspace = Workspace(settings, config_folder, store=store)
         self.settings = self.workspace.settings
         self.batch = BatchController(self.workspace, lambda: self.view.wanted_path, self)
         self.view = ViewController(self.workspace, self.batch, self)
@@ -61,6 +63,7 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self._space = HeldKey(self, Qt.Key.Key_Space, self.show_original)
         self.update_state()
+        self.on_screen.startup_problems(store_problem, settings.problems)
 
     # --- construction ----------------------------------------------------------------------------
     def _dialog_host(self) -> DialogHost:
@@ -75,6 +78,7 @@ class MainWindow(QMainWindow):
             lambda text: self.status.showMessage(text, 8000),
             lambda: shortcut_rows(self.actions_by_id),
             self.weights_changed,
+            lambda: self.central.hide_banner(sticky=True),  # the store problem is no longer true
         )
 
     def _submenus(self) -> dict[str, QMenu]:
@@ -218,13 +222,6 @@ class MainWindow(QMainWindow):
         self.on_screen.refresh_layers(changed=names)
         if self.view.current is not None:
             self.batch.follow_thresholds(self.view.current)
-
-    def nudge_threshold(self, delta: float) -> None:
-        """`]` / `[`: the threshold of the model panel last clicked, or both when they are linked."""
-        name = self.panel_grid.active_model
-        value = self.thresholds.move(name, self.thresholds.of(name) + delta)
-        which = "Both thresholds" if self.thresholds.linked else f"{titles()[name]} threshold"
-        self.status.showMessage(f"{which}: {value:.3f}", 4000)
 
     def record_verdict(self, verdict: str | None = None, note: str | None = None) -> None:
         if message := self.verdicts.record(self.view.wanted_path, verdict, note):

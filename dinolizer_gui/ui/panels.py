@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QSplitter
 
 from ..core.evaluation.ground_truth import GroundTruth
 from ..core.io.names import readable
-from ..core.maps.render import ViewMode, agreement_layer, model_layer, truth_layer
+from ..core.maps.render import ViewMode, agreement_layer, model_layer, stability_layer, truth_layer
 from ..core.models.integrity import stated
 from ..core.models.registry import map_titles, titles
 from ..core.session.image_results import ModelResult
@@ -22,6 +22,7 @@ from .widgets import Panel
 
 AGREEMENT_OPACITY = 0.75
 AGREEMENT = "agreement"  # the key of the agreement panel
+NO_STABILITY = "no stability check yet — Analysis › Check stability (Ctrl+Shift+B)"
 LAYOUTS = {"three": "Three panels", "two": "Two panels", "one": "One panel"}
 
 
@@ -48,6 +49,7 @@ class PanelGrid(QSplitter):
         self._truth: GroundTruth | None = None
         self.layout_name, self.single, self.pair = "three", "input", models[0].key
         self.agreement_mode = False
+        self.mode = ViewMode.OVERLAY  # what the model panels show
         self._before_maximised: tuple[str, str] | None = None
         self.active_model = models[0].key  # the one `]` and `[` act on when not linked
         self.activate(self.active_model)
@@ -171,6 +173,7 @@ class PanelGrid(QSplitter):
         changed: set[str] | None = None,
     ) -> None:
         """Rebuild the model layers; with `changed` (after a threshold move) only those that depend on it."""
+        self.mode = mode
         if self.agreement_mode != (mode is ViewMode.AGREEMENT):
             self.agreement_mode = mode is ViewMode.AGREEMENT
             self._show_panels()  # the layers are drawn below: no `arranged` to draw them twice
@@ -193,9 +196,25 @@ class PanelGrid(QSplitter):
             result = results.get(panel.key)
             if result is None or result.levels is None or original or panel.key not in shown:
                 panel.view.set_layer(None)  # a hidden panel is drawn when shown
+            elif panel_mode is ViewMode.STABILITY:
+                self._show_stability(panel, result, opacity)
             else:
                 layer = layer_image(model_layer(panel_mode, result.levels, result.mask, colormap))
                 panel.view.set_layer(layer, opacity if panel_mode is ViewMode.OVERLAY else 1.0)
+
+    def _show_stability(self, panel, result: ModelResult, opacity: float) -> None:
+        """The stability map over the image, or a notice that no check was run."""
+        check = result.stability_now() if result.preview is None else None
+        panel.view.set_layer(layer_image(stability_layer(check.levels())) if check else None, opacity)
+        panel.view.set_notice(self._notice(result, ""))
+
+    def _notice(self, result: ModelResult | None, missing: str) -> str:
+        """What a model panel says over its image: why it has no map, or no stability check to show."""
+        if result is None:
+            return missing
+        if self.mode is ViewMode.STABILITY and (result.stability is None or result.preview is not None):
+            return NO_STABILITY
+        return ""
 
     @staticmethod
     def _maps(results: dict[str, ModelResult]) -> list[ModelResult]:
@@ -230,7 +249,7 @@ class PanelGrid(QSplitter):
         for panel in self.model_panels:
             result = document.models.get(panel.key) if document else None
             why = (missing or {}).get(panel.key, "not analysed")
-            panel.view.set_notice(why if document is not None and result is None else "")
+            panel.view.set_notice(self._notice(result, why) if document is not None else "")
             if result is None:
                 panel.score.setText(f"<b style='color:#c0392b'>{why}</b>" if document else "")
                 panel.score.setToolTip(
@@ -262,6 +281,7 @@ class PanelGrid(QSplitter):
             lines.append(
                 f"<b>{title}</b> {result.score:.3f} ({verdict}): {explanation} "
                 f"<i>Variant: {localizer.variant}; {result.run.device}; {_timing(result)}.</i>"
+                + _stability_text(result)
             )
         results = document.models if document else {}
         lines += [_image_level_line(name, result) for name, result in results.items() if not result.has_map]
@@ -270,6 +290,17 @@ class PanelGrid(QSplitter):
         if warning := fully_generated_warning(results):
             lines.insert(0, f"<b style='color:#c0392b'>{warning}</b>")
         return "<br>".join(lines)
+
+
+def _stability_text(result: ModelResult) -> str:
+    """How the mask held under the benign variants (the Stability view shows where)."""
+    if (check := result.stability_now()) is None:
+        return ""
+    ious = ", ".join(
+        f"{v.name} {'—' if v.iou_with_original is None else f'{v.iou_with_original:.2f}'}"
+        for v in check.variants
+    )
+    return f" Stability check ({check.analyses} analyses): mask IoU with the original: {ious}."
 
 
 def _truth_scores(result: ModelResult, truth: GroundTruth | None) -> str:

@@ -99,14 +99,14 @@ class Screen:
             mode, document, settings.colormap, settings.opacity, self.showing_original, changed
         )
         self.controls.show_marked(document)
-        self.controls.show_legend(mode, settings.colormap)
+        self.controls.show_legend(mode, settings.colormap, document)
 
     def show_original(self, on: bool) -> None:
         self.showing_original = on
         self.refresh_layers()
 
     def set_opacity(self, opacity: float) -> None:
-        if self.toolbar.mode() is ViewMode.OVERLAY and not self.showing_original:
+        if self.toolbar.mode() in (ViewMode.OVERLAY, ViewMode.STABILITY) and not self.showing_original:
             self.central.panel_grid.set_overlay_opacity(opacity)
 
     def show_readout(self, x: int, y: int) -> None:
@@ -124,6 +124,18 @@ class Screen:
     def show_zoom(self) -> None:
         leader = self.central.panel_grid.leader
         self.status.show_zoom(f"{leader.scale_factor:.0%}" + (" (fit)" if leader.fitted else ""))
+
+    def startup_problems(self, store_problem: str, settings_problems: list[str]) -> None:
+        """What could not be used at start (the viewer starts all the same): a damaged or read-only results
+        store, settings of the wrong kind."""
+        if store_problem:
+            self.show_error(
+                f"{store_problem}. The viewer works without it, keeping no maps between runs; "
+                "File › Use a new results store… starts an empty one.",
+                sticky=True,
+            )
+        elif settings_problems:
+            self.show_error("; ".join(settings_problems))
 
     def show_error(self, message: str, sticky: bool = False) -> None:
         """A banner over the panels; a `sticky` one stays until what it says is no longer true."""

@@ -23,7 +23,7 @@ from dinolizer_gui.core.store.results import ResultStore  # noqa: E402
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)  # never another
     yield
     ray.shutdown()
 
@@ -76,11 +76,11 @@ def test_a_cluster_run_writes_what_a_local_run_writes(weights, images, tmp_path)
 def test_ctrl_c_cancels_cleanly_and_keeps_what_finished(weights, images, tmp_path, monkeypatch, capsys):
     waits, real_wait = [], ray.wait
 
-    def interrupted_wait(refs, num_returns=1):
+    def interrupted_wait(refs, num_returns=1, **bounds):
         waits.append(1)
         if len(waits) == 3:
             raise KeyboardInterrupt
-        return real_wait(refs, num_returns=num_returns)
+        return real_wait(refs, num_returns=num_returns, **bounds)
 
     monkeypatch.setattr(ray, "wait", interrupted_wait)
     out = tmp_path / "out"
@@ -128,7 +128,7 @@ def test_an_actor_killed_mid_batch_is_replaced_and_its_images_retried(weights, i
         if progress.stage == "finished" and not runner.stats.replaced:
             ray.kill(runner.pool.actors[0], no_restart=True)  # work is in flight on it
     assert runner.stats.replaced >= 1
-    assert [item.status for item in items].count(ItemStatus.DONE) == 4
+    assert [item.status for item in items].count(ItemStatus.DONE) == 4, [item.reason for item in items]
     assert all(item.status in (ItemStatus.DONE, ItemStatus.SKIPPED) for item in items)
 
 

@@ -144,8 +144,8 @@ def test_outputs_are_never_analysed_as_evidence(weights, tmp_path):
     for seed in range(2):
         _photo(case / f"img{seed}.png", seed=seed)
     out = case / "analysis"  # inside the evidence folder
-    for _ in range(2):
-        assert _analyze(case, "--out", out, "--weights", f"dinolizer={files['release']}") == 0
+    for _ in range(2):  # the second run replaces the first's outputs
+        assert _analyze(case, "--out", out, "--weights", f"dinolizer={files['release']}", "--replace") == 0
         assert [Path(e["path"]).name for e in _results(out)["images"]] == ["img0.png", "img1.png"]
     assert (out / OUTPUT_MARKER).is_file()
     mask = next(out.rglob("dinolizer_mask.png"))
@@ -326,10 +326,15 @@ def test_an_extreme_aspect_ratio_is_refused_with_the_window_count(weights, tmp_p
     files, _ = weights
     strip = tmp_path / "strip.png"
     Image.fromarray(np.zeros((3, 50_000, 3), np.uint8)).save(strip)
+    wide = _photo(tmp_path / "wide.png", 6000, 600)
     out = tmp_path / "out"
-    assert _analyze(strip, "--out", out, "--weights", f"dinolizer={files['release']}") == 3
-    error = _results(out)["images"][0]["error"]
-    assert "needs 64,555 windows" in error and "--max-windows" in error
+    code = _analyze(
+        strip, wide, "--out", out, "--weights", f"dinolizer={files['release']}", "--max-windows", "50"
+    )
+    assert code == 3
+    strip_error, wide_error = (entry["error"] for entry in _results(out)["images"])
+    assert "50000 x 3 px" in strip_error and "too thin to analyse" in strip_error  # before any window count
+    assert "needs 88 windows" in wide_error and "--max-windows" in wide_error
 
 
 def test_no_error_message_is_empty(weights, tmp_path):
@@ -430,8 +435,8 @@ subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", small], chec
 try:
     runs = []
     for _ in range(2):
-        done = subprocess.run(sys.argv[3:] + ["--out", small + "/out", "--store", small + "/store"],
-                              capture_output=True, text=True, timeout=300)
+        where = ["--out", small + "/out", "--store", small + "/store", "--replace"]
+        done = subprocess.run(sys.argv[3:] + where, capture_output=True, text=True, timeout=300)
         runs.append({"code": done.returncode, "err": done.stderr})
     names = sorted(os.path.relpath(os.path.join(d, f), small) for d, _, fs in os.walk(small) for f in fs)
     results = open(small + "/out/results.json").read() if os.path.exists(small + "/out/results.json") else ""

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from PySide6.QtWidgets import QFileDialog
+
 from dinolizer_gui.core.engine.analysis import DEVICE_CHOICES, PRECISION_CHOICES
 from dinolizer_gui.ui.main_window import MainWindow
 from dinolizer_gui.ui.menus import DEVICES, PRECISIONS
@@ -65,3 +67,39 @@ def test_the_status_bar_says_pytorch_is_loading_then_the_precision_and_why(qtbot
 def test_the_menus_offer_every_device_and_precision_the_core_knows():
     assert [value for value, _ in DEVICES] == list(DEVICE_CHOICES)
     assert sorted(value for value, _ in PRECISIONS) == sorted(PRECISION_CHOICES)
+
+
+def test_the_viewer_starts_with_a_damaged_store_says_so_and_offers_a_new_one(
+    qtbot, tmp_path, monkeypatch, weights, photo
+):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "results.sqlite").write_bytes(b"not a database, not at all" * 100)
+    monkeypatch.setenv("DINOLIZER_GUI_STORE", str(store))
+    monkeypatch.setenv("DINOLIZER_GUI_WEIGHTS", str(tmp_path / "no-weights"))
+    window = MainWindow(config_folder=tmp_path / "config")  # raised before: the viewer did not start
+    qtbot.addWidget(window)
+    window.show()
+    assert window.workspace.store is None
+    assert window.central.banner.isVisible() and "Use a new results store" in window.central.banner.text()
+    window.set_model_files("declip", [weights[0]["declip"]])  # it works without a store
+    with qtbot.waitSignal(window.view.analysisFinished, timeout=60000):
+        window.open_paths([str(photo)])
+    fresh = tmp_path / "fresh-store"
+    fresh.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(fresh))
+    window.actions_by_id["new_store"].trigger()
+    assert window.workspace.store is not None and window.settings.store_dir == str(fresh)
+    assert not window.central.banner.isVisible()
+
+
+def test_settings_of_the_wrong_shape_never_stop_the_viewer(qtbot, tmp_path, monkeypatch):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.json").write_text('{"thresholds": null, "opacity": "x", "recent_files": 5}')
+    monkeypatch.setenv("DINOLIZER_GUI_WEIGHTS", str(tmp_path / "no-weights"))
+    window = MainWindow(config_folder=config)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.settings.opacity == 0.6 and window.settings.recent_files == []
+    assert "opacity was" in window.status.currentMessage() or "opacity was" in window.central.banner.text()

@@ -33,7 +33,13 @@ def test_a_change_at_the_owner_alone_reaches_panels_dock_table_regions_and_expor
     window.toolbar.set_mode(ViewMode.MASK)
     qtbot.waitUntil(lambda: window.controls.regions.rowCount() > 0, timeout=10000)
     before = layer_pixels(window.panels[1])
-    with qtbot.waitSignal(window.thresholds.regionsReady, timeout=10000) as regions:
+
+    def at_new_threshold(_document, summaries) -> bool:  # not a refresh still running from before the move
+        return "dinolizer" in summaries and summaries["dinolizer"].threshold == 0.7
+
+    with qtbot.waitSignal(
+        window.thresholds.regionsReady, timeout=10000, check_params_cb=at_new_threshold
+    ) as regions:
         window.workspace.thresholds.move("dinolizer", 0.7)  # not through any widget
     result = window.view.current.models["dinolizer"]
     mask = result.probability >= 0.7

@@ -16,6 +16,7 @@ from .scores import image_score
 if TYPE_CHECKING:
     from ..io.images import LoadedImage
     from ..maps.postprocess import Summary
+    from ..maps.stability import StabilityCheck
 
 DINOLIZER_STRIDE = 128
 DECLIP_MODES = ("whole", "sliding")
@@ -208,6 +209,7 @@ def _image_level(level: object) -> ImageLevel:
 class ModelOutcome:
     run: ModelRun
     summary: Summary
+    stability: StabilityCheck | None = None  # when a stability check was asked
 
 
 @dataclass

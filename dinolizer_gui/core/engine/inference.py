@@ -21,7 +21,7 @@ from ..progress import Progress
 from .accumulators import BandAccumulator, CanvasAccumulator
 from .analysis import AnalysisOptions, ImageLevel, ModelRun
 from .device import Runtime, cpu_runtime, is_out_of_memory
-from .tiling import WindowGrid, row_bands
+from .tiling import DINOLIZER_SMALL_IMAGE_AREA_SIDE, WindowGrid, row_bands
 
 PREVIEW_SECONDS = 2.0  # a progressive analysis shows the map so far this often
 # above, windows run in grid order with a window-high buffer (bounded memory)
@@ -54,6 +54,24 @@ def check_window_count(grid: WindowGrid, options: AnalysisOptions, working_size:
             f"needs {len(grid):,} windows of {grid.window} px at stride {grid.stride} (working size "
             f"{working_size[0]:,} x {working_size[1]:,}), above the limit of {options.max_windows:,} "
             "(--max-windows)"
+        )
+
+
+MAX_UPSCALE = 16  # the pixels analysed may be at most this many times max(the image's, 1016²)
+
+
+def check_working_size(image_size: tuple[int, int], working_size: tuple[int, int]) -> None:
+    """Refuse, before anything is resized, an image that the official resize would blow up: a sliver (1 x 1000
+    px) is analysed at 504 x 504,000 px, thousands of windows for a thousand pixels."""
+    width, height = image_size
+    analysed = working_size[0] * working_size[1]
+    allowed = MAX_UPSCALE * max(width * height, DINOLIZER_SMALL_IMAGE_AREA_SIDE**2)
+    if analysed > allowed:
+        side = DINOLIZER_SMALL_IMAGE_AREA_SIDE
+        raise TooManyWindows(
+            f"is {width} x {height} px: the official resize would analyse it at {working_size[0]:,} x "
+            f"{working_size[1]:,} px, {analysed / max(width * height, 1):,.0f} times its own pixels (more "
+            f"than {MAX_UPSCALE} times those of a {side} px square): too thin to analyse"
         )
 
 

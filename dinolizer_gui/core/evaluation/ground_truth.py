@@ -6,11 +6,17 @@ whose name is `name`, `name_mask`, `name_gt`, `name-mask` or
 candidates for one image are an error for that image: a mask is never
 guessed.
 
-A mask pixel is manipulated when any of its channels is at least 128 (of
-255; 16-bit masks are scaled to 8 bits first); `invert` swaps the two for
-data sets where white means authentic. A mask without a manipulated pixel
-marks an authentic image. A mask whose size differs from the image is resized
-with nearest-neighbour sampling, with a warning.
+Reading rule (every case listed in the mask's warnings):
+- a mask whose values are only 0 and 1 (any mode): 1 = manipulated;
+- black and white (mode 1): white = manipulated;
+- otherwise a pixel is manipulated when any of its channels reaches half of its full scale: 128 of 255
+  (8 bits), 32768 of 65535 (16 bits); a palette mask is read through its palette;
+- a mask with transparency (an alpha channel that is not fully opaque) is ambiguous — the region may be
+  drawn in the colours or in the alpha — and is an error, as is a floating-point mask with values outside
+  0..1.
+`invert` swaps the two classes for data sets where white means authentic. A mask without a manipulated
+pixel marks an authentic image. A mask whose size differs from the image is resized with nearest-neighbour
+sampling, with a warning.
 """
 
 from __future__ import annotations
@@ -20,13 +26,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
-from ..io.images import IMAGE_EXTENSIONS, load_image
+from ..io.images import IMAGE_EXTENSIONS, ImageLoadError, open_as_stored
 from ..maps.render import outline
 
 MASK_SUFFIXES = ("", "_mask", "_gt", "-mask", "_groundtruth")
 MASK_FOLDERS = ("masks", "mask", "gt", "groundtruth", "ground_truth")  # beside the images' folder
-POSITIVE_FROM = 128
 
 
 class PairingError(ValueError):
@@ -84,13 +90,43 @@ def find_mask_beside(image: Path) -> Path | None:
     return found[0] if len(found) == 1 else None
 
 
+def mask_values(image: Image.Image, path: Path | str) -> tuple[np.ndarray, str]:
+    """The manipulated pixels of a mask by the reading rule, and how they were read; raises ImageLoadError
+    for an ambiguous mask."""
+    if "A" in image.getbands() or "transparency" in image.info:
+        rgba = np.asarray(image.convert("RGBA"))
+        if (rgba[..., 3] < 255).any():
+            raise ImageLoadError(
+                path,
+                "the mask has transparency: the region may be drawn in the colours or in the alpha channel, "
+                "which is ambiguous; save it as a greyscale image (white = manipulated)",
+            )
+        image = image.convert("RGB")
+    if image.mode == "P":
+        image = image.convert("RGB")
+    values = np.asarray(image)
+    if values.ndim == 2:
+        values = values[..., None]
+    present = np.unique(values)
+    if present.size <= 2 and 1 in present.tolist() and set(present.tolist()) <= {0, 1}:
+        return values.max(axis=2).astype(bool), "a 0/1 mask: 1 = manipulated"
+    if image.mode == "F":
+        if present.min() < 0 or present.max() > 1:
+            raise ImageLoadError(path, "a floating-point mask with values outside 0..1 is ambiguous")
+        return values.max(axis=2) >= 0.5, "a floating-point mask: manipulated from 0.5"
+    full = 65535 if values.dtype == np.uint16 or image.mode.startswith("I") else 255
+    if image.mode == "I" and values.max(initial=0) > 65535:
+        raise ImageLoadError(path, "a 32-bit integer mask is ambiguous; save it as 8 or 16 bits")
+    half = (full + 1) // 2
+    return values.max(axis=2) >= half, f"manipulated where any channel reaches {half} of {full}"
+
+
 def read_mask(path: Path | str, height: int, width: int, invert: bool = False) -> GroundTruth:
-    """The mask as booleans at the image's size; raises ImageLoadError naming the file."""
-    loaded = load_image(path)
-    mask = loaded.rgb.max(axis=2) >= POSITIVE_FROM
+    """The mask as booleans at the image's size by the reading rule; raises ImageLoadError naming the file."""
+    mask, how = mask_values(open_as_stored(path), path)
     if invert:
         mask = ~mask
-    warnings = []
+    warnings = [f"mask read as {how}" + ("; inverted (white = authentic)" if invert else "")]
     if mask.shape != (height, width):
         warnings.append(
             f"mask is {mask.shape[1]}x{mask.shape[0]}, the image {width}x{height}: "

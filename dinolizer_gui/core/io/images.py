@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from ..errors import PathError
 from .outputs import output_folder_of
@@ -37,6 +37,9 @@ IMAGE_EXTENSIONS = {
 DEFAULT_MAX_PIXELS = int(Image.MAX_IMAGE_PIXELS or 89_478_485)  # Pillow's decompression-bomb limit (~89 MP)
 # the limit is this module's own (`max_pixels`), so that raising it really applies
 Image.MAX_IMAGE_PIXELS = None
+# A PNG chunk (an ICC profile, text) may inflate to 16 MB (Pillow's own limit, 1 MB, refuses real files with
+# large camera or printer profiles); the total stays bounded by Pillow's 64 MB.
+PngImagePlugin.MAX_TEXT_CHUNK = 16 * 2**20
 MIN_READ_LIMIT = 1 << 30  # a file is read only up to max(1 GiB, 8 bytes per allowed pixel)
 OUTPUT_PNG_KEY = "dinolizer-gui-output"  # a text chunk in every PNG the app writes
 
@@ -105,8 +108,12 @@ def load_image(
     sha256 = hashlib.sha256(data).hexdigest()
     with _open_pil(path, data, max_pixels) as image:
         notes: list[str] = []
-        if _has_16_bit_samples(image):  # before anything decodes the pixels and drops the tile info
+        sixteen_bits = _has_16_bit_samples(
+            image
+        )  # before anything decodes the pixels and drops the tile info
+        if sixteen_bits:
             notes.append(f"16-bit samples ({image.mode}) reduced to 8 bits")
+        orientation = _orientation(image)  # before loading: a TIFF decoder applies it itself
         fmt = image.format or "unknown"
         original_mode = image.mode
         exif = _exif_summary(image)
@@ -119,8 +126,8 @@ def load_image(
         try:
             image.seek(0)
             image.load()
-            oriented = _apply_orientation(image, notes)
-            rgb = _to_rgb_array(oriented, notes)
+            oriented = _apply_orientation(image, orientation, notes)
+            rgb = _to_rgb_array(oriented, notes, sixteen_bits)
         except (OSError, ValueError, SyntaxError) as exc:
             raise ImageLoadError(path, f"file is truncated or corrupt ({exc})") from None
     if fmt in ("JPEG", "MPO"):
@@ -135,6 +142,21 @@ def load_image(
         warnings=notes,
         exif=exif,
     )
+
+
+def open_as_stored(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """The image decoded as stored (its own mode and sample values), orientation applied, read with the same
+    checks as evidence: for files whose values matter as they are (ground-truth masks)."""
+    path = Path(path)
+    limit = read_limit(max_pixels)
+    with _open_pil(path, _read_bytes(path, limit), max_pixels) as image:
+        orientation = _orientation(image)
+        try:
+            image.seek(0)
+            image.load()
+            return _apply_orientation(image, orientation, []).copy()
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise ImageLoadError(path, f"file is truncated or corrupt ({exc})") from None
 
 
 def _read_bytes(path: Path, limit: int) -> bytes:
@@ -223,29 +245,40 @@ def _open_pil(path: Path, data: bytes, max_pixels: int | None) -> Image.Image:
     return image
 
 
-def _apply_orientation(image: Image.Image, notes: list[str]) -> Image.Image:
-    orientation = image.getexif().get(_ORIENTATION_TAG, 1)
-    if orientation in _ORIENTATION_MEANING:
-        notes.append(f"EXIF orientation {orientation} applied ({_ORIENTATION_MEANING[orientation]})")
-        return ImageOps.exif_transpose(image)
-    return image
+def _orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(_ORIENTATION_TAG, 1))
+    except Exception:  # malformed EXIF must not make the pixels unreadable
+        return 1
 
 
-def _to_rgb_array(image: Image.Image, notes: list[str]) -> np.ndarray:
+def _apply_orientation(image: Image.Image, orientation: int, notes: list[str]) -> Image.Image:
+    """The image as displayed, the orientation said in the notes whoever applies it (Pillow's TIFF decoder
+    applies a TIFF's own when it loads)."""
+    if orientation not in _ORIENTATION_MEANING:
+        return image
+    notes.append(f"EXIF orientation {orientation} applied ({_ORIENTATION_MEANING[orientation]})")
+    if _orientation(image) != orientation:  # the decoder has applied it already
+        return image
+    return ImageOps.exif_transpose(image)
+
+
+def _to_rgb_array(image: Image.Image, notes: list[str], sixteen_bits: bool = False) -> np.ndarray:
+    """8-bit RGB; every conversion said in the notes."""
     mode = image.mode
     if mode == "RGB":
         return np.asarray(image, dtype=np.uint8).copy()
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+    if mode.startswith("I;16") or (mode == "I" and sixteen_bits):
         values = np.asarray(image).astype(np.float64)
-        peak = 65535.0 if mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
-        grey = np.clip(np.round(values * 255.0 / peak), 0, 255).astype(np.uint8)
+        grey = np.clip(np.round(values * 255.0 / 65535.0), 0, 255).astype(np.uint8)
         notes.append("greyscale converted to RGB (channels replicated)")
         return np.repeat(grey[..., None], 3, axis=2)
-    if mode == "F":
+    if mode in ("I", "F"):  # 32-bit samples: the range they use, to 8 bits
         values = np.nan_to_num(np.asarray(image, dtype=np.float64))
         lo, hi = float(values.min()), float(values.max())
         scaled = np.zeros_like(values) if hi <= lo else (values - lo) * 255.0 / (hi - lo)
-        notes.append(f"32-bit float samples rescaled from [{lo:g}, {hi:g}] to 8 bits")
+        kind = "integer" if mode == "I" else "float"
+        notes.append(f"32-bit {kind} samples rescaled from [{lo:g}, {hi:g}] to 8 bits")
         notes.append("greyscale converted to RGB (channels replicated)")
         return np.repeat(np.round(scaled).astype(np.uint8)[..., None], 3, axis=2)
     if mode in ("P", "PA"):
@@ -257,8 +290,10 @@ def _to_rgb_array(image: Image.Image, notes: list[str]) -> np.ndarray:
         notes.append("greyscale converted to RGB (channels replicated)")
     if mode == "CMYK":
         notes.append("CMYK converted to RGB (Pillow's naive conversion, no colour management)")
-    if mode in ("RGBA", "LA", "RGBa", "La"):
+    if mode in ("RGBA", "LA", "RGBa", "La", "RGBX"):
         notes.append(f"alpha channel discarded ({mode}); colour values kept as stored")
+    if mode not in ("L", "1", "LA", "CMYK", "RGBA", "RGBa", "La", "RGBX"):
+        notes.append(f"{mode} converted to RGB by Pillow (no colour management)")
     return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
 
 

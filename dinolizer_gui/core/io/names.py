@@ -1,9 +1,11 @@
-"""File names as text that is always valid, unambiguous JSON and safe on a terminal.
+"""File names as text that is always valid, unambiguous JSON, safe on a terminal and not spoofable.
 
 A name on disk is bytes; one that is not valid UTF-8 (`bad\\xff\\xfe.jpg`) has
 no exact Unicode text. Outputs give such a name readably (each undecodable byte
-as `\\xNN`) and exactly (its bytes in base64); a terminal shows control
-characters escaped, so a name cannot drive the terminal.
+as `\\xNN`, each control or invisible formatting character — bidirectional
+overrides, zero-width characters — as `\\uNNNN`) and exactly (its bytes in
+base64), so a name can neither drive a terminal nor pass for another one
+(`\\u202e1000_GMI\\u202c.png` never shows as "IMG_0001.png").
 """
 
 from __future__ import annotations
@@ -13,21 +15,30 @@ import os
 import re
 from pathlib import Path
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# control characters, and the invisible formatting ones that reorder or hide text (Unicode category Cf:
+# bidirectional embeddings, overrides and isolates, zero-width spaces and joiners, the byte-order mark)
+_HIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 
 
 def readable(path: Path | str) -> str:
-    """The path as valid Unicode text: bytes that are not UTF-8 appear as \\xNN."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """The path as valid Unicode text that shows what it is: bytes that are not UTF-8 appear as \\xNN,
+    control and invisible formatting characters as \\xNN or \\uNNNN."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return _HIDDEN.sub(_escape, text)
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def is_exact(path: Path | str) -> bool:
-    """True when `readable(path)` names exactly this file (the name is valid UTF-8)."""
+    """True when `readable(path)` names exactly this file (valid UTF-8, nothing escaped)."""
     try:
-        os.fsencode(path).decode("utf-8")
+        text = os.fsencode(path).decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return True
+    return _HIDDEN.search(text) is None
 
 
 def path_record(path: Path | str) -> dict[str, str]:
@@ -47,9 +58,10 @@ def path_of(record: dict) -> Path:
 
 
 def for_terminal(text: str) -> str:
-    """Text safe to print: control characters (escape sequences, bells, newlines) and bad bytes escaped."""
+    """Text safe to print: control characters (escape sequences, bells, newlines), invisible formatting
+    characters and bad bytes escaped."""
     text = os.fsencode(text).decode("utf-8", "backslashreplace") if not _encodable(text) else text
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    return _HIDDEN.sub(_escape, text)
 
 
 def _encodable(text: str) -> bool:

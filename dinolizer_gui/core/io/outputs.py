@@ -9,8 +9,10 @@ marker, so that the folder scanner never mistakes outputs for evidence.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -39,12 +41,18 @@ def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], object]) -> None
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
+        _discard(temporary)
         raise OutputError.of(path, exc) from None
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        _discard(temporary)
         raise
     _fsync_folder(path.parent)
+
+
+def _discard(temporary: Path) -> None:
+    """Remove a temporary file if there is one (its name may be what failed: too long for the system)."""
+    with contextlib.suppress(OSError):
+        temporary.unlink(missing_ok=True)
 
 
 def commit(staging: Path, target: Path) -> None:
@@ -98,7 +106,10 @@ def mark_output_folder(folder: Path) -> None:
 
 
 def is_output_folder(folder: Path) -> bool:
-    return (Path(folder) / OUTPUT_MARKER).is_file()
+    try:
+        return (Path(folder) / OUTPUT_MARKER).is_file()
+    except OSError:  # cannot be looked at (too long a path): reading it will say why
+        return False
 
 
 def output_folder_of(path: Path | str) -> Path | None:
@@ -111,3 +122,77 @@ def contains(folder: Path | str, path: Path | str) -> bool:
     """True when `path` is `folder` or lies inside it."""
     folder, path = Path(folder).resolve(), Path(path).resolve()
     return path == folder or folder in path.parents
+
+
+# What a run writes in its output folder: results (and their journal), reports, evaluation files, plots, and
+# one NNNN_<name> folder per image. Nothing else is ever taken for a run's output, or removed.
+RUN_OUTPUT = re.compile(
+    r"^(results\.jsonl?|report\.(pdf|json|html)|evaluation\.(json|csv|pdf|html)"
+    r"|precision_recall\.png|iou_per_image\.png|roc\.png|\d{4}_[A-Za-z0-9._-]+)$"
+)
+IMAGE_OUTPUT = re.compile(
+    r"^([a-z0-9]+_(mask|overlay|heatmap|stability(overlay)?)\.png|agreement\.png|[a-z0-9]+_probability\.npy)$"
+)
+TEMPORARY = re.compile(r"^\..+\.\d+\.[0-9a-f]{8}\.tmp$")  # write_atomic's, left by a process killed mid-write
+LOCK_FILE = ".dinolizer-gui.lock"
+
+
+class OutputFolderBusy(OutputError):
+    """Another run writes into the same output folder."""
+
+
+def previous_outputs(folder: Path) -> list[Path]:
+    """The outputs of an earlier run in `folder` (results, reports, image folders), sorted."""
+    try:
+        return sorted(entry for entry in Path(folder).iterdir() if RUN_OUTPUT.match(entry.name))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise OutputError.of(folder, exc) from None
+
+
+def remove_outputs(folder: Path) -> list[Path]:
+    """Remove an earlier run's outputs from `folder` — only files this app writes, so nothing else is ever
+    lost; returns what was left in place (files this app did not write, in an image folder)."""
+    left: list[Path] = []
+    try:
+        for entry in previous_outputs(folder):
+            if entry.is_dir() and not entry.is_symlink():
+                for inner in entry.iterdir():
+                    if IMAGE_OUTPUT.match(inner.name) or TEMPORARY.match(inner.name):
+                        inner.unlink()
+                    else:
+                        left.append(inner)
+                if not any(entry.iterdir()):
+                    entry.rmdir()
+            elif entry.is_file():
+                entry.unlink()
+    except OSError as exc:
+        raise OutputError.of(folder, exc) from None
+    return left
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Temporary files of a process killed mid-write (only the folder's lock holder may call this)."""
+    for entry in Path(folder).iterdir():
+        candidates = entry.iterdir() if entry.is_dir() and RUN_OUTPUT.match(entry.name) else [entry]
+        for candidate in candidates:
+            if TEMPORARY.match(candidate.name):
+                candidate.unlink(missing_ok=True)
+
+
+def claim_output_folder(folder: Path):
+    """Hold `folder` for this run: a second run into it fails at once (OutputFolderBusy) instead of
+    interleaving its files. A cross-platform lock file (`filelock`), released when the process ends, however
+    it ends. Returns the lock; keep it for as long as the run writes."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(Path(folder) / LOCK_FILE), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise OutputFolderBusy(folder, "another run is writing into this folder now") from None
+    except OSError as exc:
+        raise OutputError.of(folder, exc) from None
+    remove_stale_temporaries(folder)
+    return lock

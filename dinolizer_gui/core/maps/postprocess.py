@@ -59,11 +59,26 @@ def _components(mask8: np.ndarray):
     return count, labels, stats
 
 
+def _ordered_components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Labels, statistics and the labels in region order: largest first, then top to bottom, left to right."""
+    count, labels, stats = _components(mask.view(np.uint8))
+    order = sorted(range(1, count), key=lambda label: (-stats[label, 4], stats[label, 1], stats[label, 0]))
+    return labels, stats, order
+
+
+def region_labels(mask: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """The mask's 8-connected components as a label image, and the label of each region in turn (region
+    `i + 1` of `find_regions` is label `order[i]`)."""
+    labels, _, order = _ordered_components(mask)
+    return labels, order
+
+
 def find_regions(probability: np.ndarray, mask: np.ndarray) -> list[Region]:
     """8-connected components of the mask, largest first (statistics gathered a band of rows at a time)."""
-    count, labels, stats = _components(mask.view(np.uint8))
-    if count <= 1:
+    labels, stats, order = _ordered_components(mask)
+    if not order:
         return []
+    count = len(order) + 1
     sums = np.zeros(count)
     maxima = np.zeros(count, dtype=np.float32)
     for band in row_bands(*labels.shape):
@@ -73,17 +88,15 @@ def find_regions(probability: np.ndarray, mask: np.ndarray) -> list[Region]:
         band_prob = probability[band][inside]
         sums += np.bincount(band_index, weights=band_prob, minlength=count)
         np.maximum.at(maxima, band_index, band_prob.astype(np.float32))
-    peaks = maxima
     total = probability.size
     regions = []
-    for label in range(1, count):
+    for index, label in enumerate(order, 1):
         x, y, w, h, area = (int(v) for v in stats[label])
-        regions.append((area, x, y, w, h, float(sums[label] / area), float(peaks[label])))
-    regions.sort(key=lambda r: (-r[0], r[2], r[1]))
-    return [
-        Region(i + 1, x, y, w, h, area, round(100.0 * area / total, 4), round(mean, 6), round(peak, 6))
-        for i, (area, x, y, w, h, mean, peak) in enumerate(regions)
-    ]
+        mean, peak = float(sums[label] / area), float(maxima[label])
+        regions.append(
+            Region(index, x, y, w, h, area, round(100.0 * area / total, 4), round(mean, 6), round(peak, 6))
+        )
+    return regions
 
 
 def summarise_run(

@@ -28,6 +28,9 @@ COLORMAPS = {
 DEFAULT_COLORMAP = "inferno"
 CONTOUR_COLOUR = (0, 255, 255)
 TRUTH_COLOUR = (57, 255, 20)  # the ground truth's outline, on every panel
+STABILITY_COLORMAP = (
+    "viridis"  # colour-blind safe and ordered: dark = marked in few analyses, yellow = in all
+)
 # colour-blind-safe agreement colours (Okabe-Ito): orange = DinoLizer only, blue = DeCLIP only, magenta = both
 AGREEMENT_COLOURS = {"first only": (230, 159, 0), "second only": (0, 114, 178), "both": (204, 121, 167)}
 
@@ -40,6 +43,7 @@ class ViewMode(str, Enum):
     MASK = "mask"
     CONTOURS = "contours"
     AGREEMENT = "agreement"
+    STABILITY = "stability"
 
     @property
     def label(self) -> str:
@@ -119,6 +123,19 @@ def agreement_layer(first: np.ndarray, second: np.ndarray) -> Layer:
     return Layer(levels, _palette({1: colours["first only"], 2: colours["second only"], 3: colours["both"]}))
 
 
+def stability_colour(fraction: float) -> tuple[int, int, int]:
+    """The colour of a pixel marked in this fraction of the analyses (the legend's swatches)."""
+    red, green, blue = colormap_rgb(STABILITY_COLORMAP)[round(fraction * 255)]
+    return int(red), int(green), int(blue)
+
+
+def stability_layer(levels: np.ndarray) -> Layer:
+    """A stability map (0..255 = marked in 0..all of the analyses); pixels no analysis marks stay clear."""
+    palette = np.hstack([colormap_rgb(STABILITY_COLORMAP), np.full((256, 1), 255, np.uint8)])
+    palette[0, 3] = 0
+    return Layer(levels, palette)
+
+
 def model_layer(mode: ViewMode, levels: np.ndarray, mask: Callable[[], np.ndarray], colormap: str) -> Layer:
     """One model's layer in a view mode other than agreement (`mask` is called only if the mode needs it)."""
     if mode is ViewMode.OVERLAY:
@@ -129,7 +146,7 @@ def model_layer(mode: ViewMode, levels: np.ndarray, mask: Callable[[], np.ndarra
         return binary_mask_layer(mask())
     if mode is ViewMode.CONTOURS:
         return contour_layer(mask())
-    raise ValueError(f"{mode.label} combines two models; use agreement_layer")
+    raise ValueError(f"{mode.label} is not drawn from one map: use agreement_layer or stability_layer")
 
 
 def composite(rgb: np.ndarray, layer: Layer, opacity: float = 1.0) -> np.ndarray:

@@ -293,7 +293,22 @@ def import_file(
         return target
     manifest = manifest or load_manifest()
     entry = find_entry(as_entry, manifest) if as_entry else _entry_for_file(source, manifest)
+    _check_before_reading(entry, source)
     return _install(entry, folder, source, f"imported from {source}", copy=True, allow_unofficial=True)
+
+
+def _check_before_reading(entry: ManifestEntry, source: Path) -> None:
+    """Refuse at once, before a copy or a hash of the whole file, what cannot be the checkpoint: a file far
+    larger than the published one (a smaller one may be an unofficial variant, installed as such), a file
+    that does not load as that model part."""
+    size = source.stat().st_size
+    if entry.size and not entry.archive and size > 2 * entry.size:
+        raise ModelManagerError(
+            f"{source.name}: {size:,} bytes, while the published {entry.file} is {entry.size:,} bytes: not "
+            "that checkpoint (refused before reading it)"
+        )
+    if not entry.archive:
+        _check_layout(entry, source)
 
 
 def _entry_for_file(source: Path, manifest: list[ManifestEntry]) -> ManifestEntry:

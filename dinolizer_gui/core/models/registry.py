@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..engine.analysis import AnalysisOptions, Fidelity
+from ..engine.tiling import DINOLIZER_WINDOW, WindowGrid, dinolizer_working_size
 from .cards import BFREE_CARD, DECLIP_CARD, DINOLIZER_CARD, ModelCard
 from .layouts import Layout
 
@@ -44,6 +45,9 @@ class ModelSpec:
     pick_installed: Callable[[Present, Path, dict[str, str]], list[Path]]
     # of files chosen for a session, those that make this model ([] when they cannot)
     pick_chosen: Callable[[Chosen], list[Path]]
+    # the windows it analyses on an image of this width and height (a whole-image model: 1)
+    windows: Callable[[int, int, AnalysisOptions], int] = lambda _w, _h, _options: 1
+    sliding_windows: Callable[[AnalysisOptions], bool] = lambda _options: False  # a window grid to shift
     pixel_threshold: float = 0.5
     produces_map: bool = True  # False: an image-level detector
     # The reduced precisions in which this model's output stays within FIDELITY_BAR of its float32 (official)
@@ -107,6 +111,20 @@ def _declip_chosen(chosen: Chosen) -> list[Path]:
     return _of(chosen, Layout.DECLIP_VIT)[:1]
 
 
+def _dinolizer_windows(width: int, height: int, options: AnalysisOptions) -> int:
+    working_width, working_height = dinolizer_working_size(width, height)
+    return len(WindowGrid(working_height, working_width, DINOLIZER_WINDOW, options.stride))
+
+
+DECLIP_WINDOW = 224  # CLIP ViT-L/14's input
+
+
+def _declip_windows(width: int, height: int, options: AnalysisOptions) -> int:
+    if options.declip_mode != "sliding" or min(width, height) < DECLIP_WINDOW:
+        return 1
+    return len(WindowGrid(height, width, DECLIP_WINDOW, options.declip_stride))
+
+
 def _declip_parameters(options: AnalysisOptions) -> dict[str, Any]:
     sliding = options.declip_mode == "sliding"
     return {"mode": options.declip_mode, "stride": options.declip_stride if sliding else 0}
@@ -127,6 +145,8 @@ REGISTRY: dict[str, ModelSpec] = {
             lambda options: {"stride": options.stride},
             _dinolizer_installed,
             _dinolizer_chosen,
+            windows=_dinolizer_windows,
+            sliding_windows=lambda _options: True,
             # bfloat16 moves the full-size network's map 3.6e-3 on average on a map at the threshold
             reduced_precisions=("float16",),
         ),
@@ -139,6 +159,8 @@ REGISTRY: dict[str, ModelSpec] = {
             _declip_parameters,
             _declip_installed,
             _declip_chosen,
+            windows=_declip_windows,
+            sliding_windows=lambda options: options.declip_mode == "sliding",
         ),
         ModelSpec(
             "bfree",

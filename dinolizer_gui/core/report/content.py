@@ -15,7 +15,7 @@ from pathlib import Path
 from ... import __version__
 from ..errors import user_message
 from ..io.hashing import sha256_of_file
-from ..io.names import path_of
+from ..io.names import path_of, readable
 from ..io.outputs import write_atomic
 from ..store.verdicts import Verdict, verdict_counts
 from .run_record import now_iso
@@ -82,11 +82,11 @@ def statement(model: dict, result: dict) -> str:
 
 def _verify(entry: dict) -> dict:
     path = path_of(entry)
-    if not path.is_file():
+    if not path.is_file():  # not a mismatch: nothing could be compared
         return {
             "sha256_at_export": None,
-            "hash_verified": False,
-            "hash_problem": "the file is no longer there",
+            "hash_verified": None,
+            "hash_problem": "FILE MISSING: the file is no longer where it was analysed",
         }
     current = sha256_of_file(path)
     if entry["sha256"] is None:
@@ -105,7 +105,8 @@ def build_report(results_dir: Path, case: CaseInfo) -> dict:
     images = results["images"]
     report_images = []
     for entry in images:
-        item = {**entry, **_verify(entry), "file_name": Path(entry["path"]).name}
+        shown = readable(entry["path"])  # whatever the results folder holds, no name passes for another
+        item = {**entry, **_verify(entry), "path": shown, "file_name": Path(shown).name}
         for name, result in entry.get("models", {}).items():
             result["score_meaning"] = score_meaning(results["models"][name], result)
             result["statement"] = statement(results["models"][name], result)
@@ -136,6 +137,9 @@ def build_report(results_dir: Path, case: CaseInfo) -> dict:
             "errors": errors,
             "duplicates": sum(1 for e in report_images if e["status"] == "skipped"),
             "hash_mismatches": sum(1 for e in report_images if e["hash_verified"] is False),
+            "missing_at_export": sum(
+                1 for e in report_images if e["hash_problem"] and e["hash_verified"] is None
+            ),
             "analyst_verdicts": verdict_counts(verdicts),
         },
         "limitations": list(LIMITATIONS),

@@ -6,6 +6,7 @@ from html import escape
 from pathlib import Path
 
 from ..io.outputs import write_atomic
+from ..maps.stability import MEANING as STABILITY_MEANING
 from .sections import (
     Row,
     agreement_caption,
@@ -15,6 +16,8 @@ from .sections import (
     model_rows,
     parameter_rows,
     region_rows,
+    stability_caption,
+    stability_text,
     summary_table,
     summary_text,
     verdict_line,
@@ -54,8 +57,15 @@ def _image_section(entry: dict, report: dict) -> str:
                 f"</figure><figure><img src='{result['mask']}'><figcaption>{mask}</figcaption></figure>"
                 f"<figure><img src='{result['heatmap']}'><figcaption>heat map</figcaption></figure></div>"
             )
+        title = report["models"][name]["title"]
+        if "stability" in result:
+            caption = escape(stability_caption(title, result))
+            parts.append(
+                f"<figure><img src='{result['stability']['overlay']}'><figcaption>{caption}</figcaption>"
+                f"</figure><p>{escape(stability_text(result))}</p>"
+                f"<p class=small>{escape(STABILITY_MEANING)}</p>"
+            )
         if result["regions"]:
-            title = report["models"][name]["title"]
             parts.append(f"<p>{escape(title)} regions (largest first)</p>{_grid(region_rows(result, 20))}")
     if "agreement" in entry:
         caption = escape(agreement_caption(entry, report))

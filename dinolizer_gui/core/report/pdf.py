@@ -30,7 +30,9 @@ from reportlab.platypus import (
 from ..io.images import ImageLoadError, load_image
 from ..io.names import path_of
 from ..io.outputs import write_atomic
+from ..maps.stability import MEANING as STABILITY_MEANING
 from .sections import (
+    REGION_HEADER,
     Row,
     agreement_caption,
     cover_rows,
@@ -39,6 +41,8 @@ from .sections import (
     model_rows,
     parameter_rows,
     region_rows,
+    stability_caption,
+    stability_text,
     summary_table,
     summary_text,
     verdict_line,
@@ -212,6 +216,10 @@ def _image_page(entry, report, results_dir: Path, styles):
             paragraph(result["statement"], styles["body"]),
             paragraph(f"Score: {result['score_meaning']}.", styles["small"]),
         ]
+        if "stability" in result:
+            findings.append(paragraph(stability_text(result), styles["small"]))
+    if any("stability" in result for result in entry["models"].values()):
+        findings.append(paragraph(STABILITY_MEANING, styles["small"]))
     story += [KeepTogether(findings), Spacer(1, 2 * mm), _panels(entry, report, results_dir, styles)]
     blocks = [
         _regions_block(report["models"][name]["title"], result, styles)
@@ -234,12 +242,19 @@ def _regions_block(title: str, result: dict, styles) -> list:
     rows = region_rows(result, REGION_ROWS)
     block = [
         paragraph(f"{title} regions (largest first)", styles["body"]),
-        grid_table(rows, [8 * mm, 15 * mm, 15 * mm, 15 * mm, 34 * mm], styles, header=True),
+        grid_table(rows, _region_widths(rows[0]), styles, header=True),
     ]
     if len(result["regions"]) > REGION_ROWS:
         more = len(result["regions"]) - REGION_ROWS
         block.append(paragraph(f"... and {more} smaller regions (all in the JSON report)", styles["small"]))
     return block
+
+
+def _region_widths(header: list[str]) -> list[float]:
+    """Two tables side by side; the stability column takes room from the box's."""
+    if len(header) > len(REGION_HEADER):
+        return [7 * mm, 14 * mm, 13 * mm, 13 * mm, 19 * mm, 21 * mm]
+    return [8 * mm, 15 * mm, 15 * mm, 15 * mm, 34 * mm]
 
 
 def _verdict_box(verdict: dict, styles) -> Table:
@@ -277,6 +292,9 @@ def _panels(entry, report, results_dir: Path, styles) -> Table:
         pictures.append(
             (f"{title} mask @ {result['threshold']}", PILImage.open(results_dir / result["mask"]))
         )
+        if "stability" in result:
+            overlay = PILImage.open(results_dir / result["stability"]["overlay"])
+            pictures.append((stability_caption(title, result), overlay))
     if "agreement" in entry:
         agreement = PILImage.open(results_dir / entry["agreement"]["image"])
         pictures.append((agreement_caption(entry, report), agreement))

@@ -1,15 +1,19 @@
-"""The results folder of an analysis: masks, overlays and heat maps per model, and results.json.
+"""The results folder of an analysis: masks, overlays and heat maps per model, results.jsonl and results.json.
 
-Each model's files are written as soon as it finishes, and results.json is
-rewritten (atomically) after every image, so an interrupted batch keeps
-everything that finished.
+Each model's files are written as soon as it finishes, and each image's entry is appended to results.jsonl
+(one JSON line, fsynced) as it ends, so an interrupted batch keeps everything that finished. results.json,
+the whole document, is rewritten atomically at checkpoints — after 1, 2, 4, 8, … images, at least every
+CHECKPOINT_SECONDS, and at the end — so a batch costs time linear in its size.
 """
 
 from __future__ import annotations
 
 import io
+import json
+import os
 import re
 import struct
+import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,14 +38,18 @@ from ..maps.render import (
     heat_layer,
     mask_image,
     probability_levels,
+    stability_layer,
 )
+from ..maps.stability import StabilityAt
 from .run_record import iso_time
 
+CHECKPOINT_SECONDS = 30.0
 RESULTS_SCHEMA = "dinolizer-gui/analyze-results"
 RESULTS_VERSION = 1
 OUTPUT_NOTE = f"written by DinoLizer GUI {__version__}; an output, not evidence"
 # zlib's fastest level: a 50 MP overlay encodes about 6x faster than at 6, for ~15 % more bytes
 PNG_COMPRESSION = 1
+STABILITY_OPACITY = 0.8
 
 
 def write_png(path: Path, pixels: np.ndarray, palette: np.ndarray | None = None) -> None:
@@ -109,6 +117,10 @@ class ResultsWriter:
         self._pending: dict[str, _ImageFiles] = {}
         self.overlay_opacity = overlay_opacity
         self.positions = positions or {}
+        self._order = {readable(path): number for path, number in self.positions.items()}
+        self._counts = dict.fromkeys(("images", "ok", "error", "skipped"), 0)
+        self.journal = self.out_dir / "results.jsonl"
+        self._written_at = time.monotonic()
 
     def add_model(self, item, image: LoadedImage, name: str, model: ModelOutcome) -> None:
         files = self._pending.get(item.path)
@@ -145,19 +157,31 @@ class ResultsWriter:
         entry["analyst_verdict"] = verdict.as_dict() if verdict is not None and verdict.reviewed else None
         self._by_path[item.path] = entry
         self.document["images"].append(entry)
-        if self.positions:
-            order = {readable(path): number for path, number in self.positions.items()}
-            self.document["images"].sort(key=lambda e: order.get(e["path"], 0))
-        self.document["summary"] = self._counts()
-        self._write_json()
+        self._counts["images"] += 1
+        self._counts[entry["status"]] += 1
+        self._append_journal(entry)
+        count = self._counts["images"]
+        if count & (count - 1) == 0 or time.monotonic() - self._written_at >= CHECKPOINT_SECONDS:
+            self.finish()
         return entry
 
-    def _counts(self) -> dict[str, int]:
-        images = self.document["images"]
-        counts = {
-            status: sum(1 for e in images if e["status"] == status) for status in ("ok", "error", "skipped")
-        }
-        return {"images": len(images), **counts}
+    def finish(self) -> None:
+        """Write results.json whole (a checkpoint, or the end of the run)."""
+        if self.positions:
+            self.document["images"].sort(key=lambda e: self._order.get(e["path"], 0))
+        self.document["summary"] = dict(self._counts)
+        self._write_json()
+        self._written_at = time.monotonic()
+
+    def _append_journal(self, entry: dict) -> None:
+        line = json.dumps(entry, allow_nan=False, ensure_ascii=False) + "\n"
+        try:
+            with open(self.journal, "a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise OutputError.of(self.journal, exc) from None
 
     def _entry(self, outcome: ImageOutcome, files: _ImageFiles | None) -> dict:
         """The image's entry; a model that finished before another failed keeps its files and figures."""
@@ -213,6 +237,9 @@ class ResultsWriter:
                 "computed_at": iso_time(run.computed_at) if run.computed_at else None,
             }
         )
+        if model.stability is not None and summary.threshold is not None:
+            check = model.stability.at(summary.threshold)
+            result["stability"] = self._save_stability(folder, name, image, check)
         del result["seconds"]  # a timing: the same inputs must give the same results.json
         if result["image_level"] is None:
             del result["image_level"]  # only an image-level detector's entry has one (see schema.json)
@@ -236,6 +263,23 @@ class ResultsWriter:
             write_atomic(self.out_dir / prob_rel, lambda handle: np.save(handle, map32))
             files["probability_map"] = prob_rel
         return files
+
+    def _save_stability(self, folder: str, name: str, image: LoadedImage, check: StabilityAt) -> dict:
+        """The stability map PNG (0-255: the fraction 0-1 of the analyses marking a pixel), the same in colour
+        over the image (for reports), and its entry."""
+        map_rel, overlay_rel = f"{folder}/{name}_stability.png", f"{folder}/{name}_stabilityoverlay.png"
+        levels = check.levels()
+        write_png(self.out_dir / map_rel, levels)
+        write_png(
+            self.out_dir / overlay_rel, composite(image.rgb, stability_layer(levels), STABILITY_OPACITY)
+        )
+        return {
+            "variants": [variant.as_dict() for variant in check.variants],
+            "regions": [region.as_dict() for region in check.regions],
+            "map": map_rel,
+            "overlay": overlay_rel,
+            "analyses": check.analyses,
+        }
 
     def _write_json(self) -> None:
         write_json_atomic(self.out_dir / "results.json", self.document, indent=2, ensure_ascii=False)

@@ -89,7 +89,9 @@ def summary_table(report: dict) -> list[list[str]]:
             for n in names
         ]
         marked = ", ".join(f"{m['marked_area']:.1%}" for m in models.values() if m["marked_area"] is not None)
-        status = entry_status(entry) + (" — HASH MISMATCH" if entry["hash_verified"] is False else "")
+        status = entry_status(entry) + (
+            f" — {entry['hash_problem'].split(':')[0]}" if entry["hash_problem"] else ""
+        )
         verdict = entry.get("analyst_verdict")
         rows.append(
             [entry["file_name"], status, *scores, marked or "—", verdict["verdict"] if verdict else "—"]
@@ -99,7 +101,7 @@ def summary_table(report: dict) -> list[list[str]]:
 
 def hash_problem(entry: dict) -> str | None:
     """The alert of an image whose file changed (or went) since it was analysed; None when all is well."""
-    if entry["hash_verified"] is not False:
+    if not entry["hash_problem"]:
         return None
     at_export = entry["sha256_at_export"] or "—"
     return f"{entry['hash_problem']}. SHA-256 at analysis {entry['sha256']}, at export {at_export}."
@@ -125,16 +127,41 @@ def image_rows(entry: dict) -> list[Row]:
 
 
 def region_rows(result: dict, limit: int) -> list[list[str]]:
-    return [REGION_HEADER] + [
-        [
+    """The regions table; with a stability check, each region's stability and its label in words."""
+    stability = {r["index"]: r for r in result.get("stability", {}).get("regions", [])}
+    header = REGION_HEADER + (["Stability"] if "stability" in result else [])
+    rows = [header]
+    for r in result["regions"][:limit]:
+        row = [
             str(r["index"]),
             f"{r['area_percent']:.2f}",
             f"{r['mean_probability']:.3f}",
             f"{r['max_probability']:.3f}",
             f"{r['x']}, {r['y']}, {r['width']}, {r['height']}",
         ]
-        for r in result["regions"][:limit]
-    ]
+        if "stability" in result:
+            held = stability.get(r["index"])
+            row.append(f"{held['stability']:.2f} {held['label']}" if held else "—")
+        rows.append(row)
+    return rows
+
+
+def stability_caption(title: str, result: dict) -> str:
+    analyses = result["stability"]["analyses"]
+    return (
+        f"{title} stability: colour = analyses marking a pixel, dark purple 1 to yellow {analyses} of "
+        f"{analyses}; clear: none"
+    )
+
+
+def stability_text(result: dict) -> str:
+    """How the mask held under each variant, in one sentence."""
+    variants = "; ".join(
+        f"{v['name']}: {v['marked_area']:.1%} marked, mask IoU with the original "
+        + ("— (neither marks a pixel)" if v["iou_with_original"] is None else f"{v['iou_with_original']:.2f}")
+        for v in result["stability"]["variants"]
+    )
+    return f"Stability check ({result['stability']['analyses']} analyses): {variants}."
 
 
 def agreement_caption(entry: dict, report: dict) -> str:
@@ -160,7 +187,8 @@ def summary_text(summary: dict) -> str:
     return (
         f"{counted(summary['images'], 'image')}: {summary['flagged']} flagged, {summary['not_flagged']} not "
         f"flagged, {counted(summary['errors'], 'error')}, {counted(summary['duplicates'], 'duplicate')} "
-        f"(counted with the file they copy), {counted(summary['hash_mismatches'], 'hash mismatch')}. "
+        f"(counted with the file they copy), {counted(summary['hash_mismatches'], 'hash mismatch')}, "
+        f"{counted(summary.get('missing_at_export', 0), 'file')} missing at export. "
         f"Analyst's verdicts: {verdicts}."
     )
 

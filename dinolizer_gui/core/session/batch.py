@@ -39,35 +39,67 @@ THUMBNAIL_SIZE = 96
 RELEASE_WEIGHTS_FROM_PIXELS = 20_000_000
 
 
-def scan_inputs(paths: Sequence[Path | str]) -> list[Path]:
+@dataclass(frozen=True)
+class Found:
+    """An entry of the inputs: an image to analyse, or what could not be looked at and why."""
+
+    path: Path
+    problem: str = (
+        ""  # a folder that could not be read, a link not followed: reported, never skipped silently
+    )
+
+
+def scan_inputs(paths: Sequence[Path | str], follow_links: bool = False) -> list[Found]:
     """Files given explicitly, plus the images found recursively in folders.
 
-    Folders contribute only names with image extensions, in natural order;
-    hidden files and folders, the app's output folders and symbolic-link loops
-    are skipped. Whatever is kept and cannot be read (a path given explicitly
-    that is not an image, a pipe named like one) gets a clear error instead of
-    being silently dropped.
+    Folders contribute only names with image extensions, in natural order; hidden files and folders, the
+    app's output folders and symbolic-link loops are skipped. Nothing else is skipped in silence: a folder
+    that cannot be read (permissions, a path longer than the system allows) is an entry with its reason, and
+    so is a link inside a folder that leads out of it (not followed unless `follow_links`). Whatever is kept
+    and cannot be read (a path given explicitly that is not an image, a pipe named like one) gets a clear
+    error when it is loaded.
     """
-    found: list[Path] = []
+    found: list[Found] = []
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
-        candidates = _walk_images(path) if path.is_dir() else [path]
-        for candidate in candidates:
-            key = candidate.absolute()
+        for entry in _walk_images(path, follow_links) if path.is_dir() else [Found(path)]:
+            key = entry.path.absolute()
             if key not in seen:
                 seen.add(key)
-                found.append(candidate)
+                found.append(entry)
     return found
 
 
-def _walk_images(root: Path) -> list[Path]:
-    images: list[Path] = []
+def _walk_images(root: Path, follow_links: bool) -> list[Found]:
+    """The images under `root` and the problems met, in natural order."""
+    found: list[Found] = []
     visited: set[tuple[int, int]] = set()
-    for folder, subfolders, files in os.walk(root, followlinks=True):
+    inside = os.path.realpath(root)
+
+    def unreadable(error: OSError) -> None:
+        reason = error.strerror or type(error).__name__
+        found.append(
+            Found(
+                Path(error.filename or root),
+                f"folder could not be read: {reason}; its images are not analysed",
+            )
+        )
+
+    def leaves(path: Path) -> str:
+        """Why a link is not followed ("" when it is): it leads out of the folder dropped."""
+        if follow_links or not path.is_symlink():
+            return ""
+        target = os.path.realpath(path)
+        if target == inside or target.startswith(inside.rstrip(os.sep) + os.sep):
+            return ""
+        return f"a link out of {root} (to {target}): not followed (--follow-links follows it)"
+
+    for folder, subfolders, files in os.walk(root, followlinks=True, onerror=unreadable):
         try:
             stat = os.stat(folder)
-        except OSError:
+        except OSError as error:  # gone, or out of reach, since it was listed
+            unreadable(error)
             subfolders[:] = []
             continue
         identity = (stat.st_dev, stat.st_ino)
@@ -77,13 +109,28 @@ def _walk_images(root: Path) -> list[Path]:
             subfolders[:] = []
             continue
         visited.add(identity)
-        subfolders[:] = natsorted(d for d in subfolders if not d.startswith("."))
-        images += [
-            Path(folder) / name
-            for name in natsorted(files)
-            if not name.startswith(".") and is_image_path(Path(name)) and not (Path(folder) / name).is_dir()
-        ]
-    return images
+        kept = []
+        for name in natsorted(d for d in subfolders if not d.startswith(".")):
+            why = _safely(leaves, Path(folder) / name)
+            if why:
+                found.append(Found(Path(folder) / name, why))
+            else:
+                kept.append(name)
+        subfolders[:] = kept
+        for name in natsorted(files):
+            path = Path(folder) / name
+            if not name.startswith(".") and is_image_path(Path(name)):
+                found.append(Found(path, _safely(leaves, path)))
+    return found
+
+
+def _safely(check: Callable[[Path], str], path: Path) -> str:
+    """A check of one entry; an entry that cannot even be looked at (a path longer than the system allows)
+    is a problem of its own."""
+    try:
+        return check(path)
+    except OSError as error:
+        return f"could not be read: {error.strerror or type(error).__name__}; not analysed"
 
 
 class ItemStatus(str, Enum):
@@ -123,16 +170,19 @@ class BatchItem:
     models: dict[str, ModelSummary] = field(default_factory=dict)
     thumbnail: np.ndarray | None = None
     recompute: bool = False  # analyse again even where the results store holds the maps
+    check_stability: bool = False  # check each map under benign variants too (once; the store keeps them)
+    problem: str = ""  # found unreadable when the inputs were scanned: an error as soon as it is reached
     verdict: Verdict | None = None  # the analyst's, never a model's
 
     @property
     def flagged(self) -> bool:
         return any(m.flagged for m in self.models.values())
 
-    def requeue(self, recompute: bool = False) -> None:
-        """Back in the queue, to be analysed again (with `recompute`, never from stored maps)."""
+    def requeue(self, recompute: bool = False, check_stability: bool = False) -> None:
+        """Back in the queue, to be analysed again (with `recompute`, never from stored maps; with
+        `check_stability`, its maps checked under benign variants too)."""
         self.status, self.reason, self.models, self.duplicate_of = ItemStatus.QUEUED, "", {}, None
-        self.recompute = recompute
+        self.recompute, self.check_stability = recompute, check_stability
 
 
 @dataclass(frozen=True)
@@ -146,10 +196,11 @@ class BatchProgress:
     windows_total: int = 0
     # the map so far (progressive)
     preview: np.ndarray | None = field(default=None, compare=False, repr=False)
+    variant: str = ""  # stage "stability": the variant running ("resize75, 1 of 4")
 
 
-def make_items(paths: Sequence[Path | str]) -> list[BatchItem]:
-    return [BatchItem(str(p)) for p in scan_inputs(paths)]
+def make_items(paths: Sequence[Path | str], follow_links: bool = False) -> list[BatchItem]:
+    return [BatchItem(str(f.path), problem=f.problem) for f in scan_inputs(paths, follow_links)]
 
 
 def _thumbnail(rgb: np.ndarray) -> np.ndarray:
@@ -172,12 +223,15 @@ class BatchRunner:
         store: ResultStore | None,
         thresholds: Thresholds | None = None,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        stability: bool = False,
     ):
+        """With `stability`, each map is checked under benign variants of the image (session/stability)."""
         from ..models.localizer import model_runtimes
 
         self.localizers = localizers
         self.options = options
         self.store = store
+        self.stability = stability
         self.thresholds = thresholds or Thresholds()
         self.max_pixels = max_pixels
         self.runtimes = model_runtimes([loc.name for loc in localizers], options)
@@ -212,6 +266,9 @@ class BatchRunner:
     def _analyse(self, index, item, finished, total, first_by_hash, on_model):
         from ..engine.device import release_freed_memory
 
+        if item.problem:
+            item.status, item.reason = ItemStatus.ERROR, item.problem
+            return ImageOutcome(item.path, error=item.problem)
         try:
             image = load_image(item.path, self.max_pixels)
         except ImageLoadError as exc:
@@ -236,6 +293,10 @@ class BatchRunner:
                 item.status = ItemStatus.ERROR
                 item.reason = outcome.error = f"{localizer.name} failed: {user_message(exc)}"
                 return outcome
+            if (self.stability or item.check_stability) and model_outcome.run.probability is not None:
+                model_outcome.stability = yield from self._stability(
+                    index, finished, total, image, localizer, model_outcome.run
+                )
             summary = model_outcome.summary
             item.models[localizer.name] = ModelSummary(
                 summary.score, summary.flagged, summary.marked_area, summary.threshold, cached
@@ -244,7 +305,7 @@ class BatchRunner:
                 on_model(item, image, localizer.name, model_outcome)
             del model_outcome  # otherwise this map stays alive while the next model runs
             release_freed_memory()  # a huge image's temporaries must not stay resident for the next model
-        item.status, item.recompute = ItemStatus.DONE, False
+        item.status, item.recompute, item.check_stability = ItemStatus.DONE, False, False
         first_by_hash[image.sha256] = item
         return outcome
 
@@ -276,6 +337,27 @@ class BatchRunner:
         if self.store is not None:
             self.store.put(key, image.sha256, localizer.name, run, score)
         return self._outcome(localizer, run, score), False
+
+    def _stability(self, index, finished, total, image, localizer, run):
+        """The map's stability check (variants from the store where it holds them)."""
+        from .stability import check_stability
+
+        def batch_progress(progress: Progress) -> BatchProgress:
+            return BatchProgress(
+                index,
+                finished,
+                total,
+                "stability",
+                localizer.name,
+                progress.done,
+                progress.total or 0,
+                variant=progress.stage.removeprefix("stability: "),
+            )
+
+        check = check_stability(
+            localizer, image, run, self.options, self.runtimes[localizer.name], self.store
+        )
+        return (yield from relay(check, batch_progress))
 
     def _outcome(self, localizer: ModelLike, run, score: float) -> ModelOutcome:
         from ..maps.postprocess import summarise_run

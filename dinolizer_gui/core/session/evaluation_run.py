@@ -102,7 +102,8 @@ class Evaluation:
         if truth is not None:
             entry["models"][name] = self.tallies[name].add(outcome, truth)
 
-    def on_image(self, item: BatchItem, outcome: ImageOutcome | None) -> None:
+    def on_image(self, item: BatchItem, outcome: ImageOutcome | None) -> dict:
+        """Record the image's end; returns its entry (status, error, scores)."""
         entry = self._entry(item)
         if item.status == ItemStatus.ERROR and entry["status"] != "error":
             entry.update(status="error", error=item.reason, models={})
@@ -113,6 +114,7 @@ class Evaluation:
         self._truth = None
         self.images.append(entry)
         self._append_rows(entry)
+        return entry
 
     def finish(self) -> dict:
         """evaluation.json and the plots; returns the document."""

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..engine.analysis import ImageOutcome, ModelOutcome
-from ..io.outputs import contains
+from ..io.outputs import claim_output_folder, contains, make_folder, previous_outputs, remove_outputs
 from ..progress import Progress
 from ..report.content import CaseInfo, write_reports
 from ..report.results_folder import ResultsWriter
@@ -35,28 +35,58 @@ def export_outcomes(
                 writer.add_model(item, outcome.image, name, model)
         writer.add(item, outcome)
         yield Progress(done, total, "writing images")
+    writer.finish()
     yield Progress(count, total, "writing reports")
     written, failures = write_reports(Path(out_dir), formats, case)
     yield Progress(total, total, "done")
     return written, failures
 
 
+class EarlierExport(ValueError):
+    """The folder holds the outputs of an earlier run or export: they are replaced only when asked."""
+
+    def __init__(self, folder: Path, outputs: list[Path]):
+        names = ", ".join(path.name for path in outputs[:4]) + (", …" if len(outputs) > 4 else "")
+        super().__init__(f"The folder {folder} holds an earlier export ({names}).")
+        self.folder, self.outputs = folder, outputs
+
+
 def export_job(
-    workspace: Workspace, items: list[BatchItem], folder: Path, formats: list[str], case: CaseInfo
+    workspace: Workspace,
+    items: list[BatchItem],
+    folder: Path,
+    formats: list[str],
+    case: CaseInfo,
+    replace_earlier: bool = False,
 ) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
     """Export finished items (analysed, failed or duplicates) with their stored maps at the workspace's
-    current thresholds.
+    current thresholds. The outputs of an earlier export in the folder are removed first when
+    `replace_earlier`, else refused: two exports are never mixed.
 
-    Raises ValueError at once (not when the job runs) when there is nothing to export.
+    Raises ValueError at once (not when the job runs) when there is nothing to export, and EarlierExport when
+    the folder holds an earlier export.
     """
     if not any(item.status == ItemStatus.DONE for item in items):
         raise ValueError("No analysed image in this selection: run the analysis first.")
     if clash := next((item.path for item in items if contains(folder, item.path)), None):
         raise ValueError(f"The folder {folder} holds the evidence ({clash}): choose one outside it.")
+    if (earlier := previous_outputs(folder)) and not replace_earlier:
+        raise EarlierExport(folder, earlier)
     return _export(workspace, [item for item in items if item.status.finished], folder, formats, case)
 
 
 def _export(
+    workspace: Workspace, items: list[BatchItem], folder: Path, formats: list[str], case: CaseInfo
+) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
+    lock = claim_output_folder(make_folder(folder))  # another export or run into it fails at once
+    try:
+        remove_outputs(folder)
+        return (yield from _export_claimed(workspace, items, folder, formats, case))
+    finally:
+        lock.release()
+
+
+def _export_claimed(
     workspace: Workspace, items: list[BatchItem], folder: Path, formats: list[str], case: CaseInfo
 ) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
     localizers = yield from load_models(workspace, workspace.model_files())
@@ -72,7 +102,10 @@ def _export(
                 yield item, None, {}
                 continue
             results = stored_results(workspace, item.path, localizers)  # a duplicate alone: its own copy
-            models = {name: ModelOutcome(r.run, r.regions_summary()) for name, r in results.models.items()}
+            models = {
+                name: ModelOutcome(r.run, r.regions_summary(), r.stability)
+                for name, r in results.models.items()
+            }
             written.add(item.path)
             yield replace(item, duplicate_of=None), ImageOutcome(item.path, results.image), models
 

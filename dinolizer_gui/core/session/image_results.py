@@ -17,6 +17,7 @@ from ..evaluation.metrics import mask_scores
 from ..io.images import LoadedImage
 from ..maps.postprocess import Summary, binary_mask, summarise_run
 from ..maps.render import probability_levels
+from ..maps.stability import StabilityAt, StabilityCheck
 from ..store.results import ResultStore, StoredResultDamaged, result_key
 from .thresholds import Thresholds
 
@@ -33,6 +34,7 @@ class ModelResult:
     thresholds: Thresholds  # the session's: masks, areas and regions follow them
     summary: Summary | None = None  # regions at `threshold`, computed lazily
     preview: tuple[int, int] | None = None  # (windows done, windows in all): the map of an analysis under way
+    stability: StabilityCheck | None = None  # its check under benign variants, once one was run
     _mask: tuple[float, np.ndarray] | None = None
     _marked: tuple[float, float] | None = None  # (threshold, marked area): the dock and the table both ask
     _truth_curve: tuple[GroundTruth, dict] | None = None  # AP and best F1 against a ground truth
@@ -107,6 +109,12 @@ class ModelResult:
             return cached[2]
         return None
 
+    def stability_now(self) -> StabilityAt | None:
+        """The stability check read at the current threshold (None: no check was run)."""
+        if self.stability is None or (threshold := self.threshold) is None:
+            return None
+        return self.stability.at(threshold)
+
     def regions_summary(self) -> Summary:
         if self.summary is None or self.summary.threshold != self.threshold:
             self.summary = summarise_run(self.run, self.threshold, self.localizer.score_threshold, self.score)
@@ -138,7 +146,10 @@ def add_stored_results(
     thresholds: Thresholds,
     runtimes: dict,
 ) -> None:
-    """Add each model's result that the store holds for the image (no model is run)."""
+    """Add each model's result that the store holds for the image, with its stability check when the store
+    holds every variant's map (no model is run)."""
+    from .stability import stored_check
+
     for localizer in localizers:
         if localizer.name in results.models:
             continue
@@ -151,4 +162,7 @@ def add_stored_results(
         if stored is None:
             continue
         run, score = stored
-        results.models[localizer.name] = ModelResult.of(localizer, run, score, thresholds)
+        result = ModelResult.of(localizer, run, score, thresholds)
+        if run.probability is not None:
+            result.stability = stored_check(localizer, results.image, run, options, runtime, store)
+        results.models[localizer.name] = result

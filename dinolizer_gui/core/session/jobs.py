@@ -76,6 +76,7 @@ def queue_job(
         if item.path == wanted():
             localizer = next(loc for loc in localizers if loc.name == name)
             shown[name] = ModelResult.of(localizer, model.run, model.summary.score, thresholds)
+            shown[name].stability = model.stability
 
     def image_finished(item: BatchItem, outcome) -> None:
         models = dict(shown)

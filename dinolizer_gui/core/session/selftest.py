@@ -153,6 +153,7 @@ def _analyse(context: dict, report: SelfTestReport) -> str:
         writer.add(item, outcome)
 
     run_to_end(runner.run(items, on_image=finished, on_model=writer.add_model))
+    writer.finish()
     if items[0].status != ItemStatus.DONE:
         raise RuntimeError(f"the sample was not analysed: {items[0].reason}")
     return f"{sample.name}, {items[0].width}x{items[0].height}"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from platformdirs import user_config_dir, user_log_dir
 
+from ..engine.analysis import DECLIP_MODES, DEVICE_CHOICES, PRECISION_CHOICES
 from ..io.outputs import write_json_atomic
+from ..maps.render import COLORMAPS
 from ..models.weights_folder import APP_NAME
 from .thresholds import default_thresholds
 
@@ -41,6 +45,8 @@ class Settings:
     analyst: str = ""
     organisation: str = ""
     notes: str = ""
+    store_dir: str = ""  # the results store's folder ("": the default, or $DINOLIZER_GUI_STORE)
+    problems: list[str] = field(default_factory=list)  # what was wrong in the file read (never saved)
 
     def add_recent(self, path: str) -> None:
         self.recent_files = [path, *[p for p in self.recent_files if p != path][: MAX_RECENT - 1]]
@@ -62,14 +68,60 @@ def log_file() -> Path:
     return Path(os.environ.get(LOG_ENV) or user_log_dir(APP_NAME, appauthor=False)) / "dinolizer-gui.log"
 
 
+def _fraction(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= 1.0
+
+
+# What each setting may hold beyond its type (a value that does not is replaced by the default, and said)
+ALLOWED: dict[str, tuple[Callable[[object], bool], str]] = {
+    "device": (lambda v: v in DEVICE_CHOICES, f"one of {', '.join(DEVICE_CHOICES)}"),
+    "precision": (lambda v: v in PRECISION_CHOICES, f"one of {', '.join(PRECISION_CHOICES)}"),
+    "declip_mode": (lambda v: v in DECLIP_MODES, f"one of {', '.join(DECLIP_MODES)}"),
+    "colormap": (lambda v: v in COLORMAPS, "a known colour map"),
+    "stride": (lambda v: isinstance(v, int) and 1 <= v <= 504, "a whole number from 1 to 504"),
+    "opacity": (_fraction, "a number from 0 to 1"),
+    "max_pixels": (lambda v: isinstance(v, int) and v >= 0, "a whole number, 0 or more"),
+    "thresholds": (
+        lambda v: isinstance(v, dict) and all(isinstance(k, str) and _fraction(t) for k, t in v.items()),
+        "model names and numbers from 0 to 1",
+    ),
+    "recent_files": (lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v), "a list of paths"),
+}
+
+
+def _kind_matches(value: object, default: object) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float) and math.isfinite(value)
+    return isinstance(value, type(default))
+
+
 def load_settings(folder: Path | None = None) -> Settings:
+    """The saved settings, checked field by field: a field of the wrong kind or out of range falls back to its
+    default, and `problems` says which (the file is never a reason not to start)."""
     path = (folder or config_dir()) / "settings.json"
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except FileNotFoundError:
         return Settings()
-    known = {f.name for f in fields(Settings)}
-    settings = Settings(**{k: v for k, v in stored.items() if k in known})
+    except (OSError, ValueError) as exc:
+        return Settings(problems=[f"{path} could not be read ({exc}); the defaults are used"])
+    if not isinstance(stored, dict):
+        return Settings(problems=[f"{path} is not a JSON object; the defaults are used"])
+    defaults, values, problems = Settings(), {}, []
+    for spec in fields(Settings):
+        if spec.name not in stored or spec.name == "problems":
+            continue
+        value, default = stored[spec.name], getattr(defaults, spec.name)
+        check, wanted = ALLOWED.get(spec.name, (lambda v: True, f"a {type(default).__name__}"))
+        if _kind_matches(value, default) and check(value):
+            values[spec.name] = value
+        else:
+            problems.append(
+                f"{path}: {spec.name} was {json.dumps(value)[:60]}, not {wanted}; the default is used"
+            )
+    settings = Settings(**values, problems=problems)
     settings.thresholds = {**default_thresholds(), **settings.thresholds}
     return settings
 
@@ -77,4 +129,5 @@ def load_settings(folder: Path | None = None) -> Settings:
 def save_settings(settings: Settings, folder: Path | None = None) -> None:
     folder = folder or config_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(folder / "settings.json", asdict(settings), indent=2)
+    saved = {key: value for key, value in asdict(settings).items() if key != "problems"}
+    write_json_atomic(folder / "settings.json", saved, indent=2)

@@ -27,7 +27,8 @@ class Thresholds:
         linked: bool = False,
         on_change: Callable[[dict[str, float], bool], None] | None = None,
     ):
-        self._values = {**default_thresholds(), **(values or {})}
+        given = values or {}
+        self._values = {name: given.get(name, default) for name, default in default_thresholds().items()}
         self._linked = linked
         self._on_change = on_change
         self._listeners: list[Listener] = []

@@ -156,11 +156,14 @@ class Workspace:
     def max_pixels(self) -> int:
         return self.settings.max_pixels or DEFAULT_MAX_PIXELS
 
-    def batch_runner(self, models: list) -> BatchRunner:
-        """A runner over this workspace's results store, options, thresholds and image size limit."""
+    def batch_runner(self, models: list, stability: bool = False) -> BatchRunner:
+        """A runner over this workspace's results store, options, thresholds and image size limit (with
+        `stability`, every map is also checked under benign variants of its image)."""
         from .batch import BatchRunner
 
-        return BatchRunner(models, self.options(), self.store, self.thresholds, self.max_pixels())
+        return BatchRunner(
+            models, self.options(), self.store, self.thresholds, self.max_pixels(), stability=stability
+        )
 
     def run_description(self, models: list, runtimes: dict[str, Runtime] | None = None) -> dict:
         """What results.json and the reports say of a run: models, weights, options, thresholds, device,

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import sqlite3
+import tempfile
 import time
 import zlib
 from collections.abc import Iterator
@@ -63,10 +64,25 @@ def default_store_dir() -> Path:
     return Path(os.environ.get(STORE_ENV) or Path(user_data_dir(APP_NAME, appauthor=False)) / "store")
 
 
+def open_store(folder: Path | None = None) -> tuple[ResultStore | None, str]:
+    """The results store, or None and why it cannot be used: a damaged or read-only store never keeps the
+    viewer from starting (it then works without one)."""
+    try:
+        return ResultStore(folder), ""
+    except OutputError as exc:
+        return None, str(exc)
+
+
 def result_key(
-    file_sha256: str, model: str, checkpoints: list[dict], options: AnalysisOptions, runtime
+    file_sha256: str,
+    model: str,
+    checkpoints: list[dict],
+    options: AnalysisOptions,
+    runtime,
+    variant: str = "",
 ) -> str:
-    """Everything that changes a map: pixels, weights, the model's parameters, device and precision."""
+    """Everything that changes a map: pixels, weights, the model's parameters, device and precision, and
+    the benign variant of the image analysed (a stability check's; "" for the image itself)."""
     parameters = {
         "model": model,
         "weights": sorted(c["sha256"] for c in checkpoints),
@@ -74,8 +90,14 @@ def result_key(
         "precision": runtime.precision,
         **REGISTRY[model].key_parameters(options),
     }
+    if variant:
+        parameters["variant"] = variant
     text = json.dumps(parameters, sort_keys=True) + file_sha256
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+class StoreError(OutputError):
+    """The results store cannot be opened, read or written (damaged, read-only, disk full)."""
 
 
 class StoredResultDamaged(Exception):
@@ -130,12 +152,26 @@ class ResultStore:
     """Rows in SQLite, maps beside them; a failure to read or write it is an OutputError naming the store."""
 
     def __init__(self, folder: Path | None = None):
+        """Open (or create) the store; OutputError at once when it is damaged or cannot be written, before
+        any model has run."""
         self.folder = Path(folder or default_store_dir())
         self.database = self.folder / "results.sqlite"
         self.maps = make_folder(self.folder / "maps")
         with self._session() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+        self._check_writable()
+
+    def _check_writable(self) -> None:
+        """A write that is rolled back, and a file made and removed among the maps."""
+        try:
+            with closing(sqlite3.connect(self.database, timeout=60)) as db:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("INSERT OR REPLACE INTO models VALUES ('', '')")
+                db.rollback()
+            tempfile.TemporaryFile(dir=self.maps).close()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(self.folder, f"the results store cannot be written ({exc})") from None
 
     @contextmanager
     def _session(self, write: bool = False) -> Iterator[sqlite3.Connection]:
@@ -150,7 +186,7 @@ class ResultStore:
         except sqlite3.Error as exc:
             full = "full" in str(exc) or "I/O" in str(exc)
             hint = " (is the disk full?)" if full else ""
-            raise OutputError(self.database, f"results store failed: {exc}{hint}") from None
+            raise StoreError(self.database, f"results store failed: {exc}{hint}") from None
 
     def map_path(self, key: str) -> Path:
         """Where a result's map lives: named by its key alone, so that no row can point anywhere else."""

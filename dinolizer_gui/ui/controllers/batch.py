@@ -74,6 +74,21 @@ class BatchController(QObject):
         self.start()
         return ""
 
+    def check_stability(self, paths: list[str]) -> str:
+        """Queue the images for a stability check of their maps (the maps themselves come from the results
+        store); returns why not, or an empty string when they are queued."""
+        if not self.workspace.model_files():
+            return "No model has weights yet: Models › Manage models… (Ctrl+M) gets them."
+        items = [item for path in paths if (item := self.item_for(path)) is not None]
+        ready = [item for item in items if item.status in (ItemStatus.DONE, ItemStatus.QUEUED)]
+        if not ready:
+            return "Analyse the image first: a stability check compares its maps with their variants'."
+        for item in ready:
+            item.requeue(check_stability=True)
+            self.table_model.refresh_row(self._rows[item.path])
+        self.start()
+        return ""
+
     def follow_thresholds(self, document: Document) -> None:
         """The table's marked areas of the image on screen follow its live thresholds."""
         item = self.item_for(document.path)
@@ -141,7 +156,7 @@ class BatchController(QObject):
             self._on_progress(event)
 
     def _on_progress(self, event: BatchProgress) -> None:
-        if event.stage != "model":  # a row changes when its image starts and ends, not with each window
+        if event.stage not in ("model", "stability"):  # a row changes when its image starts and ends
             self.table_model.refresh_row(event.index)
         if event.stage == "finished":
             self.itemFinished.emit(self.items[event.index])
@@ -167,6 +182,10 @@ class BatchController(QObject):
                 fraction = (len(models) - 1 + windows) / max(len(self.workspace.model_files()), 1)
             else:
                 parts.append(title)
+        elif event.stage == "stability":
+            title = titles().get(event.model, event.model)
+            count = f" windows {event.windows_done}/{event.windows_total}" if event.windows_total > 1 else ""
+            parts.append(f"{title} stability check: {event.variant}{count} (Esc cancels)")
         finished_now = event.done - self._finished_at_start
         if eta := self._eta(finished_now + fraction, event.total - event.done - fraction):
             parts.append(f"batch ETA {eta}")

@@ -8,6 +8,7 @@ from functools import partial
 from PySide6.QtCore import QObject, QTimer, Signal
 from superqt.utils import create_worker
 
+from ...core.models.registry import titles
 from ...core.session.thresholds import Thresholds
 from ..document import Document
 
@@ -47,6 +48,12 @@ class ThresholdsController(QObject):
         the value set (kept within 0 and 1)."""
         return self.owner.move(name, value)
 
+    def nudge(self, name: str, delta: float) -> str:
+        """`]` / `[`: move one model's threshold (both when linked) by `delta`; says what moved."""
+        value = self.move(name, self.of(name) + delta)
+        which = "Both thresholds" if self.linked else f"{titles()[name]} threshold"
+        return f"{which}: {value:.3f}"
+
     def _owner_changed(self, names: set[str]) -> None:
         if names:
             self.changed.emit(names)
@@ -76,8 +83,12 @@ class ThresholdsController(QObject):
 
 
 def _summaries(results: dict, truth) -> dict:
-    """Each model's regions at its threshold, and its scores against the ground truth when there is one."""
+    """Each model's regions at its threshold (with their stability, when a check was run), and its scores
+    against the ground truth when there is one."""
     summaries = {key: result.regions_summary() for key, result in results.items()}
+    for result in results.values():
+        if (check := result.stability_now()) is not None:
+            check.regions  # noqa: B018 — labelled here, off the GUI thread; the table reads them
     if truth is not None:
         for result in results.values():
             if result.has_map:

@@ -63,6 +63,10 @@ class ViewController(QObject):
             self.worker.quit()
             return
         item = self.batch.item_for(path)
+        if item is not None and item.problem:  # never opened: a folder that cannot be read, a link out
+            self.fail(path, Exception(item.problem))
+            self.idle.emit()
+            return
         if (
             item is not None
             and item.status in (ItemStatus.DONE, ItemStatus.SKIPPED)

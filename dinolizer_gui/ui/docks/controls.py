@@ -18,14 +18,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.maps.render import AGREEMENT_COLOURS, ViewMode, colormap_rgb
+from ...core.maps.render import AGREEMENT_COLOURS, ViewMode, colormap_rgb, stability_colour
 from ...core.models.registry import map_titles, titles
 from ..batch_table import marked_text
 from ..controllers.thresholds import ThresholdsController
 from ..document import Document
 from ..widgets import Legend, ThresholdControl, VerdictBar
 
-REGION_COLUMNS = ["#", "Model", "Area %", "Mean p", "Max p", "Box x, y, w, h"]
+REGION_COLUMNS = ["#", "Model", "Area %", "Mean p", "Max p", "Stability", "Box x, y, w, h"]
 MAX_REGION_ROWS = 200
 
 
@@ -134,8 +134,18 @@ class ControlsDock(QDockWidget):
                 text = f"marked {marked_text(result.marked_area(), threshold)}"
             control.marked.setText(text)
 
-    def show_legend(self, mode: ViewMode, colormap: str) -> None:
-        if mode is ViewMode.AGREEMENT:
+    def show_legend(self, mode: ViewMode, colormap: str, document: Document | None = None) -> None:
+        if mode is ViewMode.STABILITY:
+            analyses = _most_analyses(document)
+            self.legend.set_swatches(
+                {
+                    f"marked in {count} of {analyses}": stability_colour(count / analyses)
+                    for count in range(1, analyses + 1)
+                }
+                if analyses
+                else {}
+            )
+        elif mode is ViewMode.AGREEMENT:
             first, second = map_titles().values()
             colours = AGREEMENT_COLOURS
             self.legend.set_swatches(
@@ -156,13 +166,19 @@ class ControlsDock(QDockWidget):
             for region in summary.regions[:MAX_REGION_ROWS]
         ]
         self.regions.setRowCount(len(rows))
+        checks = {
+            name: result.stability_now() for name, result in (document.models if document else {}).items()
+        }
         for row, (name, region) in enumerate(rows):
+            check = checks.get(name)
+            stability = check.region(region.index) if check is not None else None
             values = (
                 str(region.index),
                 titles()[name],
                 f"{region.area_percent:.2f}",
                 f"{region.mean_probability:.3f}",
                 f"{region.max_probability:.3f}",
+                f"{stability.stability:.2f} — {stability.label}" if stability else "—",
                 f"{region.x}, {region.y}, {region.width}, {region.height}",
             )
             for column, value in enumerate(values):
@@ -189,3 +205,11 @@ class ControlsDock(QDockWidget):
         if event.type() == QEvent.Type.Leave:
             self.regionHovered.emit(None, 0)
         return False
+
+
+def _most_analyses(document: Document | None) -> int:
+    """The most analyses any stability check of the document counts (0: none was run)."""
+    checks = [
+        result.stability for result in (document.models if document else {}).values() if result.stability
+    ]
+    return max((1 + len(check.variants) for check in checks), default=0)

@@ -15,6 +15,7 @@ from ...engine.inference import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     check_window_count,
+    check_working_size,
     pixels_on_device,
     windowed_probability,
 )
@@ -87,6 +88,7 @@ def _patch_localizer(
 def pipeline(net, image: LoadedImage, options: AnalysisOptions, runtime: Runtime, notes: list[str]):
     window = net.window
     working = dinolizer_working_size(image.width, image.height, window)
+    check_working_size((image.width, image.height), working)
     grid = WindowGrid(working[1], working[0], window, options.stride)
     check_window_count(grid, options, working)
     steps = []

@@ -1,0 +1,66 @@
+"""Analysis › Check stability in the viewer: progress naming the variant, the Stability view with its legend
+in analyses, the regions table's Stability column, live thresholds, and the check kept for the next visit."""
+
+import numpy as np
+from PySide6.QtWidgets import QMessageBox
+
+from dinolizer_gui.core.maps.render import ViewMode, stability_colour
+from tests.ui.helpers import analysed, layer_pixels, wait_batch_done
+
+
+def _column(window, header: str) -> int:
+    table = window.controls.regions
+    return next(c for c in range(table.columnCount()) if table.horizontalHeaderItem(c).text() == header)
+
+
+def test_a_stability_check_from_the_menu_shows_its_map_legend_and_region_labels(
+    qtbot, window, weights, photo, monkeypatch
+):
+    analysed(qtbot, window, weights, photo)
+    window.toolbar.set_mode(ViewMode.STABILITY)
+    panel = window.panels[1]  # DinoLizer
+    assert "no stability check yet" in panel.view.notice
+    # a check estimated under a minute starts without asking (a longer one asks first)
+    monkeypatch.setattr(QMessageBox, "question", lambda *_: QMessageBox.StandardButton.No)
+    texts = []
+    window.batch.progressed.connect(lambda text, *_: texts.append(text))
+    window.actions_by_id["check_stability"].trigger()
+    qtbot.waitUntil(lambda: window.view.current.models["dinolizer"].stability is not None, timeout=120000)
+    wait_batch_done(qtbot, window)
+    assert any("DinoLizer stability check: resize75, 1 of 4" in text for text in texts)
+    assert any("variant(s) to analyse" in text and "about" in text for text in texts)  # said before it ran
+    result = window.view.current.models["dinolizer"]
+    reading = result.stability_now()
+    assert reading.analyses == 5 and window.view.current.models["declip"].stability_now().analyses == 4
+    qtbot.waitUntil(
+        lambda: window.controls.regions.item(0, _column(window, "Stability")).text() != "—", timeout=10000
+    )
+    assert panel.view.notice == ""
+    shown = layer_pixels(panel)
+    assert shown.shape[:2] == result.probability.shape
+    stable = reading.stability == 1.0
+    if stable.any():  # a pixel every analysis marks is drawn in the legend's last colour
+        y, x = np.argwhere(stable)[0]
+        assert tuple(shown[y, x, :3]) == stability_colour(1.0)
+    y, x = np.argwhere(reading.stability == 0)[0]
+    assert shown[y, x, 3] == 0  # a pixel no analysis marks stays clear
+    legend = window.controls.legend.swatches
+    assert list(legend) == [f"marked in {k} of 5" for k in range(1, 6)]
+    first = reading.region(1)
+    cell = window.controls.regions.item(0, _column(window, "Stability")).text()
+    assert cell == f"{first.stability:.2f} — {first.label}"
+
+    def at_new_threshold(_document, summaries) -> bool:
+        return summaries["dinolizer"].threshold == 0.3
+
+    with qtbot.waitSignal(window.thresholds.regionsReady, timeout=10000, check_params_cb=at_new_threshold):
+        window.workspace.thresholds.move("dinolizer", 0.3)  # every reading follows the threshold
+    moved = result.stability_now()
+    assert moved.threshold == 0.3 and not np.array_equal(moved.stability, reading.stability)
+    assert not np.array_equal(layer_pixels(panel), shown)
+    # the check is kept: back on this image after another, it is there without computing anything
+    window.view.reload(str(photo))
+    qtbot.waitUntil(
+        lambda: window.view.current is not None and "dinolizer" in window.view.current.models, timeout=20000
+    )
+    assert window.view.current.models["dinolizer"].stability is not None
