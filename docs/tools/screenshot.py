@@ -113,6 +113,16 @@ def main(out: str, mode: str = "Overlay", layout: str = "three") -> None:
         mode = "Overlay"
         window.open_paths([str(demo_folder(folder))])
         QTimer.singleShot(1000, batch_done)
+    elif mode == "Stability":
+
+        def check(path: str) -> None:
+            if window.view.current.models["dinolizer"].stability is None:
+                window.batch.check_stability([path])
+                window.view.analysisFinished.disconnect()
+                window.view.analysisFinished.connect(lambda _: QTimer.singleShot(1500, shoot))
+
+        window.view.analysisFinished.connect(check)
+        window.open_paths([str(demo_image(folder))])
     else:
         window.view.analysisFinished.connect(lambda _: QTimer.singleShot(1200, shoot))
         window.open_paths([str(demo_image(folder))])

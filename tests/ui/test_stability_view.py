@@ -45,7 +45,18 @@ def test_a_stability_check_from_the_menu_shows_its_map_legend_and_region_labels(
     y, x = np.argwhere(reading.stability == 0)[0]
     assert shown[y, x, 3] == 0  # a pixel no analysis marks stays clear
     legend = window.controls.legend.swatches
-    assert list(legend) == [f"marked in {k} of 5" for k in range(1, 6)]
+    # DinoLizer's 5 analyses and DeCLIP's 4 (no window grid to shift), by the share they make
+    assert list(legend) == [
+        "marked in 1 of 5",
+        "1 of 4",
+        "2 of 5",
+        "2 of 4",
+        "3 of 5",
+        "3 of 4",
+        "4 of 5",
+        "all",
+    ]
+    assert legend["all"] == stability_colour(1.0) and legend["2 of 4"] == stability_colour(0.5)
     first = reading.region(1)
     cell = window.controls.regions.item(0, _column(window, "Stability")).text()
     assert cell == f"{first.stability:.2f} — {first.label}"

@@ -136,15 +136,7 @@ class ControlsDock(QDockWidget):
 
     def show_legend(self, mode: ViewMode, colormap: str, document: Document | None = None) -> None:
         if mode is ViewMode.STABILITY:
-            analyses = _most_analyses(document)
-            self.legend.set_swatches(
-                {
-                    f"marked in {count} of {analyses}": stability_colour(count / analyses)
-                    for count in range(1, analyses + 1)
-                }
-                if analyses
-                else {}
-            )
+            self.legend.set_swatches(stability_swatches(document))
         elif mode is ViewMode.AGREEMENT:
             first, second = map_titles().values()
             colours = AGREEMENT_COLOURS
@@ -207,9 +199,19 @@ class ControlsDock(QDockWidget):
         return False
 
 
-def _most_analyses(document: Document | None) -> int:
-    """The most analyses any stability check of the document counts (0: none was run)."""
-    checks = [
-        result.stability for result in (document.models if document else {}).values() if result.stability
-    ]
-    return max((1 + len(check.variants) for check in checks), default=0)
+def stability_swatches(document: Document | None) -> dict[str, tuple[int, int, int]]:
+    """The colours of the stability view, in analyses: "marked in 1 of 5", "2 of 5", … "all"; models whose
+    checks count different analyses (4 for DeCLIP on the whole image) each get their steps."""
+    counts = {
+        1 + len(result.stability.variants)
+        for result in (document.models if document else {}).values()
+        if result.stability is not None
+    }
+    labels: dict[float, str] = {}
+    for fraction, marked, total in sorted({(m / t, m, t) for t in counts for m in range(1, t + 1)}):
+        labels.setdefault(fraction, "all" if marked == total else f"{marked} of {total}")
+    swatches = [(label, stability_colour(fraction)) for fraction, label in labels.items()]
+    return {
+        (f"marked in {label}" if index == 0 else label): colour
+        for index, (label, colour) in enumerate(swatches)
+    }
