@@ -306,3 +306,13 @@ def test_the_results_writer_leaves_out_stability_when_no_check_ran(weights, tmp_
     entry = json.loads((tmp_path / "out" / "results.json").read_text())["images"][0]
     assert "stability" not in entry["models"]["dinolizer"]
     assert not list((tmp_path / "out").rglob("*stability*"))
+
+
+def test_a_stability_check_on_a_cluster_is_refused_before_anything_runs(tmp_path, capsys):
+    from dinolizer_gui.cli import main
+
+    path = _photo(tmp_path / "photo.png")
+    code = main(["analyze", str(path), "--out", str(tmp_path / "out"), "--stability", "--cluster", "ray"])
+    assert code == 2
+    assert "--stability runs on this machine only: not with --cluster" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
