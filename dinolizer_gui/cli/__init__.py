@@ -8,10 +8,16 @@ from pathlib import Path
 
 from ..core.errors import OutputError
 from ..core.store.results import StoreError
-from . import analyze, evaluate, models, self_test
+from . import analyze, case, evaluate, models, self_test
 from .common import EXIT_OUTPUT_FAILED, EXIT_USAGE, Parser, UsageError, say
 
-COMMANDS = {"analyze": analyze, "evaluate": evaluate, "models": models, "self-test": self_test}
+COMMANDS = {
+    "analyze": analyze,
+    "case": case,
+    "evaluate": evaluate,
+    "models": models,
+    "self-test": self_test,
+}
 HELP_FLAGS = ("-h", "--help")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -27,7 +28,10 @@ def add_parser(commands) -> None:
         "paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)"
     )
     analyze.add_argument(
-        "--out", required=True, type=Path, metavar="DIR", help="folder for results.json and images"
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="folder for results.json and images (with a case folder as --case: default CASE/runs/<time>)",
     )
     add_analysis_options(analyze)
     analyze.add_argument("--save-prob", action="store_true", help="also save each probability map as .npy")
@@ -164,7 +168,13 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
         choices=("pdf", "json", "html"),
         help="also write DIR/report.FORMAT (repeatable)",
     )
-    parser.add_argument("--case", default="", metavar="TEXT", help="case number for the report")
+    parser.add_argument(
+        "--case",
+        default="",
+        metavar="DIR|TEXT",
+        help="a case folder (made by `case new`): the images join its evidence, each analysis goes in its "
+        "log, the results in it; else the case number printed on the reports",
+    )
     parser.add_argument(
         "--analyst", default=None, metavar="NAME", help="analyst (default: the saved setting)"
     )
@@ -310,6 +320,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.stability and args.cluster:
         raise UsageError("--stability runs on this machine only: not with --cluster (yet)")
+    case = _open_case(args)
     workspace = workspace_for(args)
     localizers = load_localizers(workspace, args.models)
     runtimes = workspace.runtimes([loc.name for loc in localizers])
@@ -329,6 +340,11 @@ def run(args: argparse.Namespace) -> int:
     run_info = workspace.run_description(localizers, runtimes)
     positions = {item.path: number for number, item in enumerate(items, 1)}  # a cluster finishes out of order
     writer = ResultsWriter(args.out, run_info, save_probability=args.save_prob, positions=positions)
+    on_model = (
+        writer.add_model
+        if case is None
+        else _recording(case, writer.add_model, localizers, runtimes, workspace.options())
+    )
 
     def finished(item, outcome) -> None:
         writer.add(item, outcome)
@@ -338,16 +354,64 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         if cluster is not None:
-            if (cancelled := _run_on_cluster(args, items, cluster, writer)) is not None:
+            if (cancelled := _run_on_cluster(args, items, cluster, writer, on_model)) is not None:
                 return cancelled
         else:
-            _run_here(args, workspace, localizers, items, finished, writer)
+            _run_here(args, workspace, localizers, items, finished, on_model)
     finally:
         writer.finish()  # results.json whole, however the run ends (results.jsonl has every image already)
-    return _ending(args, items)
+    return _ending(args, items, case)
 
 
-def _run_here(args, workspace, localizers, items, finished, writer) -> None:
+def _open_case(args):
+    """The case folder given as --case (None when --case is a case number, or absent): its evidence gets the
+    inputs, its store and its runs folder are used. A --case that names a folder which is not a case, or
+    looks like a path, is an error rather than a case number."""
+    from ..core.session.case import CASE_FILE, Case
+
+    given = args.case
+    looks_like_path = bool(given) and (os.sep in given or "/" in given or Path(given).is_dir())
+    if not looks_like_path:
+        args.case_number = given
+        if args.out is None:
+            raise UsageError("--out DIR is required (or --case CASE_DIR, whose runs folder is then used)")
+        return None
+    if not (Path(given) / CASE_FILE).is_file():
+        raise UsageError(
+            f"--case {given}: not a case folder (no {CASE_FILE}); make one with `dinolizer-gui case new`"
+        )
+    if args.no_cache or (args.store is not None):
+        raise UsageError("--case keeps its results in the case's own store: drop --store and --no-cache")
+    case = Case.open(Path(given), _analyst(args))
+    if case.read_only:
+        raise UsageError(
+            f"--case {given}: the case cannot be written (read-only media?): open it in the viewer"
+        )
+    args.case_number = case.number
+    args.store = case.folder / "store"
+    args.out = args.out or case.new_run_folder()
+    added = case.add_evidence(args.paths)
+    say(f"case {case.title}: {len(added)} evidence file(s) added; results in {args.out}")
+    args.open_case = case
+    return case
+
+
+def _recording(case, add_model, localizers, runtimes, options):
+    """`on_model` that also records each analysis in the case's log (after its files are written)."""
+    from ..core.session.case import run_record
+
+    described = {loc.name: loc.describe() for loc in localizers}
+
+    def add(item, image, name, outcome) -> None:
+        add_model(item, image, name, outcome)
+        summary = item.models[name]
+        run = run_record(runtimes[name], options, summary.score, summary.flagged, summary.cached)
+        case.record_analysis(item.path, image.sha256, described[name], run)
+
+    return add
+
+
+def _run_here(args, workspace, localizers, items, finished, on_model) -> None:
     from ..core.progress import run_to_end
 
     runner = workspace.batch_runner(localizers, stability=args.stability)
@@ -363,15 +427,15 @@ def _run_here(args, workspace, localizers, items, finished, writer) -> None:
         if windows:
             _print_windows(event)
 
-    run_to_end(runner.run(items, on_image=finished, on_model=writer.add_model), progress)
+    run_to_end(runner.run(items, on_image=finished, on_model=on_model), progress)
 
 
-def _ending(args, items) -> int:
+def _ending(args, items, case) -> int:
     from ..core.session.batch import ItemStatus
 
     failures = sum(1 for item in items if item.status == ItemStatus.ERROR)
     say(f"{len(items) - failures} of {len(items)} images analysed; results in {args.out / 'results.json'}")
-    if args.report and not _write_reports(args):
+    if args.report and not _write_reports(args, case):
         return EXIT_OUTPUT_FAILED
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
@@ -398,7 +462,7 @@ def _start_cluster(args, localizers, workspace):
     return runner
 
 
-def _run_on_cluster(args, items, runner, writer) -> int | None:
+def _run_on_cluster(args, items, runner, writer, on_model) -> int | None:
     """The maps are computed by Ray actors; this process reads and writes everything, as a local run does.
     Returns the exit status of a cancelled run (None when it ran to the end)."""
     import time
@@ -417,7 +481,7 @@ def _run_on_cluster(args, items, runner, writer) -> int | None:
             )
 
     try:
-        for _ in runner.run(items, on_image=finished, on_model=writer.add_model):
+        for _ in runner.run(items, on_image=finished, on_model=on_model):
             pass
     except KeyboardInterrupt:
         say(f"cancelled: the {done} images finished are kept; run again to go on from the results store")
@@ -441,17 +505,26 @@ def _item_line(item) -> str:
     return f"{detail}  {scores}".rstrip()
 
 
-def _write_reports(args) -> bool:
-    """Write each report format asked; one that fails never stops the others. True when all were written."""
+def _analyst(args) -> str:
+    from ..core.session.settings import load_settings
+
+    return load_settings().analyst if args.analyst is None else args.analyst
+
+
+def _write_reports(args, case) -> bool:
+    """Write each report format asked; one that fails never stops the others (each written is recorded in the
+    case's log). True when all were written."""
     from ..core.report.content import CaseInfo, write_reports
     from ..core.session.settings import load_settings
 
     settings = load_settings()
-    analyst = settings.analyst if args.analyst is None else args.analyst
     organisation = settings.organisation if args.organisation is None else args.organisation
-    case = CaseInfo(args.case, analyst, organisation, args.notes)
-    written, failures = write_reports(args.out, args.report, case)
+    info = CaseInfo(args.case_number, _analyst(args), organisation, args.notes)
+    case_log = case.report_log() if case is not None else None
+    written, failures = write_reports(args.out, args.report, info, case_log=case_log)
     for path in written:
+        if case is not None:
+            case.record_report(path, path.suffix.lstrip("."))
         say(f"report written: {path}")
     for fmt, reason in failures.items():
         say(f"dinolizer-gui: error: the {fmt.upper()} report could not be written: {reason}")

@@ -181,6 +181,34 @@ def remove_stale_temporaries(folder: Path) -> None:
                 candidate.unlink(missing_ok=True)
 
 
+def append_line(path: Path, line: str) -> None:
+    """Append one line of text to `path` and fsync it: once this returns, the line survives a crash."""
+    try:
+        with open(path, "a", encoding="utf-8", newline="\n") as handle:
+            handle.write(line if line.endswith("\n") else line + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise OutputError.of(path, exc) from None
+
+
+@contextlib.contextmanager
+def held(lock_path: Path, timeout: float):
+    """Hold a cross-platform lock file (`filelock`) for the block, waiting up to `timeout` seconds for another
+    process to release it (TimeoutError when it does not)."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(lock_path), timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise TimeoutError(f"{lock_path} is held by another process") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def claim_output_folder(folder: Path):
     """Hold `folder` for this run: a second run into it fails at once (OutputFolderBusy) instead of
     interleaving its files. A cross-platform lock file (`filelock`), released when the process ends, however

@@ -99,8 +99,9 @@ def _verify(entry: dict) -> dict:
     }
 
 
-def build_report(results_dir: Path, case: CaseInfo) -> dict:
-    """The report of a results folder, evidence hashes re-verified."""
+def build_report(results_dir: Path, case: CaseInfo, case_log: dict | None = None) -> dict:
+    """The report of a results folder, evidence hashes re-verified; made from a case, with the case's title,
+    examiners, and its audit log (last seq and hash, and the entries as an appendix)."""
     results = load_results(results_dir)
     images = results["images"]
     report_images = []
@@ -143,6 +144,7 @@ def build_report(results_dir: Path, case: CaseInfo) -> dict:
             "analyst_verdicts": verdict_counts(verdicts),
         },
         "limitations": list(LIMITATIONS),
+        "case_log": case_log,
     }
 
 
@@ -168,7 +170,7 @@ def write_json(report: dict, path: Path) -> Path:
 
 
 def write_reports(
-    results_dir: Path, formats: list[str], case: CaseInfo, stem: str = "report"
+    results_dir: Path, formats: list[str], case: CaseInfo, stem: str = "report", case_log: dict | None = None
 ) -> tuple[list[Path], dict[str, str]]:
     """Write each requested format next to results.json; one that fails never stops the others.
 
@@ -177,7 +179,7 @@ def write_reports(
     from .html import write_html
     from .pdf import write_pdf
 
-    report = build_report(results_dir, case)
+    report = build_report(results_dir, case, case_log)
     writers = {
         "json": write_json,
         "pdf": lambda r, p: write_pdf(r, results_dir, p),

@@ -10,9 +10,11 @@ from ..maps.stability import MEANING as STABILITY_MEANING
 from .sections import (
     Row,
     agreement_caption,
+    case_rows,
     cover_rows,
     hash_problem,
     image_rows,
+    log_rows,
     model_rows,
     parameter_rows,
     region_rows,
@@ -86,7 +88,7 @@ def write_html(report: dict, results_dir: Path, path: Path) -> Path:
     )
     body = (
         "<h1>Generative-inpainting localisation report</h1>"
-        + _table(cover_rows(report))
+        + _table(cover_rows(report) + case_rows(report))
         + notes
         + "<h2>Parameters</h2>"
         + _table(parameter_rows(report))
@@ -97,6 +99,11 @@ def write_html(report: dict, results_dir: Path, path: Path) -> Path:
         + "</ul>"
         + summary
         + "".join(_image_section(entry, report) for entry in report["images"])
+        + (
+            f"<h2>Appendix: the case's audit log</h2>{_grid(log_rows(report))}"
+            if report.get("case_log")
+            else ""
+        )
     )
     style = (
         "body{font-family:sans-serif;max-width:1100px;margin:auto}"

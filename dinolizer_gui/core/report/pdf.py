@@ -35,9 +35,11 @@ from .sections import (
     REGION_HEADER,
     Row,
     agreement_caption,
+    case_rows,
     cover_rows,
     hash_problem,
     image_rows,
+    log_rows,
     model_rows,
     parameter_rows,
     region_rows,
@@ -166,7 +168,7 @@ def _table(rows: list[Row], styles, label_width: float = 35 * mm) -> Table:
 def _cover(report, styles):
     case = report["case"]
     story = [paragraph("Generative-inpainting localisation report", styles["title"]), Spacer(1, 4 * mm)]
-    story.append(_table(cover_rows(report), styles))
+    story.append(_table(cover_rows(report) + case_rows(report), styles))
     if case["notes"]:
         story += [
             Spacer(1, 3 * mm),
@@ -323,6 +325,10 @@ def write_pdf(report: dict, results_dir: Path, path: Path) -> Path:
         story += _summary(report, styles)
     for entry in report["images"]:
         story += _image_page(entry, report, Path(results_dir), styles)
+    if report.get("case_log"):
+        story += [CurrentImage(None), PageBreak(), paragraph("Appendix: the case's audit log", styles["h2"])]
+        widths = [10 * mm, 38 * mm, 30 * mm, 27 * mm, PAGE_WIDTH - 105 * mm]
+        story.append(grid_table(log_rows(report), widths, styles, header=True))
     case = report["case"]["case_number"][:60]
 
     def footer(canvas, document):

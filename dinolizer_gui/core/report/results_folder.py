@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import struct
 import time
@@ -28,7 +27,7 @@ from ..engine.analysis import ImageOutcome, ModelOutcome
 from ..errors import OutputError
 from ..io.images import OUTPUT_PNG_KEY, LoadedImage
 from ..io.names import path_record, readable
-from ..io.outputs import make_folder, mark_output_folder, write_atomic, write_json_atomic
+from ..io.outputs import append_line, make_folder, mark_output_folder, write_atomic, write_json_atomic
 from ..maps.postprocess import binary_mask
 from ..maps.render import (
     DEFAULT_COLORMAP,
@@ -174,14 +173,7 @@ class ResultsWriter:
         self._written_at = time.monotonic()
 
     def _append_journal(self, entry: dict) -> None:
-        line = json.dumps(entry, allow_nan=False, ensure_ascii=False) + "\n"
-        try:
-            with open(self.journal, "a", encoding="utf-8") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
-        except OSError as exc:
-            raise OutputError.of(self.journal, exc) from None
+        append_line(self.journal, json.dumps(entry, allow_nan=False, ensure_ascii=False))
 
     def _entry(self, outcome: ImageOutcome, files: _ImageFiles | None) -> dict:
         """The image's entry; a model that finished before another failed keeps its files and figures."""

@@ -38,6 +38,29 @@ def cover_rows(report: dict) -> list[Row]:
     ]
 
 
+def case_rows(report: dict) -> list[Row]:
+    """The case a report was made from: title, number, examiners and the audit log's last entry (a reader
+    checks the log against them with `dinolizer-gui case verify`)."""
+    log = report.get("case_log")
+    if not log:
+        return []
+    return [
+        Row("Case", f"{log['title']}" + (f" (number {log['number']})" if log["number"] else "")),
+        Row("Examiners", ", ".join(log["examiners"]) or "—"),
+        Row("Audit log", f"{log['last_seq']} entries when this report was written; the last one's hash:"),
+        Row("Last entry hash", log["last_hash"], "mono"),
+    ]
+
+
+LOG_HEADER = ["Seq", "Time (UTC)", "Who", "What", "Details"]
+
+
+def log_rows(report: dict) -> list[list[str]]:
+    """The audit log appendix: a header, then one row per entry."""
+    entries = (report.get("case_log") or {}).get("entries", [])
+    return [LOG_HEADER] + [[str(e["seq"]), e["time"], e["who"], e["kind"], e["summary"]] for e in entries]
+
+
 def parameter_rows(report: dict) -> list[Row]:
     rows = [Row("window (DinoLizer)", WINDOW_NOTE)]
     for key, value in report["analysis"]["parameters"].items():

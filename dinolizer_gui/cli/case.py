@@ -1,0 +1,105 @@
+"""`case`: create a case, verify a case or a package, print its log, export its package."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .common import EXIT_OK, UsageError, say
+
+EXIT_BROKEN = 1
+
+
+def add_parser(commands) -> None:
+    case = commands.add_parser("case", help="cases: a folder with evidence, results and a tamper-evident log")
+    actions = case.add_subparsers(dest="action", required=True)
+    new = actions.add_parser("new", help="create a case in a new (or empty) folder")
+    new.add_argument("folder", type=Path, metavar="DIR")
+    new.add_argument("--title", required=True)
+    new.add_argument("--number", default="")
+    new.add_argument("--examiner", default=None, help="your name (default: the analyst saved in the viewer)")
+    new.add_argument("--notes", default="")
+    verify = actions.add_parser(
+        "verify", help="check a case's log, evidence and reports (exit 0 when intact)"
+    )
+    verify.add_argument("target", type=Path, metavar="DIR|PACKAGE.zip")
+    verify.add_argument(
+        "--evidence", type=Path, metavar="DIR", help="look for the evidence files here by name"
+    )
+    log = actions.add_parser("log", help="print a case's audit log")
+    log.add_argument("folder", type=Path, metavar="DIR")
+    log.add_argument("--json", action="store_true", help="the entries as they are stored, one per line")
+    export = actions.add_parser("export", help="write the case's package (zip with MANIFEST.sha256)")
+    export.add_argument("folder", type=Path, metavar="DIR")
+    export.add_argument("--out", type=Path, required=True, metavar="FILE.zip")
+    export.add_argument("--examiner", default=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.session.case import CaseError
+
+    try:
+        return ACTIONS[args.action](args)
+    except CaseError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def examiner(args) -> str:
+    from ..core.session.settings import load_settings
+
+    return args.examiner if args.examiner is not None else load_settings().analyst
+
+
+def _new(args) -> int:
+    from ..core.session.case import Case
+
+    case = Case.create(args.folder, args.title, args.number, examiner(args), args.notes)
+    say(f"case created: {case.folder} — {case.title}")
+    return EXIT_OK
+
+
+def _verify(args) -> int:
+    from ..core.session.case_package import verify
+
+    if not args.target.exists():
+        raise UsageError(f"{args.target}: no such case folder or package")
+    result = verify(args.target, args.evidence)
+    for line in result.lines():
+        print(line)
+    return EXIT_OK if result.intact else EXIT_BROKEN
+
+
+def _log(args) -> int:
+    from ..core.session.case import Case, entry_summary
+
+    chain = Case.open(args.folder, read_only=True).chain()
+    for entry in chain.entries:
+        if args.json:
+            print(json.dumps(entry, sort_keys=True, ensure_ascii=False))
+        else:
+            actor = entry["actor"]
+            who = f"{actor.get('examiner') or '-'} ({actor.get('user')})"
+            print(
+                f"{entry['seq']:>5}  {entry['time']}  {who}  {entry['kind']}  {entry_summary(entry['data'])}"
+            )
+    for problem in chain.problems:
+        say(f"warning: {problem}")
+    return EXIT_OK if chain.intact else EXIT_BROKEN
+
+
+def _export(args) -> int:
+    from ..core.session.case import Case
+    from ..core.session.case_package import export_case
+
+    case = Case.open(args.folder, examiner(args))
+    if case.read_only:
+        raise UsageError(
+            f"{args.folder}: the case cannot be written (read-only): its export cannot be logged"
+        )
+    package = export_case(case, args.out)
+    say(f"case package written: {package}")
+    return EXIT_OK
+
+
+ACTIONS = {"new": _new, "verify": _verify, "log": _log, "export": _export}
