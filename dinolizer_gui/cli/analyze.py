@@ -317,6 +317,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.engine.device import release_freed_memory
     from ..core.report.results_folder import ResultsWriter
     from ..core.session.batch import make_items
+    from ..core.session.case import record_analyses
 
     if args.stability and args.cluster:
         raise UsageError("--stability runs on this machine only: not with --cluster (yet)")
@@ -340,24 +341,25 @@ def run(args: argparse.Namespace) -> int:
     run_info = workspace.run_description(localizers, runtimes)
     positions = {item.path: number for number, item in enumerate(items, 1)}  # a cluster finishes out of order
     writer = ResultsWriter(args.out, run_info, save_probability=args.save_prob, positions=positions)
-    on_model = (
-        writer.add_model
-        if case is None
-        else _recording(case, writer.add_model, localizers, runtimes, workspace.options())
-    )
+
+    def record(item, outcome) -> None:
+        """An image's entry, and its analyses in the case's log."""
+        writer.add(item, outcome)
+        if case is not None and outcome is not None and outcome.ok and outcome.image is not None:
+            record_analyses(case, item, outcome.image.sha256, localizers, runtimes, workspace.options())
 
     def finished(item, outcome) -> None:
-        writer.add(item, outcome)
+        record(item, outcome)
         release_freed_memory()
         if not args.quiet:
             say(f"[{positions[item.path]}/{len(items)}] {item.path}: {_item_line(item)}")
 
     try:
         if cluster is not None:
-            if (cancelled := _run_on_cluster(args, items, cluster, writer, on_model)) is not None:
+            if (cancelled := _run_on_cluster(args, items, cluster, writer, record)) is not None:
                 return cancelled
         else:
-            _run_here(args, workspace, localizers, items, finished, on_model)
+            _run_here(args, workspace, localizers, items, finished, writer)
     finally:
         writer.finish()  # results.json whole, however the run ends (results.jsonl has every image already)
     return _ending(args, items, case)
@@ -392,26 +394,10 @@ def _open_case(args):
     args.out = args.out or case.new_run_folder()
     added = case.add_evidence(args.paths)
     say(f"case {case.title}: {len(added)} evidence file(s) added; results in {args.out}")
-    args.open_case = case
     return case
 
 
-def _recording(case, add_model, localizers, runtimes, options):
-    """`on_model` that also records each analysis in the case's log (after its files are written)."""
-    from ..core.session.case import run_record
-
-    described = {loc.name: loc.describe() for loc in localizers}
-
-    def add(item, image, name, outcome) -> None:
-        add_model(item, image, name, outcome)
-        summary = item.models[name]
-        run = run_record(runtimes[name], options, summary.score, summary.flagged, summary.cached)
-        case.record_analysis(item.path, image.sha256, described[name], run)
-
-    return add
-
-
-def _run_here(args, workspace, localizers, items, finished, on_model) -> None:
+def _run_here(args, workspace, localizers, items, finished, writer) -> None:
     from ..core.progress import run_to_end
 
     runner = workspace.batch_runner(localizers, stability=args.stability)
@@ -427,7 +413,7 @@ def _run_here(args, workspace, localizers, items, finished, on_model) -> None:
         if windows:
             _print_windows(event)
 
-    run_to_end(runner.run(items, on_image=finished, on_model=on_model), progress)
+    run_to_end(runner.run(items, on_image=finished, on_model=writer.add_model), progress)
 
 
 def _ending(args, items, case) -> int:
@@ -462,7 +448,7 @@ def _start_cluster(args, localizers, workspace):
     return runner
 
 
-def _run_on_cluster(args, items, runner, writer, on_model) -> int | None:
+def _run_on_cluster(args, items, runner, writer, record) -> int | None:
     """The maps are computed by Ray actors; this process reads and writes everything, as a local run does.
     Returns the exit status of a cancelled run (None when it ran to the end)."""
     import time
@@ -471,7 +457,7 @@ def _run_on_cluster(args, items, runner, writer, on_model) -> int | None:
 
     def finished(item, outcome) -> None:
         nonlocal done
-        writer.add(item, outcome)
+        record(item, outcome)
         done += 1
         if not args.quiet:
             rate = done / max(time.monotonic() - started, 1e-6) * 3600
@@ -481,7 +467,7 @@ def _run_on_cluster(args, items, runner, writer, on_model) -> int | None:
             )
 
     try:
-        for _ in runner.run(items, on_image=finished, on_model=on_model):
+        for _ in runner.run(items, on_image=finished, on_model=writer.add_model):
             pass
     except KeyboardInterrupt:
         say(f"cancelled: the {done} images finished are kept; run again to go on from the results store")

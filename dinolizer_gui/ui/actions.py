@@ -70,6 +70,10 @@ def action_specs(window: MainWindow) -> tuple[ActionSpec, ...]:
             "PDF, JSON and HTML reports with full-resolution masks and maps",
             "export",
         ),
+        ActionSpec("new_case", "&New case…", w.dialogs.new_case, tip="A case: evidence, results and a log"),
+        ActionSpec("open_case", "Open &case…", w.dialogs.open_case, ("Ctrl+Shift+K",)),
+        ActionSpec("export_case", "Export case &package…", w.dialogs.export_case),
+        ActionSpec("close_case", "C&lose case", w.case.close),
         ActionSpec(
             "ground_truth",
             "Load &ground truth…",
@@ -213,7 +217,23 @@ def action_specs(window: MainWindow) -> tuple[ActionSpec, ...]:
 
 # "-" is a separator, "@name" a submenu the window fills in
 MENUS = {
-    "&File": ("open", "open_folder", "@recent", "-", "ground_truth", "-", "export", "new_store", "-", "quit"),
+    "&File": (
+        "open",
+        "open_folder",
+        "@recent",
+        "-",
+        "new_case",
+        "open_case",
+        "export_case",
+        "close_case",
+        "-",
+        "ground_truth",
+        "-",
+        "export",
+        "new_store",
+        "-",
+        "quit",
+    ),
     "&View": (
         *(f"mode_{mode.name.lower()}" for mode in MODE_KEYS),
         "-",

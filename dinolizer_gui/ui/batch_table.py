@@ -172,6 +172,12 @@ class BatchTableModel(QAbstractTableModel):
             self.items.extend(items)
             self.endInsertRows()
 
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.items.clear()
+        self._thumbnails.clear()
+        self.endResetModel()
+
     def refresh_row(self, row: int) -> None:
         self._changed_rows.add(row)
         if not self._announce.isActive():

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from .. import __version__
 from ..core.io.images import IMAGE_EXTENSIONS
@@ -16,6 +16,7 @@ from ..core.session.batch import BatchItem
 from ..core.session.settings import default_export_folder, log_file
 from ..core.session.workspace import Workspace
 from .controllers.batch import BatchController
+from .controllers.case import CaseController
 from .controllers.view import ViewController
 from .widgets import WelcomePage, card_html
 
@@ -37,6 +38,7 @@ class DialogHost:
     shortcuts: Callable[[], list[tuple[str, str]]]  # (command, keys) of every shortcut
     weights_changed: Callable[[], None]  # models, weights or the weights folder changed
     store_changed: Callable[[], None]  # a new results store is in use
+    case: CaseController
 
 
 class Dialogs:
@@ -134,12 +136,52 @@ class Dialogs:
         else:
             host.show_message(text)
 
+    def new_case(self) -> None:
+        """File › New case…: an empty folder, a title and a number; the examiner is the analyst's name."""
+        folder = QFileDialog.getExistingDirectory(self.window, "A new, empty folder for the case")
+        if not folder:
+            return
+        title, ok = QInputDialog.getText(self.window, "New case", "Title of the case:")
+        if not ok or not title.strip():
+            return
+        number, _ = QInputDialog.getText(self.window, "New case", "Case number (optional):")
+        self._case_step(lambda: self.host.case.new(Path(folder), title.strip(), number.strip()))
+
+    def open_case(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, "Open a case folder (it holds case.json)")
+        if folder:
+            self._case_step(lambda: self.host.case.open(Path(folder)))
+
+    def export_case(self) -> None:
+        case = self.host.case.case
+        if case is None:
+            self.host.show_error("Open a case first: File › Open case…")
+            return
+        suggested = str(case.folder.parent / f"{case.folder.name}.zip")
+        out, _ = QFileDialog.getSaveFileName(self.window, "Export the case package", suggested, "Zip (*.zip)")
+        if out:
+            self.host.case.export(Path(out))
+            self.host.show_message(f"Writing the case package {out}…")
+
+    def _case_step(self, step: Callable[[], str]) -> None:
+        from ..core.errors import PathError
+
+        try:
+            why = step()
+        except PathError as exc:
+            why = str(exc)
+        if why:
+            self.host.show_error(why)
+
     def export_report(self):
         from .export_dialog import ExportDialog
 
         workspace = self.host.workspace
         default = str(default_export_folder(workspace.settings))
+        if workspace.case is not None:  # a case's reports live in the case
+            default = str(workspace.case.folder / "exports")
         dialog = ExportDialog(workspace, self.export_items, self.window, default)
+        dialog.exported.connect(lambda _: self.host.case.changed.emit())
         dialog.show()
         return dialog
 

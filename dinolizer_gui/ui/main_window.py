@@ -8,7 +8,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QThreadPool, QTimer
 from PySide6.QtWidgets import QMainWindow, QMenu
 
-from .. import __version__
 from ..core.io.names import readable
 from ..core.session.settings import Settings, load_settings
 from ..core.session.workspace import Workspace
@@ -17,10 +16,13 @@ from . import window_state
 from .actions import build_actions, build_menus, shortcut_rows
 from .central import Central
 from .controllers.batch import BatchController
+from .controllers.case import CaseController
 from .controllers.thresholds import ThresholdsController
 from .controllers.verdicts import VerdictController
 from .controllers.view import ViewController
 from .dialogs import DialogHost, Dialogs
+from .docks import place_docks
+from .docks.case import CaseDock
 from .docks.controls import ControlsDock
 from .docks.triage import TriageDock
 from .menus import cards_menu, docks_menu, settings_menus
@@ -41,15 +43,15 @@ class MainWindow(QMainWindow):
         self.view = ViewController(self.workspace, self.batch, self)
         self.thresholds = ThresholdsController(self.workspace.thresholds, lambda: self.view.current, self)
         self.verdicts = VerdictController(self.workspace, self.batch, self.view, self)
-        self.setWindowTitle(f"DinoLizer GUI {__version__}")
+        self.case = CaseController(self.workspace, self.batch, self.verdicts, self)
         self.setAcceptDrops(True)
         self.central = Central(str(self.workspace.weights_folder()))
         self.panel_grid, self.panels = self.central.panel_grid, self.central.panel_grid.panels
         self.setCentralWidget(self.central)
         self.triage_dock = TriageDock(self.batch.table_model, self)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.triage_dock)
         self.controls = ControlsDock(self.thresholds, self)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.controls)
+        self.case_dock = CaseDock(self.case, self)
+        self.docks = place_docks(self, self.triage_dock, self.controls, self.case_dock)
         self.dialogs = Dialogs(self._dialog_host())
         self.actions_by_id = build_actions(self)
         build_menus(self, self.actions_by_id, self._submenus())
@@ -63,6 +65,7 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self._space = HeldKey(self, Qt.Key.Key_Space, self.show_original)
         self.update_state()
+        self.on_screen.show_case()  # the title
         self.on_screen.startup_problems(store_problem, settings.problems)
 
     # --- construction ----------------------------------------------------------------------------
@@ -79,20 +82,17 @@ class MainWindow(QMainWindow):
             lambda: shortcut_rows(self.actions_by_id),
             self.weights_changed,
             lambda: self.central.hide_banner(sticky=True),  # the store problem is no longer true
+            self.case,
         )
 
     def _submenus(self) -> dict[str, QMenu]:
         self.recent_menu = QMenu("Open &recent", self)
         self._fill_recent()
-        docks, toggles = docks_menu(
-            self, {"batch": (self.triage_dock, "Ctrl+B"), "controls": (self.controls, "Ctrl+Shift+T")}
-        )
+        docks, toggles = docks_menu(self, self.docks)
         self.actions_by_id.update(toggles)  # listed with the other shortcuts
-        menus, cards = (
-            settings_menus(self, self.settings, self.change_setting),
-            cards_menu(self, self.dialogs.card),
-        )
-        return {**menus, "recent": self.recent_menu, "cards": cards, "docks": docks}
+        menus = settings_menus(self, self.settings, self.change_setting)
+        menus.update(recent=self.recent_menu, cards=cards_menu(self, self.dialogs.card), docks=docks)
+        return menus
 
     def _connect(self) -> None:
         screen, grid, controls = self.on_screen, self.panel_grid, self.controls
@@ -129,6 +129,11 @@ class MainWindow(QMainWindow):
         self.view.recentChanged.connect(self._fill_recent)
         self.view.truthNote.connect(lambda text: self.status.showMessage(text, 10000))
         self.verdicts.changed.connect(self._verdict_changed)
+        self.case.changed.connect(screen.show_case)
+        self.case.problem.connect(self.show_error)
+        self.case.exported.connect(
+            lambda path: self.status.showMessage(f"Case package written: {path}", 10000)
+        )
 
     # --- opening and walking -------------------------------------------------------------------
     def open_paths(self, paths: list[str]) -> None:

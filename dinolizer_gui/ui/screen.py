@@ -73,8 +73,15 @@ class Screen:
         self.controls.show_verdict(self.verdicts.verdict_for(document.path))
         self.status.showMessage("; ".join(document.image.warnings), 10000)
 
-    def _title(self, path: str) -> None:
-        self.window.setWindowTitle(f"{readable(Path(path).name)} — DinoLizer GUI {__version__}")
+    def _title(self, path: str | None) -> None:
+        case = self.workspace.case
+        parts = [readable(Path(path).name)] if path else []
+        parts += [f"Case {case.number or ''} {case.title}".replace("  ", " ")] if case is not None else []
+        self.window.setWindowTitle(" — ".join([*parts, f"DinoLizer GUI {__version__}"]))
+
+    def show_case(self) -> None:
+        """A case opened or closed (or its log grew): the title names it."""
+        self._title(self.view.wanted_path)
 
     def follow_queue_state(self) -> None:
         """The image on screen went from queued to analysing: its empty panels say so."""

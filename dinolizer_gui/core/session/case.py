@@ -193,26 +193,28 @@ class Case:
     def add_evidence(self, paths: Sequence[Path | str], copies: bool = False) -> list[Evidence]:
         """List the images (files, or those found in folders) as evidence; those already listed with the same
         content are left as they are. With `copies`, each is also copied into the case, the copy checked."""
-        listed = {(item.path, item.sha256) for item in self.evidence()}
         added = []
         for found in scan_inputs(paths):
             if found.problem or not found.path.is_file():
                 continue
-            sha256 = sha256_of_file(found.path)
-            if (str(found.path), sha256) in listed:
-                continue
-            data = {
-                "path": str(found.path),
-                "absolute": str(found.path.absolute()),
-                "sha256": sha256,
-                "size": found.path.stat().st_size,
-            }
-            if copies:
-                data["copy"] = self._copy(found.path, sha256)
-            entry = self.log.append("evidence-added", data)
-            listed.add((str(found.path), sha256))
-            added.append(evidence_from([entry])[0])
+            item = self.add_hashed(found.path, sha256_of_file(found.path), found.path.stat().st_size, copies)
+            if item is not None:
+                added.append(item)
         return added
+
+    def add_hashed(self, path: Path, sha256: str, size: int, copies: bool = False) -> Evidence | None:
+        """List one file already hashed (the analysis read it); None when it is listed already."""
+        if any(item.path == str(path) and item.sha256 == sha256 for item in self.evidence()):
+            return None
+        data: dict = {
+            "path": str(path),
+            "absolute": str(Path(path).absolute()),
+            "sha256": sha256,
+            "size": size,
+        }
+        if copies:
+            data["copy"] = self._copy(Path(path), sha256)
+        return evidence_from([self.log.append("evidence-added", data)])[0]
 
     def _copy(self, path: Path, sha256: str) -> str:
         relative = f"{COPIES_DIR}/{sha256[:12]}_{path.name}"
@@ -300,6 +302,16 @@ def entry_summary(data: dict) -> str:
     """An entry's data in one line, as `case log` and the reports' appendix print it."""
     keys = ("path", "model", "score", "flagged", "old", "new", "format", "file", "title", "reason")
     return ", ".join(f"{key} {data[key]}" for key in keys if key in data)
+
+
+def record_analyses(case: Case, item, sha256: str, localizers: list, runtimes: dict, options) -> None:
+    """Record in the case's log each model's analysis of a finished batch item (computed or stored)."""
+    for localizer in localizers:
+        summary = item.models.get(localizer.name)
+        if summary is None:
+            continue
+        run = run_record(runtimes[localizer.name], options, summary.score, summary.flagged, summary.cached)
+        case.record_analysis(item.path, sha256, localizer.describe(), run)
 
 
 def _writable(folder: Path) -> bool:

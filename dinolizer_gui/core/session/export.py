@@ -12,6 +12,7 @@ from ..progress import Progress
 from ..report.content import CaseInfo, write_reports
 from ..report.results_folder import ResultsWriter
 from .batch import BatchItem, ItemStatus
+from .case import Case
 from .jobs import load_models, stored_results
 from .workspace import Workspace
 
@@ -23,9 +24,11 @@ def export_outcomes(
     out_dir: Path,
     formats: list[str],
     case: CaseInfo,
+    in_case: Case | None = None,
 ) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
     """Write each (batch item, its outcome, model outcomes by name) as it comes (masks, overlays, heat maps,
-    results.json), then the reports. A duplicate's outcome is None: it points at its first copy."""
+    results.json), then the reports. A duplicate's outcome is None: it points at its first copy. Made in a
+    case (`in_case`), the reports carry its log and are recorded in it."""
     writer = ResultsWriter(Path(out_dir), run_info)
     total = count + 1
     yield Progress(0, total, "writing images")
@@ -37,7 +40,11 @@ def export_outcomes(
         yield Progress(done, total, "writing images")
     writer.finish()
     yield Progress(count, total, "writing reports")
-    written, failures = write_reports(Path(out_dir), formats, case)
+    case_log = in_case.report_log() if in_case is not None else None
+    written, failures = write_reports(Path(out_dir), formats, case, case_log=case_log)
+    if in_case is not None:
+        for path in written:
+            in_case.record_report(path, path.suffix.lstrip("."))
     yield Progress(total, total, "done")
     return written, failures
 
@@ -109,4 +116,6 @@ def _export_claimed(
             written.add(item.path)
             yield replace(item, duplicate_of=None), ImageOutcome(item.path, results.image), models
 
-    return (yield from export_outcomes(outcomes(), len(items), run_info, folder, formats, case))
+    return (
+        yield from export_outcomes(outcomes(), len(items), run_info, folder, formats, case, workspace.case)
+    )

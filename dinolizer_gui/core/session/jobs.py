@@ -5,16 +5,19 @@ They are Qt-free, so the tests drive them directly.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Generator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..engine.analysis import ModelRun
+from ..errors import PathError
 from ..evaluation.ground_truth import GroundTruth, find_mask_beside, read_mask
 from ..io.images import load_image
 from ..progress import Progress
 from .batch import BatchItem, BatchProgress
+from .case import Case, record_analyses
 from .image_results import ImageResults, ModelResult, PreviewResult, add_stored_results
 from .thresholds import Thresholds
 from .workspace import Workspace
@@ -81,6 +84,8 @@ def queue_job(
     def image_finished(item: BatchItem, outcome) -> None:
         models = dict(shown)
         shown.clear()
+        if workspace.case is not None and outcome is not None:
+            _record_in_case(workspace.case, item, outcome, localizers, runner.runtimes, options)
         if outcome is None or not outcome.ok or item.path != wanted():
             return
         results = ImageResults(item.path, outcome.image, models)
@@ -95,6 +100,17 @@ def queue_job(
         yield replace(progress, preview=None)  # the map goes to the viewer as a preview only
         while ready:
             yield ready.pop()
+
+
+def _record_in_case(case: Case, item: BatchItem, outcome, localizers, runtimes, options) -> None:
+    """An image analysed while a case is open joins its evidence (if it is not listed yet), and each model's
+    analysis goes in its log; one that could not be read joins the evidence when it can be hashed."""
+    if outcome.image is None:
+        with contextlib.suppress(OSError, PathError):
+            case.add_evidence([item.path])
+        return
+    case.add_hashed(Path(item.path), outcome.image.sha256, outcome.image.file_size)
+    record_analyses(case, item, outcome.image.sha256, localizers, runtimes, options)
 
 
 def _preview(

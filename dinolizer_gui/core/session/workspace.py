@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..engine.device import Runtime
     from ..models.localizer import Localizer
     from .batch import BatchRunner
+    from .case import Case
 
 
 class LocalizerCache:
@@ -61,6 +62,7 @@ class Workspace:
     localizers: LocalizerCache = field(default_factory=LocalizerCache)
     hashes: HashCache = field(default_factory=HashCache)
     thresholds: Thresholds = field(init=False)  # the one owner of the pixel thresholds
+    case: Case | None = None  # the case open: its store is used, and what is done is recorded in its log
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -69,6 +71,11 @@ class Workspace:
     def _keep_thresholds(self, values: dict[str, float], linked: bool) -> None:
         self.settings.thresholds, self.settings.link_thresholds = values, linked
         self.save()
+
+    def use_case(self, case: Case | None, store: ResultStore | None = None) -> None:
+        """Work in a case (its own results store), or leave it for `store`."""
+        self.case = case
+        self.store = case.store if case is not None else store
 
     def use_thresholds(self, value: float | None) -> None:
         """This session's thresholds: `value` for every model (each model's own when None), not saved."""

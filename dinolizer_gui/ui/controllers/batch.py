@@ -55,6 +55,12 @@ class BatchController(QObject):
         self.table_model.add(new)
         return found
 
+    def clear(self) -> None:
+        """Empty the queue (not while it runs): another case's images and results replace it."""
+        if not self.running:
+            self.table_model.clear()
+            self._rows.clear()
+
     def item_for(self, path: str | None) -> BatchItem | None:
         row = self._rows.get(path) if path is not None else None
         return None if row is None else self.items[row]

@@ -55,6 +55,8 @@ class VerdictController(QObject):
             return ""
         if self.workspace.store is not None:
             self.workspace.store.put_verdict(sha256, new)
+        if self.workspace.case is not None:
+            self.workspace.case.record_verdict(path, sha256, old.verdict, new.verdict, new.note)
         for row, item in enumerate(self.batch.items):
             if item.path == path or (item.sha256 == sha256):
                 item.sha256, item.verdict = sha256, new

@@ -1,0 +1,136 @@
+"""The Case dock: the open case's evidence list (with hashes, who added each, its state), its audit log
+(filterable) and the case's details."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.io.names import readable
+from ...core.session.case import entry_summary
+from ..controllers.case import CaseController
+
+EVIDENCE_COLUMNS = ["File", "SHA-256", "Size", "Added (UTC)", "By", "State"]
+LOG_COLUMNS = ["Seq", "Time (UTC)", "Who", "What", "Details"]
+
+
+class CaseDock(QDockWidget):
+    def __init__(self, controller: CaseController, parent=None):
+        super().__init__("Case", parent)
+        self.setObjectName("case-dock")
+        self.controller = controller
+        self.details = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.evidence = _table(EVIDENCE_COLUMNS)
+        self.log = _table(LOG_COLUMNS)
+        self.filter = QLineEdit(placeholderText="Filter the log (kind, file, model, examiner…)")
+        self.filter.textChanged.connect(self._filter)
+        tabs = QTabWidget()
+        tabs.addTab(self.details, "Case")
+        tabs.addTab(self.evidence, "Evidence")
+        log = QWidget()
+        layout = QVBoxLayout(log)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.log)
+        tabs.addTab(log, "Log")
+        self.tabs = tabs
+        self.setWidget(tabs)
+        controller.changed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        case = self.controller.case
+        if case is None:
+            self.details.setText("No case open. <i>File › New case…</i> or <i>Open case…</i>")
+            self.evidence.setRowCount(0)
+            self.log.setRowCount(0)
+            return
+        chain = case.chain()
+        seq, digest = chain.head
+        mode = " — <b>read-only</b>" if case.read_only else ""
+        broken = "".join(f"<br><b style='color:#c0392b'>{escape(problem)}</b>" for problem in chain.problems)
+        examiners = escape(", ".join(case.info.get("examiners", [])))
+        notes = escape(str(case.info.get("notes", "")))
+        created, folder = escape(str(case.info.get("created", ""))), escape(str(case.folder))
+        self.details.setText(
+            f"<b>{escape(case.title)}</b> {escape(case.number)}{mode}<br>Examiners: {examiners}"
+            f"<br>Created {created} · folder <code>{folder}</code>"
+            f"<br>Log: {seq} entries, last hash <code>{digest[:16]}…</code>{broken}"
+            + (f"<br>Notes: {notes}" if notes else "")
+        )
+        evidence = case.evidence()
+        states = self.controller.states
+        _fill(
+            self.evidence,
+            [
+                [
+                    readable(item.path),
+                    item.sha256,
+                    f"{item.size:,}",
+                    item.added,
+                    item.added_by,
+                    states[item.path].state if item.path in states else "checking…",
+                ]
+                for item in evidence
+            ],
+        )
+        _fill(
+            self.log,
+            [
+                [
+                    str(e["seq"]),
+                    e["time"],
+                    e["actor"].get("examiner") or e["actor"].get("user", ""),
+                    e["kind"],
+                    entry_summary(e["data"]),
+                ]
+                for e in reversed(chain.entries)
+            ],
+        )
+        self._filter(self.filter.text())
+
+    def _filter(self, text: str) -> None:
+        words = text.lower().split()
+        for row in range(self.log.rowCount()):
+            line = " ".join(
+                _text(self.log.item(row, column)).lower() for column in range(self.log.columnCount())
+            )
+            self.log.setRowHidden(row, not all(word in line for word in words))
+
+
+def _table(columns: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(columns))
+    table.setHorizontalHeaderLabels(columns)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.verticalHeader().setVisible(False)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    table.verticalHeader().setDefaultSectionSize(20)
+    return table
+
+
+def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
+    table.setRowCount(len(rows))
+    for row, values in enumerate(rows):
+        for column, value in enumerate(values):
+            table.setItem(row, column, QTableWidgetItem(value))
+
+
+def _text(item: QTableWidgetItem | None) -> str:
+    return item.text() if item is not None else ""
