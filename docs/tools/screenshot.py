@@ -113,6 +113,25 @@ def main(out: str, mode: str = "Overlay", layout: str = "three") -> None:
         mode = "Overlay"
         window.open_paths([str(demo_folder(folder))])
         QTimer.singleShot(1000, batch_done)
+    elif mode in ("Case", "CaseLog"):
+        tab = 2 if mode == "CaseLog" else 1
+        mode = "Overlay"
+        window.settings.analyst = "A. Examiner"
+        window.case.new(folder / "Case-2026-114", "Harbour fire photos", "2026-114")
+
+        def case_done():
+            if window.batch.running or any(i.status == "queued" for i in window.batch.items):
+                QTimer.singleShot(300, case_done)
+                return
+            coffee = next(i.path for i in window.batch.items if i.path.endswith("coffee_inpainted.png"))
+            window.select_path(coffee)
+            window.verdicts.record(coffee, "manipulated", "cup rim filled in")
+            window.case_dock.raise_()
+            window.case_dock.tabs.setCurrentIndex(tab)
+            QTimer.singleShot(1500, shoot)
+
+        window.open_paths([str(demo_folder(folder))])
+        QTimer.singleShot(1000, case_done)
     elif mode == "Stability":
 
         def check(path: str) -> None:

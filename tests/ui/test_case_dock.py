@@ -38,7 +38,7 @@ def test_a_case_in_the_viewer_records_evidence_analyses_verdicts_reports_and_exp
     assert verdict["actor"]["examiner"] == "Ana Ruiz"
     dock = window.case_dock
     qtbot.waitUntil(lambda: dock.log.rowCount() == len(_kinds(folder)), timeout=10000)
-    assert dock.evidence.rowCount() == 1 and dock.evidence.item(0, 1).text() == window.batch.items[0].sha256
+    assert dock.evidence.rowCount() == 1 and dock.evidence.item(0, 2).text() == window.batch.items[0].sha256
     dock.filter.setText("verdict")
     visible = [row for row in range(dock.log.rowCount()) if not dock.log.isRowHidden(row)]
     assert [dock.log.item(row, 3).text() for row in visible] == ["verdict"]

@@ -298,10 +298,12 @@ class Case:
         }
 
 
-def entry_summary(data: dict) -> str:
-    """An entry's data in one line, as `case log` and the reports' appendix print it."""
+def entry_summary(data: dict, short: bool = False) -> str:
+    """An entry's data in one line, as `case log` and the reports' appendix print it (`short`: a file by its
+    name alone, as the Case dock shows it)."""
     keys = ("path", "model", "score", "flagged", "old", "new", "format", "file", "title", "reason")
-    return ", ".join(f"{key} {data[key]}" for key in keys if key in data)
+    shown = {**data, "path": Path(str(data["path"])).name} if short and "path" in data else data
+    return ", ".join(f"{key} {shown[key]}" for key in keys if key in shown)
 
 
 def record_analyses(case: Case, item, sha256: str, localizers: list, runtimes: dict, options) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from html import escape
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -23,7 +24,7 @@ from ...core.io.names import readable
 from ...core.session.case import entry_summary
 from ..controllers.case import CaseController
 
-EVIDENCE_COLUMNS = ["File", "SHA-256", "Size", "Added (UTC)", "By", "State"]
+EVIDENCE_COLUMNS = ["File", "State", "SHA-256", "Size", "Added (UTC)", "By", "Path as given"]
 LOG_COLUMNS = ["Seq", "Time (UTC)", "Who", "What", "Details"]
 
 
@@ -79,12 +80,13 @@ class CaseDock(QDockWidget):
             self.evidence,
             [
                 [
-                    readable(item.path),
+                    readable(Path(item.path).name),
+                    states[item.path].state if item.path in states else "checking…",
                     item.sha256,
                     f"{item.size:,}",
                     item.added,
                     item.added_by,
-                    states[item.path].state if item.path in states else "checking…",
+                    readable(item.path),
                 ]
                 for item in evidence
             ],
@@ -97,7 +99,7 @@ class CaseDock(QDockWidget):
                     e["time"],
                     e["actor"].get("examiner") or e["actor"].get("user", ""),
                     e["kind"],
-                    entry_summary(e["data"]),
+                    readable(entry_summary(e["data"], short=True)),
                 ]
                 for e in reversed(chain.entries)
             ],
@@ -129,7 +131,9 @@ def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
     table.setRowCount(len(rows))
     for row, values in enumerate(rows):
         for column, value in enumerate(values):
-            table.setItem(row, column, QTableWidgetItem(value))
+            cell = QTableWidgetItem(value)
+            cell.setToolTip(value)  # a long path or hash, whole
+            table.setItem(row, column, cell)
 
 
 def _text(item: QTableWidgetItem | None) -> str:
