@@ -389,6 +389,9 @@ def _open_case(args):
         raise UsageError(
             f"--case {given}: the case cannot be written (read-only media?): open it in the viewer"
         )
+    for state in case.evidence_states():
+        if state.state != "intact":
+            say(f"warning: case evidence {state.describe()}")
     args.case_number = case.number
     args.store = case.folder / "store"
     args.out = args.out or case.new_run_folder()

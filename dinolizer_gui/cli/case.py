@@ -20,6 +20,16 @@ def add_parser(commands) -> None:
     new.add_argument("--number", default="")
     new.add_argument("--examiner", default=None, help="your name (default: the analyst saved in the viewer)")
     new.add_argument("--notes", default="")
+    add = actions.add_parser("add", help="list images (files or folders) as the case's evidence")
+    add.add_argument("folder", type=Path, metavar="DIR")
+    add.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    add.add_argument("--copy", action="store_true", help="also copy each into the case (the copy is checked)")
+    add.add_argument("--examiner", default=None)
+    remove = actions.add_parser("remove", help="take a file off the evidence list (logged, with the reason)")
+    remove.add_argument("folder", type=Path, metavar="DIR")
+    remove.add_argument("path", metavar="PATH", help="the path as it was given when added")
+    remove.add_argument("--reason", required=True)
+    remove.add_argument("--examiner", default=None)
     verify = actions.add_parser(
         "verify", help="check a case's log, evidence and reports (exit 0 when intact)"
     )
@@ -59,6 +69,31 @@ def _new(args) -> int:
     return EXIT_OK
 
 
+def _writable_case(args):
+    from ..core.session.case import Case
+
+    case = Case.open(args.folder, examiner(args))
+    if case.read_only:
+        raise UsageError(f"{args.folder}: the case cannot be written (read-only media?)")
+    return case
+
+
+def _add(args) -> int:
+    added = _writable_case(args).add_evidence(args.paths, copies=args.copy)
+    for item in added:
+        copy = f" (copied to {item.copy})" if item.copy else ""
+        say(f"evidence added: {item.path} SHA-256 {item.sha256}{copy}")
+    say(f"{len(added)} file(s) added (files already listed with the same content are left as they are)")
+    return EXIT_OK
+
+
+def _remove(args) -> int:
+    if not _writable_case(args).remove_evidence(args.path, args.reason):
+        raise UsageError(f"{args.path} is not on the case's evidence list")
+    say(f"evidence removed from the list: {args.path} ({args.reason})")
+    return EXIT_OK
+
+
 def _verify(args) -> int:
     from ..core.session.case_package import verify
 
@@ -89,17 +124,11 @@ def _log(args) -> int:
 
 
 def _export(args) -> int:
-    from ..core.session.case import Case
     from ..core.session.case_package import export_case
 
-    case = Case.open(args.folder, examiner(args))
-    if case.read_only:
-        raise UsageError(
-            f"{args.folder}: the case cannot be written (read-only): its export cannot be logged"
-        )
-    package = export_case(case, args.out)
+    package = export_case(_writable_case(args), args.out)
     say(f"case package written: {package}")
     return EXIT_OK
 
 
-ACTIONS = {"new": _new, "verify": _verify, "log": _log, "export": _export}
+ACTIONS = {"new": _new, "add": _add, "remove": _remove, "verify": _verify, "log": _log, "export": _export}

@@ -272,3 +272,30 @@ def test_cases_refuse_what_they_cannot_be(tmp_path):
     usage = cli("case", "verify", tmp_path / "nothing")
     assert usage.returncode == 2
     assert AuditLog(tmp_path / "none.jsonl").read().intact
+
+
+def test_evidence_is_copied_only_when_asked_and_removed_with_a_reason(tmp_path):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.full((8, 8, 3), 7, np.uint8)).save(photo)
+    before = photo.read_bytes()
+    assert cli("case", "new", tmp_path / "case", "--title", "Copies").returncode == 0
+    plain = cli("case", "add", tmp_path / "case", photo)
+    assert plain.returncode == 0 and "1 file(s) added" in plain.stderr
+    assert not (tmp_path / "case" / "evidence").exists()  # nothing copied unless asked
+    again = cli("case", "add", tmp_path / "case", photo, "--copy")
+    assert "0 file(s) added" in again.stderr  # already listed with the same content
+    other = tmp_path / "other.png"
+    Image.fromarray(np.full((8, 8, 3), 9, np.uint8)).save(other)
+    copied = cli("case", "add", tmp_path / "case", other, "--copy")
+    assert copied.returncode == 0 and "copied to evidence/" in copied.stderr
+    copy = next((tmp_path / "case" / "evidence").iterdir())
+    assert copy.read_bytes() == other.read_bytes() and photo.read_bytes() == before
+    removed = cli("case", "remove", tmp_path / "case", str(photo), "--reason", "duplicate of exhibit 3")
+    assert removed.returncode == 0
+    case = Case.open(tmp_path / "case", read_only=True)
+    assert [item.path for item in case.evidence()] == [str(other)]
+    last = case.chain().entries[-1]
+    assert last["kind"] == "evidence-removed" and last["data"]["reason"] == "duplicate of exhibit 3"
+    other.unlink()  # the original gone: the copy in the case still verifies
+    assert verify(tmp_path / "case").intact
+    assert cli("case", "remove", tmp_path / "case", str(photo), "--reason", "x").returncode == 2
