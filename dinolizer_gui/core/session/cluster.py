@@ -190,6 +190,7 @@ class ActorPool:
         self.options, self.cluster = options, cluster
         self.ray = import_ray()
         self._connect()
+        self.head = self.ray.get_runtime_context().gcs_address  # asked now: later, the head may be gone
         self._actor_class = self.ray.remote(Worker)
         self.files = weights_of(models)
         self._check_room()
@@ -203,7 +204,6 @@ class ActorPool:
             self.close()
             raise
         self.nodes = dict(zip(self.actors, where, strict=True))  # actor -> (node id, host name)
-        self.head = self.ray.get_runtime_context().gcs_address  # asked now: later, the head may be gone
 
     def _connect(self) -> None:
         if self.ray.is_initialized():
@@ -293,16 +293,20 @@ class ActorPool:
         whether it was replaced."""
         _, host = self.nodes.pop(actor, ("", "an unknown node"))
         self.actors.remove(actor)
+        if not self.head_reachable():  # every call below would wait on the head (and Ray ends the process)
+            return host, False
         with contextlib.suppress(Exception):  # its node may be gone with it
             self.ray.kill(actor, no_restart=True)
         return host, self._room_for_one() and self._start_replacement()
 
     def _room_for_one(self) -> bool:
         """Whether the cluster can hold one more actor: a dead actor's resources come back within seconds;
-        a lost node's never do, and the pool then goes on smaller."""
+        a lost node's never do, and the pool then goes on smaller. Never asked of a head that is gone."""
         gpus, cpus = self._demand()
         deadline = time.monotonic() + ROOM_WAIT_SECONDS
         while True:
+            if not self.head_reachable():
+                return False
             room = self.ray.available_resources()
             if room.get("GPU", 0) >= gpus and room.get("CPU", 0) >= cpus:
                 return True
@@ -336,9 +340,10 @@ class ActorPool:
         return True
 
     def close(self) -> None:
-        for actor in self.actors:
-            with contextlib.suppress(Exception):  # a node, or the head, may be gone
-                self.ray.kill(actor, no_restart=True)
+        if self.actors and self.head_reachable():  # a lost head takes its actors with it
+            for actor in self.actors:
+                with contextlib.suppress(Exception):  # a node may be gone
+                    self.ray.kill(actor, no_restart=True)
         self.actors = []
 
 
