@@ -10,6 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 from PIL import Image
@@ -127,6 +128,8 @@ def test_a_case_records_who_did_what_with_which_weights_and_verifies(analysed_ca
         # the export is in the packaged log, before the package was closed
         assert json.loads(opened.read("audit.jsonl").decode().splitlines()[-1])["kind"] == "case-exported"
     report = json.loads(next(case.glob("runs/*/report.json")).read_text())
+    schema = json.loads((ROOT / "dinolizer_gui" / "core" / "report" / "schema.json").read_text())
+    jsonschema.validate(report, schema)
     assert report["case_log"]["title"] == "Harbour fire" and report["case_log"]["examiners"] == ["Ana Ruiz"]
     assert (
         report["case_log"]["entries"][-1]["kind"] == "analysis"

@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 from PIL import Image
@@ -284,6 +285,8 @@ def test_analyze_stability_writes_the_map_png_and_the_results_json_fields(weight
         np.asarray(Image.open(out / entry["models"]["dinolizer"]["stability"]["map"])), expected
     )
     report = json.loads((out / "report.json").read_text())
+    schema = json.loads((ROOT / "dinolizer_gui" / "core" / "report" / "schema.json").read_text())
+    jsonschema.validate(report, schema)
     assert report["images"][0]["models"]["dinolizer"]["stability"]["regions"][0]["label"]
 
 
