@@ -8,13 +8,14 @@ from pathlib import Path
 
 from ..core.errors import OutputError
 from ..core.store.results import StoreError
-from . import analyze, case, evaluate, models, self_test
+from . import analyze, case, evaluate, inspect, models, self_test
 from .common import EXIT_OUTPUT_FAILED, EXIT_USAGE, Parser, UsageError, say
 
 COMMANDS = {
     "analyze": analyze,
     "case": case,
     "evaluate": evaluate,
+    "inspect": inspect,
     "models": models,
     "self-test": self_test,
 }

@@ -18,6 +18,7 @@ from .common import (
     add_weights_dir,
     eta_text,
     say,
+    trust_anchors_for,
     weights_by_model,
 )
 
@@ -35,6 +36,11 @@ def add_parser(commands) -> None:
     )
     add_analysis_options(analyze)
     analyze.add_argument("--save-prob", action="store_true", help="also save each probability map as .npy")
+    analyze.add_argument(
+        "--trust-anchors",
+        metavar="DIR",
+        help="PEM certificates whose Content Credentials signers you trust (default: the viewer's setting)",
+    )
     analyze.add_argument(
         "--stability",
         action="store_true",
@@ -340,7 +346,10 @@ def run(args: argparse.Namespace) -> int:
         runtimes = cluster.runtimes
     run_info = workspace.run_description(localizers, runtimes)
     positions = {item.path: number for number, item in enumerate(items, 1)}  # a cluster finishes out of order
-    writer = ResultsWriter(args.out, run_info, save_probability=args.save_prob, positions=positions)
+    anchors = trust_anchors_for(args)
+    writer = ResultsWriter(
+        args.out, run_info, save_probability=args.save_prob, positions=positions, trust_anchors=anchors
+    )
 
     def record(item, outcome) -> None:
         """An image's entry, and its analyses in the case's log."""

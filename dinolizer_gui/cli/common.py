@@ -67,3 +67,14 @@ def weights_by_model(specs: list[str]) -> dict[str, list[Path]]:
             raise UsageError(f"weights file for {name} not found: {file}")
         files.setdefault(name, []).append(Path(file))
     return files
+
+
+def trust_anchors_for(args) -> str:
+    """The PEM trust anchors for Content Credentials: --trust-anchors, else the viewer's setting."""
+    from ..core.io.provenance.credentials import trust_anchors
+    from ..core.session.settings import load_settings
+
+    folder = args.trust_anchors or load_settings().trust_anchors
+    if folder and not Path(folder).is_dir():
+        raise UsageError(f"--trust-anchors {folder}: no such folder")
+    return trust_anchors(folder)

@@ -17,6 +17,7 @@ from ..errors import user_message
 from ..io.hashing import sha256_of_file
 from ..io.names import path_of, readable
 from ..io.outputs import write_atomic
+from ..io.provenance import declares_ai
 from ..store.verdicts import Verdict, verdict_counts
 from .run_record import now_iso
 
@@ -142,10 +143,21 @@ def build_report(results_dir: Path, case: CaseInfo, case_log: dict | None = None
                 1 for e in report_images if e["hash_problem"] and e["hash_verified"] is None
             ),
             "analyst_verdicts": verdict_counts(verdicts),
+            "content_credentials": _credential_counts(report_images),
+            "declare_ai": sum(1 for e in report_images if declares_ai(e.get("provenance"))),
         },
         "limitations": list(LIMITATIONS),
         "case_log": case_log,
     }
+
+
+def _credential_counts(images: list[dict]) -> dict[str, int]:
+    counts = dict.fromkeys(("valid", "invalid", "remote", "error", "none"), 0)
+    for entry in images:
+        if entry.get("provenance"):
+            state = entry["provenance"]["c2pa"]["state"]
+            counts[state] = counts.get(state, 0) + 1
+    return counts
 
 
 def _verdict_fields(entry: dict) -> dict:

@@ -17,11 +17,13 @@ from .sections import (
     log_rows,
     model_rows,
     parameter_rows,
+    provenance_rows,
     region_rows,
     stability_caption,
     stability_text,
     summary_table,
     summary_text,
+    thumbnail_text,
     verdict_line,
 )
 
@@ -44,6 +46,14 @@ def _image_section(entry: dict, report: dict) -> str:
     if problem := hash_problem(entry):
         parts.append(f"<p class=alert>{escape(problem)}</p>")
     parts.append(_table(image_rows(entry)))
+    if rows := provenance_rows(entry):
+        parts.append(f"<h3>File and provenance</h3>{_table(rows)}")
+        thumbnail = entry["provenance"].get("thumbnail") or {}
+        if thumbnail.get("picture"):
+            caption = escape(f"EXIF thumbnail: {thumbnail_text(thumbnail)}")
+            parts.append(
+                f"<figure><img src='{thumbnail['picture']}'><figcaption>{caption}</figcaption></figure>"
+            )
     if verdict := entry.get("analyst_verdict"):
         parts.append(
             "<div class=verdict><b>Analyst's verdict (a person's assessment, not a model output)</b><br>"

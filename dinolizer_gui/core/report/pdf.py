@@ -42,11 +42,13 @@ from .sections import (
     log_rows,
     model_rows,
     parameter_rows,
+    provenance_rows,
     region_rows,
     stability_caption,
     stability_text,
     summary_table,
     summary_text,
+    thumbnail_text,
     verdict_line,
 )
 
@@ -207,6 +209,8 @@ def _image_page(entry, report, results_dir: Path, styles):
     if problem := hash_problem(entry):
         story += [paragraph(problem, styles["alert"]), Spacer(1, 3 * mm)]
     story.append(_table(image_rows(entry), styles))
+    if rows := provenance_rows(entry):
+        story += [Spacer(1, 2 * mm), paragraph("File and provenance", styles["body"]), _table(rows, styles)]
     if verdict := entry.get("analyst_verdict"):
         story += [Spacer(1, 2 * mm), _verdict_box(verdict, styles)]
     if entry["status"] == "error":
@@ -300,6 +304,10 @@ def _panels(entry, report, results_dir: Path, styles) -> Table:
     if "agreement" in entry:
         agreement = PILImage.open(results_dir / entry["agreement"]["image"])
         pictures.append((agreement_caption(entry, report), agreement))
+    thumbnail = (entry.get("provenance") or {}).get("thumbnail") or {}
+    if thumbnail.get("picture"):
+        words = thumbnail_text(thumbnail)
+        pictures.append((f"EXIF thumbnail: {words}", PILImage.open(results_dir / thumbnail["picture"])))
     width = PAGE_WIDTH / 3 - 2 * mm
     lines = []
     for start in range(0, len(pictures), 3):

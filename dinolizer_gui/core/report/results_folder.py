@@ -28,6 +28,7 @@ from ..errors import OutputError
 from ..io.images import OUTPUT_PNG_KEY, LoadedImage
 from ..io.names import path_record, readable
 from ..io.outputs import append_line, make_folder, mark_output_folder, write_atomic, write_json_atomic
+from ..io.provenance import read_with_thumbnail, unreadable
 from ..maps.postprocess import binary_mask
 from ..maps.render import (
     DEFAULT_COLORMAP,
@@ -106,8 +107,10 @@ class ResultsWriter:
         save_probability: bool = False,
         overlay_opacity: float = 0.5,
         positions: dict[str, int] | None = None,
+        trust_anchors: str = "",
     ):
-        """`positions` numbers the images (folders, order in results.json) when they finish out of order."""
+        """`positions` numbers the images (folders, order in results.json) when they finish out of order;
+        `trust_anchors` (PEM) are the Content Credentials signers the user trusts."""
         self.out_dir = make_folder(out_dir)
         mark_output_folder(self.out_dir)
         self.document = {"schema": RESULTS_SCHEMA, "version": RESULTS_VERSION, **run_info, "images": []}
@@ -119,6 +122,7 @@ class ResultsWriter:
         self._order = {readable(path): number for path, number in self.positions.items()}
         self._counts = dict.fromkeys(("images", "ok", "error", "skipped"), 0)
         self.journal = self.out_dir / "results.jsonl"
+        self.trust_anchors = trust_anchors
         self._written_at = time.monotonic()
 
     def add_model(self, item, image: LoadedImage, name: str, model: ModelOutcome) -> None:
@@ -189,6 +193,7 @@ class ResultsWriter:
             "error": outcome.error or None,
             "warnings": image.warnings if image else [],
             "exif": image.exif if image else {},
+            "provenance": self._provenance(outcome.path, files) if image else None,
             "models": dict(files.models) if files else {},
         }
         if outcome.ok and image is not None and files is not None and len(files.masks) == 2:
@@ -206,6 +211,19 @@ class ResultsWriter:
                 "colours": {"first only": "orange", "second only": "blue", "both": "magenta"},
             }
         return entry
+
+    def _provenance(self, path: str, files: _ImageFiles | None) -> dict:
+        """What the file says about itself (Content Credentials, XMP, EXIF, thumbnail, JPEG), read again
+        from the file; its EXIF thumbnail saved beside the maps (for the reports)."""
+        try:
+            provenance, thumbnail = read_with_thumbnail(path, self.trust_anchors)
+        except (OSError, ValueError) as exc:
+            return unreadable(f"the file could not be read again for its provenance: {exc}")
+        if thumbnail is not None and files is not None and provenance["thumbnail"] is not None:
+            relative = f"{files.folder}/exif_thumbnail.png"
+            write_png(self.out_dir / relative, np.asarray(thumbnail.convert("RGB")).copy())
+            provenance["thumbnail"]["picture"] = relative
+        return provenance
 
     def _save_model(
         self, folder: str, name: str, image: LoadedImage, model: ModelOutcome

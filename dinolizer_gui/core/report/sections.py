@@ -149,6 +149,78 @@ def image_rows(entry: dict) -> list[Row]:
     return rows
 
 
+C2PA_WORDS = {
+    "valid": "valid",
+    "invalid": "INVALID",
+    "none": "none",
+    "remote": "points to a remote manifest (not fetched)",
+    "error": "could not be read",
+}
+
+
+def provenance_rows(entry: dict) -> list[Row]:
+    """What the file says about itself: Content Credentials, the declared source, dates and software, the EXIF
+    thumbnail, the JPEG's structure, generator text, and the hedged indications."""
+    provenance = entry.get("provenance")
+    if not provenance:
+        return []
+    c2pa = provenance["c2pa"]
+    rows = [
+        Row(
+            "Content Credentials",
+            f"{C2PA_WORDS.get(c2pa['state'], c2pa['state'])} — {c2pa['message']}",
+            "alert" if c2pa["state"] == "invalid" else "text",
+        )
+    ]
+    if c2pa["validation_codes"]:
+        rows.append(Row("C2PA codes", ", ".join(c2pa["validation_codes"]), "mono"))
+    if c2pa["actions"]:
+        chain = " → ".join(
+            action["action"]
+            + (f" ({action['digital_source_type']})" if action["digital_source_type"] else "")
+            for action in c2pa["actions"]
+        )
+        rows.append(Row("C2PA actions", f"{chain}; by {c2pa['claim_generator'] or 'an unnamed generator'}"))
+    if source := provenance["digital_source_type"]:
+        rows.append(
+            Row("Digital source type", f"{source['value']} (declared in the {source['from'].upper()})")
+        )
+    exif = provenance["exif"]
+    dates = "; ".join(f"{tag} {value}" for tag, value in provenance["dates"].items()) or "none"
+    rows.append(Row("Dates, software", f"{dates}; Software {exif.get('Software', '—')}"))
+    if thumbnail := provenance["thumbnail"]:
+        rows.append(
+            Row(
+                "EXIF thumbnail",
+                thumbnail_text(thumbnail),
+                "alert" if thumbnail["matches"] is False else "text",
+            )
+        )
+    if jpeg := provenance["jpeg"]:
+        rows.append(Row("JPEG", jpeg_text(jpeg)))
+    if texts := provenance["generator_text"]:
+        rows.append(Row("Generator text", "; ".join(f"{key}: {value[:200]}" for key, value in texts.items())))
+    rows += [Row("Indication", sentence) for sentence in provenance["indications"]]
+    rows += [Row("Not read", problem) for problem in provenance["problems"]]
+    return rows
+
+
+def thumbnail_text(thumbnail: dict) -> str:
+    if not thumbnail["present"]:
+        return "none"
+    if thumbnail["matches"] is None:
+        return "present, not compared (it could not be decoded)"
+    verdict = "the same picture as the image" if thumbnail["matches"] else "ANOTHER picture than the image"
+    return f"{verdict} (distance {thumbnail['distance']}, 0 = identical; above 0.08 = different)"
+
+
+def jpeg_text(jpeg: dict) -> str:
+    tables = "standard IJG tables" if jpeg["standard_tables"] else "tables of its own encoder"
+    trailing = f"; {jpeg['trailing_bytes']:,} bytes after the image" if jpeg["trailing_bytes"] else ""
+    scan = "progressive" if jpeg["progressive"] else "baseline"
+    return f"quality about {jpeg['quality']} ({tables}), {scan}, {jpeg['subsampling'] or '—'}{trailing}"
+
+
 def region_rows(result: dict, limit: int) -> list[list[str]]:
     """The regions table; with a stability check, each region's stability and its label in words."""
     stability = {r["index"]: r for r in result.get("stability", {}).get("regions", [])}
@@ -212,7 +284,19 @@ def summary_text(summary: dict) -> str:
         f"flagged, {counted(summary['errors'], 'error')}, {counted(summary['duplicates'], 'duplicate')} "
         f"(counted with the file they copy), {counted(summary['hash_mismatches'], 'hash mismatch')}, "
         f"{counted(summary.get('missing_at_export', 0), 'file')} missing at export. "
-        f"Analyst's verdicts: {verdicts}."
+        f"Analyst's verdicts: {verdicts}.{provenance_summary(summary)}"
+    )
+
+
+def provenance_summary(summary: dict) -> str:
+    """What the files say of themselves, counted: Content Credentials states and declarations of AI."""
+    states = summary.get("content_credentials")
+    if not states:
+        return ""
+    listed = ", ".join(f"{count} {C2PA_WORDS.get(state, state)}" for state, count in states.items() if count)
+    return (
+        f" Content Credentials: {listed}. {counted(summary.get('declare_ai', 0), 'file')} declare generative "
+        "AI (XMP or Content Credentials)."
     )
 
 

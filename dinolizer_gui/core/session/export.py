@@ -25,11 +25,12 @@ def export_outcomes(
     formats: list[str],
     case: CaseInfo,
     in_case: Case | None = None,
+    trust_anchors: str = "",
 ) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
     """Write each (batch item, its outcome, model outcomes by name) as it comes (masks, overlays, heat maps,
     results.json), then the reports. A duplicate's outcome is None: it points at its first copy. Made in a
     case (`in_case`), the reports carry its log and are recorded in it."""
-    writer = ResultsWriter(Path(out_dir), run_info)
+    writer = ResultsWriter(Path(out_dir), run_info, trust_anchors=trust_anchors)
     total = count + 1
     yield Progress(0, total, "writing images")
     for done, (item, outcome, models) in enumerate(outcomes, 1):
@@ -117,5 +118,7 @@ def _export_claimed(
             yield replace(item, duplicate_of=None), ImageOutcome(item.path, results.image), models
 
     return (
-        yield from export_outcomes(outcomes(), len(items), run_info, folder, formats, case, workspace.case)
+        yield from export_outcomes(
+            outcomes(), len(items), run_info, folder, formats, case, workspace.case, workspace.trust_anchors()
+        )
     )

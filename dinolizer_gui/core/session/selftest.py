@@ -180,6 +180,25 @@ def _check(context: dict, report: SelfTestReport) -> str:
     )
 
 
+def _credentials(context: dict, report: SelfTestReport) -> str:
+    """The sample signed with Content Credentials (a throwaway chain) and read back offline: the native C2PA
+    library is there and works."""
+    from ..io.provenance import read_provenance
+    from ..io.provenance.signing import make_chain, sign
+
+    work = context["work"]
+    signed = sign(
+        work / SAMPLE,
+        work / "signed-sample.jpg",
+        make_chain("DinoLizer self-test", "DinoLizer GUI"),
+        generator="self-test",
+    )
+    c2pa = read_provenance(signed)["c2pa"]
+    if c2pa["state"] != "valid" or c2pa["trusted_signer"] is not None or not c2pa["actions"]:
+        raise RuntimeError(f"Content Credentials read back as {c2pa['state']}: {c2pa['message']}")
+    return f"Content Credentials signed and read back: {c2pa['state']}, {c2pa['signer']}, not trusted"
+
+
 STEPS: list[tuple[str, Callable[[dict, SelfTestReport], str]]] = [
     ("import PyTorch and timm", _imports),
     ("choose the device", _device),
@@ -187,4 +206,5 @@ STEPS: list[tuple[str, Callable[[dict, SelfTestReport], str]]] = [
     ("load it", _load),
     ("analyse the sample (windows, map, mask, regions)", _analyse),
     ("check the map, the mask and the files written", _check),
+    ("read Content Credentials (the native C2PA library)", _credentials),
 ]

@@ -46,6 +46,7 @@ class Settings:
     organisation: str = ""
     notes: str = ""
     store_dir: str = ""  # the results store's folder ("": the default, or $DINOLIZER_GUI_STORE)
+    trust_anchors: str = ""  # a folder of PEM certificates whose Content Credentials signers are trusted
     problems: list[str] = field(default_factory=list)  # what was wrong in the file read (never saved)
 
     def add_recent(self, path: str) -> None:

@@ -77,6 +77,12 @@ class Workspace:
         self.case = case
         self.store = case.store if case is not None else store
 
+    def trust_anchors(self) -> str:
+        """The PEM certificates of the Content Credentials signers the user trusts (Settings)."""
+        from ..io.provenance.credentials import trust_anchors
+
+        return trust_anchors(self.settings.trust_anchors)
+
     def use_thresholds(self, value: float | None) -> None:
         """This session's thresholds: `value` for every model (each model's own when None), not saved."""
         self.thresholds = Thresholds.fixed(REGISTRY, value)

@@ -1,0 +1,89 @@
+"""`dinolizer-gui inspect`: what each file says about itself (no model, no PyTorch)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from .common import EXIT_OK, EXIT_SOME_FAILED, UsageError, say, trust_anchors_for
+
+
+def add_parser(commands) -> None:
+    inspect = commands.add_parser(
+        "inspect", help="what files say about themselves: Content Credentials, XMP, EXIF, thumbnail, JPEG"
+    )
+    inspect.add_argument(
+        "paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)"
+    )
+    inspect.add_argument("--json", action="store_true", help="one JSON document on standard output")
+    inspect.add_argument("--follow-links", action="store_true", help="follow links out of a folder given")
+    inspect.add_argument(
+        "--trust-anchors",
+        metavar="DIR",
+        help="PEM certificates whose Content Credentials signers you trust (default: the viewer's setting)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.io.hashing import sha256_of_file
+    from ..core.io.names import path_record
+    from ..core.io.provenance import read_provenance
+    from ..core.session.batch import scan_inputs
+
+    anchors = trust_anchors_for(args)
+    found = scan_inputs(args.paths, args.follow_links)
+    if not found:
+        raise UsageError("no images found in the given paths")
+    images, failed = [], 0
+    for entry in found:
+        record: dict[str, Any] = {
+            **path_record(str(entry.path)),
+            "sha256": None,
+            "provenance": None,
+            "error": entry.problem or None,
+        }
+        if not entry.problem:
+            try:
+                record["sha256"] = sha256_of_file(entry.path)
+                record["provenance"] = read_provenance(entry.path, anchors)
+            except Exception as exc:  # an unreadable file: its reason, and the others go on
+                record["error"] = f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
+        failed += record["error"] is not None
+        images.append(record)
+        if not args.json:
+            _print(record)
+    if args.json:
+        json.dump({"images": images}, sys.stdout, indent=2, ensure_ascii=False)
+        print()
+    return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _print(record: dict) -> None:
+    say(f"{record['path']}")
+    if record["error"]:
+        say(f"  ERROR: {record['error']}")
+        return
+    provenance = record["provenance"]
+    say(f"  SHA-256 {record['sha256']}")
+    say(f"  Content Credentials: {provenance['c2pa']['state']} — {provenance['c2pa']['message']}")
+    if source := provenance["digital_source_type"]:
+        say(f"  Digital source type: {source['value']} (from {source['from']})")
+    for tag, value in provenance["dates"].items():
+        say(f"  {tag}: {value}")
+    if software := provenance["exif"].get("Software"):
+        say(f"  Software: {software}")
+    if thumbnail := provenance["thumbnail"]:
+        verdict = {True: "matches the image", False: "DOES NOT match the image", None: "not compared"}
+        say(f"  EXIF thumbnail: {verdict[thumbnail['matches']] if thumbnail['present'] else 'none'}")
+    if jpeg := provenance["jpeg"]:
+        tables = "standard" if jpeg["standard_tables"] else "non-standard"
+        say(
+            f"  JPEG: quality ~{jpeg['quality']} ({tables} tables), {jpeg['subsampling']}, "
+            f"{'progressive' if jpeg['progressive'] else 'baseline'}, {jpeg['trailing_bytes']} trailing bytes"
+        )
+    for line in provenance["indications"]:
+        say(f"  - {line}")
+    for problem in provenance["problems"]:
+        say(f"  ! {problem}")
