@@ -54,6 +54,24 @@ def _analyst(item: BatchItem) -> str:
     return item.verdict.verdict if item.verdict is not None and item.verdict.reviewed else ""
 
 
+def _provenance(item: BatchItem) -> str:
+    """What the file says about itself, in a few words ("C2PA INVALID, declares AI"); "" when it says nothing
+    notable (most files), "…" before it is read."""
+    return (
+        item.provenance.text
+        if item.provenance is not None
+        else ("…" if item.status == ItemStatus.QUEUED else "")
+    )
+
+
+def _provenance_rank(item: BatchItem) -> int:
+    """Invalid credentials first, then AI declarations and thumbnails of another picture, then the rest."""
+    facts = item.provenance
+    if facts is None:
+        return 0
+    return 3 * (facts.c2pa == "invalid") + 2 * facts.declares_ai + facts.thumbnail_differs
+
+
 def _model_column(header: str, name: str, figure: str) -> Column:
     """A figure of one model's summary (`score`, `marked_area`); rows without it sort last."""
 
@@ -90,6 +108,7 @@ COLUMNS: list[Column] = [
         lambda i: max((m.score for m in i.models.values()), default=-1.0) + (10.0 if i.flagged else 0.0),
     ),
     Column("Analyst", _analyst, lambda i: VERDICTS.index(i.verdict.verdict) if i.verdict else 0),
+    Column("File says", _provenance, _provenance_rank),
     *[_model_column(title, name, "score") for name, title in titles().items() if name not in map_titles()],
     *[_model_column(f"{title} marked", name, "marked_area") for name, title in map_titles().items()],
     Column(
@@ -113,6 +132,9 @@ FILTERS: dict[str, Callable[[BatchItem], bool]] = {
     "Flagged": lambda item: item.flagged,
     "Not flagged": lambda item: bool(item.models) and not item.flagged,
     "Errors": lambda item: item.status == ItemStatus.ERROR,
+    "C2PA invalid": lambda item: item.provenance is not None and item.provenance.c2pa == "invalid",
+    "Declares AI": lambda item: item.provenance is not None and item.provenance.declares_ai,
+    "Thumbnail differs": lambda item: item.provenance is not None and item.provenance.thumbnail_differs,
     **{f"Analyst: {verdict}": partial(_analyst_said, verdict) for verdict in VERDICTS},
     **{f"Flagged by {title}": partial(_flagged_by, name) for name, title in titles().items()},
 }

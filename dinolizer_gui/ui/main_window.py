@@ -24,6 +24,7 @@ from .dialogs import DialogHost, Dialogs
 from .docks import place_docks
 from .docks.case import CaseDock
 from .docks.controls import ControlsDock
+from .docks.file import FileDock
 from .docks.triage import TriageDock
 from .menus import cards_menu, docks_menu, settings_menus
 from .screen import Screen
@@ -50,8 +51,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.central)
         self.triage_dock = TriageDock(self.batch.table_model, self)
         self.controls = ControlsDock(self.thresholds, self)
-        self.case_dock = CaseDock(self.case, self)
-        self.docks = place_docks(self, self.triage_dock, self.controls, self.case_dock)
+        self.case_dock, self.file_dock = CaseDock(self.case, self), FileDock(self.workspace, self.view, self)
+        self.docks = place_docks(self, self.triage_dock, self.controls, self.case_dock, self.file_dock)
         self.dialogs = Dialogs(self._dialog_host())
         self.actions_by_id = build_actions(self)
         build_menus(self, self.actions_by_id, self._submenus())

@@ -24,6 +24,7 @@ from ..engine.analysis import AnalysisOptions, ImageOutcome, ModelOutcome
 from ..errors import user_message
 from ..io.images import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, is_image_path, load_image
 from ..io.outputs import is_output_folder
+from ..io.provenance import ProvenanceSummary, provenance_of, summarise
 from ..progress import Progress, relay
 from ..store.results import ResultStore, StoredResultDamaged, result_key
 from ..store.verdicts import Verdict
@@ -173,6 +174,7 @@ class BatchItem:
     check_stability: bool = False  # check each map under benign variants too (once; the store keeps them)
     problem: str = ""  # found unreadable when the inputs were scanned: an error as soon as it is reached
     verdict: Verdict | None = None  # the analyst's, never a model's
+    provenance: ProvenanceSummary | None = None  # what the file says about itself (the viewer reads it)
 
     @property
     def flagged(self) -> bool:
@@ -197,6 +199,16 @@ class BatchProgress:
     # the map so far (progressive)
     preview: np.ndarray | None = field(default=None, compare=False, repr=False)
     variant: str = ""  # stage "stability": the variant running ("resize75, 1 of 4")
+
+
+def stored_provenance(store: ResultStore | None, path: str, sha256: str, anchors: str) -> dict:
+    """The file's provenance from the store, else read from the file (and kept in the store)."""
+    if store is not None and (known := store.provenance(sha256, anchors)) is not None:
+        return known
+    document = provenance_of(path, anchors)
+    if store is not None:
+        store.put_provenance(sha256, anchors, document)
+    return document
 
 
 def make_items(paths: Sequence[Path | str], follow_links: bool = False) -> list[BatchItem]:
@@ -224,14 +236,17 @@ class BatchRunner:
         thresholds: Thresholds | None = None,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
         stability: bool = False,
+        trust_anchors: str | None = None,
     ):
-        """With `stability`, each map is checked under benign variants of the image (session/stability)."""
+        """With `stability`, each map is checked under benign variants of the image (session/stability);
+        with `trust_anchors` (PEM, "" for none), each file's provenance is read (or taken from the store)."""
         from ..models.localizer import model_runtimes
 
         self.localizers = localizers
         self.options = options
         self.store = store
         self.stability = stability
+        self.trust_anchors = trust_anchors
         self.thresholds = thresholds or Thresholds()
         self.max_pixels = max_pixels
         self.runtimes = model_runtimes([loc.name for loc in localizers], options)
@@ -278,6 +293,10 @@ class BatchRunner:
         if item.verdict is None and self.store is not None:
             item.verdict = self.store.verdict(image.sha256) or Verdict()  # looked up: none recorded
         item.file_size, item.thumbnail = image.file_size, _thumbnail(image.rgb)
+        if self.trust_anchors is not None:
+            item.provenance = summarise(
+                stored_provenance(self.store, item.path, image.sha256, self.trust_anchors)
+            )
         first = first_by_hash.get(image.sha256)
         if first is not None and first is not item:
             item.status, item.duplicate_of, item.models = ItemStatus.SKIPPED, first.path, dict(first.models)

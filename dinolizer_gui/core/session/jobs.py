@@ -69,7 +69,7 @@ def queue_job(
     """Run the queue; yield its progress, and the results of the image on screen (`wanted`) when done."""
     localizers = yield from load_models(workspace, workspace.model_files())
     options, thresholds = workspace.options(), workspace.thresholds
-    runner = workspace.batch_runner(localizers)
+    runner = workspace.batch_runner(localizers, provenance=True)
     ready: list[ImageResults] = []
     shown: dict[
         str, ModelResult

@@ -169,13 +169,15 @@ class Workspace:
     def max_pixels(self) -> int:
         return self.settings.max_pixels or DEFAULT_MAX_PIXELS
 
-    def batch_runner(self, models: list, stability: bool = False) -> BatchRunner:
+    def batch_runner(self, models: list, stability: bool = False, provenance: bool = False) -> BatchRunner:
         """A runner over this workspace's results store, options, thresholds and image size limit (with
-        `stability`, every map is also checked under benign variants of its image)."""
+        `stability`, every map is also checked under benign variants of its image; with `provenance`, what
+        each file says about itself is read, for the triage table)."""
         from .batch import BatchRunner
 
+        anchors = self.trust_anchors() if provenance else None
         return BatchRunner(
-            models, self.options(), self.store, self.thresholds, self.max_pixels(), stability=stability
+            models, self.options(), self.store, self.thresholds, self.max_pixels(), stability, anchors
         )
 
     def run_description(self, models: list, runtimes: dict[str, Runtime] | None = None) -> dict:

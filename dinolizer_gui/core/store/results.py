@@ -53,6 +53,10 @@ CREATE TABLE IF NOT EXISTS verdicts (
     note TEXT NOT NULL,
     recorded_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS provenance (
+    key TEXT PRIMARY KEY,        -- the file's SHA-256 and the trust anchors it was read with
+    document TEXT NOT NULL       -- what the file says about itself (JSON)
+);
 CREATE TABLE IF NOT EXISTS models (
     key TEXT PRIMARY KEY,        -- the model and its checkpoints' SHA-256
     description TEXT NOT NULL    -- what outputs say of it (JSON): variant, card, thresholds, load notes
@@ -278,6 +282,30 @@ class ResultStore:
             db.execute(
                 "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)",
                 (file_sha256, verdict.verdict, verdict.note, verdict.recorded_at),
+            )
+
+    @staticmethod
+    def _provenance_key(file_sha256: str, anchors: str) -> str:
+        return hashlib.sha256(f"{file_sha256}\n{anchors}".encode()).hexdigest()
+
+    def provenance(self, file_sha256: str, anchors: str = "") -> dict | None:
+        """What the file said about itself when it was read with these trust anchors (None: not read yet, or
+        a row that is not a JSON object)."""
+        with self._session() as db:
+            row = db.execute(
+                "SELECT document FROM provenance WHERE key = ?", (self._provenance_key(file_sha256, anchors),)
+            ).fetchone()
+        try:
+            document = json.loads(row["document"]) if row is not None else None
+        except ValueError:
+            return None
+        return document if isinstance(document, dict) and "c2pa" in document else None
+
+    def put_provenance(self, file_sha256: str, anchors: str, document: dict) -> None:
+        with self._session(write=True) as db:
+            db.execute(
+                "INSERT OR REPLACE INTO provenance VALUES (?, ?)",
+                (self._provenance_key(file_sha256, anchors), json.dumps(document, allow_nan=False)),
             )
 
     def description(self, key: str) -> dict | None:

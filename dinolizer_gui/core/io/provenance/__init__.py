@@ -9,6 +9,7 @@ says why, and the others are read all the same.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
@@ -166,3 +167,36 @@ def declares_ai(provenance: dict | None) -> bool:
     """Whether the file declares itself made or edited by generative AI (XMP or Content Credentials)."""
     source = (provenance or {}).get("digital_source_type") or {}
     return source.get("value") in AI_SOURCE_TYPES
+
+
+@dataclass(frozen=True)
+class ProvenanceSummary:
+    """What the triage table says of a file's provenance."""
+
+    c2pa: str  # the Content Credentials' state
+    declares_ai: bool
+    thumbnail_differs: bool
+
+    @property
+    def text(self) -> str:
+        parts = [] if self.c2pa == "none" else [f"C2PA {C2PA_SHORT.get(self.c2pa, self.c2pa)}"]
+        parts += ["declares AI"] * self.declares_ai + ["thumbnail differs"] * self.thumbnail_differs
+        return ", ".join(parts)
+
+
+C2PA_SHORT = {"valid": "valid", "invalid": "INVALID", "remote": "remote", "error": "unreadable"}
+
+
+def summarise(provenance: dict) -> ProvenanceSummary:
+    thumbnail = provenance.get("thumbnail") or {}
+    return ProvenanceSummary(
+        provenance["c2pa"]["state"], declares_ai(provenance), thumbnail.get("matches") is False
+    )
+
+
+def provenance_of(path: Path | str, anchors: str = "") -> dict:
+    """The provenance object, or the one that says why the file could not be read for it."""
+    try:
+        return read_provenance(path, anchors)
+    except (OSError, ValueError) as exc:
+        return unreadable(f"the file could not be read for its provenance: {exc}")
