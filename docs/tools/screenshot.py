@@ -113,6 +113,30 @@ def main(out: str, mode: str = "Overlay", layout: str = "three") -> None:
         mode = "Overlay"
         window.open_paths([str(demo_folder(folder))])
         QTimer.singleShot(1000, batch_done)
+    elif mode == "File":
+        mode = "Overlay"
+        signed = folder / "signed"
+        signed.mkdir()
+        from tests import c2pa_files
+
+        coffee = demo_image(folder)
+        jpeg = folder / "coffee.jpg"
+        exif = Image.Exif()
+        exif[0x010F], exif[0x0110], exif[0x0131] = "Canon", "EOS R6", "PhotoFixer 9"
+        Image.open(coffee).save(jpeg, quality=92, exif=exif)
+        target = c2pa_files.sign(jpeg, signed / "coffee_signed.jpg", c2pa_files.make_chain("Newsroom Desk"))
+        c2pa_files.change_pixels_after_signing(target, signed / "coffee_edited_after_signing.jpg")
+
+        def file_done():
+            if window.batch.running or any(i.status == "queued" for i in window.batch.items):
+                QTimer.singleShot(300, file_done)
+                return
+            window.select_path(str(signed / "coffee_edited_after_signing.jpg"))
+            window.file_dock.raise_()
+            QTimer.singleShot(2500, shoot)
+
+        window.open_paths([str(signed)])
+        QTimer.singleShot(1000, file_done)
     elif mode in ("Case", "CaseLog"):
         tab = 2 if mode == "CaseLog" else 1
         mode = "Overlay"
