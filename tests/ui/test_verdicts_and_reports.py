@@ -110,11 +110,16 @@ def test_a_batch_report_has_one_threshold_truth_dates_verdicts_errors_and_duplic
     created = str(pdf.metadata.get("/CreationDate"))
     assert not created.startswith("D:2000"), created
     assert (out / "report.pdf").stat().st_size <= 1_000_000 * 4  # 4 image pages with pictures
-    pages = [page.extract_text().splitlines()[:2] for page in pdf.pages]
-    summary_page = next(i for i, lines in enumerate(pages) if "Summary" in lines)
+    pages = [(page.extract_text().splitlines()[:2], len(page.images)) for page in pdf.pages]
+    summary_page = next(i for i, (lines, _) in enumerate(pages) if "Summary" in lines)
     image_pages = pages[summary_page + 1 :]
-    assert len(image_pages) == 5  # each image's figures kept on its own page
-    assert all(any(".jpg" in line for line in lines) for lines in image_pages)  # each page names its image
+    assert all(any(".jpg" in line for line in lines) for lines, _ in image_pages)  # each page names its image
+    firsts = [
+        i for i, (lines, _) in enumerate(image_pages) if not any("(continued)" in line for line in lines)
+    ]
+    assert len(firsts) == 5
+    continued = [figures for i, (_, figures) in enumerate(image_pages) if i not in firsts]
+    assert all(figures == 0 for figures in continued)  # an image's figures stay on its first page
     html = (out / "report.html").read_text()
     assert "Analyst's verdict" in html and "1 error, 1 duplicate" in html
 

@@ -209,12 +209,10 @@ def _image_page(entry, report, results_dir: Path, styles):
     if problem := hash_problem(entry):
         story += [paragraph(problem, styles["alert"]), Spacer(1, 3 * mm)]
     story.append(_table(image_rows(entry), styles))
-    if rows := provenance_rows(entry):
-        story += [Spacer(1, 2 * mm), paragraph("File and provenance", styles["body"]), _table(rows, styles)]
     if verdict := entry.get("analyst_verdict"):
         story += [Spacer(1, 2 * mm), _verdict_box(verdict, styles)]
     if entry["status"] == "error":
-        return story
+        return story + _provenance_block(entry, styles)
     story.append(Spacer(1, 2 * mm))
     findings = [paragraph("Models' findings", styles["body"])]
     for result in entry["models"].values():
@@ -241,7 +239,18 @@ def _image_page(entry, report, results_dir: Path, styles):
             TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)])
         )
         story += [Spacer(1, 2 * mm), table]
-    return story
+    return story + _provenance_block(entry, styles)
+
+
+def _provenance_block(entry: dict, styles) -> list:
+    """What the file says about itself, after the figures (which stay on the image's first page)."""
+    rows = provenance_rows(entry)
+    if not rows:
+        return []
+    return [
+        Spacer(1, 2 * mm),
+        KeepTogether([paragraph("File and provenance", styles["body"]), _table(rows, styles)]),
+    ]
 
 
 def _regions_block(title: str, result: dict, styles) -> list:

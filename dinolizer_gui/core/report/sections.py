@@ -159,19 +159,18 @@ C2PA_WORDS = {
 
 
 def provenance_rows(entry: dict) -> list[Row]:
-    """What the file says about itself: Content Credentials, the declared source, dates and software, the EXIF
-    thumbnail, the JPEG's structure, generator text, and the hedged indications."""
+    """What the file says about itself, in as few rows as it takes (the EXIF summary is in the image's own
+    rows): Content Credentials, their codes and actions, the declared source, the EXIF thumbnail, the JPEG's
+    structure, generator text, the other indications, and what could not be read."""
     provenance = entry.get("provenance")
     if not provenance:
         return []
-    c2pa = provenance["c2pa"]
-    rows = [
-        Row(
-            "Content Credentials",
-            f"{C2PA_WORDS.get(c2pa['state'], c2pa['state'])} — {c2pa['message']}",
-            "alert" if c2pa["state"] == "invalid" else "text",
-        )
-    ]
+    c2pa, said = provenance["c2pa"], list(provenance["indications"])
+    state = C2PA_WORDS.get(c2pa["state"], c2pa["state"])
+    credentials = said.pop(0) if c2pa["state"] == "none" and said else f"{state} — {c2pa['message']}"
+    if c2pa["state"] != "none" and said:
+        said.pop(0)  # the same as the message
+    rows = [Row("Content Credentials", credentials, "alert" if c2pa["state"] == "invalid" else "text")]
     if c2pa["validation_codes"]:
         rows.append(Row("C2PA codes", ", ".join(c2pa["validation_codes"]), "mono"))
     if c2pa["actions"]:
@@ -182,26 +181,18 @@ def provenance_rows(entry: dict) -> list[Row]:
         )
         rows.append(Row("C2PA actions", f"{chain}; by {c2pa['claim_generator'] or 'an unnamed generator'}"))
     if source := provenance["digital_source_type"]:
-        rows.append(
-            Row("Digital source type", f"{source['value']} (declared in the {source['from'].upper()})")
-        )
-    exif = provenance["exif"]
-    dates = "; ".join(f"{tag} {value}" for tag, value in provenance["dates"].items()) or "none"
-    rows.append(Row("Dates, software", f"{dates}; Software {exif.get('Software', '—')}"))
-    if thumbnail := provenance["thumbnail"]:
-        rows.append(
-            Row(
-                "EXIF thumbnail",
-                thumbnail_text(thumbnail),
-                "alert" if thumbnail["matches"] is False else "text",
-            )
-        )
+        rows.append(Row("Declared source", f"{source['value']} (in the {source['from'].upper()})"))
+    if (thumbnail := provenance["thumbnail"]) and thumbnail["present"]:
+        alert = "alert" if thumbnail["matches"] is False else "text"
+        rows.append(Row("EXIF thumbnail", thumbnail_text(thumbnail), alert))
     if jpeg := provenance["jpeg"]:
         rows.append(Row("JPEG", jpeg_text(jpeg)))
     if texts := provenance["generator_text"]:
         rows.append(Row("Generator text", "; ".join(f"{key}: {value[:200]}" for key, value in texts.items())))
-    rows += [Row("Indication", sentence) for sentence in provenance["indications"]]
-    rows += [Row("Not read", problem) for problem in provenance["problems"]]
+    if said:
+        rows.append(Row("Indications", " ".join(said)))
+    if provenance["problems"]:
+        rows.append(Row("Not read", "; ".join(provenance["problems"])))
     return rows
 
 
