@@ -7,9 +7,11 @@ import json
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import threading
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -188,8 +190,13 @@ def test_generator_text_and_jpeg_structure(tmp_path):
     jpeg = _photo(tmp_path / "q.jpg", quality=67, subsampling=1, progressive=True)
     jpeg.write_bytes(jpeg.read_bytes() + b"hidden payload")
     facts = read_provenance(jpeg)["jpeg"]
-    assert facts == {"quality": 67, "standard_tables": True, "progressive": True, "subsampling": "4:2:2",
-                     "trailing_bytes": 14}  # fmt: skip
+    expected = {"quality": 67, "standard_tables": True, "progressive": True, "subsampling": "4:2:2"}
+    assert facts == {**expected, "trailing_bytes": 14, "icc_profile": None}
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    profiled = _photo(tmp_path / "icc.jpg", quality=90, icc_profile=srgb)
+    assert "sRGB" in read_provenance(profiled)["jpeg"]["icc_profile"]
     custom = _photo(tmp_path / "custom.jpg", qtables=[[3] * 64, [5] * 64])
     assert read_provenance(custom)["jpeg"]["standard_tables"] is False
 
@@ -211,6 +218,23 @@ def test_hostile_metadata_is_refused_part_by_part_and_the_rest_is_read(tmp_path)
     assert any(problem.startswith("XMP could not be read (") for problem in provenance["problems"])
     assert provenance["exif"]["Software"] == "Editor 1"  # the rest is read
     assert provenance["jpeg"]["quality"] == 75
+    png = io.BytesIO()
+    image.save(png, "PNG")
+    data = png.getvalue()
+    inflating = b"parameters\0\0" + zlib.compress(b"a" * 300_000_000, 9)  # 300 MB of text in ~300 KB
+    chunk = struct.pack(">I", len(inflating)) + b"zTXt" + inflating
+    chunk += struct.pack(">I", zlib.crc32(b"zTXt" + inflating))
+    (tmp_path / "text-bomb.png").write_bytes(data[:33] + chunk + data[33:])
+    bombed = read_provenance(tmp_path / "text-bomb.png")
+    assert bombed["problems"] == [
+        "text chunks: not read (Decompressed data too large for PngImagePlugin.MAX_TEXT_CHUNK)"
+    ]
+    assert bombed["c2pa"]["state"] == "none" and bombed["generator_text"] is None
+    jumbf = b"JP\0\0\0\0\0\1" + struct.pack(">I", 1) + b"jumb" + struct.pack(">Q", 1 << 40) + b"jumdc2pa"
+    segment = b"\xff\xeb" + struct.pack(">H", len(jumbf) + 2) + jumbf  # a JUMBF box claiming 1 TB
+    (tmp_path / "jumbf.jpg").write_bytes(buffer.getvalue()[:2] + segment + buffer.getvalue()[2:])
+    claimed = read_provenance(tmp_path / "jumbf.jpg")
+    assert claimed["c2pa"]["state"] in ("none", "error") and claimed["jpeg"]["quality"] == 75
     many = Image.Exif()
     for tag in range(0xC000, 0xC000 + 3000):  # no IFD pointer among them
         many[tag] = 1

@@ -209,7 +209,8 @@ def jpeg_text(jpeg: dict) -> str:
     tables = "standard IJG tables" if jpeg["standard_tables"] else "tables of its own encoder"
     trailing = f"; {jpeg['trailing_bytes']:,} bytes after the image" if jpeg["trailing_bytes"] else ""
     scan = "progressive" if jpeg["progressive"] else "baseline"
-    return f"quality about {jpeg['quality']} ({tables}), {scan}, {jpeg['subsampling'] or '—'}{trailing}"
+    icc = f", ICC profile {jpeg['icc_profile']}" if jpeg.get("icc_profile") else ""
+    return f"quality about {jpeg['quality']} ({tables}), {scan}, {jpeg['subsampling'] or '—'}{icc}{trailing}"
 
 
 def region_rows(result: dict, limit: int) -> list[list[str]]:

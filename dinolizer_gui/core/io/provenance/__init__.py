@@ -42,7 +42,7 @@ def read_with_thumbnail(path: Path | str, anchors: str = "") -> tuple[dict, Imag
     with open(path, "rb") as handle:
         data = handle.read(MAX_BYTES)
     problems: list[str] = []
-    with Image.open(io.BytesIO(data)) as image:
+    with _opened(data, problems) as image:
         exif, notes = _guarded(lambda: exif_table(image), ({}, []), "EXIF", problems)
         problems += notes
         xmp, notes = _guarded(lambda: xmp_facts(image.info.get("xmp")), ({}, []), "XMP", problems)
@@ -54,6 +54,10 @@ def read_with_thumbnail(path: Path | str, anchors: str = "") -> tuple[dict, Imag
             if data[:2] == b"\xff\xd8"
             else None
         )
+        if jpeg is not None:
+            jpeg["icc_profile"] = _guarded(
+                lambda: icc_name(image.info.get("icc_profile")), None, "ICC", problems
+            )
     c2pa = read_credentials(data, anchors)
     source_type = digital_source_type(xmp, c2pa)
     provenance = {
@@ -69,6 +73,41 @@ def read_with_thumbnail(path: Path | str, anchors: str = "") -> tuple[dict, Imag
     }
     provenance["indications"] = indications(provenance, thumbnail.note if thumbnail else "")
     return provenance, thumbnail.picture if thumbnail is not None else None
+
+
+def icc_name(profile: bytes | None) -> str | None:
+    """The ICC profile's description (e.g. "sRGB IEC61966-2.1"), None without one."""
+    if not profile:
+        return None
+    from PIL import ImageCms
+
+    return printable(ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(profile))).strip())
+
+
+PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+
+
+def _opened(data: bytes, problems: list[str]) -> Image.Image:
+    """The picture for its metadata; a PNG whose text chunk inflates beyond Pillow's limit is opened again
+    without its text chunks (said), so that the rest is read."""
+    try:
+        return Image.open(io.BytesIO(data))
+    except ValueError as exc:
+        if data[:8] != b"\x89PNG\r\n\x1a\n":
+            raise
+        problems.append(f"text chunks: not read ({printable(str(exc))[:120]})")
+        return Image.open(io.BytesIO(_without_png_chunks(data, PNG_TEXT_CHUNKS)))
+
+
+def _without_png_chunks(data: bytes, kinds: tuple[bytes, ...]) -> bytes:
+    kept, position = [data[:8]], 8
+    while position + 8 <= len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        end = position + 12 + length
+        if data[position + 4 : position + 8] not in kinds:
+            kept.append(data[position:end])
+        position = end
+    return b"".join(kept)
 
 
 def unreadable(reason: str) -> dict:
