@@ -203,6 +203,12 @@ def action_specs(window: MainWindow) -> tuple[ActionSpec, ...]:
             "models",
         ),
         ActionSpec("load_checkpoint", "Load checkpoint &files for this session…", w.dialogs.load_checkpoint),
+        ActionSpec(
+            "trust_anchors",
+            "Content Credentials &trust anchors…",
+            w.dialogs.trust_anchors,
+            tip="A folder of PEM certificates: a signer is called trusted only when its chain reaches one",
+        ),
         ActionSpec("weights_folder", "Choose weights &folder…", w.dialogs.choose_weights_folder),
         ActionSpec("shortcuts", "&Keyboard shortcuts", w.dialogs.shortcuts),
         ActionSpec(
@@ -270,7 +276,7 @@ MENUS = {
         *(f"verdict_{index}" for index in range(len(VERDICTS))),
         "verdict_note",
     ),
-    "&Models": ("models", "load_checkpoint", "weights_folder", "@cards"),
+    "&Models": ("models", "load_checkpoint", "weights_folder", "@cards", "-", "trust_anchors"),
     "&Help": ("shortcuts", "check", "about"),
 }
 TOOLBAR = (

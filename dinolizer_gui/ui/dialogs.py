@@ -136,6 +136,20 @@ class Dialogs:
         else:
             host.show_message(text)
 
+    def trust_anchors(self) -> None:
+        """The folder of PEM certificates whose Content Credentials signers are trusted (none ship)."""
+        settings = self.host.workspace.settings
+        folder = QFileDialog.getExistingDirectory(
+            self.window, "Trust anchors: a folder of PEM certificates (Cancel: none)", settings.trust_anchors
+        )
+        settings.trust_anchors = folder
+        self.host.workspace.save()
+        if folder:
+            count = len(list(Path(folder).glob("*.pem")))
+            self.host.show_message(f"Content Credentials: {count} trust anchor(s) from {folder}")
+        else:
+            self.host.show_message("Content Credentials: no trust anchors — no signer is called trusted")
+
     def new_case(self) -> None:
         """File › New case…: an empty folder, a title and a number; the examiner is the analyst's name."""
         folder = QFileDialog.getExistingDirectory(self.window, "A new, empty folder for the case")

@@ -60,3 +60,29 @@ def test_the_file_dock_and_the_triage_column_say_what_each_file_says(qtbot, wind
     assert len(shown) == 1
     file_dock.copy_rows()
     assert QGuiApplication.clipboard().text() == "EXIF Software\tPhotoFixer 9"
+
+
+def test_a_signer_is_trusted_in_the_viewer_only_through_the_anchors_chosen(
+    qtbot, window, weights, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    files, _ = weights
+    window.set_model_files("declip", [files["declip"]])
+    source = tmp_path / "source.jpg"
+    Image.fromarray(np.full((200, 240, 3), 90, np.uint8)).save(source, quality=90)
+    chain = c2pa_files.make_chain("Newsroom Desk")
+    signed = c2pa_files.sign(source, tmp_path / "signed.jpg", chain)
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    (anchors / "newsroom.pem").write_bytes(chain.ca_pem)
+    with qtbot.waitSignal(window.view.analysisFinished, timeout=60000):
+        drop(window, signed)
+    file_dock = window.file_dock
+    qtbot.waitUntil(lambda: "not checked against a trust list" in file_dock.summary.text(), timeout=20000)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(anchors))
+    window.actions_by_id["trust_anchors"].trigger()
+    assert window.settings.trust_anchors == str(anchors)
+    file_dock.shown_path = None
+    file_dock.follow(window.view.current)
+    qtbot.waitUntil(lambda: "reaches one of your trust anchors" in file_dock.summary.text(), timeout=20000)
