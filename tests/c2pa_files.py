@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dinolizer_gui.core.io.provenance.signing import AI_MADE, Chain, make_chain, sign
+from dinolizer_gui.core.io.provenance.signing import AI_MADE, Chain, edit_of, make_chain, sign
 
-__all__ = ["AI_MADE", "Chain", "change_pixels_after_signing", "make_chain", "sign"]
+__all__ = ["AI_MADE", "Chain", "change_pixels_after_signing", "edit_of", "make_chain", "sign"]
 
 
 def change_pixels_after_signing(signed: Path, target: Path) -> Path:

@@ -87,6 +87,28 @@ def test_pixels_changed_after_signing_make_the_credentials_invalid_with_the_data
     assert "INVALID (assertion.dataHash.mismatch)" in c2pa["message"]
 
 
+def test_an_edit_of_a_signed_file_lists_its_ingredient_with_the_ingredients_own_state(signed, tmp_path):
+    folder, good, chain, _, _ = signed
+    composite = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
+    tampered = c2pa_files.change_pixels_after_signing(good, tmp_path / "tampered.jpg")
+    for parent, state in ((good, "valid"), (tampered, "invalid")):
+        edit = c2pa_files.edit_of(
+            parent, folder / "source.jpg", tmp_path / f"edit-{state}.jpg", chain, composite
+        )
+        provenance = read_provenance(edit)
+        c2pa = provenance["c2pa"]
+        assert c2pa["state"] == "valid"  # the edit's own manifest is intact
+        assert [a["action"] for a in c2pa["actions"]] == ["c2pa.opened", "c2pa.edited"]
+        (ingredient,) = c2pa["ingredients"]
+        assert ingredient["title"] == parent.name and ingredient["relationship"] == "parentOf"
+        assert ingredient["state"] == state
+        assert ("assertion.dataHash.mismatch" in ingredient["validation_codes"]) == (state == "invalid")
+        assert provenance["digital_source_type"] == {
+            "value": "compositeWithTrainedAlgorithmicMedia",
+            "from": "c2pa",
+        }
+
+
 def test_a_remote_manifest_is_never_fetched(signed, tmp_path):
     folder, _, chain, _, _ = signed
     server = socket.socket()

@@ -157,13 +157,18 @@ def _actions(manifest: dict) -> list[dict]:
 
 
 def _ingredient(item: dict) -> dict:
-    codes = [status.get("code", "") for status in item.get("validation_status") or []]
-    broken = [code for code in codes if code not in NOT_BROKEN]
+    """An ingredient with its own state: its manifest's failures (from `validation_results`, or the older
+    `validation_status`), verbatim."""
+    results = (item.get("validation_results") or {}).get("activeManifest") or {}
+    failures = [
+        status.get("code", "") for status in results.get("failure") or item.get("validation_status") or []
+    ]
+    broken = [code for code in failures if code not in NOT_BROKEN]
     return {
         "title": item.get("title"),
         "relationship": item.get("relationship"),
-        "state": "invalid" if broken else ("valid" if item.get("active_manifest") else "none"),
-        "validation_codes": codes,
+        "state": ("invalid" if broken else "valid") if item.get("active_manifest") else "none",
+        "validation_codes": failures,
     }
 
 

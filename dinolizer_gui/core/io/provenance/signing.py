@@ -82,6 +82,28 @@ def manifest(source_type: str | None = AI_MADE, generator: str = "TestGenerator"
     }
 
 
+def edit_of(parent: Path, source: Path, target: Path, chain: Chain, source_type: str) -> Path:
+    """Sign `source` as an edit of the signed `parent`: opened from it (its ingredient), then edited with
+    `source_type` declared."""
+    c2pa = import_c2pa()
+    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(b"es256", chain.chain_pem, chain.key_pem, None))
+    edit = manifest(None)
+    edit["assertions"][0]["data"]["actions"] = [
+        {"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}},
+        {"action": "c2pa.edited", "digitalSourceType": source_type},
+    ]
+    with c2pa.Builder(edit) as builder:
+        with open(parent, "rb") as ingredient:
+            builder.add_ingredient(
+                {"title": parent.name, "relationship": "parentOf", "label": "parent"},
+                "image/jpeg",
+                ingredient,
+            )
+        with open(source, "rb") as src, open(target, "wb") as dst:
+            builder.sign(signer, "image/jpeg", src, dst)
+    return target
+
+
 def sign(
     source: Path,
     target: Path,
