@@ -20,7 +20,9 @@ from ...core.session.batch import BatchItem, ItemStatus
 from ..batch_table import COLUMNS, FILTERS, THUMBNAIL_HEIGHT, BatchTableModel, TriageFilter
 
 NAME_WIDTH = 150  # at least; the name column takes the room the dock has beyond the triage columns
-STATUS_WIDTH, ERROR_WIDTH = 70, 320  # the status column widens to say an error whole, up to ERROR_WIDTH
+# the status column widens for an error, up to ERROR_WIDTH: enough to tell errors apart without pushing the
+# scores out of sight (the whole error is in the row's tooltip and in the banner when it is shown)
+STATUS_WIDTH, ERROR_WIDTH = 70, 170
 FIRST_FIGURE_COLUMN = 2  # after the name and the status
 ANALYST_COLUMN = next(c for c, column in enumerate(COLUMNS) if column.header == "Analyst")
 
@@ -82,7 +84,7 @@ class TriageDock(QDockWidget):
         header.resizeSection(0, max(NAME_WIDTH, self.table.viewport().width() - others))
 
     def _fit_errors(self, top_left: QModelIndex, bottom_right: QModelIndex, *_: object) -> None:
-        """An error row says its error whole: the status column widens to it (up to ERROR_WIDTH)."""
+        """An error row says more of its error: the status column widens to it (up to ERROR_WIDTH)."""
         header, metrics = self.table.horizontalHeader(), self.table.fontMetrics()
         widest = header.sectionSize(1)
         for row in range(top_left.row(), bottom_right.row() + 1):
