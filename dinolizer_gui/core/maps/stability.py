@@ -43,6 +43,15 @@ def resized_size(width: int, height: int) -> tuple[int, int]:
     return max(1, round(RESIZE_FACTOR * width)), max(1, round(RESIZE_FACTOR * height))
 
 
+def variant_size(name: str, width: int, height: int) -> tuple[int, int]:
+    """The size of the variant of a `width` x `height` image (what the model analyses)."""
+    if name == "resize75":
+        return resized_size(width, height)
+    if name == "shift64":
+        return width - SHIFT, height - SHIFT
+    return width, height
+
+
 def make_variant(rgb: np.ndarray, name: str) -> np.ndarray:
     """The variant's pixels (H x W x 3 uint8) from the analysed image's."""
     if name.startswith("jpeg"):

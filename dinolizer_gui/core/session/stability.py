@@ -11,14 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..engine.analysis import AnalysisOptions, ModelRun
 from ..io.images import LoadedImage
-from ..maps.stability import (
-    SHIFT,
-    StabilityCheck,
-    make_variant,
-    on_original_grid,
-    resized_size,
-    variant_names,
-)
+from ..maps.stability import StabilityCheck, make_variant, on_original_grid, variant_names, variant_size
 from ..models.registry import REGISTRY
 from ..progress import Progress, relay
 from ..store.results import ResultStore, StoredResultDamaged, result_key
@@ -32,14 +25,6 @@ def planned_variants(model: str, options: AnalysisOptions, width: int, height: i
     without a map)."""
     spec = REGISTRY[model]
     return variant_names(spec.sliding_windows(options), width, height) if spec.produces_map else []
-
-
-def variant_size(name: str, width: int, height: int) -> tuple[int, int]:
-    if name == "resize75":
-        return resized_size(width, height)
-    if name == "shift64":
-        return width - SHIFT, height - SHIFT
-    return width, height
 
 
 def variants_to_compute(
