@@ -116,6 +116,10 @@ class Case:
         self.read_only = read_only
         self.log = AuditLog(self.folder / LOG_FILE, examiner, read_only)
         self._store: ResultStore | None = None
+        # (path, SHA-256) of the evidence listed, read from the log once: a batch adds thousands of images,
+        # and reading the whole log again for each would cost time quadratic in the case's size. Another
+        # process adding the same file meanwhile at worst logs it twice; the evidence list is the same.
+        self._listed: set[tuple[str, str]] | None = None
 
     # --- creating and opening ------------------------------------------------------------------
     @classmethod
@@ -204,7 +208,8 @@ class Case:
 
     def add_hashed(self, path: Path, sha256: str, size: int, copies: bool = False) -> Evidence | None:
         """List one file already hashed (the analysis read it); None when it is listed already."""
-        if any(item.path == str(path) and item.sha256 == sha256 for item in self.evidence()):
+        listed = self._listed_keys()
+        if (str(path), sha256) in listed:
             return None
         data: dict = {
             "path": str(path),
@@ -214,7 +219,14 @@ class Case:
         }
         if copies:
             data["copy"] = self._copy(Path(path), sha256)
-        return evidence_from([self.log.append("evidence-added", data)])[0]
+        added = evidence_from([self.log.append("evidence-added", data)])[0]
+        listed.add((added.path, added.sha256))
+        return added
+
+    def _listed_keys(self) -> set[tuple[str, str]]:
+        if self._listed is None:
+            self._listed = {(item.path, item.sha256) for item in self.evidence()}
+        return self._listed
 
     def _copy(self, path: Path, sha256: str) -> str:
         relative = f"{COPIES_DIR}/{sha256[:12]}_{path.name}"
@@ -234,6 +246,7 @@ class Case:
         if item is None:
             return False
         self.log.append("evidence-removed", {"path": item.path, "sha256": item.sha256, "reason": reason})
+        self._listed_keys().discard((item.path, item.sha256))
         return True
 
     def evidence_states(self, elsewhere: Path | None = None) -> list[EvidenceState]:
