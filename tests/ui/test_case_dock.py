@@ -37,6 +37,7 @@ def test_a_case_in_the_viewer_records_evidence_analyses_verdicts_reports_and_exp
     assert verdict["data"]["old"] == "not reviewed" and verdict["data"]["new"] == "manipulated"
     assert verdict["actor"]["examiner"] == "Ana Ruiz"
     dock = window.case_dock
+    dock.raise_()  # tabbed behind the batch: it reads the log once in sight
     qtbot.waitUntil(lambda: dock.log.rowCount() == len(_kinds(folder)), timeout=10000)
     assert dock.evidence.rowCount() == 1 and dock.evidence.item(0, 2).text() == window.batch.items[0].sha256
     dock.filter.setText("verdict")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
@@ -26,6 +26,7 @@ from ..controllers.case import CaseController
 
 EVIDENCE_COLUMNS = ["File", "State", "SHA-256", "Size", "Added (UTC)", "By", "Path as given"]
 LOG_COLUMNS = ["Seq", "Time (UTC)", "Who", "What", "Details"]
+REFRESH_MS = 400
 
 
 class CaseDock(QDockWidget):
@@ -51,8 +52,17 @@ class CaseDock(QDockWidget):
         tabs.addTab(log, "Log")
         self.tabs = tabs
         self.setWidget(tabs)
-        controller.changed.connect(self.refresh)
+        # the log is read again at most every REFRESH_MS, and only while the dock is in sight: a batch changes
+        # the case with every image, and reading a long log on the GUI thread each time would stall it
+        self._refresh = QTimer(self, singleShot=True, interval=REFRESH_MS)
+        self._refresh.timeout.connect(self.refresh)
+        controller.changed.connect(self._schedule)
+        self.visibilityChanged.connect(self._schedule)
         self.refresh()
+
+    def _schedule(self, *_: object) -> None:
+        if self.isVisible() and not self._refresh.isActive():
+            self._refresh.start()
 
     def refresh(self) -> None:
         case = self.controller.case
