@@ -395,17 +395,20 @@ def _open_case(args):
         raise UsageError("--case keeps its results in the case's own store: drop --store and --no-cache")
     case = Case.open(Path(given), _analyst(args))
     if case.read_only:
-        raise UsageError(
-            f"--case {given}: the case cannot be written (read-only media?): open it in the viewer"
-        )
+        why = "; ".join(case.warnings) or "read-only media?"
+        raise UsageError(f"--case {given}: the case cannot be written ({why}): open it in the viewer")
+    for warning in case.warnings:
+        say(f"warning: case {warning}")
     for state in case.evidence_states():
         if state.state != "intact":
             say(f"warning: case evidence {state.describe()}")
     args.case_number = case.number
     args.store = case.folder / "store"
     args.out = args.out or case.new_run_folder()
-    added = case.add_evidence(args.paths)
-    say(f"case {case.title}: {len(added)} evidence file(s) added; results in {args.out}")
+    listing = case.add_evidence(args.paths)
+    for path, reason in listing.refused:
+        say(f"warning: not listed as case evidence: {path}: {reason}")
+    say(f"case {case.title}: {len(listing.added)} evidence file(s) added; results in {args.out}")
     return case
 
 
@@ -433,7 +436,10 @@ def _ending(args, items, case) -> int:
 
     failures = sum(1 for item in items if item.status == ItemStatus.ERROR)
     say(f"{len(items) - failures} of {len(items)} images analysed; results in {args.out / 'results.json'}")
-    if args.report and not _write_reports(args, case):
+    reported = not args.report or _write_reports(args, case)
+    if case is not None:
+        case.record_run(args.out)  # every file of the run vouched for by the case's log
+    if not reported:
         return EXIT_OUTPUT_FAILED
     return EXIT_SOME_FAILED if failures else EXIT_OK
 

@@ -35,7 +35,15 @@ def add_parser(commands) -> None:
     )
     verify.add_argument("target", type=Path, metavar="DIR|PACKAGE.zip")
     verify.add_argument(
-        "--evidence", type=Path, metavar="DIR", help="look for the evidence files here by name"
+        "--evidence",
+        type=Path,
+        metavar="DIR",
+        help="check the evidence files in this folder (by name), as well as wherever else they are found",
+    )
+    verify.add_argument(
+        "--expect-head",
+        metavar="SEQ:HASH",
+        help="a head printed by an earlier verify (or in a report): the log must still hold it",
     )
     log = actions.add_parser("log", help="print a case's audit log")
     log.add_argument("folder", type=Path, metavar="DIR")
@@ -43,16 +51,30 @@ def add_parser(commands) -> None:
     export = actions.add_parser("export", help="write the case's package (zip with MANIFEST.sha256)")
     export.add_argument("folder", type=Path, metavar="DIR")
     export.add_argument("--out", type=Path, required=True, metavar="FILE.zip")
+    export.add_argument("--replace", action="store_true", help="replace FILE.zip if it exists")
     export.add_argument("--examiner", default=None)
+    repair = actions.add_parser(
+        "repair",
+        help="record that you saw the log's breaks (after which the case is written again; it never "
+        "verifies intact again)",
+    )
+    repair.add_argument("folder", type=Path, metavar="DIR")
+    repair.add_argument("--reason", required=True, help="what happened to the log")
+    repair.add_argument("--examiner", default=None)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..core.errors import OutputError
+    from ..core.io.regular import NotRegular
     from ..core.session.case import CaseError
 
     try:
         return ACTIONS[args.action](args)
-    except CaseError as exc:
+    except (CaseError, NotRegular) as exc:
         raise UsageError(str(exc)) from None
+    except OutputError as exc:  # a log that refuses more entries, a disk full
+        say(f"error: {exc}")
+        return EXIT_BROKEN
 
 
 def examiner(args) -> str:
@@ -74,17 +96,25 @@ def _writable_case(args):
 
     case = Case.open(args.folder, examiner(args))
     if case.read_only:
-        raise UsageError(f"{args.folder}: the case cannot be written (read-only media?)")
+        why = "; ".join(case.warnings) or "read-only media?"
+        raise UsageError(f"{args.folder}: the case cannot be written ({why})")
     return case
 
 
 def _add(args) -> int:
-    added = _writable_case(args).add_evidence(args.paths, copies=args.copy)
-    for item in added:
+    listing = _writable_case(args).add_evidence(args.paths, copies=args.copy, every_file=True)
+    for item in listing.added:
         copy = f" (copied to {item.copy})" if item.copy else ""
         say(f"evidence added: {item.path} SHA-256 {item.sha256}{copy}")
-    say(f"{len(added)} file(s) added (files already listed with the same content are left as they are)")
-    return EXIT_OK
+    for path, reason in listing.refused:
+        say(f"not listed: {path}: {reason}")
+    if listing.in_case:
+        say(f"{listing.in_case} file(s) inside the case folder itself left out (its copies and outputs)")
+    say(
+        f"{len(listing.added)} file(s) added (files already listed with the same content are left as they "
+        f"are), {len(listing.refused)} not listed"
+    )
+    return EXIT_BROKEN if listing.refused else EXIT_OK
 
 
 def _remove(args) -> int:
@@ -95,40 +125,77 @@ def _remove(args) -> int:
 
 
 def _verify(args) -> int:
-    from ..core.session.case_package import verify
+    from ..core.io.names import for_terminal
+    from ..core.session.case_package import parse_head, verify
 
-    if not args.target.exists():
+    if not args.target.exists() and not args.target.is_symlink():
         raise UsageError(f"{args.target}: no such case folder or package")
-    result = verify(args.target, args.evidence)
+    if args.evidence is not None and not args.evidence.is_dir():
+        raise UsageError(f"--evidence {args.evidence}: no such folder")
+    try:
+        anchor = parse_head(args.expect_head) if args.expect_head else None
+    except ValueError as exc:
+        raise UsageError(f"--expect-head: {exc}") from None
+    result = verify(args.target, args.evidence, anchor)
     for line in result.lines():
-        print(line)
+        print(for_terminal(line))
     return EXIT_OK if result.intact else EXIT_BROKEN
 
 
 def _log(args) -> int:
+    from ..core.io.names import for_terminal
     from ..core.session.case import Case, entry_summary
 
     chain = Case.open(args.folder, read_only=True).chain()
     for entry in chain.entries:
         if args.json:
-            print(json.dumps(entry, sort_keys=True, ensure_ascii=False))
+            print(json.dumps(entry, sort_keys=True, ensure_ascii=True))
         else:
             actor = entry["actor"]
             who = f"{actor.get('examiner') or '-'} ({actor.get('user')})"
-            print(
+            line = (
                 f"{entry['seq']:>5}  {entry['time']}  {who}  {entry['kind']}  {entry_summary(entry['data'])}"
             )
+            print(for_terminal(line))
     for problem in chain.problems:
         say(f"warning: {problem}")
+    for problem in chain.repaired:
+        say(f"repaired: {problem}")
     return EXIT_OK if chain.intact else EXIT_BROKEN
 
 
 def _export(args) -> int:
+    from ..core.session.case import Case
     from ..core.session.case_package import export_case
 
-    package = export_case(_writable_case(args), args.out)
-    say(f"case package written: {package}")
+    case = Case.open(args.folder, examiner(args))
+    exported = export_case(case, args.out, replace=args.replace)
+    for name, reason in exported.left_out:
+        say(f"left out: {name}: {reason}")
+    for name in exported.outside:
+        say(f"outside the case, not packed: {name}")
+    where = " (the case is read-only: the export is recorded in the package only)" if case.read_only else ""
+    say(f"case package written: {exported.path}, {exported.files} files{where}")
     return EXIT_OK
 
 
-ACTIONS = {"new": _new, "add": _add, "remove": _remove, "verify": _verify, "log": _log, "export": _export}
+def _repair(args) -> int:
+    from ..core.session.case import Case
+
+    case = Case.open(args.folder, examiner(args))
+    entry = case.repair(args.reason)
+    for problem in entry["data"]["problems"]:
+        say(f"acknowledged: {problem}")
+    say(f"repair recorded at seq {entry['seq']}: the case is written again; verify says REPAIRED from now on")
+    return EXIT_OK
+
+
+ACTIONS = {
+    "new": _new,
+    "add": _add,
+    "remove": _remove,
+    "verify": _verify,
+    "log": _log,
+    "export": _export,
+    "repair": _repair,
+}

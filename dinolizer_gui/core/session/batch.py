@@ -50,7 +50,9 @@ class Found:
     )
 
 
-def scan_inputs(paths: Sequence[Path | str], follow_links: bool = False) -> list[Found]:
+def scan_inputs(
+    paths: Sequence[Path | str], follow_links: bool = False, every_file: bool = False
+) -> list[Found]:
     """Files given explicitly, plus the images found recursively in folders.
 
     Folders contribute only names with image extensions, in natural order; hidden files and folders, the
@@ -58,13 +60,14 @@ def scan_inputs(paths: Sequence[Path | str], follow_links: bool = False) -> list
     that cannot be read (permissions, a path longer than the system allows) is an entry with its reason, and
     so is a link inside a folder that leads out of it (not followed unless `follow_links`). Whatever is kept
     and cannot be read (a path given explicitly that is not an image, a pipe named like one) gets a clear
-    error when it is loaded.
+    error when it is loaded. With `every_file` (listing evidence), the other files in folders are entries
+    too, each saying why it is left out (hidden, not an image type).
     """
     found: list[Found] = []
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
-        for entry in _walk_images(path, follow_links) if path.is_dir() else [Found(path)]:
+        for entry in _walk_images(path, follow_links, every_file) if path.is_dir() else [Found(path)]:
             key = entry.path.absolute()
             if key not in seen:
                 seen.add(key)
@@ -72,7 +75,7 @@ def scan_inputs(paths: Sequence[Path | str], follow_links: bool = False) -> list
     return found
 
 
-def _walk_images(root: Path, follow_links: bool) -> list[Found]:
+def _walk_images(root: Path, follow_links: bool, every_file: bool) -> list[Found]:
     """The images under `root` and the problems met, in natural order."""
     found: list[Found] = []
     visited: set[tuple[int, int]] = set()
@@ -111,6 +114,9 @@ def _walk_images(root: Path, follow_links: bool) -> list[Found]:
             continue
         visited.add(identity)
         kept = []
+        if every_file:
+            hidden = natsorted(name for name in subfolders if name.startswith("."))
+            found += [Found(Path(folder) / name, "a hidden folder: not looked into") for name in hidden]
         for name in natsorted(d for d in subfolders if not d.startswith(".")):
             why = _safely(leaves, Path(folder) / name)
             if why:
@@ -122,7 +128,12 @@ def _walk_images(root: Path, follow_links: bool) -> list[Found]:
             path = Path(folder) / name
             if not name.startswith(".") and is_image_path(Path(name)):
                 found.append(Found(path, _safely(leaves, path)))
+            elif every_file:
+                found.append(Found(path, "a hidden file: not listed" if name.startswith(".") else LEFT_OUT))
     return found
+
+
+LEFT_OUT = "not an image type: not listed"
 
 
 def _safely(check: Callable[[Path], str], path: Path) -> str:

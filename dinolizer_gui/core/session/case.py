@@ -1,33 +1,39 @@
 """A case: a folder holding one matter's evidence list, results, verdicts, reports and a tamper-evident log.
 
     Case-2026-114/
-      case.json      title, number, examiners, created, notes, app version
+      case.json      title, number, examiners, created, notes, app version (vouched for by the log)
       audit.jsonl    who did what, when, with which weights (store/audit.py): the evidence list is its replay
       store/         the case's results store (maps, verdicts): a case copied elsewhere opens with everything
       runs/<time>/   results folders (results.json, masks, maps, reports) of the analyses made in the case
       evidence/      copies of evidence, only when asked for (each copy's hash checked against the original)
 
-Evidence is never written to: it is hashed where it is, and copied only on request.
+Evidence is never written to: it is hashed where it is, and copied only on request. What the log records
+about a file (an evidence file and its copy, case.json, a report, a run's files) is the SHA-256 that every
+later check compares with.
 """
 
 from __future__ import annotations
 
-import shutil
+import hashlib
+import json
+import os
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ... import __version__
 from ..errors import OutputError, PathError
 from ..io.hashing import sha256_of_file
-from ..io.outputs import make_folder, read_json, write_json_atomic
+from ..io.outputs import contains, make_folder, write_atomic
+from ..io.regular import NotRegular, open_regular, read_regular
 from ..store.audit import AuditLog, Chain, utc_now
 from ..store.results import ResultStore
 from .batch import scan_inputs
 
 CASE_FILE, LOG_FILE, STORE_DIR, RUNS_DIR, COPIES_DIR = "case.json", "audit.jsonl", "store", "runs", "evidence"
 CASE_SCHEMA = "dinolizer-gui/case"
+CASE_RECORDS = ("case-created", "case-updated")  # the entries that vouch for case.json
 
 
 class CaseError(PathError):
@@ -43,42 +49,87 @@ class Evidence:
     added: str  # UTC
     added_by: str  # examiner (OS user)
     copy: str | None = None  # the copy inside the case, relative to it
+    from_case: str | None = None  # where it was, relative to the case folder (both may move together)
+
+
+@dataclass(frozen=True)
+class Place:
+    """One place an evidence file was looked for and found: the original, the case's copy, or the folder the
+    examiner pointed at; with its SHA-256 now."""
+
+    role: str  # "original", "copy", "given folder"
+    path: str
+    sha256: str
 
 
 @dataclass(frozen=True)
 class EvidenceState:
     evidence: Evidence
-    state: str  # "intact", "changed", "missing"
-    found_at: str | None = None
-    sha256_now: str | None = None
+    state: str  # "intact" (every place found matches), "changed" (one does not), "missing" (none found)
+    found: tuple[Place, ...] = ()
+    not_found: tuple[str, ...] = ()  # places looked at in vain that the examiner asked for
+
+    @property
+    def found_at(self) -> str | None:
+        """A place whose bytes are the evidence's (None when none is)."""
+        return next((place.path for place in self.found if place.sha256 == self.evidence.sha256), None)
 
     def describe(self) -> str:
-        if self.state == "intact":
-            return f"{self.evidence.path}: intact"
+        name = self.evidence.path
         if self.state == "missing":
-            return (
-                f"{self.evidence.path}: MISSING (not found{' at ' + self.found_at if self.found_at else ''})"
-            )
-        return (
-            f"{self.evidence.path}: CHANGED since it was added (SHA-256 {self.evidence.sha256} then, "
-            f"{self.sha256_now} now at {self.found_at})"
-        )
+            return f"{name}: MISSING (not found at {', '.join(self.not_found) or self.evidence.absolute})"
+        if self.state == "changed":
+            changed = [place for place in self.found if place.sha256 != self.evidence.sha256]
+            where = "; ".join(f"{p.role} {p.path} has SHA-256 {p.sha256}" for p in changed)
+            return f"{name}: CHANGED since it was added (SHA-256 {self.evidence.sha256} then; {where})"
+        places = ", ".join(f"{place.role} {place.path}" for place in self.found)
+        absent = f"; not found: {', '.join(self.not_found)}" if self.not_found else ""
+        return f"{name}: intact ({places}){absent}"
+
+
+@dataclass
+class Listing:
+    """What `add_evidence` did: the files listed, and each entry it could not list with the reason."""
+
+    added: list[Evidence] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    in_case: int = 0  # files inside the case folder itself (its copies and outputs are not evidence)
 
 
 def evidence_from(entries: list[dict]) -> list[Evidence]:
     """The evidence list a log describes: every evidence-added entry not undone by an evidence-removed one."""
     listed: dict[tuple[str, str], Evidence] = {}
     for entry in entries:
-        data, who = entry["data"], _who(entry["actor"])
-        key = (data.get("path", ""), data.get("sha256", ""))
+        data = entry["data"]
+        key = (str(data.get("path", "")), str(data.get("sha256", "")))
         if entry["kind"] == "evidence-added":
-            absolute = data.get("absolute", key[0])
-            listed[key] = Evidence(
-                key[0], absolute, key[1], int(data.get("size", 0)), entry["time"], who, data.get("copy")
-            )
+            listed[key] = _evidence(entry, key)
         elif entry["kind"] == "evidence-removed":
             listed.pop(key, None)
     return list(listed.values())
+
+
+def copies_from(entries: list[dict]) -> dict[str, str]:
+    """Every copy the log says was made in the case (its evidence removed since or not): SHA-256 by path."""
+    return {
+        str(entry["data"]["copy"]): str(entry["data"].get("sha256", ""))
+        for entry in entries
+        if entry["kind"] == "evidence-added" and entry["data"].get("copy")
+    }
+
+
+def _evidence(entry: dict, key: tuple[str, str]) -> Evidence:
+    data = entry["data"]
+    return Evidence(
+        key[0],
+        str(data.get("absolute", key[0])),
+        key[1],
+        int(data.get("size", 0)),
+        str(entry["time"]),
+        _who(entry["actor"]),
+        data.get("copy"),
+        data.get("from_case"),
+    )
 
 
 def _who(actor: dict) -> str:
@@ -86,26 +137,118 @@ def _who(actor: dict) -> str:
     return f"{examiner} ({user})" if examiner else user
 
 
-def check_evidence(evidence: list[Evidence], base: Path | None = None, elsewhere: Path | None = None):
-    """Each evidence file's state now: where it was added (a relative path also from `base`), its copy, or
-    its name in `elsewhere`."""
-    states = []
-    for item in evidence:
+def check_evidence(
+    evidence: list[Evidence], base: Path | None = None, elsewhere: Path | None = None, copies: bool = True
+) -> list[EvidenceState]:
+    """Each evidence file's state now, from every place it can be: the original (where it was added, or
+    where it lies relative to the case folder `base`), its copy in the case (unless not `copies`), and its
+    name in the folder `elsewhere` the examiner gave. Every place found is hashed: one that differs is a
+    change."""
+    return [_state(item, base, elsewhere, copies) for item in evidence]
+
+
+def _state(item: Evidence, base: Path | None, elsewhere: Path | None, copies: bool) -> EvidenceState:
+    places = [("original", _first_file(_originals(item, base)))]
+    if copies and item.copy and base is not None:
+        places.append(("copy", base / item.copy))
+    if elsewhere is not None:
         given = Path(item.path)
-        candidates = [Path(item.absolute)] + (
-            [base / given] if base is not None and not given.is_absolute() else []
+        places.append(
+            ("given folder", _first_file([elsewhere / given.name, *_inside_folder(elsewhere, given)]))
         )
-        if item.copy and base is not None:
-            candidates.append(base / item.copy)
-        if elsewhere is not None:
-            candidates.append(Path(elsewhere) / given.name)
-        found = next((path for path in candidates if path.is_file()), None)
-        if found is None:
-            states.append(EvidenceState(item, "missing", str(candidates[-1])))
-            continue
-        now = sha256_of_file(found)
-        states.append(EvidenceState(item, "intact" if now == item.sha256 else "changed", str(found), now))
-    return states
+    found, not_found = [], []
+    for role, path in places:
+        if digest := _digest(path):
+            found.append(Place(role, str(path), digest))
+        elif role != "original":  # an original moved is common; a copy or a file asked for is not
+            not_found.append(str(path))
+    if not found:
+        return EvidenceState(item, "missing", (), tuple(str(path) for _, path in places))
+    intact = all(place.sha256 == item.sha256 for place in found)
+    return EvidenceState(item, "intact" if intact else "changed", tuple(found), tuple(not_found))
+
+
+def _originals(item: Evidence, base: Path | None) -> list[Path]:
+    """Where the original may be: where it was added, where it lies relative to the case folder (the case
+    and its evidence moved together), the path as given read from the case folder."""
+    paths = [Path(item.absolute)]
+    if base is not None:
+        paths += [base / item.from_case] if item.from_case else []
+        paths += [] if Path(item.path).is_absolute() else [base / item.path]
+    return paths
+
+
+def _inside_folder(folder: Path, given: Path) -> list[Path]:
+    return [] if given.is_absolute() else [folder / given]
+
+
+def _first_file(paths: list[Path]) -> Path:
+    """The first of `paths` that is a file, else the last (named as where it was looked for)."""
+    return next((path for path in paths if _is_file(path)), paths[-1])
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _digest(path: Path) -> str:
+    """The SHA-256 of a regular file, "" when there is none to read (a link is not followed)."""
+    try:
+        with os.fdopen(open_regular(path), "rb") as handle:
+            digest = hashlib.sha256()
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+            return digest.hexdigest()
+    except (OSError, NotRegular):
+        return ""
+
+
+def case_file_bytes(info: dict) -> bytes:
+    return json.dumps(info, indent=2, ensure_ascii=False).encode("utf-8")
+
+
+def recorded_case(entries: list[dict]) -> tuple[dict | None, dict | None]:
+    """(the last entry vouching for case.json, the case.json it recorded); (None, None) when none did."""
+    for entry in reversed(entries):
+        if entry["kind"] in CASE_RECORDS and "case_sha256" in entry["data"]:
+            return entry, entry["data"].get("case")
+    return None, None
+
+
+def case_file_problems(entries: list[dict], data: bytes | None) -> tuple[list[str], list[str]]:
+    """(problems, notes) of case.json's bytes against what the log recorded of them."""
+    if data is None:
+        return [f"{CASE_FILE} is missing"], []
+    entry, recorded = recorded_case(entries)
+    try:
+        now = json.loads(data.decode("utf-8"))
+    except ValueError:
+        now = None
+    now = now if isinstance(now, dict) else {}
+    if entry is not None:
+        if hashlib.sha256(data).hexdigest() == entry["data"]["case_sha256"]:
+            return [], []
+        changed = _differences(recorded or {}, now)
+        return [f"{CASE_FILE} differs from what the log recorded at seq {entry['seq']} ({changed})"], []
+    created = next((e for e in entries if e["kind"] == "case-created"), None)
+    if created is None:
+        return [f"{CASE_FILE}: no entry of the log records it"], []
+    fields = {key: created["data"][key] for key in ("title", "number") if key in created["data"]}
+    changed = _differences(fields, {key: now.get(key) for key in fields})
+    old = [f"{CASE_FILE}'s other fields (examiners, notes) are not vouched for: the case was made by a "
+           "version that recorded only its title and number"]  # fmt: skip
+    return ([f"{CASE_FILE} differs from the case-created entry ({changed})"] if changed else []), old
+
+
+def _differences(then: dict, now: dict) -> str:
+    keys = sorted(set(then) | set(now), key=str)
+    changed = [
+        f"{key} {then.get(key)!r} then, {now.get(key)!r} now" for key in keys if then.get(key) != now.get(key)
+    ]
+    return "; ".join(changed) or "its bytes differ"
 
 
 class Case:
@@ -114,6 +257,7 @@ class Case:
         self.info = info
         self.examiner = examiner
         self.read_only = read_only
+        self.warnings: list[str] = []  # what the examiner must know when opening it (a break, a changed file)
         self.log = AuditLog(self.folder / LOG_FILE, examiner, read_only)
         self._store: ResultStore | None = None
         # (path, SHA-256) of the evidence listed, read from the log once: a batch adds thousands of images,
@@ -142,31 +286,43 @@ class Case:
             "notes": notes,
             "app_version": __version__,
         }
-        write_json_atomic(folder / CASE_FILE, info, indent=2, ensure_ascii=False)
         case = cls(folder, info, examiner, read_only=False)
-        case.log.append("case-created", {"title": title, "number": number, "app_version": __version__})
+        with case.log.writing() as record:
+            case._write_info(info, record, "case-created", {"title": title, "number": number})
         return case
 
     @classmethod
     def open(cls, folder: Path, examiner: str = "", read_only: bool = False) -> Case:
-        """Open a case (read-only when asked, or when its folder cannot be written: read-only media); the
-        opening is logged."""
+        """Open a case (read-only when asked, when its folder cannot be written — read-only media —, or when
+        its log has a break no repair acknowledges); the opening is logged. case.json is compared with what
+        the log recorded: when they differ, the log's values are used and the examiner warned."""
         folder = Path(folder)
-        if not (folder / CASE_FILE).is_file():
-            raise CaseError(folder, f"is not a case (no {CASE_FILE})")
+        data = _case_file(folder)
         try:
-            info = read_json(folder / CASE_FILE)
-        except (OSError, ValueError) as exc:
-            raise CaseError(folder, f"is not a case (no readable {CASE_FILE}: {exc})") from None
-        if info.get("schema") != CASE_SCHEMA:
-            raise CaseError(folder, f"{CASE_FILE} is not a DinoLizer GUI case file")
-        case = cls(folder, info, examiner, read_only or not _writable(folder))
+            chain = AuditLog(folder / LOG_FILE).read()
+        except NotRegular as exc:
+            raise CaseError(folder, f"cannot be opened: {LOG_FILE} {exc.reason}") from None
+        info = _vouched_info(folder, data, chain)
+        breaks = chain.breaks
+        case = cls(folder, info, examiner, read_only or bool(breaks) or not _writable(folder))
+        problems, _ = case_file_problems(chain.entries, data)
+        case.warnings += [f"the case's log is broken: {problem}" for problem in breaks[:3]] + problems
+        if breaks:
+            case.warnings.append("nothing is recorded until a repair is recorded (case repair)")
         if not case.read_only:
-            if examiner and examiner not in info.get("examiners", []):
-                info["examiners"] = [*info.get("examiners", []), examiner]
-                write_json_atomic(folder / CASE_FILE, info, indent=2, ensure_ascii=False)
-            case.log.append("case-opened", {"app_version": __version__})
+            with case.log.writing() as record:
+                if examiner and examiner not in info.get("examiners", []):
+                    updated = {**info, "examiners": [*info.get("examiners", []), examiner]}
+                    case._write_info(updated, record, "case-updated", {"examiner_added": examiner})
+                record("case-opened", {"app_version": __version__})
         return case
+
+    def _write_info(self, info: dict, record: Callable[[str, dict], dict], kind: str, data: dict) -> None:
+        """Write case.json and record its content and SHA-256 in the log (under the log's lock)."""
+        content = case_file_bytes(info)
+        write_atomic(self.folder / CASE_FILE, content)
+        record(kind, {**data, "case": info, "case_sha256": hashlib.sha256(content).hexdigest()})
+        self.info = info
 
     @property
     def title(self) -> str:
@@ -190,33 +346,62 @@ class Case:
     def chain(self) -> Chain:
         return self.log.read()
 
+    def repair(self, reason: str) -> dict:
+        """Record that the examiner saw the log's breaks; the case is written again (its log never verifies
+        intact again)."""
+        if not _writable(self.folder):
+            raise CaseError(self.folder, "cannot be written (read-only media?): no repair can be recorded")
+        self.log.read_only = False
+        entry = self.log.repair(reason)
+        self.read_only = False
+        self.warnings = []
+        return entry
+
     # --- evidence ------------------------------------------------------------------------------
     def evidence(self) -> list[Evidence]:
         return evidence_from(self.chain().entries)
 
-    def add_evidence(self, paths: Sequence[Path | str], copies: bool = False) -> list[Evidence]:
+    def add_evidence(
+        self, paths: Sequence[Path | str], copies: bool = False, every_file: bool = False
+    ) -> Listing:
         """List the images (files, or those found in folders) as evidence; those already listed with the same
-        content are left as they are. With `copies`, each is also copied into the case, the copy checked."""
-        added = []
-        for found in scan_inputs(paths):
-            if found.problem or not found.path.is_file():
-                continue
-            item = self.add_hashed(found.path, sha256_of_file(found.path), found.path.stat().st_size, copies)
-            if item is not None:
-                added.append(item)
-        return added
+        content are left as they are. With `copies`, each is also copied into the case, the copy checked.
+        Nothing is skipped in silence: each entry that could not be listed is in the result with its reason
+        (with `every_file`, the other files of a folder too); files inside the case itself are counted."""
+        listing = Listing()
+        for found in scan_inputs(paths, every_file=every_file):
+            if _inside(self.folder, found.path):
+                listing.in_case += 1
+            elif found.problem:
+                listing.refused.append((str(found.path), found.problem))
+            else:
+                self._add_found(found.path, copies, listing)
+        return listing
+
+    def _add_found(self, path: Path, copies: bool, listing: Listing) -> None:
+        try:
+            digest, size = _hash_regular(path)
+        except (OSError, NotRegular) as exc:
+            reason = exc.reason if isinstance(exc, NotRegular) else exc.strerror or type(exc).__name__
+            listing.refused.append((str(path), f"could not be read: {reason}"))
+            return
+        try:
+            item = self.add_hashed(path, digest, size, copies)
+        except CaseError as exc:  # its copy could not be made
+            listing.refused.append((str(path), exc.reason))
+            return
+        if item is not None:
+            listing.added.append(item)
 
     def add_hashed(self, path: Path, sha256: str, size: int, copies: bool = False) -> Evidence | None:
         """List one file already hashed (the analysis read it); None when it is listed already."""
         listed = self._listed_keys()
         if (str(path), sha256) in listed:
             return None
-        data: dict = {
-            "path": str(path),
-            "absolute": str(Path(path).absolute()),
-            "sha256": sha256,
-            "size": size,
-        }
+        absolute = Path(path).absolute()
+        data: dict = {"path": str(path), "absolute": str(absolute), "sha256": sha256, "size": size}
+        if (from_case := _relative(absolute, self.folder.absolute())) is not None:
+            data["from_case"] = from_case
         if copies:
             data["copy"] = self._copy(Path(path), sha256)
         added = evidence_from([self.log.append("evidence-added", data)])[0]
@@ -229,14 +414,28 @@ class Case:
         return self._listed
 
     def _copy(self, path: Path, sha256: str) -> str:
+        """Copy an evidence file into the case (never through a link planted there), checked by its hash."""
         relative = f"{COPIES_DIR}/{sha256[:12]}_{path.name}"
         target = self.folder / relative
         make_folder(target.parent)
+        if _digest(target) == sha256:
+            return relative  # the same bytes copied before (listed under another name)
+        digest = hashlib.sha256()
         try:
-            shutil.copyfile(path, target)
+            with (
+                os.fdopen(open_regular(path), "rb") as source,
+                os.fdopen(open_regular(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as copy,
+            ):
+                while chunk := source.read(1 << 20):
+                    digest.update(chunk)
+                    copy.write(chunk)
+                copy.flush()
+                os.fsync(copy.fileno())
+        except FileExistsError:
+            raise CaseError(target, "exists with other bytes: the copy was not made") from None
         except OSError as exc:
             raise OutputError.of(target, exc) from None
-        if sha256_of_file(target) != sha256:
+        if digest.hexdigest() != sha256 or _digest(target) != sha256:
             target.unlink(missing_ok=True)
             raise CaseError(path, "its copy in the case does not have the original's SHA-256: not added")
         return relative
@@ -279,6 +478,17 @@ class Case:
             {"format": fmt, "file": self.relative(report), "sha256": sha256_of_file(report)},
         )
 
+    def record_run(self, folder: Path) -> dict:
+        """A results folder written for the case: the SHA-256 of each of its files, so that verify and the
+        package vouch for every byte of it (results.json, masks, maps, reports)."""
+        folder = Path(folder)
+        files = {
+            path.relative_to(folder).as_posix(): digest
+            for path in sorted(folder.rglob("*"))
+            if not path.name.startswith(".") and (digest := _digest(path))
+        }
+        return self.log.append("run-written", {"folder": self.relative(folder), "files": files})
+
     def relative(self, path: Path) -> str:
         """A path inside the case as the log records it (relative, with /), else as it is."""
         try:
@@ -287,8 +497,8 @@ class Case:
             return str(path)
 
     def report_log(self) -> dict:
-        """What a report made from the case carries: title, number, examiners, the log's last seq and hash,
-        and the log itself (its appendix)."""
+        """What a report made from the case carries: title, number, examiners (as the log vouches for them),
+        the log's last seq and hash, and the log itself (its appendix)."""
         chain = self.chain()
         seq, digest = chain.head
         return {
@@ -311,12 +521,71 @@ class Case:
         }
 
 
+def _case_file(folder: Path) -> bytes:
+    try:
+        return read_regular(folder / CASE_FILE, 1 << 20)
+    except FileNotFoundError:
+        raise CaseError(folder, f"is not a case (no {CASE_FILE})") from None
+    except NotRegular as exc:
+        raise CaseError(folder, f"is not a case ({CASE_FILE} {exc.reason})") from None
+    except OSError as exc:
+        raise CaseError(folder, f"is not a case (no readable {CASE_FILE}: {exc.strerror})") from None
+
+
+def _vouched_info(folder: Path, data: bytes, chain: Chain) -> dict:
+    """case.json's content; the log's record of it when the file differs from that record."""
+    try:
+        info = json.loads(data.decode("utf-8"))
+    except ValueError as exc:
+        info = None
+        reason = str(exc)
+    if not isinstance(info, dict) or info.get("schema") != CASE_SCHEMA:
+        _, recorded = recorded_case(chain.entries)
+        if recorded is None:
+            detail = reason if info is None else "it is not a DinoLizer GUI case file"
+            raise CaseError(folder, f"is not a case ({CASE_FILE}: {detail})")
+        return recorded
+    entry, recorded = recorded_case(chain.entries)
+    if entry is not None and recorded and hashlib.sha256(data).hexdigest() != entry["data"]["case_sha256"]:
+        return recorded
+    return info
+
+
+def _hash_regular(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of an evidence file, read once, only if it is a regular file (never blocking on a
+    pipe named like an image)."""
+    digest, size = hashlib.sha256(), 0
+    with os.fdopen(open_regular(path), "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _inside(folder: Path, path: Path) -> bool:
+    try:
+        return contains(folder, path)
+    except OSError:
+        return False
+
+
+def _relative(path: Path, folder: Path) -> str | None:
+    """`path` relative to `folder` (with ..), None where there is no such path (another drive)."""
+    try:
+        return Path(os.path.relpath(path, folder)).as_posix()
+    except ValueError:
+        return None
+
+
 def entry_summary(data: dict, short: bool = False) -> str:
     """An entry's data in one line, as `case log` and the reports' appendix print it (`short`: a file by its
     name alone, as the Case dock shows it)."""
-    keys = ("path", "model", "score", "flagged", "old", "new", "format", "file", "title", "reason")
+    keys = ("path", "model", "score", "flagged", "old", "new", "format", "file", "folder", "title", "reason")
     shown = {**data, "path": Path(str(data["path"])).name} if short and "path" in data else data
-    return ", ".join(f"{key} {shown[key]}" for key in keys if key in shown)
+    parts = [f"{key} {shown[key]}" for key in keys if key in shown]
+    if isinstance(data.get("files"), dict):
+        parts.append(f"{len(data['files'])} files")
+    return ", ".join(parts)
 
 
 def record_analyses(case: Case, item, sha256: str, localizers: list, runtimes: dict, options) -> None:

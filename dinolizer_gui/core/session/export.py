@@ -46,6 +46,7 @@ def export_outcomes(
     if in_case is not None:
         for path in written:
             in_case.record_report(path, path.suffix.lstrip("."))
+        in_case.record_run(Path(out_dir))
     yield Progress(total, total, "done")
     return written, failures
 

@@ -2,36 +2,57 @@
 
 Each entry is {"seq", "time", "actor": {"user", "examiner"}, "kind", "data", "prev", "hash"}. `hash` is the
 SHA-256 (hex) of the UTF-8 bytes of `prev + "\\n" + canonical`, where `canonical` is the entry without its
-`hash` serialised with sorted keys, separators (",", ":") and ensure_ascii=False; the first entry's `prev` is
-64 zeros, every other's the previous entry's `hash`. Numbers other than integers are written as decimal
-strings, so that any JSON library re-serialises an entry to the same bytes.
+`hash` serialised with sorted keys, separators (",", ":") and ensure_ascii=False; a line is exactly the
+whole entry serialised the same way, then "\\n". The first entry's `prev` is 64 zeros, every other's the
+previous entry's `hash`; `seq` counts 1, 2, 3, … Numbers other than integers are written as decimal strings,
+so that any JSON library re-serialises an entry to the same bytes.
 
-Appends take a lock file and read the last entry again, so two processes writing the same log (the viewer
-and `analyze`) never interleave the chain.
+A log is read line by line from its bytes: a line that is not its entry's canonical form, holds a key twice,
+or does not chain is a break, reported with its line; the entries after it are still read (and shown, and
+their evidence checked). Nothing more is written after a break until the examiner records a repair: a
+`log-repaired` entry whose `prev` is the SHA-256 of every byte of the log before it, so the damage it
+acknowledges is fixed in place. Such a log never verifies intact again — it says "repaired".
+
+A last line that a crash cut short (not a complete entry) is moved aside by the next write into
+`audit.torn-<time>.jsonl` and recorded; a complete last entry that only lacks its newline is kept.
+
+Appends take a lock file and read what other processes appended since, so two processes writing the same
+log (the viewer and `analyze`) never interleave the chain. The log and its lock are opened only as regular
+files: never through a symbolic link.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import json
 import os
+import re
+import secrets
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import OutputError
-from ..io.outputs import append_line, held, write_atomic
+from ..io.outputs import held, write_atomic
+from ..io.regular import NotRegular, open_regular, regular_or_absent
 
 GENESIS = "0" * 64
 LOCK_SECONDS = 60.0  # the longest an append waits for another writer (each holds the lock for one append)
-TAIL_BYTES = 1 << 16
+ENTRY_KEYS = frozenset({"seq", "time", "actor", "kind", "data", "prev", "hash"})
+HEX64 = re.compile(r"[0-9a-f]{64}")
+REPAIRED = "log-repaired"
+
+
+def serialise(entry: dict) -> str:
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical(entry: dict) -> str:
-    body = {key: value for key, value in entry.items() if key != "hash"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return serialise({key: value for key, value in entry.items() if key != "hash"})
 
 
 def entry_hash(entry: dict) -> str:
@@ -53,17 +74,56 @@ class AuditReadOnly(OutputError):
     """The log cannot be written (a case opened read-only)."""
 
 
+class LogBroken(OutputError):
+    """The log has a break: nothing is appended after it until a repair is recorded."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        twice = next(key for key in keys if keys.count(key) > 1)
+        raise ValueError(f"the key {twice!r} appears twice")
+    return dict(pairs)
+
+
+def parse_entry(raw: bytes) -> dict:
+    """One line's entry; ValueError saying why it is not a well-formed entry in its canonical form (its hash
+    and its link are checked by the caller)."""
+    entry = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
+    if not isinstance(entry, dict) or set(entry) != ENTRY_KEYS:
+        raise ValueError("not an audit entry (its fields are not seq, time, actor, kind, data, prev, hash)")
+    seq, kind = entry["seq"], entry["kind"]
+    if type(seq) is not int or seq < 1 or not isinstance(kind, str) or not isinstance(entry["time"], str):
+        raise ValueError("not an audit entry (seq, time or kind of the wrong type)")
+    if not isinstance(entry["data"], dict) or not isinstance(entry["actor"], dict):
+        raise ValueError("not an audit entry (data or actor not an object)")
+    if not all(isinstance(entry[key], str) and HEX64.fullmatch(entry[key]) for key in ("prev", "hash")):
+        raise ValueError("not an audit entry (prev or hash not 64 hex digits)")
+    if serialise(entry).encode("utf-8") != raw:
+        raise ValueError("its bytes are not the entry's canonical form: the line was edited")
+    return entry
+
+
 @dataclass
 class Chain:
-    """A log read and checked: its entries in order, and what is wrong with it (nothing, when intact)."""
+    """A log read and checked: every readable entry in order, and what is wrong with it."""
 
-    entries: list[dict] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # the first broken entry first
-    torn_tail: bytes = b""  # an incomplete last line (a crash while writing)
+    entries: list[dict] = field(default_factory=list)  # every readable entry, those after a break too
+    breaks: list[str] = field(default_factory=list)  # breaks no repair acknowledges, the first first
+    repaired: list[str] = field(default_factory=list)  # breaks a recorded repair acknowledges
+    torn_tail: bytes = b""  # an incomplete last line (a crash while writing), set aside by the next write
+    torn_line: int = 0
+    unterminated: bool = False  # the last entry is complete but lacks its newline
+    size: int = 0  # the bytes read
+
+    @property
+    def problems(self) -> list[str]:
+        torn = [f"line {self.torn_line}: torn (incomplete, {len(self.torn_tail)} bytes): a write interrupted"]
+        return self.breaks + (torn if self.torn_tail else [])
 
     @property
     def intact(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.repaired
 
     @property
     def head(self) -> tuple[int, str]:
@@ -72,40 +132,97 @@ class Chain:
 
 
 def read_chain(data: bytes) -> Chain:
-    """Parse and check a whole log: each line's hash, `prev` linking to the line before, `seq` 1, 2, 3, …"""
-    chain = Chain()
+    """Parse and check a whole log: each line's form and hash, `prev` linking to the line before, `seq` 1, 2,
+    3, …; a recorded repair acknowledges the breaks before it."""
+    chain = Chain(size=len(data))
     lines = data.split(b"\n")
-    if lines and lines[-1]:  # no newline at the end: the last line was being written
-        chain.torn_tail = lines[-1]
-        chain.problems.append(
-            f"line {len(lines)}: torn (incomplete, {len(lines[-1])} bytes): a write interrupted"
-        )
-    prev, expected_seq = GENESIS, 1
-    for number, raw in enumerate(lines[:-1], 1):
+    last = lines.pop()  # b"" when the log ends with a newline
+    checker = _Linker(chain, data)
+    offset = 0
+    for number, raw in enumerate(lines, 1):
+        checker.line(number, raw, offset)
+        offset += len(raw) + 1
+    if last:
         try:
-            entry = json.loads(raw.decode("utf-8"))
-            if not isinstance(entry, dict) or not {"seq", "prev", "hash", "kind", "data"} <= set(entry):
-                raise ValueError("not an audit entry")
-        except ValueError as exc:
-            chain.problems.append(f"line {number}: not a readable entry ({exc})")
-            return chain
-        where = f"line {number} (seq {entry['seq']}, {entry['kind']})"
-        if entry_hash(entry) != entry["hash"]:
-            chain.problems.append(f"{where}: its hash does not match its content: the entry was changed")
-        elif entry["prev"] != prev:
-            chain.problems.append(
-                f"{where}: its prev is not the hash of the entry before: entries were removed, reordered or "
-                "inserted"
-            )
-        elif entry["seq"] != expected_seq:
-            chain.problems.append(
-                f"{where}: seq {expected_seq} was expected: entries are missing or reordered"
-            )
-        if chain.problems:
-            return chain
-        chain.entries.append(entry)
-        prev, expected_seq = entry["hash"], expected_seq + 1
+            entry = parse_entry(last)
+        except ValueError:
+            chain.torn_tail, chain.torn_line = last, len(lines) + 1
+        else:
+            chain.unterminated = True
+            checker.entry(len(lines) + 1, entry, offset)
     return chain
+
+
+class _Linker:
+    """Checks each line of a log in turn against the one before."""
+
+    def __init__(self, chain: Chain, data: bytes):
+        self.chain, self.data = chain, data
+        self.prev: str | None = GENESIS  # the hash the next entry must name; None after an unreadable line
+        self.seq: int | None = 0
+        self.pending: list[str] = []  # breaks since the last repair
+
+    def line(self, number: int, raw: bytes, offset: int) -> None:
+        if not raw:
+            self._break(f"line {number}: empty")
+            return
+        try:
+            entry = parse_entry(raw)
+        except ValueError as exc:
+            self._break(f"line {number}: not a readable entry ({exc})")
+            return
+        self.entry(number, entry, offset)
+
+    def entry(self, number: int, entry: dict, offset: int) -> None:
+        where = f"line {number} (seq {entry['seq']}, {_printable(entry['kind'])})"
+        sound = entry_hash(entry) == entry["hash"]
+        if not sound:
+            self._break(f"{where}: its hash does not match its content: the entry was changed")
+        elif entry["kind"] == REPAIRED and "log_sha256" in entry["data"]:
+            self._repair(where, entry, offset)
+        elif self.prev is not None and entry["prev"] != self.prev:
+            self._break(
+                f"{where}: its prev is not the hash of the entry before: entries were removed, reordered "
+                "or inserted"
+            )
+        elif self.seq is not None and entry["seq"] != self.seq + 1:
+            self._break(f"{where}: seq {self.seq + 1} was expected: entries are missing or reordered")
+        self.chain.entries.append(entry)
+        # the next entry links to this one when its hash holds (a break is named once, not on every line)
+        self.prev, self.seq = (entry["hash"], entry["seq"]) if sound else (None, None)
+
+    def _repair(self, where: str, entry: dict, offset: int) -> None:
+        before = hashlib.sha256(self.data[:offset]).hexdigest()
+        if entry["data"]["log_sha256"] != before or entry["prev"] != before:
+            self._break(f"{where}: a repair that does not hold the log's bytes before it: changed since")
+            return
+        who = _printable(entry["actor"].get("examiner") or entry["actor"].get("user") or "")
+        reason = _printable(entry["data"].get("reason", ""))
+        self.chain.repaired += [
+            f"{problem} (repair recorded at seq {entry['seq']} by {who}: {reason})"
+            for problem in self.pending
+        ]
+        self.chain.breaks = [p for p in self.chain.breaks if p not in self.pending]
+        self.pending = []
+
+    def _break(self, problem: str) -> None:
+        self.chain.breaks.append(problem)
+        self.pending.append(problem)
+        self.prev = self.seq = None
+
+
+def _printable(value: object) -> str:
+    return json.dumps(value, ensure_ascii=True)[1:-1] if isinstance(value, str) else repr(value)
+
+
+@dataclass
+class _Known:
+    """The state of the log as this process last checked it: what lets an append read only what others
+    appended since, instead of the whole log each time."""
+
+    size: int
+    head: tuple[int, str]
+    unterminated: bool
 
 
 class AuditLog:
@@ -114,32 +231,140 @@ class AuditLog:
         self.lock_path = self.path.with_name(f".{self.path.name}.lock")
         self.examiner = examiner
         self.read_only = read_only
+        self._known: _Known | None = None
 
     def read(self) -> Chain:
         try:
-            return read_chain(self.path.read_bytes())
+            with os.fdopen(open_regular(self.path), "rb") as handle:
+                return read_chain(handle.read())
         except FileNotFoundError:
             return Chain()
+        except NotRegular:
+            raise
         except OSError as exc:
             raise OutputError.of(self.path, exc) from None
 
     def append(self, kind: str, data: dict) -> dict:
-        """Add an entry after the last one, under the log's lock; returns it. A torn last line (a crash while
-        writing) is first kept aside in `audit.torn-<time>.jsonl` and recorded as a `log-repaired` entry."""
+        """Add an entry after the last one, under the log's lock; returns it."""
+        with self.writing() as record:
+            return record(kind, data)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Callable[[str, dict], dict]]:
+        """Hold the log's lock for a block that records one or more entries (with the function it yields) and
+        may change what they describe meanwhile (case.json). A torn last line is first set aside and
+        recorded; a log with a break refuses (LogBroken)."""
         if self.read_only:
             raise AuditReadOnly(self.path, "the case is open read-only: nothing can be recorded")
+        if not regular_or_absent(self.lock_path):
+            raise NotRegular(self.lock_path, "is not a regular file: the log's lock is not taken through it")
         try:
             with held(self.lock_path, LOCK_SECONDS):
-                if torn := self._torn_tail():
-                    self._set_aside(torn)
-                return self._write(kind, data)
+                self._ready()
+                yield self._write
         except TimeoutError as exc:
             raise OutputError(self.path, f"another process holds the log ({exc})") from None
 
+    def repair(self, reason: str) -> dict:
+        """Record that the examiner saw the log's breaks: a `log-repaired` entry naming them, whose `prev` is
+        the SHA-256 of every byte before it. The log never verifies intact again; writing can go on."""
+        if not reason.strip():
+            raise LogBroken(self.path, "a repair needs the reason (what happened to the log)")
+        if self.read_only:
+            raise AuditReadOnly(self.path, "the case is open read-only: nothing can be recorded")
+        with held(self.lock_path, LOCK_SECONDS):
+            chain = read_chain(self._bytes())
+            if not chain.breaks:
+                raise LogBroken(self.path, "has no break to repair")
+            details: dict = {"reason": reason, "problems": chain.breaks}
+            if chain.torn_tail:
+                details["torn_kept_in"] = self._cut_torn(chain.torn_tail)
+                details["torn_sha256"] = hashlib.sha256(chain.torn_tail).hexdigest()
+            if chain.unterminated:
+                self._append_raw(b"\n")
+            data = self._bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            seq = max([data.count(b"\n") + 1, *(entry["seq"] + 1 for entry in chain.entries)])
+            entry = self._entry(
+                seq, digest, REPAIRED, {**details, "log_sha256": digest, "log_bytes": len(data)}
+            )
+            self._append_raw(serialise(entry).encode("utf-8") + b"\n")
+            self._known = None
+            return entry
+
+    # --- the state before a write --------------------------------------------------------------
+    def _ready(self) -> None:
+        """Know the log's head, reading only what was appended since this process last looked; set a torn
+        tail aside; refuse a log with a break."""
+        size = self._size()
+        known = self._known
+        if known is None or size < known.size or not self._continues(known, size):
+            self._check_whole()
+
+    def _continues(self, known: _Known, size: int) -> bool:
+        """Whether the bytes appended since `known` are whole entries that continue its head."""
+        if size == known.size:
+            return True
+        with os.fdopen(open_regular(self.path), "rb") as handle:
+            handle.seek(known.size)
+            added = handle.read()
+        if known.unterminated or not added.endswith(b"\n"):
+            return False
+        seq, prev = known.head
+        for raw in added.split(b"\n")[:-1]:
+            try:
+                entry = parse_entry(raw)
+            except ValueError:
+                return False
+            if entry_hash(entry) != entry["hash"] or entry["prev"] != prev or entry["seq"] != seq + 1:
+                return False
+            seq, prev = entry["seq"], entry["hash"]
+        self._known = _Known(size, (seq, prev), False)
+        return True
+
+    def _check_whole(self) -> None:
+        chain = read_chain(self._bytes())
+        if chain.breaks:
+            raise LogBroken(
+                self.path,
+                f"is broken ({chain.breaks[0]}): nothing more is recorded until the examiner records a "
+                "repair (dinolizer-gui case repair CASE --reason TEXT)",
+            )
+        self._known = _Known(chain.size - len(chain.torn_tail), chain.head, chain.unterminated)
+        if chain.torn_tail:
+            kept = self._cut_torn(chain.torn_tail)
+            digest = hashlib.sha256(chain.torn_tail).hexdigest()
+            self._write(REPAIRED, {"torn_bytes": len(chain.torn_tail), "kept_in": kept, "sha256": digest})
+
+    # --- writing -------------------------------------------------------------------------------
     def _write(self, kind: str, data: dict) -> dict:
-        seq, prev = self._head()
+        entry, payload = self.pending(kind, data)
+        self.commit(entry, payload)
+        return entry
+
+    def pending(self, kind: str, data: dict) -> tuple[dict, bytes]:
+        """The next entry and the bytes that append it, not yet written: inside `writing()`, or, for a log
+        that cannot be written (a package made from read-only media), after what the log holds now."""
+        known = self._known if self._known is not None else self._known_unlocked()
+        seq, prev = known.head
+        entry = self._entry(seq + 1, prev, kind, data)
+        return entry, (b"\n" if known.unterminated else b"") + serialise(entry).encode("utf-8") + b"\n"
+
+    def commit(self, entry: dict, payload: bytes) -> None:
+        """Append a pending entry (inside `writing()`)."""
+        known = self._known or _Known(0, (0, GENESIS), False)
+        self._append_raw(payload)
+        self._known = _Known(known.size + len(payload), (entry["seq"], entry["hash"]), False)
+
+    def _known_unlocked(self) -> _Known:
+        chain = self.read()
+        if chain.breaks or chain.torn_tail:
+            raise LogBroken(self.path, f"is broken ({chain.problems[0]}): nothing can be added to it")
+        return _Known(chain.size, chain.head, chain.unterminated)
+
+    def _entry(self, seq: int, prev: str, kind: str, data: dict) -> dict:
         entry = {
-            "seq": seq + 1,
+            "seq": seq,
             "time": utc_now(),
             "actor": {"user": os_user(), "examiner": self.examiner},
             "kind": kind,
@@ -147,43 +372,47 @@ class AuditLog:
             "prev": prev,
         }
         entry["hash"] = entry_hash(entry)
-        append_line(self.path, json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
         return entry
 
-    def _tail(self) -> tuple[bytes, bool]:
-        """The file's last bytes, and whether they are the whole file."""
+    def _append_raw(self, payload: bytes) -> None:
+        """Append bytes and fsync them: once this returns, they survive a crash."""
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
         try:
-            size = self.path.stat().st_size
-        except FileNotFoundError:
-            return b"", True
-        with open(self.path, "rb") as handle:
-            handle.seek(max(0, size - TAIL_BYTES))
-            return handle.read(), size <= TAIL_BYTES
+            with os.fdopen(open_regular(self.path, flags), "wb") as handle:
+                handle.write(payload)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except NotRegular:
+            raise
+        except OSError as exc:
+            raise OutputError.of(self.path, exc) from None
 
-    def _head(self) -> tuple[int, str]:
-        """The last entry's (seq, hash), read from the file's end (another process may have appended)."""
-        tail, whole = self._tail()
-        if not whole and tail.count(b"\n") < 2:  # one entry longer than the tail read
-            tail = self.path.read_bytes()
-        lines = tail.split(b"\n")[:-1]
-        if not lines:
-            return 0, GENESIS
-        last = json.loads(lines[-1].decode("utf-8"))
-        return int(last["seq"]), str(last["hash"])
-
-    def _torn_tail(self) -> bytes:
-        tail, _ = self._tail()
-        if not tail or tail.endswith(b"\n"):
-            return b""
-        return self.path.read_bytes().rsplit(b"\n", 1)[-1]
-
-    def _set_aside(self, torn: bytes) -> None:
-        """Keep the incomplete bytes in a file of their own, cut them from the log, and say so in it."""
-        kept = self.path.with_name(f"audit.torn-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.jsonl")
+    def _cut_torn(self, torn: bytes) -> str:
+        """Keep the incomplete last bytes in a file of their own, cut them from the log; returns its name."""
+        stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(3)}"
+        kept = self.path.with_name(f"audit.torn-{stamp}.jsonl")
         write_atomic(kept, torn)
-        with open(self.path, "r+b") as handle:
-            handle.truncate(self.path.stat().st_size - len(torn))
-            handle.flush()
-            os.fsync(handle.fileno())
-        digest = hashlib.sha256(torn).hexdigest()
-        self._write("log-repaired", {"torn_bytes": len(torn), "kept_in": kept.name, "sha256": digest})
+        descriptor = open_regular(self.path, os.O_RDWR)
+        try:
+            os.ftruncate(descriptor, os.fstat(descriptor).st_size - len(torn))
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        return kept.name
+
+    def _bytes(self) -> bytes:
+        try:
+            with os.fdopen(open_regular(self.path), "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return b""
+
+    def _size(self) -> int:
+        try:
+            descriptor = open_regular(self.path)
+        except FileNotFoundError:
+            return 0
+        try:
+            return os.fstat(descriptor).st_size
+        finally:
+            os.close(descriptor)

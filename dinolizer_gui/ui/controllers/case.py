@@ -43,6 +43,8 @@ class CaseController(QObject):
             return "Wait for the batch to finish (or cancel it, Esc) before opening a case."
         case = Case.open(folder, self.workspace.settings.analyst)
         self._enter(case)
+        if case.warnings:
+            self.problem.emit(f"Case {case.title}: {'; '.join(case.warnings)}")
         return ""
 
     def new(self, folder: Path, title: str, number: str) -> str:
@@ -87,8 +89,9 @@ class CaseController(QObject):
         self.changed.emit()
 
     def export(self, out: Path) -> None:
+        """Write the package (the save dialog has asked before replacing a file; evidence is never)."""
         if self.case is not None:
-            self._run(export_case, self.case, out, done=lambda path: self.exported.emit(str(path)))
+            self._run(export_case, self.case, out, True, done=lambda done: self.exported.emit(str(done.path)))
 
     def _run(self, function, *args, done=None) -> None:
         worker = create_worker(function, *args, _start_thread=False, _ignore_errors=True)
