@@ -33,7 +33,7 @@ def cli(*args, cwd=ROOT):
 
 
 def readme_verifier(lines: list[str]) -> bool:
-    """Written from the README's definition of the log, not from the app's code."""
+    """Written from the manual's definition of the log (docs/cases.md), not from the app's code."""
     prev = "0" * 64
     for seq, line in enumerate(lines, 1):
         entry = json.loads(line)
@@ -43,8 +43,10 @@ def readme_verifier(lines: list[str]) -> bool:
             separators=(",", ":"),
             ensure_ascii=False,
         )
+        whole = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         if (
-            entry["seq"] != seq
+            line != whole
+            or entry["seq"] != seq
             or entry["prev"] != prev
             or hashlib.sha256(f"{prev}\n{body}".encode()).hexdigest() != entry["hash"]
         ):

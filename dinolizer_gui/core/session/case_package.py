@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from ..io.names import for_terminal
 from ..io.outputs import contains, write_atomic
 from ..io.regular import NotRegular, open_regular, regular_or_absent
+from ..io.stored_zip import StoredZipWriter, canonical_layout
 from ..store.audit import REPAIRED, Chain, read_chain
 from .case import (
     CASE_FILE,
@@ -192,18 +193,25 @@ def _export(case: Case, out: Path, commit: bool) -> Exported:
         "outside": outside,
     }
     entry, payload = case.log.pending("case-exported", data)
+    packed_log = log_bytes + payload
     digests: dict[str, str] = {}
 
     def write(handle) -> None:
-        with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as package:
-            for name in members:
+        package = StoredZipWriter(handle)
+        for name in package_order([*members, LOG_FILE]):
+            if name == LOG_FILE:
+                package.add(name, [packed_log], len(packed_log))
+                digests[name] = hashlib.sha256(packed_log).hexdigest()
+            else:
                 digests[name] = _pack(package, case.folder / name, name)
-            packed_log = log_bytes + payload
-            package.writestr(LOG_FILE, packed_log)
-            digests[LOG_FILE] = hashlib.sha256(packed_log).hexdigest()
-            package.writestr(MANIFEST, "".join(f"{d}  {n}\n" for n, d in sorted(digests.items())))
+        manifest = "".join(f"{d}  {n}\n" for n, d in sorted(digests.items())).encode()
+        package.add(MANIFEST, [manifest], len(manifest))
+        package.close()
 
-    write_atomic(out, write)
+    try:
+        write_atomic(out, write)
+    except ValueError as exc:  # a file that changed while it was packed
+        raise CaseError(out, f"not written: {exc}") from None
     if commit:
         try:
             case.log.commit(entry, payload)
@@ -211,6 +219,11 @@ def _export(case: Case, out: Path, commit: bool) -> Exported:
             out.unlink(missing_ok=True)  # a package whose export the case does not record is not left
             raise
     return Exported(out, len(digests) + 1, left_out, outside)
+
+
+def package_order(names: list[str]) -> list[str]:
+    """The order of a package's members: by name, the manifest last (it is made from the others)."""
+    return sorted(names, key=lambda name: (name == MANIFEST, name))
 
 
 def _members(folder: Path, chain: Chain) -> tuple[list[str], list[tuple[str, str]]]:
@@ -239,16 +252,17 @@ def _skipped(name: str) -> bool:
     return parts[0] in LEFT_OUT or any(part.startswith(".") for part in parts)
 
 
-def _pack(package: zipfile.ZipFile, path: Path, name: str) -> str:
+def _pack(package: StoredZipWriter, path: Path, name: str) -> str:
     """Pack one file, reading it once and hashing the bytes packed (never through a link)."""
     digest = hashlib.sha256()
-    descriptor = open_regular(path)
-    info = zipfile.ZipInfo.from_file(path, name)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    with os.fdopen(descriptor, "rb") as source, package.open(info, "w", force_zip64=True) as target:
-        while chunk := source.read(1 << 20):
-            digest.update(chunk)
-            target.write(chunk)
+    with os.fdopen(open_regular(path), "rb") as source:
+
+        def chunks():
+            while chunk := source.read(1 << 20):
+                digest.update(chunk)
+                yield chunk
+
+        package.add(name, chunks(), os.fstat(source.fileno()).st_size)
     return digest.hexdigest()
 
 
@@ -330,9 +344,36 @@ def _verify_package_file(
             result.problems.append(f"the package is not a readable zip ({exc})")
             return result
         with package:
-            members = _sound_members(result, package, os.fstat(handle.fileno()).st_size)
+            size = os.fstat(handle.fileno()).st_size
+            members = _sound_members(result, package, size)
+            if len(members) == len(package.infolist()):
+                _check_layout(result, handle, members, size)
             _verify_package(result, _Package(result, package, members), evidence_dir, anchor)
     return result
+
+
+def _check_layout(result: Verification, handle, members: dict[str, zipfile.ZipInfo], size: int) -> None:
+    """Every byte of the package outside its members' data (their CRC and the log check those) must be the
+    byte a package of these contents has: headers, order, timestamps, comments, anything appended."""
+    names = package_order(list(members))
+    entries = [(name, members[name].file_size, members[name].CRC) for name in names]
+    placed, headers, tail = canonical_layout(entries)
+    same = all(info.compress_type == zipfile.ZIP_STORED for info in members.values())
+    for member, header in zip(placed, headers, strict=True):
+        same = same and members[member.name].header_offset == member.offset
+        same = same and _bytes_at(handle, member.offset, len(header)) == header
+    end = placed[-1].offset + len(headers[-1]) + placed[-1].size if placed else 0
+    same = same and size == end + len(tail) and _bytes_at(handle, end, len(tail)) == tail
+    if not same:
+        result.problems.append(
+            "the package's bytes are not those DinoLizer GUI writes for these contents: its zip structure "
+            "(headers, order, times, comments, appended bytes) was changed, or an earlier version made it"
+        )
+
+
+def _bytes_at(handle, offset: int, count: int) -> bytes:
+    handle.seek(offset)
+    return handle.read(count)
 
 
 class _Package:
@@ -369,7 +410,8 @@ class _Package:
             return b""
 
 
-DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError)
+# what reading a damaged member raises: a bad CRC or header, a name that is not text, a cut stream
+DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError, ValueError)
 
 
 def _verify_package(
@@ -434,13 +476,16 @@ def _member_problem(info: zipfile.ZipInfo, names: list[str]) -> str:
 
 
 def _check_manifest(result: Verification, package: _Package) -> None:
-    """The package's own manifest: a check of transport only (anyone can recompute it)."""
+    """The package's own manifest: a check of transport only (anyone can recompute it); it must be exactly
+    the manifest of the package's members."""
     text = package.read(MANIFEST)
     if text is None:
         result.problems.append(f"{MANIFEST} is missing: the package's files cannot be checked")
         return
     listed = _manifest(text.decode("utf-8", "replace"))
-    for name, digest in listed.items():
+    said = len(result.problems)
+    actual: dict[str, str] = {}
+    for name in sorted(set(listed) | set(package.members) - {MANIFEST}):
         shown = for_terminal(name)
         try:
             now = package.digest(name)
@@ -449,10 +494,17 @@ def _check_manifest(result: Verification, package: _Package) -> None:
             continue
         if now is None:
             result.problems.append(f"{shown}: listed in the manifest, missing from the package")
-        elif now != digest:
+            continue
+        actual[name] = now
+        if name not in listed:
+            result.problems.append(f"{shown}: in the package but not in the manifest")
+        elif now != listed[name]:
             result.problems.append(f"{shown}: its SHA-256 differs from the manifest's: the file was changed")
-    for name in sorted(set(package.members) - set(listed) - {MANIFEST}):
-        result.problems.append(f"{for_terminal(name)}: in the package but not in the manifest")
+    expected = "".join(f"{digest}  {name}\n" for name, digest in sorted(actual.items())).encode()
+    if len(result.problems) == said and text != expected:
+        result.problems.append(
+            f"{MANIFEST} is not the manifest of the package's files (lines added or changed)"
+        )
 
 
 def _check_log(result: Verification, data: bytes | None, anchor: tuple[int, str] | None) -> Chain:
@@ -462,8 +514,6 @@ def _check_log(result: Verification, data: bytes | None, anchor: tuple[int, str]
     result.problems += [f"log {for_terminal(problem)}" for problem in chain.problems]
     result.repaired += [f"log {for_terminal(problem)}" for problem in chain.repaired]
     result.entries, result.head = len(chain.entries), chain.head
-    if chain.unterminated:
-        result.notes.append("log: its last entry lacks a newline (kept; the next write adds it)")
     result.notes += [
         f"log seq {entry['seq']}: a line torn by a crash was set aside in {for_terminal(str(kept))}"
         for entry in chain.entries

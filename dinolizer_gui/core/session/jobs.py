@@ -104,7 +104,10 @@ def queue_job(
 
 def _record_in_case(case: Case, item: BatchItem, outcome, localizers, runtimes, options) -> None:
     """An image analysed while a case is open joins its evidence (if it is not listed yet), and each model's
-    analysis goes in its log; one that could not be read joins the evidence when it can be hashed."""
+    analysis goes in its log; one that could not be read joins the evidence when it can be hashed. A case open
+    read-only (read-only media, a log with a break) records nothing: the Case dock says so."""
+    if case.read_only:
+        return
     if outcome.image is None:
         with contextlib.suppress(OSError, PathError):
             case.add_evidence([item.path])

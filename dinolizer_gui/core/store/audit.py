@@ -112,14 +112,25 @@ class Chain:
     breaks: list[str] = field(default_factory=list)  # breaks no repair acknowledges, the first first
     repaired: list[str] = field(default_factory=list)  # breaks a recorded repair acknowledges
     torn_tail: bytes = b""  # an incomplete last line (a crash while writing), set aside by the next write
-    torn_line: int = 0
+    last_line: int = 0  # the number of the last line, when it lacks its newline
     unterminated: bool = False  # the last entry is complete but lacks its newline
     size: int = 0  # the bytes read
 
     @property
     def problems(self) -> list[str]:
-        torn = [f"line {self.torn_line}: torn (incomplete, {len(self.torn_tail)} bytes): a write interrupted"]
-        return self.breaks + (torn if self.torn_tail else [])
+        """The breaks, and a last line that is not whole (the next write sets it aside or completes it)."""
+        if self.torn_tail:
+            last = [
+                f"line {self.last_line}: torn (incomplete, {len(self.torn_tail)} bytes): a write interrupted"
+            ]
+        elif self.unterminated:
+            last = [
+                f"line {self.last_line}: the last entry lacks its newline: the "
+                "log's end was changed or a write cut short (the entry is kept; the next write completes it)"
+            ]
+        else:
+            last = []
+        return self.breaks + last
 
     @property
     def intact(self) -> bool:
@@ -146,9 +157,9 @@ def read_chain(data: bytes) -> Chain:
         try:
             entry = parse_entry(last)
         except ValueError:
-            chain.torn_tail, chain.torn_line = last, len(lines) + 1
+            chain.torn_tail, chain.last_line = last, len(lines) + 1
         else:
-            chain.unterminated = True
+            chain.unterminated, chain.last_line = True, len(lines) + 1
             checker.entry(len(lines) + 1, entry, offset)
     return chain
 

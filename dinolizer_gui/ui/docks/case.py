@@ -74,7 +74,8 @@ class CaseDock(QDockWidget):
         chain = case.chain()
         seq, digest = chain.head
         mode = " — <b>read-only</b>" if case.read_only else ""
-        broken = "".join(f"<br><b style='color:#c0392b'>{escape(problem)}</b>" for problem in chain.problems)
+        said = [*chain.problems, *(f"repaired: {problem}" for problem in chain.repaired), *case.warnings]
+        broken = "".join(f"<br><b style='color:#c0392b'>{escape(text)}</b>" for text in dict.fromkeys(said))
         examiners = escape(", ".join(case.info.get("examiners", [])))
         notes = escape(str(case.info.get("notes", "")))
         created, folder = escape(str(case.info.get("created", ""))), escape(str(case.folder))
