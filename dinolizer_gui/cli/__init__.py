@@ -8,11 +8,12 @@ from pathlib import Path
 
 from ..core.errors import OutputError
 from ..core.store.results import StoreError
-from . import analyze, case, evaluate, inspect, models, self_test
+from . import analyze, case, evaluate, findings, inspect, models, self_test
 from .common import EXIT_OUTPUT_FAILED, EXIT_USAGE, Parser, UsageError, say
 
 COMMANDS = {
     "analyze": analyze,
+    "annotations": findings,  # a module named `annotations` would be shadowed by the __future__ import
     "case": case,
     "evaluate": evaluate,
     "inspect": inspect,

@@ -31,6 +31,7 @@ from ..errors import OutputError
 from ..io.outputs import make_folder, write_atomic
 from ..models.registry import REGISTRY
 from ..models.weights_folder import APP_NAME
+from .findings import Findings
 from .verdicts import Verdict
 
 STORE_ENV = "DINOLIZER_GUI_STORE"
@@ -56,6 +57,10 @@ CREATE TABLE IF NOT EXISTS verdicts (
 CREATE TABLE IF NOT EXISTS provenance (
     key TEXT PRIMARY KEY,        -- the file's SHA-256 and the trust anchors it was read with
     document TEXT NOT NULL       -- what the file says about itself (JSON)
+);
+CREATE TABLE IF NOT EXISTS findings (
+    file_sha256 TEXT PRIMARY KEY,   -- the examiner's marks and region decisions on an image (JSON)
+    document TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS models (
     key TEXT PRIMARY KEY,        -- the model and its checkpoints' SHA-256
@@ -283,6 +288,48 @@ class ResultStore:
                 "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)",
                 (file_sha256, verdict.verdict, verdict.note, verdict.recorded_at),
             )
+
+    def findings(self, file_sha256: str) -> Findings:
+        """The examiner's marks and region decisions on an image (empty when there are none); a row that no
+        longer reads is said, never taken for "no findings"."""
+        with self._session() as db:
+            row = db.execute("SELECT document FROM findings WHERE file_sha256 = ?", (file_sha256,)).fetchone()
+        if row is None:
+            return Findings(file_sha256)
+        try:
+            return Findings.from_record(json.loads(row["document"]))
+        except ValueError as exc:  # FindingsError and JSON errors alike
+            raise StoreError(
+                self.database, f"the findings on {file_sha256[:12]}… are damaged ({exc})"
+            ) from None
+
+    def put_findings(self, findings: Findings) -> None:
+        with self._session(write=True) as db:
+            db.execute(
+                "INSERT OR REPLACE INTO findings VALUES (?, ?)",
+                (findings.sha256, json.dumps(findings.to_record(), allow_nan=False)),
+            )
+
+    def put_all_findings(self, all_findings: list[Findings]) -> None:
+        """Several images' findings in one transaction: all are kept, or none."""
+        with self._session(write=True) as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO findings VALUES (?, ?)",
+                [(item.sha256, json.dumps(item.to_record(), allow_nan=False)) for item in all_findings],
+            )
+
+    def findings_of_all(self) -> list[Findings]:
+        with self._session() as db:
+            rows = db.execute("SELECT file_sha256 FROM findings ORDER BY file_sha256").fetchall()
+        return [self.findings(row["file_sha256"]) for row in rows]
+
+    def size_of(self, file_sha256: str) -> tuple[int, int] | None:
+        """(width, height) of an image as displayed, from any result stored for it (None: never analysed)."""
+        with self._session() as db:
+            row = db.execute(
+                "SELECT width, height FROM results WHERE file_sha256 = ? LIMIT 1", (file_sha256,)
+            ).fetchone()
+        return None if row is None else (row["width"], row["height"])
 
     @staticmethod
     def _provenance_key(file_sha256: str, anchors: str) -> str:

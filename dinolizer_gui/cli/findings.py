@@ -1,0 +1,119 @@
+"""`annotations`: the examiner's findings (marks and region decisions) exported, imported, and written as a
+ground-truth mask."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .common import EXIT_OK, EXIT_SOME_FAILED, UsageError, say
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "annotations", help="the examiner's marks and region decisions: export, import, findings mask"
+    )
+    actions = parser.add_subparsers(dest="action", required=True)
+    export = actions.add_parser("export", help="write the findings kept for images (files or folders)")
+    export.add_argument("paths", nargs="+", type=Path, metavar="IMAGE|FOLDER")
+    export.add_argument("--out", type=Path, required=True, metavar="FILE.json")
+    take = actions.add_parser("import", help="take a findings file into the results store (all or nothing)")
+    take.add_argument("file", type=Path, metavar="FILE.json")
+    mask = actions.add_parser(
+        "mask", help="write the union of manipulated marks and confirmed regions as a PNG mask"
+    )
+    mask.add_argument("image", type=Path, metavar="IMAGE")
+    mask.add_argument("--out", type=Path, required=True, metavar="MASK.png")
+    for action in (export, take, mask):
+        place = action.add_mutually_exclusive_group()
+        place.add_argument("--store", type=Path, metavar="DIR", help="results store folder (default: yours)")
+        place.add_argument("--case", type=Path, metavar="DIR", help="a case: its store, changes in its log")
+        action.add_argument("--examiner", default=None, help="your name, for a case's log")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.errors import OutputError
+    from ..core.store.findings import FindingsError
+
+    try:
+        return ACTIONS[args.action](args)
+    except FindingsError as exc:
+        raise UsageError(f"{getattr(args, 'file', '')}: {exc}: nothing was imported") from None
+    except OutputError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _place(args):
+    """(results store, case or None) the command works on."""
+    from ..core.session.case import Case
+    from ..core.session.settings import load_settings
+    from ..core.store.results import ResultStore
+
+    if args.case is not None:
+        examiner = args.examiner if args.examiner is not None else load_settings().analyst
+        case = Case.open(args.case, examiner)
+        return case.store, case
+    settings = load_settings()
+    return ResultStore(args.store or (Path(settings.store_dir) if settings.store_dir else None)), None
+
+
+def _export(args) -> int:
+    from ..core.io.outputs import write_json_atomic
+    from ..core.session.findings import export_findings
+
+    store, _ = _place(args)
+    document, problems = export_findings(store, args.paths)
+    for path, reason in problems:
+        say(f"not read: {path}: {reason}")
+    write_json_atomic(args.out, document, indent=2, ensure_ascii=False)
+    marks = sum(len(image["marks"]) for image in document["images"])
+    say(f"{len(document['images'])} image(s) with findings, {marks} mark(s) written to {args.out}")
+    return EXIT_SOME_FAILED if problems else EXIT_OK
+
+
+def _import(args) -> int:
+    from ..core.session.findings import import_findings
+
+    try:
+        document = json.loads(args.file.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{args.file}: not a readable JSON file ({exc}): nothing was imported") from None
+    store, case = _place(args)
+    taken = import_findings(store, document, case)
+    for findings in taken:
+        say(f"{findings.sha256[:12]}… {findings.path}: {len(findings.marks)} mark(s), "
+            f"{len(findings.decisions)} decision(s)")  # fmt: skip
+    say(f"{len(taken)} image(s) imported into {store.folder}")
+    return EXIT_OK
+
+
+def _mask(args) -> int:
+    import numpy as np
+    from PIL import Image
+
+    from ..core.io.images import load_image
+    from ..core.session.findings import findings_mask
+
+    store, _ = _place(args)
+    image = load_image(args.image)
+    findings = store.findings(image.sha256)
+    maps, unread = {}, []
+    for decision in findings.decisions:
+        stored = (
+            store.get(decision.map_key) if decision.decision == "confirmed" and decision.map_key else None
+        )
+        if stored is not None and stored.map_path is not None:
+            maps[decision.model] = stored.load_run().probability
+        elif decision.decision == "confirmed":
+            unread.append(f"{decision.model} region {decision.region}")
+    size = (image.width, image.height)
+    mask = findings_mask(findings, size, maps)
+    Image.fromarray((mask * np.uint8(255)).astype(np.uint8)).save(args.out)
+    for name in unread:
+        say(f"warning: confirmed {name}: its map is not in the store: left out of the mask")
+    say(f"findings mask written: {args.out} ({int(mask.sum()):,} pixels)")
+    return EXIT_SOME_FAILED if unread else EXIT_OK
+
+
+ACTIONS = {"export": _export, "import": _import, "mask": _mask}

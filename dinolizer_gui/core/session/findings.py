@@ -1,0 +1,278 @@
+"""The examiner's findings at work: editing one image's marks and decisions (each change saved at once and,
+in a case, logged with the mark's geometry hash; every change undoable), the state of each model region
+against the decisions (confirmed, rejected, unreviewed, changed since decided), the findings mask, and the
+interchange of findings between stores and examiners."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..io.hashing import sha256_of_file
+from ..maps.postprocess import Region, binary_mask, find_regions, region_labels
+from ..store.findings import (
+    Findings,
+    FindingsError,
+    Mark,
+    RegionDecision,
+    from_interchange,
+    interchange,
+    rasterise,
+    region_fingerprint,
+    utc_now,
+)
+from ..store.results import ResultStore
+from .batch import scan_inputs
+from .case import Case
+
+UNDO_DEPTH = 200
+
+
+class FindingsEditor:
+    """One image's findings as the examiner edits them: every change is saved to the store at once, logged
+    in the open case (mark added, changed or deleted with its geometry's SHA-256; decision recorded), and
+    can be undone and redone — an undo is itself a change, saved and logged."""
+
+    def __init__(
+        self, store: ResultStore | None, sha256: str, path: str, author: str, case: Case | None = None
+    ):
+        self.store, self.author, self.case = store, author, case
+        self.findings = store.findings(sha256) if store is not None else Findings(sha256)
+        self.findings.path = path or self.findings.path
+        self._undo: list[Findings] = []
+        self._redo: list[Findings] = []
+
+    # --- changes -------------------------------------------------------------------------------
+    def add(self, shape: str, points, category: str, label: str = "", note: str = "") -> Mark:
+        mark = Mark.new(shape, points, category, self.author, label, note)
+        self._change(lambda f: replace(f, marks=[*f.marks, mark]))
+        return mark
+
+    def change(self, mark_id: str, **fields) -> Mark:
+        mark = self._existing(mark_id).changed(**fields)
+        self._change(lambda f: replace(f, marks=[mark if m.id == mark_id else m for m in f.marks]))
+        return mark
+
+    def move(self, mark_id: str, dx: float, dy: float) -> Mark:
+        return self.change(mark_id, points=self._existing(mark_id).moved(dx, dy).points)
+
+    def delete(self, mark_id: str) -> None:
+        self._existing(mark_id)
+        self._change(lambda f: replace(f, marks=[m for m in f.marks if m.id != mark_id]))
+
+    def decide(self, model: str, region: int, threshold: float, decision: str, note: str = "",
+               map_key: str = "", fingerprint: str = "") -> RegionDecision:  # fmt: skip
+        made = RegionDecision(
+            model, region, threshold, decision, note, self.author, utc_now(), map_key, fingerprint
+        )
+        made.check()
+
+        def apply(findings: Findings) -> Findings:
+            kept = [d for d in findings.decisions if not _same_region(d, made)]
+            return replace(findings, decisions=[*kept, made])
+
+        self._change(apply)
+        return made
+
+    # --- undo ----------------------------------------------------------------------------------
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo(self) -> None:
+        if self._undo:
+            self._redo.append(self.findings)
+            self._commit(self._undo.pop())
+
+    def redo(self) -> None:
+        if self._redo:
+            self._undo.append(self.findings)
+            self._commit(self._redo.pop())
+
+    # --- the mechanism -------------------------------------------------------------------------
+    def _existing(self, mark_id: str) -> Mark:
+        mark = self.findings.mark(mark_id)
+        if mark is None:
+            raise FindingsError(f"no mark {mark_id} on this image")
+        return mark
+
+    def _change(self, change) -> None:
+        self._undo = [*self._undo[-(UNDO_DEPTH - 1) :], self.findings]
+        self._redo = []
+        self._commit(change(self.findings))
+
+    def _commit(self, new: Findings) -> None:
+        old, self.findings = self.findings, new
+        if self.store is not None:
+            self.store.put_findings(new)
+        if self.case is not None and not self.case.read_only:
+            for kind, data in changes(old, new):
+                self.case.log.append(kind, {"path": new.path, "image_sha256": new.sha256, **data})
+
+
+def _same_region(first: RegionDecision, second: RegionDecision) -> bool:
+    if first.model != second.model:
+        return False
+    if first.fingerprint and second.fingerprint:
+        return first.fingerprint == second.fingerprint
+    return first.region == second.region and first.threshold == second.threshold
+
+
+def changes(old: Findings, new: Findings) -> list[tuple[str, dict]]:
+    """What changed between two states of an image's findings, as audit-log entries."""
+    before, after = {m.id: m for m in old.marks}, {m.id: m for m in new.marks}
+    entries = [("mark-added", _mark_data(after[i])) for i in after if i not in before]
+    entries += [
+        ("mark-changed", _mark_data(after[i])) for i in after if i in before and after[i] != before[i]
+    ]
+    entries += [("mark-deleted", _mark_data(before[i])) for i in before if i not in after]
+    entries += [("region-decided", d.to_record()) for d in new.decisions if d not in old.decisions]
+    entries += [
+        ("region-decision-removed", d.to_record())
+        for d in old.decisions
+        if not any(_same_region(d, kept) for kept in new.decisions)
+    ]
+    return entries
+
+
+def _mark_data(mark: Mark) -> dict:
+    return {"mark": mark.id, "shape": mark.shape, "category": mark.category, "label": mark.label,
+            "note": mark.note, "geometry_sha256": mark.geometry_sha256}  # fmt: skip
+
+
+# --- regions against decisions ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class RegionState:
+    region: Region
+    fingerprint: str
+    decision: str  # "unreviewed", "confirmed", "rejected", or "changed since decided"
+    decided: RegionDecision | None  # the decision it carries, or the one made on its number that changed
+
+    @property
+    def text(self) -> str:
+        if self.decision == "changed since decided" and self.decided is not None:
+            return f"changed since decided ({self.decided.decision} at {self.decided.threshold:.2f})"
+        return self.decision
+
+
+def region_states(
+    findings: Findings, model: str, probability: np.ndarray, threshold: float
+) -> list[RegionState]:
+    """Each region of a model's map at `threshold`, with the examiner's decision on its very pixels; a
+    region whose number carries a decision made on other pixels is "changed since decided"."""
+    mask = binary_mask(probability, threshold)
+    labels, order = region_labels(mask)
+    states = []
+    for region, label in zip(find_regions(probability, mask), order, strict=True):
+        fingerprint = region_fingerprint(labels, label, (region.x, region.y, region.width, region.height))
+        decided = findings.decision(model, fingerprint, region.index, threshold)
+        if decided is not None:
+            states.append(RegionState(region, fingerprint, decided.decision, decided))
+            continue
+        earlier = next((d for d in findings.decisions if d.model == model and d.region == region.index), None)
+        state = "changed since decided" if earlier is not None else "unreviewed"
+        states.append(RegionState(region, fingerprint, state, earlier))
+    return states
+
+
+def unreviewed_count(states: Sequence[RegionState]) -> int:
+    return sum(state.decision in ("unreviewed", "changed since decided") for state in states)
+
+
+def confirmed_mask(findings: Findings, model: str, probability: np.ndarray) -> np.ndarray:
+    """The pixels of the regions confirmed on this model's map, each at the threshold it was decided at."""
+    union = np.zeros(probability.shape, bool)
+    for decision in findings.decisions:
+        if decision.model != model or decision.decision != "confirmed":
+            continue
+        mask = binary_mask(probability, decision.threshold)
+        labels, order = region_labels(mask)
+        for region, label in zip(find_regions(probability, mask), order, strict=True):
+            box = (region.x, region.y, region.width, region.height)
+            if region_fingerprint(labels, label, box) == decision.fingerprint:
+                union |= labels == label
+    return union
+
+
+def findings_mask(findings: Findings, size: tuple[int, int], maps: dict[str, np.ndarray]) -> np.ndarray:
+    """The examiner's findings as a ground-truth mask: the union of the *manipulated* marks and of the regions
+    confirmed on the given models' maps (by model name)."""
+    width, height = size
+    union = np.zeros((height, width), bool)
+    for mark in findings.marks:
+        if mark.category == "manipulated":
+            union |= rasterise(mark, size)
+    for model, probability in maps.items():
+        if probability.shape == union.shape:
+            union |= confirmed_mask(findings, model, probability)
+    return union
+
+
+def mark_from_mask(mask: np.ndarray, category: str, author: str, label: str = "") -> list[Mark]:
+    """A mask PNG taken as marks: one polygon per outer contour of its pixels."""
+    import cv2
+
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return [
+        Mark.new("polygon", [[float(x), float(y)] for x, y in contour[:, 0]], category, author, label)
+        for contour in contours
+        if len(contour) >= 3
+    ]
+
+
+# --- interchange --------------------------------------------------------------------------------------
+def export_findings(store: ResultStore, paths: Sequence[Path | str]) -> tuple[dict, list[tuple[str, str]]]:
+    """The interchange document of the findings kept for these images (files, or folders searched), and each
+    input that could not be read with why."""
+    images, problems = [], []
+    for found in scan_inputs(paths):
+        if found.problem:
+            problems.append((str(found.path), found.problem))
+            continue
+        try:
+            sha256 = sha256_of_file(found.path)
+        except OSError as exc:
+            problems.append((str(found.path), exc.strerror or type(exc).__name__))
+            continue
+        findings = store.findings(sha256)
+        if not findings.empty:
+            images.append(replace(findings, path=str(found.path)))
+    return interchange(images), problems
+
+
+def import_findings(store: ResultStore, document: object, case: Case | None = None) -> list[Findings]:
+    """Take an interchange document into the store: every image checked first (marks inside the image when
+    its size is known to the store), then all kept in one transaction — or none (FindingsError). Marks merge
+    with those kept by their id; decisions replace those on the same region. An image the store has never
+    seen is kept for when it is opened."""
+    pairs = []
+    for incoming in from_interchange(document):
+        size = store.size_of(incoming.sha256)
+        for mark in incoming.marks:
+            mark.check(size)
+        existing = store.findings(incoming.sha256)
+        pairs.append((existing, _merged(existing, incoming)))
+    store.put_all_findings([after for _, after in pairs])
+    if case is not None and not case.read_only:
+        for before, after in pairs:
+            for kind, data in changes(before, after):
+                case.log.append(
+                    kind, {"path": after.path, "image_sha256": after.sha256, "imported": True, **data}
+                )
+    return [after for _, after in pairs]
+
+
+def _merged(existing: Findings, incoming: Findings) -> Findings:
+    marks = {mark.id: mark for mark in existing.marks}
+    marks.update({mark.id: mark for mark in incoming.marks})
+    decisions = [d for d in existing.decisions if not any(_same_region(d, n) for n in incoming.decisions)]
+    return Findings(
+        incoming.sha256, incoming.path or existing.path, list(marks.values()), decisions + incoming.decisions
+    )
