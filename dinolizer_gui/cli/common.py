@@ -70,11 +70,17 @@ def weights_by_model(specs: list[str]) -> dict[str, list[Path]]:
 
 
 def trust_anchors_for(args) -> str:
-    """The PEM trust anchors for Content Credentials: --trust-anchors, else the viewer's setting."""
-    from ..core.io.provenance.credentials import trust_anchors
+    """The user's own PEM trust anchors for Content Credentials (added to the C2PA trust list shipped with
+    the app): --trust-anchors, else the viewer's setting. A folder named on the command line must be there;
+    a saved one that has gone is said, and the run goes on with the C2PA trust list alone."""
+    from ..core.io.provenance.trust_list import missing_anchor_folder, trust_anchors
     from ..core.session.settings import load_settings
 
-    folder = args.trust_anchors or load_settings().trust_anchors
-    if folder and not Path(folder).is_dir():
-        raise UsageError(f"--trust-anchors {folder}: no such folder")
+    if args.trust_anchors:
+        if not Path(args.trust_anchors).is_dir():
+            raise UsageError(f"--trust-anchors {args.trust_anchors}: no such folder")
+        return trust_anchors(args.trust_anchors)
+    folder = load_settings().trust_anchors
+    if warning := missing_anchor_folder(folder):
+        say(f"warning: {warning}")
     return trust_anchors(folder)

@@ -22,14 +22,16 @@ def add_parser(commands) -> None:
     inspect.add_argument(
         "--trust-anchors",
         metavar="DIR",
-        help="PEM certificates whose Content Credentials signers you trust (default: the viewer's setting)",
+        help="PEM certificates of signers you trust, besides the C2PA trust list (default: the viewer's)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.io.hashing import sha256_of_file
+    import hashlib
+
+    from ..core.io.images import ImageLoadError
     from ..core.io.names import path_record
-    from ..core.io.provenance import read_provenance
+    from ..core.io.provenance import provenance_from_bytes, read_file
     from ..core.session.batch import scan_inputs
 
     anchors = trust_anchors_for(args)
@@ -45,12 +47,16 @@ def run(args: argparse.Namespace) -> int:
             "error": entry.problem or None,
         }
         if not entry.problem:
-            try:
-                record["sha256"] = sha256_of_file(entry.path)
-                record["provenance"] = read_provenance(entry.path, anchors)
+            try:  # read once, only from a regular file (a pipe named x.jpg is refused, not waited on)
+                data = read_file(entry.path)
+                record["sha256"] = hashlib.sha256(data).hexdigest()
+                record["provenance"] = provenance_from_bytes(data, anchors)[0]
+            except ImageLoadError as exc:
+                record["error"] = f"cannot be read: {exc.reason}"
             except Exception as exc:  # an unreadable file: its reason, and the others go on
                 record["error"] = f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
-        failed += record["error"] is not None
+        unread = record["provenance"] is not None and record["provenance"]["c2pa"]["state"] == "error"
+        failed += record["error"] is not None or unread
         images.append(record)
         if not args.json:
             _print(record)
@@ -61,15 +67,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print(record: dict) -> None:
+    from ..core.io.provenance import declaration_short
+
     say(f"{record['path']}")
     if record["error"]:
         say(f"  ERROR: {record['error']}")
         return
     provenance = record["provenance"]
     say(f"  SHA-256 {record['sha256']}")
-    say(f"  Content Credentials: {provenance['c2pa']['state']} — {provenance['c2pa']['message']}")
-    if source := provenance["digital_source_type"]:
-        say(f"  Digital source type: {source['value']} (from {source['from']})")
+    c2pa = provenance["c2pa"]
+    say(f"  Content Credentials: {c2pa['state']} — {c2pa['message']}")
+    if c2pa["validation_codes"]:
+        say(f"  C2PA codes: {', '.join(c2pa['validation_codes'])}")
+    for declared in provenance["digital_source_types"]:
+        say(f"  Digital source type: {declaration_short(declared)}")
     for tag, value in provenance["dates"].items():
         say(f"  {tag}: {value}")
     if software := provenance["exif"].get("Software"):
@@ -79,9 +90,11 @@ def _print(record: dict) -> None:
         say(f"  EXIF thumbnail: {verdict[thumbnail['matches']] if thumbnail['present'] else 'none'}")
     if jpeg := provenance["jpeg"]:
         tables = "standard" if jpeg["standard_tables"] else "non-standard"
+        images = f", {len(jpeg['mpf_images'])} more image(s) in its MPF index" if jpeg["mpf_images"] else ""
         say(
             f"  JPEG: quality ~{jpeg['quality']} ({tables} tables), {jpeg['subsampling']}, "
             f"{'progressive' if jpeg['progressive'] else 'baseline'}, {jpeg['trailing_bytes']} trailing bytes"
+            f"{images}"
         )
     for line in provenance["indications"]:
         say(f"  - {line}")

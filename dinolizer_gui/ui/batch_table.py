@@ -65,11 +65,12 @@ def _provenance(item: BatchItem) -> str:
 
 
 def _provenance_rank(item: BatchItem) -> int:
-    """Invalid credentials first, then AI declarations and thumbnails of another picture, then the rest."""
+    """Invalid or damaged credentials first, then AI declarations and thumbnails of another picture, then the
+    rest."""
     facts = item.provenance
     if facts is None:
         return 0
-    return 3 * (facts.c2pa == "invalid") + 2 * facts.declares_ai + facts.thumbnail_differs
+    return 3 * (facts.c2pa in ("invalid", "damaged")) + 2 * facts.declares_ai + facts.thumbnail_differs
 
 
 def _model_column(header: str, name: str, figure: str) -> Column:
@@ -133,6 +134,7 @@ FILTERS: dict[str, Callable[[BatchItem], bool]] = {
     "Not flagged": lambda item: bool(item.models) and not item.flagged,
     "Errors": lambda item: item.status == ItemStatus.ERROR,
     "C2PA invalid": lambda item: item.provenance is not None and item.provenance.c2pa == "invalid",
+    "C2PA damaged": lambda item: item.provenance is not None and item.provenance.c2pa == "damaged",
     "Declares AI": lambda item: item.provenance is not None and item.provenance.declares_ai,
     "Thumbnail differs": lambda item: item.provenance is not None and item.provenance.thumbnail_differs,
     **{f"Analyst: {verdict}": partial(_analyst_said, verdict) for verdict in VERDICTS},

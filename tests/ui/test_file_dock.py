@@ -27,13 +27,20 @@ def test_the_file_dock_and_the_triage_column_say_what_each_file_says(qtbot, wind
     signed = c2pa_files.sign(source, folder / "a_signed.jpg", c2pa_files.make_chain())
     changed = c2pa_files.change_pixels_after_signing(signed, folder / "b_changed.jpg")
     plain = shutil.copy(source, folder / "c_plain.jpg")
+    data = signed.read_bytes()
+    store_type = data.find(b"jumdc2pa") + 4  # the store's type changed: the library no longer finds it
+    damaged = folder / "d_damaged.jpg"
+    damaged.write_bytes(data[:store_type] + b"x" + data[store_type + 1 :])
     drop(window, folder)
     wait_batch_done(qtbot, window)
     assert _cell(window, signed, "File says") == "C2PA valid, declares AI"
     assert _cell(window, changed, "File says") == "C2PA INVALID, declares AI"
     assert _cell(window, plain, "File says") == ""
+    assert _cell(window, damaged, "File says") == "C2PA DAMAGED"  # never taken for a file without any
     dock = window.triage_dock
     dock.filter_combo.setCurrentText("C2PA invalid")
+    assert dock.proxy.rowCount() == 1
+    dock.filter_combo.setCurrentText("C2PA damaged")
     assert dock.proxy.rowCount() == 1
     dock.filter_combo.setCurrentText("All images")
     store = window.workspace.store
@@ -43,7 +50,12 @@ def test_the_file_dock_and_the_triage_column_say_what_each_file_says(qtbot, wind
     window.select_path(str(changed))
     qtbot.waitUntil(lambda: "INVALID Content Credentials" in file_dock.badge.text(), timeout=20000)
     assert "assertion.dataHash.mismatch" in file_dock.summary.text()
-    assert "trainedAlgorithmicMedia" in file_dock.summary.text()
+    assert "Declared source: trainedAlgorithmicMedia (signed: action c2pa.created, invalid manifest)" in (
+        file_dock.summary.text()
+    )
+    window.select_path(str(damaged))
+    qtbot.waitUntil(lambda: "DAMAGED Content Credentials" in file_dock.badge.text(), timeout=20000)
+    assert "APP11 JUMBF segment" in file_dock.summary.text()
     assert file_dock.image.pixmap() is not None and not file_dock.image.pixmap().isNull()
     window.select_path(str(plain))
     qtbot.waitUntil(lambda: "No Content Credentials" in file_dock.badge.text(), timeout=20000)
@@ -79,7 +91,9 @@ def test_a_signer_is_trusted_in_the_viewer_only_through_the_anchors_chosen(
     with qtbot.waitSignal(window.view.analysisFinished, timeout=60000):
         drop(window, signed)
     file_dock = window.file_dock
-    qtbot.waitUntil(lambda: "not checked against a trust list" in file_dock.summary.text(), timeout=20000)
+    qtbot.waitUntil(
+        lambda: "you gave no trust anchors of your own" in file_dock.summary.text(), timeout=20000
+    )
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(anchors))
     window.actions_by_id["trust_anchors"].trigger()
     assert window.settings.trust_anchors == str(anchors)

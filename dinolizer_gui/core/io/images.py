@@ -104,7 +104,7 @@ def load_image(
     if (folder := output_folder_of(path)) is not None:
         raise ImageLoadError(path, f"lies in an output folder of DinoLizer GUI ({folder}), not evidence")
     limit = read_limit(max_pixels)
-    data = _read_bytes(path, limit) if data is None else _checked_size(path, data, limit)
+    data = read_regular_file(path, limit) if data is None else _checked_size(path, data, limit)
     sha256 = hashlib.sha256(data).hexdigest()
     with _open_pil(path, data, max_pixels) as image:
         notes: list[str] = []
@@ -149,7 +149,7 @@ def open_as_stored(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS
     checks as evidence: for files whose values matter as they are (ground-truth masks)."""
     path = Path(path)
     limit = read_limit(max_pixels)
-    with _open_pil(path, _read_bytes(path, limit), max_pixels) as image:
+    with _open_pil(path, read_regular_file(path, limit), max_pixels) as image:
         orientation = _orientation(image)
         try:
             image.seek(0)
@@ -159,7 +159,7 @@ def open_as_stored(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS
             raise ImageLoadError(path, f"file is truncated or corrupt ({exc})") from None
 
 
-def _read_bytes(path: Path, limit: int) -> bytes:
+def read_regular_file(path: Path, limit: int) -> bytes:
     """The whole file, read only from a regular file and only up to `limit` bytes."""
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))

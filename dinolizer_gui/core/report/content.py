@@ -152,7 +152,7 @@ def build_report(results_dir: Path, case: CaseInfo, case_log: dict | None = None
 
 
 def _credential_counts(images: list[dict]) -> dict[str, int]:
-    counts = dict.fromkeys(("valid", "invalid", "remote", "error", "none"), 0)
+    counts = dict.fromkeys(("valid", "invalid", "damaged", "remote", "error", "none"), 0)
     for entry in images:
         if entry.get("provenance"):
             state = entry["provenance"]["c2pa"]["state"]

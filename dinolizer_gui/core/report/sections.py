@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..io.names import counted
+from ..io.provenance import declaration_short
 from ..models.integrity import stated
 
 WINDOW_NOTE = "504 px, class 2 of a 3-class softmax (release) or sigmoid (paper head)"
@@ -154,6 +155,7 @@ C2PA_WORDS = {
     "invalid": "INVALID",
     "none": "none",
     "remote": "points to a remote manifest (not fetched)",
+    "damaged": "DAMAGED (present, unreadable)",
     "error": "could not be read",
 }
 
@@ -170,7 +172,8 @@ def provenance_rows(entry: dict) -> list[Row]:
     credentials = said.pop(0) if c2pa["state"] == "none" and said else f"{state} — {c2pa['message']}"
     if c2pa["state"] != "none" and said:
         said.pop(0)  # the same as the message
-    rows = [Row("Content Credentials", credentials, "alert" if c2pa["state"] == "invalid" else "text")]
+    broken = c2pa["state"] in ("invalid", "damaged")
+    rows = [Row("Content Credentials", credentials, "alert" if broken else "text")]
     if c2pa["validation_codes"]:
         rows.append(Row("C2PA codes", ", ".join(c2pa["validation_codes"]), "mono"))
     if c2pa["actions"]:
@@ -180,8 +183,8 @@ def provenance_rows(entry: dict) -> list[Row]:
             for action in c2pa["actions"]
         )
         rows.append(Row("C2PA actions", f"{chain}; by {c2pa['claim_generator'] or 'an unnamed generator'}"))
-    if source := provenance["digital_source_type"]:
-        rows.append(Row("Declared source", f"{source['value']} (in the {source['from'].upper()})"))
+    if declared := provenance["digital_source_types"]:
+        rows.append(Row("Declared source", "; ".join(declaration_short(item) for item in declared)))
     if (thumbnail := provenance["thumbnail"]) and thumbnail["present"]:
         alert = "alert" if thumbnail["matches"] is False else "text"
         rows.append(Row("EXIF thumbnail", thumbnail_text(thumbnail), alert))
@@ -200,7 +203,7 @@ def thumbnail_text(thumbnail: dict) -> str:
     if not thumbnail["present"]:
         return "none"
     if thumbnail["matches"] is None:
-        return "present, not compared (it could not be decoded)"
+        return "present, not compared (see the indications)"
     verdict = "the same picture as the image" if thumbnail["matches"] else "ANOTHER picture than the image"
     return f"{verdict} (distance {thumbnail['distance']}, 0 = identical; above 0.08 = different)"
 
@@ -208,6 +211,8 @@ def thumbnail_text(thumbnail: dict) -> str:
 def jpeg_text(jpeg: dict) -> str:
     tables = "standard IJG tables" if jpeg["standard_tables"] else "tables of its own encoder"
     trailing = f"; {jpeg['trailing_bytes']:,} bytes after the image" if jpeg["trailing_bytes"] else ""
+    if images := jpeg.get("mpf_images"):
+        trailing += f"; {len(images)} more image(s) listed by its MPF index"
     scan = "progressive" if jpeg["progressive"] else "baseline"
     icc = f", ICC profile {jpeg['icc_profile']}" if jpeg.get("icc_profile") else ""
     return f"quality about {jpeg['quality']} ({tables}), {scan}, {jpeg['subsampling'] or '—'}{icc}{trailing}"

@@ -29,6 +29,7 @@ from platformdirs import user_data_dir
 from ..engine.analysis import AnalysisOptions, ModelRun, RunRecordError
 from ..errors import OutputError
 from ..io.outputs import make_folder, write_atomic
+from ..io.provenance import reading_key
 from ..models.registry import REGISTRY
 from ..models.weights_folder import APP_NAME
 from .findings import Findings
@@ -333,7 +334,9 @@ class ResultStore:
 
     @staticmethod
     def _provenance_key(file_sha256: str, anchors: str) -> str:
-        return hashlib.sha256(f"{file_sha256}\n{anchors}".encode()).hexdigest()
+        """The file, the user's anchors, and what the reading depends on besides (the reader's version, the
+        trust list): a reading made by an older reader or against another list is made again."""
+        return hashlib.sha256(f"{file_sha256}\n{anchors}\n{reading_key()}".encode()).hexdigest()
 
     def provenance(self, file_sha256: str, anchors: str = "") -> dict | None:
         """What the file said about itself when it was read with these trust anchors (None: not read yet, or

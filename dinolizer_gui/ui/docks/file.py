@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import create_worker
 
-from ...core.io.provenance import read_with_thumbnail
+from ...core.io.provenance import declaration_short, read_with_thumbnail
 from ...core.io.provenance.metadata import printable
 from ...core.session.workspace import Workspace
 from ..controllers.view import ViewController
@@ -35,6 +35,7 @@ from ..qimages import rgb_image
 BADGES = {  # the state in words first: never colour alone
     "valid": ("VALID Content Credentials", "#1e8449"),
     "invalid": ("INVALID Content Credentials", "#c0392b"),
+    "damaged": ("DAMAGED Content Credentials (present, unreadable)", "#c0392b"),
     "none": ("No Content Credentials", "#616a6b"),
     "remote": ("REMOTE Content Credentials (not fetched)", "#b9770e"),
     "error": ("Content Credentials UNREADABLE", "#b9770e"),
@@ -166,8 +167,9 @@ def _summary_html(provenance: dict) -> str:
         lines.append(
             escape(f"Ingredient: {ingredient['title']} ({ingredient['relationship']}), {ingredient['state']}")
         )
-    if source := provenance["digital_source_type"]:
-        lines.append(escape(f"Declared source: {source['value']} (in the {source['from'].upper()})"))
+    lines += [
+        escape(f"Declared source: {declaration_short(item)}") for item in provenance["digital_source_types"]
+    ]
     lines += [f"• {escape(sentence)}" for sentence in provenance["indications"][1:]]
     lines += [f"<i>{escape(problem)}</i>" for problem in provenance["problems"]]
     return "<br>".join(lines)

@@ -1,25 +1,38 @@
-"""What a file says about itself, read offline and bounded: Content Credentials (found, not yet validated),
-the IPTC digital source type, EXIF in full, the EXIF thumbnail against the image, generator text, the JPEG's
-structure, and hedged sentences saying what was found and what it does not prove.
+"""What a file says about itself, read offline and bounded: Content Credentials (valid, invalid, damaged…),
+every digital source type declared and by whom, EXIF in full, the EXIF thumbnail against the image, generator
+text, the JPEG's structure, and hedged sentences saying what was found and what it does not prove.
 
 Never writes to the file, never fetches anything, never runs anything in it; each part that cannot be read
-says why, and the others are read all the same.
+says why, and the others are read all the same. docs/provenance.md is the manual.
 """
 
 from __future__ import annotations
 
 import io
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
-from .credentials import credentials_result, read_credentials
+from ..images import read_regular_file
+from .containers import PNG_SIGNATURE, png_chunks
+from .credentials import credentials_result, read_credentials, source_name
 from .jpeg import jpeg_facts
-from .metadata import DATE_TAGS, exif_table, generator_text, printable, thumbnail_check, xmp_facts
+from .metadata import (
+    DATE_TAGS,
+    exif_damage,
+    exif_table,
+    generator_text,
+    png_texts,
+    printable,
+    xmp_facts,
+)
+from .thumbnail import exif_block, thumbnail_check
+from .trust_list import TrustList, c2pa_trust_list
 
-MAX_BYTES = 1 << 30  # the loader's own floor: a file read for its metadata at most this far
-SOURCE_TYPE_PREFIX = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+MAX_BYTES = 1 << 30  # a file read for its metadata at most this far
+READER_VERSION = 2  # what a stored reading was made by: older readings are read again
 # declarations that a generative model made or edited the image
 AI_SOURCE_TYPES = {
     "trainedAlgorithmicMedia",
@@ -29,50 +42,84 @@ AI_SOURCE_TYPES = {
 }
 
 
+def reading_key() -> str:
+    """What a stored reading depends on besides the file and the user's anchors: this reader and the trust
+    list (its issue, and whether it has gone stale)."""
+    listed = c2pa_trust_list()
+    return f"provenance reader {READER_VERSION}; {listed.name} {listed.issued}; stale {listed.stale()}"
+
+
+def read_file(path: Path | str) -> bytes:
+    """The file's bytes for its metadata: only from a regular file (a pipe, device or socket is refused
+    without waiting on it), at most MAX_BYTES; ImageLoadError (naming the file and why) otherwise."""
+    return read_regular_file(Path(path), MAX_BYTES)
+
+
 def read_provenance(path: Path | str, anchors: str = "") -> dict:
-    """The provenance object of one file (see the README's "What the file says about itself"); `anchors`:
-    the PEM trust anchors the user configured (none: no signer is called trusted)."""
+    """The provenance object of one file (docs/provenance.md); `anchors`: the user's own PEM trust anchors,
+    added to the C2PA trust list."""
     return read_with_thumbnail(path, anchors)[0]
 
 
 def read_with_thumbnail(path: Path | str, anchors: str = "") -> tuple[dict, Image.Image | None]:
     """The provenance object, and the EXIF thumbnail decoded and oriented as the image (None: none, or not
     decodable) for the viewer and the reports to show beside the image."""
-    path = Path(path)
-    with open(path, "rb") as handle:
-        data = handle.read(MAX_BYTES)
+    return provenance_from_bytes(read_file(path), anchors)
+
+
+def provenance_from_bytes(
+    data: bytes, anchors: str = "", trust_list: TrustList | None = None
+) -> tuple[dict, Image.Image | None]:
+    """The provenance object of a file's bytes and its EXIF thumbnail; `trust_list`: the shipped C2PA trust
+    list when None."""
     problems: list[str] = []
-    with _opened(data, problems) as image:
-        exif, notes = _guarded(lambda: exif_table(image), ({}, []), "EXIF", problems)
-        problems += notes
-        xmp, notes = _guarded(lambda: xmp_facts(image.info.get("xmp")), ({}, []), "XMP", problems)
-        problems += notes
-        thumbnail = _guarded(lambda: thumbnail_check(image, data), None, "thumbnail", problems)
-        texts = _guarded(lambda: generator_text(image, exif), {}, "text chunks", problems)
-        jpeg = (
-            _guarded(lambda: jpeg_facts(data).as_dict(), None, "JPEG structure", problems)
-            if data[:2] == b"\xff\xd8"
-            else None
-        )
-        if jpeg is not None:
-            jpeg["icc_profile"] = _guarded(
-                lambda: icc_name(image.info.get("icc_profile")), None, "ICC", problems
-            )
-    c2pa = read_credentials(data, anchors)
-    source_type = digital_source_type(xmp, c2pa)
+    texts, notes = _guarded(lambda: png_texts(data), ({}, []), "text chunks", problems)
+    problems += notes
+    image = _opened(data, problems)
+    with image if image is not None else nullcontext():
+        exif, xmp, thumbnail, generated = _picture_parts(image, data, texts, problems)
+        jpeg = _jpeg(data, image, problems) if data[:2] == b"\xff\xd8" else None
+        file_format = (image.format or "") if image is not None else ""
+    c2pa = _with_xmp_reference(read_credentials(data, anchors, trust_list, file_format), xmp)
     provenance = {
         "c2pa": c2pa,
-        "digital_source_type": source_type,
+        "digital_source_types": c2pa["declarations"] + _xmp_declarations(xmp),
         "exif": exif,
         "dates": {tag: exif[key] for tag in DATE_TAGS for key in (tag, f"Exif.{tag}") if key in exif},
         "xmp": xmp,
         "thumbnail": thumbnail.as_dict() if thumbnail is not None else None,
-        "generator_text": texts or None,
+        "generator_text": generated or None,
         "jpeg": jpeg,
         "problems": problems,
     }
     provenance["indications"] = indications(provenance, thumbnail.note if thumbnail else "")
     return provenance, thumbnail.picture if thumbnail is not None else None
+
+
+def _picture_parts(image: Image.Image | None, data: bytes, texts: dict, problems: list[str]):
+    """EXIF, XMP, the thumbnail's check and generator text: what needs the picture opened (nothing when
+    Pillow could not open it)."""
+    if image is None:
+        return {}, {}, None, {}
+    exif, notes = _guarded(lambda: exif_table(image), ({}, []), "EXIF", problems)
+    problems += notes + _guarded(lambda: exif_damage(exif_block(image, data)), [], "EXIF", problems)
+    packet = image.info.get("xmp") or texts.get("XML:com.adobe.xmp")
+    xmp, notes = _guarded(lambda: xmp_facts(packet), ({}, []), "XMP", problems)
+    problems += notes
+    thumbnail = _guarded(lambda: thumbnail_check(image, data), None, "thumbnail", problems)
+    generated = _guarded(lambda: generator_text(image, texts), {}, "generator text", problems)
+    return exif, xmp, thumbnail, generated
+
+
+def _jpeg(data: bytes, image: Image.Image | None, problems: list[str]) -> dict | None:
+    facts = _guarded(lambda: jpeg_facts(data), None, "JPEG structure", problems)
+    if facts is None:
+        return None
+    problems += facts.notes
+    described = facts.as_dict()
+    profile = image.info.get("icc_profile") if image is not None else None
+    described["icc_profile"] = _guarded(lambda: icc_name(profile), None, "ICC", problems)
+    return described
 
 
 def icc_name(profile: bytes | None) -> str | None:
@@ -84,37 +131,43 @@ def icc_name(profile: bytes | None) -> str | None:
     return printable(ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(profile))).strip())
 
 
-PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+PNG_TEXT_CHUNKS = ("tEXt", "zTXt", "iTXt")
 
 
-def _opened(data: bytes, problems: list[str]) -> Image.Image:
-    """The picture for its metadata; a PNG whose text chunk inflates beyond Pillow's limit is opened again
-    without its text chunks (said), so that the rest is read."""
+def _is_png(data: bytes) -> bool:
+    return data[:8] == PNG_SIGNATURE
+
+
+def _opened(data: bytes, problems: list[str]) -> Image.Image | None:
+    """The picture for its metadata (nothing decoded yet); a PNG whose text chunk inflates beyond Pillow's
+    limit is opened again without its text chunks; a file Pillow cannot open is said (None), and what does
+    not need it (Content Credentials, the JPEG's structure) is read all the same."""
     try:
         return Image.open(io.BytesIO(data))
     except ValueError as exc:
-        if data[:8] != b"\x89PNG\r\n\x1a\n":
-            raise
-        problems.append(f"text chunks: not read ({printable(str(exc))[:120]})")
-        return Image.open(io.BytesIO(_without_png_chunks(data, PNG_TEXT_CHUNKS)))
-
-
-def _without_png_chunks(data: bytes, kinds: tuple[bytes, ...]) -> bytes:
-    kept, position = [data[:8]], 8
-    while position + 8 <= len(data):
-        length = int.from_bytes(data[position : position + 4], "big")
-        end = position + 12 + length
-        if data[position + 4 : position + 8] not in kinds:
-            kept.append(data[position:end])
-        position = end
-    return b"".join(kept)
+        if not _is_png(data):
+            problems.append(f"the picture could not be opened ({printable(str(exc))[:160]})")
+            return None
+        problems.append(f"the picture opened again without its text chunks ({printable(str(exc))[:120]})")
+        kept = [
+            data[:8],
+            *(data[c.start : c.end + 4] for c in png_chunks(data) if c.kind not in PNG_TEXT_CHUNKS),
+        ]
+        return _opened(b"".join(kept), problems)
+    except UnidentifiedImageError:
+        problems.append("the picture could not be opened (not in a format Pillow knows, or damaged)")
+    except Exception as exc:  # a decompression bomb, a damaged header
+        problems.append(
+            f"the picture could not be opened ({type(exc).__name__}: {printable(str(exc))[:160]})"
+        )
+    return None
 
 
 def unreadable(reason: str) -> dict:
     """The provenance object of a file that could not be read for it: every part empty, and why."""
     return {
         "c2pa": credentials_result("error", reason),
-        "digital_source_type": None,
+        "digital_source_types": [],
         "exif": {},
         "dates": {},
         "xmp": {},
@@ -137,45 +190,74 @@ def _guarded(read, fallback, part: str, problems: list[str]):
     return fallback
 
 
-def digital_source_type(xmp: dict, c2pa: dict) -> dict | None:
-    """The IPTC digital source type declared, named by the last segment of its URI: from the XMP, else from
-    the Content Credentials' actions; saying where it came from."""
-    value = xmp.get("DigitalSourceType")
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if value:
-        return {
-            "value": str(value).removeprefix(SOURCE_TYPE_PREFIX).rstrip("/").rsplit("/", 1)[-1],
-            "from": "xmp",
-        }
-    declared = [action["digital_source_type"] for action in c2pa["actions"] if action["digital_source_type"]]
-    return {"value": declared[0], "from": "c2pa"} if declared else None
+def _with_xmp_reference(c2pa: dict, xmp: dict) -> dict:
+    """A file without an embedded manifest whose XMP points to one (dcterms:provenance) is `remote`."""
+    reference = xmp.get("provenance")
+    if c2pa["state"] != "none" or not reference:
+        return c2pa
+    url = reference if isinstance(reference, str) else reference[0]
+    return credentials_result(
+        "remote", f"the file points to Content Credentials at {url}; not fetched (the app is offline)"
+    )
+
+
+def _xmp_declarations(xmp: dict) -> list[dict]:
+    """Every IPTC digital source type the XMP declares (each value of a Bag or Seq): unsigned."""
+    values = xmp.get("DigitalSourceType") or []
+    values = [values] if isinstance(values, str) else values
+    where = "Iptc4xmpExt:DigitalSourceType"
+    return [
+        {"value": source_name(value), "from": "xmp", "where": where, "signed": False, "state": None}
+        for value in values
+    ]
 
 
 SOURCE_TYPE_WORDS = {
-    "trainedAlgorithmicMedia": "made by a trained algorithm (generative AI)",
-    "compositeWithTrainedAlgorithmicMedia": "edited with generative AI (a composite with AI-made parts)",
+    "trainedAlgorithmicMedia": "made by a trained algorithm — generative AI",
+    "compositeWithTrainedAlgorithmicMedia": "edited with generative AI — a composite with AI-made parts",
     "algorithmicMedia": "made by an algorithm (not from a camera)",
     "digitalCapture": "captured by a camera",
 }
+
+
+def declaration_short(declared: dict) -> str:
+    """A declaration in a few words: "trainedAlgorithmicMedia (signed: action c2pa.created, valid)"."""
+    if declared["signed"]:
+        return f"{declared['value']} (signed: {declared['where']}, {declared['state']} manifest)"
+    return f"{declared['value']} (unsigned XMP)"
+
+
+def declaration_text(declared: dict) -> str:
+    """One declaration in words, saying who made it and how much it is worth."""
+    kind = declared["value"]
+    meaning = SOURCE_TYPE_WORDS.get(kind, kind)
+    if declared["signed"]:
+        return (
+            f"The Content Credentials declare the image {meaning} ({kind}; {declared['where']}, in a "
+            f"{declared['state']} manifest): signed by its maker, a declaration, not a proof either way."
+        )
+    return (
+        f"The XMP declares the image {meaning} ({kind}): unsigned, anyone can write it — a declaration, not "
+        "a proof either way."
+    )
 
 
 def indications(provenance: dict, thumbnail_note: str) -> list[str]:
     """Short hedged sentences: what was found, and what it does not prove."""
     said = []
     c2pa = provenance["c2pa"]
-    if c2pa["state"] == "none":
+    if c2pa["message"] == "no Content Credentials in the file":
         said.append(
             "No Content Credentials: most cameras and editors write none — this is not evidence of "
             "manipulation."
         )
+    elif c2pa["state"] == "none":
+        said.append(
+            f"{c2pa['message'][0].upper()}{c2pa['message'][1:]} — this is not evidence of manipulation."
+        )
     else:
         said.append(c2pa["message"][0].upper() + c2pa["message"][1:] + ".")
-    if (source := provenance["digital_source_type"]) is not None:
-        kind = source["value"]
-        meaning = SOURCE_TYPE_WORDS.get(kind, kind)
-        where = "XMP declares" if source["from"] == "xmp" else "Content Credentials declare"
-        said.append(f"The {where} the image {meaning} ({kind}): a declaration, not a proof either way.")
+    said += [declaration_text(declared) for declared in provenance["digital_source_types"]]
     thumbnail = provenance["thumbnail"]
     if thumbnail and thumbnail["matches"] is False:
         said.append(
@@ -188,7 +270,18 @@ def indications(provenance: dict, thumbnail_note: str) -> list[str]:
     if provenance["generator_text"]:
         keys = ", ".join(provenance["generator_text"])
         said.append(f"The file holds text image generators write ({keys}): likely made or edited by one.")
-    jpeg = provenance["jpeg"]
+    said += _jpeg_indications(provenance["jpeg"])
+    return said
+
+
+def _jpeg_indications(jpeg: dict | None) -> list[str]:
+    said = []
+    if jpeg and jpeg["mpf_images"]:
+        kinds = ", ".join(dict.fromkeys(image["type"] for image in jpeg["mpf_images"]))
+        said.append(
+            f"The JPEG's multi-picture (MPF) index lists {len(jpeg['mpf_images'])} more image(s) after the "
+            f"picture ({kinds}): written with it, as phones write depth and gain maps — not appended data."
+        )
     if jpeg and jpeg["trailing_bytes"]:
         said.append(
             f"{jpeg['trailing_bytes']:,} bytes follow the end of the JPEG image: data appended to the file, "
@@ -203,9 +296,9 @@ def indications(provenance: dict, thumbnail_note: str) -> list[str]:
 
 
 def declares_ai(provenance: dict | None) -> bool:
-    """Whether the file declares itself made or edited by generative AI (XMP or Content Credentials)."""
-    source = (provenance or {}).get("digital_source_type") or {}
-    return source.get("value") in AI_SOURCE_TYPES
+    """Whether any declaration — signed or not — says a generative model made or edited the image."""
+    declared = (provenance or {}).get("digital_source_types") or []
+    return any(item.get("value") in AI_SOURCE_TYPES for item in declared)
 
 
 @dataclass(frozen=True)
@@ -223,7 +316,8 @@ class ProvenanceSummary:
         return ", ".join(parts)
 
 
-C2PA_SHORT = {"valid": "valid", "invalid": "INVALID", "remote": "remote", "error": "unreadable"}
+C2PA_SHORT = {"valid": "valid", "invalid": "INVALID", "damaged": "DAMAGED", "remote": "remote",
+              "error": "unreadable"}  # fmt: skip
 
 
 def summarise(provenance: dict) -> ProvenanceSummary:
@@ -235,7 +329,11 @@ def summarise(provenance: dict) -> ProvenanceSummary:
 
 def provenance_of(path: Path | str, anchors: str = "") -> dict:
     """The provenance object, or the one that says why the file could not be read for it."""
+    from ..images import ImageLoadError
+
     try:
         return read_provenance(path, anchors)
+    except ImageLoadError as exc:
+        return unreadable(f"the file could not be read for its provenance: {exc.reason}")
     except (OSError, ValueError) as exc:
         return unreadable(f"the file could not be read for its provenance: {exc}")

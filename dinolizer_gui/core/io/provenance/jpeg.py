@@ -1,11 +1,14 @@
 """A JPEG's structure from its markers: quantization tables and the quality they imply (IJG scaling), baseline
-or progressive, chroma subsampling, and the bytes after the end-of-image marker. Nothing is decoded."""
+or progressive, chroma subsampling, the images a multi-picture (MPF) index lists, and the bytes after the
+end-of-image marker that nothing accounts for. Nothing is decoded."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .containers import JPEG_SOI, JpegLayout, Part, jpeg_layout
 
 # The standard tables of ITU-T T.81 Annex K (libjpeg's), in natural order; DQT stores tables in zig-zag order
 _STANDARD_LUMINANCE = """
@@ -40,8 +43,7 @@ def _zigzag() -> np.ndarray:
 _ZIGZAG = _zigzag()
 _LUMINANCE = np.array(_STANDARD_LUMINANCE.split(), dtype=int)[_ZIGZAG]
 _CHROMINANCE = np.array(_STANDARD_CHROMINANCE.split(), dtype=int)[_ZIGZAG]
-SOF_PROGRESSIVE = {0xC2, 0xC6, 0xCA, 0xCE}
-SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+SOF_PROGRESSIVE = {"SOF2", "SOF6", "SOF10", "SOF14"}
 
 
 def ijg_table(standard: np.ndarray, quality: int) -> np.ndarray:
@@ -50,14 +52,28 @@ def ijg_table(standard: np.ndarray, quality: int) -> np.ndarray:
     return np.clip((standard * scale + 50) // 100, 1, 255)
 
 
+MP_TYPES = {  # the MPF image types (CIPA DC-007), by the low 24 bits of an entry's attribute
+    0x030000: "primary image",
+    0x010001: "large thumbnail (VGA)",
+    0x010002: "large thumbnail (full HD)",
+    0x020001: "panorama frame",
+    0x020002: "disparity image (stereo)",
+    0x020003: "multi-angle image",
+    0x000000: "undefined type (e.g. a gain map or a depth map)",
+}
+MAX_MP_ENTRIES = 64
+
+
 @dataclass
 class JpegFacts:
     quality: int | None = None
     standard_tables: bool = False
     progressive: bool = False
     subsampling: str = ""
-    trailing_bytes: int = 0
+    trailing_bytes: int = 0  # bytes after the end-of-image marker that no MPF entry accounts for
+    mpf_images: list[dict] = field(default_factory=list)  # the images a multi-picture (MPF) index lists
     tables: dict[int, list[int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -66,36 +82,81 @@ class JpegFacts:
             "progressive": self.progressive,
             "subsampling": self.subsampling,
             "trailing_bytes": self.trailing_bytes,
+            "mpf_images": self.mpf_images,
         }
 
 
-def jpeg_facts(data: bytes) -> JpegFacts:
-    """Walk the markers from SOI to EOI; ValueError when the stream is not a JPEG one."""
-    if data[:2] != b"\xff\xd8":
-        raise ValueError("no JPEG start-of-image marker")
-    facts, position = JpegFacts(), 2
-    while position + 4 <= len(data):
-        if data[position] != 0xFF:
-            raise ValueError(f"no marker at byte {position}")
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-            continue
-        if marker == 0xD9:
-            facts.trailing_bytes = len(data) - position - 2
-            break
-        length = int.from_bytes(data[position + 2 : position + 4], "big")
-        segment = data[position + 4 : position + 2 + length]
-        if marker == 0xDB:
-            _read_tables(segment, facts)
-        elif marker in SOF_MARKERS:
-            facts.progressive = marker in SOF_PROGRESSIVE
-            facts.subsampling = _subsampling(segment)
-        position += 2 + length
-        if marker == 0xDA:  # entropy-coded data: to the next marker that is not a restart or a stuffed byte
-            position = _after_scan(data, position)
+def jpeg_facts(data: bytes, layout: JpegLayout | None = None) -> JpegFacts:
+    """The primary image's tables, frame and the bytes after it (ValueError when the stream is not a JPEG
+    one); the images a multi-picture index (APP2 "MPF") lists after it are named, not counted as appended."""
+    layout = layout or jpeg_layout(data)
+    facts = JpegFacts()
+    mpf: Part | None = None
+    for segment in layout.segments:
+        if segment.kind == "DQT":
+            _read_tables(segment.payload(data), facts)
+        elif segment.kind.startswith("SOF"):
+            facts.progressive = segment.kind in SOF_PROGRESSIVE
+            facts.subsampling = _subsampling(segment.payload(data))
+        elif segment.kind == "APP2" and mpf is None and data[segment.body : segment.body + 4] == b"MPF\0":
+            mpf = segment
+    if layout.end_of_image is not None:
+        after = layout.end_of_image + 2
+        facts.mpf_images = _mpf_images(data, mpf, facts.notes) if mpf is not None else []
+        facts.trailing_bytes = len(data) - after - _covered(facts.mpf_images, after)
     _estimate_quality(facts)
     return facts
+
+
+def _mpf_images(data: bytes, segment: Part, notes: list[str]) -> list[dict]:
+    """The images of a multi-picture index, each with its type, offset in the file and size; an entry that
+    does not point at a JPEG inside the file is noted and left out."""
+    header = segment.body + 4  # MPF offsets count from the TIFF header after "MPF\0"
+    payload = data[header : segment.end]
+    if payload[:4] not in (b"II*\0", b"MM\0*"):
+        notes.append("MPF index: no TIFF header")
+        return []
+    little = payload[:2] == b"II"
+
+    def number(at: int, size: int) -> int:
+        return int.from_bytes(payload[at : at + size], "little" if little else "big")
+
+    ifd = number(4, 4)
+    count = number(ifd, 2)
+    entries = None
+    for index in range(min(count, 32)):
+        at = ifd + 2 + 12 * index
+        if number(at, 2) == 0xB002:  # MPEntry: 16 bytes per image
+            entries = (number(at + 4, 4) // 16, number(at + 8, 4))
+    if entries is None:
+        notes.append("MPF index without image entries")
+        return []
+    images = []
+    for index in range(min(entries[0], MAX_MP_ENTRIES)):
+        at = entries[1] + 16 * index
+        if at + 16 > len(payload):
+            notes.append("MPF index cut short")
+            break
+        kind, size, offset = number(at, 4) & 0xFFFFFF, number(at + 4, 4), number(at + 8, 4)
+        if not offset:
+            continue  # the primary image (offset 0): this one
+        start = header + offset
+        image = data[start : start + size]
+        if len(image) != size or image[:2] != JPEG_SOI or image[-2:] != b"\xff\xd9":
+            notes.append(f"MPF entry {index + 1} does not point at a whole JPEG image inside the file")
+            continue
+        images.append({"type": MP_TYPES.get(kind, f"type 0x{kind:06x}"), "offset": start, "size": size})
+    return images
+
+
+def _covered(images: list[dict], after: int) -> int:
+    """How many bytes from `after` on the images cover (overlaps counted once)."""
+    covered, reached = 0, after
+    for image in sorted(images, key=lambda image: image["offset"]):
+        start, end = max(image["offset"], reached), image["offset"] + image["size"]
+        if end > start:
+            covered, reached = covered + end - start, end
+    return covered
 
 
 def _read_tables(segment: bytes, facts: JpegFacts) -> None:
@@ -119,18 +180,6 @@ def _subsampling(segment: bytes) -> str:
     return {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0", (4, 1): "4:1:1", (1, 2): "4:4:0"}.get(
         ratio, f"{h0}x{v0},{h1}x{v1}"
     )
-
-
-def _after_scan(data: bytes, position: int) -> int:
-    while True:
-        position = data.find(b"\xff", position)
-        if position < 0 or position + 1 >= len(data):
-            return len(data)
-        following = data[position + 1]
-        if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
-            position += 1 if following == 0xFF else 2
-            continue
-        return position
 
 
 def _estimate_quality(facts: JpegFacts) -> None:

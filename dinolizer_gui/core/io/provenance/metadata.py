@@ -1,22 +1,22 @@
-"""EXIF in full (every IFD, GPS included; a MakerNote noted, not decoded), the EXIF thumbnail and how it
-compares with the image, XMP (parsed without entity expansion) and text written by image generators."""
+"""EXIF in full (every IFD, GPS included; a MakerNote noted, not decoded; UserComment decoded; a damaged
+block said), XMP (parsed without entity expansion, walked once) and text written by image generators."""
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
+import zlib
 
-import numpy as np
 from defusedxml import ElementTree
-from PIL import ExifTags, Image, ImageOps
+from PIL import ExifTags, Image
+
+from .containers import PNG_SIGNATURE, png_chunks
 
 MAX_EXIF_ENTRIES = 2000
 MAX_VALUE_CHARS = 300
 MAX_XMP_BYTES = 4 << 20
-MAX_THUMBNAIL_PIXELS = 2_000_000
-THUMBNAIL_MATCH = (
-    0.08  # mean |difference| of the two pictures at 32 x 32 grey, 0..1: at most this = the same picture
-)
+MAX_XMP_VALUES = 50  # values kept per XMP field
+USER_COMMENT = 0x9286
+# UserComment's 8-byte character code (EXIF 2.3, table 9) and how the rest is decoded
+COMMENT_CODES = {b"ASCII\0\0\0": "ascii", b"JIS\0\0\0\0\0": "shift_jis", b"\0" * 8: "utf-8"}
 # keys only generators write; keys anyone writes, kept when their text reads like a generator's settings
 GENERATOR_KEYS = ("parameters", "prompt", "workflow", "negative_prompt", "sd-metadata", "invokeai_metadata",
                   "dream", "generation_data")  # fmt: skip
@@ -90,84 +90,74 @@ def exif_table(image: Image.Image) -> tuple[dict[str, str], list[str]]:
                     f"present ({len(value) if isinstance(value, bytes) else '?'} bytes, not decoded)"
                 )
                 continue
+            if tag == USER_COMMENT and isinstance(value, bytes):
+                value = user_comment(value)
             table[f"{prefix}{'.' if prefix else ''}{name}"] = printable(value)
     return table, notes
 
 
-@dataclass(frozen=True)
-class ThumbnailCheck:
-    present: bool
-    matches: bool | None = None
-    distance: float | None = None
-    note: str = ""
-    picture: Image.Image | None = None  # decoded, as oriented as the image (for the viewer and reports)
-
-    def as_dict(self) -> dict:
-        return {"present": self.present, "matches": self.matches, "distance": self.distance}
-
-
-def thumbnail_check(image: Image.Image, data: bytes) -> ThumbnailCheck:
-    """The EXIF thumbnail (IFD1), decoded within bounds, compared with the oriented image at its size."""
-    exif = image.getexif()
-    try:
-        ifd1 = exif.get_ifd(ExifTags.IFD.IFD1)
-    except Exception:
-        ifd1 = {}
-    offset, length = ifd1.get(0x0201), ifd1.get(0x0202)
-    if not offset or not length:
-        return ThumbnailCheck(False)
-    blob = _thumbnail_bytes(data, int(offset), int(length))
-    if blob is None:
-        return ThumbnailCheck(True, note="the thumbnail's offset and length point outside the EXIF data")
-    try:
-        with Image.open(io.BytesIO(blob)) as thumbnail:
-            if thumbnail.width * thumbnail.height > MAX_THUMBNAIL_PIXELS:
-                return ThumbnailCheck(
-                    True, note=f"a thumbnail of {thumbnail.width} x {thumbnail.height}: not decoded"
-                )
-            picture = _oriented(thumbnail.convert("RGB"), exif.get(0x0112, 1))
-    except Exception as exc:  # not a JPEG, truncated: said
-        return ThumbnailCheck(True, note=f"the thumbnail could not be decoded ({type(exc).__name__})")
-    main = ImageOps.exif_transpose(image).convert("RGB")
-    distance = round(_distance(main, picture), 4)
-    return ThumbnailCheck(True, distance <= THUMBNAIL_MATCH, distance, picture=picture)
+def user_comment(raw: bytes) -> str:
+    """UserComment as text: its 8-byte character code says how the rest is encoded — UNICODE is UTF-16 in
+    either byte order (writers differ: a byte-order mark, else the order whose high bytes are the zeros),
+    ASCII, JIS, or undefined (read as UTF-8)."""
+    code, body = raw[:8], raw[8:]
+    if code == b"UNICODE\0":
+        if body[:2] in (b"\xfe\xff", b"\xff\xfe"):
+            text = body.decode("utf-16", "replace")
+        else:
+            big = body[0::2].count(0) >= body[1::2].count(0)
+            text = body[: len(body) // 2 * 2].decode("utf-16-be" if big else "utf-16-le", "replace")
+    elif code in COMMENT_CODES:
+        text = body.decode(COMMENT_CODES[code], "replace")
+    else:  # no character code: the whole value
+        text = raw.decode("utf-8", "replace")
+    return text.rstrip("\0 ")
 
 
-def _thumbnail_bytes(data: bytes, offset: int, length: int) -> bytes | None:
-    """The thumbnail's bytes: offsets count from the TIFF header inside the APP1 Exif segment."""
-    start = data.find(b"Exif\0\0")
-    if start < 0:
-        return None
-    tiff = start + 6
-    blob = data[tiff + offset : tiff + offset + length]
-    return blob if len(blob) == length else None
+TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+IFD_POINTERS = (0x8769, 0x8825, 0xA005)  # Exif, GPS, Interop
+MAX_IFDS = 16
 
 
-ORIENTATIONS = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
+def exif_damage(block: bytes | None) -> list[str]:
+    """What is wrong in an EXIF (TIFF) block, walked once from its header through every IFD it points to:
+    an IFD or a value outside the block, an entry of no TIFF type ([] when it is whole, or absent)."""
+    if not block:
+        return []
+    tiff = block[6:] if block[:6] == b"Exif\0\0" else block
+    if tiff[:4] not in (b"II*\0", b"MM\0*"):
+        return [f"EXIF block of {len(block):,} bytes damaged: no TIFF header, nothing in it could be read"]
+    little = tiff[:2] == b"II"
 
+    def number(at: int, size: int) -> int:
+        return int.from_bytes(tiff[at : at + size], "little" if little else "big")
 
-def _oriented(picture: Image.Image, orientation: int) -> Image.Image:
-    method = ORIENTATIONS.get(int(orientation))
-    return picture.transpose(method) if method is not None else picture
-
-
-def _distance(first: Image.Image, second: Image.Image) -> float:
-    """Mean |difference| of the two pictures as 32 x 32 grey, each stretched to its own range (0..1)."""
-
-    def grey(picture: Image.Image) -> np.ndarray:
-        small = np.asarray(picture.convert("L").resize((32, 32), Image.Resampling.BOX), dtype=np.float32)
-        low, high = small.min(), small.max()
-        return (small - low) / max(high - low, 1.0)
-
-    return float(np.abs(grey(first) - grey(second)).mean())
+    problems: list[str] = []
+    queue, seen = [("IFD0", number(4, 4))], set[int]()
+    while queue and len(seen) < MAX_IFDS:
+        name, offset = queue.pop(0)
+        if offset in seen:
+            continue
+        seen.add(offset)
+        count = number(offset, 2)
+        if offset < 8 or offset + 2 + 12 * count > len(tiff):
+            problems.append(f"the {name} at offset {offset:,} runs past the block's end")
+            continue
+        for index in range(count):
+            at = offset + 2 + 12 * index
+            tag, kind, items = number(at, 2), number(at + 2, 2), number(at + 4, 4)
+            size = TIFF_TYPE_SIZES.get(kind, 0) * items
+            if kind not in TIFF_TYPE_SIZES:
+                problems.append(f"{name} entry 0x{tag:04x} has no TIFF type ({kind})")
+            elif size > 4 and number(at + 8, 4) + size > len(tiff):
+                problems.append(f"{name} entry 0x{tag:04x} points past the block's end")
+            elif tag in IFD_POINTERS:
+                queue.append((f"IFD 0x{tag:04x}", number(at + 8, 4)))
+        following = number(offset + 2 + 12 * count, 4)
+        if following and name == "IFD0":
+            queue.append(("IFD1", following))
+    listed = problems[:3] + ([f"and {len(problems) - 3} more"] if len(problems) > 3 else [])
+    return [f"EXIF damaged: {'; '.join(listed)}"] if problems else []
 
 
 def xmp_facts(packet: bytes | str | None) -> tuple[dict, list[str]]:
@@ -187,49 +177,107 @@ def xmp_facts(packet: bytes | str | None) -> tuple[dict, list[str]]:
     return _xmp_fields(root), []
 
 
+XMP_FIELDS = {  # the provenance object's key: the XMP property
+    "DigitalSourceType": ("Iptc4xmpExt", "DigitalSourceType"),
+    "CreatorTool": ("xmp", "CreatorTool"),
+    "DocumentID": ("xmpMM", "DocumentID"),
+    "InstanceID": ("xmpMM", "InstanceID"),
+    "provenance": ("dcterms", "provenance"),
+}
+RDF = NAMESPACES["rdf"]
+CONTAINERS = {f"{{{RDF}}}{kind}" for kind in ("Bag", "Seq", "Alt")}
+
+
 def _xmp_fields(root) -> dict:
-    def values(prefix: str, name: str) -> list[str]:
-        tag = f"{{{NAMESPACES[prefix]}}}{name}"
-        found = [element.text.strip() for element in root.iter(tag) if element.text and element.text.strip()]
-        found += [element.attrib[tag] for element in root.iter() if tag in element.attrib]
-        found += [
-            li.text.strip()
-            for element in root.iter(tag)
-            for li in element.iter()
-            if li.text and li.text.strip()
-        ]
-        return list(dict.fromkeys(found))
-
+    """The fields, in one walk of the tree (each element looked at once, with its children: a property's
+    value is its text, its rdf:resource, or every item of the Bag, Seq or Alt it holds)."""
+    wanted = {f"{{{NAMESPACES[prefix]}}}{name}": key for key, (prefix, name) in XMP_FIELDS.items()}
+    found: dict[str, list[str]] = {key: [] for key in XMP_FIELDS}
     event_keys = {key: f"{{{NAMESPACES['stEvt']}}}{key}" for key in ("action", "softwareAgent", "when")}
-    history = [
-        {key: printable(event.attrib.get(tag, "")) for key, tag in event_keys.items()}
-        for event in root.iter()
-        if event_keys["action"] in event.attrib
-    ]
-    fields = {
-        "DigitalSourceType": values("Iptc4xmpExt", "DigitalSourceType"),
-        "CreatorTool": values("xmp", "CreatorTool"),
-        "DocumentID": values("xmpMM", "DocumentID"),
-        "InstanceID": values("xmpMM", "InstanceID"),
-        "provenance": values("dcterms", "provenance"),
-        "History": history,
+    history: list[dict[str, str]] = []
+    for element in root.iter():
+        if (key := wanted.get(element.tag)) is not None:
+            found[key] += _property_values(element)
+        for tag, value in element.attrib.items():
+            if (key := wanted.get(tag)) is not None:
+                found[key].append(value.strip())
+        if event_keys["action"] in element.attrib and len(history) < MAX_XMP_VALUES:
+            history.append({key: printable(element.attrib.get(tag, "")) for key, tag in event_keys.items()})
+    fields: dict = {
+        key: list(dict.fromkeys(v for v in values if v))[:MAX_XMP_VALUES] for key, values in found.items()
     }
-    return {key: value[0] if isinstance(value, list) and len(value) == 1 and key != "History" else value
-            for key, value in fields.items() if value}  # fmt: skip
+    fields = {key: value[0] if len(value) == 1 else value for key, value in fields.items() if value}
+    if history:
+        fields["History"] = history
+    return fields
 
 
-def generator_text(image: Image.Image, exif: dict[str, str]) -> dict[str, str]:
-    """Text written by image generators and their front-ends: PNG/WebP text chunks and JPEG comments with the
-    keys they use, or text that reads like their settings; the first 500 characters of each."""
+def _property_values(element) -> list[str]:
+    values = [element.text.strip()] if element.text and element.text.strip() else []
+    if resource := element.attrib.get(f"{{{RDF}}}resource"):
+        values.append(resource.strip())
+    for container in element:
+        if container.tag in CONTAINERS:
+            values += [item.text.strip() for item in container if item.text and item.text.strip()]
+    return values
+
+
+def generator_text(image: Image.Image, png_text: dict[str, str]) -> dict[str, str]:
+    """Text written by image generators and their front-ends: PNG text chunks, JPEG comments and EXIF
+    UserComment (where Stable Diffusion front-ends put their settings in JPEG and WebP) with the keys they
+    use, or text that reads like their settings; the first 500 characters of each."""
     found: dict[str, str] = {}
-    texts = {
+    texts: dict = {
         key: value for key, value in image.info.items() if isinstance(value, (str, bytes)) and key != "xmp"
     }
-    texts.update(getattr(image, "text", {}) or {})
-    if "Exif.UserComment" in exif:
-        texts["UserComment"] = exif["Exif.UserComment"]
+    texts.update(png_text)  # the PNG's text chunks, those after the pixels too (read without decoding them)
+    comment = image.getexif().get_ifd(ExifTags.IFD.Exif).get(USER_COMMENT)
+    if isinstance(comment, bytes):
+        texts["UserComment"] = user_comment(comment)
     for key, value in texts.items():
         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
         if key in GENERATOR_KEYS or (key in COMMENT_KEYS and any(word in text for word in GENERATOR_WORDS)):
             found[str(key)] = printable(text[:500])
     return found
+
+
+MAX_TEXT_CHARS = 1 << 20  # a text chunk inflated to this at most
+
+
+def png_texts(data: bytes) -> tuple[dict[str, str], list[str]]:
+    """The PNG's tEXt, zTXt and iTXt chunks as {keyword: text} — those after the pixels too, read without
+    decoding them — compressed ones inflated to MAX_TEXT_CHARS at most (the rest cut, and said)."""
+    texts: dict[str, str] = {}
+    notes: list[str] = []
+    if data[:8] != PNG_SIGNATURE:
+        return texts, notes
+    for chunk in png_chunks(data):
+        if chunk.kind not in ("tEXt", "zTXt", "iTXt"):
+            continue
+        keyword, _, rest = chunk.payload(data).partition(b"\0")
+        name = keyword.decode("latin-1")
+        if chunk.kind == "tEXt":
+            text = rest.decode("latin-1")
+        elif chunk.kind == "zTXt":
+            text = _inflated(rest[1:], name, notes).decode("latin-1")
+        else:
+            compressed, body = rest[:1] == b"\1", rest[2:]
+            _language, _, body = body.partition(b"\0")
+            _translated, _, body = body.partition(b"\0")
+            text = (_inflated(body, name, notes) if compressed else body).decode("utf-8", "replace")
+        texts.setdefault(name, text)
+    return texts, notes
+
+
+def _inflated(compressed: bytes, name: str, notes: list[str]) -> bytes:
+    inflater = zlib.decompressobj()
+    try:
+        text = inflater.decompress(compressed, MAX_TEXT_CHARS)
+    except zlib.error as exc:
+        notes.append(f"text chunk {printable(name)}: not inflated ({exc})")
+        return b""
+    if inflater.unconsumed_tail:
+        notes.append(
+            f"text chunk {printable(name)}: inflates beyond {MAX_TEXT_CHARS:,} bytes, the first read"
+        )
+    return text

@@ -1,0 +1,451 @@
+"""What a hostile tester found the file's own evidence saying untruly (issue 29), one test per class of
+defect, on files signed here with c2pa-python's builder or written byte by byte: damaged Content Credentials
+called `none`, bytes no signature covers changed and still `valid`, declarations of AI lost, trust taken from
+the wrong codes, thumbnails misjudged, generator settings and formats missed, walks that lock out."""
+
+import io
+import json
+import os
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, PngImagePlugin
+
+from dinolizer_gui.core.io.provenance import (
+    declares_ai,
+    provenance_from_bytes,
+    read_provenance,
+    reading_key,
+    summarise,
+)
+from dinolizer_gui.core.io.provenance import trust_list as trust_lists
+from dinolizer_gui.core.io.provenance.trust_list import c2pa_trust_list, trust_anchors, trust_list_from
+from tests import c2pa_files
+
+ROOT = Path(__file__).resolve().parents[2]
+AI = c2pa_files.source_type("trainedAlgorithmicMedia")
+COMPOSITE = c2pa_files.source_type("compositeWithTrainedAlgorithmicMedia")
+CAPTURE = c2pa_files.source_type("digitalCapture")
+
+
+def _photo(path: Path, size=(240, 360), seed=0, **save) -> Path:
+    y, x = np.mgrid[0 : size[0], 0 : size[1]]
+    rgb = np.stack([x * 0.7 + seed * 40, y * 0.9, (x + y) * 0.4 + seed * 10], -1) % 256
+    Image.fromarray(rgb.astype(np.uint8)).save(path, **save)
+    return path
+
+
+@pytest.fixture(scope="module")
+def chain():
+    return c2pa_files.make_chain()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, chain):
+    folder = tmp_path_factory.mktemp("signed")
+    jpeg = _photo(folder / "source.jpg", quality=90)
+    png = _photo(folder / "source.png")
+    return {
+        "folder": folder,
+        "jpeg": c2pa_files.sign(jpeg, folder / "signed.jpg", chain),
+        "png": c2pa_files.sign_manifest(png, folder / "signed.png", chain),
+        "large": c2pa_files.sign_manifest(jpeg, folder / "large.jpg", chain, filler=90_000),
+    }
+
+
+def _changed(path: Path, at: int, mask: int = 0x01) -> bytes:
+    data = bytearray(path.read_bytes())
+    data[at] ^= mask
+    return bytes(data)
+
+
+def _c2pa(data: bytes, anchors: str = "", trust_list=None) -> dict:
+    return provenance_from_bytes(data, anchors, trust_list)[0]["c2pa"]
+
+
+def _app11(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each APP11 segment."""
+    found, position = [], 2
+    while data[position + 1] != 0xDA:
+        end = position + 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+        if data[position + 1] == 0xEB:
+            found.append((position, end))
+        position = end
+    return found
+
+
+# --- 11: damaged Content Credentials are `damaged`, never `none`; unsigned bytes changed never `valid` ---
+
+
+def test_a_changed_label_a_cut_or_a_dropped_segment_reads_damaged_never_none(files):
+    data = files["jpeg"].read_bytes()
+    store_label = data.find(b"jumdc2pa") + 4  # the store's type UUID: the library no longer sees a store
+    cases = {
+        "store type changed": _changed(files["jpeg"], store_label),
+        "APP11 marker changed": _changed(files["jpeg"], _app11(data)[0][0] + 1),
+        "segment cut in half": data[: _app11(data)[0][1] - 15000] + data[_app11(data)[0][1] :],
+    }
+    large = files["large"].read_bytes()
+    (first, _), (second, second_end) = _app11(large)[:2]
+    cases["second segment dropped"] = large[:second] + large[second_end:]
+    cases["first segment dropped"] = large[:first] + large[second:]
+    png = files["png"].read_bytes()
+    label = png.find(b"c2pa\0", png.find(b"caBX"))
+    cases["PNG store label changed"] = png[:label] + b"b" + png[label + 1 :]
+    cases["PNG caBX chunk type changed"] = png.replace(b"caBX", b"caBY", 1)
+    for name, changed in cases.items():
+        c2pa = _c2pa(changed)
+        assert c2pa["state"] == "damaged", (name, c2pa["message"])
+        assert c2pa["traces"] and "DAMAGED" in c2pa["message"], name
+        assert "not the same as a file without Content Credentials" in c2pa["message"]
+    provenance = provenance_from_bytes(cases["store type changed"])[0]
+    assert summarise(provenance).text == "C2PA DAMAGED"
+    assert not provenance["indications"][0].startswith("No Content Credentials")
+    plain = _photo(files["folder"] / "plain.jpg", quality=90).read_bytes()
+    assert _c2pa(plain)["state"] == "none" and _c2pa(plain)["traces"] == []  # no trace at all: none
+
+
+def test_bytes_no_signature_covers_changed_make_the_credentials_invalid(files):
+    """The library reads these files as valid: the APP11 header, box labels, an embedded file's description
+    and the claim signature's padding are outside what the signer signs."""
+    data = files["jpeg"].read_bytes()
+    segment = _app11(data)[0][0]
+    pad = data.find(b"cpad", data.find(b"c2pa.signature\0")) + 7  # the COSE header's padding: zeros
+    places = {
+        "JUMBF identifier": segment + 5,
+        "box instance": segment + 7,
+        "store label": data.find(b"\x03c2pa\0") + 1,
+        "assertion store label": data.find(b"c2pa.assertions\0") + 5,
+        "claim label": data.find(b"c2pa.claim.v2\0") + 6,
+        "signature label": data.find(b"c2pa.signature\0") + 6,
+        "embedded file description": data.find(b"bfdb") + 4,
+        "signature padding": pad + 100,
+        "the manifest's box length": data.find(b"jumb", data.find(b"jumdc2pa")) - 1,
+    }
+    for name, at in places.items():
+        c2pa = _c2pa(_changed(files["jpeg"], at))
+        if c2pa["state"] == "damaged":  # a length the library sometimes cannot parse at all
+            continue
+        assert c2pa["state"] == "invalid", (name, c2pa["message"])
+        assert c2pa["unsigned_changes"] and "no signature covers" in c2pa["message"], name
+    assert _c2pa(data)["state"] == "valid" and _c2pa(data)["unsigned_changes"] == []
+    png = files["png"].read_bytes()
+    crc = png.find(b"IDAT") - 8  # the caBX chunk's CRC, just before the next chunk's length
+    assert _c2pa(png[:crc] + bytes([png[crc] ^ 1]) + png[crc + 1 :])["state"] == "invalid"
+
+
+# --- 12: every declared digital source type is kept, with where it comes from -------------------------------
+
+
+def test_every_declaration_counts_signed_ones_first_and_an_ai_parent_is_not_forgotten(files, chain, tmp_path):
+    source = files["folder"] / "source.jpg"
+    both = c2pa_files.sign_manifest(
+        source,
+        tmp_path / "captured-then-inpainted.jpg",
+        chain,
+        [{"action": "c2pa.created", "digitalSourceType": CAPTURE},
+         {"action": "c2pa.edited", "digitalSourceType": COMPOSITE}],
+    )  # fmt: skip
+    provenance = read_provenance(both)
+    assert [d["value"] for d in provenance["digital_source_types"]] == [
+        "digitalCapture",
+        "compositeWithTrainedAlgorithmicMedia",
+    ]
+    assert declares_ai(provenance) and summarise(provenance).declares_ai
+    capture_xmp = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/">'
+        "<Iptc4xmpExt:DigitalSourceType><rdf:Bag><rdf:li>{}</rdf:li>{}</rdf:Bag></Iptc4xmpExt:DigitalSourceType>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    with_xmp = _photo(tmp_path / "xmp.jpg", quality=90, xmp=capture_xmp.format(CAPTURE, "").encode())
+    signed = c2pa_files.sign(with_xmp, tmp_path / "signed-ai-xmp-capture.jpg", chain)
+    declared = read_provenance(signed)["digital_source_types"]
+    assert [(d["value"], d["signed"]) for d in declared] == [
+        ("trainedAlgorithmicMedia", True),  # the signed declaration first, never replaced
+        ("digitalCapture", False),
+    ]
+    assert declares_ai(read_provenance(signed))
+    bag = capture_xmp.format(CAPTURE, f"<rdf:li>{AI}</rdf:li>")
+    two = read_provenance(_photo(tmp_path / "bag.jpg", quality=90, xmp=bag.encode()))
+    assert [d["value"] for d in two["digital_source_types"]] == ["digitalCapture", "trainedAlgorithmicMedia"]
+    assert declares_ai(two)
+    crop = c2pa_files.sign_manifest(
+        source,
+        tmp_path / "crop.jpg",
+        chain,
+        [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}}, {"action": "c2pa.cropped"}],
+        parent=files["jpeg"],
+    )
+    cropped = read_provenance(crop)
+    where = "ingredient signed.jpg, action c2pa.created"  # the parent's own declaration, through the crop
+    assert cropped["digital_source_types"] == [
+        {"value": "trainedAlgorithmicMedia", "from": "c2pa", "where": where, "signed": True, "state": "valid"}
+    ]
+    assert declares_ai(cropped)
+
+
+# --- 13: trust from the signing-credential codes alone ----------------------------------------------------
+
+
+def test_a_trusted_signer_stays_trusted_when_the_manifest_is_invalid_for_another_reason(
+    files, chain, tmp_path
+):
+    folder = tmp_path / "anchors"
+    folder.mkdir()
+    (folder / "lab.pem").write_bytes(chain.ca_pem)
+    changed = c2pa_files.change_pixels_after_signing(files["jpeg"], tmp_path / "changed.jpg")
+    c2pa = _c2pa(changed.read_bytes(), trust_anchors(folder))
+    assert c2pa["state"] == "invalid" and "assertion.dataHash.mismatch" in c2pa["validation_codes"]
+    assert c2pa["trusted_signer"] is True and c2pa["trusted_by"] == "your_anchors"
+    assert "reaches one of your trust anchors" in c2pa["message"] and "NOT" not in c2pa["message"]
+
+
+def test_the_shipped_c2pa_trust_list_is_the_default_and_says_its_date_and_when_it_is_stale(
+    files, chain, monkeypatch
+):
+    shipped = c2pa_trust_list()
+    assert (shipped.name, shipped.certificates, str(shipped.issued)) == ("C2PA Trust List", 30, "2026-08-05")
+    folder = ROOT / "dinolizer_gui" / "resources" / "c2pa-trust-list"
+    source = Path("/work/shared/data/c2pa-trust-list")
+    for name in ("C2PA-TRUST-LIST.pem", "C2PA-TRUST-LIST.json", "C2PA-TSA-TRUST-LIST.pem", "LICENSE"):
+        assert (folder / name).is_file()
+        if source.is_dir():
+            assert (folder / name).read_bytes() == (source / name).read_bytes()  # copied unchanged
+    assert "CC BY 4.0" in (folder / "README.md").read_text()
+    document = json.loads((folder / "C2PA-TRUST-LIST.json").read_text())
+    lab_list = trust_list_from(shipped.pem + chain.ca_pem.decode(), document)  # as if the lab were on it
+    data = files["jpeg"].read_bytes()
+    monkeypatch.setattr(trust_lists, "today", lambda: trust_lists.datetime.date(2027, 8, 5))
+    c2pa = _c2pa(data, trust_list=lab_list)
+    assert c2pa["state"] == "valid" and c2pa["trusted_signer"] is True and c2pa["trusted_by"] == "c2pa_list"
+    assert c2pa["message"] == (
+        "valid Content Credentials, signed by Test Signer (issued by Test Lab), the signer is on the C2PA "
+        "Trust List (issued 2026-08-05)"
+    )
+    assert c2pa["trust_list"] == {
+        "name": "C2PA Trust List", "issued": "2026-08-05", "next_update": "2027-08-05", "stale": False
+    }  # fmt: skip
+    fresh_key = reading_key()
+    monkeypatch.setattr(trust_lists, "today", lambda: trust_lists.datetime.date(2027, 8, 6))
+    stale = _c2pa(data, trust_list=lab_list)
+    assert stale["trust_list"]["stale"] is True
+    assert "(issued 2026-08-05; STALE: a newer list was due by 2027-08-05)" in stale["message"]
+    assert reading_key() != fresh_key  # a reading kept in the store is made again once the list is stale
+    untrusted = _c2pa(data)
+    assert untrusted["trusted_signer"] is False and "NOT on the C2PA Trust List" in untrusted["message"]
+
+
+# --- 14: thumbnails judged on their picture, from the EXIF block that holds them -------------------------
+
+
+def _jpeg_bytes(picture: Image.Image, **save) -> bytes:
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", **save)
+    return buffer.getvalue()
+
+
+def _letterboxed(image: Image.Image, size=(160, 120)) -> bytes:
+    """The thumbnail a camera writes for a wider picture: the picture fitted in, black bars above, below."""
+    fitted = image.copy()
+    fitted.thumbnail(size)
+    canvas = Image.new("RGB", size)
+    canvas.paste(fitted, (0, (size[1] - fitted.height) // 2))
+    return _jpeg_bytes(canvas, quality=90)
+
+
+def test_letterboxed_camera_thumbnails_match_their_picture(tmp_path):
+    for name, size in (("3-2", (240, 360)), ("16-9", (270, 480))):
+        path = _photo(tmp_path / f"{name}.jpg", size=size, seed=3, quality=92)
+        image = Image.open(path)
+        exif = b"Exif\0\0" + c2pa_files.exif_with_thumbnail(_letterboxed(image))
+        image.save(path, quality=92, exif=exif)
+        thumbnail = read_provenance(path)["thumbnail"]
+        assert thumbnail["present"] and thumbnail["matches"] is True, (name, thumbnail)
+    other = Image.open(_photo(tmp_path / "other.jpg", seed=0, size=(240, 360)))
+    other = other.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    path = _photo(tmp_path / "edited.jpg", size=(240, 360), seed=3, quality=92)
+    Image.open(path).save(
+        path, quality=92, exif=b"Exif\0\0" + c2pa_files.exif_with_thumbnail(_letterboxed(other))
+    )
+    assert read_provenance(path)["thumbnail"]["matches"] is False  # a letterboxed other picture still differs
+
+
+def test_thumbnail_offsets_count_from_the_block_that_holds_them(tmp_path):
+    image = Image.open(_photo(tmp_path / "image.jpg", seed=3))
+    flipped = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM).resize((160, 107))
+    other, same = _jpeg_bytes(flipped), _jpeg_bytes(image.resize((160, 107)))
+    length = max(len(other), len(same))  # both the same length (zeros after the end of the picture)…
+    real = c2pa_files.exif_with_thumbnail(other.ljust(length, b"\0"))  # the EXIF's own: another picture
+    decoy = c2pa_files.exif_with_thumbnail(same.ljust(length, b"\0"))  # the image's, in a comment before
+    assert len(real) == len(decoy)  # …so the real offsets, counted from the decoy, land on the image's
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=92, exif=b"Exif\0\0" + real)
+    data = buffer.getvalue()
+    comment = b"Exif\0\0" + decoy
+    decoyed = data[:2] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + data[2:]
+    assert decoyed.find(b"Exif\0\0") < decoyed.find(b"\xff\xe1")  # the decoy comes first
+    assert provenance_from_bytes(decoyed)[0]["thumbnail"]["matches"] is False
+    for fmt in ("PNG", "WEBP"):
+        buffer = io.BytesIO()
+        image.save(buffer, fmt, exif=c2pa_files.exif_with_thumbnail(_jpeg_bytes(image.resize((160, 107)))))
+        provenance, picture = provenance_from_bytes(buffer.getvalue())
+        assert provenance["thumbnail"] == {
+            "present": True,
+            "matches": True,
+            "distance": pytest.approx(0, abs=0.04),
+        }
+        assert picture is not None and picture.size == (160, 107)
+
+
+# --- 15: generator settings, formats, multi-picture JPEGs, damaged EXIF -----------------------------------
+
+SETTINGS = (
+    "a lighthouse at dusk\nNegative prompt: blurry\nSteps: 30, Sampler: Euler a, CFG scale: 7, Seed: 42"
+)
+
+
+def test_generator_settings_in_exif_user_comment_are_read_in_every_encoding(tmp_path):
+    encodings = {
+        "UNICODE big-endian": b"UNICODE\0" + SETTINGS.encode("utf-16-be"),
+        "UNICODE little-endian": b"UNICODE\0" + SETTINGS.encode("utf-16-le"),
+        "ASCII": b"ASCII\0\0\0" + SETTINGS.encode("ascii"),
+    }
+    for name, comment in encodings.items():
+        for fmt in ("JPEG", "WEBP"):
+            exif = Image.Exif()
+            exif.get_ifd(0x8769)[0x9286] = comment
+            buffer = io.BytesIO()
+            Image.open(_photo(tmp_path / "p.png")).save(buffer, fmt, exif=exif)
+            provenance = provenance_from_bytes(buffer.getvalue())[0]
+            assert provenance["generator_text"]["UserComment"].startswith(
+                "a lighthouse at dusk\\x0aNegative"
+            ), (
+                name,
+                fmt,
+            )
+            assert provenance["exif"]["UserComment"].endswith("Seed: 42"), (name, fmt)
+
+
+def test_formats_without_content_credentials_say_so_and_bmp_reads(tmp_path):
+    for fmt, suffix in (("BMP", "bmp"), ("GIF", "gif")):
+        path = _photo(tmp_path / f"plain.{suffix}", format=fmt)
+        provenance = read_provenance(path)
+        assert provenance["c2pa"]["state"] == "none", (fmt, provenance["c2pa"])
+        assert provenance["problems"] == [] and summarise(provenance).text == ""
+    assert read_provenance(tmp_path / "plain.bmp")["c2pa"]["message"] == (
+        "no Content Credentials: BMP files cannot carry them"
+    )
+
+
+def test_a_phones_multi_picture_jpeg_lists_its_images_and_real_appended_data_is_still_said(tmp_path):
+    primary = Image.open(_photo(tmp_path / "p.png", seed=1))
+    depth = primary.convert("L").convert("RGB").resize((120, 80))
+    path = tmp_path / "phone.jpg"
+    primary.save(path, "MPO", save_all=True, append_images=[depth], quality=90)
+    jpeg = read_provenance(path)["jpeg"]
+    assert jpeg["trailing_bytes"] == 0 and len(jpeg["mpf_images"]) == 1
+    said = " ".join(read_provenance(path)["indications"])
+    assert "multi-picture (MPF) index lists 1 more image" in said and "data appended" not in said
+    path.write_bytes(path.read_bytes() + b"hidden payload")
+    assert read_provenance(path)["jpeg"]["trailing_bytes"] == 14
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")  # Pillow's own word, when it reads the block
+def test_a_damaged_exif_block_is_said_not_taken_for_no_exif(tmp_path):
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"
+    buffer = io.BytesIO()
+    Image.open(_photo(tmp_path / "p.png")).save(buffer, "JPEG", exif=exif)
+    data = buffer.getvalue()
+    tiff = data.find(b"Exif\0\0") + 6
+    damaged = data[: tiff + 4] + b"\xff\xff\x00\x00" + data[tiff + 8 :]  # IFD0 beyond the block
+    provenance = provenance_from_bytes(damaged)[0]
+    assert provenance["exif"] == {}
+    assert any(p.startswith("EXIF damaged: the IFD0 at offset") for p in provenance["problems"])
+    assert provenance_from_bytes(data)[0]["problems"] == []
+
+
+# --- 16: bounded and linear; never blocked -----------------------------------------------------------------
+
+
+def test_a_png_of_deeply_nested_xmp_is_read_in_linear_time(tmp_path):
+    depth = 22_000  # about 1 MB of XML: within what Pillow inflates
+    nested = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/" xmlns:I="http://iptc.org/std/Iptc4xmpExt/2008-02-29/">'
+        + "<I:DigitalSourceType>x" * depth
+        + "</I:DigitalSourceType>" * depth
+        + "</x:xmpmeta>"
+    )
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", nested, zip=True)
+    path = tmp_path / "nested.png"
+    Image.new("RGB", (8, 8)).save(path, pnginfo=info)
+    assert path.stat().st_size < 30_000 and len(nested) > 950_000
+    started = time.monotonic()
+    provenance = read_provenance(path)
+    assert time.monotonic() - started < 5  # was 176 s: each nested element walked its whole subtree again
+    assert provenance["xmp"]["DigitalSourceType"] == "x"
+
+
+def test_the_image_is_compared_at_a_reduced_size_not_decoded_whole(tmp_path):
+    path = tmp_path / "large.jpg"
+    thumbnail = _jpeg_bytes(Image.new("RGB", (160, 120), (90, 90, 90)))
+    Image.new("RGB", (6000, 6000), (90, 90, 90)).save(
+        path, quality=50, exif=b"Exif\0\0" + c2pa_files.exif_with_thumbnail(thumbnail)
+    )
+    script = (
+        "import resource, sys\n"
+        "from dinolizer_gui.core.io.provenance import read_provenance\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "present = read_provenance(sys.argv[1])['thumbnail']['present']\n"
+        "print(present, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(path)], cwd=ROOT, capture_output=True, text=True)
+    present, grown_mb = done.stdout.split()
+    assert present == "True" and int(grown_mb) < 60, done.stdout  # a whole decode is 108 MB, copies more
+
+
+def _inspect(folder: Path) -> tuple[subprocess.CompletedProcess, dict]:
+    command = [sys.executable, "-m", "dinolizer_gui", "inspect", str(folder), "--json"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return done, {Path(entry["path"]).name: entry for entry in json.loads(done.stdout)["images"]}
+
+
+def test_inspect_refuses_a_named_pipe_without_waiting_on_it(tmp_path):
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    _photo(folder / "a.jpg", quality=90)
+    os.mkfifo(folder / "x.jpg")  # nothing ever writes to it: opening it to read would wait for ever
+    done, images = _inspect(folder)
+    assert done.returncode == 3  # one file could not be read; the others were
+    assert "not a regular file" in images["x.jpg"]["error"]
+    assert images["a.jpg"]["provenance"] == read_provenance(folder / "a.jpg")
+
+
+def test_a_saved_trust_anchor_folder_that_has_gone_is_a_warning_not_a_failure(tmp_path):
+    from dinolizer_gui.core.session.settings import Settings, save_settings
+
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    _photo(folder / "a.jpg", quality=90)
+    save_settings(Settings(trust_anchors=str(tmp_path / "gone")), Path(os.environ["DINOLIZER_GUI_CONFIG"]))
+    done, images = _inspect(folder)
+    assert done.returncode == 0 and images["a.jpg"]["provenance"]["c2pa"]["state"] == "none"
+    assert f"the trust-anchor folder {tmp_path / 'gone'} is not there" in done.stderr
+
+
+def test_a_text_chunk_after_the_pixels_is_read_without_decoding_them(tmp_path):
+    path = _photo(tmp_path / "late.png")
+    data = path.read_bytes()
+    body = b"parameters\0" + SETTINGS.encode()
+    chunk = struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", zlib.crc32(b"tEXt" + body))
+    end = data.rfind(b"IEND") - 4
+    (tmp_path / "late.png").write_bytes(data[:end] + chunk + data[end:])
+    assert "parameters" in read_provenance(tmp_path / "late.png")["generator_text"]
