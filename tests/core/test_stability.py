@@ -23,7 +23,8 @@ from dinolizer_gui.core.models.registry import load_localizer
 from dinolizer_gui.core.progress import Progress, run_to_end
 from dinolizer_gui.core.report.results_folder import ResultsWriter
 from dinolizer_gui.core.session.batch import BatchRunner, make_items
-from dinolizer_gui.core.session.stability import check_stability, planned_variants, stored_check
+from dinolizer_gui.core.session.stability import check_stability, plan_text, planned_variants, stored_check
+from dinolizer_gui.core.session.thresholds import Thresholds
 from dinolizer_gui.core.store.results import ResultStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +59,8 @@ class RedModel:
         return {"name": self.name}
 
 
-def _photo(path: Path, size=(240, 200)) -> Path:
+def _photo(path: Path, size=(600, 570)) -> Path:
+    """(Large enough for shift64: a whole 504 px DinoLizer window once cropped by 64 px.)"""
     """A photograph-like image whose red channel crosses 0.5 in smooth shapes (so that JPEG and resizing
     move the mask a little, not everywhere)."""
     width, height = size
@@ -87,14 +89,14 @@ def _pillow_jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
 
 def test_the_variants_the_model_sees_are_exactly_pillows(tmp_path):
     model = RedModel()
-    _image, _ = _check(model, _photo(tmp_path / "photo.png", (241, 199)))
+    _image, _ = _check(model, _photo(tmp_path / "photo.png", (601, 579)))
     original, *variants = model.seen
     seen = dict(zip(["resize75", "shift64", "jpeg90", "jpeg75"], variants, strict=True))  # cheapest first
     assert np.array_equal(original, np.asarray(Image.open(tmp_path / "photo.png").convert("RGB")))
     resized = Image.fromarray(original).resize(
-        (round(0.75 * 241), round(0.75 * 199)), Image.Resampling.BICUBIC
+        (round(0.75 * 601), round(0.75 * 579)), Image.Resampling.BICUBIC
     )
-    assert seen["resize75"].shape == (149, 181, 3)  # round(149.25), round(180.75)
+    assert seen["resize75"].shape == (434, 451, 3)  # round(434.25), round(450.75)
     assert np.array_equal(seen["resize75"], np.asarray(resized))
     assert np.array_equal(seen["jpeg90"], _pillow_jpeg(original, 90))
     assert np.array_equal(seen["jpeg75"], _pillow_jpeg(original, 75))
@@ -112,7 +114,7 @@ def test_the_stability_map_is_the_fraction_of_analyses_marking_each_pixel_comput
     def red(pixels):
         return pixels[..., 0].astype(np.float32) / 255.0
 
-    small = np.asarray(Image.fromarray(rgb).resize((180, 150), Image.Resampling.BICUBIC))
+    small = np.asarray(Image.fromarray(rgb).resize((450, 428), Image.Resampling.BICUBIC))  # 0.75, rounded
     back = np.asarray(Image.fromarray(red(small)).resize((width, height), Image.Resampling.BILINEAR))
     marked = (
         (red(rgb) >= threshold).astype(int)
@@ -191,12 +193,35 @@ def test_a_second_check_is_served_by_the_results_store(tmp_path):
 
 
 def test_only_sliding_window_models_get_the_shifted_grid():
-    assert planned_variants("dinolizer", OPTIONS, 600, 500) == ["resize75", "shift64", "jpeg90", "jpeg75"]
-    assert planned_variants("declip", OPTIONS, 600, 500) == ["resize75", "jpeg90", "jpeg75"]  # whole image
+    assert planned_variants("dinolizer", OPTIONS, 640, 600) == ["resize75", "shift64", "jpeg90", "jpeg75"]
+    assert planned_variants("declip", OPTIONS, 640, 600) == ["resize75", "jpeg90", "jpeg75"]  # whole image
     sliding = AnalysisOptions(declip_mode="sliding")
-    assert planned_variants("declip", sliding, 600, 500) == ["resize75", "shift64", "jpeg90", "jpeg75"]
-    assert planned_variants("dinolizer", OPTIONS, 64, 500) == ["resize75", "jpeg90", "jpeg75"]  # nothing left
+    assert planned_variants("declip", sliding, 600, 300) == ["resize75", "shift64", "jpeg90", "jpeg75"]
     assert planned_variants("bfree", OPTIONS, 600, 500) == []  # no map
+
+
+def test_the_shifted_grid_runs_only_where_a_whole_window_is_left_and_is_never_counted_otherwise(tmp_path):
+    """An image just over 64 px would have left the model a crop of a few pixels, blown up to its input
+    size, counted as an analysis in every region's label: the variant is not run, and the plan says why."""
+    whole = ["resize75", "jpeg90", "jpeg75"]
+    for width, height in ((65, 65), (100, 80), (600, 500), (567, 900)):
+        assert planned_variants("dinolizer", OPTIONS, width, height) == whole, (width, height)
+    assert "shift64" in planned_variants("dinolizer", OPTIONS, 568, 568)  # 504 px left: one whole window
+    sliding = AnalysisOptions(declip_mode="sliding")
+    assert planned_variants("declip", sliding, 287, 600) == whole  # a 224 px window: 223 left
+    original = ModelRun(np.zeros((80, 100), np.float32), 1, (100, 80), [], "cpu", seconds=1.0)
+    assert plan_text("dinolizer", original, whole, OPTIONS, 100, 80).endswith(
+        "; shift64 not run: the image (100 x 80) cropped by 64 px no longer holds a whole 504 px window of "
+        "the model"
+    )
+    model = RedModel()
+    _, check = _check(model, _photo(tmp_path / "small.png", (100, 80)))
+    assert len(model.seen) == 4 and [v.name for v in check.at(0.5).variants] == [
+        "jpeg90",
+        "jpeg75",
+        "resize75",
+    ]
+    assert check.at(0.5).analyses == 4 and all(r.analyses <= 4 for r in check.at(0.5).regions)
 
 
 def test_the_resized_variants_map_comes_back_to_the_original_grid_bilinear():
@@ -213,9 +238,9 @@ def test_real_pipelines_maps_of_variants_equal_those_computed_outside_the_app(we
     """The tiny official-layout DinoLizer: each variant's map is the model's map of Pillow's variant."""
     files, _ = weights
     localizer = load_localizer("dinolizer", [files["release"]])
-    path = _photo(tmp_path / "photo.png", (600, 520))
+    path = _photo(tmp_path / "photo.png", (600, 570))
     store = ResultStore(tmp_path / "store")
-    runner = BatchRunner([localizer], OPTIONS, store, stability=True)
+    runner = BatchRunner([localizer], OPTIONS, store, Thresholds(), stability=True)
     kept = {}
     run_to_end(
         runner.run(
@@ -231,7 +256,7 @@ def test_real_pipelines_maps_of_variants_equal_those_computed_outside_the_app(we
     np.testing.assert_array_equal(by_name["jpeg75"].probability, direct.probability)
     shifted = run_to_end(localizer.analyze(_with_pixels(image, rgb[64:, 64:].copy()), OPTIONS))
     np.testing.assert_array_equal(by_name["shift64"].probability, shifted.probability)
-    assert by_name["shift64"].probability.shape == (520 - 64, 600 - 64)
+    assert by_name["shift64"].probability.shape == (570 - 64, 600 - 64)
 
 
 def _with_pixels(image, rgb):
@@ -242,7 +267,7 @@ def _with_pixels(image, rgb):
 
 def test_analyze_stability_writes_the_map_png_and_the_results_json_fields(weights, tmp_path):
     files, _ = weights
-    path = _photo(tmp_path / "photo.png", (560, 510))
+    path = _photo(tmp_path / "photo.png", (580, 570))
     out = tmp_path / "out"
     command = [
         sys.executable, "-m", "dinolizer_gui", "analyze", str(path), "--out", str(out), "--device", "cpu",
@@ -271,7 +296,7 @@ def test_analyze_stability_writes_the_map_png_and_the_results_json_fields(weight
             r["label"].split(":")[0] in ("stable", "partly stable", "fragile") for r in stability["regions"]
         )
         picture = np.asarray(Image.open(out / stability["map"]))
-        assert picture.shape == (510, 560) and picture.dtype == np.uint8
+        assert picture.shape == (570, 580) and picture.dtype == np.uint8
         assert stability["analyses"] == count + 1
     # the PNG is the stability map of the stored variants at the threshold used
     store = ResultStore(tmp_path / "store")
@@ -303,7 +328,7 @@ def test_the_results_writer_leaves_out_stability_when_no_check_ran(weights, tmp_
     localizer = load_localizer("dinolizer", [files["release"]])
     path = _photo(tmp_path / "photo.png", (520, 510))
     writer = ResultsWriter(tmp_path / "out", {"models": {}})
-    runner = BatchRunner([localizer], OPTIONS, None)
+    runner = BatchRunner([localizer], OPTIONS, None, Thresholds())
     run_to_end(runner.run(make_items([path]), on_image=writer.add, on_model=writer.add_model))
     writer.finish()
     entry = json.loads((tmp_path / "out" / "results.json").read_text())["images"][0]

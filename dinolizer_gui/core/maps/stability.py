@@ -4,8 +4,9 @@ pixel grid, and the stability of the original's regions at a threshold.
 The variants (made from the RGB pixels the model analysed, with Pillow):
   jpeg90, jpeg75  re-encoded as JPEG at that quality (Pillow's default subsampling), decoded;
   resize75        resized BICUBIC to round(0.75 w) x round(0.75 h); its map resized back BILINEAR to w x h;
-  shift64         (sliding-window models) cropped by 64 px on the left and the top; its map placed back at
-                  (64, 64), and the 64 px it does not see do not count for it.
+  shift64         (sliding-window models, on images that hold a whole window once cropped by 64 px) cropped
+                  by 64 px on the left and the top; its map placed back at (64, 64), and the 64 px it does
+                  not see do not count for it.
 Everything here is cheap and runs again when a threshold moves; no model runs.
 """
 
@@ -25,18 +26,31 @@ SHIFT = 64
 RESIZE_FACTOR = 0.75
 MEANING = (
     "Stability: the share of the analyses (the original and its benign variants — JPEG re-compression "
-    "at quality 90 and 75, a 75 % resize, and for sliding-window models a window grid shifted by 64 px) in "
+    "at quality 90 and 75, a 75 % resize, and for sliding-window models on images larger than a window by "
+    "64 px, a window grid shifted by 64 px) in "
     "which a pixel is marked at the threshold. A region that stays marked under these changes does not "
     "depend on this particular file's compression, size or window placement; it is not proof of "
     "manipulation, and a fragile region is not proof of authenticity."
 )
 
 
-def variant_names(sliding_windows: bool, width: int, height: int) -> list[str]:
-    """The variants that apply, cheapest first: shift64 only moves a sliding window grid, and needs pixels
-    left once 64 are cut."""
-    shift = sliding_windows and min(width, height) > SHIFT
+def variant_names(window: int | None, width: int, height: int) -> list[str]:
+    """The variants that apply, cheapest first; `window`: the side of the windows the model slides (None: it
+    sees the whole image at once). shift64 moves the window grid: it runs only when the image cropped by 64
+    px still holds a whole window — below that the model would analyse the crop resized, not the image's
+    own pixels on a shifted grid, and a map of a few dozen pixels blown up must not count as an analysis."""
+    shift = window is not None and min(width, height) - SHIFT >= window
     return [name for name in CHEAPEST_FIRST if name != "shift64" or shift]
+
+
+def not_run(window: int | None, width: int, height: int) -> list[str]:
+    """The variants left out of a check of a sliding-window model on an image of this size, and why."""
+    if window is None or "shift64" in variant_names(window, width, height):
+        return []
+    return [
+        f"shift64 not run: the image ({width} x {height}) cropped by {SHIFT} px no longer holds a whole "
+        f"{window} px window of the model"
+    ]
 
 
 def resized_size(width: int, height: int) -> tuple[int, int]:

@@ -47,7 +47,8 @@ class ModelSpec:
     pick_chosen: Callable[[Chosen], list[Path]]
     # the windows it analyses on an image of this width and height (a whole-image model: 1)
     windows: Callable[[int, int, AnalysisOptions], int] = lambda _w, _h, _options: 1
-    sliding_windows: Callable[[AnalysisOptions], bool] = lambda _options: False  # a window grid to shift
+    # the side of the windows it slides over the image (a grid the stability check shifts); None: whole image
+    sliding_window: Callable[[AnalysisOptions], int | None] = lambda _options: None
     pixel_threshold: float = 0.5
     produces_map: bool = True  # False: an image-level detector
     # The reduced precisions in which this model's output stays within FIDELITY_BAR of its float32 (official)
@@ -146,7 +147,7 @@ REGISTRY: dict[str, ModelSpec] = {
             _dinolizer_installed,
             _dinolizer_chosen,
             windows=_dinolizer_windows,
-            sliding_windows=lambda _options: True,
+            sliding_window=lambda _options: DINOLIZER_WINDOW,
             # bfloat16 moves the full-size network's map 3.6e-3 on average on a map at the threshold
             reduced_precisions=("float16",),
         ),
@@ -160,7 +161,7 @@ REGISTRY: dict[str, ModelSpec] = {
             _declip_installed,
             _declip_chosen,
             windows=_declip_windows,
-            sliding_windows=lambda options: options.declip_mode == "sliding",
+            sliding_window=lambda options: DECLIP_WINDOW if options.declip_mode == "sliding" else None,
         ),
         ModelSpec(
             "bfree",

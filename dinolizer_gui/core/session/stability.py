@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 
 from ..engine.analysis import AnalysisOptions, ModelRun
 from ..io.images import LoadedImage
-from ..maps.stability import StabilityCheck, make_variant, on_original_grid, variant_names, variant_size
+from ..maps.stability import (
+    StabilityCheck,
+    make_variant,
+    not_run,
+    on_original_grid,
+    variant_names,
+    variant_size,
+)
 from ..models.registry import REGISTRY
 from ..progress import Progress, relay
 from ..store.results import ResultStore, StoredResultDamaged, result_key
@@ -24,7 +31,7 @@ def planned_variants(model: str, options: AnalysisOptions, width: int, height: i
     """The variants a check of this model runs on an image of this size, cheapest first ([] for a model
     without a map)."""
     spec = REGISTRY[model]
-    return variant_names(spec.sliding_windows(options), width, height) if spec.produces_map else []
+    return variant_names(spec.sliding_window(options), width, height) if spec.produces_map else []
 
 
 def variants_to_compute(
@@ -58,11 +65,12 @@ def duration_text(seconds: float) -> str:
 
 def plan_text(model: str, original: ModelRun, names: list[str], options, width: int, height: int) -> str:
     """What a check is about to compute, and for how long."""
+    left_out = "".join(f"; {why}" for why in not_run(REGISTRY[model].sliding_window(options), width, height))
     if not names:
-        return "every variant is in the results store: nothing to compute"
+        return f"every variant is in the results store: nothing to compute{left_out}"
     seconds = estimated_seconds(model, original, names, options, width, height)
     estimate = f"about {duration_text(seconds)}" if seconds > 0 else "time unknown"
-    return f"{len(names)} variant(s) to analyse ({', '.join(names)}): {estimate}"
+    return f"{len(names)} variant(s) to analyse ({', '.join(names)}): {estimate}{left_out}"
 
 
 def stored_check(
