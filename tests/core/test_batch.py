@@ -18,6 +18,7 @@ from dinolizer_gui.core.models.registry import load_localizer
 from dinolizer_gui.core.progress import run_to_end
 from dinolizer_gui.core.report.results_folder import ResultsWriter
 from dinolizer_gui.core.session.batch import BatchRunner, make_items
+from dinolizer_gui.core.session.thresholds import Thresholds
 from dinolizer_gui.core.store.results import ResultStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +43,9 @@ def test_good_duplicate_and_broken_files_get_their_statuses(weights, tmp_path):
     _photo(folder / "b.jpg", 2)
     (folder / "c.png").write_bytes(b"\x89PNG broken")
     items = make_items([folder])
-    runner = BatchRunner(_localizers(weights), AnalysisOptions(device="cpu"), ResultStore(tmp_path / "store"))
+    runner = BatchRunner(
+        _localizers(weights), AnalysisOptions(device="cpu"), ResultStore(tmp_path / "store"), Thresholds()
+    )
     run_to_end(runner.run(items))
     by_name = {Path(item.path).name: item for item in items}
     assert [Path(i.path).name for i in items] == ["a.png", "a_copy.png", "b.jpg", "c.png"]
@@ -67,7 +70,7 @@ def test_a_models_map_is_freed_before_the_next_model_runs(weights, tmp_path):
     declip.analyze = declip_checking_memory
     items = make_items([_photo(tmp_path / "a.png", 1)])
     run_to_end(
-        BatchRunner([dinolizer, declip], AnalysisOptions(device="cpu"), None).run(
+        BatchRunner([dinolizer, declip], AnalysisOptions(device="cpu"), None, Thresholds()).run(
             items, on_model=lambda item, image, name, model: maps.append(weakref.ref(model.run.probability))
         )
     )
@@ -85,7 +88,7 @@ def test_a_model_that_finished_before_another_failed_keeps_its_files(weights, tm
     items = make_items([_photo(tmp_path / "a.png", 1)])
     writer = ResultsWriter(tmp_path / "out", {})
     run_to_end(
-        BatchRunner([dinolizer, declip], AnalysisOptions(device="cpu"), None).run(
+        BatchRunner([dinolizer, declip], AnalysisOptions(device="cpu"), None, Thresholds()).run(
             items, on_image=writer.add, on_model=writer.add_model
         )
     )
@@ -103,17 +106,21 @@ def test_reopening_a_finished_batch_is_served_from_the_store(weights, tmp_path):
     store = ResultStore(tmp_path / "store")
     localizers = _localizers(weights)
     first = make_items([folder])
-    run_to_end(BatchRunner(localizers, AnalysisOptions(device="cpu"), store).run(first))
+    run_to_end(BatchRunner(localizers, AnalysisOptions(device="cpu"), store, Thresholds()).run(first))
     calls = []
     for localizer in localizers:
         localizer.net.register_forward_hook(lambda *a: calls.append(1))
     again = make_items([folder])
-    run_to_end(BatchRunner(localizers, AnalysisOptions(device="cpu"), store).run(again))
+    run_to_end(BatchRunner(localizers, AnalysisOptions(device="cpu"), store, Thresholds()).run(again))
     assert calls == []
     assert all(m.cached for item in again for m in item.models.values())
     assert [i.models["dinolizer"].score for i in again] == [i.models["dinolizer"].score for i in first]
     other_stride = make_items([folder])[:1]
-    run_to_end(BatchRunner(localizers, AnalysisOptions(device="cpu", stride=256), store).run(other_stride))
+    run_to_end(
+        BatchRunner(localizers, AnalysisOptions(device="cpu", stride=256), store, Thresholds()).run(
+            other_stride
+        )
+    )
     assert calls and not other_stride[0].models["dinolizer"].cached  # parameters are part of the key
 
 
@@ -122,7 +129,9 @@ def test_cancelling_puts_the_running_item_back_in_the_queue(weights, tmp_path):
     folder.mkdir()
     Image.fromarray(np.zeros((504, 1400, 3), np.uint8)).save(folder / "wide.png")
     items = make_items([folder])
-    runner = BatchRunner(_localizers(weights)[:1], AnalysisOptions(device="cpu", batch_size=1), None)
+    runner = BatchRunner(
+        _localizers(weights)[:1], AnalysisOptions(device="cpu", batch_size=1), None, Thresholds()
+    )
     generator = runner.run(items)
     while next(generator).stage != "model":
         pass
@@ -150,7 +159,7 @@ def test_store_ignores_a_row_whose_map_is_missing_and_serves_concurrent_readers(
     threads = [threading.Thread(target=reader, args=(ResultStore(tmp_path / "store"),)) for _ in range(3)]
     for thread in threads:
         thread.start()
-    run_to_end(BatchRunner([localizer], AnalysisOptions(device="cpu"), store).run(items))
+    run_to_end(BatchRunner([localizer], AnalysisOptions(device="cpu"), store, Thresholds()).run(items))
     stop.set()
     for thread in threads:
         thread.join()
@@ -158,7 +167,7 @@ def test_store_ignores_a_row_whose_map_is_missing_and_serves_concurrent_readers(
     for map_file in (tmp_path / "store" / "maps").rglob("*.f32z"):
         map_file.unlink()  # as if the disk lost it: the row must not be served
     again = make_items([folder])
-    run_to_end(BatchRunner([localizer], AnalysisOptions(device="cpu"), store).run(again))
+    run_to_end(BatchRunner([localizer], AnalysisOptions(device="cpu"), store, Thresholds()).run(again))
     assert not again[0].models["dinolizer"].cached
 
 

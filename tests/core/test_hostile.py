@@ -347,9 +347,10 @@ def test_no_error_message_is_empty(weights, tmp_path):
 
     localizer.analyze = silent_failure
     from dinolizer_gui.core.session.batch import BatchRunner, make_items
+    from dinolizer_gui.core.session.thresholds import Thresholds
 
     items = make_items([_photo(tmp_path / "x.png")])
-    run_to_end(BatchRunner([localizer], AnalysisOptions(device="cpu"), None).run(items))
+    run_to_end(BatchRunner([localizer], AnalysisOptions(device="cpu"), None, Thresholds()).run(items))
     assert items[0].reason.startswith("dinolizer failed: ") and items[0].reason != "dinolizer failed: "
 
 

@@ -14,6 +14,7 @@ from dinolizer_gui.core.models.registry import load_localizer
 from dinolizer_gui.core.progress import run_to_end
 from dinolizer_gui.core.session import batch
 from dinolizer_gui.core.session.batch import BatchRunner, make_items
+from dinolizer_gui.core.session.thresholds import Thresholds
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps (Linux)")
 
@@ -71,11 +72,11 @@ def test_a_batch_of_large_images_releases_each_models_weights_after_it_runs(weig
     ]
     folder = _photos(tmp_path / "case")
     kept = make_items([folder])
-    run_to_end(BatchRunner(localizers, AnalysisOptions(device="cpu"), None).run(kept))
+    run_to_end(BatchRunner(localizers, AnalysisOptions(device="cpu"), None, Thresholds()).run(kept))
     assert _resident_kib(files["declip"]) > 0  # small images: the weights stay resident
 
     monkeypatch.setattr(batch, "RELEASE_WEIGHTS_FROM_PIXELS", 200 * 260)
     released = make_items([folder])
-    run_to_end(BatchRunner(localizers, AnalysisOptions(device="cpu"), None).run(released))
+    run_to_end(BatchRunner(localizers, AnalysisOptions(device="cpu"), None, Thresholds()).run(released))
     assert _resident_kib(files["release"]) == _resident_kib(files["declip"]) == 0
     assert [i.models for i in released] == [i.models for i in kept]  # same scores, areas and verdicts

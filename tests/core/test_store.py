@@ -13,6 +13,7 @@ from dinolizer_gui.core.engine.analysis import AnalysisOptions, ModelRun
 from dinolizer_gui.core.models.registry import load_localizer
 from dinolizer_gui.core.progress import run_to_end
 from dinolizer_gui.core.session.batch import BatchRunner, make_items
+from dinolizer_gui.core.session.thresholds import Thresholds
 from dinolizer_gui.core.store.results import ResultStore, StoredResultDamaged
 
 KEY = "ab" + "c" * 62
@@ -79,7 +80,7 @@ def test_a_batch_recomputes_a_damaged_result_and_says_so(weights, tmp_path):
     )
     store = ResultStore(tmp_path / "store")
     localizer = load_localizer("declip", [files["declip"]])
-    runner = BatchRunner([localizer], AnalysisOptions(device="cpu"), store)
+    runner = BatchRunner([localizer], AnalysisOptions(device="cpu"), store, Thresholds())
     run_to_end(runner.run(make_items([tmp_path / "x.png"])))
     _set(store, "run", "{}")
     seen = []

@@ -1,43 +1,47 @@
 """The one owner of a session's pixel thresholds: every mask, marked area, region table, batch summary and
-report reads them here, and whoever must follow a change subscribes to it."""
+report reads them here, and whoever must follow a change subscribes to its events. Values change in place:
+the owner is never replaced, so no subscriber is ever cut off."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-
 from ..models.registry import REGISTRY
+from .events import Emitter
 
-Listener = Callable[[set[str]], None]  # told the names of the models whose threshold changed
+THRESHOLD_DECIMALS = 3  # the viewer moves thresholds in steps of 0.001 (what its sliders show)
 
 
 def default_thresholds() -> dict[str, float]:
-    """Each map-producing model's pixel threshold as its paper uses it."""
+    """Each map-producing model's pixel threshold as its paper uses it (the registry's)."""
     return {name: spec.pixel_threshold for name, spec in REGISTRY.items() if spec.produces_map}
 
 
+def clamped(value: float) -> float:
+    """A threshold kept within 0 and 1: every value the owner takes goes through here."""
+    return min(max(float(value), 0.0), 1.0)
+
+
+def on_step(value: float) -> float:
+    """A threshold as the viewer sets it: kept within 0 and 1 and rounded to its step (0.001)."""
+    return round(clamped(value), THRESHOLD_DECIMALS)
+
+
+class ThresholdsEvents:
+    def __init__(self) -> None:
+        self.moved: Emitter[frozenset[str]] = Emitter()  # the models whose threshold changed
+        self.linked: Emitter[bool] = Emitter()
+
+
 class Thresholds:
-    """Each map-producing model's pixel threshold, linked (one value for all) or not.
+    """Each map-producing model's pixel threshold, linked (one move sets all) or not. Its events are emitted
+    only for real changes."""
 
-    `on_change` is told the new values after every change (the viewer saves them in its settings); the
-    command line gives fixed values and keeps nothing."""
-
-    def __init__(
-        self,
-        values: dict[str, float] | None = None,
-        linked: bool = False,
-        on_change: Callable[[dict[str, float], bool], None] | None = None,
-    ):
+    def __init__(self, values: dict[str, float] | None = None, linked: bool = False):
         given = values or {}
-        self._values = {name: given.get(name, default) for name, default in default_thresholds().items()}
+        self._values = {
+            name: clamped(given.get(name, default)) for name, default in default_thresholds().items()
+        }
         self._linked = linked
-        self._on_change = on_change
-        self._listeners: list[Listener] = []
-
-    @classmethod
-    def fixed(cls, names: Iterable[str], value: float | None) -> Thresholds:
-        """A run's thresholds: `value` for every model given one, else each model's own."""
-        maps = default_thresholds()
-        return cls({name: value for name in names if name in maps} if value is not None else None)
+        self.events = ThresholdsEvents()
 
     def of(self, name: str) -> float:
         return self._values[name]
@@ -51,24 +55,26 @@ class Thresholds:
         return self._linked
 
     def set_linked(self, on: bool) -> None:
-        self._linked = on
-        self._changed(set())
+        if on != self._linked:
+            self._linked = on
+            self.events.linked.emit(on)
 
     def move(self, name: str, value: float) -> float:
         """Move one model's threshold (every model's when linked); returns the value set, kept within 0 and 1
-        and rounded to 0.001 (what the sliders show)."""
-        value = round(min(max(float(value), 0.0), 1.0), 3)
-        names = set(self._values) if self._linked else {name}
-        for key in names:
-            self._values[key] = value
-        self._changed(names)
+        and rounded to the viewer's step."""
+        value = on_step(value)
+        self._set(dict.fromkeys(self._values if self._linked else [name], value))
         return value
 
-    def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
+    def reset(self, value: float | None = None) -> None:
+        """Every model's threshold `value` (each model's own when None), unlinked: a run's fixed
+        thresholds."""
+        defaults = default_thresholds()
+        self._set({name: defaults[name] if value is None else clamped(value) for name in self._values})
+        self.set_linked(False)
 
-    def _changed(self, names: set[str]) -> None:
-        if self._on_change is not None:
-            self._on_change(self.all(), self._linked)
-        for listener in self._listeners:
-            listener(names)
+    def _set(self, values: dict[str, float]) -> None:
+        changed = frozenset(name for name, value in values.items() if self._values[name] != value)
+        self._values.update(values)
+        if changed:
+            self.events.moved.emit(changed)
