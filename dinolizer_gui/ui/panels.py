@@ -1,29 +1,33 @@
-"""The central panels: the input and one per model, zoom and pan locked, each model's layer and score."""
+"""The central panels: the input and one per model, zoom and pan locked, each model's layer and score.
+
+The grid subscribes itself to what it shows: the viewer state (mode, colour map, opacity, zoom lock, the
+original, the layout), the thresholds' owner, the image on screen (the view controller) and the scores
+computed with its regions."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QSplitter
+from PySide6.QtWidgets import QSplitter, QWidget
 
 from ..core.evaluation.ground_truth import GroundTruth
-from ..core.io.names import readable
 from ..core.maps.render import ViewMode, agreement_layer, model_layer, stability_layer, truth_layer
-from ..core.models.integrity import stated
-from ..core.models.registry import map_titles, titles
+from ..core.models.registry import map_titles
+from ..core.session.events import Binding, rebind
 from ..core.session.image_results import ModelResult
-from ..core.session.settings import Settings
+from ..core.session.viewer_state import AGREEMENT, INPUT, PanelLayout, ViewerState
+from .controllers.thresholds import ThresholdsController
+from .controllers.view import ViewController
 from .document import Document
-from .image_view import ViewLink
+from .image_view import ImageView, ViewLink
 from .qimages import layer_image
+from .scores import panel_score
 from .widgets import Panel
 
 AGREEMENT_OPACITY = 0.75
-AGREEMENT = "agreement"  # the key of the agreement panel
 NO_STABILITY = "no stability check yet — Analysis › Check stability (Ctrl+Shift+B)"
 LAYOUTS = {"three": "Three panels", "two": "Two panels", "one": "One panel"}
+PANEL_TITLES = {INPUT: "Input", **map_titles(), AGREEMENT: "Agreement"}
 
 
 class PanelGrid(QSplitter):
@@ -31,34 +35,72 @@ class PanelGrid(QSplitter):
 
     hovered = Signal(int, int)  # image pixel under the cursor, (-1, -1) outside
     cardRequested = Signal(str)
-    arranged = Signal()  # the layout or the panels shown changed
+    zoomChanged = Signal()  # the zoom of the panel in front, or the panels shown, changed
 
-    def __init__(self, parent=None):
+    def __init__(
+        self,
+        viewer: ViewerState,
+        thresholds: ThresholdsController,
+        view: ViewController,
+        parent: QWidget | None = None,
+    ):
         super().__init__(Qt.Orientation.Horizontal, parent)
-        models = [Panel(name, title) for name, title in map_titles().items()]
-        self.panels = [Panel("input", "Input"), *models, Panel(AGREEMENT, "Agreement")]
+        self.panels = [Panel(key, title) for key, title in PANEL_TITLES.items()]
         self.link = ViewLink([p.view for p in self.panels])
         for panel in self.panels:
             self.addWidget(panel)
             self.setStretchFactor(self.count() - 1, 1)
             panel.view.hovered.connect(self.hovered)
+            panel.view.viewChanged.connect(self.zoomChanged)
             panel.view.doubleClicked.connect(lambda key=panel.key: self.toggle_maximised(key))
             panel.cardRequested.connect(self.cardRequested)
-            if panel in models:
+            if panel in self.model_panels:
                 panel.view.pressed.connect(lambda key=panel.key: self.activate(key))
         self._truth: GroundTruth | None = None
-        self.layout_name, self.single, self.pair = "three", "input", models[0].key
-        self.agreement_mode = False
-        self.mode = ViewMode.OVERLAY  # what the model panels show
-        self._before_maximised: tuple[str, str] | None = None
-        self.active_model = models[0].key  # the one `]` and `[` act on when not linked
+        self._before_maximised: PanelLayout | None = None
+        self.active_model = self.model_panels[0].key  # the one `]` and `[` act on when not linked
         self.activate(self.active_model)
-        self.arrange()
+        self.view = view
+        view.loading.connect(self._loading)
+        view.replaced.connect(self.show_input)
+        view.displayed.connect(self._displayed)
+        view.queueStateChanged.connect(self._show_scores)
+        view.fitWanted.connect(self.fit)
+        thresholds.owner.events.moved.connect(self.refresh_layers)
+        thresholds.regionsReady.connect(lambda document, _: self._show_scores(document))  # with GT scores
+        self.viewer: ViewerState | None = None
+        self.bind(viewer)
+
+    def bind(self, viewer: ViewerState) -> None:
+        """Show this viewer state from now on: the one before no longer reaches the panels."""
+        rebind(self._bindings(self.viewer), self._bindings(viewer))
+        self.viewer = viewer
+        self.link.locked = viewer.zoom_locked
+        self._arranged(viewer.layout)
+
+    def _bindings(self, viewer: ViewerState | None) -> list[Binding]:
+        if viewer is None:
+            return []
+        events = viewer.events
+        return [
+            (events.mode, self._mode_changed),
+            (events.colormap, self._redraw),
+            (events.original, self._redraw),
+            (events.opacity, self._set_opacity),
+            (events.zoom_locked, self._lock),
+            (events.layout, self._arranged),
+        ]
 
     @property
-    def leader(self):
+    def state(self) -> ViewerState:
+        assert self.viewer is not None  # bound in the constructor
+        return self.viewer
+
+    @property
+    def leader(self) -> ImageView:
         """The view that zoom commands act on (the others follow it while locked): the first one shown."""
-        return next((p.view for p in self.panels if p.key in self.shown_keys()), self.panels[0].view)
+        shown = self.state.shown_panels()
+        return next((p.view for p in self.panels if p.key in shown), self.panels[0].view)
 
     def fit(self) -> None:
         self.leader.fit()
@@ -69,7 +111,9 @@ class PanelGrid(QSplitter):
     def zoom(self, factor: float) -> None:
         self.leader.zoom(factor)
 
-    def zoom_to(self, rect: QRectF) -> None:
+    def zoom_to_region(self, rect: QRectF, number: int) -> None:
+        """A region's numbered box on every panel, zoomed to."""
+        self.show_region("selected", rect, number)
         self.leader.zoom_to(rect)
 
     @property
@@ -80,24 +124,36 @@ class PanelGrid(QSplitter):
         return next(p for p in self.panels if p.key == key)
 
     # --- layout ----------------------------------------------------------------------------------
-    def shown_keys(self) -> list[str]:
-        if self.layout_name == "one":
-            return [self.single]
-        if self.agreement_mode:  # the agreement of both models is one panel, beside the input
-            return ["input", AGREEMENT]
-        if self.layout_name == "two":
-            return ["input", self.pair]
-        return ["input", *map_titles()]
+    def choose(self, layout: str, single: str | None = None) -> None:
+        """A layout the user asked for (a double-clicked panel is no longer maximised)."""
+        self._before_maximised = None
+        now = self.state.layout
+        self.state.layout = PanelLayout(layout, single or now.single, now.pair)
 
-    def arrange(self, layout: str | None = None, single: str | None = None, pair: str | None = None) -> None:
-        """Show the panels of a layout (unchanged arguments keep their value), equally wide."""
-        self.layout_name = layout or self.layout_name
-        self.single, self.pair = single or self.single, pair or self.pair
-        self._show_panels()
-        self.arranged.emit()
+    def switch_pair(self) -> None:
+        """In the two-panel layout, the next model beside the input."""
+        names, now = list(map_titles()), self.state.layout
+        self._before_maximised = None
+        self.state.layout = PanelLayout("two", now.single, names[(names.index(now.pair) + 1) % len(names)])
+        self.activate(self.state.layout.pair)
+
+    def toggle_maximised(self, key: str) -> None:
+        """Double-click: the panel alone; again: the layout before."""
+        before, now = self._before_maximised, self.state.layout
+        if before is not None and now.name == "one":
+            self._before_maximised = None
+            self.state.layout = PanelLayout(before.name, before.single, now.pair)
+            return
+        self.state.layout = PanelLayout("one", key, now.pair)
+        self._before_maximised = now
+
+    def activate(self, key: str) -> None:
+        self.active_model = key
+        for panel in self.model_panels:
+            panel.set_active(panel.key == key)
 
     def _show_panels(self) -> None:
-        shown = self.shown_keys()
+        shown = self.state.shown_panels()
         for panel in self.panels:
             panel.setVisible(panel.key in shown)
         self.setSizes([10_000 if p.key in shown else 0 for p in self.panels])
@@ -105,51 +161,42 @@ class PanelGrid(QSplitter):
         if models and self.active_model not in models:  # `]` and `[` act on a model in sight
             self.activate(models[0])
 
-    def restore(self, settings: Settings) -> None:
-        """The layout the settings remember (an unknown one: three panels)."""
-        known = {panel.key for panel in self.panels}
-        self.arrange(
-            settings.panel_layout if settings.panel_layout in LAYOUTS else "three",
-            settings.single_panel if settings.single_panel in known else "input",
-            settings.pair_model if settings.pair_model in map_titles() else None,
-        )
+    def _arranged(self, _layout: PanelLayout) -> None:
+        self._show_panels()
+        self.refresh_layers()  # layers are drawn only on the panels in sight
+        self.zoomChanged.emit()
 
-    def remember(self, settings: Settings) -> None:
-        settings.panel_layout, settings.single_panel, settings.pair_model = (
-            self.layout_name,
-            self.single,
-            self.pair,
-        )
+    # --- what the viewer state changes -----------------------------------------------------------
+    def _mode_changed(self, _mode: ViewMode) -> None:
+        self._show_panels()  # the agreement is one panel beside the input
+        self.refresh_layers()
+        self._show_scores(self.view.current)  # a model panel's notice depends on the mode
+        self.zoomChanged.emit()
 
-    def choose(self, layout: str, single: str | None = None) -> None:
-        """A layout the user asked for (a double-clicked panel is no longer maximised)."""
-        self._before_maximised = None
-        self.arrange(layout, single)
+    def _redraw(self, _value: object) -> None:
+        self.refresh_layers()
 
-    def switch_pair(self) -> None:
-        """In the two-panel layout, the next model beside the input."""
-        names = list(map_titles())
-        self._before_maximised = None
-        self.arrange("two", pair=names[(names.index(self.pair) + 1) % len(names)])
-        self.activate(self.pair)
+    def _set_opacity(self, opacity: float) -> None:
+        if self.state.mode in (ViewMode.OVERLAY, ViewMode.STABILITY) and not self.state.original:
+            for panel in self.model_panels:
+                panel.view.layer.setOpacity(opacity)
 
-    def toggle_maximised(self, key: str) -> None:
-        """Double-click: the panel alone; again: the layout before."""
-        if self._before_maximised is not None and self.layout_name == "one":
-            layout, single = self._before_maximised
-            self._before_maximised = None
-            self.arrange(layout, single)
-            return
-        before = (self.layout_name, self.single)
-        self.arrange("one", key)
-        self._before_maximised = before
+    def _lock(self, locked: bool) -> None:
+        self.link.locked = locked
 
-    def activate(self, key: str) -> None:
-        self.active_model = key
-        for panel in self.model_panels:
-            panel.set_active(panel.key == key)
+    # --- what the image on screen changes --------------------------------------------------------
+    def _loading(self, _path: str) -> None:
+        if self.view.current is None:  # nothing of the image shown before stays while another loads
+            self.clear()
+            self._show_scores(None)
+
+    def _displayed(self, document: Document) -> None:
+        self.refresh_layers()
+        self.show_truth(document.ground_truth)
+        self._show_scores(document)
 
     def show_input(self, document: Document) -> None:
+        """A new image on screen (a preview only updates the maps of the one shown)."""
         for panel in self.panels:
             panel.view.set_base(document.base)
 
@@ -163,67 +210,74 @@ class PanelGrid(QSplitter):
             panel.view.set_layer(None)
             panel.view.set_notice("")
 
-    def show_layers(
-        self,
-        mode: ViewMode,
-        document: Document | None,
-        colormap: str,
-        opacity: float,
-        original: bool,
-        changed: set[str] | None = None,
-    ) -> None:
+    # --- layers ----------------------------------------------------------------------------------
+    def refresh_layers(self, changed: frozenset[str] | None = None) -> None:
         """Rebuild the model layers; with `changed` (after a threshold move) only those that depend on it."""
-        self.mode = mode
-        if self.agreement_mode != (mode is ViewMode.AGREEMENT):
-            self.agreement_mode = mode is ViewMode.AGREEMENT
-            self._show_panels()  # the layers are drawn below: no `arranged` to draw them twice
+        state, document = self.state, self.view.current
         results = document.models if document else {}
-        agreement_panel = self.panel(AGREEMENT)
-        if AGREEMENT in self.shown_keys():  # masks make it: it follows every threshold move
-            agreement = self._agreement(results) if not original else None
-            agreement_panel.view.set_layer(agreement, AGREEMENT_OPACITY)
-            needs = "needs both models' maps" if document is not None and len(self._maps(results)) < 2 else ""
-            agreement_panel.view.set_notice(needs)
-        else:
-            agreement_panel.view.set_layer(None)
+        self._show_agreement(document, results)
+        mode = state.mode
         if changed is not None and not mode.uses_threshold:
             return
         panel_mode = ViewMode.MASK if mode is ViewMode.AGREEMENT else mode  # agreement has its own panel
-        shown = self.shown_keys()
+        shown = state.shown_panels()
         for panel in self.model_panels:
             if changed is not None and panel.key not in changed:
                 continue
             result = results.get(panel.key)
-            if result is None or result.levels is None or original or panel.key not in shown:
+            if result is None or result.levels is None or state.original or panel.key not in shown:
                 panel.view.set_layer(None)  # a hidden panel is drawn when shown
             elif panel_mode is ViewMode.STABILITY:
-                self._show_stability(panel, result, opacity)
+                self._show_stability(panel, result)
             else:
-                layer = layer_image(model_layer(panel_mode, result.levels, result.mask, colormap))
-                panel.view.set_layer(layer, opacity if panel_mode is ViewMode.OVERLAY else 1.0)
+                layer = layer_image(model_layer(panel_mode, result.levels, result.mask, state.colormap))
+                panel.view.set_layer(layer, state.opacity if panel_mode is ViewMode.OVERLAY else 1.0)
 
-    def _show_stability(self, panel, result: ModelResult, opacity: float) -> None:
+    def _show_agreement(self, document: Document | None, results: dict[str, ModelResult]) -> None:
+        """Masks make it: it follows every threshold move."""
+        panel = self.panel(AGREEMENT)
+        if AGREEMENT not in self.state.shown_panels():
+            panel.view.set_layer(None)
+            return
+        maps = self._maps(results)
+        masks = [result.mask() for result in maps]
+        agreement = agreement_layer(*masks) if len(masks) == 2 and not self.state.original else None
+        panel.view.set_layer(
+            QPixmap.fromImage(layer_image(agreement)) if agreement else None, AGREEMENT_OPACITY
+        )
+        panel.view.set_notice("needs both models' maps" if document is not None and len(maps) < 2 else "")
+
+    def _show_stability(self, panel: Panel, result: ModelResult) -> None:
         """The stability map over the image, or a notice that no check was run."""
         check = result.stability_now() if result.preview is None else None
-        panel.view.set_layer(layer_image(stability_layer(check.levels())) if check else None, opacity)
+        layer = layer_image(stability_layer(check.levels())) if check else None
+        panel.view.set_layer(layer, self.state.opacity)
         panel.view.set_notice(self._notice(result, ""))
 
     def _notice(self, result: ModelResult | None, missing: str) -> str:
         """What a model panel says over its image: why it has no map, or no stability check to show."""
         if result is None:
             return missing
-        if self.mode is ViewMode.STABILITY and (result.stability is None or result.preview is not None):
-            return NO_STABILITY
-        return ""
+        stability_missing = result.stability is None or result.preview is not None
+        return NO_STABILITY if self.state.mode is ViewMode.STABILITY and stability_missing else ""
 
     @staticmethod
     def _maps(results: dict[str, ModelResult]) -> list[ModelResult]:
         return [results[name] for name in map_titles() if name in results and results[name].has_map]
 
-    def _agreement(self, results: dict[str, ModelResult]) -> QPixmap | None:
-        masks = [result.mask() for result in self._maps(results)]
-        return QPixmap.fromImage(layer_image(agreement_layer(*masks))) if len(masks) == 2 else None
+    def _show_scores(self, document: Document | None) -> None:
+        """Each model panel's score line, or why it has none ("queued", "analysing…", "no weights")."""
+        missing = self.view.missing_maps(document.path) if document is not None else {}
+        for panel in self.model_panels:
+            result = document.models.get(panel.key) if document is not None else None
+            why = missing.get(panel.key, "not analysed")
+            panel.view.set_notice(self._notice(result, why) if document is not None else "")
+            truth = document.ground_truth if document is not None else None
+            text, tip = panel_score(result, why, truth) if document is not None else ("", "")
+            panel.score.setText(text)
+            panel.score.setToolTip(tip)
 
+    # --- outlines --------------------------------------------------------------------------------
     def show_region(self, kind: str, rect: QRectF | None, number: int = 0) -> None:
         """A region's numbered box on every panel (`selected` or `hovered`)."""
         for panel in self.panels:
@@ -237,124 +291,3 @@ class PanelGrid(QSplitter):
         outline = QPixmap.fromImage(layer_image(truth_layer(truth.outline()))) if truth is not None else None
         for panel in self.panels:
             panel.view.set_truth(outline)
-
-    def set_overlay_opacity(self, opacity: float) -> None:
-        for panel in self.model_panels:
-            panel.view.layer.setOpacity(opacity)
-
-    def show_scores(self, document: Document | None, missing: dict[str, str] | None = None) -> str:
-        """Each panel's score line; returns every model's score with its meaning, for the dock. A model
-        without a result says why (`missing` by model: "queued", "analysing…", "no weights")."""
-        lines = []
-        for panel in self.model_panels:
-            result = document.models.get(panel.key) if document else None
-            why = (missing or {}).get(panel.key, "not analysed")
-            panel.view.set_notice(self._notice(result, why) if document is not None else "")
-            if result is None:
-                panel.score.setText(f"<b style='color:#c0392b'>{why}</b>" if document else "")
-                panel.score.setToolTip(
-                    "this model has not run on this image: no score, no map" if document else ""
-                )
-                continue
-            title, localizer = titles()[panel.key], result.localizer
-            verdict = "<b style='color:#c0392b'>flagged</b>" if result.flagged() else "not flagged"
-            explanation = (  # the weights first: whether they are the published ones matters most
-                f"Weights: {_weights(localizer)}. "
-                f"{title} score = 99th percentile of the inpainting probability map; "
-                f"flagged when ≥ {localizer.score_threshold:.4f} ({localizer.score_threshold_source})."
-            )
-            if result.preview is not None:
-                done, total = result.preview
-                panel.score.setText(f"<b style='color:#b9770e'>preview — {done} of {total} windows</b>")
-                panel.score.setToolTip(
-                    "The average of the windows analysed so far (every pixel covered); the "
-                    "map, the mask and the regions change until all windows are done."
-                )
-                lines.append(
-                    f"<b>{title}</b>: <b style='color:#b9770e'>preview — {done} of {total} windows</b>, "
-                    "not a result yet"
-                )
-                continue
-            truth = _truth_scores(result, document.ground_truth if document else None)
-            panel.score.setText(f"score {result.score:.3f} — {verdict}{truth}")
-            panel.score.setToolTip(explanation)
-            lines.append(
-                f"<b>{title}</b> {result.score:.3f} ({verdict}): {explanation} "
-                f"<i>Variant: {localizer.variant}; {result.run.device}; {_timing(result)}.</i>"
-                + _stability_text(result)
-            )
-        results = document.models if document else {}
-        lines += [_image_level_line(name, result) for name, result in results.items() if not result.has_map]
-        if document is not None and document.ground_truth is not None:
-            lines.append(_truth_line(document.ground_truth))
-        if warning := fully_generated_warning(results):
-            lines.insert(0, f"<b style='color:#c0392b'>{warning}</b>")
-        return "<br>".join(lines)
-
-
-def _stability_text(result: ModelResult) -> str:
-    """How the mask held under the benign variants (the Stability view shows where)."""
-    if (check := result.stability_now()) is None:
-        return ""
-    ious = ", ".join(
-        f"{v.name} {'—' if v.iou_with_original is None else f'{v.iou_with_original:.2f}'}"
-        for v in check.variants
-    )
-    return f" Stability check ({check.analyses} analyses): mask IoU with the original: {ious}."
-
-
-def _truth_scores(result: ModelResult, truth: GroundTruth | None) -> str:
-    """The score line's part about the ground truth: computing, a false-alarm area, or IoU, F1 and AP."""
-    if truth is None or not result.has_map:
-        return ""
-    scores = result.scored_against(truth)
-    if scores is None:
-        return " · <span style='color:#2e7d32'>GT …</span>"
-    if truth.authentic:
-        return f" · <span style='color:#2e7d32'>GT authentic: {scores['marked_area']:.1%} marked</span>"
-    return (
-        f" · <span style='color:#2e7d32'>GT IoU {scores['iou']:.2f} F1 {scores['f1']:.2f} "
-        f"AP {scores['ap']:.2f}</span>"
-    )
-
-
-def _truth_line(truth: GroundTruth) -> str:
-    what = "authentic (no manipulated pixel)" if truth.authentic else f"{truth.mask.mean():.1%} manipulated"
-    return (
-        f"<b style='color:#2e7d32'>Ground truth</b> {readable(Path(truth.path).name)}: {what}, outlined in "
-        "green. GT IoU and F1: the mask at the pixel threshold against it; AP: over every threshold "
-        "(as <code>dinolizer-gui evaluate</code> computes them)."
-    )
-
-
-def _weights(localizer) -> str:
-    return "; ".join(f"{c['file']}: {stated(c)}" for c in localizer.checkpoints)
-
-
-def _timing(result: ModelResult) -> str:
-    return f"{result.run.seconds:.1f} s" if result.run.seconds else "from the results store"
-
-
-def _image_level_line(name: str, result: ModelResult) -> str:
-    level, localizer = result.run.image_level, result.localizer
-    assert level is not None  # a result without a map is an image-level answer
-    flagged = " — <b style='color:#c0392b'>flagged</b>" if level.flagged else ""
-    return (
-        f"<b>{titles()[name]}: {level.probability:.2f}</b>{flagged} — {level.indication} that the whole "
-        f"image is synthetic; this model does not localise (logit {level.logit:+.2f}, mean of 5 crops; "
-        f"positive = synthetic). <i>Weights: {_weights(localizer)}; {result.run.device}; "
-        f"{_timing(result)}.</i>"
-    )
-
-
-def fully_generated_warning(results: dict[str, ModelResult]) -> str:
-    """Said when an image-level detector flags the image and a localizer marks most of it."""
-    detectors = [r for r in results.values() if r.run.image_level is not None and r.flagged()]
-    most = [titles()[n] for n, r in results.items() if r.has_map and r.marked_area() > 0.5]
-    if detectors and most:
-        return (
-            f"{' and '.join(most)} mark most of the image, and {titles()[detectors[0].localizer.name]} "
-            "says the whole image is likely synthetic: for a fully generated image the localizers' maps are "
-            "not meaningful."
-        )
-    return ""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QLinearGradient, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 from ..core.models.cards import ModelCard
 from ..core.models.integrity import stated
 from ..core.models.weights_folder import load_manifest
+from ..core.session.thresholds import on_step
 from ..core.store.verdicts import VERDICTS, Verdict
 from .image_view import ImageView
 
@@ -33,7 +35,7 @@ class Panel(QWidget):
 
     cardRequested = Signal(str)
 
-    def __init__(self, key: str, title: str, parent=None):
+    def __init__(self, key: str, title: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.key = key
         self.title_text = title
@@ -72,7 +74,7 @@ class Panel(QWidget):
 class Legend(QWidget):
     """The colour scale of the heat map from 0 to 1, with each model's threshold marked on it."""
 
-    def __init__(self, parent=None):
+    def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.colours: list[tuple[int, int, int]] = []
         self.marks: dict[str, float] = {}
@@ -84,7 +86,7 @@ class Legend(QWidget):
             "the marks are the current pixel thresholds"
         )
 
-    def set_scale(self, colours, marks: dict[str, float]) -> None:
+    def set_scale(self, colours: Iterable[Iterable[int]], marks: dict[str, float]) -> None:
         self.colours = [(int(r), int(g), int(b)) for r, g, b in colours]
         self.marks, self.swatches = dict(marks), {}
         self.update()
@@ -94,9 +96,7 @@ class Legend(QWidget):
         self.swatches = dict(swatches)
         self.update()
 
-    def paintEvent(self, _event):
-        from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPen
-
+    def paintEvent(self, _event: QPaintEvent) -> None:
         painter = QPainter(self)
         if self.swatches:
             x = 8
@@ -135,7 +135,7 @@ class ThresholdControl(QWidget):
 
     changed = Signal(str, float)
 
-    def __init__(self, key: str, title: str, value: float, parent=None):
+    def __init__(self, key: str, title: str, value: float, parent: QWidget | None = None):
         super().__init__(parent)
         self.key = key
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -164,7 +164,7 @@ class ThresholdControl(QWidget):
         return self._value
 
     def set_value(self, value: float, notify: bool = True) -> None:
-        value = round(min(max(float(value), 0.0), 1.0), 3)
+        value = on_step(value)  # as the thresholds' owner keeps it
         if value == self._value:
             return
         self._value = value
@@ -184,7 +184,7 @@ class VerdictBar(QWidget):
     verdictChosen = Signal(str)
     noteEdited = Signal(str)
 
-    def __init__(self, parent=None):
+    def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.choice = QComboBox()
         self.choice.setToolTip(
@@ -239,7 +239,7 @@ def card_html(card: ModelCard, describe: dict | None) -> str:
 class WelcomePage(QWidget):
     """Shown at first start, when no model has weights: which files are needed and how to get them."""
 
-    def __init__(self, weights_folder: str, parent=None):
+    def __init__(self, weights_folder: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.text = QLabel()
         self.text.setWordWrap(True)
@@ -294,9 +294,10 @@ class HeldKey(QObject):
         assert app is not None, "a held key needs the running application"
         app.installEventFilter(self)
 
-    def eventFilter(self, obj, event) -> bool:
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if (
-            event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
+            isinstance(event, QKeyEvent)
+            and event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
             and event.key() == self.key
             and not event.isAutoRepeat()
             and self.window.isActiveWindow()

@@ -107,7 +107,7 @@ def main(out: str, mode: str = "Overlay", layout: str = "three") -> None:
             QTimer.singleShot(1500, lambda: record_and_shoot(coffee))
 
         def record_and_shoot(coffee):
-            window.record_verdict("manipulated", "cup rim filled in; matches the source's EXIF gap")
+            window.verdicts.record_shown("manipulated", "cup rim filled in; matches the source's EXIF gap")
             QTimer.singleShot(500, shoot)
 
         mode = "Overlay"

@@ -265,7 +265,7 @@ def test_a_fully_generated_image_says_the_maps_are_not_meaningful(weights):
     from dinolizer_gui.core.engine.analysis import ImageLevel, ModelRun
     from dinolizer_gui.core.session.image_results import ModelResult
     from dinolizer_gui.core.session.thresholds import Thresholds
-    from dinolizer_gui.ui.panels import fully_generated_warning
+    from dinolizer_gui.ui.scores import fully_generated_warning
 
     files, _ = weights
     bfree = load_localizer("bfree", [files["bfree"]])

@@ -43,7 +43,7 @@ def folder(tmp_path):
 
 
 def _controllers(workspace):
-    batch = BatchController(workspace, lambda: view.wanted_path)
+    batch = BatchController(workspace, lambda: view)
     view = ViewController(workspace, batch)
     return batch, view
 
@@ -84,24 +84,31 @@ def test_view_controller_shows_the_wanted_image_and_ignores_stale_ones(qtbot, wo
     assert view.current.path == items[1].path and set(view.current.models) == {"dinolizer"}
 
 
-def test_thresholds_controller_links_moves_and_computes_regions_for_the_shown_image(qtbot, workspace, folder):
+def test_thresholds_controller_computes_the_shown_images_regions_after_each_move(qtbot, workspace, folder):
     batch, view = _controllers(workspace)
-    thresholds = ThresholdsController(workspace.thresholds, lambda: view.current)
+    thresholds = ThresholdsController(workspace.thresholds, view)
+    owner = workspace.thresholds
     item = batch.add([str(folder)])[0]
     view.show(item.path)
     with qtbot.waitSignal(view.analysisFinished, timeout=60000):
         batch.start()
-    changed = []
-    thresholds.changed.connect(changed.append)
-    thresholds.move("dinolizer", 0.8)
+    moved = []
+    owner.events.moved.connect(moved.append)
+    owner.move("dinolizer", 0.8)
     assert view.current.models["dinolizer"].threshold == 0.8
     assert workspace.settings.thresholds["declip"] == 0.5
-    thresholds.set_linked(True)
-    thresholds.move("declip", 0.85)
+    owner.set_linked(True)
+    said = []
+    thresholds.said.connect(lambda text, _ms: said.append(text))
+
+    def at_085(_document, summaries) -> bool:  # computed after the move, with no one asking
+        return summaries["dinolizer"].threshold == 0.85
+
+    with qtbot.waitSignal(thresholds.regionsReady, timeout=10000, check_params_cb=at_085) as signal:
+        thresholds.nudge("dinolizer", 0.05)  # `]` on DinoLizer, both linked: both at 0.8 + 0.05
+    assert said == ["Both thresholds: 0.850"]
     assert workspace.settings.thresholds == {"dinolizer": 0.85, "declip": 0.85}
-    assert changed == [{"dinolizer"}, {"dinolizer", "declip"}]
-    with qtbot.waitSignal(thresholds.regionsReady, timeout=10000) as signal:
-        thresholds.refresh_regions()
+    assert moved == [{"dinolizer"}, {"dinolizer", "declip"}]
     document, summaries = signal.args
     assert document is view.current and summaries["dinolizer"].threshold == 0.85
     mask = view.current.models["dinolizer"].probability >= 0.85

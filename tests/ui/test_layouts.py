@@ -4,6 +4,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from dinolizer_gui.core.session.settings import load_settings
+from dinolizer_gui.ui.action_ids import ActionId
 from dinolizer_gui.ui.main_window import MainWindow
 
 from .helpers import analysed, layer_pixels
@@ -18,19 +19,19 @@ def test_layouts_keys_and_double_click_show_the_panels_asked_for_and_are_remembe
 ):
     analysed(qtbot, window, weights, photo)
     assert _shown(window) == ["input", "dinolizer", "declip"]
-    window.actions_by_id["layout_two"].trigger()
+    window.actions_by_id[ActionId.LAYOUT_TWO].trigger()
     assert _shown(window) == ["input", "dinolizer"]
-    window.actions_by_id["switch_pair"].trigger()
+    window.actions_by_id[ActionId.SWITCH_PAIR].trigger()
     assert _shown(window) == ["input", "declip"] and window.panel_grid.active_model == "declip"
-    window.actions_by_id["panel_agreement"].trigger()  # key 4
+    window.actions_by_id[ActionId.PANEL_AGREEMENT].trigger()  # key 4
     assert _shown(window) == ["agreement"]
     first, second = (window.view.current.models[n].mask() for n in ("dinolizer", "declip"))
     pixels = layer_pixels(window.panel_grid.panel("agreement"))
     assert (pixels[first & second][:, :3] == (204, 121, 167)).all()
-    window.actions_by_id["layout_three"].trigger()
-    window.actions_by_id["mode_agreement"].trigger()  # the agreement is one panel, not drawn twice
+    window.actions_by_id[ActionId.LAYOUT_THREE].trigger()
+    window.actions_by_id[ActionId.MODE_AGREEMENT].trigger()  # the agreement is one panel, not drawn twice
     assert _shown(window) == ["input", "agreement"]
-    window.actions_by_id["mode_mask"].trigger()
+    window.actions_by_id[ActionId.MODE_MASK].trigger()
     assert _shown(window) == ["input", "dinolizer", "declip"]
 
     view = window.panel_grid.panel("declip").view
@@ -39,7 +40,7 @@ def test_layouts_keys_and_double_click_show_the_panels_asked_for_and_are_remembe
     QTest.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton)
     assert _shown(window) == ["input", "dinolizer", "declip"]
 
-    window.actions_by_id["layout_two"].trigger()
+    window.actions_by_id[ActionId.LAYOUT_TWO].trigger()
     config = window.workspace.config_folder
     window.close()
     assert load_settings(config).panel_layout == "two"
@@ -55,7 +56,7 @@ def test_at_1600_by_1000_a_landscape_photo_fills_its_panel_in_two_panels(qtbot, 
     window.resize(1600, 1000)
     window.show()
     analysed(qtbot, window, weights, photo)
-    window.actions_by_id["layout_two"].trigger()
+    window.actions_by_id[ActionId.LAYOUT_TWO].trigger()
     qtbot.wait(50)
     view = window.panel_grid.panel("dinolizer").view
     view.fit()

@@ -7,6 +7,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QImage
 
 from dinolizer_gui.core.session.settings import load_settings
+from dinolizer_gui.ui.action_ids import ActionId
 from dinolizer_gui.ui.main_window import MainWindow
 
 from .helpers import analysed as _analysed
@@ -18,7 +19,7 @@ def test_first_start_without_weights_shows_the_welcome_page(window):
     assert window.central.currentWidget() is window.central.welcome_page
     text = window.central.welcome.text.text()
     assert "epoch=36_val_loss=0.2130.ckpt" in text and "ViT_layer20_conv-20_cocosd.pth" in text
-    assert "non-commercial" in text and not window.actions_by_id["run"].isEnabled()
+    assert "non-commercial" in text and not window.actions_by_id[ActionId.RUN].isEnabled()
 
 
 def test_drop_runs_both_models_on_the_worker_and_threshold_changes_never_rerun(qtbot, window, weights, photo):
@@ -81,8 +82,8 @@ def test_cancel_stops_a_running_analysis(qtbot, window, weights, tmp_path):
     Image.fromarray(np.zeros((504, 6000, 3), np.uint8)).save(wide)
     with qtbot.waitSignal(window.status.progress.valueChanged, timeout=30000):
         _drop(window, wide)
-    assert window.actions_by_id["cancel"].isEnabled()
-    window.actions_by_id["cancel"].trigger()
+    assert window.actions_by_id[ActionId.CANCEL].isEnabled()
+    window.actions_by_id[ActionId.CANCEL].trigger()
     qtbot.waitUntil(lambda: window.batch.worker is None, timeout=30000)
     assert (
         window.batch.items[0].status == "queued"
@@ -107,7 +108,7 @@ def test_space_shows_the_original_and_readout_gives_probabilities(qtbot, window,
     assert window.panels[1].view.layer.pixmap().isNull()
     qtbot.keyRelease(window.panels[1].view, Qt.Key.Key_Space)
     assert not window.panels[1].view.layer.pixmap().isNull()
-    window.on_screen.show_readout(10, 20)
+    window.status.show_readout(10, 20)
     value = document.models["declip"].probability[20, 10]
     assert (
         "(10, 20)" in window.status.readout.text() and f"DeCLIP {value:.3f}" in window.status.readout.text()
@@ -133,7 +134,7 @@ def test_next_and_previous_walk_the_opened_images(qtbot, window, tmp_path):
     _drop(window, tmp_path)
     qtbot.waitUntil(lambda: window.view.current is not None and window.view.worker is None, timeout=10000)
     assert "no model has weights" in window.central.banner.text() and window.batch.items[0].status == "queued"
-    window.actions_by_id["next"].trigger()
+    window.actions_by_id[ActionId.NEXT].trigger()
     qtbot.waitUntil(
         lambda: (
             window.view.current is not None
@@ -142,7 +143,7 @@ def test_next_and_previous_walk_the_opened_images(qtbot, window, tmp_path):
         ),
         timeout=10000,
     )
-    window.actions_by_id["previous"].trigger()
+    window.actions_by_id[ActionId.PREVIOUS].trigger()
     qtbot.waitUntil(
         lambda: window.view.current is not None and window.view.current.path == str(paths[0]), timeout=10000
     )
@@ -266,16 +267,16 @@ def test_next_flagged_skips_unflagged_rows_and_pause_holds_the_batch(qtbot, wind
     window.set_model_files("dinolizer", [files["release"]])
     _drop(window, _case_folder(tmp_path))
     qtbot.waitUntil(lambda: window.batch.worker is not None, timeout=10000)
-    window.actions_by_id["pause"].trigger()
-    assert window.actions_by_id["pause"].isChecked()
+    window.actions_by_id[ActionId.PAUSE].trigger()
+    assert window.actions_by_id[ActionId.PAUSE].isChecked()
     qtbot.wait(300)
     done_while_paused = sum(1 for i in window.batch.items if i.status == "done")
     qtbot.wait(500)
     assert sum(1 for i in window.batch.items if i.status == "done") == done_while_paused
-    window.actions_by_id["pause"].trigger()
+    window.actions_by_id[ActionId.PAUSE].trigger()
     qtbot.waitUntil(lambda: window.batch.worker is None, timeout=60000)
     window.triage_dock.table.setCurrentIndex(window.triage_dock.proxy.index(0, 0))
-    window.actions_by_id["next_flagged"].trigger()
+    window.actions_by_id[ActionId.NEXT_FLAGGED].trigger()
     current = window.batch.items[
         window.triage_dock.proxy.mapToSource(window.triage_dock.table.currentIndex()).row()
     ]
@@ -408,7 +409,7 @@ def test_a_mask_beside_the_image_is_outlined_on_every_panel_with_each_models_sco
     assert f"IoU {expected['iou']:.2f} F1 {expected['f1']:.2f} AP {expected['ap']:.2f}" in text
     assert "Ground truth" in window.controls.scores_label.text()
 
-    window.thresholds.move("dinolizer", 0.9)  # IoU and F1 follow the threshold; AP does not depend on it
+    window.workspace.thresholds.move("dinolizer", 0.9)  # IoU and F1 follow the threshold, AP does not
     at_09, _ = localization_scores(document.models["dinolizer"].probability, document.ground_truth, 0.9)
     qtbot.waitUntil(lambda: f"IoU {at_09['iou']:.2f} F1 {at_09['f1']:.2f}" in window.panels[1].score.text())
 

@@ -5,6 +5,7 @@ import numpy as np
 from PySide6.QtWidgets import QMessageBox
 
 from dinolizer_gui.core.maps.render import ViewMode, stability_colour
+from dinolizer_gui.ui.action_ids import ActionId
 from tests.ui.helpers import analysed, layer_pixels, wait_batch_done
 
 
@@ -17,14 +18,14 @@ def test_a_stability_check_from_the_menu_shows_its_map_legend_and_region_labels(
     qtbot, window, weights, photo, monkeypatch
 ):
     analysed(qtbot, window, weights, photo)
-    window.toolbar.set_mode(ViewMode.STABILITY)
+    window.workspace.viewer.mode = ViewMode.STABILITY
     panel = window.panels[1]  # DinoLizer
     assert "no stability check yet" in panel.view.notice
     # a check estimated under a minute starts without asking (a longer one asks first)
     monkeypatch.setattr(QMessageBox, "question", lambda *_: QMessageBox.StandardButton.No)
     texts = []
     window.batch.progressed.connect(lambda text, *_: texts.append(text))
-    window.actions_by_id["check_stability"].trigger()
+    window.actions_by_id[ActionId.CHECK_STABILITY].trigger()
     qtbot.waitUntil(lambda: window.view.current.models["dinolizer"].stability is not None, timeout=120000)
     wait_batch_done(qtbot, window)
     assert any("DinoLizer stability check: resize75, 1 of 4" in text for text in texts)

@@ -4,9 +4,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMenu
 
 from dinolizer_gui.core.engine.analysis import DEVICE_CHOICES, PRECISION_CHOICES
+from dinolizer_gui.ui.action_ids import ActionId, MenuId
 from dinolizer_gui.ui.main_window import MainWindow
 from dinolizer_gui.ui.menus import DEVICES, PRECISIONS
 
@@ -57,7 +58,8 @@ def test_the_status_bar_says_pytorch_is_loading_then_the_precision_and_why(qtbot
     window.show()
     qtbot.waitUntil(lambda: window.status.device_label.text() == "loading PyTorch…", timeout=5000)
     qtbot.waitUntil(lambda: "loading" not in window.status.device_label.text(), timeout=60000)
-    window.change_setting("precision", "float32")
+    precision = next(menu for menu in window.findChildren(QMenu) if menu.title() == MenuId.PRECISION)
+    next(a for a in precision.actions() if a.text().startswith("float32")).trigger()  # Analysis › Precision
     qtbot.waitUntil(lambda: window.status.device_label.text().startswith("CPU (float32)"), timeout=10000)
     tip = window.status.device_label.toolTip()
     assert "DinoLizer: float32 as asked" in tip and "B-Free: float32 as asked" in tip
@@ -88,7 +90,7 @@ def test_the_viewer_starts_with_a_damaged_store_says_so_and_offers_a_new_one(
     fresh = tmp_path / "fresh-store"
     fresh.mkdir()
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(fresh))
-    window.actions_by_id["new_store"].trigger()
+    window.actions_by_id[ActionId.NEW_STORE].trigger()
     assert window.workspace.store is not None and window.settings.store_dir == str(fresh)
     assert not window.central.banner.isVisible()
 

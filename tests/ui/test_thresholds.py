@@ -5,32 +5,52 @@ import numpy as np
 import pytest
 
 from dinolizer_gui.core.maps.render import ViewMode
+from dinolizer_gui.core.session.settings import Settings, load_settings
 from dinolizer_gui.core.session.thresholds import Thresholds
+from dinolizer_gui.core.session.workspace import Workspace
 from tests.ui.helpers import analysed, layer_pixels
 from tests.ui.test_verdicts_and_reports import _export
 from tests.ui.test_viewer_correctness import _cell
 
 
-def test_the_owner_moves_one_or_every_threshold_and_tells_who_listens():
-    saved = []
-    owner = Thresholds(on_change=lambda values, linked: saved.append((values, linked)))
-    heard = []
-    owner.subscribe(heard.append)
-    assert owner.of("dinolizer") == owner.of("declip") == 0.5
+def test_the_owner_moves_one_or_every_threshold_and_tells_who_listens_of_real_changes_only():
+    owner = Thresholds()
+    moved, linked = [], []
+    owner.events.moved.connect(moved.append)
+    owner.events.linked.connect(linked.append)
+    assert owner.of("dinolizer") == owner.of("declip") == 0.5  # the registry's default, its only copy
     assert owner.move("dinolizer", 1.7) == 1.0  # kept within 0 and 1
+    assert owner.move("dinolizer", 1.0) == 1.0  # no change: nobody is told
+    owner.set_linked(True)
     owner.set_linked(True)
     assert owner.move("declip", 0.41234) == 0.412
     assert owner.all() == {"dinolizer": 0.412, "declip": 0.412}
-    assert heard == [{"dinolizer"}, set(), {"dinolizer", "declip"}]
-    assert saved[-1] == ({"dinolizer": 0.412, "declip": 0.412}, True)
-    assert Thresholds.fixed(["dinolizer", "declip", "bfree"], 0.3).all() == {"dinolizer": 0.3, "declip": 0.3}
+    assert moved == [{"dinolizer"}, {"dinolizer", "declip"}] and linked == [True]
+    owner.reset(0.3)  # a run's fixed thresholds: in place, unlinked
+    assert owner.all() == {"dinolizer": 0.3, "declip": 0.3} and not owner.linked
+    assert moved[-1] == {"dinolizer", "declip"} and linked == [True, False]
+
+
+def test_a_sessions_own_thresholds_change_the_owner_in_place_and_are_never_saved(tmp_path):
+    workspace = Workspace(Settings(), tmp_path / "config")
+    owner, moved = workspace.thresholds, []
+    owner.events.moved.connect(moved.append)
+    owner.move("declip", 0.6)
+    assert load_settings(tmp_path / "config").thresholds["declip"] == 0.6
+    workspace.use_thresholds(0.25)  # analyze --threshold 0.25
+    assert workspace.thresholds is owner and moved[-1] == {"dinolizer", "declip"}  # its listeners follow
+    assert owner.all() == {"dinolizer": 0.25, "declip": 0.25}
+    owner.move("dinolizer", 0.9)
+    assert load_settings(tmp_path / "config").thresholds == {"dinolizer": 0.5, "declip": 0.6}
+    workspace.use_thresholds(None)
+    assert owner.all() == {"dinolizer": 0.5, "declip": 0.5}
 
 
 def test_a_change_at_the_owner_alone_reaches_panels_dock_table_regions_and_export(
     qtbot, window, weights, photo, tmp_path
 ):
     analysed(qtbot, window, weights, photo)
-    window.toolbar.set_mode(ViewMode.MASK)
+    window.workspace.viewer.mode = ViewMode.MASK
     qtbot.waitUntil(lambda: window.controls.regions.rowCount() > 0, timeout=10000)
     before = layer_pixels(window.panels[1])
 

@@ -8,6 +8,7 @@ from PIL import Image
 from pypdf import PdfReader
 from PySide6.QtCore import Qt
 
+from dinolizer_gui.ui.action_ids import ActionId
 from dinolizer_gui.ui.main_window import MainWindow
 
 from .helpers import analysed, wait_batch_done
@@ -33,8 +34,8 @@ def test_a_verdict_and_note_are_kept_shown_filtered_and_survive_reanalysis_and_r
     qtbot, window, weights, photo, tmp_path
 ):
     analysed(qtbot, window, weights, photo)
-    window.actions_by_id["verdict_2"].trigger()  # Alt+3: suspicious
-    window.actions_by_id["verdict_note"].trigger()
+    window.actions_by_id[ActionId.VERDICT_SUSPICIOUS].trigger()  # Alt+3: suspicious
+    window.actions_by_id[ActionId.VERDICT_NOTE].trigger()
     window.controls.verdict.note.setText("sky replaced?")
     window.controls.verdict.note.editingFinished.emit()
     item = window.batch.items[0]
@@ -48,7 +49,7 @@ def test_a_verdict_and_note_are_kept_shown_filtered_and_survive_reanalysis_and_r
     assert model.data(model.index(0, headers.index("Analyst"))) == "suspicious"
 
     with qtbot.waitSignal(window.view.analysisFinished, timeout=60000):
-        window.actions_by_id["run"].trigger()  # F5: analysed again, the verdict stays
+        window.actions_by_id[ActionId.RUN].trigger()  # F5: analysed again, the verdict stays
     assert window.batch.items[0].verdict.verdict == "suspicious"
     assert window.controls.verdict.choice.currentText() == "suspicious"
     window.close()
@@ -71,7 +72,7 @@ def test_a_batch_report_has_one_threshold_truth_dates_verdicts_errors_and_duplic
     files, _ = weights
     window.set_model_files("dinolizer", [files["release"]])
     window.set_model_files("declip", [files["declip"]])
-    window.thresholds.move("dinolizer", 0.65)
+    window.workspace.thresholds.move("dinolizer", 0.65)
     case = tmp_path / "case"
     case.mkdir()
     rng = np.random.default_rng(3)
@@ -84,7 +85,7 @@ def test_a_batch_report_has_one_threshold_truth_dates_verdicts_errors_and_duplic
     wait_batch_done(qtbot, window, timeout=120000)
     window.select_path(str(case / "photo1.jpg"))
     qtbot.waitUntil(lambda: window.view.current is not None and window.view.worker is None, timeout=30000)
-    window.actions_by_id["verdict_3"].trigger()  # manipulated
+    window.actions_by_id[ActionId.VERDICT_MANIPULATED].trigger()  # manipulated
 
     out = tmp_path / "export"
     report = _export(qtbot, window, out, scope="All analysed images", analyst="B. Analyst")

@@ -7,6 +7,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from dinolizer_gui.core.session.batch import BatchProgress
+from dinolizer_gui.ui.action_ids import ActionId
 
 from .helpers import analysed, drop, wait_batch_done
 
@@ -111,17 +112,17 @@ def test_brackets_move_the_threshold_of_the_panel_last_clicked_or_both_when_link
     dinolizer, declip = owner.of("dinolizer"), owner.of("declip")
     qtbot.mouseClick(window.panels[2].view.viewport(), Qt.MouseButton.LeftButton)
     assert window.panel_grid.active_model == "declip" and "▸" in window.panels[2].title.text()
-    window.actions_by_id["threshold_up"].trigger()
+    window.actions_by_id[ActionId.THRESHOLD_UP].trigger()
     assert owner.of("declip") == round(declip + 0.01, 3) and owner.of("dinolizer") == dinolizer
     assert "DeCLIP threshold" in window.status.currentMessage()
     assert window.controls.threshold["declip"].value() == owner.of("declip")
     qtbot.mouseClick(window.panels[1].view.viewport(), Qt.MouseButton.LeftButton)
-    window.actions_by_id["threshold_down_more"].trigger()
+    window.actions_by_id[ActionId.THRESHOLD_DOWN_MORE].trigger()
     assert owner.of("dinolizer") == round(dinolizer - 0.05, 3) and owner.of("declip") == round(
         declip + 0.01, 3
     )
     window.controls.link_check.setChecked(True)
-    window.actions_by_id["threshold_up"].trigger()
+    window.actions_by_id[ActionId.THRESHOLD_UP].trigger()
     assert owner.of("dinolizer") == owner.of("declip") == round(dinolizer - 0.04, 3)
     assert "Both thresholds" in window.status.currentMessage()
 
@@ -131,7 +132,7 @@ def test_f5_analyses_the_image_on_screen_again_and_visibly(qtbot, window, weight
     calls = []
     document.models["dinolizer"].localizer.load().net.register_forward_hook(lambda *a: calls.append(1))
     with qtbot.waitSignal(window.view.analysisFinished, timeout=60000):
-        window.actions_by_id["run"].trigger()
+        window.actions_by_id[ActionId.RUN].trigger()
         assert window.view.current is None or not window.view.current.models  # the old maps left the screen
         assert "again" in window.status.currentMessage()
     assert calls, "F5 must compute the maps again, not read them from the results store"
@@ -142,7 +143,7 @@ def test_f5_analyses_the_image_on_screen_again_and_visibly(qtbot, window, weight
 def test_f5_without_weights_says_why(qtbot, window, photo):
     drop(window, photo)
     qtbot.waitUntil(lambda: window.view.current is not None, timeout=10000)
-    window.actions_by_id["run"].trigger()
+    window.actions_by_id[ActionId.RUN].trigger()
     assert "No model has weights" in window.status.currentMessage()
 
 
@@ -157,7 +158,7 @@ def test_cancel_says_cancelling_at_once_and_the_progress_names_image_model_and_w
     qtbot.waitUntil(lambda: "windows" in window.status.progress.format(), timeout=30000)
     assert window.status.progress.format().startswith("Image 1 of 1 · DinoLizer windows ")
     assert window.status.progress.minimumWidth() >= 420
-    window.actions_by_id["cancel"].trigger()
+    window.actions_by_id[ActionId.CANCEL].trigger()
     assert window.status.progress.format() == "Cancelling…"
     qtbot.waitUntil(lambda: window.batch.worker is None, timeout=30000)
     assert window.batch.items[0].status == "queued" and not window.status.progress.isVisible()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import GeneratorWorker, create_worker
@@ -18,6 +19,17 @@ from ...core.session.jobs import queue_job
 from ...core.session.workspace import Workspace
 from ..batch_table import BatchTableModel
 from ..document import Document, worker_job
+from .areas import RowAreas
+
+
+class OnScreen(Protocol):
+    """What the queue needs to know of the screen (the view controller): the image wanted, the one shown."""
+
+    @property
+    def wanted_path(self) -> str | None: ...
+
+    @property
+    def current(self) -> Document | None: ...
 
 
 class BatchController(QObject):
@@ -28,14 +40,23 @@ class BatchController(QObject):
     runningChanged = Signal(bool)
     failed = Signal(object)  # the exception that stopped the batch
     cancelled = Signal()
+    pausedChanged = Signal(bool)
+    countsChanged = Signal(str)  # how many images are done, flagged, in error, duplicates, queued
+    weightsChanged = Signal()  # models, weights or the weights folder changed
+    said = Signal(str, int)  # a passing note for the status bar, and for how many milliseconds
 
-    def __init__(self, workspace: Workspace, wanted: Callable[[], str | None], parent=None):
+    def __init__(
+        self, workspace: Workspace, on_screen: Callable[[], OnScreen], parent: QObject | None = None
+    ):
         super().__init__(parent)
         self.workspace = workspace
-        self.wanted = wanted
+        self.wanted: Callable[[], str | None] = lambda: on_screen().wanted_path
         self.items: list[BatchItem] = []
         self._rows: dict[str, int] = {}  # path -> row: progress events ask for the image on screen
         self.table_model = BatchTableModel(self.items, self)
+        # every row's marked areas follow the thresholds (the image on screen's from its maps in memory)
+        self.areas = RowAreas(workspace, self.table_model, lambda: on_screen().current, self)
+        self.itemFinished.connect(self.areas.follow_item)
         self.worker: GeneratorWorker | None = None
         self.cancelling = False
         self.started_count = 0
@@ -53,6 +74,7 @@ class BatchController(QObject):
         new = [item for item in found if item.path not in self._rows]
         self._rows.update((item.path, row) for row, item in enumerate(new, len(self.items)))
         self.table_model.add(new)
+        self.countsChanged.emit(self.counts_text())
         return found
 
     def clear(self) -> None:
@@ -60,6 +82,7 @@ class BatchController(QObject):
         if not self.running:
             self.table_model.clear()
             self._rows.clear()
+            self.countsChanged.emit(self.counts_text())
 
     def item_for(self, path: str | None) -> BatchItem | None:
         row = self._rows.get(path) if path is not None else None
@@ -95,17 +118,6 @@ class BatchController(QObject):
         self.start()
         return ""
 
-    def follow_thresholds(self, document: Document) -> None:
-        """The table's marked areas of the image on screen follow its live thresholds."""
-        item = self.item_for(document.path)
-        if item is None:
-            return
-        for name, result in document.models.items():
-            summary = item.models.get(name)
-            if summary is not None and result.has_map and result.preview is None:
-                summary.marked_area, summary.threshold = result.marked_area(), result.threshold
-        self.table_model.refresh_row(self._rows[item.path])
-
     def start(self) -> None:
         if self.running or not any(item.status == ItemStatus.QUEUED for item in self.items):
             return
@@ -115,7 +127,7 @@ class BatchController(QObject):
         worker = create_worker(worker_job, job, _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_event)
         worker.errored.connect(self._on_error)
-        worker.aborted.connect(lambda *_: self.cancelled.emit())
+        worker.aborted.connect(self._aborted)
         worker.finished.connect(self._on_finished)
         self.worker = worker
         self._started_at = time.perf_counter()
@@ -127,12 +139,21 @@ class BatchController(QObject):
     def pause(self, on: bool) -> bool:
         """Pause or resume; False when there is no batch to pause."""
         if self.worker is None:
+            self.pausedChanged.emit(False)
             return False
         if on:
             self.worker.pause()
+            self.said.emit("Batch paused", 4000)
         else:
             self.worker.resume()
+        self.pausedChanged.emit(on)
         return True
+
+    def weights_changed(self) -> None:
+        """Models, weights or the weights folder changed: the queue runs once a model has weights."""
+        self.weightsChanged.emit()
+        if self.workspace.model_files():
+            self.start()
 
     def cancel(self) -> None:
         if self.worker is not None:
@@ -151,14 +172,14 @@ class BatchController(QObject):
             f"{counted(counts[ItemStatus.SKIPPED], 'duplicate')}, {counts[ItemStatus.QUEUED]} queued"
         )
 
-    def _on_event(self, event) -> None:
+    def _on_event(self, event: object) -> None:
         if isinstance(event, Document):
             self.documentReady.emit(event)
         elif isinstance(event, PreviewResult):
             self.previewReady.emit(event)
         elif isinstance(event, Progress):
             self.progressed.emit(f"{event.stage} {titles().get(event.model, '')}…", 0, 0)
-        else:
+        elif isinstance(event, BatchProgress):
             self._on_progress(event)
 
     def _on_progress(self, event: BatchProgress) -> None:
@@ -166,6 +187,7 @@ class BatchController(QObject):
             self.table_model.refresh_row(event.index)
         if event.stage == "finished":
             self.itemFinished.emit(self.items[event.index])
+            self.countsChanged.emit(self.counts_text())
         if self.cancelling:
             return
         self.progressed.emit(self.progress_text(event), event.done, max(event.total, 1))
@@ -204,6 +226,10 @@ class BatchController(QObject):
         left = int(elapsed / units_done * max(units_left, 0.0))
         return f"{left // 3600}:{left % 3600 // 60:02d}:{left % 60:02d}"
 
+    def _aborted(self, *_: object) -> None:
+        self.cancelled.emit()
+        self.said.emit("Batch cancelled", 5000)
+
     def _on_error(self, exc: BaseException) -> None:
         self.cancelling = True
         self.failed.emit(exc)
@@ -214,6 +240,8 @@ class BatchController(QObject):
                 item.status = ItemStatus.QUEUED
                 self.table_model.refresh_row(row)
         self.worker = None
+        self.pausedChanged.emit(False)
         self.runningChanged.emit(False)
+        self.countsChanged.emit(self.counts_text())
         if not self.cancelling:  # a batch that failed set `cancelling`: it is not retried in a loop
             self.start()  # images queued again (F5) behind the point the batch had reached

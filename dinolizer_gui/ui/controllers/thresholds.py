@@ -1,67 +1,50 @@
-"""Pixel thresholds per model (linked or not) and the regions they imply, computed on a worker thread."""
+"""The regions the pixel thresholds imply for the image on screen, computed on a worker thread, and the keys
+that move a threshold. The thresholds themselves have one owner, the core's `Thresholds`: the views subscribe
+to it directly."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from superqt.utils import create_worker
+from superqt.utils import WorkerBase, create_worker
 
+from ...core.evaluation.ground_truth import GroundTruth
+from ...core.maps.postprocess import Summary
 from ...core.models.registry import titles
+from ...core.session.image_results import ModelResult
 from ...core.session.thresholds import Thresholds
 from ..document import Document
+from .view import ViewController
 
 REGION_DEBOUNCE_MS = 120
 
 
 class ThresholdsController(QObject):
-    """The viewer's side of the session's thresholds (their one owner is the core's `Thresholds`): a change
-    becomes the `changed` signal, and the regions of the image on screen are computed again off the GUI
-    thread."""
-
-    changed = Signal(object)  # the names of the models whose threshold changed
     regionsReady = Signal(object, object)  # document, {model: Summary} (only for the document on screen)
-    regionsFailed = Signal(str)
+    said = Signal(str, int)  # a passing note for the status bar, and for how many milliseconds
 
-    def __init__(self, thresholds: Thresholds, current: Callable[[], Document | None], parent=None):
+    def __init__(self, owner: Thresholds, view: ViewController, parent: QObject | None = None):
         super().__init__(parent)
-        self.owner = thresholds
-        self.current = current
-        self._workers: set = set()
+        self.owner, self.view = owner, view
+        self._workers: set[WorkerBase] = set()
         self._timer = QTimer(self, singleShot=True, interval=REGION_DEBOUNCE_MS)
         self._timer.timeout.connect(self.refresh_regions)
-        thresholds.subscribe(self._owner_changed)
+        owner.events.moved.connect(self._moved)
+        view.displayed.connect(self.refresh_regions)
 
-    def of(self, name: str) -> float:
-        return self.owner.of(name)
+    def nudge(self, name: str, delta: float) -> None:
+        """`]` / `[`: move one model's threshold (both when linked) by `delta`, and say what moved."""
+        value = self.owner.move(name, self.owner.of(name) + delta)
+        which = "Both thresholds" if self.owner.linked else f"{titles()[name]} threshold"
+        self.said.emit(f"{which}: {value:.3f}", 4000)
 
-    @property
-    def linked(self) -> bool:
-        return self.owner.linked
+    def _moved(self, _names: frozenset[str]) -> None:
+        self._timer.start()
 
-    def set_linked(self, on: bool) -> None:
-        self.owner.set_linked(on)
-
-    def move(self, name: str, value: float) -> float:
-        """Move one model's threshold (both when linked); masks and regions follow, no model runs. Returns
-        the value set (kept within 0 and 1)."""
-        return self.owner.move(name, value)
-
-    def nudge(self, name: str, delta: float) -> str:
-        """`]` / `[`: move one model's threshold (both when linked) by `delta`; says what moved."""
-        value = self.move(name, self.of(name) + delta)
-        which = "Both thresholds" if self.linked else f"{titles()[name]} threshold"
-        return f"{which}: {value:.3f}"
-
-    def _owner_changed(self, names: set[str]) -> None:
-        if names:
-            self.changed.emit(names)
-            self._timer.start()
-
-    def refresh_regions(self) -> None:
+    def refresh_regions(self, *_: object) -> None:
         """Regions are computed on a worker thread (connected components of a 12 MP mask take ~150 ms)."""
-        document = self.current()
+        document = self.view.current
         if document is None or not document.models:
             self.regionsReady.emit(document, {})
             return
@@ -69,7 +52,7 @@ class ThresholdsController(QObject):
             _summaries, dict(document.models), document.ground_truth, _start_thread=False, _ignore_errors=True
         )
         worker.returned.connect(partial(self._deliver, document))
-        worker.errored.connect(lambda exc: self.regionsFailed.emit(f"regions: {exc}"))
+        worker.errored.connect(lambda exc: self.said.emit(f"regions: {exc}", 5000))
         self._workers.add(worker)
         worker.finished.connect(partial(self._workers.discard, worker))
         worker.start()
@@ -77,12 +60,12 @@ class ThresholdsController(QObject):
     def stop(self) -> None:
         self._timer.stop()
 
-    def _deliver(self, document: Document, summaries: dict) -> None:
-        if document is self.current():  # else a result for an image no longer shown
+    def _deliver(self, document: Document, summaries: dict[str, Summary]) -> None:
+        if document is self.view.current:  # else a result for an image no longer shown
             self.regionsReady.emit(document, summaries)
 
 
-def _summaries(results: dict, truth) -> dict:
+def _summaries(results: dict[str, ModelResult], truth: GroundTruth | None) -> dict[str, Summary]:
     """Each model's regions at its threshold (with their stability, when a check was run), and its scores
     against the ground truth when there is one."""
     summaries = {key: result.regions_summary() for key, result in results.items()}

@@ -15,8 +15,15 @@ from .view import ViewController
 
 class VerdictController(QObject):
     changed = Signal(str)  # the path of the image whose verdict changed
+    said = Signal(str, int)  # a passing note for the status bar, and for how many milliseconds
 
-    def __init__(self, workspace: Workspace, batch: BatchController, view: ViewController, parent=None):
+    def __init__(
+        self,
+        workspace: Workspace,
+        batch: BatchController,
+        view: ViewController,
+        parent: QObject | None = None,
+    ):
         super().__init__(parent)
         self.workspace, self.batch, self.view = workspace, batch, view
 
@@ -39,8 +46,16 @@ class VerdictController(QObject):
             item.verdict = verdict or Verdict()  # looked up once: a preview's redraw does not ask again
         return verdict
 
-    def record(self, path: str | None, verdict: str | None = None, note: str | None = None) -> str:
-        """Record a verdict and/or note for the image; returns what the status bar should say."""
+    def record_shown(self, verdict: str | None = None, note: str | None = None) -> None:
+        """Record a verdict and/or note for the image on screen."""
+        self.record(self.view.wanted_path, verdict, note)
+
+    def record(self, path: str | None, verdict: str | None = None, note: str | None = None) -> None:
+        """Record a verdict and/or note for the image, and say so."""
+        if said := self._record(path, verdict, note):
+            self.said.emit(said, 4000)
+
+    def _record(self, path: str | None, verdict: str | None, note: str | None) -> str:
         sha256 = self._sha256(path) if path else None
         if path is None or sha256 is None:
             return "Open an image (and let it load) before recording a verdict."

@@ -5,12 +5,14 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
+from ..action_ids import ActionId
+
 
 def place_docks(
     window: QMainWindow, batch: QDockWidget, controls: QDockWidget, case: QDockWidget, file: QDockWidget
-) -> dict[str, tuple[QDockWidget, str]]:
+) -> dict[ActionId, tuple[QDockWidget, str]]:
     """The batch, file and case docks share the left side (as tabs, the batch in front), the controls the
-    bottom; returns each dock with the shortcut that shows or hides it."""
+    bottom; returns each dock with the shortcut that shows or hides it, by its toggle's id."""
     left, bottom = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
     window.addDockWidget(left, batch)
     window.addDockWidget(bottom, controls)
@@ -19,8 +21,8 @@ def place_docks(
         window.tabifyDockWidget(batch, dock)
     batch.raise_()
     return {
-        "batch": (batch, "Ctrl+B"),
-        "controls": (controls, "Ctrl+Shift+T"),
-        "file": (file, "Ctrl+Shift+F"),
-        "case": (case, "Ctrl+Shift+C"),
+        ActionId.TOGGLE_BATCH: (batch, "Ctrl+B"),
+        ActionId.TOGGLE_CONTROLS: (controls, "Ctrl+Shift+T"),
+        ActionId.TOGGLE_FILE: (file, "Ctrl+Shift+F"),
+        ActionId.TOGGLE_CASE: (case, "Ctrl+Shift+C"),
     }

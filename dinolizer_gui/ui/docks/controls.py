@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -18,11 +18,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.maps.postprocess import Summary
 from ...core.maps.render import AGREEMENT_COLOURS, ViewMode, colormap_rgb, stability_colour
 from ...core.models.registry import map_titles, titles
+from ...core.session.events import Binding, rebind
+from ...core.session.viewer_state import ViewerState
 from ..batch_table import marked_text
 from ..controllers.thresholds import ThresholdsController
+from ..controllers.verdicts import VerdictController
+from ..controllers.view import ViewController
 from ..document import Document
+from ..panels import PanelGrid
+from ..scores import scores_text
 from ..widgets import Legend, ThresholdControl, VerdictBar
 
 REGION_COLUMNS = ["#", "Model", "Area %", "Mean p", "Max p", "Stability", "Box x, y, w, h"]
@@ -30,23 +37,27 @@ MAX_REGION_ROWS = 200
 
 
 class ControlsDock(QDockWidget):
-    regionChosen = Signal(QRectF, int)  # a region's box in image pixels, its number
-    regionHovered = Signal(object, int)  # the box of the row under the mouse (None: none), its number
-    lockToggled = Signal(bool)
-    verdictChosen = Signal(str)  # the analyst's verdict on the image on screen
-    noteEdited = Signal(str)  # and the note
+    """Subscribes itself to what it shows: the thresholds' owner (values, link), the viewer state (the
+    legend follows the mode and colour map; the zoom lock), the image on screen, its regions and verdict."""
 
-    def __init__(self, thresholds: ThresholdsController, parent=None):
+    def __init__(
+        self,
+        thresholds: ThresholdsController,
+        viewer: ViewerState,
+        view: ViewController,
+        verdicts: VerdictController,
+        panels: PanelGrid,
+        parent: QWidget | None = None,
+    ):
         super().__init__("Thresholds, scores and regions", parent)
         self.setObjectName("controls-dock")
-        self.controller = thresholds
+        self.owner, self.view, self.verdicts, self.panels = thresholds.owner, view, verdicts, panels
         self.threshold = {
-            name: ThresholdControl(name, title, thresholds.of(name)) for name, title in map_titles().items()
+            name: ThresholdControl(name, title, self.owner.of(name)) for name, title in map_titles().items()
         }
         self.link_check = QCheckBox("Link both thresholds")
-        self.link_check.setChecked(thresholds.linked)
+        self.link_check.setChecked(self.owner.linked)
         self.lock_check = QCheckBox("Lock zoom and pan across panels")
-        self.lock_check.setChecked(True)
         self.legend = Legend()
         self.scores_label = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.scores_label.setAlignment(Qt.AlignmentFlag.AlignTop)
@@ -54,13 +65,36 @@ class ControlsDock(QDockWidget):
         self.verdict = VerdictBar()
         self._lay_out()
         for control in self.threshold.values():
-            control.changed.connect(thresholds.move)
-        self.link_check.toggled.connect(thresholds.set_linked)
-        self.lock_check.toggled.connect(self.lockToggled)
-        thresholds.changed.connect(self._follow)
-        thresholds.regionsReady.connect(self.show_regions)
-        self.verdict.verdictChosen.connect(self.verdictChosen)
-        self.verdict.noteEdited.connect(self.noteEdited)
+            control.changed.connect(self.owner.move)
+        self.link_check.toggled.connect(self.owner.set_linked)
+        self.owner.events.moved.connect(self._thresholds_moved)
+        self.owner.events.linked.connect(self._show_link)
+        self.lock_check.toggled.connect(self._lock)
+        thresholds.regionsReady.connect(self._regions_ready)
+        view.loading.connect(self._loading)
+        view.displayed.connect(self._displayed)
+        verdicts.changed.connect(self._verdict_changed)
+        self.verdict.verdictChosen.connect(lambda verdict: verdicts.record_shown(verdict=verdict))
+        self.verdict.noteEdited.connect(lambda note: verdicts.record_shown(note=note))
+        self.viewer: ViewerState | None = None
+        self.bind(viewer)
+
+    def bind(self, viewer: ViewerState) -> None:
+        """Follow this viewer state from now on: the one before no longer reaches the dock."""
+        rebind(self._bindings(self.viewer), self._bindings(viewer))
+        self.viewer = viewer
+        self._show_lock(viewer.zoom_locked)
+        self._show_legend()
+
+    def _bindings(self, viewer: ViewerState | None) -> list[Binding]:
+        if viewer is None:
+            return []
+        events = viewer.events
+        return [
+            (events.mode, self._show_legend),
+            (events.colormap, self._show_legend),
+            (events.zoom_locked, self._show_lock),
+        ]
 
     def _regions_table(self) -> QTableWidget:
         table = QTableWidget(0, len(REGION_COLUMNS))
@@ -110,15 +144,48 @@ class ControlsDock(QDockWidget):
         area.setMinimumHeight(3 * label.fontMetrics().lineSpacing())
         return area
 
-    def _follow(self, names: set[str]) -> None:
+    @property
+    def state(self) -> ViewerState:
+        assert self.viewer is not None  # bound in the constructor
+        return self.viewer
+
+    # --- what the owners say ---------------------------------------------------------------------
+    def _thresholds_moved(self, names: frozenset[str]) -> None:
         for name in names:
-            self.threshold[name].set_value(self.controller.of(name), notify=False)
+            self.threshold[name].set_value(self.owner.of(name), notify=False)
+        self.show_marked(self.view.current)
+        self._show_legend()
 
-    def show_scores(self, text: str) -> None:
-        self.scores_label.setText(text)
+    def _show_link(self, linked: bool) -> None:
+        self.link_check.setChecked(linked)
 
-    def show_verdict(self, verdict, enabled: bool = True) -> None:
-        self.verdict.show_verdict(verdict, enabled)
+    def _show_lock(self, locked: bool) -> None:
+        self.lock_check.setChecked(locked)
+
+    def _lock(self, locked: bool) -> None:
+        self.state.zoom_locked = locked
+
+    def _loading(self, path: str) -> None:
+        """Nothing of the image shown before stays on screen while another loads."""
+        if self.view.current is None:
+            self.verdict.show_verdict(self.verdicts.verdict_for(path), enabled=False)
+            self.scores_label.setText("")
+            self.show_regions(None, {})
+            self.show_marked(None)
+
+    def _displayed(self, document: Document) -> None:
+        self.show_marked(document)
+        self._show_legend()
+        self.scores_label.setText(scores_text(document))
+        self.verdict.show_verdict(self.verdicts.verdict_for(document.path))
+
+    def _regions_ready(self, document: Document | None, summaries: dict[str, Summary]) -> None:
+        self.show_regions(document, summaries)
+        self.scores_label.setText(scores_text(document))  # with the scores against a ground truth
+
+    def _verdict_changed(self, path: str) -> None:
+        if path == self.view.wanted_path:
+            self.verdict.show_verdict(self.verdicts.verdict_for(path))
 
     def focus_note(self) -> None:
         self.show()
@@ -134,9 +201,10 @@ class ControlsDock(QDockWidget):
                 text = f"marked {marked_text(result.marked_area(), threshold)}"
             control.marked.setText(text)
 
-    def show_legend(self, mode: ViewMode, colormap: str, document: Document | None = None) -> None:
+    def _show_legend(self, *_: object) -> None:
+        mode = self.state.mode
         if mode is ViewMode.STABILITY:
-            self.legend.set_swatches(stability_swatches(document))
+            self.legend.set_swatches(stability_swatches(self.view.current))
         elif mode is ViewMode.AGREEMENT:
             first, second = map_titles().values()
             colours = AGREEMENT_COLOURS
@@ -148,9 +216,9 @@ class ControlsDock(QDockWidget):
                 }
             )
         else:
-            self.legend.set_scale(colormap_rgb(colormap), self.controller.owner.all())
+            self.legend.set_scale(colormap_rgb(self.state.colormap), self.owner.all())
 
-    def show_regions(self, document: Document | None, summaries: dict) -> None:
+    def show_regions(self, document: Document | None, summaries: dict[str, Summary]) -> None:
         rows = [
             (name, region)
             for name, summary in summaries.items()
@@ -186,16 +254,17 @@ class ControlsDock(QDockWidget):
         return QRectF(x, y, max(w, 1), max(h, 1)), int(item.text())
 
     def choose_region(self, row: int, _column: int = 0) -> None:
+        """A region's row clicked: the panels zoom to it."""
         if (region := self._region_at(row)) is not None:
-            self.regionChosen.emit(*region)
+            self.panels.zoom_to_region(*region)
 
     def _hover(self, row: int) -> None:
-        region = self._region_at(row)
-        self.regionHovered.emit(*(region or (None, 0)))
+        rect, number = self._region_at(row) or (None, 0)
+        self.panels.show_region("hovered", rect, number)
 
-    def eventFilter(self, obj, event) -> bool:
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Leave:
-            self.regionHovered.emit(None, 0)
+            self.panels.show_region("hovered", None)
         return False
 
 
