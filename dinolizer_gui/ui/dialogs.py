@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from .. import __version__
@@ -13,77 +14,87 @@ from ..core.io.images import IMAGE_EXTENSIONS
 from ..core.models.layouts import CheckpointError
 from ..core.models.registry import REGISTRY, titles
 from ..core.session.batch import BatchItem
+from ..core.session.image_results import ImageResults
 from ..core.session.settings import default_export_folder, log_file
 from ..core.session.workspace import Workspace
+from .central import Central
 from .controllers.batch import BatchController
 from .controllers.case import CaseController
 from .controllers.view import ViewController
-from .widgets import WelcomePage, card_html
+from .widgets import card_html
+
+if TYPE_CHECKING:  # imported when first opened: the window starts without them
+    from .check_dialog import CheckDialog
+    from .export_dialog import ExportDialog
+    from .models_dialog import ModelsDialog
 
 CHECKPOINT_FILES = "Checkpoints (*.ckpt *.pth *.pt *.safetensors)"
 
 
-@dataclass(frozen=True)
-class DialogHost:
-    """What the dialogs need of the window, given explicitly."""
+class Dialogs(QObject):
+    """The window's dialogs, given what they use by name; the welcome page's buttons and the panels' Card
+    buttons open them."""
 
-    parent: QWidget
-    workspace: Workspace
-    view: ViewController
-    batch: BatchController
-    selected_items: Callable[[], list[BatchItem]]  # the rows selected in the batch table
-    open_paths: Callable[[list[str]], None]
-    show_error: Callable[[str], None]
-    show_message: Callable[[str], None]  # a passing note in the status bar
-    shortcuts: Callable[[], list[tuple[str, str]]]  # (command, keys) of every shortcut
-    weights_changed: Callable[[], None]  # models, weights or the weights folder changed
-    store_changed: Callable[[], None]  # a new results store is in use
-    case: CaseController
+    said = Signal(str, int)  # a passing note for the status bar, and for how many milliseconds
 
-
-class Dialogs:
-    def __init__(self, host: DialogHost):
-        self.host = host
-        self.window = host.parent  # the dialogs' parent widget
-
-    def serve(self, welcome: WelcomePage) -> None:
-        """The welcome page's buttons open these dialogs."""
+    def __init__(
+        self,
+        parent: QWidget,
+        *,
+        workspace: Workspace,
+        view: ViewController,
+        batch: BatchController,
+        case: CaseController,
+        central: Central,
+        selected_items: Callable[[], list[BatchItem]],  # the rows selected in the batch table
+        open_paths: Callable[[list[str]], None],
+        shortcuts: Callable[[], list[tuple[str, str]]],  # (command, keys) of every shortcut
+    ):
+        super().__init__(parent)
+        self.window = parent  # the dialogs' parent widget
+        self.workspace, self.view, self.batch, self.case, self.central = workspace, view, batch, case, central
+        self.selected_items, self.open_paths, self.shortcut_rows = selected_items, open_paths, shortcuts
+        welcome = central.welcome
         welcome.choose_folder.clicked.connect(self.choose_weights_folder)
         welcome.manage_models.clicked.connect(self.manage_models)
         welcome.load_checkpoint.clicked.connect(self.load_checkpoint)
         welcome.open_image.clicked.connect(self.open_images)
+        central.panel_grid.cardRequested.connect(self.card)
+
+    def _say(self, text: str) -> None:
+        self.said.emit(text, 8000)
 
     def open_images(self) -> None:
         patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
         filters = f"Images ({patterns});;All files (*)"
         paths, _ = QFileDialog.getOpenFileNames(self.window, "Open images", self.last_folder(), filters)
         if paths:
-            self.host.open_paths(paths)
+            self.open_paths(paths)
 
     def load_ground_truth(self) -> None:
-        document = self.host.view.current
+        document = self.view.current
         if document is None:
-            self.host.show_error("Open an image first: a ground-truth mask belongs to one image.")
+            self.central.show_error("Open an image first: a ground-truth mask belongs to one image.")
             return
         patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
         path, _ = QFileDialog.getOpenFileName(
             self.window, "Ground-truth mask (white = manipulated)", "", f"Masks ({patterns})"
         )
         if path:
-            self.host.view.load_ground_truth(path)
+            self.view.load_ground_truth(path)
 
     def last_folder(self) -> str:
         """The folder of the image opened last, where the next one most likely is."""
-        recent = self.host.workspace.settings.recent_files
+        recent = self.workspace.settings.recent_files
         return str(Path(recent[0]).parent) if recent else ""
 
     def open_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.window, "Open a folder of images", self.last_folder())
         if folder:
-            self.host.open_paths([folder])
+            self.open_paths([folder])
 
     def card(self, name: str) -> None:
-        current = self.host.view.current
+        current = self.view.current
         result = current.models.get(name) if current else None
         describe = result.localizer.describe() if result else None
         text = card_html(REGISTRY[name].card, describe)
@@ -91,7 +102,7 @@ class Dialogs:
 
     def shortcuts(self) -> None:
         rows = "".join(
-            f"<tr><td>{text}</td><td><b>{keys}</b></td></tr>" for text, keys in self.host.shortcuts()
+            f"<tr><td>{text}</td><td><b>{keys}</b></td></tr>" for text, keys in self.shortcut_rows()
         )
         QMessageBox.information(self.window, "Keyboard shortcuts", f"<table>{rows}</table>")
 
@@ -103,11 +114,11 @@ class Dialogs:
             f"published DinoLizer, DeCLIP and B-Free models.</p><p>Log file: <code>{log_file()}</code></p>",
         )
 
-    def check_installation(self):
+    def check_installation(self) -> CheckDialog:
         """Help › Check installation…: the self-test, run on a worker, its report shown."""
         from .check_dialog import CheckDialog
 
-        settings = self.host.workspace.settings
+        settings = self.workspace.settings
         dialog = CheckDialog(settings.device, settings.precision, self.window)
         dialog.show()
         return dialog
@@ -115,13 +126,12 @@ class Dialogs:
     def check_stability(self) -> None:
         """Analysis › Check stability: the selected images (or the one on screen), after saying what it will
         compute and for how long (asked first when that is more than a minute)."""
-        host = self.host
-        selected = [item.path for item in host.selected_items()]
-        paths = selected if len(selected) > 1 else [p for p in [host.view.wanted_path] if p]
+        selected = [item.path for item in self.selected_items()]
+        paths = selected if len(selected) > 1 else [p for p in [self.view.wanted_path] if p]
         if not paths:
-            host.show_error("Open an image first: a stability check analyses its variants.")
+            self.central.show_error("Open an image first: a stability check analyses its variants.")
             return
-        plan, seconds = stability_plan(host.workspace, host.view.current)
+        plan, seconds = stability_plan(self.workspace, self.view.current)
         many = f"{len(paths)} images" if len(paths) > 1 else "the image on screen"
         text = (
             f"Stability check of {many}: each map analysed again under benign variants (JPEG 90 and 75, a "
@@ -131,25 +141,25 @@ class Dialogs:
             answer = QMessageBox.question(self.window, "Check stability", f"{text}\n\nStart it now?")
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        if why := host.batch.check_stability(paths):
-            host.show_error(why)
+        if why := self.batch.check_stability(paths):
+            self.central.show_error(why)
         else:
-            host.show_message(text)
+            self._say(text)
 
     def trust_anchors(self) -> None:
         """The user's own trust anchors: a folder of PEM certificates whose Content Credentials signers are
         trusted besides those on the C2PA trust list shipped with the app."""
-        settings = self.host.workspace.settings
+        settings = self.workspace.settings
         folder = QFileDialog.getExistingDirectory(
             self.window, "Your trust anchors, besides the C2PA list (Cancel: none)", settings.trust_anchors
         )
         settings.trust_anchors = folder
-        self.host.workspace.save()
+        self.workspace.save()
         if folder:
             count = len(list(Path(folder).glob("*.pem")))
-            self.host.show_message(f"Content Credentials: the C2PA trust list and {count} of your anchors")
+            self._say(f"Content Credentials: the C2PA trust list and {count} of your anchors")
         else:
-            self.host.show_message("Content Credentials: the C2PA trust list only, no anchors of yours")
+            self._say("Content Credentials: the C2PA trust list only, no anchors of yours")
 
     def new_case(self) -> None:
         """File › New case…: an empty folder, a title and a number; the examiner is the analyst's name."""
@@ -160,23 +170,23 @@ class Dialogs:
         if not ok or not title.strip():
             return
         number, _ = QInputDialog.getText(self.window, "New case", "Case number (optional):")
-        self._case_step(lambda: self.host.case.new(Path(folder), title.strip(), number.strip()))
+        self._case_step(lambda: self.case.new(Path(folder), title.strip(), number.strip()))
 
     def open_case(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.window, "Open a case folder (it holds case.json)")
         if folder:
-            self._case_step(lambda: self.host.case.open(Path(folder)))
+            self._case_step(lambda: self.case.open(Path(folder)))
 
     def export_case(self) -> None:
-        case = self.host.case.case
+        case = self.case.case
         if case is None:
-            self.host.show_error("Open a case first: File › Open case…")
+            self.central.show_error("Open a case first: File › Open case…")
             return
         suggested = str(case.folder.parent / f"{case.folder.name}.zip")
         out, _ = QFileDialog.getSaveFileName(self.window, "Export the case package", suggested, "Zip (*.zip)")
         if out:
-            self.host.case.export(Path(out))
-            self.host.show_message(f"Writing the case package {out}…")
+            self.case.export(Path(out))
+            self._say(f"Writing the case package {out}…")
 
     def _case_step(self, step: Callable[[], str]) -> None:
         from ..core.errors import PathError
@@ -186,35 +196,35 @@ class Dialogs:
         except PathError as exc:
             why = str(exc)
         if why:
-            self.host.show_error(why)
+            self.central.show_error(why)
 
-    def export_report(self):
+    def export_report(self) -> ExportDialog:
         from .export_dialog import ExportDialog
 
-        workspace = self.host.workspace
+        workspace = self.workspace
         default = str(default_export_folder(workspace.settings))
         if workspace.case is not None:  # a case's reports live in the case
             default = str(workspace.case.folder / "exports")
         dialog = ExportDialog(workspace, self.export_items, self.window, default)
-        dialog.exported.connect(lambda _: self.host.case.changed.emit())
+        dialog.exported.connect(lambda _: self.case.changed.emit())
         dialog.show()
         return dialog
 
     def export_items(self, scope: str) -> list[BatchItem]:
-        batch = self.host.batch
+        batch = self.batch
         if scope == "Current image":
-            chosen = [batch.item_for(self.host.view.wanted_path)]
+            chosen = [batch.item_for(self.view.wanted_path)]
         elif scope == "Selected images":
-            chosen = list(self.host.selected_items())
+            chosen = list(self.selected_items())
         else:
             chosen = list(batch.items)
         return [item for item in chosen if item is not None and item.status.finished]
 
-    def manage_models(self):
+    def manage_models(self) -> ModelsDialog:
         from .models_dialog import ModelsDialog
 
-        dialog = ModelsDialog(self.host.workspace.weights_folder(), self.window)
-        dialog.changed.connect(self.host.weights_changed)
+        dialog = ModelsDialog(self.workspace.weights_folder(), self.window)
+        dialog.changed.connect(self.batch.weights_changed)
         dialog.show()
         return dialog
 
@@ -223,12 +233,12 @@ class Dialogs:
         paths, _ = QFileDialog.getOpenFileNames(self.window, title, "", CHECKPOINT_FILES)
         if paths:
             try:
-                models = self.host.workspace.use_checkpoints(paths)
+                models = self.workspace.use_checkpoints(paths)
             except CheckpointError as exc:
-                self.host.show_error(str(exc))
+                self.central.show_error(str(exc))
             else:
-                self.host.show_message("For this session: " + ", ".join(titles()[m] for m in models))
-            self.host.weights_changed()
+                self._say("For this session: " + ", ".join(titles()[m] for m in models))
+            self.batch.weights_changed()
 
     def new_store(self) -> None:
         """File › Use a new results store…: an empty store in a folder the user chooses, used from now on."""
@@ -239,25 +249,25 @@ class Dialogs:
             return
         store, problem = open_store(Path(folder))
         if store is None:
-            self.host.show_error(problem)
+            self.central.show_error(problem)
             return
-        workspace = self.host.workspace
+        workspace = self.workspace
         workspace.store, workspace.settings.store_dir = store, folder
         workspace.save()
-        self.host.store_changed()
+        self.central.hide_banner(sticky=True)  # the store problem is no longer true
 
     def choose_weights_folder(self) -> None:
-        workspace = self.host.workspace
+        workspace = self.workspace
         folder = QFileDialog.getExistingDirectory(
             self.window, "Weights folder", str(workspace.weights_folder())
         )
         if folder:
             workspace.settings.weights_dir = folder
             workspace.save()
-            self.host.weights_changed()
+            self.batch.weights_changed()
 
 
-def stability_plan(workspace: Workspace, document) -> tuple[str, float]:
+def stability_plan(workspace: Workspace, document: ImageResults | None) -> tuple[str, float]:
     """What a stability check of the image on screen will compute, in words, and the seconds estimated."""
     from ..core.session.stability import estimated_seconds, plan_text, variants_to_compute
 
