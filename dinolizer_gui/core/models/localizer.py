@@ -70,9 +70,13 @@ class Localizer:
     pipeline: Pipeline
     checkpoints: list[dict[str, Any]]
     load_notes: list[str] = field(default_factory=list)
-    pixel_threshold: float = 0.5
     score_threshold: float = 0.5
     score_threshold_source: str = UNCALIBRATED
+
+    @property
+    def pixel_threshold(self) -> float:
+        """The pixel threshold its paper uses: the registry's, written nowhere else."""
+        return REGISTRY[self.name].pixel_threshold
 
     def analyze(
         self, image: LoadedImage, options: AnalysisOptions, runtime: Runtime | None = None

@@ -244,7 +244,7 @@ class BatchRunner:
         localizers: list[ModelLike],
         options: AnalysisOptions,
         store: ResultStore | None,
-        thresholds: Thresholds | None = None,
+        thresholds: Thresholds,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
         stability: bool = False,
         trust_anchors: str | None = None,
@@ -258,7 +258,7 @@ class BatchRunner:
         self.store = store
         self.stability = stability
         self.trust_anchors = trust_anchors
-        self.thresholds = thresholds or Thresholds()
+        self.thresholds = thresholds  # the session's one owner: masks and areas follow its moves
         self.max_pixels = max_pixels
         self.runtimes = model_runtimes([loc.name for loc in localizers], options)
 

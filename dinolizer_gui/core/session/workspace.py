@@ -22,6 +22,7 @@ from ..store.results import ResultStore
 from .model_handle import ModelHandle
 from .settings import Settings, save_settings
 from .thresholds import Thresholds
+from .viewer_state import ViewerState
 
 if TYPE_CHECKING:
     from ..engine.device import Runtime
@@ -62,14 +63,29 @@ class Workspace:
     localizers: LocalizerCache = field(default_factory=LocalizerCache)
     hashes: HashCache = field(default_factory=HashCache)
     thresholds: Thresholds = field(init=False)  # the one owner of the pixel thresholds
+    viewer: ViewerState = field(init=False)  # how the viewer shows the image on screen
     case: Case | None = None  # the case open: its store is used, and what is done is recorded in its log
+    keep_thresholds: bool = field(default=True, init=False)  # False: this session's own, never saved
 
     def __post_init__(self) -> None:
         settings = self.settings
-        self.thresholds = Thresholds(settings.thresholds, settings.link_thresholds, self._keep_thresholds)
+        self.thresholds = Thresholds(settings.thresholds, settings.link_thresholds)
+        self.thresholds.events.moved.connect(self._keep_thresholds)
+        self.thresholds.events.linked.connect(self._keep_thresholds)
+        self.viewer = ViewerState.from_settings(settings)
+        for event in (self.viewer.events.colormap, self.viewer.events.opacity, self.viewer.events.layout):
+            event.connect(self._keep_viewer)
 
-    def _keep_thresholds(self, values: dict[str, float], linked: bool) -> None:
-        self.settings.thresholds, self.settings.link_thresholds = values, linked
+    def _keep_thresholds(self, _change: object) -> None:
+        if self.keep_thresholds:
+            self.settings.thresholds, self.settings.link_thresholds = (
+                self.thresholds.all(),
+                self.thresholds.linked,
+            )
+            self.save()
+
+    def _keep_viewer(self, _change: object) -> None:
+        self.viewer.remember(self.settings)
         self.save()
 
     def use_case(self, case: Case | None, store: ResultStore | None = None) -> None:
@@ -84,8 +100,10 @@ class Workspace:
         return trust_anchors(self.settings.trust_anchors)
 
     def use_thresholds(self, value: float | None) -> None:
-        """This session's thresholds: `value` for every model (each model's own when None), not saved."""
-        self.thresholds = Thresholds.fixed(REGISTRY, value)
+        """This session's thresholds: `value` for every model (each model's own when None), not saved. They
+        change in place: whoever follows the owner follows them."""
+        self.keep_thresholds = False
+        self.thresholds.reset(value)
 
     def weights_folder(self) -> Path:
         return weights_dir(self.weights_override or self.settings.weights_dir or None)
