@@ -105,7 +105,8 @@ def _noise_title(params: Mapping[str, Any], picture: str) -> str:
 
 def _ghost_title(params: Mapping[str, Any], picture: str) -> str:
     quality = picture[1:] if picture.startswith("q") else f"{QUALITIES[0]}–{QUALITIES[-1]}"
-    return f"JPEG ghost, quality {quality}, {params['block']} px blocks"
+    channels = ", R G B mean" if params["rgb"] else ""
+    return f"JPEG ghost, quality {quality}, {params['block']} px blocks{channels}"
 
 
 def _copymove_title(params: Mapping[str, Any], _picture: str) -> str:
@@ -125,7 +126,8 @@ ELA = Instrument(
         read="Areas with the same history and similar content look alike; an area clearly brighter or "
         "darker than similar texture around it may have been saved at another quality, or pasted. Compare "
         "like with like: edges and fine texture are always brighter than flat areas.",
-        misleads="Edges, texture, saturated and very dark areas stand out in any image; a file saved many "
+        misleads="Edges, texture, saturated and very dark areas stand out in any image; at or above the "
+        "file's own quality every area changes little (choose a lower one); a file saved many "
         "times or at a low quality looks even when edited; resizing or filtering after an edit hides it; "
         "ELA of a lossless file (PNG) mostly shows edges and texture.",
         report_line="Error level: brighter = more change when saved again as JPEG; compare similar textures "
@@ -169,6 +171,7 @@ GHOST = Instrument(
         Parameter(
             "block", "Ghost block", 16, 8, 64, step=8, unit="px", help="the side of the averaging block"
         ),
+        Parameter("rgb", "Mean over R, G, B", 0, 0, 1, help="1: the paper's difference; 0: the luminance's"),
     ),
     guide=Guide(
         shows="For each quality from 50 to 100, how far the image is from itself saved again at that "

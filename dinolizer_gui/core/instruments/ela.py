@@ -58,12 +58,17 @@ def error_level(
     notes: list[str] = []
     if not source.is_jpeg:
         notes.append(f"{LOSSLESS_NOTE} (this file is {source.format or 'not a JPEG'}, not a JPEG)")
+    quality = int(params["quality"])
+    if source.jpeg_quality is not None and quality >= source.jpeg_quality - 2:
+        notes.append(
+            f"the file's own quality is about {source.jpeg_quality}: saved again at or above it, every area "
+            f"changes little; a quality below it (e.g. {max(50, source.jpeg_quality - 15)}) shows more"
+        )
     subsampling = resave_subsampling(source.subsampling, source.is_jpeg, notes)
     orientation = source.stored_orientation
     stored = as_coded(to_stored(rgb, orientation), subsampling)
     height, width = stored.shape[:2]
     error = np.empty((height, width), np.uint8)
-    quality = int(params["quality"])
 
     def band_error(rows: tuple[int, int]) -> tuple[int, int, np.ndarray]:
         original, resaved = band_round_trip(stored, *rows, quality, subsampling)

@@ -1,23 +1,29 @@
 """JPEG ghosts (H. Farid, "Exposing digital forgeries from JPEG ghosts", IEEE TIFS 4(1), 2009).
 
-For each quality q of 50, 55, ..., 100 the image f is re-saved as JPEG (the
-standard encoder, see recompress.py) giving f_q, and
+For each quality q of 50, 55, ..., 100 the image f is saved again as JPEG (the
+standard encoder, see recompress.py) giving f_q, and the squared difference
+d(x, y, q) is averaged over blocks of b x b pixels (the paper's spatial
+averaging; here blocks of the file's 8 x 8 grid, b a multiple of 8). As in the
+paper, each quality's map is normalised into [0, 1] (its minimum to 0, its
+maximum to 1), shown as 0..255: darker = closer to the image saved at that
+quality. An area once saved at a lower quality q0 and pasted into a better
+image is darker than its surroundings at q0: its ghost.
 
-    d(x, y, q) = 1/3 * sum over the channels of (f(x, y) - f_q(x, y))^2
-
-is averaged over blocks of b x b pixels (the paper's spatial averaging; here
-blocks of the file's 8 x 8 grid, b a multiple of 8). As in the paper, each
-quality's map is normalised into [0, 1] (its minimum to 0, its maximum to 1),
-shown as 0..255: darker = closer to its re-compression at that quality. A region
-once saved at a lower quality q0 and pasted into a better image is darker than
-its surroundings at q0: its ghost.
+d is taken on the luminance by default, d = (Y - Y_q)^2 with Y = 0.299 R +
+0.587 G + 0.114 B (the encoder's own Y), not as the paper's mean over R, G and
+B (`rgb` = 1 gives the paper's). In a chroma-subsampled JPEG (4:2:0, 4:2:2:
+most files) every new save resamples the chroma again, an error at every
+quality that buries the ghost in the R, G, B mean: on the tests' forgery (a
+block saved at 60 in a 4:2:0 image saved at 90) the block's R, G, B curve has
+its lowest point below 90 at 65, its luminance curve at 60, four times below
+its neighbours.
 
 The sums of d over each 8 x 8 cell are kept for every quality (4 bytes per 64
 pixels per quality): the pictures, the whole-image curve (the mean of d per
-quality) and the curve of any region are computed from them without
-re-compressing. A region's curve weighs each cell by the pixels of the region
-it holds (exact for a region made of whole cells; at its edges, a cell's
-pixels are taken as alike).
+quality) and the curve of any region are computed from them without saving
+again. A region's curve weighs each cell by the pixels of the region it holds
+(exact for a region made of whole cells; at its edges, a cell's pixels are
+taken as alike).
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ from .work import band_starts, in_order
 
 QUALITIES = tuple(range(50, 101, 5))
 CELL = 8  # the JPEG grid
+LUMINANCE = np.array([[0.299, 0.587, 0.114]], np.float32)
+CHANNEL_MEAN = np.full((1, 3), 1 / 3, np.float32)
 
 
 @dataclass(kw_only=True)
@@ -93,6 +101,7 @@ class GhostResult(InstrumentResult):
             "qualities": list(self.qualities),
             "curve": [round(value, 4) for value in self.curve],
             "block": self.params["block"],
+            "difference": "rgb" if self.params["rgb"] else "luminance",
             "file_quality": self.file_quality,
             "subsampling": self.subsampling,
             "pngs": [paths.get(key) for key in self.pictures()],
@@ -120,7 +129,8 @@ class GhostResult(InstrumentResult):
 def jpeg_ghosts(
     rgb: np.ndarray, params: Mapping[str, Any], source: SourceFacts
 ) -> Generator[Progress, None, GhostResult]:
-    """`params`: block (the averaging block's side, a multiple of 8)."""
+    """`params`: block (the averaging block's side, a multiple of 8), rgb (1: d is the mean over R, G, B as in
+    the paper; 0: on the luminance)."""
     notes: list[str] = []
     if not source.is_jpeg:
         notes.append(
@@ -133,14 +143,17 @@ def jpeg_ghosts(
     height, width = stored.shape[:2]
     cells = np.empty((len(QUALITIES), -(-height // CELL), -(-width // CELL)), np.float32)
     bands = band_starts(height, width, MCU)
+    by_channel = bool(params["rgb"])
 
     def band_cells(job: tuple[int, tuple[int, int]]) -> tuple[int, int, np.ndarray]:
         index, (top, bottom) = job
         original, resaved = band_round_trip(stored, top, bottom, QUALITIES[index], subsampling)
-        difference = cv2.absdiff(original, resaved)
-        squared = cv2.multiply(difference, difference, dtype=cv2.CV_32F)
+        difference = cv2.subtract(original, resaved, dtype=cv2.CV_32F)
+        if difference.ndim == 3 and not by_channel:
+            difference = cv2.transform(difference, LUMINANCE)
+        squared = cv2.multiply(difference, difference)
         if squared.ndim == 3:
-            squared = cv2.transform(squared, np.full((1, 3), 1 / 3, np.float32))
+            squared = cv2.transform(squared, CHANNEL_MEAN)
         return index, top, _cell_sums(squared)
 
     jobs = [(index, rows) for index in range(len(QUALITIES)) for rows in bands]

@@ -20,9 +20,9 @@ BAND_PIXELS = 1 << 22  # about 4 MP per band: a few tens of MB of temporaries ea
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
-def band_starts(height: int, width: int, multiple: int, pixels: int = BAND_PIXELS) -> list[tuple[int, int]]:
-    """(top, bottom) of bands of whole rows, about `pixels` each, every top a multiple of `multiple`."""
-    rows = max(multiple, (pixels // max(width, 1)) // multiple * multiple)
+def band_starts(height: int, width: int, multiple: int) -> list[tuple[int, int]]:
+    """(top, bottom) of bands of whole rows, about BAND_PIXELS each, every top a multiple of `multiple`."""
+    rows = max(multiple, (BAND_PIXELS // max(width, 1)) // multiple * multiple)
     return [(top, min(height, top + rows)) for top in range(0, height, rows)]
 
 
