@@ -5,18 +5,30 @@ Torch-free: the results store, the viewer and the CLI read these without loading
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from .records import (
+    RecordError,
+    choice,
+    count,
+    field_of,
+    finite,
+    flag,
+    optional_field,
+    pair,
+    reading,
+    text,
+    texts,
+)
 from .scores import image_score
 
 if TYPE_CHECKING:
     from ..io.images import LoadedImage
-    from ..maps.postprocess import Summary
-    from ..maps.stability import StabilityCheck
 
 DINOLIZER_STRIDE = 128
 DECLIP_MODES = ("whole", "sliding")
@@ -68,6 +80,26 @@ class AnalysisOptions:
     def official_geometry(self) -> bool:
         return self.stride == DINOLIZER_STRIDE and self.declip_mode == "whole"
 
+    def to_record(self) -> dict[str, Any]:
+        """The options as plain JSON data: the one serialisation of them (the cluster sends it to its actors;
+        the case's log and results.json take the fields they name from it)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_record(cls, record: object) -> AnalysisOptions:
+        """The options a record holds; RecordError saying what is missing or wrong."""
+        with reading("analysis options"):
+            return cls(
+                device=choice(field_of(record, "device"), DEVICE_CHOICES),
+                precision=choice(field_of(record, "precision"), PRECISION_CHOICES),
+                stride=count(field_of(record, "stride")),
+                batch_size=count(field_of(record, "batch_size")),
+                declip_mode=choice(field_of(record, "declip_mode"), DECLIP_MODES),
+                declip_stride=count(field_of(record, "declip_stride")),
+                max_windows=count(field_of(record, "max_windows")),
+                progressive=flag(field_of(record, "progressive")),
+            )
+
 
 # Hedged words for an image-level probability that the whole image is synthetic: (lower bound, words)
 INDICATION_BANDS = (
@@ -109,7 +141,7 @@ class ImageLevel:
         }
 
 
-class RunRecordError(ValueError):
+class RunRecordError(RecordError):
     """A run record (stored, or sent by a cluster actor) that does not hold what a run must."""
 
 
@@ -152,64 +184,30 @@ class ModelRun:
     def from_record(cls, record: object, probability: np.ndarray | None = None) -> ModelRun:
         """The run a record describes (with its map, when it has one); raises RunRecordError saying what is
         missing or wrong, so that a damaged record is never taken for a result."""
-        try:
-            if not isinstance(record, dict):
-                raise TypeError(f"a record is a JSON object, not {type(record).__name__}")
-            level = record.get("image_level")
-            width, height = record["working_size"]
+        with reading("run record", RunRecordError):
+            level = optional_field(record, "image_level", None)
+            width, height = pair(field_of(record, "working_size"))
             run = cls(
                 probability,
-                _count(record["windows"]),
-                (_count(width), _count(height)),
-                _texts(record["preprocessing"]),
-                _text(record["device"]),
-                _texts(record["notes"]),
-                _finite(record.get("seconds", 0.0)),
+                count(field_of(record, "windows")),
+                (count(width), count(height)),
+                texts(field_of(record, "preprocessing")),
+                text(field_of(record, "device")),
+                texts(field_of(record, "notes")),
+                finite(optional_field(record, "seconds", 0.0)),  # older records have no timings
                 None if level is None else _image_level(level),
-                _finite(record.get("computed_at", 0.0)),
+                finite(optional_field(record, "computed_at", 0.0)),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise RunRecordError(f"damaged run record ({type(exc).__name__}: {exc})") from None
         if (run.image_level is None) == (probability is None):
             raise RunRecordError("damaged run record: a run holds either a map or an image-level answer")
         return run
 
 
-def _count(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{value!r} is not a count")
-    return value
-
-
-def _finite(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{value!r} is not a finite number")
-    return float(value)
-
-
-def _text(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{value!r} is not text")
-    return value
-
-
-def _texts(values: object) -> list[str]:
-    if not isinstance(values, list):
-        raise TypeError(f"{values!r} is not a list")
-    return [_text(value) for value in values]
-
-
 def _image_level(level: object) -> ImageLevel:
-    if not isinstance(level, dict):
-        raise TypeError("image_level is not an object")
-    return ImageLevel(_finite(level["logit"]), tuple(_finite(v) for v in level["crop_logits"]))
-
-
-@dataclass
-class ModelOutcome:
-    run: ModelRun
-    summary: Summary
-    stability: StabilityCheck | None = None  # when a stability check was asked
+    crop_logits = field_of(level, "crop_logits")
+    if not isinstance(crop_logits, list):
+        raise TypeError(f"{crop_logits!r} is not a list")
+    return ImageLevel(finite(field_of(level, "logit")), tuple(finite(v) for v in crop_logits))
 
 
 @dataclass

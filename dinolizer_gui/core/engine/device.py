@@ -11,10 +11,12 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from .analysis import DEVICE_CHOICES, PRECISION_CHOICES, Fidelity
+from .records import choice, field_of, reading, text, texts
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,39 @@ class Runtime:
     def label(self) -> str:
         """The device and precision, as results and the status bar name them."""
         return f"{self.description} ({self.precision})"
+
+    def to_record(self) -> dict[str, Any]:
+        """The runtime as plain JSON data: the one serialisation of it (a cluster actor sends it; the results
+        store's keys, the case's log and results.json take the fields they name from it)."""
+        return {
+            "device": self.device.type,
+            "precision": self.precision,
+            "description": self.description,
+            "note": self.note,
+            "precision_reason": self.precision_reason,
+            "warning": self.warning,
+            "fidelity": {
+                "title": self.fidelity.title,
+                "reduced_precisions": list(self.fidelity.reduced_precisions),
+            },
+        }
+
+    @classmethod
+    def from_record(cls, record: object) -> Runtime:
+        """The runtime a record holds; RecordError saying what is missing or wrong."""
+        with reading("runtime"):
+            fidelity = field_of(record, "fidelity")
+            return cls(
+                torch.device(choice(field_of(record, "device"), ("cpu", "cuda", "mps"))),
+                _DTYPES[choice(field_of(record, "precision"), tuple(_DTYPES))],
+                text(field_of(record, "description")),
+                text(field_of(record, "note")),
+                text(field_of(record, "precision_reason")),
+                text(field_of(record, "warning")),
+                fidelity=Fidelity(
+                    text(field_of(fidelity, "title")), tuple(texts(field_of(fidelity, "reduced_precisions")))
+                ),
+            )
 
     def autocast(self):
         if self.dtype == torch.float32:

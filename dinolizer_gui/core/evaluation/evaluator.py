@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine.analysis import ModelOutcome
+from ..maps.outcome import ModelOutcome
 from ..maps.postprocess import binary_mask
 from .ground_truth import GroundTruth
 from .metrics import (

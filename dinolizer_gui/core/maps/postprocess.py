@@ -7,11 +7,12 @@ calls these functions again.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
+from ..engine.records import count, field_of, finite, flag, optional_finite, reading
 from ..engine.scores import image_score
 from ..engine.tiling import row_bands
 
@@ -34,6 +35,15 @@ class Region:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_record(cls, record: object) -> Region:
+        whole = ("index", "x", "y", "width", "height", "area_pixels")
+        numbers = ("area_percent", "mean_probability", "max_probability")
+        return cls(
+            *(count(field_of(record, name)) for name in whole),
+            *(finite(field_of(record, name)) for name in numbers),
+        )
+
 
 @dataclass(frozen=True)
 class Summary:
@@ -43,6 +53,33 @@ class Summary:
     flagged: bool  # score >= score_threshold (an image-level detector: its own rule)
     marked_area: float | None  # fraction of pixels at or above the pixel threshold; None without a map
     regions: list[Region]
+
+    def to_record(self) -> dict[str, Any]:
+        """The summary as plain JSON data, as results.json holds it beside its run."""
+        return {
+            "threshold": self.threshold,
+            "score": self.score,
+            "score_threshold": self.score_threshold,
+            "flagged": self.flagged,
+            "marked_area": self.marked_area,
+            "regions": [region.as_dict() for region in self.regions],
+        }
+
+    @classmethod
+    def from_record(cls, record: object) -> Summary:
+        """The summary a record holds (a model's entry of results.json); RecordError saying what is wrong."""
+        with reading("summary"):
+            regions = field_of(record, "regions")
+            if not isinstance(regions, list):
+                raise TypeError(f"{regions!r} is not a list")
+            return cls(
+                optional_finite(field_of(record, "threshold")),
+                finite(field_of(record, "score")),
+                finite(field_of(record, "score_threshold")),
+                flag(field_of(record, "flagged")),
+                optional_finite(field_of(record, "marked_area")),
+                [Region.from_record(region) for region in regions],
+            )
 
 
 def binary_mask(probability: np.ndarray, threshold: float) -> np.ndarray:

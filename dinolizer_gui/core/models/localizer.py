@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from ..engine.analysis import AnalysisOptions, ModelRun
 from ..engine.device import Runtime, release_mapped_files, resolve_runtime
@@ -25,40 +25,6 @@ def model_runtimes(names, options: AnalysisOptions) -> dict[str, Runtime]:
 
 
 UNCALIBRATED = "no calibrated image-level threshold is published for this model; 0.5 is a convention"
-
-
-class ModelLike(Protocol):
-    """What analyses, stores and outputs use of a model: a Localizer, or a ModelHandle that builds one when
-    it must run."""
-
-    name: str
-    card: ModelCard
-
-    @property
-    def variant(self) -> str: ...
-
-    @property
-    def checkpoints(self) -> list[dict[str, Any]]: ...
-
-    @property
-    def load_notes(self) -> list[str]: ...
-
-    @property
-    def pixel_threshold(self) -> float: ...
-
-    @property
-    def score_threshold(self) -> float: ...
-
-    @property
-    def score_threshold_source(self) -> str: ...
-
-    def describe(self) -> dict: ...
-
-    def analyze(
-        self, image: LoadedImage, options: AnalysisOptions, runtime: Runtime | None = None
-    ) -> Generator[Progress, None, ModelRun]: ...
-
-    def release_weight_pages(self) -> int: ...
 
 
 @dataclass

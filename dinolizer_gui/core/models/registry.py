@@ -20,7 +20,7 @@ from .cards import BFREE_CARD, DECLIP_CARD, DINOLIZER_CARD, ModelCard
 from .layouts import Layout
 
 if TYPE_CHECKING:
-    from .localizer import Localizer
+    from .model_like import ModelLike
 
 COCOGLIDE_P99_THRESHOLD = 0.5946570634841919
 COCOGLIDE_SOURCE = (
@@ -64,7 +64,7 @@ class ModelSpec:
     def fidelity(self) -> Fidelity:
         return Fidelity(self.title, self.reduced_precisions)
 
-    def build(self, checkpoints: list) -> Localizer:
+    def build(self, checkpoints: list) -> ModelLike:
         adapter = importlib.import_module(f"{__package__}.adapters.{self.name}")
         return adapter.build(checkpoints)
 
@@ -188,7 +188,7 @@ def titles() -> dict[str, str]:
 
 def load_localizer(
     name: str, paths: Sequence[Path | str], known_hashes: dict[str, str] | None = None
-) -> Localizer:
+) -> ModelLike:
     """Read the files and build the named localizer; raises CheckpointError with a readable reason."""
     from .checkpoints import read_checkpoint
 

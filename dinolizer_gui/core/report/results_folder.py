@@ -23,12 +23,13 @@ import numpy as np
 from PIL import Image
 
 from ... import __version__
-from ..engine.analysis import ImageOutcome, ModelOutcome
+from ..engine.analysis import ImageOutcome
 from ..errors import OutputError
 from ..io.images import OUTPUT_PNG_KEY, LoadedImage
 from ..io.names import path_record, readable
 from ..io.outputs import append_line, make_folder, mark_output_folder, write_atomic, write_json_atomic
 from ..io.provenance import read_with_thumbnail, unreadable
+from ..maps.outcome import ModelOutcome
 from ..maps.postprocess import binary_mask
 from ..maps.render import (
     DEFAULT_COLORMAP,
@@ -237,12 +238,7 @@ class ResultsWriter:
             result = self._save_map(folder, name, image, run.probability, mask)
         result.update(
             {
-                "threshold": summary.threshold,
-                "score": summary.score,
-                "score_threshold": summary.score_threshold,
-                "flagged": summary.flagged,
-                "marked_area": summary.marked_area,
-                "regions": [r.as_dict() for r in summary.regions],
+                **summary.to_record(),
                 **run.record(),
                 "computed_at": iso_time(run.computed_at) if run.computed_at else None,
             }

@@ -13,7 +13,7 @@ from ..engine.analysis import AnalysisOptions
 
 if TYPE_CHECKING:
     from ..engine.device import Runtime
-    from ..models.localizer import ModelLike
+    from ..models.model_like import ModelLike
 
 POSTPROCESSING = "none (threshold only); regions are 8-connected components"
 
@@ -62,24 +62,25 @@ def describe_run(
     max_pixels: int,
 ) -> dict:
     """Run metadata for results.json and reports: versions, device, each model's precision and why, every
-    parameter, the models."""
-    device = next(iter(runtimes.values()))
+    parameter, the models (the runtimes' and the options' fields as their records name them)."""
+    computes = {name: runtime.to_record() for name, runtime in runtimes.items()}
+    device, given = next(iter(computes.values())), options.to_record()
     return {
         "created": now_iso(),
         "software": software_versions(),
         "device": {
-            "requested": options.device,
-            "used": device.description,
-            "precision": {name: runtime.precision for name, runtime in runtimes.items()},
-            "precision_reason": {name: runtime.precision_reason for name, runtime in runtimes.items()},
-            "note": device.note,
+            "requested": given["device"],
+            "used": device["description"],
+            "precision": {name: record["precision"] for name, record in computes.items()},
+            "precision_reason": {name: record["precision_reason"] for name, record in computes.items()},
+            "note": device["note"],
         },
         "parameters": {
-            "stride": options.stride,
-            "batch_size": options.batch_size or "auto",
-            "declip_mode": options.declip_mode,
-            "declip_stride": options.declip_stride,
-            "precision": options.precision,
+            "stride": given["stride"],
+            "batch_size": given["batch_size"] or "auto",
+            "declip_mode": given["declip_mode"],
+            "declip_stride": given["declip_stride"],
+            "precision": given["precision"],
             "max_pixels": max_pixels,
             "thresholds": {loc.name: thresholds[loc.name] for loc in localizers if loc.name in thresholds},
             "postprocessing": POSTPROCESSING,
@@ -88,8 +89,8 @@ def describe_run(
         "models": {
             loc.name: {
                 **loc.describe(),
-                "precision": runtimes[loc.name].precision,
-                "precision_reason": runtimes[loc.name].precision_reason,
+                "precision": computes[loc.name]["precision"],
+                "precision_reason": computes[loc.name]["precision_reason"],
             }
             for loc in localizers
         },

@@ -21,8 +21,10 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ... import __version__
+from ..engine.analysis import AnalysisOptions
 from ..errors import OutputError, PathError
 from ..io.hashing import sha256_of_file
 from ..io.outputs import contains, make_folder, write_atomic
@@ -30,6 +32,9 @@ from ..io.regular import NotRegular, open_regular, read_regular
 from ..store.audit import AuditLog, Chain, utc_now
 from ..store.results import ResultStore
 from .batch import scan_inputs
+
+if TYPE_CHECKING:
+    from ..engine.device import Runtime
 
 CASE_FILE, LOG_FILE, STORE_DIR, RUNS_DIR, COPIES_DIR = "case.json", "audit.jsonl", "store", "runs", "evidence"
 CASE_SCHEMA = "dinolizer-gui/case"
@@ -606,17 +611,16 @@ def _writable(folder: Path) -> bool:
         return False
 
 
-def run_record(runtime, options, score: float, flagged: bool, from_store: bool) -> dict:
-    """The `run` part of an analysis entry (numbers other than integers as decimal strings)."""
+def run_record(
+    runtime: Runtime, options: AnalysisOptions, score: float, flagged: bool, from_store: bool
+) -> dict:
+    """The `run` part of an analysis entry (numbers other than integers as decimal strings): the device and
+    precision of the runtime's record, the options' fields that change a map."""
+    computes, given = runtime.to_record(), options.to_record()
     return {
-        "device": runtime.device.type,
-        "precision": runtime.precision,
-        "options": {
-            "stride": options.stride,
-            "declip_mode": options.declip_mode,
-            "declip_stride": options.declip_stride,
-            "batch_size": options.batch_size,
-        },
+        "device": computes["device"],
+        "precision": computes["precision"],
+        "options": {name: given[name] for name in ("stride", "declip_mode", "declip_stride", "batch_size")},
         "score": f"{score:.6f}",
         "flagged": flagged,
         "from_store": from_store,

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.analysis import ImageOutcome, ModelOutcome
+from ..engine.analysis import ImageOutcome
 from ..evaluation.evaluator import EvaluatedModel, ModelTally
 from ..evaluation.ground_truth import GroundTruth, PairingError, find_mask, read_mask
 from ..evaluation.plots import Series, histogram, line_chart
 from ..io.images import ImageLoadError, LoadedImage
 from ..io.names import path_record, readable
 from ..io.outputs import make_folder, mark_output_folder, write_atomic, write_json_atomic
+from ..maps.outcome import ModelOutcome
 from ..report.results_folder import write_png
 from .batch import BatchItem, ItemStatus
 

@@ -22,7 +22,7 @@ from ..store.results import ResultStore, StoredResultDamaged, result_key
 from .thresholds import Thresholds
 
 if TYPE_CHECKING:
-    from ..models.localizer import ModelLike
+    from ..models.model_like import ModelLike
 
 
 @dataclass

@@ -23,7 +23,7 @@ from .thresholds import Thresholds
 from .workspace import Workspace
 
 if TYPE_CHECKING:
-    from ..models.localizer import ModelLike
+    from ..models.model_like import ModelLike
 
 
 def load_models(

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..models.registry import REGISTRY
 
 if TYPE_CHECKING:
-    from ..engine.analysis import AnalysisOptions
+    from ..engine.analysis import AnalysisOptions, ModelRun
+    from ..engine.device import Runtime
     from ..io.images import LoadedImage
     from ..models.integrity import Verification
-    from ..models.localizer import Localizer
+    from ..models.model_like import ModelLike
+    from ..progress import Progress
     from ..store.results import ResultStore
-    from .workspace import LocalizerCache
 
 
 def description_key(name: str, checks: list[Verification]) -> str:
@@ -37,21 +39,22 @@ class ModelHandle:
         name: str,
         files: list[Path],
         checks: list[Verification],
-        cache: LocalizerCache,
+        build: Callable[[], ModelLike],
         store: ResultStore | None,
     ):
-        self.name, self.files, self.checks, self.cache, self.store = name, files, checks, cache, store
+        """`build` makes the network from the files (the workspace's, which reads each set of files once)."""
+        self.name, self.files, self.checks, self.build, self.store = name, files, checks, build, store
         self.card = REGISTRY[name].card
         self._key = description_key(name, checks)
-        self._localizer: Localizer | None = None
+        self._localizer: ModelLike | None = None
         self._description = store.description(self._key) if store is not None else None
         if self._description is None:
             self.load()  # never built from these files: build it now, so that a bad file is found at once
 
-    def load(self) -> Localizer:
+    def load(self) -> ModelLike:
         """The network (read once per session); records what it is for later runs."""
         if self._localizer is None:
-            self._localizer = self.cache.get(self.name, self.files, self.checks)
+            self._localizer = self.build()
             if self._description is None:
                 self._description = self._localizer.describe()
                 if self.store is not None:
@@ -99,7 +102,9 @@ class ModelHandle:
     def score_threshold_source(self) -> str:
         return self._describe()["score_threshold_source"]
 
-    def analyze(self, image: LoadedImage, options: AnalysisOptions, runtime=None):
+    def analyze(
+        self, image: LoadedImage, options: AnalysisOptions, runtime: Runtime | None = None
+    ) -> Generator[Progress, None, ModelRun]:
         return self.load().analyze(image, options, runtime)
 
     def release_weight_pages(self) -> int:

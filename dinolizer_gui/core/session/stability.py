@@ -24,7 +24,7 @@ from ..progress import Progress, relay
 from ..store.results import ResultStore, StoredResultDamaged, result_key
 
 if TYPE_CHECKING:
-    from ..models.localizer import ModelLike
+    from ..models.model_like import ModelLike
 
 
 def planned_variants(model: str, options: AnalysisOptions, width: int, height: int) -> list[str]:

@@ -26,7 +26,7 @@ from .viewer_state import ViewerState
 
 if TYPE_CHECKING:
     from ..engine.device import Runtime
-    from ..models.localizer import Localizer
+    from ..models.model_like import ModelLike
     from .batch import BatchRunner
     from .case import Case
 
@@ -35,10 +35,10 @@ class LocalizerCache:
     """Loaded localizers keyed by model and the files' contents: weights are read once per session, and a file
     changed on disk is never served from memory."""
 
-    def __init__(self):
-        self._loaded: dict[tuple, Localizer] = {}
+    def __init__(self) -> None:
+        self._loaded: dict[tuple, ModelLike] = {}
 
-    def get(self, name: str, files: list[Path], checks: list[Verification]) -> Localizer:
+    def get(self, name: str, files: list[Path], checks: list[Verification]) -> ModelLike:
         key = (name, *(f"{Path(f).resolve()}:{check.sha256}" for f, check in zip(files, checks, strict=True)))
         if key not in self._loaded:
             by_path = {str(f): check for f, check in zip(files, checks, strict=True)}
@@ -155,14 +155,13 @@ class Workspace:
     def model(self, name: str, paths: list[Path]) -> ModelHandle:
         """The model made of these files, checked; its network is built only when it must run (a model never
         built from them is built at once, so that a bad file is found now). Raises CheckpointError."""
-        return ModelHandle(
-            name, [Path(p) for p in paths], self.verify(name, paths), self.localizers, self.store
-        )
+        files, checks = [Path(p) for p in paths], self.verify(name, paths)
+        return ModelHandle(name, files, checks, lambda: self.localizers.get(name, files, checks), self.store)
 
     def models(self, files: dict[str, list[Path]]) -> list[ModelHandle]:
         return [self.model(name, paths) for name, paths in files.items()]
 
-    def localizer(self, name: str, paths: list[Path]) -> Localizer:
+    def localizer(self, name: str, paths: list[Path]) -> ModelLike:
         """The model built from these files, checked first; raises CheckpointError with a readable reason."""
         return self.localizers.get(name, paths, self.verify(name, paths))
 

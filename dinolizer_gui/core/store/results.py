@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from platformdirs import user_data_dir
@@ -34,6 +35,9 @@ from ..models.registry import REGISTRY
 from ..models.weights_folder import APP_NAME
 from .findings import Findings
 from .verdicts import Verdict
+
+if TYPE_CHECKING:
+    from ..engine.device import Runtime
 
 STORE_ENV = "DINOLIZER_GUI_STORE"
 SCHEMA = """
@@ -88,16 +92,17 @@ def result_key(
     model: str,
     checkpoints: list[dict],
     options: AnalysisOptions,
-    runtime,
+    runtime: Runtime,
     variant: str = "",
 ) -> str:
     """Everything that changes a map: pixels, weights, the model's parameters, device and precision, and
     the benign variant of the image analysed (a stability check's; "" for the image itself)."""
+    computes = runtime.to_record()
     parameters = {
         "model": model,
         "weights": sorted(c["sha256"] for c in checkpoints),
-        "device": runtime.device.type,
-        "precision": runtime.precision,
+        "device": computes["device"],
+        "precision": computes["precision"],
         **REGISTRY[model].key_parameters(options),
     }
     if variant:
