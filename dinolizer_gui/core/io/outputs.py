@@ -14,11 +14,16 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import OutputError
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
 
 OUTPUT_MARKER = ".dinolizer-gui-output"
 MARKER_TEXT = "This folder holds outputs of DinoLizer GUI, not evidence; the app never analyses it.\n"
@@ -142,6 +147,31 @@ class OutputFolderBusy(OutputError):
     """Another run writes into the same output folder."""
 
 
+class NotAFolder(OutputError):
+    """The output folder given is a file."""
+
+
+class HoldsEvidence(OutputError):
+    """The output folder is, or holds, one of the inputs: outputs are never mixed with the evidence."""
+
+    def __init__(self, folder: Path, evidence: Path | str):
+        super().__init__(folder, f"holds the input {evidence}")
+        self.evidence = evidence
+
+
+class EarlierOutputs(OutputError):
+    """The output folder holds an earlier run's outputs: they are replaced only when asked."""
+
+    def __init__(self, folder: Path, outputs: list[Path]):
+        self.outputs = outputs
+        self.names = ", ".join(path.name for path in outputs[:4]) + (", …" if len(outputs) > 4 else "")
+        super().__init__(folder, f"holds an earlier run's outputs ({self.names})")
+
+
+class NotWritable(OutputError):
+    """The output folder cannot be made, or nothing can be written in it."""
+
+
 def previous_outputs(folder: Path) -> list[Path]:
     """The outputs of an earlier run in `folder` (results, reports, image folders), sorted."""
     try:
@@ -194,7 +224,7 @@ def append_line(path: Path, line: str) -> None:
 
 
 @contextlib.contextmanager
-def held(lock_path: Path, timeout: float):
+def held(lock_path: Path, timeout: float) -> Iterator[None]:
     """Hold a cross-platform lock file (`filelock`) for the block, waiting up to `timeout` seconds for another
     process to release it (TimeoutError when it does not)."""
     from filelock import FileLock, Timeout
@@ -210,7 +240,7 @@ def held(lock_path: Path, timeout: float):
         lock.release()
 
 
-def claim_output_folder(folder: Path):
+def claim_output_folder(folder: Path) -> BaseFileLock:
     """Hold `folder` for this run: a second run into it fails at once (OutputFolderBusy) instead of
     interleaving its files. A cross-platform lock file (`filelock`), released when the process ends, however
     it ends. Returns the lock; keep it for as long as the run writes."""
@@ -225,3 +255,58 @@ def claim_output_folder(folder: Path):
         raise OutputError.of(folder, exc) from None
     remove_stale_temporaries(folder)
     return lock
+
+
+def check_output_folder(folder: Path, evidence: Iterable[Path | str], replace: bool = False) -> None:
+    """What makes `folder` no place for a run's outputs, found before anything is written: it is a file
+    (NotAFolder), it is or holds one of the `evidence` (HoldsEvidence), or it holds an earlier run's outputs
+    and they are not to be replaced (EarlierOutputs)."""
+    _check_place(folder, evidence)
+    if not replace:
+        _check_earlier(folder)
+
+
+@dataclass
+class OutputClaim:
+    """An output folder held by this run: no other run writes into it until `release`."""
+
+    folder: Path
+    lock: BaseFileLock
+    left: list[Path]  # what an earlier run's removal left in place: files this app did not write
+
+    def release(self) -> None:
+        self.lock.release()
+
+
+def claim_outputs(folder: Path, evidence: Iterable[Path | str], replace: bool = False) -> OutputClaim:
+    """Make `folder` this run's: the checks of `check_output_folder`, the folder made and written in
+    (NotWritable), held against other runs (OutputFolderBusy), and an earlier run's outputs removed when
+    `replace` — only files this app writes. Keep the claim for as long as the run writes."""
+    _check_place(folder, evidence)
+    try:
+        make_folder(folder)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except (OutputError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+        raise NotWritable(folder, reason) from None
+    lock = claim_output_folder(folder)
+    try:
+        if not replace:
+            _check_earlier(folder)
+        return OutputClaim(Path(folder), lock, remove_outputs(folder))
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _check_place(folder: Path, evidence: Iterable[Path | str]) -> None:
+    if Path(folder).exists() and not Path(folder).is_dir():
+        raise NotAFolder(folder, "is a file, not a folder")
+    if clash := next((path for path in evidence if contains(folder, path)), None):
+        raise HoldsEvidence(folder, clash)
+
+
+def _check_earlier(folder: Path) -> None:
+    if earlier := previous_outputs(folder):
+        raise EarlierOutputs(folder, earlier)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from ..engine.analysis import ImageOutcome, ModelOutcome
-from ..io.outputs import claim_output_folder, contains, make_folder, previous_outputs, remove_outputs
+from ..engine.analysis import ImageOutcome
+from ..errors import OutputError
+from ..io.outputs import EarlierOutputs, HoldsEvidence, check_output_folder, claim_outputs
+from ..maps.outcome import ModelOutcome
 from ..progress import Progress
 from ..report.content import CaseInfo, write_reports
 from ..report.results_folder import ResultsWriter
@@ -54,10 +56,9 @@ def export_outcomes(
 class EarlierExport(ValueError):
     """The folder holds the outputs of an earlier run or export: they are replaced only when asked."""
 
-    def __init__(self, folder: Path, outputs: list[Path]):
-        names = ", ".join(path.name for path in outputs[:4]) + (", …" if len(outputs) > 4 else "")
-        super().__init__(f"The folder {folder} holds an earlier export ({names}).")
-        self.folder, self.outputs = folder, outputs
+    def __init__(self, earlier: EarlierOutputs):
+        super().__init__(f"The folder {earlier.path} holds an earlier export ({earlier.names}).")
+        self.folder, self.outputs = Path(earlier.path), earlier.outputs
 
 
 def export_job(
@@ -72,27 +73,39 @@ def export_job(
     current thresholds. The outputs of an earlier export in the folder are removed first when
     `replace_earlier`, else refused: two exports are never mixed.
 
-    Raises ValueError at once (not when the job runs) when there is nothing to export, and EarlierExport when
-    the folder holds an earlier export.
+    Raises ValueError at once (not when the job runs) when there is nothing to export or the folder cannot
+    take it, and EarlierExport when the folder holds an earlier export.
     """
     if not any(item.status == ItemStatus.DONE for item in items):
         raise ValueError("No analysed image in this selection: run the analysis first.")
-    if clash := next((item.path for item in items if contains(folder, item.path)), None):
-        raise ValueError(f"The folder {folder} holds the evidence ({clash}): choose one outside it.")
-    if (earlier := previous_outputs(folder)) and not replace_earlier:
-        raise EarlierExport(folder, earlier)
-    return _export(workspace, [item for item in items if item.status.finished], folder, formats, case)
+    evidence = [item.path for item in items]
+    try:
+        check_output_folder(folder, evidence, replace_earlier)
+    except HoldsEvidence as exc:
+        raise ValueError(
+            f"The folder {folder} holds the evidence ({exc.evidence}): choose one outside it."
+        ) from None
+    except EarlierOutputs as exc:
+        raise EarlierExport(exc) from None
+    except OutputError as exc:
+        raise ValueError(f"The folder {folder} cannot take the export: {exc.reason}.") from None
+    finished = [item for item in items if item.status.finished]
+    return _export(workspace, finished, folder, formats, case, evidence)
 
 
 def _export(
-    workspace: Workspace, items: list[BatchItem], folder: Path, formats: list[str], case: CaseInfo
+    workspace: Workspace,
+    items: list[BatchItem],
+    folder: Path,
+    formats: list[str],
+    case: CaseInfo,
+    evidence: list[str],
 ) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
-    lock = claim_output_folder(make_folder(folder))  # another export or run into it fails at once
+    claim = claim_outputs(folder, evidence, replace=True)  # another export or run into it fails at once
     try:
-        remove_outputs(folder)
         return (yield from _export_claimed(workspace, items, folder, formats, case))
     finally:
-        lock.release()
+        claim.release()
 
 
 def _export_claimed(
@@ -101,7 +114,8 @@ def _export_claimed(
     localizers = yield from load_models(workspace, workspace.model_files())
     run_info = workspace.run_description(localizers)
 
-    def outcomes():  # one image's maps in memory at a time
+    def outcomes() -> Iterator[tuple[BatchItem, ImageOutcome | None, dict[str, ModelOutcome]]]:
+        """One image's maps in memory at a time."""
         written: set[str] = set()
         for item in items:
             if item.status == ItemStatus.ERROR:
