@@ -188,9 +188,9 @@ def test_a_run_refuses_actors_that_hold_other_weights(weights, tmp_path, pool):
 
 
 def test_actors_that_cannot_start_in_time_are_an_error_and_are_stopped(weights, tmp_path, pool, monkeypatch):
-    from dinolizer_gui.core.session import cluster
+    from dinolizer_gui.core.session.cluster import pool as actor_pool
 
-    monkeypatch.setattr(cluster, "ACTOR_START_SECONDS", 2)  # the shared pool holds both CPUs meanwhile
+    monkeypatch.setattr(actor_pool, "ACTOR_START_SECONDS", 2)  # the shared pool holds both CPUs meanwhile
     killed, kill = [], ray.kill
     monkeypatch.setattr(ray, "kill", lambda actor, **how: (killed.append(actor), kill(actor, **how)))
     models, options = _models(weights, tmp_path)

@@ -1,4 +1,4 @@
-"""Batches: finding the images, and analysing a queue of them with the results store.
+"""Batches: analysing a queue of images with the results store.
 
 One image is in memory at a time; finished maps live in the store, not in the
 queue, so thousands of images (or a few huge ones) keep memory bounded.
@@ -8,141 +8,38 @@ before any model is loaded.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-from natsort import natsorted
 
-from ..engine.analysis import AnalysisOptions, ImageOutcome, ModelOutcome
+from ..engine.analysis import AnalysisOptions, ImageOutcome, ModelRun
 from ..errors import user_message
-from ..io.images import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, is_image_path, load_image
-from ..io.outputs import is_output_folder
+from ..io.images import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, load_image
 from ..io.provenance import ProvenanceSummary, provenance_of, summarise
+from ..maps.outcome import ModelOutcome
+from ..maps.postprocess import summarise_run
+from ..maps.stability import StabilityCheck
 from ..progress import Progress, relay
 from ..store.results import ResultStore, StoredResultDamaged, result_key
 from ..store.verdicts import Verdict
+from .inputs import scan_inputs
+from .map_sources import LocalMaps, MapSource
 from .thresholds import Thresholds
 
 if TYPE_CHECKING:
-    from ..models.localizer import ModelLike
+    from ..models.model_like import ModelLike
 
 THUMBNAIL_SIZE = 96
 # From this size on, a model's weights leave resident memory once it has run on the image, so that the
 # image's full-size buffers (maps, masks, composites) never stack on both models' weights (1.5 GB on the
 # CPU). Below it, keeping them resident saves re-reading them from the page cache (~0.05 s a DeCLIP run).
 RELEASE_WEIGHTS_FROM_PIXELS = 20_000_000
-
-
-@dataclass(frozen=True)
-class Found:
-    """An entry of the inputs: an image to analyse, or what could not be looked at and why."""
-
-    path: Path
-    problem: str = (
-        ""  # a folder that could not be read, a link not followed: reported, never skipped silently
-    )
-
-
-def scan_inputs(
-    paths: Sequence[Path | str], follow_links: bool = False, every_file: bool = False
-) -> list[Found]:
-    """Files given explicitly, plus the images found recursively in folders.
-
-    Folders contribute only names with image extensions, in natural order; hidden files and folders, the
-    app's output folders and symbolic-link loops are skipped. Nothing else is skipped in silence: a folder
-    that cannot be read (permissions, a path longer than the system allows) is an entry with its reason, and
-    so is a link inside a folder that leads out of it (not followed unless `follow_links`). Whatever is kept
-    and cannot be read (a path given explicitly that is not an image, a pipe named like one) gets a clear
-    error when it is loaded. With `every_file` (listing evidence), the other files in folders are entries
-    too, each saying why it is left out (hidden, not an image type).
-    """
-    found: list[Found] = []
-    seen: set[Path] = set()
-    for raw in paths:
-        path = Path(raw)
-        for entry in _walk_images(path, follow_links, every_file) if path.is_dir() else [Found(path)]:
-            key = entry.path.absolute()
-            if key not in seen:
-                seen.add(key)
-                found.append(entry)
-    return found
-
-
-def _walk_images(root: Path, follow_links: bool, every_file: bool) -> list[Found]:
-    """The images under `root` and the problems met, in natural order."""
-    found: list[Found] = []
-    visited: set[tuple[int, int]] = set()
-    inside = os.path.realpath(root)
-
-    def unreadable(error: OSError) -> None:
-        reason = error.strerror or type(error).__name__
-        found.append(
-            Found(
-                Path(error.filename or root),
-                f"folder could not be read: {reason}; its images are not analysed",
-            )
-        )
-
-    def leaves(path: Path) -> str:
-        """Why a link is not followed ("" when it is): it leads out of the folder dropped."""
-        if follow_links or not path.is_symlink():
-            return ""
-        target = os.path.realpath(path)
-        if target == inside or target.startswith(inside.rstrip(os.sep) + os.sep):
-            return ""
-        return f"a link out of {root} (to {target}): not followed (--follow-links follows it)"
-
-    for folder, subfolders, files in os.walk(root, followlinks=True, onerror=unreadable):
-        try:
-            stat = os.stat(folder)
-        except OSError as error:  # gone, or out of reach, since it was listed
-            unreadable(error)
-            subfolders[:] = []
-            continue
-        identity = (stat.st_dev, stat.st_ino)
-        if identity in visited or is_output_folder(
-            Path(folder)
-        ):  # a symlink loop, a folder seen, our outputs
-            subfolders[:] = []
-            continue
-        visited.add(identity)
-        kept = []
-        if every_file:
-            hidden = natsorted(name for name in subfolders if name.startswith("."))
-            found += [Found(Path(folder) / name, "a hidden folder: not looked into") for name in hidden]
-        for name in natsorted(d for d in subfolders if not d.startswith(".")):
-            why = _safely(leaves, Path(folder) / name)
-            if why:
-                found.append(Found(Path(folder) / name, why))
-            else:
-                kept.append(name)
-        subfolders[:] = kept
-        for name in natsorted(files):
-            path = Path(folder) / name
-            if not name.startswith(".") and is_image_path(Path(name)):
-                found.append(Found(path, _safely(leaves, path)))
-            elif every_file:
-                found.append(Found(path, "a hidden file: not listed" if name.startswith(".") else LEFT_OUT))
-    return found
-
-
-LEFT_OUT = "not an image type: not listed"
-
-
-def _safely(check: Callable[[Path], str], path: Path) -> str:
-    """A check of one entry; an entry that cannot even be looked at (a path longer than the system allows)
-    is a problem of its own."""
-    try:
-        return check(path)
-    except OSError as error:
-        return f"could not be read: {error.strerror or type(error).__name__}; not analysed"
 
 
 class ItemStatus(str, Enum):
@@ -236,23 +133,41 @@ ModelDone = Callable[[BatchItem, LoadedImage, str, ModelOutcome], None]
 ImageDone = Callable[[BatchItem, ImageOutcome | None], None]
 
 
+@dataclass
+class BatchPass:
+    """One run over a queue: how many items have finished, and the first item done of each SHA-256 (its
+    duplicates are skipped)."""
+
+    items: list[BatchItem]
+    finished: int = 0
+    first_by_hash: dict[str, BatchItem] = field(default_factory=dict)
+
+    @classmethod
+    def over(cls, items: list[BatchItem]) -> BatchPass:
+        done = {item.sha256: item for item in items if item.sha256 and item.status == ItemStatus.DONE}
+        return cls(items, sum(1 for item in items if item.status.finished), done)
+
+    def progress(self, index: int, stage: str, **detail: Any) -> BatchProgress:
+        return BatchProgress(index, self.finished, len(self.items), stage, **detail)
+
+
 class BatchRunner:
     """Analyses queued items in order; iterate `run()`, close it to cancel (between two window batches)."""
 
     def __init__(
         self,
-        localizers: list[ModelLike],
+        localizers: Sequence[ModelLike],
         options: AnalysisOptions,
         store: ResultStore | None,
         thresholds: Thresholds,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
         stability: bool = False,
         trust_anchors: str | None = None,
+        maps: MapSource | None = None,
     ):
         """With `stability`, each map is checked under benign variants of the image (session/stability);
-        with `trust_anchors` (PEM, "" for none), each file's provenance is read (or taken from the store)."""
-        from ..models.localizer import model_runtimes
-
+        with `trust_anchors` (PEM, "" for none), each file's provenance is read (or taken from the store).
+        The maps come from `maps` (computed here by default)."""
         self.localizers = localizers
         self.options = options
         self.store = store
@@ -260,7 +175,8 @@ class BatchRunner:
         self.trust_anchors = trust_anchors
         self.thresholds = thresholds  # the session's one owner: masks and areas follow its moves
         self.max_pixels = max_pixels
-        self.runtimes = model_runtimes([loc.name for loc in localizers], options)
+        self.maps = maps or LocalMaps()
+        self.runtimes = self.maps.runtimes([loc.name for loc in localizers], options)
 
     def run(
         self, items: list[BatchItem], on_image: ImageDone | None = None, on_model: ModelDone | None = None
@@ -270,28 +186,37 @@ class BatchRunner:
         A map lives only until `on_model` returns, so a huge image holds one
         model's map at a time; keep what you need from it in the callback.
         """
-        first_by_hash = {
-            item.sha256: item for item in items if item.sha256 and item.status == ItemStatus.DONE
-        }
-        finished = sum(1 for item in items if item.status.finished)
+        batch = BatchPass.over(items)
         for index, item in enumerate(items):
             if item.status != ItemStatus.QUEUED:
                 continue
             item.status = ItemStatus.RUNNING
-            yield BatchProgress(index, finished, len(items), "loading")
-            try:
-                outcome = yield from self._analyse(index, item, finished, len(items), first_by_hash, on_model)
-            except BaseException:
-                item.status = ItemStatus.QUEUED  # cancelled or failed mid-image: it will run again
-                raise
-            finished += 1
-            if on_image:
-                on_image(item, outcome)
-            yield BatchProgress(index, finished, len(items), "finished")
+            yield batch.progress(index, "loading")
+            yield from self.finish(batch, index, on_image, on_model)
 
-    def _analyse(self, index, item, finished, total, first_by_hash, on_model):
-        from ..engine.device import release_freed_memory
+    def finish(
+        self, batch: BatchPass, index: int, on_image: ImageDone | None, on_model: ModelDone | None
+    ) -> Generator[BatchProgress, None, None]:
+        """Finish one item of the pass: analyse it (one found failed already is reported as such), then
+        count it and hand it to `on_image`. Cancelled or failed mid-image, it goes back to the queue."""
+        item = batch.items[index]
+        try:
+            if item.status == ItemStatus.ERROR:
+                outcome: ImageOutcome | None = ImageOutcome(item.path, error=item.reason)
+            else:
+                item.status = ItemStatus.RUNNING
+                outcome = yield from self._analyse(batch, index, item, on_model)
+        except BaseException:
+            item.status = ItemStatus.QUEUED
+            raise
+        batch.finished += 1
+        if on_image:
+            on_image(item, outcome)
+        yield batch.progress(index, "finished")
 
+    def _analyse(
+        self, batch: BatchPass, index: int, item: BatchItem, on_model: ModelDone | None
+    ) -> Generator[BatchProgress, None, ImageOutcome | None]:
         if item.problem:
             item.status, item.reason = ItemStatus.ERROR, item.problem
             return ImageOutcome(item.path, error=item.problem)
@@ -300,6 +225,26 @@ class BatchRunner:
         except ImageLoadError as exc:
             item.status, item.reason = ItemStatus.ERROR, exc.reason
             return ImageOutcome(item.path, error=exc.reason)
+        self._describe(item, image)
+        first = batch.first_by_hash.get(image.sha256)
+        if first is not None and first is not item:
+            item.status, item.duplicate_of, item.models = ItemStatus.SKIPPED, first.path, dict(first.models)
+            item.reason = f"duplicate of {first.path} (same SHA-256)"
+            return None
+        outcome = ImageOutcome(item.path, image)
+        for localizer in self.localizers:
+            try:
+                yield from self._model_outcome(batch, index, item, image, localizer, on_model)
+            except (RuntimeError, ValueError, MemoryError) as exc:
+                item.status = ItemStatus.ERROR
+                item.reason = outcome.error = f"{localizer.name} failed: {user_message(exc)}"
+                return outcome
+        item.status, item.recompute, item.check_stability = ItemStatus.DONE, False, False
+        batch.first_by_hash[image.sha256] = item
+        return outcome
+
+    def _describe(self, item: BatchItem, image: LoadedImage) -> None:
+        """What the item shows before its maps: size, hash, thumbnail, the analyst's verdict, provenance."""
         item.sha256, item.width, item.height = image.sha256, image.width, image.height
         if item.verdict is None and self.store is not None:
             item.verdict = self.store.verdict(image.sha256) or Verdict()  # looked up: none recorded
@@ -308,38 +253,36 @@ class BatchRunner:
             item.provenance = summarise(
                 stored_provenance(self.store, item.path, image.sha256, self.trust_anchors)
             )
-        first = first_by_hash.get(image.sha256)
-        if first is not None and first is not item:
-            item.status, item.duplicate_of, item.models = ItemStatus.SKIPPED, first.path, dict(first.models)
-            item.reason = f"duplicate of {first.path} (same SHA-256)"
-            return None
-        outcome = ImageOutcome(item.path, image)
-        for localizer in self.localizers:
-            try:
-                model_outcome, cached = yield from self._model(
-                    index, finished, total, image, localizer, item.recompute
-                )
-            except (RuntimeError, ValueError, MemoryError) as exc:
-                item.status = ItemStatus.ERROR
-                item.reason = outcome.error = f"{localizer.name} failed: {user_message(exc)}"
-                return outcome
-            if (self.stability or item.check_stability) and model_outcome.run.probability is not None:
-                model_outcome.stability = yield from self._stability(
-                    index, finished, total, image, localizer, model_outcome.run
-                )
-            summary = model_outcome.summary
-            item.models[localizer.name] = ModelSummary(
-                summary.score, summary.flagged, summary.marked_area, summary.threshold, cached
-            )
-            if on_model:
-                on_model(item, image, localizer.name, model_outcome)
-            del model_outcome  # otherwise this map stays alive while the next model runs
-            release_freed_memory()  # a huge image's temporaries must not stay resident for the next model
-        item.status, item.recompute, item.check_stability = ItemStatus.DONE, False, False
-        first_by_hash[image.sha256] = item
-        return outcome
 
-    def _model(self, index, finished, total, image, localizer, recompute):
+    def _model_outcome(
+        self,
+        batch: BatchPass,
+        index: int,
+        item: BatchItem,
+        image: LoadedImage,
+        localizer: ModelLike,
+        on_model: ModelDone | None,
+    ) -> Generator[BatchProgress, None, None]:
+        """One model's outcome on the image, its stability check when asked, handed to `on_model`."""
+        from ..engine.device import release_freed_memory
+
+        model_outcome, cached = yield from self._model(batch, index, image, localizer, item.recompute)
+        if (self.stability or item.check_stability) and model_outcome.run.probability is not None:
+            model_outcome.stability = yield from self._stability(
+                batch, index, image, localizer, model_outcome.run
+            )
+        summary = model_outcome.summary
+        item.models[localizer.name] = ModelSummary(
+            summary.score, summary.flagged, summary.marked_area, summary.threshold, cached
+        )
+        if on_model:
+            on_model(item, image, localizer.name, model_outcome)
+        del model_outcome  # otherwise this map stays alive while the next model runs
+        release_freed_memory()  # a huge image's temporaries must not stay resident for the next model
+
+    def _model(
+        self, batch: BatchPass, index: int, image: LoadedImage, localizer: ModelLike, recompute: bool
+    ) -> Generator[BatchProgress, None, tuple[ModelOutcome, bool]]:
         """The model's outcome on the image, from the store when it holds it (unless `recompute`), and
         whether it did."""
         runtime = self.runtimes[localizer.name]
@@ -353,12 +296,13 @@ class BatchRunner:
                 notes.append(f"{exc}; it was dropped and computed again")
 
         def batch_progress(progress: Progress) -> BatchProgress:
-            done, windows = progress.done, progress.total or 0
-            return BatchProgress(
-                index, finished, total, "model", localizer.name, done, windows, progress.preview
-            )
+            windows = progress.total or 0
+            return batch.progress(
+                index, "model", model=localizer.name, windows_done=progress.done, windows_total=windows,
+                preview=progress.preview,
+            )  # fmt: skip
 
-        run = yield from relay(localizer.analyze(image, self.options, runtime), batch_progress)
+        run = yield from relay(self.maps.compute(localizer, image, self.options, runtime), batch_progress)
         run.notes += notes
         run.computed_at = time.time()
         if image.width * image.height >= RELEASE_WEIGHTS_FROM_PIXELS:
@@ -368,29 +312,23 @@ class BatchRunner:
             self.store.put(key, image.sha256, localizer.name, run, score)
         return self._outcome(localizer, run, score), False
 
-    def _stability(self, index, finished, total, image, localizer, run):
+    def _stability(
+        self, batch: BatchPass, index: int, image: LoadedImage, localizer: ModelLike, run: ModelRun
+    ) -> Generator[BatchProgress, None, StabilityCheck]:
         """The map's stability check (variants from the store where it holds them)."""
         from .stability import check_stability
 
         def batch_progress(progress: Progress) -> BatchProgress:
-            return BatchProgress(
-                index,
-                finished,
-                total,
-                "stability",
-                localizer.name,
-                progress.done,
-                progress.total or 0,
-                variant=progress.stage.removeprefix("stability: "),
-            )
+            return batch.progress(
+                index, "stability", model=localizer.name, windows_done=progress.done,
+                windows_total=progress.total or 0, variant=progress.stage.removeprefix("stability: "),
+            )  # fmt: skip
 
         check = check_stability(
             localizer, image, run, self.options, self.runtimes[localizer.name], self.store
         )
         return (yield from relay(check, batch_progress))
 
-    def _outcome(self, localizer: ModelLike, run, score: float) -> ModelOutcome:
-        from ..maps.postprocess import summarise_run
-
+    def _outcome(self, localizer: ModelLike, run: ModelRun, score: float) -> ModelOutcome:
         threshold = self.thresholds.of(localizer.name) if run.probability is not None else None
         return ModelOutcome(run, summarise_run(run, threshold, localizer.score_threshold, score))
