@@ -6,7 +6,7 @@ import difflib
 import sys
 from pathlib import Path
 
-from ..core.errors import OutputError
+from ..core.errors import OutputError, RequestError
 from ..core.store.results import StoreError
 from . import analyze, case, evaluate, findings, inspect, models, self_test
 from .common import EXIT_OUTPUT_FAILED, EXIT_USAGE, Parser, UsageError, say
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command].run(args)
-    except UsageError as exc:
+    except (UsageError, RequestError) as exc:
         say(f"dinolizer-gui: error: {exc}")
         return EXIT_USAGE
     except StoreError as exc:

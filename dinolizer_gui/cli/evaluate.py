@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .analyze import add_analysis_options, load_localizers, workspace_for
 from .common import EXIT_OK, EXIT_OUTPUT_FAILED, EXIT_SOME_FAILED, UsageError, eta_text, say
+from .options import add_analysis_options, analysis_request
+
+if TYPE_CHECKING:
+    from ..core.session.batch import BatchItem
+    from ..core.session.model_handle import ModelHandle
+    from ..core.session.workspace import Workspace
 
 
 def add_parser(commands) -> None:
@@ -35,12 +41,9 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.evaluation.evaluator import EvaluatedModel
     from ..core.io.outputs import contains
-    from ..core.models.registry import REGISTRY
-    from ..core.progress import run_to_end
-    from ..core.session.batch import ItemStatus, make_items
-    from ..core.session.evaluation_run import Evaluation
+    from ..core.session.analysis_request import claim_out, load_models, open_workspace
+    from ..core.session.batch import make_items
 
     if not args.images.exists():
         raise UsageError(f"IMAGES {args.images} does not exist")
@@ -51,15 +54,33 @@ def run(args: argparse.Namespace) -> int:
             f"--masks {args.masks} is the images folder itself: give the masks their own folder (a masks/ "
             "folder inside IMAGES is never taken for images)"
         )
-    args.paths = [str(args.images), str(args.masks)]  # --out may hold neither
-    workspace = workspace_for(args)
-    models = load_localizers(workspace, args.models)
-    items = [
-        item for item in make_items([args.images], args.follow_links) if not contains(args.masks, item.path)
-    ]
-    if not items:
-        raise UsageError(f"no images found in {args.images}")
-    workspace.use_thresholds(args.threshold)
+    request = analysis_request(args, [args.images, args.masks])  # --out may hold neither
+    claim = claim_out(args.out, request.inputs, args.replace, say)
+    try:
+        workspace = open_workspace(request)
+        models = load_models(workspace, request.models)
+        items = [
+            item
+            for item in make_items([args.images], args.follow_links)
+            if not contains(args.masks, item.path)
+        ]
+        if not items:
+            raise UsageError(f"no images found in {args.images}")
+        workspace.use_thresholds(args.threshold)
+        return _evaluate(args, workspace, models, items)
+    finally:
+        claim.release()
+
+
+def _evaluate(
+    args: argparse.Namespace, workspace: Workspace, models: list[ModelHandle], items: list[BatchItem]
+) -> int:
+    from ..core.evaluation.evaluator import EvaluatedModel
+    from ..core.models.registry import REGISTRY
+    from ..core.progress import run_to_end
+    from ..core.session.batch import ItemStatus
+    from ..core.session.evaluation_run import Evaluation
+
     evaluated = [
         EvaluatedModel(
             m.name,

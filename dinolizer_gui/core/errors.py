@@ -1,4 +1,5 @@
-"""The base class of errors about a file the app was given, and the error about a file it could not write."""
+"""The base class of errors about a file the app was given, the error about a file it could not write, and the
+error about a request that cannot be carried out as given."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ class OutputError(PathError):
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             reason += " (the disk is full: free space and run again; finished results are kept)"
         return cls(path, f"cannot be written: {reason}")
+
+
+class RequestError(ValueError):
+    """A request that cannot be carried out as given (an analysis asked of the command line): the message says
+    what to change."""
 
 
 def user_message(exc: BaseException, limit: int = 300) -> str:
