@@ -29,9 +29,8 @@ def add_parser(commands) -> None:
 def run(args: argparse.Namespace) -> int:
     import hashlib
 
-    from ..core.io.images import ImageLoadError
     from ..core.io.names import path_record
-    from ..core.io.provenance import provenance_from_bytes, read_file
+    from ..core.io.provenance import FileNotRead, provenance_from_bytes, read_file
     from ..core.session.batch import scan_inputs
 
     anchors = trust_anchors_for(args)
@@ -51,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
                 data = read_file(entry.path)
                 record["sha256"] = hashlib.sha256(data).hexdigest()
                 record["provenance"] = provenance_from_bytes(data, anchors)[0]
-            except ImageLoadError as exc:
-                record["error"] = f"cannot be read: {exc.reason}"
+            except FileNotRead as exc:
+                record["error"] = f"cannot be read: {exc}"
             except Exception as exc:  # an unreadable file: its reason, and the others go on
                 record["error"] = f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
         unread = record["provenance"] is not None and record["provenance"]["c2pa"]["state"] == "error"

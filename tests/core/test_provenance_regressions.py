@@ -20,6 +20,7 @@ from PIL import Image, PngImagePlugin
 from dinolizer_gui.core.io.provenance import (
     declares_ai,
     provenance_from_bytes,
+    provenance_of,
     read_provenance,
     reading_key,
     summarise,
@@ -427,6 +428,9 @@ def test_inspect_refuses_a_named_pipe_without_waiting_on_it(tmp_path):
     assert done.returncode == 3  # one file could not be read; the others were
     assert "not a regular file" in images["x.jpg"]["error"]
     assert images["a.jpg"]["provenance"] == read_provenance(folder / "a.jpg")
+    with pytest.raises(OSError, match="not a regular file"):  # what the results writer and the batch catch
+        read_provenance(folder / "x.jpg")
+    assert provenance_of(folder / "x.jpg")["problems"][0].startswith("the file could not be read")
 
 
 def test_a_saved_trust_anchor_folder_that_has_gone_is_a_warning_not_a_failure(tmp_path):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from ..images import read_regular_file
+from ..images import ImageLoadError, read_regular_file
 from .containers import PNG_SIGNATURE, png_chunks
 from .credentials import credentials_result, read_credentials, source_name
 from .jpeg import jpeg_facts
@@ -49,10 +49,17 @@ def reading_key() -> str:
     return f"provenance reader {READER_VERSION}; {listed.name} {listed.issued}; stale {listed.stale()}"
 
 
+class FileNotRead(OSError):
+    """A file that could not be read for its provenance, and why (missing, a folder, a pipe, too large)."""
+
+
 def read_file(path: Path | str) -> bytes:
     """The file's bytes for its metadata: only from a regular file (a pipe, device or socket is refused
-    without waiting on it), at most MAX_BYTES; ImageLoadError (naming the file and why) otherwise."""
-    return read_regular_file(Path(path), MAX_BYTES)
+    without waiting on it), at most MAX_BYTES; FileNotRead saying why otherwise."""
+    try:
+        return read_regular_file(Path(path), MAX_BYTES)
+    except ImageLoadError as exc:
+        raise FileNotRead(exc.reason) from None
 
 
 def read_provenance(path: Path | str, anchors: str = "") -> dict:
@@ -329,11 +336,7 @@ def summarise(provenance: dict) -> ProvenanceSummary:
 
 def provenance_of(path: Path | str, anchors: str = "") -> dict:
     """The provenance object, or the one that says why the file could not be read for it."""
-    from ..images import ImageLoadError
-
     try:
         return read_provenance(path, anchors)
-    except ImageLoadError as exc:
-        return unreadable(f"the file could not be read for its provenance: {exc.reason}")
     except (OSError, ValueError) as exc:
         return unreadable(f"the file could not be read for its provenance: {exc}")
