@@ -8,7 +8,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+)
 from PySide6.QtGui import QBrush, QColor, QPixmap
 
 from ..core.io.names import readable
@@ -18,6 +26,7 @@ from ..core.store.verdicts import NOT_REVIEWED, VERDICTS
 from .qimages import rgb_image
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+Index = QModelIndex | QPersistentModelIndex  # what Qt hands a model's methods
 REFRESH_MS = 150
 THUMBNAIL_HEIGHT = 32
 STATUS_COLOURS = {ItemStatus.ERROR: "#c0392b", ItemStatus.RUNNING: "#2471a3", ItemStatus.SKIPPED: "#7f8c8d"}
@@ -143,7 +152,7 @@ FILTERS: dict[str, Callable[[BatchItem], bool]] = {
 
 
 class BatchTableModel(QAbstractTableModel):
-    def __init__(self, items: list[BatchItem], parent=None):
+    def __init__(self, items: list[BatchItem], parent: QObject | None = None):
         super().__init__(parent)
         self.items = items
         self._thumbnails: dict[str, QPixmap] = {}
@@ -152,20 +161,22 @@ class BatchTableModel(QAbstractTableModel):
         self._announce = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._announce.timeout.connect(self._announce_changes)
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self.items)
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return len(COLUMNS)
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation != Qt.Orientation.Horizontal:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section].header
         return HEADER_TIP if role == Qt.ItemDataRole.ToolTipRole else None
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         item, column = self.items[index.row()], index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[column].text(item)
@@ -215,7 +226,7 @@ class BatchTableModel(QAbstractTableModel):
 
 
 class TriageFilter(QSortFilterProxyModel):
-    def __init__(self, source: BatchTableModel, parent=None):
+    def __init__(self, source: BatchTableModel, parent: QObject | None = None):
         super().__init__(parent)
         self.items = source.items  # the rows the filter reads
         self.setSourceModel(source)
@@ -231,5 +242,5 @@ class TriageFilter(QSortFilterProxyModel):
             self.mode = mode
             self.invalidateFilter()
 
-    def filterAcceptsRow(self, row: int, parent) -> bool:
+    def filterAcceptsRow(self, row: int, parent: Index) -> bool:
         return FILTERS[self.mode](self.items[row])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 from superqt.utils import create_worker
 
 from ..core.errors import user_message
@@ -11,7 +11,7 @@ from ..core.session.selftest import SelfTestReport
 
 
 class CheckDialog(QDialog):
-    def __init__(self, device: str, precision: str, parent=None):
+    def __init__(self, device: str, precision: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Check installation")
         self.resize(760, 420)
@@ -42,7 +42,7 @@ class CheckDialog(QDialog):
         )
 
 
-def _check(device: str, precision: str):
+def _check(device: str, precision: str) -> SelfTestReport:
     from ..core.session.selftest import run_self_test
 
     return run_self_test(device, precision, on_step=lambda step: None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -26,7 +27,9 @@ from superqt.utils import GeneratorWorker, create_worker
 
 from ..core.errors import user_message
 from ..core.io.outputs import previous_outputs
+from ..core.progress import Progress
 from ..core.report.content import CaseInfo
+from ..core.session.batch import BatchItem
 from ..core.session.export import export_job
 from ..core.session.workspace import Workspace
 from .document import worker_job
@@ -37,7 +40,13 @@ SCOPES = ("Current image", "Selected images", "All analysed images")
 class ExportDialog(QDialog):
     exported = Signal(list)  # report paths
 
-    def __init__(self, workspace: Workspace, items_for_scope, parent=None, default_folder: str = ""):
+    def __init__(
+        self,
+        workspace: Workspace,
+        items_for_scope: Callable[[str], list[BatchItem]],
+        parent: QWidget | None = None,
+        default_folder: str = "",
+    ):
         """`items_for_scope(scope)` gives the analysed batch items a scope covers."""
         super().__init__(parent)
         self.setWindowTitle("Export report")
@@ -55,6 +64,18 @@ class ExportDialog(QDialog):
         for fmt in ("pdf", "json"):
             self.formats[fmt].setChecked(True)
         self.folder = QLineEdit(default_folder)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.message = QLabel(wordWrap=True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Close
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        self.buttons.accepted.connect(self.start)
+        self.buttons.rejected.connect(self.close)
+        self._lay_out()
+
+    def _lay_out(self) -> None:
         browse = QPushButton("Choose…")
         browse.clicked.connect(self.choose_folder)
         formats = QWidget()
@@ -75,15 +96,6 @@ class ExportDialog(QDialog):
         form.addRow("Images", self.scope)
         form.addRow("Formats", formats)
         form.addRow("Folder", destination)
-        self.progress = QProgressBar()
-        self.progress.setVisible(False)
-        self.message = QLabel(wordWrap=True)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Close
-        )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
-        self.buttons.accepted.connect(self.start)
-        self.buttons.rejected.connect(self.close)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(
@@ -147,7 +159,7 @@ class ExportDialog(QDialog):
         )
         return answer == QMessageBox.StandardButton.Yes
 
-    def _on_progress(self, progress) -> None:
+    def _on_progress(self, progress: Progress) -> None:
         self.progress.setRange(0, progress.total or 0)  # no total: busy
         self.progress.setValue(progress.done)
         count = f" {progress.done}/{progress.total}" if progress.total else "…"

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QTransform
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFocusEvent,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QTransform,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPixmapItem,
@@ -11,6 +22,7 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsSimpleTextItem,
     QGraphicsView,
+    QWidget,
 )
 
 MAX_SCALE = 64.0
@@ -25,7 +37,7 @@ class ImageView(QGraphicsView):
     pressed = Signal()  # clicked, or given the keyboard focus
     doubleClicked = Signal()
 
-    def __init__(self, parent=None):
+    def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
         self.base = QGraphicsPixmapItem()
@@ -149,37 +161,37 @@ class ImageView(QGraphicsView):
         return self.mapToScene(self.viewport().rect().center())
 
     # --- events ----------------------------------------------------------------------------------
-    def wheelEvent(self, event):
+    def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
             self.zoom(ZOOM_STEP**steps)
         event.accept()
 
-    def resizeEvent(self, event):
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self.fitted:
             self.fit()
 
-    def mousePressEvent(self, event):
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         self.pressed.emit()
         super().mousePressEvent(event)
 
-    def mouseDoubleClickEvent(self, event):
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         self.doubleClicked.emit()
         event.accept()
 
-    def focusInEvent(self, event):
+    def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)
         self.pressed.emit()
 
-    def mouseMoveEvent(self, event):
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         super().mouseMoveEvent(event)
         point = self.mapToScene(event.position().toPoint())
         x, y = int(point.x()), int(point.y())
         inside = self.base.pixmap().rect().contains(x, y) and point.x() >= 0 and point.y() >= 0
         self.hovered.emit(x if inside else -1, y if inside else -1)
 
-    def leaveEvent(self, event):
+    def leaveEvent(self, event: QEvent) -> None:
         super().leaveEvent(event)
         self.hovered.emit(-1, -1)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
+    QWidget,
 )
 from superqt.utils import GeneratorWorker, create_worker
 
@@ -45,7 +47,7 @@ class ModelsDialog(QDialog):
     def __init__(
         self,
         folder: Path,
-        parent=None,
+        parent: QWidget | None = None,
         manifest: list[ManifestEntry] | None = None,
         urls: dict[str, str] | None = None,
     ):
@@ -56,15 +58,7 @@ class ModelsDialog(QDialog):
         self.manifest = manifest or load_manifest()
         self.urls = urls or {}  # mirror URLs per entry id
         self.worker: GeneratorWorker | None = None
-        self.table = QTableWidget(0, 6)
-        self.table.setHorizontalHeaderLabels(
-            ["State", "Checkpoint", "File", "Needs", "Trained on", "SHA-256"]
-        )
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.verticalHeader().setVisible(False)
+        self.table = self._make_table()
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.message = QLabel(wordWrap=True)
@@ -74,16 +68,41 @@ class ModelsDialog(QDialog):
         self.remove_button = QPushButton("Remove")
         self.cancel_button = QPushButton("Cancel download")
         self.cancel_button.setEnabled(False)
-        self.declip_choice = QComboBox()
-        self.declip_choice.setToolTip("Which DeCLIP checkpoint the analysis uses")
-        self.declip_choice.addItems(manager.declip_training_sets(self.manifest))
-        self.declip_choice.setCurrentText(active_declip_set(folder))
-        self.declip_choice.currentTextChanged.connect(lambda _: self.set_active())
-        self.declip_variant = QComboBox()
-        self.declip_variant.setToolTip("The ViT file alone, or the ViT+RN50 decoder with its backbones")
-        self.declip_variant.addItems(DECLIP_VARIANTS)
-        self.declip_variant.setCurrentText(active_choices(folder).get("declip_variant", DECLIP_VARIANTS[0]))
-        self.declip_variant.currentTextChanged.connect(lambda _: self.set_active())
+        self.declip_choice, self.declip_variant = self._declip_choices(folder)
+        self._lay_out(folder)
+        self.download_button.clicked.connect(self.download_selected)
+        self.import_button.clicked.connect(self.import_chosen)
+        self.verify_button.clicked.connect(lambda: self.refresh(check_hashes=True))
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.refresh()
+
+    @staticmethod
+    def _make_table() -> QTableWidget:
+        table = QTableWidget(0, 6)
+        table.setHorizontalHeaderLabels(["State", "Checkpoint", "File", "Needs", "Trained on", "SHA-256"])
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.horizontalHeader().setStretchLastSection(True)
+        table.verticalHeader().setVisible(False)
+        return table
+
+    def _declip_choices(self, folder: Path) -> tuple[QComboBox, QComboBox]:
+        """Which DeCLIP checkpoint the analysis uses, and in which variant."""
+        choice = QComboBox()
+        choice.setToolTip("Which DeCLIP checkpoint the analysis uses")
+        choice.addItems(manager.declip_training_sets(self.manifest))
+        choice.setCurrentText(active_declip_set(folder))
+        choice.currentTextChanged.connect(lambda _: self.set_active())
+        variant = QComboBox()
+        variant.setToolTip("The ViT file alone, or the ViT+RN50 decoder with its backbones")
+        variant.addItems(DECLIP_VARIANTS)
+        variant.setCurrentText(active_choices(folder).get("declip_variant", DECLIP_VARIANTS[0]))
+        variant.currentTextChanged.connect(lambda _: self.set_active())
+        return choice, variant
+
+    def _lay_out(self, folder: Path) -> None:
         buttons = QHBoxLayout()
         for widget in (
             self.download_button,
@@ -108,12 +127,6 @@ class ModelsDialog(QDialog):
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
-        self.download_button.clicked.connect(self.download_selected)
-        self.import_button.clicked.connect(self.import_chosen)
-        self.verify_button.clicked.connect(lambda: self.refresh(check_hashes=True))
-        self.remove_button.clicked.connect(self.remove_selected)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.refresh()
 
     def refresh(self, check_hashes: bool = False) -> None:
         rows = manager.status(self.folder, self.manifest, check_hashes=check_hashes, recompute=check_hashes)
@@ -276,6 +289,6 @@ class ModelsDialog(QDialog):
         manager.set_active_declip(training_set, self.folder, self.manifest, variant)
         self.changed.emit()
 
-    def closeEvent(self, event):
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.cancel()
         super().closeEvent(event)

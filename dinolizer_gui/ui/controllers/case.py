@@ -5,10 +5,12 @@ done (each image analysed joins its evidence, each analysis, verdict and exporte
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
-from superqt.utils import create_worker
+from superqt.utils import WorkerBase, create_worker
 
 from ...core.session.case import Case, EvidenceState
 from ...core.session.case_package import export_case
@@ -23,13 +25,17 @@ class CaseController(QObject):
     exported = Signal(str)  # the package written
 
     def __init__(
-        self, workspace: Workspace, batch: BatchController, verdicts: VerdictController, parent=None
+        self,
+        workspace: Workspace,
+        batch: BatchController,
+        verdicts: VerdictController,
+        parent: QObject | None = None,
     ):
         super().__init__(parent)
         self.workspace, self.batch = workspace, batch
         self.states: dict[str, EvidenceState] = {}  # by evidence path, as checked when the case opened
         self._user_store = workspace.store
-        self._workers: set = set()
+        self._workers: set[WorkerBase] = set()
         batch.itemFinished.connect(lambda _: self.changed.emit())  # the log grew (the core records)
         verdicts.changed.connect(lambda _: self.changed.emit())
 
@@ -93,7 +99,9 @@ class CaseController(QObject):
         if self.case is not None:
             self._run(export_case, self.case, out, True, done=lambda done: self.exported.emit(str(done.path)))
 
-    def _run(self, function, *args, done=None) -> None:
+    def _run(
+        self, function: Callable[..., Any], *args: object, done: Callable[[Any], object] | None = None
+    ) -> None:
         worker = create_worker(function, *args, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(done or self._checked)
         worker.returned.connect(lambda *_: self.changed.emit())

@@ -30,7 +30,7 @@ REFRESH_MS = 400
 
 
 class CaseDock(QDockWidget):
-    def __init__(self, controller: CaseController, parent=None):
+    def __init__(self, controller: CaseController, parent: QWidget | None = None):
         super().__init__("Case", parent)
         self.setObjectName("case-dock")
         self.controller = controller
