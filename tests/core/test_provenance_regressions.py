@@ -395,6 +395,18 @@ def test_a_png_of_deeply_nested_xmp_is_read_in_linear_time(tmp_path):
     assert provenance["xmp"]["DigitalSourceType"] == "x"
 
 
+def test_a_file_of_countless_tiny_parts_is_walked_within_bounds(tmp_path):
+    image = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(image, "JPEG")
+    data = image.getvalue()
+    comments = b"\xff\xfe\x00\x02" * 300_000  # 300,000 empty comment segments
+    started = time.monotonic()
+    provenance = provenance_from_bytes(data[:2] + comments + data[2:])[0]
+    assert time.monotonic() - started < 10
+    assert "not read (ValueError: more than 100,000 JPEG segments" in provenance["problems"][-1]
+    assert provenance["c2pa"]["state"] == "none"
+
+
 def test_the_image_is_compared_at_a_reduced_size_not_decoded_whole(tmp_path):
     path = tmp_path / "large.jpg"
     thumbnail = _jpeg_bytes(Image.new("RGB", (160, 120), (90, 90, 90)))

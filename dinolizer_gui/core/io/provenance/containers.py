@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SOI = b"\xff\xd8"
+MAX_PARTS = 100_000  # segments or chunks walked at most: a file of tiny ones is said, not listed in full
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def jpeg_layout(data: bytes) -> JpegLayout:
         if length < 2 or end > len(data):
             raise ValueError(f"the {marker_name(marker)} segment at byte {position} runs past the file's end")
         segments.append(Part(marker_name(marker), position, position + 4, end))
+        _check_count(segments, "JPEG segments")
         position = _after_scan(data, end) if marker == 0xDA else end
     return JpegLayout(segments, None)
 
@@ -100,6 +102,7 @@ def png_chunks(data: bytes) -> list[Part]:
         crc = int.from_bytes(data[end - 4 : end], "big")
         intact = zlib.crc32(data[position + 4 : end - 4]) == crc
         chunks.append(Part(kind.decode("latin-1"), position, position + 8, end - 4, intact))
+        _check_count(chunks, "PNG chunks")
         position = end
         if kind == b"IEND":
             break
@@ -118,5 +121,11 @@ def riff_chunks(data: bytes) -> list[Part]:
         if end > end_of_riff:
             break
         chunks.append(Part(data[position : position + 4].decode("latin-1"), position, position + 8, end))
+        _check_count(chunks, "RIFF chunks")
         position = end + (size & 1)  # chunks are padded to an even length
     return chunks
+
+
+def _check_count(parts: list[Part], what: str) -> None:
+    if len(parts) > MAX_PARTS:
+        raise ValueError(f"more than {MAX_PARTS:,} {what}: not walked further")

@@ -33,6 +33,7 @@ UNPROTECTED_KEYS = {"pad", "pad2", "sigTst", "sigTst2", "rVals", "x5chain", 33}
 MAX_DEPTH = 16
 MAX_LISTED = 5
 MAX_FOUND = 10_000  # occurrences of a pattern counted at most
+MAX_BOXES = 100_000  # boxes walked in a store at most
 
 
 def is_c2pa_uuid(uuid: bytes) -> bool:
@@ -178,6 +179,7 @@ class StoreCheck:
 
     store: bytes
     problems: list[str] = field(default_factory=list)
+    boxes: int = 0
 
     def __post_init__(self) -> None:
         boxes = self._boxes(0, len(self.store))
@@ -188,7 +190,10 @@ class StoreCheck:
 
     def _boxes(self, start: int, end: int) -> list[tuple[bytes, int, int]]:
         """The boxes tiling [start, end) as (type, content start, end); a box that does not fit is said."""
-        boxes, position = [], start
+        boxes: list[tuple[bytes, int, int]] = []
+        position = start
+        if self.boxes > MAX_BOXES:
+            return boxes
         while position < end:
             if end - position < 8:
                 self.problems.append(f"{end - position} stray bytes at byte {position:,} of the store")
@@ -204,6 +209,10 @@ class StoreCheck:
                 break
             boxes.append((kind, content, position + length))
             position += length
+            self.boxes += 1
+            if self.boxes > MAX_BOXES:
+                self.problems.append(f"more than {MAX_BOXES:,} boxes, more than a manifest store holds")
+                return []
         return boxes
 
     def _superbox(self, box: tuple[bytes, int, int], depth: int) -> bytes | None:

@@ -13,7 +13,7 @@ from PIL import ExifTags, Image, ImageOps
 
 MAX_THUMBNAIL_PIXELS = 2_000_000
 COMPARED_SIDE = 256  # the image is decoded at about this size for the comparison (JPEG: at 1/2..1/8 scale)
-MAX_COMPARED_PIXELS = 40_000_000  # a format without reduced decoding is compared only up to this size
+MAX_COMPARED_PIXELS = 16_000_000  # a format without reduced decoding is compared only up to this size
 THUMBNAIL_MATCH = 0.08  # mean |difference| at 32 x 32 grey, 0..1: at most this = the same picture
 BAR_LEVEL = 32  # a row or column whose every pixel is at most this dark (0..255) is a bar…
 MIN_PICTURE_SHARE = 0.5  # …as long as the picture keeps at least this share of the side
