@@ -10,7 +10,13 @@ def main() -> int:
     _log_to_file()
     from .cli import main as cli_main
 
-    return cli_main(sys.argv[1:])
+    try:
+        return cli_main(sys.argv[1:])
+    except BrokenPipeError:  # `... | head`: the reader left; say nothing more (Python's advice)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _give_stdio_a_sink() -> None:

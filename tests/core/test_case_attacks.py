@@ -600,3 +600,176 @@ def test_no_change_to_a_package_verifies_intact(pristine, tmp_path_factory, muta
         return
     assert time.monotonic() - started < 10
     assert result.intact == (changed == original), (mutation, result.lines())
+
+
+# --- a second hostile round (each found by a probe of the first fix) ---------------------------------
+def test_a_folder_entry_never_switches_the_zip_check_off(built, tmp_path):
+    case, _ = built
+    package = export_case(Case.open(case), tmp_path / "p.zip").path
+    shutil.copy(package, tmp_path / "dir.zip")
+    with zipfile.ZipFile(tmp_path / "dir.zip", "a") as target:
+        target.writestr("zz/", b"")
+    problems = "\n".join(verify(tmp_path / "dir.zip").problems)
+    assert "a folder entry" in problems
+
+
+def test_every_place_an_evidence_file_is_found_is_checked(tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    _image(work / "ev" / "a.png", 1)
+    monkeypatch.chdir(work)
+    case = Case.create(work / "C", "Shared")
+    case.add_evidence([Path("ev")])  # as typed, relative
+    share = tmp_path / "share"
+    shutil.copytree(work / "C", share / "C")
+    shutil.copytree(work / "ev", share / "ev")
+    _image(share / "ev" / "a.png", 99)  # the copy handed over was altered; the original is intact
+    problems = "\n".join(verify(share / "C").problems)
+    assert "a.png: CHANGED" in problems and str(share / "ev" / "a.png") in problems
+    hand = tmp_path / "hand"
+    _image(hand / "a.png", 1)  # a pristine decoy at the top...
+    _image(hand / "ev" / "a.png", 99)  # ...and the altered file where the path as given leads
+    assert not verify(work / "C", hand).intact
+
+
+def test_an_original_replaced_by_a_link_is_not_vouched_for(tmp_path):
+    _image(tmp_path / "ev" / "a.png", 1)
+    case = Case.create(tmp_path / "C", "Link")
+    case.add_evidence([tmp_path / "ev" / "a.png"])
+    shutil.move(tmp_path / "ev" / "a.png", tmp_path / "elsewhere.png")
+    (tmp_path / "ev" / "a.png").symlink_to(tmp_path / "elsewhere.png")
+    assert "not readable as a regular file" in "\n".join(verify(tmp_path / "C").problems)
+
+
+def test_odd_names_in_the_log_are_checked_inside_the_case(tmp_path):
+    photo = _image(tmp_path / "ev" / "scan\\01.png", 1)
+    case = Case.create(tmp_path / "C", "Names")
+    listing = case.add_evidence([photo], copies=True)
+    copy = tmp_path / "C" / listing.added[0].copy
+    assert "\\" not in copy.name  # the copy's own name is plain
+    copy.write_bytes(b"replaced")
+    assert any("changed since it was copied" in p for p in verify(tmp_path / "C").problems)
+    (tmp_path / "C" / "results.json").write_text("{}")  # a run written into the case folder itself
+    case.record_run(tmp_path / "C")
+    (tmp_path / "C" / "results.json").write_text('{"changed": 1}')
+    assert any("run file results.json" in p for p in verify(tmp_path / "C").problems)
+
+
+def test_a_run_outside_the_case_given_relatively_is_recorded_where_it_is(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    case = Case.create(tmp_path / "C", "Outside")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "results.json").write_text("{}")
+    entry = case.record_run(Path("out"))
+    assert entry["data"]["folder"] == str(tmp_path / "out")
+    assert verify(tmp_path / "C").intact
+    (tmp_path / "C" / "out").mkdir()
+    shutil.copy(tmp_path / "out" / "results.json", tmp_path / "C" / "out")
+    (tmp_path / "out" / "results.json").write_text('{"score": "0.0"}')
+    assert any("changed since it was written" in p for p in verify(tmp_path / "C").problems)
+
+
+def test_no_copy_is_made_through_a_linked_evidence_folder(tmp_path, capsys):
+    _image(tmp_path / "ev" / "a.png", 1)
+    Case.create(tmp_path / "C", "Linked")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "C" / "evidence").symlink_to(tmp_path / "outside")
+    code, out = _run(capsys, "case", "add", tmp_path / "C", tmp_path / "ev", "--copy")
+    assert code == 1 and "a link?" in out and not any((tmp_path / "outside").iterdir())
+
+
+def test_case_add_names_folders_of_outputs_it_does_not_look_into(tmp_path, capsys):
+    _image(tmp_path / "ev" / "sub" / "b.png", 2)
+    (tmp_path / "ev" / "sub" / ".dinolizer-gui-output").write_text("x")
+    Case.create(tmp_path / "C", "Marked")
+    code, out = _run(capsys, "case", "add", tmp_path / "C", tmp_path / "ev")
+    assert code == 1 and "holds outputs of this app" in out
+
+
+def test_a_name_that_is_not_utf8_is_listed_and_the_rest_too(tmp_path, capsys):
+    folder = tmp_path / "ev"
+    _image(folder / "ok.png", 1)
+    odd = Path(os.fsdecode(bytes(folder) + b"/bad\xff.png"))
+    _image(odd, 2)
+    Case.create(tmp_path / "C", "Bytes")
+    code, out = _run(capsys, "case", "add", tmp_path / "C", folder, "--copy")
+    assert code == 0, out
+    listed = Case.open(tmp_path / "C", read_only=True).evidence()
+    assert sorted(Path(item.path).name for item in listed) == sorted(["ok.png", odd.name])
+    assert verify(tmp_path / "C").intact
+    odd.write_bytes(b"changed")
+    assert any("CHANGED" in p for p in verify(tmp_path / "C").problems)
+    package = export_case(Case.open(tmp_path / "C"), tmp_path / "p.zip").path
+    assert verify(package).intact  # its copies were packed unchanged...
+    assert not verify(package, folder).intact  # ...and the changed original is seen where it is
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"path": "a.png", "sha256": "0" * 64, "size": "big"},
+        {"path": "a.png", "sha256": "0" * 64, "from_case": 7},
+        {"path": 5, "sha256": "0" * 64},
+    ],
+)
+def test_entries_that_hash_but_hold_odd_data_are_problems_not_tracebacks(built, data, capsys):
+    case, _ = built
+    AuditLog(case / "audit.jsonl", "Mallory").append("evidence-added", data)
+    assert any("malformed" in p for p in verify(case).problems)
+    _, out = _run(capsys, "case", "log", case)
+    assert "Traceback" not in out
+
+
+def test_deeply_nested_json_is_a_problem_not_a_traceback(built, capsys):
+    case, _ = built
+    with open(case / "audit.jsonl", "ab") as handle:
+        handle.write(b"[" * 200_000 + b"\n")
+    code, out = _run(capsys, "case", "verify", case)
+    assert code == 1 and "nested too deeply" in out
+    (case / "case.json").write_bytes(b"[" * 200_000)
+    code, out = _run(capsys, "case", "verify", case)
+    assert code == 1 and "Traceback" not in out
+
+
+def test_a_flipped_version_byte_is_broken_not_a_traceback(built, tmp_path, capsys):
+    case, _ = built
+    package = export_case(Case.open(case), tmp_path / "p.zip").path
+    damaged = _patched_central(package, tmp_path / "v.zip", "case.json", 6, struct.pack("<H", 0x0394))
+    code, out = _run(capsys, "case", "verify", damaged)
+    assert code == 1 and "Traceback" not in out
+
+
+def test_a_repair_that_acknowledges_nothing_or_takes_a_wrong_seq_is_a_break(built):
+    case, _ = built
+    log = AuditLog(case / "audit.jsonl")
+    data = (case / "audit.jsonl").read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    entry = log._entry(1, digest, "log-repaired", {"reason": "x", "problems": [], "log_sha256": digest})
+    with open(case / "audit.jsonl", "ab") as handle:
+        handle.write(
+            json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+        )
+    assert not verify(case).intact
+
+
+def test_verify_stays_linear_on_hostile_logs_and_packages(built, tmp_path):
+    case, _ = built
+    lines = (case / "audit.jsonl").read_bytes()
+    (case / "audit.jsonl").write_bytes(lines + b"\n" * 40_000)  # 40,000 breaks
+    started = time.monotonic()
+    verify(case)
+    assert time.monotonic() - started < 5
+    many = tmp_path / "many.zip"
+    with zipfile.ZipFile(many, "w") as target:
+        for index in range(20_000):
+            target.writestr(f"runs/r/{index}.png", b"")
+    started = time.monotonic()
+    assert not verify(many).intact
+    assert time.monotonic() - started < 10
+
+
+def test_names_print_without_any_character_that_hides_or_fakes_text():
+    from dinolizer_gui.core.io.names import for_terminal
+
+    for char in ("\u2028", "\u2029", "\ufff9", "\U000e0041", "\U0001d173", "\u00a0", "\u202e", "\x1b"):
+        shown = for_terminal(f"a{char}b")
+        assert char not in shown and shown.startswith("a\\") and shown.endswith("b")

@@ -12,24 +12,27 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 from pathlib import Path
-
-# control characters, and the invisible formatting ones that reorder or hide text (Unicode category Cf:
-# bidirectional embeddings, overrides and isolates, zero-width spaces and joiners, the byte-order mark)
-_HIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 
 
 def readable(path: Path | str) -> str:
     """The path as valid Unicode text that shows what it is: bytes that are not UTF-8 appear as \\xNN,
     control and invisible formatting characters as \\xNN or \\uNNNN."""
-    text = os.fsencode(path).decode("utf-8", "backslashreplace")
-    return _HIDDEN.sub(_escape, text)
+    return _shown(os.fsencode(path).decode("utf-8", "backslashreplace"))
 
 
-def _escape(match: re.Match) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+def _shown(text: str) -> str:
+    """Every character that does not print as itself escaped: controls, invisible formatting (bidirectional
+    overrides, zero-width and tag characters), line and paragraph separators, spaces other than the space,
+    private-use and unassigned code points (what `str.isprintable` refuses)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def is_exact(path: Path | str) -> bool:
@@ -38,7 +41,7 @@ def is_exact(path: Path | str) -> bool:
         text = os.fsencode(path).decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return _HIDDEN.search(text) is None
+    return text.isprintable()
 
 
 def path_record(path: Path | str) -> dict[str, str]:
@@ -61,7 +64,7 @@ def for_terminal(text: str) -> str:
     """Text safe to print: control characters (escape sequences, bells, newlines), invisible formatting
     characters and bad bytes escaped."""
     text = os.fsencode(text).decode("utf-8", "backslashreplace") if not _encodable(text) else text
-    return _HIDDEN.sub(_escape, text)
+    return _shown(text)
 
 
 def _encodable(text: str) -> bool:

@@ -63,6 +63,29 @@ def regular_or_absent(path: Path | str) -> bool:
         return True
 
 
+def folder_or_absent(path: Path | str) -> bool:
+    """True when `path` does not exist or is a real folder (not a link to one)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return True
+
+
+def within(root: Path, name: str) -> Path:
+    """`root / name` for a plain relative name (parts separated by /, none empty, `.` or `..`) whose every
+    folder under `root` is a real folder, not a link; NotRegular otherwise. With `open_regular` on the result,
+    nothing outside `root` is reached through a link planted in it."""
+    parts = name.split("/")
+    if "\\" in name or "\0" in name or any(part in ("", ".", "..") for part in parts):
+        raise NotRegular(root / name, "is not a plain path inside its folder")
+    current = Path(root)
+    for part in parts[:-1]:
+        current = current / part
+        if not folder_or_absent(current):
+            raise NotRegular(current, "is not a real folder (a link?): not followed")
+    return Path(root, *parts)
+
+
 def _kind(mode: int) -> str:
     kinds = {
         stat.S_ISFIFO: "a named pipe",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,11 +28,12 @@ from ... import __version__
 from ..engine.analysis import AnalysisOptions
 from ..errors import OutputError, PathError
 from ..io.hashing import sha256_of_file
-from ..io.outputs import contains, make_folder, write_atomic
-from ..io.regular import NotRegular, open_regular, read_regular
+from ..io.names import for_terminal, is_exact, path_of, path_record, readable
+from ..io.outputs import RUN_OUTPUT, contains, make_folder, write_atomic
+from ..io.regular import NotRegular, folder_or_absent, open_regular, read_regular
 from ..store.audit import AuditLog, Chain, utc_now
 from ..store.results import ResultStore
-from .batch import scan_inputs
+from .inputs import scan_inputs
 
 if TYPE_CHECKING:
     from ..engine.device import Runtime
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 CASE_FILE, LOG_FILE, STORE_DIR, RUNS_DIR, COPIES_DIR = "case.json", "audit.jsonl", "store", "runs", "evidence"
 CASE_SCHEMA = "dinolizer-gui/case"
 CASE_RECORDS = ("case-created", "case-updated")  # the entries that vouch for case.json
+HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 class CaseError(PathError):
@@ -85,7 +88,10 @@ class EvidenceState:
             return f"{name}: MISSING (not found at {', '.join(self.not_found) or self.evidence.absolute})"
         if self.state == "changed":
             changed = [place for place in self.found if place.sha256 != self.evidence.sha256]
-            where = "; ".join(f"{p.role} {p.path} has SHA-256 {p.sha256}" for p in changed)
+            where = "; ".join(
+                f"{p.role} {p.path} " + (p.sha256 if p.sha256 == UNREADABLE else f"has SHA-256 {p.sha256}")
+                for p in changed
+            )
             return f"{name}: CHANGED since it was added (SHA-256 {self.evidence.sha256} then; {where})"
         places = ", ".join(f"{place.role} {place.path}" for place in self.found)
         absent = f"; not found: {', '.join(self.not_found)}" if self.not_found else ""
@@ -102,39 +108,111 @@ class Listing:
 
 
 def evidence_from(entries: list[dict]) -> list[Evidence]:
-    """The evidence list a log describes: every evidence-added entry not undone by an evidence-removed one."""
+    """The evidence list a log describes: every evidence-added entry not undone by an evidence-removed one
+    (entries whose data is malformed are left out: `malformed` names them)."""
     listed: dict[tuple[str, str], Evidence] = {}
-    for entry in entries:
-        data = entry["data"]
-        key = (str(data.get("path", "")), str(data.get("sha256", "")))
+    for entry in well_formed(entries):
         if entry["kind"] == "evidence-added":
-            listed[key] = _evidence(entry, key)
+            item = _evidence(entry)
+            listed[(item.path, item.sha256)] = item
         elif entry["kind"] == "evidence-removed":
-            listed.pop(key, None)
+            listed.pop((_exact(entry["data"], "path") or "", entry["data"]["sha256"]), None)
     return list(listed.values())
 
 
 def copies_from(entries: list[dict]) -> dict[str, str]:
     """Every copy the log says was made in the case (its evidence removed since or not): SHA-256 by path."""
     return {
-        str(entry["data"]["copy"]): str(entry["data"].get("sha256", ""))
-        for entry in entries
+        entry["data"]["copy"]: entry["data"]["sha256"]
+        for entry in well_formed(entries)
         if entry["kind"] == "evidence-added" and entry["data"].get("copy")
     }
 
 
-def _evidence(entry: dict, key: tuple[str, str]) -> Evidence:
+def _evidence(entry: dict) -> Evidence:
     data = entry["data"]
+    path = _exact(data, "path") or ""
     return Evidence(
-        key[0],
-        str(data.get("absolute", key[0])),
-        key[1],
-        int(data.get("size", 0)),
+        path,
+        _exact(data, "absolute") or path,
+        data["sha256"],
+        data.get("size", 0),
         str(entry["time"]),
         _who(entry["actor"]),
         data.get("copy"),
-        data.get("from_case"),
+        _exact(data, "from_case"),
     )
+
+
+def path_fields(key: str, path: Path | str) -> dict[str, str]:
+    """A path as an entry records it: readable text, and its exact bytes (base64) when the text is not exact
+    (a name that is not UTF-8, or holds characters that do not print)."""
+    record = path_record(path)
+    return {key: record["path"], **({f"{key}_bytes": record["path_bytes"]} if "path_bytes" in record else {})}
+
+
+def _exact(data: dict, key: str) -> str | None:
+    """The exact path an entry recorded under `key` (None when it recorded none)."""
+    if key not in data:
+        return None
+    return str(path_of({"path": data[key], "path_bytes": data.get(f"{key}_bytes")}))
+
+
+# --- the data each kind of entry must hold -----------------------------------------------------------
+def _text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _optional_text(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _digest_text(value: object) -> bool:
+    return isinstance(value, str) and HEX64.fullmatch(value) is not None
+
+
+def _count(value: object) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _digests(value: object) -> bool:
+    return isinstance(value, dict) and all(_text(k) and _digest_text(v) for k, v in value.items())
+
+
+SHAPES: dict[str, dict[str, Callable[[object], bool]]] = {
+    "evidence-added": {"path": _text, "sha256": _digest_text},
+    "evidence-removed": {"path": _text, "sha256": _digest_text},
+    "report-exported": {"file": _text, "sha256": _digest_text},
+    "run-written": {"folder": _text, "files": _digests},
+}
+OPTIONAL: dict[str, Callable[[object], bool]] = {
+    "absolute": _text, "size": _count, "copy": _optional_text, "from_case": _text, "path_bytes": _text,
+    "absolute_bytes": _text, "from_case_bytes": _text, "case": lambda v: isinstance(v, dict),
+    "case_sha256": _digest_text, "kept_in": _text, "torn_kept_in": _text, "torn_sha256": _digest_text,
+}  # fmt: skip
+
+
+def data_problem(entry: dict) -> str:
+    """Why an entry's data is not what its kind holds ("" when it is)."""
+    data = entry["data"]
+    wrong = [key for key, fits in SHAPES.get(entry["kind"], {}).items() if not fits(data.get(key))]
+    wrong += [key for key, fits in OPTIONAL.items() if key in data and not fits(data[key])]
+    if entry["kind"] == "log-repaired" and "kept_in" in data and not _digest_text(data.get("sha256")):
+        wrong.append("sha256")
+    return f"its data is malformed ({', '.join(wrong)})" if wrong else ""
+
+
+def well_formed(entries: list[dict]) -> list[dict]:
+    return [entry for entry in entries if not data_problem(entry)]
+
+
+def malformed(entries: list[dict]) -> list[str]:
+    """A problem for each entry whose data is not what its kind holds."""
+    return [
+        f"log seq {entry['seq']} ({for_terminal(entry['kind'])}): {problem}"
+        for entry in entries
+        if (problem := data_problem(entry))
+    ]
 
 
 def _who(actor: dict) -> str:
@@ -153,50 +231,57 @@ def check_evidence(
 
 
 def _state(item: Evidence, base: Path | None, elsewhere: Path | None, copies: bool) -> EvidenceState:
-    places = [("original", _first_file(_originals(item, base)))]
+    groups = [("original", _originals(item, base))]
     if copies and item.copy and base is not None:
-        places.append(("copy", base / item.copy))
+        groups.append(("copy", [base / item.copy]))
     if elsewhere is not None:
         given = Path(item.path)
-        places.append(
-            ("given folder", _first_file([elsewhere / given.name, *_inside_folder(elsewhere, given)]))
-        )
-    found, not_found = [], []
-    for role, path in places:
-        if digest := _digest(path):
-            found.append(Place(role, str(path), digest))
-        elif role != "original":  # an original moved is common; a copy or a file asked for is not
-            not_found.append(str(path))
+        groups.append(("given folder", _unique([elsewhere / given.name, *_inside_folder(elsewhere, given)])))
+    found: list[Place] = []
+    not_found: list[str] = []
+    for role, paths in groups:
+        here = [_place(role, path) for path in paths if _present(path)]
+        found += here
+        if not here and role != "original":  # an original moved is common; a copy or a file asked for not
+            not_found.append(" or ".join(map(str, paths)))
     if not found:
-        return EvidenceState(item, "missing", (), tuple(str(path) for _, path in places))
+        return EvidenceState(item, "missing", (), tuple(str(path) for _, paths in groups for path in paths))
     intact = all(place.sha256 == item.sha256 for place in found)
     return EvidenceState(item, "intact" if intact else "changed", tuple(found), tuple(not_found))
 
 
+def _place(role: str, path: Path) -> Place:
+    """A place where something is, hashed; a link, a pipe or an unreadable file is said as such."""
+    return Place(role, str(path), _digest(path) or UNREADABLE)
+
+
+UNREADABLE = "not readable as a regular file (a link, a pipe, no permission)"
+
+
+def _unique(paths: list[Path]) -> list[Path]:
+    return list(dict.fromkeys(paths))
+
+
+def _present(path: Path) -> bool:
+    try:
+        os.lstat(path)
+    except OSError:
+        return False
+    return True
+
+
 def _originals(item: Evidence, base: Path | None) -> list[Path]:
-    """Where the original may be: where it was added, where it lies relative to the case folder (the case
-    and its evidence moved together), the path as given read from the case folder."""
+    """Every place the original may be: where it was added, where it lies relative to the case folder (the
+    case and its evidence moved together), the path as given read from the case folder."""
     paths = [Path(item.absolute)]
     if base is not None:
         paths += [base / item.from_case] if item.from_case else []
         paths += [] if Path(item.path).is_absolute() else [base / item.path]
-    return paths
+    return _unique([Path(os.path.normpath(path)) for path in paths])
 
 
 def _inside_folder(folder: Path, given: Path) -> list[Path]:
     return [] if given.is_absolute() else [folder / given]
-
-
-def _first_file(paths: list[Path]) -> Path:
-    """The first of `paths` that is a file, else the last (named as where it was looked for)."""
-    return next((path for path in paths if _is_file(path)), paths[-1])
-
-
-def _is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except OSError:
-        return False
 
 
 def _digest(path: Path) -> str:
@@ -217,7 +302,7 @@ def case_file_bytes(info: dict) -> bytes:
 
 def recorded_case(entries: list[dict]) -> tuple[dict | None, dict | None]:
     """(the last entry vouching for case.json, the case.json it recorded); (None, None) when none did."""
-    for entry in reversed(entries):
+    for entry in reversed(well_formed(entries)):
         if entry["kind"] in CASE_RECORDS and "case_sha256" in entry["data"]:
             return entry, entry["data"].get("case")
     return None, None
@@ -230,7 +315,7 @@ def case_file_problems(entries: list[dict], data: bytes | None) -> tuple[list[st
     entry, recorded = recorded_case(entries)
     try:
         now = json.loads(data.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):
         now = None
     now = now if isinstance(now, dict) else {}
     if entry is not None:
@@ -238,7 +323,7 @@ def case_file_problems(entries: list[dict], data: bytes | None) -> tuple[list[st
             return [], []
         changed = _differences(recorded or {}, now)
         return [f"{CASE_FILE} differs from what the log recorded at seq {entry['seq']} ({changed})"], []
-    created = next((e for e in entries if e["kind"] == "case-created"), None)
+    created = next((e for e in well_formed(entries) if e["kind"] == "case-created"), None)
     if created is None:
         return [f"{CASE_FILE}: no entry of the log records it"], []
     fields = {key: created["data"][key] for key in ("title", "number") if key in created["data"]}
@@ -388,12 +473,12 @@ class Case:
             digest, size = _hash_regular(path)
         except (OSError, NotRegular) as exc:
             reason = exc.reason if isinstance(exc, NotRegular) else exc.strerror or type(exc).__name__
-            listing.refused.append((str(path), f"could not be read: {reason}"))
+            listing.refused.append((readable(path), f"could not be read: {reason}"))
             return
         try:
             item = self.add_hashed(path, digest, size, copies)
         except CaseError as exc:  # its copy could not be made
-            listing.refused.append((str(path), exc.reason))
+            listing.refused.append((readable(path), exc.reason))
             return
         if item is not None:
             listing.added.append(item)
@@ -404,12 +489,18 @@ class Case:
         if (str(path), sha256) in listed:
             return None
         absolute = Path(path).absolute()
-        data: dict = {"path": str(path), "absolute": str(absolute), "sha256": sha256, "size": size}
+        data: dict = {**path_fields("path", path), **path_fields("absolute", absolute), "sha256": sha256,
+                      "size": size}  # fmt: skip
         if (from_case := _relative(absolute, self.folder.absolute())) is not None:
-            data["from_case"] = from_case
-        if copies:
-            data["copy"] = self._copy(Path(path), sha256)
-        added = evidence_from([self.log.append("evidence-added", data)])[0]
+            data.update(path_fields("from_case", from_case))
+        copy = self._copy(Path(path), sha256) if copies else None
+        try:
+            entry = self.log.append("evidence-added", {**data, **({"copy": copy} if copy else {})})
+        except BaseException:
+            if copy is not None:  # a copy the log does not record is not left behind
+                (self.folder / copy).unlink(missing_ok=True)
+            raise
+        added = _evidence(entry)
         listed.add((added.path, added.sha256))
         return added
 
@@ -419,9 +510,14 @@ class Case:
         return self._listed
 
     def _copy(self, path: Path, sha256: str) -> str:
-        """Copy an evidence file into the case (never through a link planted there), checked by its hash."""
-        relative = f"{COPIES_DIR}/{sha256[:12]}_{path.name}"
+        """Copy an evidence file into the case (never through a link planted there, the folder `evidence/`
+        included), checked by its hash; its name inside the case."""
+        relative = f"{COPIES_DIR}/{copy_name(path, sha256)}"
         target = self.folder / relative
+        if not folder_or_absent(target.parent):
+            raise CaseError(
+                target.parent, "is not a folder of the case (a link?): no copy is made through it"
+            )
         make_folder(target.parent)
         if _digest(target) == sha256:
             return relative  # the same bytes copied before (listed under another name)
@@ -484,22 +580,20 @@ class Case:
         )
 
     def record_run(self, folder: Path) -> dict:
-        """A results folder written for the case: the SHA-256 of each of its files, so that verify and the
-        package vouch for every byte of it (results.json, masks, maps, reports)."""
+        """A results folder written for the case: the SHA-256 of each file the run wrote (results, reports,
+        each image's folder — nothing else in the folder), so that verify and the package vouch for every
+        byte of it."""
         folder = Path(folder)
-        files = {
-            path.relative_to(folder).as_posix(): digest
-            for path in sorted(folder.rglob("*"))
-            if not path.name.startswith(".") and (digest := _digest(path))
-        }
+        files = {name: digest for name, path in run_files(folder) if (digest := _digest(path))}
         return self.log.append("run-written", {"folder": self.relative(folder), "files": files})
 
     def relative(self, path: Path) -> str:
-        """A path inside the case as the log records it (relative, with /), else as it is."""
+        """A path as the log records it: inside the case, relative to it with /; outside, absolute."""
+        resolved = Path(path).resolve()
         try:
-            return Path(path).resolve().relative_to(self.folder.resolve()).as_posix()
+            return resolved.relative_to(self.folder.resolve()).as_posix() or "."
         except ValueError:
-            return str(path)
+            return str(resolved)
 
     def report_log(self) -> dict:
         """What a report made from the case carries: title, number, examiners (as the log vouches for them),
@@ -554,6 +648,27 @@ def _vouched_info(folder: Path, data: bytes, chain: Chain) -> dict:
     if entry is not None and recorded and hashlib.sha256(data).hexdigest() != entry["data"]["case_sha256"]:
         return recorded
     return info
+
+
+def run_files(folder: Path) -> list[tuple[str, Path]]:
+    """(name relative to the folder, path) of every file a run wrote there: its results and reports, and the
+    regular files of its image folders; links are never followed."""
+    found = []
+    for entry in sorted(folder.iterdir()):
+        if not RUN_OUTPUT.match(entry.name) or entry.is_symlink():
+            continue
+        inner = sorted(entry.iterdir()) if entry.is_dir() else [entry]
+        found += [(p.relative_to(folder).as_posix(), p) for p in inner if p.is_file() and not p.is_symlink()]
+    return found
+
+
+def copy_name(path: Path, sha256: str) -> str:
+    """The name of an evidence file's copy: its SHA-256's start, then its own name when that is plain text
+    a package can carry (else its extension alone)."""
+    name = path.name
+    plain = is_exact(name) and "\\" not in name and len(name.encode()) <= 120
+    suffix = path.suffix if is_exact(path.suffix) and path.suffix.isascii() else ""
+    return f"{sha256[:12]}_{name}" if plain else f"{sha256[:16]}{suffix}"
 
 
 def _hash_regular(path: Path) -> tuple[str, int]:

@@ -19,13 +19,14 @@ import re
 import stat
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from ..io.names import for_terminal
 from ..io.outputs import contains, write_atomic
-from ..io.regular import NotRegular, open_regular, regular_or_absent
+from ..io.regular import NotRegular, open_regular, regular_or_absent, within
 from ..io.stored_zip import StoredZipWriter, canonical_layout
 from ..store.audit import REPAIRED, Chain, read_chain
 from .case import (
@@ -38,6 +39,8 @@ from .case import (
     check_evidence,
     copies_from,
     evidence_from,
+    malformed,
+    well_formed,
 )
 
 MANIFEST = "MANIFEST.sha256"
@@ -98,7 +101,8 @@ class Vouched:
 
     @property
     def outside(self) -> bool:
-        return not _safe_name(self.name)
+        """Recorded as an absolute path: written outside the case (inside names are relative)."""
+        return PurePosixPath(self.name).is_absolute() or PureWindowsPath(self.name).is_absolute()
 
     @property
     def changed(self) -> str:
@@ -110,7 +114,7 @@ class Vouched:
 
 def vouched_files(entries: list[dict]) -> list[Vouched]:
     found: list[Vouched] = []
-    for entry in entries:
+    for entry in well_formed(entries):
         data, seq, kind = entry["data"], entry["seq"], entry["kind"]
         if kind == "report-exported":
             found.append(Vouched(str(data.get("file")), str(data.get("sha256")), "report", seq))
@@ -128,12 +132,12 @@ def vouched_files(entries: list[dict]) -> list[Vouched]:
 
 
 def _join(folder: str, name: str) -> str:
-    return name if not folder else f"{folder.rstrip('/')}/{name}"
+    return name if folder in ("", ".") else f"{folder.rstrip('/')}/{name}"
 
 
 def _safe_name(name: str) -> bool:
     """A relative name inside the case or package: no absolute path, drive, `..`, backslash or NUL."""
-    if not name or "\\" in name or "\0" in name or re.match(r"^[A-Za-z]:", name):
+    if not name or any(c in name for c in "\\\0\n\r") or re.match(r"^[A-Za-z]:", name):
         return False
     path = PurePosixPath(name)
     return not path.is_absolute() and all(part not in ("", ".", "..") for part in name.split("/"))
@@ -203,7 +207,7 @@ def _export(case: Case, out: Path, commit: bool) -> Exported:
                 package.add(name, [packed_log], len(packed_log))
                 digests[name] = hashlib.sha256(packed_log).hexdigest()
             else:
-                digests[name] = _pack(package, case.folder / name, name)
+                digests[name] = _pack(package, within(case.folder, name), name)
         manifest = "".join(f"{d}  {n}\n" for n, d in sorted(digests.items())).encode()
         package.add(MANIFEST, [manifest], len(manifest))
         package.close()
@@ -231,8 +235,14 @@ def _members(folder: Path, chain: Chain) -> tuple[list[str], list[tuple[str, str
     named = {CASE_FILE} | {item.name for item in vouched_files(chain.entries) if not item.outside}
     members, left_out = [], []
     for name in sorted(named):
-        path = folder / name
-        if not regular_or_absent(path):
+        try:
+            path = within(folder, name)
+        except NotRegular as exc:
+            left_out.append((name, f"{exc.reason}: not packed"))
+            continue
+        if not _safe_name(name):
+            left_out.append((name, "a name a package cannot carry safely: not packed"))
+        elif not regular_or_absent(path):
             left_out.append((name, "not a regular file (a link, a folder): not packed"))
         elif not path.exists():
             left_out.append((name, "missing from the case"))
@@ -292,7 +302,7 @@ def _verify_folder(folder: Path, evidence_dir: Path | None, anchor: tuple[int, s
 
     def digest_of(name: str) -> str | None:
         try:
-            return _file_digest(folder / name)
+            return _file_digest(within(folder, name))
         except FileNotFoundError:
             return None
         except (OSError, NotRegular) as exc:
@@ -340,13 +350,13 @@ def _verify_package_file(
         result = Verification(str(target))
         try:
             package = zipfile.ZipFile(handle)
-        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError) as exc:
+        except DAMAGED as exc:
             result.problems.append(f"the package is not a readable zip ({exc})")
             return result
         with package:
             size = os.fstat(handle.fileno()).st_size
             members = _sound_members(result, package, size)
-            if len(members) == len(package.infolist()):
+            if len(members) == len(package.infolist()):  # each entry sound: then every byte is checked
                 _check_layout(result, handle, members, size)
             _verify_package(result, _Package(result, package, members), evidence_dir, anchor)
     return result
@@ -438,12 +448,12 @@ def _sound_members(result: Verification, package: zipfile.ZipFile, size: int) ->
     """The members safe to read, by name; each other one is a problem: an unsafe or repeated name, a link,
     encryption, an unknown method, a size it cannot have, or bytes shared with another member."""
     infos = package.infolist()
-    names = [info.filename for info in infos]
+    counts = Counter(info.filename for info in infos)
     sound: dict[str, zipfile.ZipInfo] = {}
     for info in infos:
-        if why := _member_problem(info, names):
+        if why := _member_problem(info, counts):
             result.problems.append(f"{for_terminal(info.filename)}: {why}")
-        elif not info.is_dir():
+        else:
             sound[info.filename] = info
     if sum(info.compress_size for info in sound.values()) > size:
         result.problems.append("the members claim more compressed bytes than the package holds: not read")
@@ -459,19 +469,22 @@ def _sound_members(result: Verification, package: zipfile.ZipFile, size: int) ->
     return sound
 
 
-def _member_problem(info: zipfile.ZipInfo, names: list[str]) -> str:
-    if not _safe_name(info.filename.rstrip("/")):
+def _member_problem(info: zipfile.ZipInfo, counts: Counter) -> str:
+    if info.is_dir():
+        return "a folder entry: a package DinoLizer GUI writes holds none"
+    if not _safe_name(info.filename):
         return "an unsafe name (absolute, with .. or a drive): not read"
-    if names.count(info.filename) > 1:
+    if counts[info.filename] > 1:
         return "appears more than once in the package"
     if stat.S_ISLNK(info.external_attr >> 16):
         return "a symbolic link in the package: not followed"
     if info.flag_bits & 0x1:
         return "encrypted: cannot be checked"
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        return f"compressed with method {info.compress_type}, which is not read here"
-    if info.file_size > max(info.compress_size, 1) * MAX_RATIO:
-        return f"claims {info.file_size:,} bytes from {info.compress_size:,} compressed: not inflated"
+    if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size:
+        return (
+            f"compressed (method {info.compress_type}): a package DinoLizer GUI writes stores its members; "
+            "not inflated"
+        )
     return ""
 
 
@@ -514,6 +527,7 @@ def _check_log(result: Verification, data: bytes | None, anchor: tuple[int, str]
     result.problems += [f"log {for_terminal(problem)}" for problem in chain.problems]
     result.repaired += [f"log {for_terminal(problem)}" for problem in chain.repaired]
     result.entries, result.head = len(chain.entries), chain.head
+    result.problems += malformed(chain.entries)
     result.notes += [
         f"log seq {entry['seq']}: a line torn by a crash was set aside in {for_terminal(str(kept))}"
         for entry in chain.entries

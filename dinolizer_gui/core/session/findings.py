@@ -25,8 +25,8 @@ from ..store.findings import (
     utc_now,
 )
 from ..store.results import ResultStore
-from .batch import scan_inputs
 from .case import Case
+from .inputs import scan_inputs
 
 UNDO_DEPTH = 200
 

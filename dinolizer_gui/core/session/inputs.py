@@ -11,7 +11,7 @@ from pathlib import Path
 from natsort import natsorted
 
 from ..io.images import is_image_path
-from ..io.outputs import is_output_folder
+from ..io.outputs import OUTPUT_MARKER, is_output_folder
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,10 @@ def _walk_images(root: Path, follow_links: bool, every_file: bool) -> list[Found
         if identity in visited or is_output_folder(
             Path(folder)
         ):  # a symlink loop, a folder seen, our outputs
+            if every_file and identity not in visited:
+                found.append(
+                    Found(Path(folder), f"holds outputs of this app ({OUTPUT_MARKER}): not looked into")
+                )
             subfolders[:] = []
             continue
         visited.add(identity)

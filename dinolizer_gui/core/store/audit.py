@@ -89,7 +89,10 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
 def parse_entry(raw: bytes) -> dict:
     """One line's entry; ValueError saying why it is not a well-formed entry in its canonical form (its hash
     and its link are checked by the caller)."""
-    entry = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
+    try:
+        entry = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise ValueError("nested too deeply to be an entry") from None
     if not isinstance(entry, dict) or set(entry) != ENTRY_KEYS:
         raise ValueError("not an audit entry (its fields are not seq, time, actor, kind, data, prev, hash)")
     seq, kind = entry["seq"], entry["kind"]
@@ -143,16 +146,15 @@ class Chain:
 
 
 def read_chain(data: bytes) -> Chain:
-    """Parse and check a whole log: each line's form and hash, `prev` linking to the line before, `seq` 1, 2,
-    3, …; a recorded repair acknowledges the breaks before it."""
+    """Parse and check a whole log in one pass: each line's form and hash, `prev` linking to the line before,
+    `seq` 1, 2, 3, …; a recorded repair acknowledges the breaks before it."""
     chain = Chain(size=len(data))
     lines = data.split(b"\n")
     last = lines.pop()  # b"" when the log ends with a newline
-    checker = _Linker(chain, data)
-    offset = 0
+    checker = _Linker(chain)
     for number, raw in enumerate(lines, 1):
-        checker.line(number, raw, offset)
-        offset += len(raw) + 1
+        checker.line(number, raw)
+        checker.read(raw + b"\n")
     if last:
         try:
             entry = parse_entry(last)
@@ -160,20 +162,25 @@ def read_chain(data: bytes) -> Chain:
             chain.torn_tail, chain.last_line = last, len(lines) + 1
         else:
             chain.unterminated, chain.last_line = True, len(lines) + 1
-            checker.entry(len(lines) + 1, entry, offset)
+            checker.entry(len(lines) + 1, entry)
     return chain
 
 
 class _Linker:
-    """Checks each line of a log in turn against the one before."""
+    """Checks each line of a log in turn against the one before, keeping the SHA-256 of the bytes read so
+    far (what a repair must name)."""
 
-    def __init__(self, chain: Chain, data: bytes):
-        self.chain, self.data = chain, data
+    def __init__(self, chain: Chain):
+        self.chain = chain
+        self.before = hashlib.sha256()  # of every byte before the line being checked
         self.prev: str | None = GENESIS  # the hash the next entry must name; None after an unreadable line
         self.seq: int | None = 0
-        self.pending: list[str] = []  # breaks since the last repair
+        self.highest = 0  # the highest seq seen (a repair takes the next one, or its line's number)
 
-    def line(self, number: int, raw: bytes, offset: int) -> None:
+    def read(self, raw: bytes) -> None:
+        self.before.update(raw)
+
+    def line(self, number: int, raw: bytes) -> None:
         if not raw:
             self._break(f"line {number}: empty")
             return
@@ -182,15 +189,15 @@ class _Linker:
         except ValueError as exc:
             self._break(f"line {number}: not a readable entry ({exc})")
             return
-        self.entry(number, entry, offset)
+        self.entry(number, entry)
 
-    def entry(self, number: int, entry: dict, offset: int) -> None:
+    def entry(self, number: int, entry: dict) -> None:
         where = f"line {number} (seq {entry['seq']}, {_printable(entry['kind'])})"
         sound = entry_hash(entry) == entry["hash"]
         if not sound:
             self._break(f"{where}: its hash does not match its content: the entry was changed")
         elif entry["kind"] == REPAIRED and "log_sha256" in entry["data"]:
-            self._repair(where, entry, offset)
+            self._repair(where, number, entry)
         elif self.prev is not None and entry["prev"] != self.prev:
             self._break(
                 f"{where}: its prev is not the hash of the entry before: entries were removed, reordered "
@@ -199,26 +206,31 @@ class _Linker:
         elif self.seq is not None and entry["seq"] != self.seq + 1:
             self._break(f"{where}: seq {self.seq + 1} was expected: entries are missing or reordered")
         self.chain.entries.append(entry)
+        self.highest = max(self.highest, entry["seq"])
         # the next entry links to this one when its hash holds (a break is named once, not on every line)
         self.prev, self.seq = (entry["hash"], entry["seq"]) if sound else (None, None)
 
-    def _repair(self, where: str, entry: dict, offset: int) -> None:
-        before = hashlib.sha256(self.data[:offset]).hexdigest()
+    def _repair(self, where: str, number: int, entry: dict) -> None:
+        before = self.before.hexdigest()
         if entry["data"]["log_sha256"] != before or entry["prev"] != before:
             self._break(f"{where}: a repair that does not hold the log's bytes before it: changed since")
+            return
+        if entry["seq"] != max(number, self.highest + 1):
+            self._break(f"{where}: seq {max(number, self.highest + 1)} was expected for a repair")
+            return
+        pending = list(self.chain.breaks)  # every break not acknowledged by an earlier repair
+        if not pending:
+            self._break(f"{where}: a repair with no break before it to acknowledge")
             return
         who = _printable(entry["actor"].get("examiner") or entry["actor"].get("user") or "")
         reason = _printable(entry["data"].get("reason", ""))
         self.chain.repaired += [
-            f"{problem} (repair recorded at seq {entry['seq']} by {who}: {reason})"
-            for problem in self.pending
+            f"{problem} (repair recorded at seq {entry['seq']} by {who}: {reason})" for problem in pending
         ]
-        self.chain.breaks = [p for p in self.chain.breaks if p not in self.pending]
-        self.pending = []
+        self.chain.breaks.clear()
 
     def _break(self, problem: str) -> None:
         self.chain.breaks.append(problem)
-        self.pending.append(problem)
         self.prev = self.seq = None
 
 
