@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -149,6 +150,14 @@ def block_picture(levels: np.ndarray, block: int, height: int, width: int) -> np
     with its value: the blocks stay visible, nothing is interpolated)."""
     rows = np.repeat(levels, block, axis=0)[:height]
     return np.ascontiguousarray(np.repeat(rows, block, axis=1)[:, :width])
+
+
+def luminance(pixels: np.ndarray, order: str = "RGB") -> np.ndarray:
+    """Y = 0.299 R + 0.587 G + 0.114 B (BT.601, as a JPEG encoder computes it) in float32, unrounded, of
+    pixels whose channels are in `order` (RGB or BGR)."""
+    red, green, blue = cv2.split(pixels) if order == "RGB" else cv2.split(pixels)[::-1]
+    partial = cv2.addWeighted(red, 0.299, green, 0.587, 0.0, dtype=cv2.CV_32F)
+    return cv2.addWeighted(partial, 1.0, blue, 0.114, 0.0, dtype=cv2.CV_32F)
 
 
 def scaled_levels(values: np.ndarray, top: float) -> np.ndarray:

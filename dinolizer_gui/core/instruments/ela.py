@@ -18,7 +18,7 @@ import numpy as np
 
 from ..progress import Progress
 from .base import InstrumentResult, SourceFacts, to_displayed, to_stored
-from .recompress import MCU, as_coded, band_round_trip, resave_subsampling
+from .recompress import MCU, coded_band, resave_subsampling
 from .work import band_starts, in_order
 
 LOSSLESS_NOTE = "ELA of a lossless file mostly shows edges and texture"
@@ -66,14 +66,17 @@ def error_level(
         )
     subsampling = resave_subsampling(source.subsampling, source.is_jpeg, notes)
     orientation = source.stored_orientation
-    stored = as_coded(to_stored(rgb, orientation), subsampling)
+    stored = to_stored(rgb, orientation)
     height, width = stored.shape[:2]
     error = np.empty((height, width), np.uint8)
 
     def band_error(rows: tuple[int, int]) -> tuple[int, int, np.ndarray]:
-        original, resaved = band_round_trip(stored, *rows, quality, subsampling)
-        difference = cv2.absdiff(original, resaved)
-        return (*rows, difference if difference.ndim == 2 else difference.max(axis=2))
+        band = coded_band(stored, *rows, subsampling)
+        difference = cv2.absdiff(band.original, band.saved_again(quality, subsampling))
+        if difference.ndim == 2:
+            return (*rows, difference)
+        first, second, third = cv2.split(difference)
+        return (*rows, cv2.max(cv2.max(first, second), third))
 
     bands = band_starts(height, width, MCU)
     for done, (top, bottom, band) in enumerate(in_order(band_error, bands), start=1):

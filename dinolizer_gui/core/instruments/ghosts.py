@@ -28,7 +28,7 @@ taken as alike).
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,13 +36,12 @@ import cv2
 import numpy as np
 
 from ..progress import Progress
-from .base import InstrumentResult, SourceFacts, block_picture, to_displayed, to_stored
-from .recompress import MCU, as_coded, band_round_trip, resave_subsampling
+from .base import InstrumentResult, SourceFacts, block_picture, luminance, to_displayed, to_stored
+from .recompress import GREYSCALE, MCU, coded_band, resave_subsampling
 from .work import band_starts, in_order
 
 QUALITIES = tuple(range(50, 101, 5))
 CELL = 8  # the JPEG grid
-LUMINANCE = np.array([[0.299, 0.587, 0.114]], np.float32)
 CHANNEL_MEAN = np.full((1, 3), 1 / 3, np.float32)
 
 
@@ -139,27 +138,26 @@ def jpeg_ghosts(
         )
     subsampling = resave_subsampling(source.subsampling, source.is_jpeg, notes)
     orientation = source.stored_orientation
-    stored = as_coded(to_stored(rgb, orientation), subsampling)
+    stored = to_stored(rgb, orientation)
     height, width = stored.shape[:2]
     cells = np.empty((len(QUALITIES), -(-height // CELL), -(-width // CELL)), np.float32)
+    squared_difference = _squared_difference(subsampling == GREYSCALE, bool(params["rgb"]))
+
+    def band_cells(rows: tuple[int, int]) -> tuple[int, np.ndarray]:
+        """One band's cell sums at every quality (the band's own luminance computed once)."""
+        band = coded_band(stored, *rows, subsampling)
+        original = band.original
+        reference = luminance(original, "BGR") if squared_difference is _luminance_difference else original
+        sums = [
+            _cell_sums(squared_difference(original, reference, band.saved_again(quality, subsampling)))
+            for quality in QUALITIES
+        ]
+        return rows[0], np.stack(sums)
+
     bands = band_starts(height, width, MCU)
-    by_channel = bool(params["rgb"])
-
-    def band_cells(job: tuple[int, tuple[int, int]]) -> tuple[int, int, np.ndarray]:
-        index, (top, bottom) = job
-        original, resaved = band_round_trip(stored, top, bottom, QUALITIES[index], subsampling)
-        difference = cv2.subtract(original, resaved, dtype=cv2.CV_32F)
-        if difference.ndim == 3 and not by_channel:
-            difference = cv2.transform(difference, LUMINANCE)
-        squared = cv2.multiply(difference, difference)
-        if squared.ndim == 3:
-            squared = cv2.transform(squared, CHANNEL_MEAN)
-        return index, top, _cell_sums(squared)
-
-    jobs = [(index, rows) for index in range(len(QUALITIES)) for rows in bands]
-    for done, (index, top, sums) in enumerate(in_order(band_cells, jobs), start=1):
-        cells[index, top // CELL : top // CELL + sums.shape[0]] = sums
-        yield Progress(done, len(jobs), "JPEG ghosts")
+    for done, (top, sums) in enumerate(in_order(band_cells, bands), start=1):
+        cells[:, top // CELL : top // CELL + sums.shape[1]] = sums
+        yield Progress(done, len(bands), "JPEG ghosts")
     return GhostResult(
         name="ghost",
         params=dict(params),
@@ -174,26 +172,46 @@ def jpeg_ghosts(
     )
 
 
+SquaredDifference = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def _squared_difference(grey: bool, by_channel: bool) -> SquaredDifference:
+    """d for a band: from (original pixels, what they are compared by, the pixels saved again)."""
+    if grey:
+        return _grey_difference
+    return _channel_mean_difference if by_channel else _luminance_difference
+
+
+def _grey_difference(original: np.ndarray, _reference: np.ndarray, resaved: np.ndarray) -> np.ndarray:
+    difference = cv2.subtract(original, resaved, dtype=cv2.CV_32F)
+    return cv2.multiply(difference, difference)
+
+
+def _luminance_difference(_original: np.ndarray, reference: np.ndarray, resaved: np.ndarray) -> np.ndarray:
+    difference = cv2.subtract(reference, luminance(resaved, "BGR"))
+    return cv2.multiply(difference, difference)
+
+
+def _channel_mean_difference(original: np.ndarray, _reference: np.ndarray, resaved: np.ndarray) -> np.ndarray:
+    difference = cv2.subtract(original, resaved, dtype=cv2.CV_32F)
+    return cv2.transform(cv2.multiply(difference, difference), CHANNEL_MEAN)
+
+
 def _cell_sums(values: np.ndarray) -> np.ndarray:
     """Sums over each 8 x 8 cell (the last row and column of cells may be partial)."""
-    height, width = values.shape
-    padded = cv2.copyMakeBorder(values, 0, -height % CELL, 0, -width % CELL, cv2.BORDER_CONSTANT, value=0)
-    rows, columns = padded.shape[0] // CELL, padded.shape[1] // CELL
-    return cv2.resize(padded, (columns, rows), interpolation=cv2.INTER_AREA) * float(CELL * CELL)
+    return _group_sums(values, CELL)
 
 
 def _cell_counts(mask: np.ndarray) -> np.ndarray:
     """The true pixels of a mask in each 8 x 8 cell."""
-    height, width = mask.shape
-    padded = np.pad(mask.astype(np.uint8), ((0, -height % CELL), (0, -width % CELL)))
-    cells = padded.reshape(padded.shape[0] // CELL, CELL, padded.shape[1] // CELL, CELL)
-    return cells.sum(axis=(1, 3), dtype=np.int32).astype(np.float32)
+    return _group_sums(mask, CELL, np.int32).astype(np.float32)
 
 
-def _group_sums(values: np.ndarray, group: int) -> np.ndarray:
-    """Sums over each `group` x `group` cells (the last row and column of groups may be partial)."""
-    if group == 1:
-        return values
-    rows, columns = values.shape
-    padded = np.pad(values, ((0, -rows % group), (0, -columns % group)))
-    return padded.reshape(padded.shape[0] // group, group, padded.shape[1] // group, group).sum(axis=(1, 3))
+def _group_sums(values: np.ndarray, group: int, dtype: type | None = None) -> np.ndarray:
+    """Sums over each `group` x `group` values (the last row and column of groups may be partial)."""
+    height, width = values.shape
+    whole = height // group * group
+    rows = values[:whole].reshape(-1, group, width).sum(axis=1, dtype=dtype)
+    if whole < height:
+        rows = np.concatenate([rows, values[whole:].sum(axis=0, keepdims=True, dtype=dtype)])
+    return np.add.reduceat(rows, np.arange(0, width, group), axis=1)

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from ..progress import Progress
-from .base import InstrumentResult, block_picture, scaled_levels
+from .base import InstrumentResult, block_picture, luminance, scaled_levels
 from .work import band_starts, in_order
 
 MAD_TO_SIGMA = 0.6745  # MAD of a normal distribution / its standard deviation
@@ -85,9 +85,8 @@ def noise(
         above, below = max(0, top - reach), min(height, bottom + reach)
         grey = cv2.cvtColor(np.ascontiguousarray(rgb[above:below]), cv2.COLOR_RGB2GRAY)
         band = cv2.absdiff(grey, cv2.medianBlur(grey, size))[top - above : bottom - above]
-        luminance = cv2.cvtColor(rgb[top:bottom].astype(np.float32), cv2.COLOR_RGB2GRAY)
         shape = (-(-(bottom - top) // block), sigma.shape[1])
-        return top, bottom, band, block_sigma(diagonal_detail(luminance), block // 2, shape)
+        return top, bottom, band, block_sigma(diagonal_detail(luminance(rgb[top:bottom])), block // 2, shape)
 
     bands = band_starts(height, width, block)
     for done, (top, bottom, band, sigmas) in enumerate(in_order(band_noise, bands), start=1):
@@ -105,10 +104,10 @@ def noise(
     )
 
 
-def diagonal_detail(luminance: np.ndarray) -> np.ndarray:
+def diagonal_detail(values: np.ndarray) -> np.ndarray:
     """The Haar HH coefficient of each whole 2 x 2 cell."""
-    rows, columns = luminance.shape[0] // 2 * 2, luminance.shape[1] // 2 * 2
-    cells = luminance[:rows, :columns]
+    rows, columns = values.shape[0] // 2 * 2, values.shape[1] // 2 * 2
+    cells = values[:rows, :columns]
     return (cells[0::2, 0::2] - cells[0::2, 1::2] - cells[1::2, 0::2] + cells[1::2, 1::2]) * 0.5
 
 

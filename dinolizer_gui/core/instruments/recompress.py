@@ -15,6 +15,8 @@ would in the whole image.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -44,37 +46,41 @@ def resave_subsampling(file_subsampling: str, is_jpeg: bool, notes: list[str]) -
     return DEFAULT_SUBSAMPLING
 
 
-def round_trip(pixels: np.ndarray, quality: int, subsampling: str) -> np.ndarray:
-    """The pixels (H x W x 3 RGB, or H x W grey for a greyscale JPEG) saved as JPEG and decoded again."""
-    if subsampling == GREYSCALE:
-        ok, data = cv2.imencode(".jpg", np.ascontiguousarray(pixels), [cv2.IMWRITE_JPEG_QUALITY, quality])
+@dataclass(frozen=True)
+class CodedBand:
+    """Rows of the image in the encoder's own order (BGR, as OpenCV hands it to libjpeg; or one grey plane),
+    with up to 16 rows more above and below: `rows` picks the band itself out of it and of it saved again."""
+
+    pixels: np.ndarray
+    rows: slice
+
+    @property
+    def original(self) -> np.ndarray:
+        return self.pixels[self.rows]
+
+    def saved_again(self, quality: int, subsampling: str) -> np.ndarray:
+        """The band's rows of the image saved as JPEG at `quality` and decoded (libjpeg's defaults)."""
+        if subsampling == GREYSCALE:
+            options = [cv2.IMWRITE_JPEG_QUALITY, quality]
+        else:
+            sampling = SUBSAMPLINGS[subsampling]
+            options = [cv2.IMWRITE_JPEG_QUALITY, quality, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, sampling]
+        ok, data = cv2.imencode(".jpg", self.pixels, options)
         if not ok:
             raise RuntimeError("the JPEG encoder failed")
-        return _decoded(data, cv2.IMREAD_GRAYSCALE)
-    bgr = cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2BGR)
-    options = [cv2.IMWRITE_JPEG_QUALITY, quality, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, SUBSAMPLINGS[subsampling]]
-    ok, data = cv2.imencode(".jpg", bgr, options)
-    if not ok:
-        raise RuntimeError("the JPEG encoder failed")
-    return cv2.cvtColor(_decoded(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        flags = cv2.IMREAD_GRAYSCALE if subsampling == GREYSCALE else cv2.IMREAD_COLOR
+        decoded = cv2.imdecode(data, flags)
+        if decoded is None:
+            raise RuntimeError("the JPEG decoder failed on the encoder's own output")
+        return np.asarray(decoded)[self.rows]
 
 
-def _decoded(data: np.ndarray, flags: int) -> np.ndarray:
-    pixels = cv2.imdecode(data, flags)
-    if pixels is None:
-        raise RuntimeError("the JPEG decoder failed on the encoder's own output")
-    return np.asarray(pixels)
-
-
-def band_round_trip(
-    pixels: np.ndarray, top: int, bottom: int, quality: int, subsampling: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rows top..bottom of the pixels (`top` a multiple of 16) and those rows of the image saved again."""
-    above, below = max(0, top - MCU), min(pixels.shape[0], bottom + MCU)
-    resaved = round_trip(pixels[above:below], quality, subsampling)
-    return pixels[top:bottom], resaved[top - above : bottom - above]
-
-
-def as_coded(rgb: np.ndarray, subsampling: str) -> np.ndarray:
-    """What the encoder codes: the RGB image, or one channel of a greyscale JPEG (its three are equal)."""
-    return rgb[..., 0] if subsampling == GREYSCALE else rgb
+def coded_band(rgb: np.ndarray, top: int, bottom: int, subsampling: str) -> CodedBand:
+    """Rows top..bottom (`top` a multiple of 16) of an RGB image, ready to save: one plane of a greyscale
+    JPEG (its three channels are equal), else the channels in the encoder's order."""
+    above, below = max(0, top - MCU), min(rgb.shape[0], bottom + MCU)
+    if subsampling == GREYSCALE:
+        pixels = np.ascontiguousarray(rgb[above:below, :, 0])
+    else:
+        pixels = cv2.cvtColor(np.ascontiguousarray(rgb[above:below]), cv2.COLOR_RGB2BGR)
+    return CodedBand(pixels, slice(top - above, bottom - above))
