@@ -82,7 +82,7 @@ class Runtime:
                 ),
             )
 
-    def autocast(self):
+    def autocast(self) -> torch.autocast:
         if self.dtype == torch.float32:
             return torch.autocast(self.device.type, enabled=False)
         return torch.autocast(self.device.type, dtype=self.dtype)
@@ -94,7 +94,7 @@ class Runtime:
             torch.mps.empty_cache()
 
 
-def full_precision(tensor: torch.Tensor):
+def full_precision(tensor: torch.Tensor) -> torch.autocast:
     """A context in which a head or a final reduction computes in float32 whatever the body's precision."""
     return torch.autocast(tensor.device.type, enabled=False)
 

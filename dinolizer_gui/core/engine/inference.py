@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ class AcceleratorOutOfMemory(RuntimeError):
 class NonFiniteOutput(ValueError):
     """The network produced NaN or infinity: there is no map or score to give."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(
             "the model produced non-finite values (NaN or infinity) on this image; no map or score"
         )
@@ -125,7 +125,14 @@ def run_localizer(
     return ModelRun(answer, windows, working_size, preprocessing, runtime.label, notes, seconds)
 
 
-def _on_device(net, pipeline, image, options, runtime, notes):
+def _on_device(
+    net: torch.nn.Module,
+    pipeline: Pipeline,
+    image: LoadedImage,
+    options: AnalysisOptions,
+    runtime: Runtime,
+    notes: list[str],
+) -> Generator[Progress, None, PipelineOutcome]:
     net.to(runtime.device)
     with torch.inference_mode():
         return (yield from pipeline(net, image, options, runtime, notes))
@@ -136,7 +143,7 @@ def pixels_on_device(rgb: np.ndarray, runtime: Runtime) -> torch.Tensor:
     return torch.from_numpy(np.require(rgb, requirements=["C", "W"])).permute(2, 0, 1).to(runtime.device)
 
 
-def normalise(batch_u8: torch.Tensor, mean, std) -> torch.Tensor:
+def normalise(batch_u8: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     mean_t = torch.tensor(mean, device=batch_u8.device).view(1, 3, 1, 1)
     std_t = torch.tensor(std, device=batch_u8.device).view(1, 3, 1, 1)
     return (batch_u8.float() / 255.0 - mean_t) / std_t
@@ -148,8 +155,8 @@ def windowed_probability(
     grid: WindowGrid,
     channels: int,
     batch_size: int,
-    mean,
-    std,
+    mean: Sequence[float],
+    std: Sequence[float],
     notes: list[str],
     runtime: Runtime,
     progressive: bool = False,
@@ -165,11 +172,9 @@ def windowed_probability(
     """
     canvas = progressive and grid.height * grid.width <= PROGRESSIVE_MAX_PIXELS
     finish = lambda band: inpainted_probability(band).float().cpu().numpy()  # noqa: E731
+    accumulator: CanvasAccumulator | BandAccumulator
     if canvas:
-        accumulator: CanvasAccumulator | BandAccumulator = CanvasAccumulator(
-            grid, channels, pixels.device, finish
-        )
-        boxes = grid.progressive_boxes
+        accumulator, boxes = CanvasAccumulator(grid, channels, pixels.device, finish), grid.progressive_boxes
     else:
         accumulator, boxes = BandAccumulator(grid, channels, pixels.device, finish), grid.boxes
     size, done, previewed = grid.window, 0, -math.inf

@@ -64,7 +64,7 @@ class PooledCounts:
 
     MERGE_AT = 1 << 24
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._size = 0
         self._merged: PixelCounts | None = None

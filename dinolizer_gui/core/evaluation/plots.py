@@ -60,7 +60,13 @@ class _Canvas:
         rotated = label.rotate(90, expand=True)
         self.image.paste(rotated, (8 * SCALE, int((self.top + self.bottom - rotated.height) / 2)))
 
-    def _text(self, at, text: str, anchor: str, font=None) -> None:
+    def _text(
+        self,
+        at: tuple[float, float],
+        text: str,
+        anchor: str,
+        font: ImageFont.FreeTypeFont | ImageFont.ImageFont | None = None,
+    ) -> None:
         self.draw.text(at, text, fill=(30, 30, 30), font=font or self.font, anchor=anchor)
 
     def legend(self, labels: list[tuple[str, tuple[int, int, int]]], corner: str) -> None:

@@ -87,7 +87,7 @@ def binary_mask(probability: np.ndarray, threshold: float) -> np.ndarray:
     return probability >= threshold
 
 
-def _components(mask8: np.ndarray):
+def _components(mask8: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     """Connected components with 16-bit labels (half the memory) unless there are more than 65,535."""
     try:
         count, labels, stats, _ = cv2.connectedComponentsWithStats(mask8, connectivity=8, ltype=cv2.CV_16U)

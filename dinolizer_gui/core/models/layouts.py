@@ -4,6 +4,7 @@ Recognising and reading the layouts is `checkpoints.py`'s job."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 
 from ..errors import PathError
@@ -26,7 +27,7 @@ class CheckpointError(PathError):
 MAX_LISTED_KEYS = 25
 
 
-def list_keys(keys) -> str:
+def list_keys(keys: Iterable[object]) -> str:
     """Keys for a message: sorted, at most 25, with how many more there are."""
     keys = sorted(str(k) for k in keys)
     shown = ", ".join(keys[:MAX_LISTED_KEYS])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ def model_runtime(name: str, options: AnalysisOptions) -> Runtime:
     return resolve_runtime(options.device, options.precision, REGISTRY[name].fidelity)
 
 
-def model_runtimes(names, options: AnalysisOptions) -> dict[str, Runtime]:
+def model_runtimes(names: Iterable[str], options: AnalysisOptions) -> dict[str, Runtime]:
     return {name: model_runtime(name, options) for name in names}
 
 

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Generator
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit
 
 from ..progress import Progress
@@ -31,7 +32,15 @@ class _GuardedRedirects(urllib.request.HTTPRedirectHandler):
         super().__init__()
         self.allowed_hosts = allowed_hosts
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         old, new = urlsplit(req.full_url), urlsplit(newurl)
         same_http_host = new.scheme == old.scheme == "http" and new.hostname == old.hostname
         if (new.scheme != "https" and not same_http_host) or new.hostname not in self.allowed_hosts:
@@ -73,7 +82,9 @@ def fetch(
         raise TransferError(f"download interrupted at {done:,} of {total:,} bytes; run it again to resume")
 
 
-def _receive(response, part: Path, resumed: bool, done: int, total: int | None, limit: int):
+def _receive(
+    response: http.client.HTTPResponse, part: Path, resumed: bool, done: int, total: int | None, limit: int
+) -> Generator[Progress, None, int]:
     with open(part, "ab" if resumed else "wb") as handle:
         yield Progress(done, total, "downloading")
         while True:

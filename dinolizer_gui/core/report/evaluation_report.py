@@ -105,7 +105,7 @@ def image_rows(document: dict) -> list[list[str]]:
     return rows
 
 
-def format_metric(value) -> str:
+def format_metric(value: object) -> str:
     """A metric as the tables print it: three decimals, '—' when it cannot be computed."""
     if value is None:
         return "—"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 from PIL import Image as PILImage
@@ -52,6 +54,8 @@ from .sections import (
     verdict_line,
 )
 
+Styles = dict[str, ParagraphStyle]
+
 PAGE_WIDTH = A4[0] - 30 * mm
 CELL_LIMIT = 600  # characters of one value in a table cell
 # Panels are a third of the page wide (~60 mm): 560 px is ~240 dpi there, sharp in print, and photographs go
@@ -77,7 +81,7 @@ def _font() -> str:
     return "Helvetica"
 
 
-def pdf_styles():
+def pdf_styles() -> Styles:
     font = _font()
     base = getSampleStyleSheet()
     body = ParagraphStyle(
@@ -103,7 +107,7 @@ def pdf_styles():
     }
 
 
-def paragraph(text, style, limit: int | None = CELL_LIMIT) -> Paragraph:
+def paragraph(text: object, style: ParagraphStyle, limit: int | None = CELL_LIMIT) -> Paragraph:
     """A paragraph; text longer than `limit` is cut with an ellipsis (a table cell cannot span pages)."""
     text = str(text)
     if limit is not None and len(text) > limit:
@@ -111,7 +115,9 @@ def paragraph(text, style, limit: int | None = CELL_LIMIT) -> Paragraph:
     return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
 
-def grid_table(rows, widths, styles, header=False) -> Table:
+def grid_table(
+    rows: Sequence[Sequence[object]], widths: list[float], styles: Styles, header: bool = False
+) -> Table:
     cells = [
         [cell if isinstance(cell, (Paragraph, Image)) else paragraph(cell, styles["body"]) for cell in row]
         for row in rows
@@ -153,21 +159,21 @@ class CurrentImage(Flowable):
         super().__init__()
         self.name = name
 
-    def wrap(self, *_):
+    def wrap(self, *_: float) -> tuple[float, float]:
         return 0, 0
 
     def draw(self) -> None:
         self.canv._report_image = self.name  # read by the page header of the pages that follow
 
 
-def _table(rows: list[Row], styles, label_width: float = 35 * mm) -> Table:
+def _table(rows: list[Row], styles: Styles, label_width: float = 35 * mm) -> Table:
     """Label and value rows, each value styled by its kind (a hash in monospace, an alert in red)."""
     style = {"text": styles["body"], "mono": styles["mono"], "alert": styles["alert"]}
     cells = [(row.label, paragraph(row.value, style[row.kind])) for row in rows]
     return grid_table(cells, [label_width, PAGE_WIDTH - label_width], styles)
 
 
-def _cover(report, styles):
+def _cover(report: dict, styles: Styles) -> list[Flowable]:
     case = report["case"]
     story = [paragraph("Generative-inpainting localisation report", styles["title"]), Spacer(1, 4 * mm)]
     story.append(_table(cover_rows(report) + case_rows(report), styles))
@@ -188,7 +194,7 @@ def _cover(report, styles):
     return story
 
 
-def _summary(report, styles):
+def _summary(report: dict, styles: Styles) -> list[Flowable]:
     story = [
         PageBreak(),
         paragraph("Summary", styles["h2"]),
@@ -203,7 +209,7 @@ def _summary(report, styles):
     return story
 
 
-def _image_page(entry, report, results_dir: Path, styles):
+def _image_page(entry: dict, report: dict, results_dir: Path, styles: Styles) -> list[Flowable]:
     story = [CurrentImage(None), PageBreak(), CurrentImage(entry["file_name"])]
     story.append(paragraph(entry["file_name"], styles["h2"]))
     if problem := hash_problem(entry):
@@ -242,7 +248,7 @@ def _image_page(entry, report, results_dir: Path, styles):
     return story + _provenance_block(entry, styles)
 
 
-def _provenance_block(entry: dict, styles) -> list:
+def _provenance_block(entry: dict, styles: Styles) -> list[Flowable]:
     """What the file says about itself, after the figures (which stay on the image's first page)."""
     rows = provenance_rows(entry)
     if not rows:
@@ -253,7 +259,7 @@ def _provenance_block(entry: dict, styles) -> list:
     ]
 
 
-def _regions_block(title: str, result: dict, styles) -> list:
+def _regions_block(title: str, result: dict, styles: Styles) -> list[Flowable]:
     rows = region_rows(result, REGION_ROWS)
     block = [
         paragraph(f"{title} regions (largest first)", styles["body"]),
@@ -272,7 +278,7 @@ def _region_widths(header: list[str]) -> list[float]:
     return [8 * mm, 15 * mm, 15 * mm, 15 * mm, 34 * mm]
 
 
-def _verdict_box(verdict: dict, styles) -> Table:
+def _verdict_box(verdict: dict, styles: Styles) -> Table:
     """The analyst's verdict, boxed apart from the models' output."""
     rows = [
         [paragraph("Analyst's verdict (a person's assessment, not a model output)", styles["body"])],
@@ -291,7 +297,7 @@ def _verdict_box(verdict: dict, styles) -> Table:
     return table
 
 
-def _panels(entry, report, results_dir: Path, styles) -> Table:
+def _panels(entry: dict, report: dict, results_dir: Path, styles: Styles) -> Table:
     """Original, overlay and mask per model, agreement: three a row, each under its label."""
     try:
         max_pixels = report["analysis"]["parameters"].get("max_pixels")
@@ -348,7 +354,7 @@ def write_pdf(report: dict, results_dir: Path, path: Path) -> Path:
         story.append(grid_table(log_rows(report), widths, styles, header=True))
     case = report["case"]["case_number"][:60]
 
-    def footer(canvas, document):
+    def footer(canvas: Any, document: SimpleDocTemplate) -> None:
         canvas.saveState()
         if continued := getattr(canvas, "_report_image", None):  # an image's figures go on over this page
             canvas.setFont(styles["body"].fontName, 8)

@@ -14,9 +14,10 @@ import re
 import struct
 import time
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -86,6 +87,24 @@ def _safe_stem(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(path).stem)[:60] or "image"
 
 
+class _Served(Protocol):
+    @property
+    def cached(self) -> bool: ...
+
+
+class FinishedItem(Protocol):
+    """What the writer reads of a finished batch item (session/batch's BatchItem)."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def duplicate_of(self) -> str | None: ...
+
+    @property
+    def models(self) -> Mapping[str, _Served]: ...
+
+
 @dataclass
 class _ImageFiles:
     folder: str
@@ -126,7 +145,7 @@ class ResultsWriter:
         self.trust_anchors = trust_anchors
         self._written_at = time.monotonic()
 
-    def add_model(self, item, image: LoadedImage, name: str, model: ModelOutcome) -> None:
+    def add_model(self, item: FinishedItem, image: LoadedImage, name: str, model: ModelOutcome) -> None:
         files = self._pending.get(item.path)
         if files is None:
             number = self.positions.get(item.path, len(self.document["images"]) + 1)
@@ -137,7 +156,7 @@ class ResultsWriter:
         if mask is not None:
             files.masks[name] = (np.packbits(mask), mask.shape)
 
-    def add(self, item, outcome: ImageOutcome | None) -> dict:
+    def add(self, item: FinishedItem, outcome: ImageOutcome | None) -> dict:
         """Finish one batch item; a duplicate (no outcome) points at its first copy's files."""
         if item.duplicate_of is not None:
             first = {
@@ -253,7 +272,7 @@ class ResultsWriter:
 
     def _save_map(
         self, folder: str, name: str, image: LoadedImage, probability: np.ndarray, mask: np.ndarray
-    ):
+    ) -> dict[str, str]:
         """The mask, overlay and heat map PNGs (and the .npy map if asked); their entries in results.json."""
         mask_rel, overlay_rel = f"{folder}/{name}_mask.png", f"{folder}/{name}_overlay.png"
         heatmap_rel = f"{folder}/{name}_heatmap.png"

@@ -11,10 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..engine.analysis import ModelRun
+from ..engine.analysis import AnalysisOptions, ImageOutcome, ModelRun
 from ..errors import PathError
 from ..evaluation.ground_truth import GroundTruth, find_mask_beside, read_mask
-from ..io.images import load_image
+from ..io.images import LoadedImage, load_image
+from ..maps.outcome import ModelOutcome
 from ..progress import Progress
 from .batch import BatchItem, BatchProgress
 from .case import Case, record_analyses
@@ -23,6 +24,7 @@ from .thresholds import Thresholds
 from .workspace import Workspace
 
 if TYPE_CHECKING:
+    from ..engine.device import Runtime
     from ..models.model_like import ModelLike
 
 
@@ -75,18 +77,18 @@ def queue_job(
         str, ModelResult
     ] = {}  # the maps of the image on screen; every other map goes to the store only
 
-    def model_finished(item: BatchItem, image, name: str, model) -> None:
+    def model_finished(item: BatchItem, image: LoadedImage, name: str, model: ModelOutcome) -> None:
         if item.path == wanted():
             localizer = next(loc for loc in localizers if loc.name == name)
             shown[name] = ModelResult.of(localizer, model.run, model.summary.score, thresholds)
             shown[name].stability = model.stability
 
-    def image_finished(item: BatchItem, outcome) -> None:
+    def image_finished(item: BatchItem, outcome: ImageOutcome | None) -> None:
         models = dict(shown)
         shown.clear()
         if workspace.case is not None and outcome is not None:
             _record_in_case(workspace.case, item, outcome, localizers, runner.runtimes, options)
-        if outcome is None or not outcome.ok or item.path != wanted():
+        if outcome is None or not outcome.ok or outcome.image is None or item.path != wanted():
             return
         results = ImageResults(item.path, outcome.image, models)
         if workspace.store is not None:  # a model chosen after the image's first model ran
@@ -102,7 +104,14 @@ def queue_job(
             yield ready.pop()
 
 
-def _record_in_case(case: Case, item: BatchItem, outcome, localizers, runtimes, options) -> None:
+def _record_in_case(
+    case: Case,
+    item: BatchItem,
+    outcome: ImageOutcome,
+    localizers: list[ModelLike],
+    runtimes: dict[str, Runtime],
+    options: AnalysisOptions,
+) -> None:
     """An image analysed while a case is open joins its evidence (if it is not listed yet), and each model's
     analysis goes in its log; one that could not be read joins the evidence when it can be hashed. A case open
     read-only (read-only media, a log with a break) records nothing: the Case dock says so."""
@@ -118,7 +127,7 @@ def _record_in_case(case: Case, item: BatchItem, outcome, localizers, runtimes, 
 
 def _preview(
     path: str, progress: BatchProgress, localizers: list[ModelLike], thresholds: Thresholds, device: str
-):
+) -> PreviewResult:
     localizer = next(loc for loc in localizers if loc.name == progress.model)
     done, total = progress.windows_done, progress.windows_total
     run = ModelRun(progress.preview, done, (0, 0), [f"preview: {done} of {total} windows"], device)

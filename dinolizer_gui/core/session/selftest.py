@@ -50,7 +50,9 @@ class SelfTestReport:
         return "\n".join(lines)
 
 
-def run_self_test(device: str = "auto", precision: str = "auto", on_step: Callable[[Step], None] = print):
+def run_self_test(
+    device: str = "auto", precision: str = "auto", on_step: Callable[[Step], None] = print
+) -> SelfTestReport:
     """Each step in order; the first that fails ends the test. Returns the report."""
     report = SelfTestReport()
     report.facts.update(_places())
@@ -149,10 +151,7 @@ def _analyse(context: dict, report: SelfTestReport) -> str:
     items = make_items([sample])
     runner = workspace.batch_runner([model])
 
-    def finished(item, outcome) -> None:
-        writer.add(item, outcome)
-
-    run_to_end(runner.run(items, on_image=finished, on_model=writer.add_model))
+    run_to_end(runner.run(items, on_image=writer.add, on_model=writer.add_model))
     writer.finish()
     if items[0].status != ItemStatus.DONE:
         raise RuntimeError(f"the sample was not analysed: {items[0].reason}")

@@ -24,6 +24,7 @@ from ..progress import Progress, relay
 from ..store.results import ResultStore, StoredResultDamaged, result_key
 
 if TYPE_CHECKING:
+    from ..engine.device import Runtime
     from ..models.model_like import ModelLike
 
 
@@ -35,7 +36,11 @@ def planned_variants(model: str, options: AnalysisOptions, width: int, height: i
 
 
 def variants_to_compute(
-    localizer: ModelLike, image: LoadedImage, options: AnalysisOptions, runtime, store: ResultStore | None
+    localizer: ModelLike,
+    image: LoadedImage,
+    options: AnalysisOptions,
+    runtime: Runtime,
+    store: ResultStore | None,
 ) -> list[str]:
     """The variants of a check whose maps the store does not hold yet, cheapest first."""
     names = planned_variants(localizer.name, options, image.width, image.height)
@@ -63,7 +68,9 @@ def duration_text(seconds: float) -> str:
     return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
 
 
-def plan_text(model: str, original: ModelRun, names: list[str], options, width: int, height: int) -> str:
+def plan_text(
+    model: str, original: ModelRun, names: list[str], options: AnalysisOptions, width: int, height: int
+) -> str:
     """What a check is about to compute, and for how long."""
     left_out = "".join(f"; {why}" for why in not_run(REGISTRY[model].sliding_window(options), width, height))
     if not names:
@@ -78,7 +85,7 @@ def stored_check(
     image: LoadedImage,
     original: ModelRun,
     options: AnalysisOptions,
-    runtime,
+    runtime: Runtime,
     store: ResultStore,
 ) -> StabilityCheck | None:
     """The check, when the store holds every variant's map (None otherwise: nothing is computed)."""
@@ -102,7 +109,7 @@ def check_stability(
     image: LoadedImage,
     original: ModelRun,
     options: AnalysisOptions,
-    runtime,
+    runtime: Runtime,
     store: ResultStore | None,
 ) -> Generator[Progress, None, StabilityCheck]:
     """Analyse each variant (or take its map from the store) and gather the maps on the image's grid.
@@ -129,7 +136,14 @@ def check_stability(
     return StabilityCheck(original.probability, maps)
 
 
-def _variant_run(localizer, image, name, options, runtime, store) -> Generator[Progress, None, ModelRun]:
+def _variant_run(
+    localizer: ModelLike,
+    image: LoadedImage,
+    name: str,
+    options: AnalysisOptions,
+    runtime: Runtime,
+    store: ResultStore | None,
+) -> Generator[Progress, None, ModelRun]:
     key = _key(localizer, image, options, runtime, name)
     if store is not None:
         try:
@@ -146,5 +160,7 @@ def _variant_run(localizer, image, name, options, runtime, store) -> Generator[P
     return run
 
 
-def _key(localizer, image, options, runtime, name: str) -> str:
+def _key(
+    localizer: ModelLike, image: LoadedImage, options: AnalysisOptions, runtime: Runtime, name: str
+) -> str:
     return result_key(image.sha256, localizer.name, localizer.checkpoints, options, runtime, variant=name)

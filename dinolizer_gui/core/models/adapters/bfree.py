@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
+from typing import Any
 
 import torch
 
 from ...engine.analysis import AnalysisOptions, ImageLevel
 from ...engine.device import Runtime
-from ...engine.inference import IMAGENET_MEAN, IMAGENET_STD, normalise, pixels_on_device, require_finite
+from ...engine.inference import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    PipelineOutcome,
+    normalise,
+    pixels_on_device,
+    require_finite,
+)
 from ...io.images import LoadedImage
 from ...progress import Progress
 from ..cards import BFREE_CARD
@@ -49,7 +58,9 @@ def crop_origins(rows: int, cols: int, size: int) -> list[tuple[int, int]]:
     return [(bottom // 2, right // 2), (0, 0), (bottom, 0), (bottom, right), (0, right)]
 
 
-def pipeline(net, image: LoadedImage, options: AnalysisOptions, runtime: Runtime, notes: list[str]):
+def pipeline(
+    net: Any, image: LoadedImage, options: AnalysisOptions, runtime: Runtime, notes: list[str]
+) -> Generator[Progress, None, PipelineOutcome]:
     size, patch = net.grid[0], net.patch
     rows, cols = image.height // patch, image.width // patch
     if not rows or not cols:

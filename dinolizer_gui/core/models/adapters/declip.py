@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -14,6 +16,7 @@ from ...engine.device import Runtime
 from ...engine.inference import (
     CLIP_MEAN,
     CLIP_STD,
+    PipelineOutcome,
     check_window_count,
     normalise,
     pixels_on_device,
@@ -83,7 +86,9 @@ def _fusion(files: list[Checkpoint], by_layout: dict[Layout, list[Checkpoint]]) 
     return Localizer("declip", variant, DECLIP_CARD, net, pipeline, checkpoints, notes)
 
 
-def pipeline(net, image: LoadedImage, options: AnalysisOptions, runtime: Runtime, notes: list[str]):
+def pipeline(
+    net: Any, image: LoadedImage, options: AnalysisOptions, runtime: Runtime, notes: list[str]
+) -> Generator[Progress, None, PipelineOutcome]:
     if options.declip_mode not in DECLIP_MODES:
         raise ValueError(f"unknown DeCLIP mode {options.declip_mode!r}")
     window = net.window
@@ -111,7 +116,9 @@ def pipeline(net, image: LoadedImage, options: AnalysisOptions, runtime: Runtime
     return probability.cpu().numpy(), 1, (window, window), steps  # float32, no full-size copy
 
 
-def _sliding(net, image, options, runtime, notes):
+def _sliding(
+    net: Any, image: LoadedImage, options: AnalysisOptions, runtime: Runtime, notes: list[str]
+) -> Generator[Progress, None, PipelineOutcome]:
     window = net.window
     grid = WindowGrid(image.height, image.width, window, options.declip_stride)
     check_window_count(grid, options, (image.width, image.height))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -14,6 +16,7 @@ from ...engine.device import Runtime
 from ...engine.inference import (
     IMAGENET_MEAN,
     IMAGENET_STD,
+    PipelineOutcome,
     check_window_count,
     check_working_size,
     pixels_on_device,
@@ -21,6 +24,7 @@ from ...engine.inference import (
 )
 from ...engine.tiling import WindowGrid, dinolizer_working_size
 from ...io.images import LoadedImage
+from ...progress import Progress
 from ..cards import DINOLIZER_CARD
 from ..checkpoints import Checkpoint, CheckpointError
 from ..checkpoints.dinolizer import (
@@ -70,7 +74,7 @@ def _single(checkpoints: list[Checkpoint], layout: Layout) -> Checkpoint | None:
 
 
 def _patch_localizer(
-    weights: PatchHeadWeights, vit_path: str, variant: str, files: list[Checkpoint], **thresholds
+    weights: PatchHeadWeights, vit_path: str, variant: str, files: list[Checkpoint], **thresholds: Any
 ) -> Localizer:
     vit = build_vit(vit_path, DINOV2_REG_ARCH, weights.vit_state)
     if weights.head_weight.shape[1] != vit.embed_dim:
@@ -85,7 +89,9 @@ def _patch_localizer(
     )
 
 
-def pipeline(net, image: LoadedImage, options: AnalysisOptions, runtime: Runtime, notes: list[str]):
+def pipeline(
+    net: Any, image: LoadedImage, options: AnalysisOptions, runtime: Runtime, notes: list[str]
+) -> Generator[Progress, None, PipelineOutcome]:
     window = net.window
     working = dinolizer_working_size(image.width, image.height, window)
     check_working_size((image.width, image.height), working)

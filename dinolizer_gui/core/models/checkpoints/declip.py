@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -94,7 +95,7 @@ def openai_vit_depth(ckpt: Checkpoint) -> int:
     return block_count(ckpt.path, keys, r"visual\.transformer\.resblocks\.(\d+)\.")
 
 
-def _openai_tensors(ckpt: Checkpoint, wanted) -> dict[str, torch.Tensor]:
+def _openai_tensors(ckpt: Checkpoint, wanted: Callable[[str], bool]) -> dict[str, torch.Tensor]:
     """The tensors of an OpenAI CLIP file (TorchScript archive or safetensors copy) whose keys are `wanted`,
     as float32 (the official code loads them so: fp16 values made float)."""
     tensors = ckpt.content.get("torchscript") or ckpt.content.get("tensors") or {}

@@ -121,7 +121,9 @@ class _RestrictedUnpickler(pickle.Unpickler):
             raise pickle.UnpicklingError(f"storage {key} does not match the size of {member}")
         return _Storage(str(key), dtype, numel)
 
-    def _rebuild(self, storage: _Storage, offset: int, shape, stride, *_ignored) -> LazyTensor:
+    def _rebuild(
+        self, storage: _Storage, offset: int, shape: Any, stride: Any, *_ignored: object
+    ) -> LazyTensor:
         shape, stride = tuple(int(s) for s in shape), tuple(int(s) for s in stride)
         extent = offset + sum((size - 1) * step for size, step in zip(shape, stride, strict=True)) + 1
         if not isinstance(storage, _Storage) or offset < 0 or any(s < 0 for s in shape + stride):

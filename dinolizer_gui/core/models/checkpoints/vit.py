@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ class VitConfig:
         return kwargs
 
 
-def block_count(path: Path | str, keys, pattern: str = r"blocks\.(\d+)\.") -> int:
+def block_count(path: Path | str, keys: Iterable[str], pattern: str = r"blocks\.(\d+)\.") -> int:
     """How many blocks the keys hold: indices must run 0, 1, ... without a gap and stay under MAX_BLOCKS."""
     indices = {int(m.group(1)) for k in keys if (m := re.match(pattern, k))}
     if not indices:
