@@ -386,11 +386,22 @@ def test_a_copied_object_is_found_with_its_transform(angle, scale):
             assert np.hypot(*(affine @ np.array([*src, 1.0]) - dst)) <= 3.0
 
 
+def test_an_object_copied_twice_is_found_with_each_copy():
+    for seed in (1, 2):
+        once, _ = copied(photograph(600, 800, seed), (200.0, 180.0), (560.0, 420.0))
+        twice, _ = copied(once, (200.0, 180.0), (600.0, 120.0), 20.0, 0.9)
+        clusters = run("copymove", twice).clusters
+        shifted = [c for c in clusters if c.scale == pytest.approx(1.0, abs=0.02)]
+        turned = [c for c in clusters if abs(c.rotation_degrees) == pytest.approx(20.0, abs=1.0)]
+        assert len(shifted) == 1 and len(turned) >= 1, [(c.rotation_degrees, c.scale) for c in clusters]
+        assert all(c.matches >= MIN_INLIERS for c in clusters)
+
+
 def test_a_photograph_without_copies_gives_no_cluster():
     for seed in (1, 2, 3, 4):
         result = run("copymove", photograph(600, 800, seed))
         assert result.keypoints > 1000
-        assert result.clusters == [], result.to_record({})
+        assert result.matches < MIN_INLIERS and result.clusters == [], result.to_record({})
 
 
 def test_copy_move_is_deterministic_and_names_the_upper_copy_its_source():

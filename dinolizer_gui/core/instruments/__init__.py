@@ -202,7 +202,7 @@ COPY_MOVE = Instrument(
         Parameter(
             "min_inliers", "Minimum matches", MIN_INLIERS, 4, 100, help="smaller clusters not reported"
         ),
-        Parameter("megapixels", "Analysed size", 4, 1, 24, unit="MP", help="larger images reduced to this"),
+        Parameter("megapixels", "Analysed size", 4, 1, 12, unit="MP", help="larger images reduced to this"),
     ),
     guide=Guide(
         shows="Areas found twice in the image, also turned or resized: two outlined areas joined by lines "

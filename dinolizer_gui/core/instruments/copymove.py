@@ -6,18 +6,21 @@
    every position reported is in the displayed image's pixels all the same.
 2. Matches within the image: each descriptor's nearest neighbours among all the
    others (the very nearest is itself, left out), kept by the ratio test
-   d1 < ratio * d2, generalised as in Amerini et al. (2011, "g2NN"): the second
-   neighbour is a match too when d2 < ratio * d3, so an area copied twice is
-   found twice. Matches between points closer than `min_distance` pixels (the
-   same structure seen twice) are dropped.
+   d1 < ratio * d2, generalised as in Amerini et al. (2011, "g2NN"): the
+   neighbours before the first ratio d_k / d_k+1 under `ratio` all match, so an
+   area copied twice or three times is found each time (an area repeated more
+   often is not: nothing sets its copies apart). Neighbours closer than
+   `min_distance` pixels to the keypoint (the same structure found again at
+   its own place) are left out before the ratio test.
 3. Clusters: matches whose two ends lie near the two ends of another match
    (within 5 % of the image's diagonal) are joined; in each group RANSAC fits
    an affine map of one end onto the other (cv2.estimateAffine2D, 3 px, its
    random choices seeded: the same image gives the same clusters), again on
-   what it left out, and a fit is reported only with at least `min_inliers`
-   (8 by default: on photographs without copies, chance matches that agree on
-   one map stay far below it) matches that agree with it and a map that neither flattens the area nor
-   changes its size by more than 4 times.
+   what it left out; fits of one copy found in two groups are joined. A fit is
+   reported only with at least `min_inliers` matches that agree with it (8 by
+   default: on photographs without copies, chance matches agreeing on one map
+   stay far below it) and a map that neither flattens the area nor changes its
+   size by more than 4 times.
 
 Which of two copies is the original cannot be told from the pixels: the
 "source" is the one nearer the top of the image (then the left), and the affine
@@ -40,12 +43,13 @@ from .base import InstrumentResult
 MIN_INLIERS = 8  # the default least number of agreeing matches a reported cluster has
 MAX_KEYPOINTS = 16_000  # the strongest kept: every pair of them is compared (about a second)
 MAX_MATCHES = 4000  # the closest kept for grouping
+MAX_FITS_PER_GROUP = 16  # RANSAC runs on one group of matches (a repeated pattern could feed it for long)
 LINK_FRACTION = 0.05  # matches join when their ends lie within this fraction of the diagonal
 RANSAC_PIXELS = 3.0
 RANSAC_SEED = 20090101
 MAX_SCALE_CHANGE = 4.0
 QUERY_CHUNK = 1024  # descriptors matched at once: a 1024 x keypoints float32 matrix (64 MB at 16 000)
-NEIGHBOURS = 3  # the nearest three other than the keypoint itself: the ratio test and g2NN's second match
+NEIGHBOURS = 5  # the nearest descriptors looked at, the keypoint's own left out: an area found up to 3 times
 CONTRAST = 0.02  # SIFT's contrast threshold (0.04 by default): keypoints in fainter texture, as copies need
 Point = tuple[float, float]
 
@@ -137,7 +141,10 @@ def copy_move(
     keypoints, descriptors = cv2.SIFT_create(  # type: ignore[attr-defined]
         nfeatures=MAX_KEYPOINTS, contrastThreshold=CONTRAST
     ).detectAndCompute(grey, None)
-    points = np.array([keypoint.pt for keypoint in keypoints], np.float32).reshape(-1, 2) / scale
+    # pixel centres of the reduced image, placed on the image's own: (x + 0.5) / scale - 0.5
+    points = (
+        np.array([keypoint.pt for keypoint in keypoints], np.float32).reshape(-1, 2) + 0.5
+    ) / scale - 0.5
     yield Progress(1, 3, "copy-move: matching")
     pairs = yield from _matched_pairs(
         points, descriptors, float(params["ratio"]), float(params["min_distance"])
@@ -185,19 +192,32 @@ def _matched_pairs(
         neighbours = np.take_along_axis(neighbours, order, axis=1)
         distances = np.take_along_axis(distances, order, axis=1)
         for query, row, near in zip(queries.tolist(), neighbours.tolist(), distances.tolist(), strict=True):
-            for rank in range(len(row) - 1):  # g2NN: d_k < ratio * d_k+1, from the nearest on
-                if near[rank] >= ratio * near[rank + 1]:
-                    break
-                other = row[rank]
-                if math.dist(points[query], points[other]) < min_distance:
-                    continue
+            for other, jump in _g2nn(points, query, row, near, ratio, min_distance):
                 first, second = sorted((query, other), key=lambda index: (place[index], index))
                 key = (int(place[first]), int(place[second]))
-                candidate = (near[rank] / max(near[rank + 1], 1e-12), first, second)
+                candidate = (jump, first, second)
                 found[key] = min(found.get(key, candidate), candidate)
         yield Progress(int(queries[-1]) + 1, count, "copy-move: matching")
     ordered = sorted(found.values())[:MAX_MATCHES]
     return np.array([(first, second) for _, first, second in ordered], np.int64).reshape(-1, 2)
+
+
+def _g2nn(
+    points: np.ndarray, query: int, row: list[int], near: list[float], ratio: float, min_distance: float
+) -> list[tuple[int, float]]:
+    """The query's matches among its nearest descriptors (nearest first): those before the first ratio
+    d_k / d_k+1 under `ratio`, with that ratio; neighbours lying within `min_distance` pixels of the query
+    (the same structure found again at its own place) are left out first."""
+    apart = [
+        (other, distance)
+        for other, distance in zip(row, near, strict=True)
+        if math.dist(points[query], points[other]) >= min_distance
+    ]
+    for rank in range(len(apart) - 1):
+        jump = apart[rank][1] / max(apart[rank + 1][1], 1e-12)
+        if jump < ratio:
+            return [(other, jump) for other, _ in apart[: rank + 1]]
+    return []
 
 
 def _nearest(
@@ -262,9 +282,11 @@ Fit = tuple[np.ndarray, np.ndarray, np.ndarray]  # source points, target points,
 
 def _fits(source: np.ndarray, target: np.ndarray, min_inliers: int, tolerance: float) -> list[Fit]:
     """Affine maps that at least `min_inliers` matches agree with, found one after another (RANSAC)."""
-    found = []
+    found: list[Fit] = []
     remaining = np.arange(len(source))
-    while len(remaining) >= max(min_inliers, 3):
+    for _ in range(MAX_FITS_PER_GROUP):
+        if len(remaining) < max(min_inliers, 3):
+            break
         affine, agree = _ransac(source[remaining], target[remaining], tolerance)
         if affine is None or int(agree.sum()) < min_inliers:
             break
@@ -329,11 +351,11 @@ def _cluster(source: np.ndarray, target: np.ndarray, affine: np.ndarray) -> Clus
     if tuple(target.mean(axis=0)[::-1]) < tuple(source.mean(axis=0)[::-1]):
         source, target = target, source
         affine = cv2.invertAffineTransform(affine)
-    rows = tuple(tuple(float(value) for value in row) for row in affine)
+    (a, b, tx), (c, d, ty) = affine.tolist()
     pairs = [
         ((float(s[0]), float(s[1])), (float(t[0]), float(t[1]))) for s, t in zip(source, target, strict=True)
     ]
-    return Cluster(_box(source), _box(target), rows, pairs)  # type: ignore[arg-type]
+    return Cluster(_box(source), _box(target), ((a, b, tx), (c, d, ty)), pairs)
 
 
 def _box(points: np.ndarray) -> tuple[int, int, int, int]:
