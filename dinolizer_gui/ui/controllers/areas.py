@@ -99,7 +99,7 @@ class RowAreas(QObject):
             self._map(item, name)
             for item in self.items
             if item.sha256 is not None
-            for name, summary in item.models.items()
+            for name, summary in list(item.models.items())  # a copy: the batch adds to it on its thread
             if summary.marked_area is not None
         }
         wanted -= self.known.keys() | self._unreadable
