@@ -93,7 +93,7 @@ def _mask(args) -> int:
     from PIL import Image
 
     from ..core.io.images import load_image
-    from ..core.session.findings import findings_mask
+    from ..core.store.decisions import findings_mask
 
     store, _ = _place(args)
     image = load_image(args.image)

@@ -136,7 +136,7 @@ RUN_OUTPUT = re.compile(
     r"|precision_recall\.png|iou_per_image\.png|roc\.png|\d{4}_[A-Za-z0-9._-]+)$"
 )
 IMAGE_OUTPUT = re.compile(
-    r"^([a-z0-9]+_(mask|overlay|heatmap|stability(overlay)?)\.png|agreement\.png|exif_thumbnail\.png"
+    r"^([a-z0-9]+_(mask|overlay|heatmap|stability(overlay)?)\.png|agreement\.png|exif_thumbnail\.png|findings\.png"
     r"|[a-z0-9]+_probability\.npy)$"
 )
 TEMPORARY = re.compile(r"^\..+\.\d+\.[0-9a-f]{8}\.tmp$")  # write_atomic's, left by a process killed mid-write

@@ -8,13 +8,18 @@ from pathlib import Path
 from ..io.outputs import write_atomic
 from ..maps.stability import MEANING as STABILITY_MEANING
 from .sections import (
+    FINDINGS_CAPTION,
+    FINDINGS_TITLE,
     Row,
     agreement_caption,
     case_rows,
     cover_rows,
+    decision_rows,
+    has_findings,
     hash_problem,
     image_rows,
     log_rows,
+    mark_rows,
     model_rows,
     parameter_rows,
     provenance_rows,
@@ -84,7 +89,23 @@ def _image_section(entry: dict, report: dict) -> str:
         parts.append(
             f"<figure><img src='{entry['agreement']['image']}'><figcaption>{caption}</figcaption></figure>"
         )
-    return "".join(parts) + "</section>"
+    return "".join(parts) + _findings_part(entry, report) + "</section>"
+
+
+def _findings_part(entry: dict, report: dict) -> str:
+    """The examiner's own marks and decisions, after the models' figures and boxed apart from them."""
+    if not has_findings(entry):
+        return ""
+    parts = [f"<div class=findings><h3>{escape(FINDINGS_TITLE)}</h3>"]
+    if entry.get("findings_figure"):
+        parts.append(
+            f"<figure><img src='{entry['findings_figure']}'>"
+            f"<figcaption>{escape(FINDINGS_CAPTION)}</figcaption></figure>"
+        )
+    for rows in (mark_rows(entry), decision_rows(entry, report)):
+        if len(rows) > 1:
+            parts.append(_grid(rows))
+    return "".join(parts) + "</div>"
 
 
 def write_html(report: dict, results_dir: Path, path: Path) -> Path:
@@ -123,6 +144,7 @@ def write_html(report: dict, results_dir: Path, path: Path) -> Path:
         ".mono{font-family:monospace}"
         ".panels{display:flex;gap:8px}figure{margin:4px}img{max-width:340px}"
         ".verdict{border:2px solid #1f618d;background:#f4f9fd;padding:6px;margin:6px 0}"
+        ".findings{border:2px solid #1f618d;padding:6px;margin:10px 0}"
     )
     page = (
         f"<!doctype html><html><head><meta charset=utf-8><title>Report {escape(case['case_number'])}"

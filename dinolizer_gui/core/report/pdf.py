@@ -34,14 +34,19 @@ from ..io.names import path_of
 from ..io.outputs import write_atomic
 from ..maps.stability import MEANING as STABILITY_MEANING
 from .sections import (
+    FINDINGS_CAPTION,
+    FINDINGS_TITLE,
     REGION_HEADER,
     Row,
     agreement_caption,
     case_rows,
     cover_rows,
+    decision_rows,
+    has_findings,
     hash_problem,
     image_rows,
     log_rows,
+    mark_rows,
     model_rows,
     parameter_rows,
     provenance_rows,
@@ -94,6 +99,9 @@ def pdf_styles() -> Styles:
         ),
         "body": body,
         "small": ParagraphStyle("small", parent=body, fontSize=7, leading=9),
+        "findings": ParagraphStyle(
+            "findings", parent=body, fontSize=10, leading=13, textColor=colors.HexColor("#1f618d")
+        ),
         "mono": ParagraphStyle("mono", parent=body, fontName="Courier", fontSize=6.8, leading=8.5),
         "alert": ParagraphStyle(
             "alert",
@@ -245,7 +253,26 @@ def _image_page(entry: dict, report: dict, results_dir: Path, styles: Styles) ->
             TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)])
         )
         story += [Spacer(1, 2 * mm), table]
-    return story + _provenance_block(entry, styles)
+    return story + _findings_block(entry, report, results_dir, styles) + _provenance_block(entry, styles)
+
+
+def _findings_block(entry: dict, report: dict, results_dir: Path, styles: Styles) -> list[Flowable]:
+    """The examiner's own marks and decisions, after the models' figures and boxed apart from them."""
+    if not has_findings(entry):
+        return []
+    story: list[Flowable] = [Spacer(1, 3 * mm), paragraph(FINDINGS_TITLE, styles["findings"])]
+    if entry.get("findings_figure"):
+        figure = PILImage.open(results_dir / entry["findings_figure"])
+        story += [picture(figure, PAGE_WIDTH * 0.6), paragraph(FINDINGS_CAPTION, styles["small"])]
+    marks, decisions = mark_rows(entry), decision_rows(entry, report)
+    width = PAGE_WIDTH
+    if len(marks) > 1:
+        widths = [w * width for w in (0.05, 0.12, 0.1, 0.15, 0.25, 0.09, 0.1, 0.14)]
+        story += [Spacer(1, 2 * mm), grid_table(marks, widths, styles, header=True)]
+    if len(decisions) > 1:
+        widths = [w * width for w in (0.12, 0.1, 0.1, 0.2, 0.22, 0.1, 0.16)]
+        story += [Spacer(1, 2 * mm), grid_table(decisions, widths, styles, header=True)]
+    return story
 
 
 def _provenance_block(entry: dict, styles: Styles) -> list[Flowable]:

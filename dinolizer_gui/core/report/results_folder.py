@@ -14,7 +14,7 @@ import re
 import struct
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,6 +43,9 @@ from ..maps.render import (
     stability_layer,
 )
 from ..maps.stability import StabilityAt
+from ..store.decisions import RegionState, confirmed_mask, region_states
+from ..store.findings import Findings
+from .findings import findings_figure, findings_record
 from .run_record import iso_time
 
 CHECKPOINT_SECONDS = 30.0
@@ -111,6 +114,9 @@ class _ImageFiles:
     models: dict[str, dict] = field(default_factory=dict)  # results.json entries of the models written
     # bit-packed masks, for the agreement image
     masks: dict[str, tuple[np.ndarray, tuple[int, int]]] = field(default_factory=dict)
+    findings: Findings | None = None  # the examiner's, read once from the store
+    states: dict[str, list[RegionState]] = field(default_factory=dict)  # each model's regions, decided
+    confirmed: np.ndarray | None = None  # the confirmed regions' pixels, every model's
 
 
 class ResultsWriter:
@@ -128,9 +134,11 @@ class ResultsWriter:
         overlay_opacity: float = 0.5,
         positions: dict[str, int] | None = None,
         trust_anchors: str = "",
+        findings_of: Callable[[str], Findings] | None = None,
     ):
         """`positions` numbers the images (folders, order in results.json) when they finish out of order;
-        `trust_anchors` (PEM) are the Content Credentials signers the user trusts."""
+        `trust_anchors` (PEM) are the Content Credentials signers the user trusts; `findings_of` gives the
+        examiner's marks and decisions on an image by its SHA-256 (the results store's)."""
         self.out_dir = make_folder(out_dir)
         mark_output_folder(self.out_dir)
         self.document = {"schema": RESULTS_SCHEMA, "version": RESULTS_VERSION, **run_info, "images": []}
@@ -143,18 +151,40 @@ class ResultsWriter:
         self._counts = dict.fromkeys(("images", "ok", "error", "skipped"), 0)
         self.journal = self.out_dir / "results.jsonl"
         self.trust_anchors = trust_anchors
+        self.findings_of = findings_of
         self._written_at = time.monotonic()
 
     def add_model(self, item: FinishedItem, image: LoadedImage, name: str, model: ModelOutcome) -> None:
-        files = self._pending.get(item.path)
-        if files is None:
-            number = self.positions.get(item.path, len(self.document["images"]) + 1)
-            folder = f"{number:04d}_{_safe_stem(item.path)}"
-            files = self._pending[item.path] = _ImageFiles(folder)
-            make_folder(self.out_dir / folder)
+        files = self._files(item.path)
         files.models[name], mask = self._save_model(files.folder, name, image, model)
         if mask is not None:
             files.masks[name] = (np.packbits(mask), mask.shape)
+            self._decided(files, image.sha256, name, model)
+
+    def _files(self, path: str) -> _ImageFiles:
+        """The image's folder of files (made on first use)."""
+        files = self._pending.get(path)
+        if files is None:
+            number = self.positions.get(path, len(self.document["images"]) + 1)
+            files = self._pending[path] = _ImageFiles(f"{number:04d}_{_safe_stem(path)}")
+            make_folder(self.out_dir / files.folder)
+        return files
+
+    def _findings(self, files: _ImageFiles, sha256: str) -> Findings | None:
+        if files.findings is None and self.findings_of is not None:
+            files.findings = self.findings_of(sha256)
+        return files.findings
+
+    def _decided(self, files: _ImageFiles, sha256: str, name: str, model: ModelOutcome) -> None:
+        """The examiner's decisions on this model's regions, on its map at the run's threshold."""
+        findings = self._findings(files, sha256)
+        probability, threshold = model.run.probability, model.summary.threshold
+        if findings is None or probability is None or threshold is None:
+            return
+        if any(decision.model == name for decision in findings.decisions):
+            files.states[name] = region_states(findings, name, probability, threshold)
+            confirmed = confirmed_mask(findings, name, probability)
+            files.confirmed = confirmed if files.confirmed is None else files.confirmed | confirmed
 
     def add(self, item: FinishedItem, outcome: ImageOutcome | None) -> dict:
         """Finish one batch item; a duplicate (no outcome) points at its first copy's files."""
@@ -172,6 +202,8 @@ class ResultsWriter:
         elif outcome is None:
             raise ValueError(f"{item.path}: only a duplicate finishes without an outcome")
         else:
+            if outcome.ok and outcome.image is not None and self.findings_of is not None:
+                self._findings(self._files(item.path), outcome.image.sha256)
             entry = self._entry(outcome, self._pending.pop(item.path, None))
             for name, summary in item.models.items():
                 if name in entry["models"]:
@@ -230,6 +262,18 @@ class ResultsWriter:
                 "models": list(files.masks),
                 "colours": {"first only": "orange", "second only": "blue", "both": "magenta"},
             }
+        if outcome.ok and image is not None and files is not None and files.findings is not None:
+            entry.update(self._findings_entry(image, files, files.findings))
+        return entry
+
+    def _findings_entry(self, image: LoadedImage, files: _ImageFiles, findings: Findings) -> dict:
+        """`annotations` and `region_decisions` as results.json carries them, and the findings figure (when
+        there is something to draw)."""
+        entry: dict[str, Any] = findings_record(findings, files.states)
+        if findings.marks or (files.confirmed is not None and files.confirmed.any()):
+            relative = f"{files.folder}/findings.png"
+            write_png(self.out_dir / relative, findings_figure(image.rgb, findings.marks, files.confirmed))
+            entry["findings_figure"] = relative
         return entry
 
     def _provenance(self, path: str, files: _ImageFiles | None) -> dict:

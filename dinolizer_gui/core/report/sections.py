@@ -313,6 +313,61 @@ def verdict_line(verdict: dict) -> str:
     )
 
 
+FINDINGS_TITLE = "The examiner's findings (a person's marks and decisions, not a model output)"
+FINDINGS_CAPTION = (
+    "The examiner's marks, numbered as in the table, each category in its own colour and line (manipulated: "
+    "red, solid; suspicious: orange, dashed; reference: blue, dotted; comment: grey, dash-dot); the models' "
+    "regions the examiner confirmed outlined in green. Rejected regions are not part of the findings."
+)
+MARK_HEADER = ["#", "Category", "Shape", "Label", "Note", "Area px", "Who", "When (UTC)"]
+DECISION_HEADER = ["Model", "Region", "Decision", "On this report's map", "Note", "Who", "When (UTC)"]
+
+
+def has_findings(entry: dict) -> bool:
+    return bool(entry.get("annotations") or entry.get("region_decisions"))
+
+
+def mark_rows(entry: dict) -> list[list[str]]:
+    """The marks' table: a header, then one row per mark, numbered as on the findings figure."""
+    return [MARK_HEADER] + [
+        [
+            str(mark["number"]),
+            mark["category"],
+            mark["shape"],
+            mark["label"],
+            mark["note"],
+            f"{mark['area_pixels']:,.0f}",
+            mark["author"],
+            mark["modified"],
+        ]
+        for mark in entry.get("annotations") or []
+    ]
+
+
+def decision_rows(entry: dict, report: dict) -> list[list[str]]:
+    """The decisions on the models' regions, each with its state on this report's map: a decision belongs to
+    the region's pixels at the threshold it was made at."""
+    rows = [DECISION_HEADER]
+    for decision in entry.get("region_decisions") or []:
+        title = report["models"].get(decision["model"], {}).get("title", decision["model"])
+        if decision["state_now"] == "changed since decided":
+            now = "CHANGED since decided (another threshold or other weights): not carried"
+        else:
+            now = f"region {decision['region_now']}"
+        rows.append(
+            [
+                title,
+                f"{decision['region']} at {decision['threshold']:.2f}",
+                decision["decision"],
+                now,
+                decision["note"],
+                decision["author"],
+                decision["time"],
+            ]
+        )
+    return rows
+
+
 def precision_text(model: dict) -> str:
     """The precision a model computed in and why (results written before it was recorded say so)."""
     if "precision" not in model:

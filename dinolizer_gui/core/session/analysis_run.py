@@ -133,6 +133,7 @@ class AnalysisRun:
             save_probability=request.outputs.save_probability,
             positions=self.positions,
             trust_anchors=request.trust_anchors,
+            findings_of=self.workspace.store.findings if self.workspace.store is not None else None,
         )
         self.done = 0
 

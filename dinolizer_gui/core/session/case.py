@@ -37,6 +37,8 @@ from .inputs import scan_inputs
 
 if TYPE_CHECKING:
     from ..engine.device import Runtime
+    from ..models.model_like import ModelLike
+    from .batch import BatchItem
 
 CASE_FILE, LOG_FILE, STORE_DIR, RUNS_DIR, COPIES_DIR = "case.json", "audit.jsonl", "store", "runs", "evidence"
 CASE_SCHEMA = "dinolizer-gui/case"
@@ -708,7 +710,14 @@ def entry_summary(data: dict, short: bool = False) -> str:
     return ", ".join(parts)
 
 
-def record_analyses(case: Case, item, sha256: str, localizers: list, runtimes: dict, options) -> None:
+def record_analyses(
+    case: Case,
+    item: BatchItem,
+    sha256: str,
+    localizers: Sequence[ModelLike],
+    runtimes: dict[str, Runtime],
+    options: AnalysisOptions,
+) -> None:
     """Record in the case's log each model's analysis of a finished batch item (computed or stored)."""
     for localizer in localizers:
         summary = item.models.get(localizer.name)

@@ -20,9 +20,10 @@ import stat
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import BinaryIO
 
 from ..io.names import for_terminal
 from ..io.outputs import contains, write_atomic
@@ -200,7 +201,7 @@ def _export(case: Case, out: Path, commit: bool) -> Exported:
     packed_log = log_bytes + payload
     digests: dict[str, str] = {}
 
-    def write(handle) -> None:
+    def write(handle: BinaryIO) -> None:
         package = StoredZipWriter(handle)
         for name in package_order([*members, LOG_FILE]):
             if name == LOG_FILE:
@@ -267,7 +268,7 @@ def _pack(package: StoredZipWriter, path: Path, name: str) -> str:
     digest = hashlib.sha256()
     with os.fdopen(open_regular(path), "rb") as source:
 
-        def chunks():
+        def chunks() -> Iterator[bytes]:
             while chunk := source.read(1 << 20):
                 digest.update(chunk)
                 yield chunk
@@ -362,7 +363,9 @@ def _verify_package_file(
     return result
 
 
-def _check_layout(result: Verification, handle, members: dict[str, zipfile.ZipInfo], size: int) -> None:
+def _check_layout(
+    result: Verification, handle: BinaryIO, members: dict[str, zipfile.ZipInfo], size: int
+) -> None:
     """Every byte of the package outside its members' data (their CRC and the log check those) must be the
     byte a package of these contents has: headers, order, timestamps, comments, anything appended."""
     names = package_order(list(members))
@@ -381,7 +384,7 @@ def _check_layout(result: Verification, handle, members: dict[str, zipfile.ZipIn
         )
 
 
-def _bytes_at(handle, offset: int, count: int) -> bytes:
+def _bytes_at(handle: BinaryIO, offset: int, count: int) -> bytes:
     handle.seek(offset)
     return handle.read(count)
 

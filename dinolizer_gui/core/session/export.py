@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from ..maps.outcome import ModelOutcome
 from ..progress import Progress
 from ..report.content import CaseInfo, write_reports
 from ..report.results_folder import ResultsWriter
+from ..store.findings import Findings
 from .batch import BatchItem, ItemStatus
 from .case import Case
 from .jobs import load_models, stored_results
@@ -28,11 +29,13 @@ def export_outcomes(
     case: CaseInfo,
     in_case: Case | None = None,
     trust_anchors: str = "",
+    findings_of: Callable[[str], Findings] | None = None,
 ) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
     """Write each (batch item, its outcome, model outcomes by name) as it comes (masks, overlays, heat maps,
-    results.json), then the reports. A duplicate's outcome is None: it points at its first copy. Made in a
-    case (`in_case`), the reports carry its log and are recorded in it."""
-    writer = ResultsWriter(Path(out_dir), run_info, trust_anchors=trust_anchors)
+    results.json, the examiner's findings from `findings_of`), then the reports. A duplicate's outcome is
+    None: it points at its first copy. Made in a case (`in_case`), the reports carry its log and are recorded
+    in it."""
+    writer = ResultsWriter(Path(out_dir), run_info, trust_anchors=trust_anchors, findings_of=findings_of)
     total = count + 1
     yield Progress(0, total, "writing images")
     for done, (item, outcome, models) in enumerate(outcomes, 1):
@@ -134,6 +137,14 @@ def _export_claimed(
 
     return (
         yield from export_outcomes(
-            outcomes(), len(items), run_info, folder, formats, case, workspace.case, workspace.trust_anchors()
+            outcomes(),
+            len(items),
+            run_info,
+            folder,
+            formats,
+            case,
+            workspace.case,
+            workspace.trust_anchors(),
+            workspace.store.findings if workspace.store is not None else None,
         )
     )

@@ -5,23 +5,19 @@ interchange of findings between stores and examiners."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from ..io.hashing import sha256_of_file
-from ..maps.postprocess import Region, binary_mask, find_regions, region_labels
 from ..store.findings import (
     Findings,
     FindingsError,
     Mark,
+    Points,
     RegionDecision,
     from_interchange,
     interchange,
-    rasterise,
-    region_fingerprint,
     utc_now,
 )
 from ..store.results import ResultStore
@@ -46,12 +42,12 @@ class FindingsEditor:
         self._redo: list[Findings] = []
 
     # --- changes -------------------------------------------------------------------------------
-    def add(self, shape: str, points, category: str, label: str = "", note: str = "") -> Mark:
+    def add(self, shape: str, points: Points, category: str, label: str = "", note: str = "") -> Mark:
         mark = Mark.new(shape, points, category, self.author, label, note)
         self._change(lambda f: replace(f, marks=[*f.marks, mark]))
         return mark
 
-    def change(self, mark_id: str, **fields) -> Mark:
+    def change(self, mark_id: str, **fields: object) -> Mark:
         mark = self._existing(mark_id).changed(**fields)
         self._change(lambda f: replace(f, marks=[mark if m.id == mark_id else m for m in f.marks]))
         return mark
@@ -103,7 +99,7 @@ class FindingsEditor:
             raise FindingsError(f"no mark {mark_id} on this image")
         return mark
 
-    def _change(self, change) -> None:
+    def _change(self, change: Callable[[Findings], Findings]) -> None:
         self._undo = [*self._undo[-(UNDO_DEPTH - 1) :], self.findings]
         self._redo = []
         self._commit(change(self.findings))
@@ -145,86 +141,6 @@ def changes(old: Findings, new: Findings) -> list[tuple[str, dict]]:
 def _mark_data(mark: Mark) -> dict:
     return {"mark": mark.id, "shape": mark.shape, "category": mark.category, "label": mark.label,
             "note": mark.note, "geometry_sha256": mark.geometry_sha256}  # fmt: skip
-
-
-# --- regions against decisions ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class RegionState:
-    region: Region
-    fingerprint: str
-    decision: str  # "unreviewed", "confirmed", "rejected", or "changed since decided"
-    decided: RegionDecision | None  # the decision it carries, or the one made on its number that changed
-
-    @property
-    def text(self) -> str:
-        if self.decision == "changed since decided" and self.decided is not None:
-            return f"changed since decided ({self.decided.decision} at {self.decided.threshold:.2f})"
-        return self.decision
-
-
-def region_states(
-    findings: Findings, model: str, probability: np.ndarray, threshold: float
-) -> list[RegionState]:
-    """Each region of a model's map at `threshold`, with the examiner's decision on its very pixels; a
-    region whose number carries a decision made on other pixels is "changed since decided"."""
-    mask = binary_mask(probability, threshold)
-    labels, order = region_labels(mask)
-    states = []
-    for region, label in zip(find_regions(probability, mask), order, strict=True):
-        fingerprint = region_fingerprint(labels, label, (region.x, region.y, region.width, region.height))
-        decided = findings.decision(model, fingerprint, region.index, threshold)
-        if decided is not None:
-            states.append(RegionState(region, fingerprint, decided.decision, decided))
-            continue
-        earlier = next((d for d in findings.decisions if d.model == model and d.region == region.index), None)
-        state = "changed since decided" if earlier is not None else "unreviewed"
-        states.append(RegionState(region, fingerprint, state, earlier))
-    return states
-
-
-def unreviewed_count(states: Sequence[RegionState]) -> int:
-    return sum(state.decision in ("unreviewed", "changed since decided") for state in states)
-
-
-def confirmed_mask(findings: Findings, model: str, probability: np.ndarray) -> np.ndarray:
-    """The pixels of the regions confirmed on this model's map, each at the threshold it was decided at."""
-    union = np.zeros(probability.shape, bool)
-    for decision in findings.decisions:
-        if decision.model != model or decision.decision != "confirmed":
-            continue
-        mask = binary_mask(probability, decision.threshold)
-        labels, order = region_labels(mask)
-        for region, label in zip(find_regions(probability, mask), order, strict=True):
-            box = (region.x, region.y, region.width, region.height)
-            if region_fingerprint(labels, label, box) == decision.fingerprint:
-                union |= labels == label
-    return union
-
-
-def findings_mask(findings: Findings, size: tuple[int, int], maps: dict[str, np.ndarray]) -> np.ndarray:
-    """The examiner's findings as a ground-truth mask: the union of the *manipulated* marks and of the regions
-    confirmed on the given models' maps (by model name)."""
-    width, height = size
-    union = np.zeros((height, width), bool)
-    for mark in findings.marks:
-        if mark.category == "manipulated":
-            union |= rasterise(mark, size)
-    for model, probability in maps.items():
-        if probability.shape == union.shape:
-            union |= confirmed_mask(findings, model, probability)
-    return union
-
-
-def mark_from_mask(mask: np.ndarray, category: str, author: str, label: str = "") -> list[Mark]:
-    """A mask PNG taken as marks: one polygon per outer contour of its pixels."""
-    import cv2
-
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    return [
-        Mark.new("polygon", [[float(x), float(y)] for x, y in contour[:, 0]], category, author, label)
-        for contour in contours
-        if len(contour) >= 3
-    ]
 
 
 # --- interchange --------------------------------------------------------------------------------------

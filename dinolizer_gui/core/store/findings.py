@@ -23,6 +23,7 @@ import json
 import math
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 
@@ -36,6 +37,16 @@ INTERCHANGE_VERSION = 1
 MAX_POINTS = 100_000  # a freehand outline with more vertices than this is not one the viewer draws
 HEX64 = re.compile(r"[0-9a-f]{64}")
 TWO_POINTS = ("rectangle", "ellipse", "arrow")
+Points = Sequence[Sequence[float]]  # [[x, y], ...] in image pixels
+# how the examiner's marks look wherever they are drawn (the viewer, the reports): a colour and a line per
+# category, apart from every model's colours, so a mark is never taken for a model's output
+CATEGORY_STYLES = {
+    "manipulated": ("#e6194b", "solid"),
+    "suspicious": ("#f58231", "dash"),
+    "reference": ("#4363d8", "dot"),
+    "comment": ("#808080", "dashdot"),
+}
+CONFIRMED_COLOUR = "#3cb44b"  # a region the examiner confirmed, outlined on the findings figure
 
 
 class FindingsError(ValueError):
@@ -59,7 +70,9 @@ class Mark:
     modified: str = ""
 
     @classmethod
-    def new(cls, shape: str, points, category: str, author: str, label: str = "", note: str = "") -> Mark:
+    def new(
+        cls, shape: str, points: Points, category: str, author: str, label: str = "", note: str = ""
+    ) -> Mark:
         now = utc_now()
         mark = cls(secrets.token_hex(8), shape, _points(points), category, label, note, author, now, now)
         mark.check()
@@ -116,10 +129,10 @@ class Mark:
     def moved(self, dx: float, dy: float) -> Mark:
         return replace(self, points=tuple((x + dx, y + dy) for x, y in self.points), modified=utc_now())
 
-    def changed(self, **fields) -> Mark:
+    def changed(self, **fields: object) -> Mark:
         if "points" in fields:
             fields["points"] = _points(fields["points"])
-        mark = replace(self, **fields, modified=utc_now())
+        mark = replace(self, **fields, modified=utc_now())  # type: ignore[arg-type]
         mark.check()
         return mark
 
@@ -303,7 +316,7 @@ def region_fingerprint(labels: np.ndarray, label: int, box: tuple[int, int, int,
     return digest.hexdigest()
 
 
-def _points(raw) -> tuple[tuple[float, float], ...]:
+def _points(raw: object) -> tuple[tuple[float, float], ...]:
     if not isinstance(raw, list | tuple) or len(raw) > MAX_POINTS:
         raise ValueError(f"points must be a list of at most {MAX_POINTS:,} [x, y] pairs")
     points = []

@@ -1,0 +1,126 @@
+"""The examiner's findings in a results folder and its reports: the marks and decisions as results.json
+carries them (`annotations`, `region_decisions`), and the findings figure — the image with the marks
+drawn and numbered and the confirmed regions outlined, apart from every model's own figure."""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+
+from ..store.decisions import RegionState
+from ..store.findings import CATEGORY_STYLES, CONFIRMED_COLOUR, Findings, Mark
+
+Colour = tuple[int, int, int]
+DASHES = {"solid": (1, 0), "dash": (12, 8), "dot": (3, 6), "dashdot": (12, 5, 3, 5)}
+
+
+def findings_record(findings: Findings, states: dict[str, list[RegionState]]) -> dict:
+    """`annotations` (each mark numbered as on the figure, with its area) and `region_decisions` (each
+    decision, and its state on the run's map at the run's threshold: `state_now`, `region_now`)."""
+    annotations = [
+        {**mark.to_record(), "number": number, "area_pixels": round(mark.area, 1)}
+        for number, mark in enumerate(findings.marks, 1)
+    ]
+    decisions = []
+    for decision in findings.decisions:
+        now = next((s for s in states.get(decision.model, []) if s.decided == decision), None)
+        carried = now if now is not None and now.decision == decision.decision else None
+        decisions.append(
+            {
+                **decision.to_record(),
+                "state_now": carried.decision if carried else "changed since decided",
+                "region_now": carried.region.index if carried else None,
+            }
+        )
+    return {"annotations": annotations, "region_decisions": decisions}
+
+
+def findings_figure(rgb: np.ndarray, marks: list[Mark], confirmed: np.ndarray | None) -> np.ndarray:
+    """The image with the confirmed regions outlined and the marks drawn in their category's colour and
+    line, each numbered."""
+    figure = rgb.copy()
+    thickness = max(2, round(max(rgb.shape[:2]) / 400))
+    if confirmed is not None and confirmed.any():
+        contours, _ = cv2.findContours(confirmed.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(figure, contours, -1, _rgb(CONFIRMED_COLOUR), thickness)
+    for number, mark in enumerate(marks, 1):
+        colour, line = CATEGORY_STYLES[mark.category]
+        for start, end in _segments(mark):
+            _line(figure, start, end, _rgb(colour), thickness, DASHES[line])
+        if mark.shape == "arrow":
+            _arrow_head(figure, mark, _rgb(colour), thickness)
+        _number(figure, mark, number, _rgb(colour), thickness)
+    return figure
+
+
+def _segments(mark: Mark) -> list[tuple[np.ndarray, np.ndarray]]:
+    points = _outline(mark)
+    closed = mark.shape != "arrow"
+    pairs = list(itertools.pairwise(points))
+    return pairs + ([(points[-1], points[0])] if closed and len(points) > 2 else [])
+
+
+def _outline(mark: Mark) -> list[np.ndarray]:
+    if mark.shape == "rectangle":
+        (x0, y0), (x1, y1) = mark.points
+        corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+        return [np.array(p, float) for p in corners]
+    if mark.shape == "ellipse":
+        x, y, w, h = mark.box
+        angles = np.linspace(0, 2 * np.pi, 72, endpoint=False)
+        return [np.array((x + w / 2 + w / 2 * np.cos(a), y + h / 2 + h / 2 * np.sin(a))) for a in angles]
+    return [np.array(p, float) for p in mark.points]
+
+
+def _line(
+    canvas: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    colour: Colour,
+    thickness: int,
+    pattern: tuple[int, ...],
+) -> None:
+    """A line drawn in a dash pattern (lengths in units of the line's thickness, on and off in turn)."""
+    length = float(np.hypot(*(end - start)))
+    if length == 0:
+        return
+    direction, unit, position, index = (end - start) / length, thickness * 1.5, 0.0, 0
+    while position < length:
+        step = pattern[index % len(pattern)] * unit
+        if index % 2 == 0 and step > 0:
+            a, b = start + direction * position, start + direction * min(length, position + step)
+            cv2.line(canvas, _pixel(a), _pixel(b), colour, thickness, cv2.LINE_AA)
+        position += max(step, 1.0)
+        index += 1
+
+
+def _arrow_head(canvas: np.ndarray, mark: Mark, colour: Colour, thickness: int) -> None:
+    tail, head = (np.array(p, float) for p in mark.points)
+    length = float(np.hypot(*(head - tail))) or 1.0
+    back, size = (tail - head) / length, max(8.0, thickness * 5.0)
+    side = np.array((-back[1], back[0]))
+    for wing in (back * size + side * size / 2, back * size - side * size / 2):
+        cv2.line(canvas, _pixel(head), _pixel(head + wing), colour, thickness, cv2.LINE_AA)
+
+
+def _number(canvas: np.ndarray, mark: Mark, number: int, colour: Colour, thickness: int) -> None:
+    """The mark's number on a white label at its top-left corner (its tail, for an arrow)."""
+    x, y = mark.points[0] if mark.shape == "arrow" else mark.box[:2]
+    scale = thickness * 0.45
+    text = str(number)
+    (width, height), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    left, top = int(max(0, x)), int(max(0, y - height - base - 2 * thickness))
+    cv2.rectangle(canvas, (left, top), (left + width + 2 * thickness, top + height + base + 2 * thickness),
+                  (255, 255, 255), -1)  # fmt: skip
+    cv2.putText(canvas, text, (left + thickness, top + height + thickness), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                colour, thickness, cv2.LINE_AA)  # fmt: skip
+
+
+def _pixel(point: np.ndarray) -> tuple[int, int]:
+    return round(float(point[0])), round(float(point[1]))
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
