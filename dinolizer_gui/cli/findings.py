@@ -98,22 +98,17 @@ def _mask(args) -> int:
     store, _ = _place(args)
     image = load_image(args.image)
     findings = store.findings(image.sha256)
-    maps, unread = {}, []
-    for decision in findings.decisions:
-        stored = (
-            store.get(decision.map_key) if decision.decision == "confirmed" and decision.map_key else None
-        )
-        if stored is not None and stored.map_path is not None:
-            maps[decision.model] = stored.load_run().probability
-        elif decision.decision == "confirmed":
-            unread.append(f"{decision.model} region {decision.region}")
-    size = (image.width, image.height)
-    mask = findings_mask(findings, size, maps)
+    models = {decision.model for decision in findings.decisions if decision.decision == "confirmed"}
+    maps = {model: store.maps_of(image.sha256, model) for model in models}
+    mask, missing = findings_mask(findings, (image.width, image.height), maps)
     Image.fromarray((mask * np.uint8(255)).astype(np.uint8)).save(args.out)
-    for name in unread:
-        say(f"warning: confirmed {name}: its map is not in the store: left out of the mask")
+    for decision in missing:
+        say(
+            f"warning: confirmed {decision.model} region {decision.region} (at {decision.threshold}): no map "
+            "in the store has that region's pixels: left out of the mask"
+        )
     say(f"findings mask written: {args.out} ({int(mask.sum()):,} pixels)")
-    return EXIT_SOME_FAILED if unread else EXIT_OK
+    return EXIT_SOME_FAILED if missing else EXIT_OK
 
 
 ACTIONS = {"export": _export, "import": _import, "mask": _mask}

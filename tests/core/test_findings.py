@@ -124,7 +124,8 @@ def test_the_findings_mask_is_manipulated_marks_and_confirmed_regions(tmp_path):
     states = region_states(editor.findings, "dinolizer", _map(), 0.5)
     editor.decide("dinolizer", 1, 0.5, "confirmed", fingerprint=states[0].fingerprint)
     editor.decide("dinolizer", 2, 0.5, "rejected", fingerprint=states[1].fingerprint)
-    mask = findings_mask(editor.findings, (64, 64), {"dinolizer": _map()})
+    mask, missing = findings_mask(editor.findings, (64, 64), {"dinolizer": [np.zeros((64, 64)), _map()]})
+    assert not missing
     expected = np.zeros((64, 64), bool)
     expected[0:10, 0:10] = True
     expected[20:40, 20:40] = True

@@ -121,3 +121,18 @@ def test_a_decision_on_a_region_that_changed_shape_is_said_not_carried(decided, 
     assert decision["state_now"] == "changed since decided" and decision["region_now"] is None
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(out / "report.pdf").pages).split())
     assert "CHANGED since decided" in text
+
+
+def test_the_findings_mask_holds_the_manipulated_marks_and_the_confirmed_region(decided):
+    root, photo, store = decided
+    out = root / "findings-mask.png"
+    assert main(["annotations", "mask", str(photo), "--out", str(out), "--store", str(store)]) == 0
+    mask = np.array(Image.open(out)) > 0
+    run_mask = np.array(Image.open(next((root / "first").glob("0001_*/dinolizer_mask.png")))) > 0
+    labels, order = region_labels(run_mask)
+    region_one = labels == order[0]
+    assert mask[region_one].all()  # the confirmed region, found again by its pixels on the stored map
+    assert mask[30:111, 20:121].all()  # the manipulated rectangle (corners included)
+    outside = ~region_one
+    outside[30:111, 20:121] = False
+    assert not mask[outside].any()  # nothing else: not the comment arrow, not the other regions

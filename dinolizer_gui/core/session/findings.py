@@ -60,10 +60,8 @@ class FindingsEditor:
         self._change(lambda f: replace(f, marks=[m for m in f.marks if m.id != mark_id]))
 
     def decide(self, model: str, region: int, threshold: float, decision: str, note: str = "",
-               map_key: str = "", fingerprint: str = "") -> RegionDecision:  # fmt: skip
-        made = RegionDecision(
-            model, region, threshold, decision, note, self.author, utc_now(), map_key, fingerprint
-        )
+               fingerprint: str = "") -> RegionDecision:  # fmt: skip
+        made = RegionDecision(model, region, threshold, decision, note, self.author, utc_now(), fingerprint)
         made.check()
 
         def apply(findings: Findings) -> Findings:

@@ -4,7 +4,7 @@ the confirmed regions, and the findings as a ground-truth mask (manipulated mark
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -52,33 +52,50 @@ def unreviewed_count(states: Sequence[RegionState]) -> int:
     return sum(state.decision in ("unreviewed", "changed since decided") for state in states)
 
 
+def decided_pixels(decision: RegionDecision, probability: np.ndarray) -> np.ndarray | None:
+    """The pixels of the region a decision was made on, when this map has it at the decision's threshold
+    (None: the map has no region with those very pixels)."""
+    mask = binary_mask(probability, decision.threshold)
+    labels, order = region_labels(mask)
+    for region, label in zip(find_regions(probability, mask), order, strict=True):
+        box = (region.x, region.y, region.width, region.height)
+        if region_fingerprint(labels, label, box) == decision.fingerprint:
+            return labels == label
+    return None
+
+
 def confirmed_mask(findings: Findings, model: str, probability: np.ndarray) -> np.ndarray:
     """The pixels of the regions confirmed on this model's map, each at the threshold it was decided at."""
     union = np.zeros(probability.shape, bool)
     for decision in findings.decisions:
-        if decision.model != model or decision.decision != "confirmed":
-            continue
-        mask = binary_mask(probability, decision.threshold)
-        labels, order = region_labels(mask)
-        for region, label in zip(find_regions(probability, mask), order, strict=True):
-            box = (region.x, region.y, region.width, region.height)
-            if region_fingerprint(labels, label, box) == decision.fingerprint:
-                union |= labels == label
+        if decision.model == model and decision.decision == "confirmed":
+            pixels = decided_pixels(decision, probability)
+            union |= pixels if pixels is not None else False
     return union
 
 
-def findings_mask(findings: Findings, size: tuple[int, int], maps: dict[str, np.ndarray]) -> np.ndarray:
-    """The examiner's findings as a ground-truth mask: the union of the *manipulated* marks and of the regions
-    confirmed on the given models' maps (by model name)."""
+def findings_mask(
+    findings: Findings, size: tuple[int, int], maps: Mapping[str, Sequence[np.ndarray]]
+) -> tuple[np.ndarray, list[RegionDecision]]:
+    """The examiner's findings as a ground-truth mask — the union of the *manipulated* marks and of the
+    confirmed regions, found by their pixels on the given maps of each model — and the confirmed decisions
+    none of those maps has the region of (left out of the mask)."""
     width, height = size
     union = np.zeros((height, width), bool)
     for mark in findings.marks:
         if mark.category == "manipulated":
             union |= rasterise(mark, size)
-    for model, probability in maps.items():
-        if probability.shape == union.shape:
-            union |= confirmed_mask(findings, model, probability)
-    return union
+    missing = []
+    for decision in findings.decisions:
+        if decision.decision != "confirmed":
+            continue
+        candidates = [p for p in maps.get(decision.model, []) if p.shape == union.shape]
+        pixels = next((found for p in candidates if (found := decided_pixels(decision, p)) is not None), None)
+        if pixels is None:
+            missing.append(decision)
+        else:
+            union |= pixels
+    return union, missing
 
 
 def mark_from_mask(mask: np.ndarray, category: str, author: str, label: str = "") -> list[Mark]:

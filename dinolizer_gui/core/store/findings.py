@@ -5,7 +5,7 @@ restart, a re-analysis, a rename and a threshold change.
 Marks are in image pixels, origin the top-left corner of the image as displayed (EXIF-oriented);
 rectangles and ellipses are given by two opposite corners of their box, arrows by tail and head, polygons
 and freehand outlines by their vertices. A decision belongs to a region's pixels: it records the map it
-was made on (the results-store key), the threshold and a fingerprint of the region's pixels at that
+was made at and a fingerprint of the region's pixels at that
 threshold, so a region that changes shape (another threshold, other weights) is "changed since decided"
 rather than silently carrying the decision.
 
@@ -13,7 +13,7 @@ The interchange document (`annotations export` / `import`, the reports' JSON) is
 
     {"version": 1, "images": [{"sha256", "path", "marks": [{"id", "shape", "points", "category", "label",
      "note", "author", "created", "modified"}], "region_decisions": [{"model", "region", "threshold",
-     "decision", "note", "author", "time", "map_key", "fingerprint"}]}]}
+     "decision", "note", "author", "time", "fingerprint"}]}]}
 """
 
 from __future__ import annotations
@@ -168,7 +168,6 @@ class RegionDecision:
     note: str = ""
     author: str = ""
     time: str = ""
-    map_key: str = ""  # the results-store key of the map it was made on ("": not known, e.g. imported)
     fingerprint: str = ""  # SHA-256 of the region's pixels at the threshold ("": not known)
 
     def check(self) -> None:
@@ -203,7 +202,7 @@ class RegionDecision:
                 region=region,
                 threshold=float(threshold),
                 decision=_text(record, "decision", required=True),
-                **{k: _text(record, k) for k in ("note", "author", "time", "map_key", "fingerprint")},
+                **{k: _text(record, k) for k in ("note", "author", "time", "fingerprint")},
             )
         except (TypeError, ValueError) as exc:
             raise FindingsError(

@@ -227,6 +227,25 @@ class ResultStore:
         score, width, height, created = numbers
         return StoredResult(key, row["model"], score, width, height, row["run"], map_path, created)
 
+    def maps_of(self, file_sha256: str, model: str) -> list[np.ndarray]:
+        """Every map stored for a file by one model (other weights, options or devices each have theirs);
+        damaged ones left out."""
+        with self._session() as db:
+            keys = [row["key"] for row in db.execute(
+                "SELECT key FROM results WHERE file_sha256 = ? AND model = ? AND map_file != ''",
+                (file_sha256, model),
+            )]  # fmt: skip
+        maps = []
+        for key in keys:
+            try:
+                stored = self.get(key)
+                run = stored.load_run() if stored is not None else None
+            except StoredResultDamaged:
+                continue
+            if run is not None and run.probability is not None:
+                maps.append(run.probability)
+        return maps
+
     def load(self, key: str) -> tuple[ModelRun, float] | None:
         """The stored run and its score, or None when none is stored. A damaged result is dropped (its map is
         then computed again) and StoredResultDamaged raised, so that the caller can say so."""
