@@ -29,7 +29,7 @@ def add_parser(commands) -> None:
 def run(args: argparse.Namespace) -> int:
     import hashlib
 
-    from ..core.io.names import path_record
+    from ..core.io.names import for_terminal, path_record
     from ..core.io.provenance import FileNotRead, provenance_from_bytes, read_file
     from ..core.session.batch import scan_inputs
 
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             **path_record(str(entry.path)),
             "sha256": None,
             "provenance": None,
-            "error": entry.problem or None,
+            "error": for_terminal(entry.problem) if entry.problem else None,
         }
         if not entry.problem:
             try:  # read once, only from a regular file (a pipe named x.jpg is refused, not waited on)
@@ -51,9 +51,11 @@ def run(args: argparse.Namespace) -> int:
                 record["sha256"] = hashlib.sha256(data).hexdigest()
                 record["provenance"] = provenance_from_bytes(data, anchors)[0]
             except FileNotRead as exc:
-                record["error"] = f"cannot be read: {exc}"
+                record["error"] = f"cannot be read: {for_terminal(str(exc))}"
             except Exception as exc:  # an unreadable file: its reason, and the others go on
-                record["error"] = f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
+                record["error"] = (
+                    f"cannot be read: {for_terminal(str(getattr(exc, 'strerror', None) or exc))}"
+                )
         unread = record["provenance"] is not None and record["provenance"]["c2pa"]["state"] == "error"
         failed += record["error"] is not None or unread
         images.append(record)
@@ -89,7 +91,8 @@ def _print(record: dict) -> None:
         say(f"  EXIF thumbnail: {verdict[thumbnail['matches']] if thumbnail['present'] else 'none'}")
     if jpeg := provenance["jpeg"]:
         tables = "standard" if jpeg["standard_tables"] else "non-standard"
-        images = f", {len(jpeg['mpf_images'])} more image(s) in its MPF index" if jpeg["mpf_images"] else ""
+        listed = len(jpeg["mpf_images"])
+        images = f", {listed} more image(s) its own MPF index declares (see below)" if listed else ""
         say(
             f"  JPEG: quality ~{jpeg['quality']} ({tables} tables), {jpeg['subsampling']}, "
             f"{'progressive' if jpeg['progressive'] else 'baseline'}, {jpeg['trailing_bytes']} trailing bytes"

@@ -264,7 +264,9 @@ def test_hostile_metadata_is_refused_part_by_part_and_the_rest_is_read(tmp_path)
         "PngImagePlugin.MAX_TEXT_CHUNK)",
     ]
     assert bombed["c2pa"]["state"] == "none" and bombed["generator_text"]["parameters"].startswith("aaaa")
-    jumbf = b"JP\0\0\0\0\0\1" + struct.pack(">I", 1) + b"jumb" + struct.pack(">Q", 1 << 40) + b"jumdc2pa"
+    description = b"jumd" + b"c2pa" + bytes.fromhex("00110010800000aa00389b71") + b"\x03c2pa\0"
+    jumbf = b"JP\0\0\0\0\0\1" + struct.pack(">I", 1) + b"jumb" + struct.pack(">Q", 1 << 40)
+    jumbf += struct.pack(">I", 4 + len(description)) + description
     segment = b"\xff\xeb" + struct.pack(">H", len(jumbf) + 2) + jumbf  # a JUMBF box claiming 1 TB
     (tmp_path / "jumbf.jpg").write_bytes(buffer.getvalue()[:2] + segment + buffer.getvalue()[2:])
     claimed = read_provenance(tmp_path / "jumbf.jpg")

@@ -36,7 +36,7 @@ def test_the_file_dock_and_the_triage_column_say_what_each_file_says(qtbot, wind
     assert _cell(window, signed, "File says") == "C2PA valid, declares AI"
     assert _cell(window, changed, "File says") == "C2PA INVALID, declares AI"
     assert _cell(window, plain, "File says") == ""
-    assert _cell(window, damaged, "File says") == "C2PA DAMAGED"  # never taken for a file without any
+    assert _cell(window, damaged, "File says") == "C2PA DAMAGED, declares AI"  # its AI declaration kept
     dock = window.triage_dock
     dock.filter_combo.setCurrentText("C2PA invalid")
     assert dock.proxy.rowCount() == 1

@@ -9,30 +9,27 @@ says why, and the others are read all the same. docs/provenance.md is the manual
 from __future__ import annotations
 
 import io
-from contextlib import nullcontext
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from PIL import Image, UnidentifiedImageError
 
 from ..images import ImageLoadError, read_regular_file
+from ..names import for_terminal
 from .containers import PNG_SIGNATURE, png_chunks
 from .credentials import credentials_result, read_credentials, source_name
 from .jpeg import jpeg_facts
-from .metadata import (
-    DATE_TAGS,
-    exif_damage,
-    exif_table,
-    generator_text,
-    png_texts,
-    printable,
-    xmp_facts,
-)
-from .thumbnail import exif_block, thumbnail_check
+from .metadata import DATE_TAGS, exif_damage, exif_of, exif_table, exif_texts, printable
+from .parts import WALKED, FileParts, file_parts
+from .texts import generator_text
+from .thumbnail import ThumbnailCheck, thumbnail_check
 from .trust_list import TrustList, c2pa_trust_list
+from .xmp import Packet, XmpReading, read_xmp
 
 MAX_BYTES = 1 << 30  # a file read for its metadata at most this far
-READER_VERSION = 2  # what a stored reading was made by: older readings are read again
+READER_VERSION = 3  # what a stored reading was made by: older readings are read again
 # declarations that a generative model made or edited the image
 AI_SOURCE_TYPES = {
     "trainedAlgorithmicMedia",
@@ -40,6 +37,8 @@ AI_SOURCE_TYPES = {
     "algorithmicMedia",
     "compositeSynthetic",
 }
+Provenance = dict[str, Any]
+T = TypeVar("T")
 
 
 def reading_key() -> str:
@@ -62,13 +61,13 @@ def read_file(path: Path | str) -> bytes:
         raise FileNotRead(exc.reason) from None
 
 
-def read_provenance(path: Path | str, anchors: str = "") -> dict:
+def read_provenance(path: Path | str, anchors: str = "") -> Provenance:
     """The provenance object of one file (docs/provenance.md); `anchors`: the user's own PEM trust anchors,
     added to the C2PA trust list."""
     return read_with_thumbnail(path, anchors)[0]
 
 
-def read_with_thumbnail(path: Path | str, anchors: str = "") -> tuple[dict, Image.Image | None]:
+def read_with_thumbnail(path: Path | str, anchors: str = "") -> tuple[Provenance, Image.Image | None]:
     """The provenance object, and the EXIF thumbnail decoded and oriented as the image (None: none, or not
     decodable) for the viewer and the reports to show beside the image."""
     return provenance_from_bytes(read_file(path), anchors)
@@ -76,49 +75,81 @@ def read_with_thumbnail(path: Path | str, anchors: str = "") -> tuple[dict, Imag
 
 def provenance_from_bytes(
     data: bytes, anchors: str = "", trust_list: TrustList | None = None
-) -> tuple[dict, Image.Image | None]:
+) -> tuple[Provenance, Image.Image | None]:
     """The provenance object of a file's bytes and its EXIF thumbnail; `trust_list`: the shipped C2PA trust
-    list when None."""
+    list when None. Every text in it is printable: characters that do not print as themselves escaped."""
     problems: list[str] = []
-    texts, notes = _guarded(lambda: png_texts(data), ({}, []), "text chunks", problems)
-    problems += notes
+    parts = _guarded(lambda: file_parts(data), FileParts(), "the file's structure", problems)
+    problems += parts.notes
     image = _opened(data, problems)
-    with image if image is not None else nullcontext():
-        exif, xmp, thumbnail, generated = _picture_parts(image, data, texts, problems)
-        jpeg = _jpeg(data, image, problems) if data[:2] == b"\xff\xd8" else None
-        file_format = (image.format or "") if image is not None else ""
-    c2pa = _with_xmp_reference(read_credentials(data, anchors, trust_list, file_format), xmp)
+    file_format = (image.format or parts.format) if image is not None else parts.format
+    if image is not None and parts.format not in WALKED:
+        _from_pillow(image, parts)
+    exif, thumbnail, exif_text = _exif_parts(parts, data, problems)
+    xmp = _guarded(lambda: read_xmp(parts.xmp), XmpReading(), "XMP", problems)
+    problems += xmp.problems
+    texts = parts.texts + exif_text + [(f"XMP {key}", value) for key, value in _xmp_texts(xmp.fields)]
+    nothing: tuple[dict[str, str], list[str]] = ({}, [])
+    generated, notes = _guarded(lambda: generator_text(texts), nothing, "generator text", problems)
+    problems += notes
+    jpeg = _jpeg(data, image, problems) if data[:2] == b"\xff\xd8" else None
+    if image is not None:
+        image.close()
+    c2pa = _with_xmp_reference(read_credentials(data, anchors, trust_list, file_format), xmp.fields)
     provenance = {
         "c2pa": c2pa,
-        "digital_source_types": c2pa["declarations"] + _xmp_declarations(xmp),
+        "digital_source_types": c2pa["declarations"] + _xmp_declarations(xmp.fields),
         "exif": exif,
         "dates": {tag: exif[key] for tag in DATE_TAGS for key in (tag, f"Exif.{tag}") if key in exif},
-        "xmp": xmp,
+        "xmp": xmp.fields,
+        "xmp_packets": xmp.packets,
         "thumbnail": thumbnail.as_dict() if thumbnail is not None else None,
         "generator_text": generated or None,
         "jpeg": jpeg,
         "problems": problems,
     }
     provenance["indications"] = indications(provenance, thumbnail.note if thumbnail else "")
-    return provenance, thumbnail.picture if thumbnail is not None else None
+    return _shown(provenance), thumbnail.picture if thumbnail is not None else None
 
 
-def _picture_parts(image: Image.Image | None, data: bytes, texts: dict, problems: list[str]):
-    """EXIF, XMP, the thumbnail's check and generator text: what needs the picture opened (nothing when
-    Pillow could not open it)."""
-    if image is None:
-        return {}, {}, None, {}
-    exif, notes = _guarded(lambda: exif_table(image), ({}, []), "EXIF", problems)
-    problems += notes + _guarded(lambda: exif_damage(exif_block(image, data)), [], "EXIF", problems)
-    packet = image.info.get("xmp") or texts.get("XML:com.adobe.xmp")
-    xmp, notes = _guarded(lambda: xmp_facts(packet), ({}, []), "XMP", problems)
+def _from_pillow(image: Image.Image, parts: FileParts) -> None:
+    """The EXIF and XMP Pillow found in a format whose container this reader does not walk (HEIF, AVIF…)."""
+    exif, xmp = image.info.get("exif"), image.info.get("xmp")
+    if isinstance(exif, bytes) and not parts.exif:
+        parts.exif = exif[6:] if exif[:6] == b"Exif\0\0" else exif
+    if isinstance(xmp, (bytes, str)) and not parts.xmp:
+        parts.xmp.append(Packet(f"{image.format} XMP", xmp.encode() if isinstance(xmp, str) else xmp))
+
+
+def _exif_parts(
+    parts: FileParts, data: bytes, problems: list[str]
+) -> tuple[dict[str, str], ThumbnailCheck | None, list[tuple[str, str]]]:
+    """EXIF, the thumbnail's check and the EXIF's text fields, from the EXIF block itself."""
+    if not parts.exif:
+        return {}, None, []
+    exif_data = _guarded(lambda: exif_of(parts.exif), None, "EXIF", problems)
+    problems += _guarded(lambda: exif_damage(parts.exif), [], "EXIF", problems)
+    if exif_data is None:
+        return {}, None, []
+    nothing: tuple[dict[str, str], list[str]] = ({}, [])
+    exif, notes = _guarded(lambda: exif_table(exif_data), nothing, "EXIF", problems)
     problems += notes
-    thumbnail = _guarded(lambda: thumbnail_check(image, data), None, "thumbnail", problems)
-    generated = _guarded(lambda: generator_text(image, texts), {}, "generator text", problems)
-    return exif, xmp, thumbnail, generated
+    thumbnail = _guarded(lambda: thumbnail_check(exif_data, parts.exif, data), None, "thumbnail", problems)
+    no_texts: list[tuple[str, str]] = []
+    texts = _guarded(lambda: exif_texts(exif_data), no_texts, "EXIF", problems)
+    return exif, thumbnail, texts
 
 
-def _jpeg(data: bytes, image: Image.Image | None, problems: list[str]) -> dict | None:
+def _xmp_texts(fields: dict[str, Any]) -> list[tuple[str, str]]:
+    """The XMP's text fields generators write into (CreatorTool, exif:UserComment, dc:description)."""
+    texts = []
+    for key in ("CreatorTool", "UserComment", "description"):
+        value = fields.get(key)
+        texts += [(key, item) for item in ([value] if isinstance(value, str) else value or [])]
+    return texts
+
+
+def _jpeg(data: bytes, image: Image.Image | None, problems: list[str]) -> dict[str, Any] | None:
     facts = _guarded(lambda: jpeg_facts(data), None, "JPEG structure", problems)
     if facts is None:
         return None
@@ -146,9 +177,9 @@ def _is_png(data: bytes) -> bool:
 
 
 def _opened(data: bytes, problems: list[str]) -> Image.Image | None:
-    """The picture for its metadata (nothing decoded yet); a PNG whose text chunk inflates beyond Pillow's
-    limit is opened again without its text chunks; a file Pillow cannot open is said (None), and what does
-    not need it (Content Credentials, the JPEG's structure) is read all the same."""
+    """The picture opened (nothing decoded yet): whether Pillow can, and the JPEG's ICC profile; a PNG whose
+    text chunks inflate beyond Pillow's limits is opened again without them; a file Pillow cannot open is
+    said (None), and what does not need it (everything but the ICC profile) is read all the same."""
     try:
         return Image.open(io.BytesIO(data))
     except ValueError as exc:
@@ -170,7 +201,20 @@ def _opened(data: bytes, problems: list[str]) -> Image.Image | None:
     return None
 
 
-def unreadable(reason: str) -> dict:
+def _shown(value: Any) -> Any:
+    """Every text in the object, keys too, with the characters that do not print as themselves escaped (as
+    the terminal shows them): a signer's name, a claim generator, an XMP field can hold C1 controls or
+    bidirectional overrides."""
+    if isinstance(value, str):
+        return for_terminal(value)
+    if isinstance(value, dict):
+        return {_shown(key): _shown(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shown(item) for item in value]
+    return value
+
+
+def unreadable(reason: str) -> Provenance:
     """The provenance object of a file that could not be read for it: every part empty, and why."""
     return {
         "c2pa": credentials_result("error", reason),
@@ -178,6 +222,7 @@ def unreadable(reason: str) -> dict:
         "exif": {},
         "dates": {},
         "xmp": {},
+        "xmp_packets": [],
         "thumbnail": None,
         "generator_text": None,
         "jpeg": None,
@@ -186,7 +231,7 @@ def unreadable(reason: str) -> dict:
     }
 
 
-def _guarded(read, fallback, part: str, problems: list[str]):
+def _guarded(read: Callable[[], T], fallback: T, part: str, problems: list[str]) -> T:
     """One part of the reading: a part that fails (a hostile or damaged file) is said, the rest goes on."""
     try:
         return read()
@@ -197,7 +242,7 @@ def _guarded(read, fallback, part: str, problems: list[str]):
     return fallback
 
 
-def _with_xmp_reference(c2pa: dict, xmp: dict) -> dict:
+def _with_xmp_reference(c2pa: dict[str, Any], xmp: dict[str, Any]) -> dict[str, Any]:
     """A file without an embedded manifest whose XMP points to one (dcterms:provenance) is `remote`."""
     reference = xmp.get("provenance")
     if c2pa["state"] != "none" or not reference:
@@ -208,8 +253,9 @@ def _with_xmp_reference(c2pa: dict, xmp: dict) -> dict:
     )
 
 
-def _xmp_declarations(xmp: dict) -> list[dict]:
-    """Every IPTC digital source type the XMP declares (each value of a Bag or Seq): unsigned."""
+def _xmp_declarations(xmp: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every IPTC digital source type the XMP declares (each value of a Bag or Seq, in every packet):
+    unsigned."""
     values = xmp.get("DigitalSourceType") or []
     values = [values] if isinstance(values, str) else values
     where = "Iptc4xmpExt:DigitalSourceType"
@@ -227,14 +273,16 @@ SOURCE_TYPE_WORDS = {
 }
 
 
-def declaration_short(declared: dict) -> str:
+def declaration_short(declared: dict[str, Any]) -> str:
     """A declaration in a few words: "trainedAlgorithmicMedia (signed: action c2pa.created, valid)"."""
     if declared["signed"]:
         return f"{declared['value']} (signed: {declared['where']}, {declared['state']} manifest)"
+    if declared["from"] == "c2pa":
+        return f"{declared['value']} (in a {declared['state']} manifest store, not verified)"
     return f"{declared['value']} (unsigned XMP)"
 
 
-def declaration_text(declared: dict) -> str:
+def declaration_text(declared: dict[str, Any]) -> str:
     """One declaration in words, saying who made it and how much it is worth."""
     kind = declared["value"]
     meaning = SOURCE_TYPE_WORDS.get(kind, kind)
@@ -243,13 +291,19 @@ def declaration_text(declared: dict) -> str:
             f"The Content Credentials declare the image {meaning} ({kind}; {declared['where']}, in a "
             f"{declared['state']} manifest): signed by its maker, a declaration, not a proof either way."
         )
+    if declared["from"] == "c2pa":
+        return (
+            f"The {declared['state']} Content Credentials' bytes declare the image {meaning} ({kind}): read "
+            "from a manifest store that does not verify, so nothing vouches for it — a declaration, not a "
+            "proof either way."
+        )
     return (
         f"The XMP declares the image {meaning} ({kind}): unsigned, anyone can write it — a declaration, not "
         "a proof either way."
     )
 
 
-def indications(provenance: dict, thumbnail_note: str) -> list[str]:
+def indications(provenance: Provenance, thumbnail_note: str) -> list[str]:
     """Short hedged sentences: what was found, and what it does not prove."""
     said = []
     c2pa = provenance["c2pa"]
@@ -265,6 +319,11 @@ def indications(provenance: dict, thumbnail_note: str) -> list[str]:
     else:
         said.append(c2pa["message"][0].upper() + c2pa["message"][1:] + ".")
     said += [declaration_text(declared) for declared in provenance["digital_source_types"]]
+    if len(packets := provenance.get("xmp_packets") or []) > 1:
+        said.append(
+            f"The file holds {len(packets)} XMP packets ({'; '.join(packets)}): every one was read; a reader "
+            "that keeps one shows only part of what the file says."
+        )
     thumbnail = provenance["thumbnail"]
     if thumbnail and thumbnail["matches"] is False:
         said.append(
@@ -281,13 +340,19 @@ def indications(provenance: dict, thumbnail_note: str) -> list[str]:
     return said
 
 
-def _jpeg_indications(jpeg: dict | None) -> list[str]:
+def _jpeg_indications(jpeg: dict[str, Any] | None) -> list[str]:
     said = []
     if jpeg and jpeg["mpf_images"]:
-        kinds = ", ".join(dict.fromkeys(image["type"] for image in jpeg["mpf_images"]))
+        listed = "; ".join(
+            f"{image['type']}, {image.get('width')} x {image.get('height')} pixels, {image['size']:,} bytes "
+            f"at byte {image['offset']:,}"
+            for image in jpeg["mpf_images"]
+        )
         said.append(
             f"The JPEG's multi-picture (MPF) index lists {len(jpeg['mpf_images'])} more image(s) after the "
-            f"picture ({kinds}): written with it, as phones write depth and gain maps — not appended data."
+            f"picture ({listed}). The index is written by the file itself, and anyone can write one: phones "
+            "list their depth and gain maps so, but the listed images may as well be anything added to "
+            "the file later and declared by whoever added it; viewers do not show them."
         )
     if jpeg and jpeg["trailing_bytes"]:
         said.append(
@@ -302,7 +367,7 @@ def _jpeg_indications(jpeg: dict | None) -> list[str]:
     return said
 
 
-def declares_ai(provenance: dict | None) -> bool:
+def declares_ai(provenance: Provenance | None) -> bool:
     """Whether any declaration — signed or not — says a generative model made or edited the image."""
     declared = (provenance or {}).get("digital_source_types") or []
     return any(item.get("value") in AI_SOURCE_TYPES for item in declared)
@@ -327,14 +392,15 @@ C2PA_SHORT = {"valid": "valid", "invalid": "INVALID", "damaged": "DAMAGED", "rem
               "error": "unreadable"}  # fmt: skip
 
 
-def summarise(provenance: dict) -> ProvenanceSummary:
+def summarise(provenance: Provenance) -> ProvenanceSummary:
+    """What the triage table says of a provenance object."""
     thumbnail = provenance.get("thumbnail") or {}
     return ProvenanceSummary(
         provenance["c2pa"]["state"], declares_ai(provenance), thumbnail.get("matches") is False
     )
 
 
-def provenance_of(path: Path | str, anchors: str = "") -> dict:
+def provenance_of(path: Path | str, anchors: str = "") -> Provenance:
     """The provenance object, or the one that says why the file could not be read for it."""
     try:
         return read_provenance(path, anchors)

@@ -62,6 +62,7 @@ MP_TYPES = {  # the MPF image types (CIPA DC-007), by the low 24 bits of an entr
     0x000000: "undefined type (e.g. a gain map or a depth map)",
 }
 MAX_MP_ENTRIES = 64
+MAX_SCANS = 100  # a JPEG of more scans is not decoded (each scan is one more pass over every block)
 
 
 @dataclass
@@ -145,8 +146,25 @@ def _mpf_images(data: bytes, segment: Part, notes: list[str]) -> list[dict]:
         if len(image) != size or image[:2] != JPEG_SOI or image[-2:] != b"\xff\xd9":
             notes.append(f"MPF entry {index + 1} does not point at a whole JPEG image inside the file")
             continue
-        images.append({"type": MP_TYPES.get(kind, f"type 0x{kind:06x}"), "offset": start, "size": size})
+        width, height = _frame_size(image)
+        images.append(
+            {"type": MP_TYPES.get(kind, f"type 0x{kind:06x}"), "offset": start, "size": size, "width": width,
+             "height": height}
+        )  # fmt: skip
     return images
+
+
+def _frame_size(image: bytes) -> tuple[int | None, int | None]:
+    """A JPEG's width and height from its frame header (None, None: none found)."""
+    try:
+        segments = jpeg_layout(image, lenient=True).segments
+    except ValueError:
+        return None, None
+    for segment in segments:
+        if segment.kind.startswith("SOF") and segment.end - segment.body >= 5:
+            frame = image[segment.body : segment.end]
+            return int.from_bytes(frame[3:5], "big"), int.from_bytes(frame[1:3], "big")
+    return None, None
 
 
 def _covered(images: list[dict], after: int) -> int:
@@ -196,3 +214,15 @@ def _estimate_quality(facts: JpegFacts) -> None:
         table_id in standards and np.array_equal(ijg_table(standards[table_id], quality), table)
         for table_id, table in facts.tables.items()
     )
+
+
+def too_many_scans(data: bytes) -> str:
+    """Why a JPEG is not to be decoded: more than MAX_SCANS scans (a few dozen bytes each can make the decoder
+    pass over every block thousands of times); "" for one that may be, or that is no JPEG."""
+    if data[:2] != JPEG_SOI:
+        return ""
+    try:
+        scans = sum(segment.kind == "SOS" for segment in jpeg_layout(data, lenient=True).segments)
+    except ValueError as exc:  # more segments than are walked
+        return f"its segments were not walked ({exc})"
+    return f"{scans:,} scans, more than the {MAX_SCANS} decoded" if scans > MAX_SCANS else ""

@@ -1,105 +1,245 @@
 """A C2PA manifest store's bytes, read without the C2PA library.
 
-Two questions, each answered in one linear pass and bounded whatever the file claims:
-- `manifest_traces`: does the file hold any trace of a manifest store — its container (JPEG APP11 JUMBF
-  segments, a PNG `caBX` chunk, a RIFF `C2PA` chunk) or its JUMBF boxes (their C2PA type UUIDs, their
-  `c2pa…` labels) — however damaged? A file with one is never said to have no Content Credentials.
-- `unsigned_changes`: in a store the library read, are the bytes that no signature and no hash covers as a
-  C2PA writer leaves them? The container's framing (APP11 headers, a PNG chunk's CRC), the boxes' lengths and
-  labels, and the claim signature's padding are outside what the signer signs: the library reads the
-  manifest the same with them changed, so a change there is looked for here.
+Three questions, each answered in one linear pass and bounded whatever the file claims:
+- `find_traces`: does the file hold a manifest store, however damaged — its container (JPEG APP11 JUMBF
+  segments, a PNG `caBX` chunk, a RIFF `C2PA` chunk, a GIF `C2PA_GIF` extension, a TIFF C2PA tag) or its
+  JUMBF description boxes of a C2PA type? Only real box structures count (a box type, a length that fits,
+  the C2PA type UUID), never a label written as text anywhere. A file with one is never said to have no
+  Content Credentials.
+- `unsigned_check`: in a store the library read, are the bytes that no signature and no hash covers as a
+  C2PA writer leaves them? The container's framing (APP11 headers, a PNG chunk's CRC, GIF sub-blocks), the
+  boxes' lengths, labels, description toggles and the boxes each superbox holds, and the claim signature's
+  encoding and unprotected header are outside what the signer signs: the library reads the manifest the same
+  with them changed, so a change there is looked for here.
+- `declared_in_bytes`: the IPTC digital source types written in a store's bytes, for a store the library
+  cannot read or found invalid (its declarations are still said, marked as from it).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from .containers import JPEG_SOI, PNG_SIGNATURE, Part, jpeg_layout, png_chunks, riff_chunks
+from .containers import (
+    JPEG_SOI,
+    PNG_SIGNATURE,
+    Part,
+    bmff_boxes,
+    gif_blocks,
+    gif_sub_blocks,
+    jpeg_layout,
+    png_chunks,
+    riff_chunks,
+    tiff_tag,
+)
+from .cose import claim_signature_check
 
 UUID_TAIL = bytes.fromhex("00110010800000aa00389b71")  # the tail of every ISO/IEC 19566-5 type UUID
-# the C2PA box types with a label of their own (the store, assertion store, claim, signature, credentials)
+# the C2PA box types with a label of their own (the store, assertion store, claim, signature, credentials…)
 FIXED_LABELS = {
     b"c2pa": ("c2pa",),
     b"c2as": ("c2pa.assertions",),
     b"c2cl": ("c2pa.claim", "c2pa.claim.v2"),
     b"c2cs": ("c2pa.signature",),
     b"c2vc": ("c2pa.credentials",),
+    b"c2db": ("c2pa.databoxes",),
 }
 MANIFEST_TYPES = (b"c2ma", b"c2um")  # a manifest and an update manifest: labelled by their own URN
+C2PA_KINDS = {*FIXED_LABELS, *MANIFEST_TYPES}
+MANIFEST_PARTS = (b"c2as", b"c2cl", b"c2cs", b"c2vc", b"c2db")
+BOX_STORES = (b"c2as", b"c2vc", b"c2db")  # superboxes of assertions (or credentials, data boxes)
+ONE_CBOR = (b"c2cl", b"c2cs")  # the claim and its signature: one CBOR box each
+EMBEDDED_FILE = bytes.fromhex("40cb0c32bb8a489da70b2ad6f47f4369")
+CODESTREAM = bytes.fromhex("6579d6fbdba2446bb2ac1b82feeb89d1")
+# what an assertion box holds after its description, by its content type (ISO/IEC 19566-5)
+CONTENT_BOXES = {
+    b"cbor" + UUID_TAIL: (b"cbor",),
+    b"json" + UUID_TAIL: (b"json",),
+    b"xml " + UUID_TAIL: (b"xml ",),
+    b"uuid" + UUID_TAIL: (b"uuid",),
+    EMBEDDED_FILE: (b"bfdb", b"bidb"),
+    CODESTREAM: (b"jp2c",),
+}
 JPEG_INSTANCE = b"\x02\x11"  # the box instance number C2PA writers give their APP11 segments
-C2PA_LABELS = (b"c2pa\0", b"c2pa.assertions\0", b"c2pa.claim\0", b"c2pa.claim.v2\0", b"c2pa.signature\0")
-# the claim signature's unprotected COSE header: what C2PA writers put there (nothing in it is signed)
-UNPROTECTED_KEYS = {"pad", "pad2", "sigTst", "sigTst2", "rVals", "x5chain", 33}
+GIF_C2PA = "app:C2PA_GIF\x01\x00\x00"  # the application identifier and authentication code C2PA writes
+TIFF_C2PA = 0xCD41
+BMFF_C2PA = "uuid:d8fec3d61b0e483c92975828877ec481"  # the C2PA box of ISO media (HEIF, AVIF, …)
 MAX_DEPTH = 16
 MAX_LISTED = 5
-MAX_FOUND = 10_000  # occurrences of a pattern counted at most
+MAX_FOUND = 10_000  # occurrences of a pattern looked at most
 MAX_BOXES = 100_000  # boxes walked in a store at most
+SOURCE_TYPE_URI = b"http://cv.iptc.org/newscodes/digitalsourcetype/"
+SOURCE_TYPE_NAME = re.compile(rb"[A-Za-z]{1,64}")
 
 
 def is_c2pa_uuid(uuid: bytes) -> bool:
     return uuid[:2] == b"c2" and uuid[4:] == UUID_TAIL
 
 
-def manifest_traces(data: bytes) -> list[str]:
-    """Where the file holds parts of a C2PA manifest store, in words ([] when nothing at all is found)."""
-    traces = _container_traces(data)
-    uuids = _positions(data, UUID_TAIL, lambda at: data[at - 4 : at - 2] == b"c2")
-    if uuids:
-        traces.append(f"{_counted(uuids, 'JUMBF box')} of a C2PA type, the first at byte {uuids[0] - 4:,}")
-    labels = sorted(
-        at
-        for label in C2PA_LABELS
-        for at in _positions(data, label, lambda at: at > 0 and data[at - 1] & 0x02 != 0)
-    )
-    if labels:
-        traces.append(f"{_counted(labels, 'C2PA box label')}, the first at byte {labels[0]:,}")
-    return traces
+# --- where a store is -----------------------------------------------------------------------------------
 
 
-def _container_traces(data: bytes) -> list[str]:
+@dataclass
+class Located:
+    """The manifest stores a file's container carries, put together, what in the container's framing is not
+    as a C2PA writer leaves it, and the container's name (None: a format this reader does not walk)."""
+
+    stores: list[bytes] = field(default_factory=list)
+    framing: list[str] = field(default_factory=list)
+    container: str | None = None
+    parts: list[Part] = field(default_factory=list)  # the segments, chunks or blocks that carry them
+
+
+def locate_stores(data: bytes) -> Located:
+    """The embedded manifest stores by the container's own structure (ValueError when the container cannot
+    be walked)."""
+    if data[:2] == JPEG_SOI:
+        return _jpeg_stores(data)
+    if data[:8] == PNG_SIGNATURE:
+        chunks = [c for c in png_chunks(data) if c.kind == "caBX"]
+        framing = [f"the PNG caBX chunk at byte {c.start:,} fails its CRC" for c in chunks if not c.intact]
+        return Located([c.payload(data) for c in chunks], framing, "PNG", chunks)
+    if data[:4] == b"RIFF":
+        chunks = [c for c in riff_chunks(data) if c.kind == "C2PA"]
+        framing = [
+            f"the padding byte after the RIFF C2PA chunk at byte {c.start:,} is not zero"
+            for c in chunks
+            if (c.end - c.body) % 2 and data[c.end : c.end + 1] not in (b"\0", b"")
+        ]
+        return Located([c.payload(data) for c in chunks], framing, "RIFF", chunks)
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return _gif_stores(data)
+    if data[:4] in (b"II*\0", b"MM\0*"):
+        store = tiff_tag(data, TIFF_C2PA)
+        return Located([store] if store else [], [], "TIFF")
+    if data[4:8] == b"ftyp":
+        return _bmff_stores(data)
+    return Located()
+
+
+def _bmff_stores(data: bytes) -> Located:
+    """The manifest stores of ISO media: each C2PA `uuid` box whose purpose is "manifest" holds, after its
+    version and flags (zero), the purpose and an offset (zero for a still image), the store."""
+    located = Located(container="ISO media")
+    for box in bmff_boxes(data):
+        if box.kind != BMFF_C2PA:
+            continue
+        content = box.payload(data)
+        purpose, _, rest = content[4:].partition(b"\0")
+        if purpose != b"manifest":
+            continue
+        located.parts.append(box)
+        located.stores.append(rest[8:])
+        if content[:4] != b"\0\0\0\0" or rest[:8] != b"\0" * 8:
+            located.framing.append(f"the C2PA box at byte {box.start:,} has a version, flags or offset set")
+    return located
+
+
+def _gif_stores(data: bytes) -> Located:
+    blocks = [b for b in gif_blocks(data) if b.kind.startswith("app:C2PA_GIF")]
+    located = Located(container="GIF", parts=blocks)
+    for block in blocks:
+        store, sizes = gif_sub_blocks(data, block)
+        located.stores.append(store)
+        if block.kind != GIF_C2PA:
+            located.framing.append(f"the GIF C2PA extension at byte {block.start:,} has another identifier")
+        if any(size != 255 for size in sizes[:-1]):
+            located.framing.append(
+                f"the GIF C2PA extension at byte {block.start:,} is split into sub-blocks as no writer splits"
+            )
+    return located
+
+
+def _jpeg_stores(data: bytes) -> Located:
+    """The JUMBF superboxes the APP11 segments carry, put together, and what in their headers (common
+    identifier "JP", box instance, sequence numbers, the box header each segment repeats) is amiss."""
+    located = Located(container="JPEG")
+    groups: dict[bytes, list[Part]] = {}
+    for segment in jpeg_layout(data).segments:
+        if segment.kind != "APP11":
+            continue
+        payload = segment.payload(data)
+        if payload[:2] != b"JP":
+            located.framing.append(f"the APP11 segment at byte {segment.start:,} has no JUMBF identifier")
+        elif payload[12:16] == b"jumb":
+            groups.setdefault(payload[2:4], []).append(segment)
+    for instance, segments in groups.items():
+        payloads = [segment.payload(data) for segment in segments]
+        if not _of_c2pa(payloads):
+            continue  # JUMBF of another kind (e.g. JPEG 360)
+        located.parts += segments
+        header = payloads[0][8:16]
+        numbers = [int.from_bytes(payload[4:8], "big") for payload in payloads]
+        if numbers != list(range(1, len(payloads) + 1)):
+            located.framing.append(f"APP11 JUMBF segments numbered {numbers[:8]} where 1, 2, … are written")
+        if any(payload[8:16] != header for payload in payloads[1:]):
+            located.framing.append("an APP11 JUMBF segment repeats another box header than the first")
+        if instance != JPEG_INSTANCE:
+            located.framing.append(f"APP11 box instance 0x{instance.hex()} where C2PA writers put 0x0211")
+        located.stores.append(payloads[0][8:] + b"".join(payload[16:] for payload in payloads[1:]))
+    return located
+
+
+def _of_c2pa(payloads: list[bytes]) -> bool:
+    """Whether APP11 JUMBF segments carry a C2PA store: a C2PA description box in one of them, or a first
+    box whose description box (where the box header puts it) starts a C2PA type."""
+    first = payloads[0][8:]
+    header = 16 if first[:4] == b"\0\0\0\1" else 8  # an XLBox length
+    described = first[header + 4 : header + 8] == b"jumd" and first[header + 8 : header + 12] in C2PA_KINDS
+    return described or any(_description_boxes(payload) for payload in payloads)
+
+
+# --- traces of a store, however damaged ----------------------------------------------------------------
+
+
+@dataclass
+class Traces:
+    words: list[str]  # where the file holds parts of a manifest store, in words ([] when none)
+    regions: list[bytes]  # the bytes those parts span (the stores, or the span of the description boxes)
+
+
+def find_traces(data: bytes) -> Traces:
+    """Where the file holds parts of a C2PA manifest store: its container's parts and its JUMBF description
+    boxes of a C2PA type (a `jumd` box whose length fits the file and whose type is a C2PA UUID)."""
     try:
-        if data[:2] == JPEG_SOI:
-            segments = [s for s in jpeg_layout(data).segments if s.kind == "APP11"]
-            jumbf = [s for s in segments if _jumbf_group(data, s) is not None]
-            if jumbf:
-                return [f"{_counted(jumbf, 'JPEG APP11 JUMBF segment')} from byte {jumbf[0].start:,}"]
-            return []
-        if data[:8] == PNG_SIGNATURE:
-            chunks = [c for c in png_chunks(data) if c.kind == "caBX"]
-            return [f"{_counted(chunks, 'PNG caBX chunk')} at byte {chunks[0].start:,}"] if chunks else []
-        if data[:4] == b"RIFF":
-            chunks = [c for c in riff_chunks(data) if c.kind == "C2PA"]
-            return [f"{_counted(chunks, 'RIFF C2PA chunk')} at byte {chunks[0].start:,}"] if chunks else []
+        located = locate_stores(data)
     except ValueError:
-        pass  # a damaged container: the boxes themselves are looked for below
-    return []
+        located = Located()  # a damaged container: the boxes themselves are looked for below
+    words = [_container_words(located)] if located.parts or located.stores else []
+    boxes = _description_boxes(data)
+    if boxes:
+        words.append(f"{_counted(boxes, 'C2PA JUMBF description box')}, the first at byte {boxes[0][0]:,}")
+    regions = located.stores or ([data[boxes[0][0] : boxes[-1][1]]] if boxes else [])
+    return Traces(words, regions)
 
 
-def _jumbf_group(data: bytes, segment: Part) -> bytes | None:
-    """The box instance number of an APP11 segment that carries JUMBF of C2PA's (None: not JUMBF, or a first
-    segment with no C2PA label or type anywhere in it — JUMBF of another kind, e.g. JPEG 360)."""
-    payload = segment.payload(data)
-    if payload[:2] != b"JP" and payload[12:16] != b"jumb":
-        return None
-    continued = int.from_bytes(payload[4:8], "big") != 1
-    if (
-        continued
-        or b"c2pa" in payload
-        or _positions(payload, UUID_TAIL, lambda at: payload[at - 4 : at - 2] == b"c2")
-    ):
-        return payload[2:4]
-    return None
+def _container_words(located: Located) -> str:
+    names = {"JPEG": "JPEG APP11 JUMBF segment", "PNG": "PNG caBX chunk", "RIFF": "RIFF C2PA chunk",
+             "GIF": "GIF C2PA_GIF extension", "TIFF": "TIFF C2PA tag",
+             "ISO media": "ISO media C2PA box"}  # fmt: skip
+    noun = names.get(located.container or "", "C2PA store")
+    where = f" from byte {located.parts[0].start:,}" if located.parts else ""
+    return f"{_counted(located.parts or located.stores, noun)}{where}"
 
 
-def _positions(data: bytes, pattern: bytes, accept) -> list[int]:
-    """Where `pattern` occurs and `accept(position)` holds, found in one pass (the first MAX_FOUND)."""
-    found: list[int] = []
-    at = data.find(pattern)
-    while at >= 0 and len(found) < MAX_FOUND:
-        if accept(at):
-            found.append(at)
-        at = data.find(pattern, at + 1)
-    return found
+def _description_boxes(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each JUMBF description box of a C2PA type: the box type `jumd`, a length from its
+    header to its label that fits, and a C2PA type UUID (the first MAX_FOUND looked at)."""
+    boxes: list[tuple[int, int]] = []
+    at, looked = data.find(UUID_TAIL), 0
+    while at >= 0 and looked < MAX_FOUND:
+        looked += 1
+        start = at - 12
+        length = int.from_bytes(data[start : start + 4], "big") if start >= 0 else 0
+        if (
+            start >= 0
+            and data[start + 4 : start + 8] == b"jumd"
+            and data[at - 4 : at - 2] == b"c2"
+            and 25 <= length <= len(data) - start
+        ):
+            boxes.append((start, start + length))
+        at = data.find(UUID_TAIL, at + 1)
+    return boxes
 
 
 def _counted(items: list, noun: str) -> str:
@@ -109,92 +249,94 @@ def _counted(items: list, noun: str) -> str:
     return f"{'at least ' if len(items) >= MAX_FOUND else ''}{len(items):,} {plural}"
 
 
+def declared_in_bytes(regions: list[bytes]) -> list[str]:
+    """The IPTC digital source types (their names) written in these bytes as a CBOR or JSON text string, in
+    order, each once."""
+    found: dict[str, None] = {}
+    for region in regions:
+        at, looked = region.find(SOURCE_TYPE_URI), 0
+        while at >= 0 and looked < MAX_FOUND:
+            looked += 1
+            if (text := _text_at(region, at)) is not None:
+                name = text[len(SOURCE_TYPE_URI) :].rstrip(b"/")
+                if SOURCE_TYPE_NAME.fullmatch(name):
+                    found.setdefault(name.decode("ascii"))
+            at = region.find(SOURCE_TYPE_URI, at + 1)
+    return list(found)
+
+
+def _text_at(region: bytes, at: int) -> bytes | None:
+    """The text string that starts at `at`: CBOR (its head, one byte of length, just before) or JSON (between
+    quotes); None when it is neither."""
+    if at >= 2 and region[at - 2] == 0x78:
+        return region[at : at + region[at - 1]]
+    if at >= 1 and region[at - 1 : at] == b'"':
+        end = region.find(b'"', at)
+        return region[at:end] if end > 0 else None
+    return None
+
+
 # --- the bytes no signature covers ---------------------------------------------------------------------
 
 
-def unsigned_changes(data: bytes) -> list[str]:
-    """What in the embedded manifest store's unsigned bytes is not as a writer leaves it ([] when all is;
-    also [] for containers this reader does not walk: TIFF, HEIF, GIF, … — the library's word stands)."""
+@dataclass
+class Unsigned:
+    """What in the embedded stores' unsigned bytes is not as a writer leaves it ([] when all is), the
+    unprotected signature fields only the library can bind to their signature (manifest label, field), and
+    the container walked (None: a format this reader does not walk, nothing was checked)."""
+
+    changes: list[str] = field(default_factory=list)
+    needs_library: list[tuple[str, str]] = field(default_factory=list)
+    container: str | None = None
+
+
+def unsigned_check(data: bytes) -> Unsigned:
     try:
-        if data[:2] == JPEG_SOI:
-            stores, problems = _jpeg_stores(data)
-        elif data[:8] == PNG_SIGNATURE:
-            stores, problems = _chunk_stores([c for c in png_chunks(data) if c.kind == "caBX"], data, "PNG")
-        elif data[:4] == b"RIFF":
-            stores, problems = _chunk_stores([c for c in riff_chunks(data) if c.kind == "C2PA"], data, "RIFF")
-        else:
-            return []
+        located = locate_stores(data)
     except ValueError as exc:
-        return [f"the container could not be walked ({exc})"]
-    if len(stores) > 1:
-        problems.append(f"{len(stores)} manifest stores where a file holds one")
-    for store in stores:
-        problems += StoreCheck(store).problems
-    return problems[:MAX_LISTED]
+        return Unsigned([f"the container could not be walked ({exc})"], [], "unwalkable")
+    if located.container is None:
+        return Unsigned()
+    problems = list(located.framing)
+    if len(located.stores) > 1:
+        problems.append(f"{len(located.stores)} manifest stores where a file holds one")
+    needs: list[tuple[str, str]] = []
+    for store in located.stores:
+        check = StoreCheck(store)
+        problems += check.problems
+        needs += check.needs_library
+    return Unsigned(list(dict.fromkeys(problems))[:MAX_LISTED], needs, located.container)
 
 
-def _chunk_stores(chunks: list[Part], data: bytes, container: str) -> tuple[list[bytes], list[str]]:
-    problems = [
-        f"the {container} {c.kind} chunk at byte {c.start:,} fails its CRC" for c in chunks if not c.intact
-    ]
-    return [c.payload(data) for c in chunks], problems
-
-
-def _jpeg_stores(data: bytes) -> tuple[list[bytes], list[str]]:
-    """The JUMBF superboxes the APP11 segments carry, put together, and what in their headers (common
-    identifier "JP", box instance, sequence numbers, the box header each segment repeats) is amiss."""
-    problems: list[str] = []
-    groups: dict[bytes, list[Part]] = {}
-    for segment in jpeg_layout(data).segments:
-        if segment.kind != "APP11":
-            continue
-        payload = segment.payload(data)
-        if payload[:2] != b"JP":
-            problems.append(f"the APP11 segment at byte {segment.start:,} has no JUMBF identifier (JP)")
-        if (instance := _jumbf_group(data, segment)) is not None:
-            groups.setdefault(instance, []).append(segment)
-    stores = []
-    for segments in groups.values():
-        payloads = [segment.payload(data) for segment in segments]
-        header = payloads[0][8:16]
-        numbers = [int.from_bytes(payload[4:8], "big") for payload in payloads]
-        if numbers != list(range(1, len(payloads) + 1)):
-            problems.append(f"APP11 JUMBF segments numbered {numbers[:8]} where 1, 2, … are written")
-        if any(payload[8:16] != header for payload in payloads[1:]):
-            problems.append("an APP11 JUMBF segment repeats another box header than the first")
-        store = payloads[0][8:] + b"".join(payload[16:] for payload in payloads[1:])
-        if is_c2pa_uuid(store[16:32]) or b"c2pa" in store[:64]:
-            stores.append(store)
-            if payloads[0][2:4] != JPEG_INSTANCE:
-                written = payloads[0][2:4].hex()
-                problems.append(f"APP11 box instance 0x{written} where C2PA writers put 0x0211")
-    return stores, problems
+Box = tuple[bytes, int, int]  # a box's type, where its content starts and where it ends, in the store
 
 
 @dataclass
 class StoreCheck:
-    """A manifest store's JUMBF boxes walked strictly: every superbox exactly tiled by its boxes, each
-    description box well formed with a C2PA label where its type has one, every manifest's label referenced
-    by its signed claim, and the claim signature's unsigned header holding zeros for padding."""
+    """A manifest store's JUMBF boxes walked strictly: every superbox exactly tiled by the boxes its type
+    holds (the store: manifests; a manifest: its assertion store, claim, signature…; an assertion: its
+    content box), each description box well formed — a C2PA one (covered by no hash) with exactly the
+    requestable and label toggles and the label its type has —, every manifest's label named by its signed
+    claim, lengths in their shortest form, and the claim signature's unsigned bytes as written."""
 
     store: bytes
     problems: list[str] = field(default_factory=list)
+    needs_library: list[tuple[str, str]] = field(default_factory=list)
     boxes: int = 0
 
     def __post_init__(self) -> None:
         boxes = self._boxes(0, len(self.store))
         if len(boxes) != 1 or boxes[0][0] != b"jumb":
             self.problems.append("the manifest store is not one JUMBF superbox")
-        elif (kind := self._superbox(boxes[0], 0)) != b"c2pa":
+        elif (kind := self._superbox(boxes[0], 0, "")) != b"c2pa":
             self.problems.append(f"the manifest store's box is of type {kind!r}, not c2pa")
 
-    def _boxes(self, start: int, end: int) -> list[tuple[bytes, int, int]]:
-        """The boxes tiling [start, end) as (type, content start, end); a box that does not fit is said."""
-        boxes: list[tuple[bytes, int, int]] = []
+    def _boxes(self, start: int, end: int) -> list[Box]:
+        """The boxes tiling [start, end); a box that does not fit, or a long length for a short box, is
+        said."""
+        boxes: list[Box] = []
         position = start
-        if self.boxes > MAX_BOXES:
-            return boxes
-        while position < end:
+        while position < end and self.boxes <= MAX_BOXES:
             if end - position < 8:
                 self.problems.append(f"{end - position} stray bytes at byte {position:,} of the store")
                 break
@@ -204,19 +346,22 @@ class StoreCheck:
             if length == 1 and end - position >= 16:  # XLBox: the length in the next 8 bytes
                 length = int.from_bytes(self.store[position + 8 : position + 16], "big")
                 content = position + 16
+                if length < 1 << 32:
+                    self.problems.append(f"a {kind!r} box at byte {position:,} with a needless long length")
             if length < content - position or position + length > end:
                 self.problems.append(f"a {kind!r} box at byte {position:,} of the store has a wrong length")
                 break
             boxes.append((kind, content, position + length))
             position += length
             self.boxes += 1
-            if self.boxes > MAX_BOXES:
-                self.problems.append(f"more than {MAX_BOXES:,} boxes, more than a manifest store holds")
-                return []
+        if self.boxes > MAX_BOXES:
+            self.problems.append(f"more than {MAX_BOXES:,} boxes, more than a manifest store holds")
+            return []
         return boxes
 
-    def _superbox(self, box: tuple[bytes, int, int], depth: int) -> bytes | None:
-        """Check one superbox and what it holds; its C2PA type (None: not a C2PA one)."""
+    def _superbox(self, box: Box, depth: int, parent: bytes | str) -> bytes | None:
+        """Check one superbox and what it holds (`parent`: the C2PA type of the box holding it, "" for the
+        store itself); its C2PA type (None: a content-typed box, e.g. an assertion)."""
         _, start, end = box
         if depth > MAX_DEPTH:
             self.problems.append("JUMBF boxes nested deeper than a manifest store's")
@@ -227,26 +372,67 @@ class StoreCheck:
             return None
         uuid, label = self._description(children[0])
         kind = uuid[:4] if is_c2pa_uuid(uuid) else None
+        self._check_place(kind, uuid, parent, start)
         if kind in FIXED_LABELS and label not in FIXED_LABELS[kind]:
             self.problems.append(f"a {kind.decode()} box labelled {label!r}, not {FIXED_LABELS[kind][0]!r}")
-        for child in children[1:]:
-            if child[0] == b"jumb":
-                child_kind = self._superbox(child, depth + 1)
-                if kind in MANIFEST_TYPES and child_kind == b"c2cl":
-                    self._check_manifest_label(label, child)
-            elif child[0] == b"bfdb":
-                self._file_description(child)
-            elif child[0] == b"cbor" and kind == b"c2cs":
-                self.problems += cose_unsigned_problems(self.store[child[1] : child[2]])
+        contents = children[1:]
+        if kind is None:
+            self._check_content(uuid, contents, start)
+        elif kind in ONE_CBOR:
+            if [child[0] for child in contents] != [b"cbor"]:
+                self.problems.append(f"the {kind.decode()} box at byte {start:,} holds more than a CBOR box")
+            elif kind == b"c2cs":
+                check = claim_signature_check(self.store[contents[0][1] : contents[0][2]])
+                self.problems += check.problems
+                self.needs_library += [(label or "", key) for key in check.needs_library]
+        else:
+            for child in contents:
+                self._child_superbox(child, kind, depth, label, start)
         return kind
 
-    def _description(self, box: tuple[bytes, int, int]) -> tuple[bytes, str | None]:
-        """A description box: its type UUID and label; what in it is not as written is said."""
+    def _child_superbox(self, child: Box, kind: bytes, depth: int, label: str | None, start: int) -> None:
+        if child[0] != b"jumb":
+            self.problems.append(f"a {child[0]!r} box in the {kind.decode()} box at byte {start:,}")
+            return
+        child_kind = self._superbox(child, depth + 1, kind)
+        if kind in MANIFEST_TYPES and child_kind == b"c2cl":
+            self._check_manifest_label(label, child)
+
+    def _check_place(self, kind: bytes | None, uuid: bytes, parent: bytes | str, start: int) -> None:
+        """A box of a type its parent holds: manifests in the store, a manifest's parts in a manifest,
+        content-typed boxes (assertions, credentials) in an assertion store (the store itself: checked by
+        the caller)."""
+        if parent == "":
+            return
+        if parent == b"c2pa":
+            expected: tuple[bytes | None, ...] = MANIFEST_TYPES
+        elif parent in MANIFEST_TYPES:
+            expected = MANIFEST_PARTS
+        else:
+            expected = (None,)
+        if kind not in expected:
+            named = kind.decode() if kind else f"content-typed ({uuid[:4].hex()}…)"
+            where = parent.decode() if isinstance(parent, bytes) else parent
+            self.problems.append(f"a {named} box at byte {start:,} of the store inside a {where} box")
+
+    def _check_content(self, uuid: bytes, contents: list[Box], start: int) -> None:
+        """An assertion holds its content box(es) and nothing else (boxes after them are covered by no
+        hash)."""
+        kinds = tuple(child[0] for child in contents)
+        expected = CONTENT_BOXES.get(uuid)
+        if (expected is not None and kinds != expected) or (expected is None and len(kinds) != 1):
+            self.problems.append(f"an assertion box at byte {start:,} holds {_kinds(kinds)}")
+        for child in contents:
+            if child[0] == b"bfdb":
+                self._file_description(child)
+
+    def _description(self, box: Box) -> tuple[bytes, str | None]:
+        """A description box: its type UUID and label; what in it is not as written is said. A C2PA one is
+        covered by no hash: requestable and labelled (toggles 0x03), nothing more."""
         _, start, end = box
         body = self.store[start:end]
         uuid, toggles = body[:16], body[16] if len(body) > 16 else 0
-        c2pa = is_c2pa_uuid(uuid)
-        if c2pa and toggles & 0x03 != 0x03:
+        if is_c2pa_uuid(uuid) and toggles != 0x03:
             self.problems.append(f"a C2PA description box at byte {start:,} with toggles 0x{toggles:02x}")
         position, label = 17, None
         if toggles & 0x02:
@@ -264,7 +450,7 @@ class StoreCheck:
             self.problems.append(f"a description box at byte {start:,} whose toggles do not fit its content")
         return uuid, label
 
-    def _file_description(self, box: tuple[bytes, int, int]) -> None:
+    def _file_description(self, box: Box) -> None:
         """An embedded file's description: toggles (bit 0: a file name follows), media type, file name."""
         _, start, end = box
         body = self.store[start:end]
@@ -273,7 +459,7 @@ class StoreCheck:
         if body[:1] not in (b"\0", b"\x01") or len(parts) != names + 1 or parts[-1]:
             self.problems.append(f"an embedded file description at byte {start:,} not as written")
 
-    def _check_manifest_label(self, label: str | None, claim: tuple[bytes, int, int]) -> None:
+    def _check_manifest_label(self, label: str | None, claim: Box) -> None:
         """A v2 claim names its own manifest in its signature's address: a label no signed claim references
         was changed after signing."""
         claim_bytes = self.store[claim[1] : claim[2]]
@@ -281,98 +467,5 @@ class StoreCheck:
             self.problems.append(f"a manifest labelled {label!r}, a label its signed claim does not name")
 
 
-# --- the claim signature's unsigned header (COSE_Sign1, CBOR) ---------------------------------------------
-
-
-class CborError(ValueError):
-    pass
-
-
-def cose_unsigned_problems(content: bytes) -> list[str]:
-    """What in a COSE_Sign1 claim signature's unprotected header is not as written: a field C2PA does not
-    put there, or padding that is not zeros; a signature box that is not exactly one CBOR item."""
-    try:
-        item, end = _cbor(content, 0, 0)
-    except (CborError, IndexError, UnicodeDecodeError) as exc:
-        return [f"the claim signature is not well-formed CBOR ({exc})"]
-    problems = [f"{len(content) - end} bytes after the claim signature"] if end != len(content) else []
-    if isinstance(item, _Tagged) and item.tag == 18:
-        item = item.value
-    if not (isinstance(item, list) and len(item) == 4 and isinstance(item[1], dict)):
-        return [*problems, "the claim signature is not a COSE_Sign1 structure"]
-    for key, value in item[1].items():
-        if key not in UNPROTECTED_KEYS:
-            problems.append(f"an unsigned field {key!r} in the claim signature's header")
-        elif key in ("pad", "pad2") and (not isinstance(value, bytes) or value.strip(b"\0")):
-            problems.append("the claim signature's padding holds something else than zeros")
-    return problems
-
-
-@dataclass(frozen=True)
-class _Tagged:
-    tag: int
-    value: object
-
-
-def _cbor(data: bytes, at: int, depth: int) -> tuple[object, int]:
-    """One CBOR item at `at` and where it ends; bounded by `data` (every item takes a byte) and MAX_DEPTH."""
-    if depth > MAX_DEPTH:
-        raise CborError("nested too deep")
-    initial = data[at]
-    major, info = initial >> 5, initial & 0x1F
-    at += 1
-    if info < 24:
-        argument = info
-    elif info <= 27:
-        size = 1 << (info - 24)
-        if at + size > len(data):
-            raise CborError("cut short")
-        argument, at = int.from_bytes(data[at : at + size], "big"), at + size
-    elif info == 31 and major in (2, 3, 4, 5):
-        return _indefinite(data, at, major, depth)
-    else:
-        raise CborError(f"reserved additional information {info}")
-    if major in (0, 1):
-        return (argument if major == 0 else -1 - argument), at
-    if major in (2, 3):
-        if at + argument > len(data):
-            raise CborError("a string runs past the end")
-        raw = data[at : at + argument]
-        return (raw if major == 2 else raw.decode("utf-8")), at + argument
-    if major == 4:
-        items = []
-        for _ in range(argument):
-            item, at = _cbor(data, at, depth + 1)
-            items.append(item)
-        return items, at
-    if major == 5:
-        mapping: dict = {}
-        for _ in range(argument):
-            key, at = _cbor(data, at, depth + 1)
-            mapping[_hashable(key)], at = _cbor(data, at, depth + 1)
-        return mapping, at
-    if major == 6:
-        value, at = _cbor(data, at, depth + 1)
-        return _Tagged(argument, value), at
-    return {20: False, 21: True, 22: None}.get(argument, argument), at
-
-
-def _indefinite(data: bytes, at: int, major: int, depth: int) -> tuple[object, int]:
-    parts: list = []
-    while data[at] != 0xFF:
-        item, at = _cbor(data, at, depth + 1)
-        parts.append(item)
-    at += 1
-    if major == 2:
-        return b"".join(parts), at
-    if major == 3:
-        return "".join(parts), at
-    if major == 4:
-        return parts, at
-    if len(parts) % 2:
-        raise CborError("a map with a key and no value")
-    return {_hashable(parts[i]): parts[i + 1] for i in range(0, len(parts), 2)}, at
-
-
-def _hashable(key: object) -> object:
-    return key if isinstance(key, (int, str, bytes, bool)) or key is None else repr(key)
+def _kinds(kinds: tuple[bytes, ...]) -> str:
+    return ", ".join(kind.decode("latin-1") for kind in kinds) or "nothing"

@@ -109,8 +109,8 @@ def sign(
     target: Path,
     chain: Chain,
     remote_url: str | None = None,
-    source_type=AI_MADE,
-    generator="TestGenerator",
+    source_type: str | None = AI_MADE,
+    generator: str = "TestGenerator",
 ) -> Path:
     """Sign a JPEG; with `remote_url`, the manifest is not embedded: the file only points to it."""
     c2pa = import_c2pa()

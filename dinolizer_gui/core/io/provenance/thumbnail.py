@@ -1,7 +1,8 @@
-"""The EXIF thumbnail (IFD1) and whether it shows the picture the file holds: taken from the EXIF block that
-holds it (its offsets count from that block's TIFF header), decoded within bounds, compared with the image
-decoded at a reduced size, on their picture areas (the black bars cameras put around 3:2 and 16:9 pictures in
-4:3 thumbnails cropped first)."""
+"""The EXIF thumbnail against the image: taken from the EXIF block that holds it (its offsets count from that
+block), compared on their picture areas as small grey pictures. Cameras fit a picture of another shape into
+their thumbnail by letterboxing it (bars around it), by cropping it or by stretching it; the picture area is
+known from the two shapes, not guessed from dark rows (a night sky is dark too), and the thumbnail is the
+image's when it matches under one of these."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
+from .jpeg import too_many_scans
+
 MAX_THUMBNAIL_PIXELS = 2_000_000
 COMPARED_SIDE = 256  # the image is decoded at about this size for the comparison (JPEG: at 1/2..1/8 scale)
 MAX_COMPARED_PIXELS = 16_000_000  # a format without reduced decoding is compared only up to this size
 THUMBNAIL_MATCH = 0.08  # mean |difference| at 32 x 32 grey, 0..1: at most this = the same picture
-BAR_LEVEL = 32  # a row or column whose every pixel is at most this dark (0..255) is a bar…
-MIN_PICTURE_SHARE = 0.5  # …as long as the picture keeps at least this share of the side
+SAME_SHAPE = 0.02  # aspect ratios closer than this (relative) are the same shape: compared whole
 
 
 @dataclass(frozen=True)
@@ -27,21 +29,12 @@ class ThumbnailCheck:
     note: str = ""
     picture: Image.Image | None = None  # decoded, as oriented as the image (for the viewer and reports)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {"present": self.present, "matches": self.matches, "distance": self.distance}
 
 
-def exif_block(image: Image.Image, data: bytes) -> bytes:
-    """The EXIF's TIFF bytes as the image's reader found them: the first JPEG APP1 Exif segment, the PNG
-    eXIf chunk, the WebP EXIF chunk; a TIFF file is its own."""
-    block = image.info.get("exif")
-    if isinstance(block, bytes):
-        return block[6:] if block[:6] == b"Exif\0\0" else block
-    return data if data[:4] in (b"II*\0", b"MM\0*") else b""
-
-
-def thumbnail_check(image: Image.Image, data: bytes) -> ThumbnailCheck:
-    exif = image.getexif()
+def thumbnail_check(exif: Image.Exif, block: bytes, data: bytes) -> ThumbnailCheck:
+    """The thumbnail IFD1 points at inside `block` (the EXIF's TIFF bytes), against the picture in `data`."""
     try:
         ifd1 = exif.get_ifd(ExifTags.IFD.IFD1)
     except Exception:
@@ -49,10 +42,12 @@ def thumbnail_check(image: Image.Image, data: bytes) -> ThumbnailCheck:
     offset, length = ifd1.get(0x0201), ifd1.get(0x0202)
     if not offset or not length:
         return ThumbnailCheck(False)
-    tiff = exif_block(image, data)
+    tiff = block[6:] if block[:6] == b"Exif\0\0" else block
     blob = tiff[int(offset) : int(offset) + int(length)]
     if len(blob) != int(length):
         return ThumbnailCheck(True, note="the thumbnail's offset and length point outside the EXIF data")
+    if why := too_many_scans(blob):
+        return ThumbnailCheck(True, note=f"the thumbnail was not decoded: {why}")
     try:
         with Image.open(io.BytesIO(blob)) as thumbnail:
             if thumbnail.width * thumbnail.height > MAX_THUMBNAIL_PIXELS:
@@ -62,9 +57,16 @@ def thumbnail_check(image: Image.Image, data: bytes) -> ThumbnailCheck:
             picture = _oriented(thumbnail.convert("RGB"), exif.get(0x0112, 1))
     except Exception as exc:  # not a JPEG, truncated: said
         return ThumbnailCheck(True, note=f"the thumbnail could not be decoded ({type(exc).__name__})")
-    main = reduced(data)
+    if why := too_many_scans(data):
+        note = f"the image was not decoded for the comparison: {why}"
+        return ThumbnailCheck(True, note=note, picture=picture)
+    try:
+        main = reduced(data)
+    except Exception as exc:  # a picture Pillow cannot open or decode
+        note = f"the image could not be decoded for the comparison ({type(exc).__name__})"
+        return ThumbnailCheck(True, note=note, picture=picture)
     if main is None:
-        note = f"the image ({image.width} x {image.height}) is too large to decode for the comparison"
+        note = "the image is too large to decode for the comparison"
         return ThumbnailCheck(True, note=note, picture=picture)
     distance = round(_distance(main, picture), 4)
     return ThumbnailCheck(True, distance <= THUMBNAIL_MATCH, distance, picture=picture)
@@ -93,38 +95,37 @@ ORIENTATIONS = {
 }
 
 
-def _oriented(picture: Image.Image, orientation: int) -> Image.Image:
-    method = ORIENTATIONS.get(int(orientation))
+def _oriented(picture: Image.Image, orientation: object) -> Image.Image:
+    method = ORIENTATIONS.get(int(orientation)) if isinstance(orientation, int) else None
     return picture.transpose(method) if method is not None else picture
 
 
-def _distance(first: Image.Image, second: Image.Image) -> float:
-    """Mean |difference| of the pictures' areas as 32 x 32 grey, each stretched to its own range (0..1)."""
-
-    def grey(picture: Image.Image) -> np.ndarray:
-        area = picture_area(np.asarray(picture.convert("L")))
-        small = Image.fromarray(area).resize((32, 32), Image.Resampling.BOX)
-        values = np.asarray(small, dtype=np.float32)
-        low, high = values.min(), values.max()
-        return (values - low) / max(high - low, 1.0)
-
-    return float(np.abs(grey(first) - grey(second)).mean())
-
-
-def picture_area(grey: np.ndarray) -> np.ndarray:
-    """The picture without the black or near-black bars along its edges (a letterboxed thumbnail); a dark
-    picture whose dark rows would take more than half a side is kept whole."""
-    dark_rows = grey.max(axis=1) <= BAR_LEVEL
-    dark_columns = grey.max(axis=0) <= BAR_LEVEL
-    top, bottom = _run(dark_rows), _run(dark_rows[::-1])
-    left, right = _run(dark_columns), _run(dark_columns[::-1])
-    height, width = grey.shape
-    if height - top - bottom < MIN_PICTURE_SHARE * height or width - left - right < MIN_PICTURE_SHARE * width:
-        return grey
-    return grey[top : height - bottom, left : width - right]
+def _distance(image: Image.Image, thumbnail: Image.Image) -> float:
+    """The smallest mean |difference| (32 x 32 grey, each stretched to its own range, 0..1) between the
+    image and the thumbnail under each way a camera fits one shape into another: whole (the same shape, or
+    stretched), the thumbnail's picture area (letterboxed: the image's shape centred in it), the image's
+    centre (cropped to the thumbnail's shape)."""
+    pairs = [(image, thumbnail)]
+    image_shape, thumbnail_shape = image.width / image.height, thumbnail.width / thumbnail.height
+    if abs(image_shape / thumbnail_shape - 1) > SAME_SHAPE:
+        pairs += [(image, _centre(thumbnail, image_shape)), (_centre(image, thumbnail_shape), thumbnail)]
+    return min(float(np.abs(_grey(first) - _grey(second)).mean()) for first, second in pairs)
 
 
-def _run(flags: np.ndarray) -> int:
-    """How many flags are set from the start."""
-    unset = np.flatnonzero(~flags)
-    return int(unset[0]) if unset.size else len(flags)
+def _centre(picture: Image.Image, shape: float) -> Image.Image:
+    """The largest area of this shape (width / height) centred in the picture."""
+    width, height = picture.size
+    if width / height > shape:
+        kept = max(1, round(height * shape))
+        left = (width - kept) // 2
+        return picture.crop((left, 0, left + kept, height))
+    kept = max(1, round(width / shape))
+    top = (height - kept) // 2
+    return picture.crop((0, top, width, top + kept))
+
+
+def _grey(picture: Image.Image) -> np.ndarray:
+    small = picture.convert("L").resize((32, 32), Image.Resampling.BOX)
+    values = np.asarray(small, dtype=np.float32)
+    low, high = values.min(), values.max()
+    return (values - low) / max(high - low, 1.0)

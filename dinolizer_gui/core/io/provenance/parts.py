@@ -1,0 +1,148 @@
+"""The metadata a file carries, found by walking its container — not through a picture Pillow opened, so one
+changed byte that stops the picture opening (a chunk's CRC, a frame header) hides none of it: the EXIF
+block, every XMP packet, every text (PNG text chunks, JPEG and GIF comments), and the file's format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .containers import (
+    JPEG_SOI,
+    PNG_SIGNATURE,
+    gif_blocks,
+    gif_sub_blocks,
+    jpeg_layout,
+    png_chunks,
+    riff_chunks,
+    tiff_tag,
+)
+from .texts import XMP_KEYWORD, png_texts
+from .xmp import MAX_XMP_BYTES, Packet
+
+XMP_ID = b"http://ns.adobe.com/xap/1.0/\0"
+EXTENDED_XMP_ID = b"http://ns.adobe.com/xmp/extension/\0"
+TIFF_XMP = 700
+MAX_EXTENDED = 16  # Extended XMP packets (GUIDs) put together at most
+
+
+@dataclass
+class FileParts:
+    format: str = ""  # "JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", … ("" when not known)
+    exif: bytes = b""  # the EXIF block's TIFF bytes
+    xmp: list[Packet] = field(default_factory=list)
+    texts: list[tuple[str, str]] = field(default_factory=list)  # text chunks and comments, not XMP
+    notes: list[str] = field(default_factory=list)  # what could not be read, and why
+
+
+def file_format(data: bytes) -> str:
+    """The file's format by its first bytes ("" when it is none of those known here)."""
+    if data[:2] == JPEG_SOI:
+        return "JPEG"
+    if data[:8] == PNG_SIGNATURE:
+        return "PNG"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if data[:4] in (b"II*\0", b"MM\0*"):
+        return "TIFF"
+    if data[:2] == b"BM":
+        return "BMP"
+    if data[4:8] == b"ftyp":
+        return "ISO media (HEIF, AVIF, …)"
+    if data[:2] == b"\xff\x0a" or data[4:8] == b"JXL ":
+        return "JPEG XL"
+    return ""
+
+
+def file_parts(data: bytes) -> FileParts:
+    """Every metadata part of the file, by its container; a container that cannot be walked to its end
+    gives what lies before the damage, and says so."""
+    parts = FileParts(file_format(data))
+    reader = WALKED.get(parts.format)
+    if reader is not None:
+        try:
+            reader(data, parts)
+        except ValueError as exc:
+            parts.notes.append(f"the file's metadata could not all be read ({exc})")
+    return parts
+
+
+def _jpeg(data: bytes, parts: FileParts) -> None:
+    extended: dict[bytes, dict[int, bytes]] = {}
+    comments = 0
+    for segment in jpeg_layout(data, lenient=True).segments:
+        payload = segment.payload(data)
+        if segment.kind == "APP1" and payload[:6] == b"Exif\0\0" and not parts.exif:
+            parts.exif = payload[6:]  # the first, as readers take it
+        elif segment.kind == "APP1" and payload.startswith(XMP_ID):
+            parts.xmp.append(Packet(f"JPEG APP1 at byte {segment.start:,}", payload[len(XMP_ID) :]))
+        elif segment.kind == "APP1" and payload.startswith(EXTENDED_XMP_ID):
+            chunk = payload[len(EXTENDED_XMP_ID) :]
+            if len(extended) < MAX_EXTENDED or chunk[:32] in extended:
+                extended.setdefault(chunk[:32], {})[int.from_bytes(chunk[36:40], "big")] = chunk[40:]
+        elif segment.kind == "COM":
+            comments += 1
+            parts.texts.append((f"Comment{f' {comments}' if comments > 1 else ''}", _text(payload)))
+    for guid, pieces in extended.items():
+        packet = b"".join(pieces[offset] for offset in sorted(pieces))
+        where = f"JPEG Extended XMP {guid.decode('latin-1')!r}"
+        parts.xmp.append(Packet(where, packet[: MAX_XMP_BYTES + 1]))
+
+
+def _png(data: bytes, parts: FileParts) -> None:
+    texts, parts.notes = png_texts(data)
+    raw_exif = b""
+    for keyword, text in texts:
+        if keyword == XMP_KEYWORD:
+            parts.xmp.append(Packet(f"PNG text chunk {XMP_KEYWORD}", text.encode("utf-8")))
+        elif keyword == "Raw profile type xmp":
+            parts.xmp.append(Packet("PNG text chunk Raw profile type xmp", _raw_profile(text)))
+        elif keyword in ("Raw profile type exif", "Raw profile type APP1") and not raw_exif:
+            raw_exif = _raw_profile(text)
+            if (header := raw_exif.find(b"Exif\0\0", 0, 16)) >= 0:
+                raw_exif = raw_exif[header + 6 :]
+        else:
+            parts.texts.append((keyword, text))
+    exif = [chunk for chunk in png_chunks(data) if chunk.kind == "eXIf"]
+    parts.exif = exif[0].payload(data) if exif else raw_exif  # Pillow's order: eXIf, else ImageMagick's
+
+
+def _raw_profile(text: str) -> bytes:
+    """An ImageMagick "Raw profile" text: a name line, the length, then the bytes in hex."""
+    lines = text.strip().split("\n", 2)
+    try:
+        return bytes.fromhex("".join(lines[2].split())) if len(lines) == 3 else b""
+    except ValueError:
+        return b""
+
+
+def _riff(data: bytes, parts: FileParts) -> None:
+    for chunk in riff_chunks(data):
+        payload = chunk.payload(data)
+        if chunk.kind == "EXIF" and not parts.exif:
+            parts.exif = payload[6:] if payload[:6] == b"Exif\0\0" else payload
+        elif chunk.kind == "XMP ":
+            parts.xmp.append(Packet(f"WebP XMP chunk at byte {chunk.start:,}", payload))
+
+
+def _gif(data: bytes, parts: FileParts) -> None:
+    for block in gif_blocks(data):
+        if block.kind == "app:XMP DataXMP":  # the packet written raw, then a "magic trailer"
+            where = f"GIF XMP extension at byte {block.start:,}"
+            parts.xmp.append(Packet(where, data[block.body : block.end]))
+        elif block.kind == "ext:fe":
+            parts.texts.append(("Comment", _text(gif_sub_blocks(data, block)[0])))
+
+
+def _tiff(data: bytes, parts: FileParts) -> None:
+    parts.exif = data
+    if packet := tiff_tag(data, TIFF_XMP):
+        parts.xmp.append(Packet("TIFF XMP tag", packet))
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+WALKED = {"JPEG": _jpeg, "PNG": _png, "WEBP": _riff, "GIF": _gif, "TIFF": _tiff}  # the containers walked here
