@@ -1,5 +1,5 @@
-"""Attacks on real signed files (JPEG and PNG, signed here with c2pa-python's builder): Hypothesis flips,
-cuts, duplicates and reorders their bytes, anywhere, and the reader must never say `none` (no Content
+"""Attacks on real signed files (JPEG, PNG and WebP, signed here with c2pa-python's builder): Hypothesis
+flips, cuts, duplicates and reorders their bytes, anywhere, and the reader must never say `none` (no Content
 Credentials) or `valid` for a file that changed — and must answer each time within bounded time."""
 
 import time
@@ -29,10 +29,12 @@ def signed(tmp_path_factory) -> dict[str, bytes]:
     picture = Image.fromarray((np.stack([x * 1.5, y * 2.0, x + y], -1) % 256).astype(np.uint8))
     picture.save(folder / "source.jpg", quality=90)
     picture.save(folder / "source.png")
+    picture.save(folder / "source.webp")
     chain = c2pa_files.make_chain()
     files = {
         "jpeg": c2pa_files.sign(folder / "source.jpg", folder / "signed.jpg", chain),
         "png": c2pa_files.sign_manifest(folder / "source.png", folder / "signed.png", chain),
+        "webp": c2pa_files.sign_manifest(folder / "source.webp", folder / "signed.webp", chain),
     }
     return {kind: Path(path).read_bytes() for kind, path in files.items()}
 
@@ -46,7 +48,7 @@ def _never_none_nor_valid(original: bytes, changed: bytes) -> None:
     assert seconds < MAX_SECONDS
 
 
-KINDS = st.sampled_from(["jpeg", "png"])
+KINDS = st.sampled_from(["jpeg", "png", "webp"])
 
 
 def _span(data: st.DataObject, size: int, longest: int) -> tuple[int, int]:
@@ -97,3 +99,16 @@ def test_two_runs_swapped_are_never_read_as_intact_or_absent(signed, kind, data)
         + original[second_end:]
     )
     _never_none_nor_valid(original, changed)
+
+
+@ATTACK
+@given(kind=KINDS, data=st.data())
+def test_a_byte_of_the_claim_signature_box_changed_is_never_read_as_intact_or_absent(signed, kind, data):
+    """The claim signature's box — its description, its CBOR framing, the unprotected header and padding
+    that no signature covers — changed anywhere, to anything."""
+    original = signed[kind]
+    start = original.rfind(b"c2pa.signature\0") - 25  # the superbox's header, before its description
+    end = start + int.from_bytes(original[start : start + 4], "big")
+    changed = bytearray(original)
+    changed[data.draw(st.integers(start, end - 1), label="at")] ^= data.draw(st.integers(1, 255), label="xor")
+    _never_none_nor_valid(original, bytes(changed))

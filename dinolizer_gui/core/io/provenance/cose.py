@@ -20,8 +20,16 @@ MAX_ITEMS = 100_000  # CBOR items decoded at most in one signature
 COSE_SIGN1_TAG = 18
 X5CHAIN = 33
 SIGNED_DATA = bytes.fromhex("06092a864886f70d010702")  # the DER of OID 1.2.840.113549.1.7.2 (CMS signedData)
-# unprotected fields whose content only the C2PA library can bind to the signature: what it reports for them
-LIBRARY_CODES = {"sigTst": "timeStamp.", "sigTst2": "timeStamp.", "rVals": "signingCredential.ocsp."}
+# unprotected fields whose content only the C2PA library can bind to the signature: the codes it reports for
+# them, and those that say it did (a time stamp from an authority on no list was still checked against it)
+LIBRARY_CODES = {
+    "sigTst": ("timeStamp.", {"timeStamp.validated", "timeStamp.trusted", "timeStamp.untrusted"}),
+    "sigTst2": ("timeStamp.", {"timeStamp.validated", "timeStamp.trusted", "timeStamp.untrusted"}),
+    "rVals": ("signingCredential.ocsp.", {"signingCredential.ocsp.notRevoked"}),
+}
+# what says a field is not what it claims (the library reports a malformed time stamp, yet says valid)
+LIBRARY_FAILURES = {"timeStamp.malformed", "timeStamp.mismatch", "timeStamp.outsideValidity",
+                    "signingCredential.ocsp.revoked", "signingCredential.ocsp.malformed"}  # fmt: skip
 FIELD_NAMES = {
     "sigTst": "a time stamp (sigTst)",
     "sigTst2": "a time stamp (sigTst2)",
@@ -294,11 +302,12 @@ def _der_end(data: bytes, at: int, depth: int) -> int:
     return end
 
 
-def library_checked(key: str, codes: list[tuple[str, str]], manifest: str) -> bool:
-    """Whether the C2PA library reported checking an unprotected field of the signature of `manifest`:
-    `codes` are (code, url) pairs from everything it reported."""
-    prefix = LIBRARY_CODES[key]
-    return any(
-        code.startswith(prefix) and code != "signingCredential.ocsp.skipped" and manifest in url
-        for code, url in codes
-    )
+def library_word(key: str, statuses: list[tuple[str, str]], manifest: str) -> tuple[str, list[str]]:
+    """What the C2PA library said of an unprotected field of the signature of `manifest` ("checked",
+    "failed" with its codes, or "unchecked"): `statuses` are (code, url) pairs from everything it
+    reported."""
+    prefix, checked = LIBRARY_CODES[key]
+    said = [code for code, url in statuses if code.startswith(prefix) and f"/{manifest}/" in url]
+    if failed := [code for code in said if code in LIBRARY_FAILURES]:
+        return "failed", list(dict.fromkeys(failed))
+    return ("checked", []) if any(code in checked for code in said) else ("unchecked", [])

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .cose import FIELD_NAMES, library_checked
+from .cose import FIELD_NAMES, library_word
 from .jumbf import Traces, Unsigned, declared_in_bytes, find_traces, unsigned_check
 from .trust_list import TrustList, c2pa_trust_list, trust_anchors
 
@@ -206,7 +206,7 @@ def _from_report(
     subject, issuer = signature.get("common_name"), signature.get("issuer")
     certificate = f"{subject} (issued by {issuer})" if subject and issuer else subject or issuer
     verified = read.signature_verified()
-    changes = unsigned.changes
+    changes, unchecked = _library_words(read, unsigned, file_format)
     valid = read.state.lower() in ("valid", "trusted") and not broken and not changes and verified
     result = credentials_result("valid" if valid else "invalid", "")
     trusted, trusted_by = _trust(read) if verified else (False, None)
@@ -223,7 +223,7 @@ def _from_report(
         ingredients=ingredients,
         declarations=_declarations(read, result["state"]),
         unsigned_changes=changes,
-        unchecked=_unchecked(read, unsigned, file_format),
+        unchecked=unchecked,
     )
     who = _who(certificate, verified)
     trust = _trust_words(result, read, trust_list, anchors_given) if verified else "no signer is vouched for"
@@ -254,20 +254,23 @@ def _who(certificate: str | None, verified: bool) -> str:
     return f"signed by {certificate}" if certificate else "signed"
 
 
-def _unchecked(read: Report, unsigned: Unsigned, file_format: str) -> list[str]:
-    """What in the store the reader could not check, in words."""
-    said = []
+def _library_words(read: Report, unsigned: Unsigned, file_format: str) -> tuple[list[str], list[str]]:
+    """What in the bytes no signature covers is not as written — the reader's findings, and the fields only
+    the library can bind that it found malformed —, and what could not be checked, in words."""
+    changes, unchecked = list(unsigned.changes), []
     if unsigned.container is None:
-        said.append(
+        unchecked.append(
             f"the bytes no signature covers were not checked in this format ({file_format or 'unknown'})"
         )
     for manifest, key in unsigned.needs_library:
-        if not library_checked(key, read.statuses, manifest):
-            said.append(
-                f"{FIELD_NAMES[key]} in the unsigned header of the claim signature of {manifest}: well "
-                "formed, but covered by no signature and not checked by the C2PA library"
-            )
-    return said
+        word, codes = library_word(key, read.statuses, manifest)
+        where = f"{FIELD_NAMES[key]} in the unsigned header of the claim signature of {manifest}"
+        if word == "failed":
+            changes.append(f"{where}, which the C2PA library finds {', '.join(codes)}")
+        elif word == "unchecked":
+            said = "well formed, but no signature covers it and the library did not check it"
+            unchecked.append(f"{where}: {said}")
+    return changes, unchecked
 
 
 def _message(result: dict[str, Any], read: Report, broken: list[str], who: str) -> str:

@@ -321,8 +321,9 @@ class StoreCheck:
 
     store: bytes
     problems: list[str] = field(default_factory=list)
-    needs_library: list[tuple[str, str]] = field(default_factory=list)
+    needs_library: list[tuple[str, str]] = field(default_factory=list)  # (manifest label, field)
     boxes: int = 0
+    manifest: str = ""  # the label of the manifest being walked
 
     def __post_init__(self) -> None:
         boxes = self._boxes(0, len(self.store))
@@ -384,8 +385,10 @@ class StoreCheck:
             elif kind == b"c2cs":
                 check = claim_signature_check(self.store[contents[0][1] : contents[0][2]])
                 self.problems += check.problems
-                self.needs_library += [(label or "", key) for key in check.needs_library]
+                self.needs_library += [(self.manifest, key) for key in check.needs_library]
         else:
+            if kind in MANIFEST_TYPES:
+                self.manifest = label or ""
             for child in contents:
                 self._child_superbox(child, kind, depth, label, start)
         return kind
