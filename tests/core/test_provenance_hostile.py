@@ -155,6 +155,29 @@ def _edited(data: bytes, edit) -> bytes:
     return _with_store(data, _bytes(tree))
 
 
+def _slipped_in(data: bytes, extra: bytes) -> bytes:
+    """A segment slipped in after the store's first APP11 segment, the store shrunk (its padding) by as much:
+    the bytes the data hash leaves out stay where they were, and now hold the segment."""
+    tree = _tree(_store(data))
+    cose_box = _box(tree, "c2pa.signature")[1][1]
+    pad = cose_box[1].find(b"\x63pad\x59") + 5
+    length = int.from_bytes(cose_box[1][pad : pad + 2], "big") - len(extra)
+    cose_box[1] = cose_box[1][:pad] + length.to_bytes(2, "big") + cose_box[1][pad + 2 + len(extra) :]
+    store, segments = _bytes(tree), _app11(data)
+    pieces, taken = [], 0
+    for index, segment in enumerate(segments):
+        head = segment.payload(data)[:8] + (
+            store[:8] if index else b""
+        )  # each repeats the store's box header
+        size = segment.end - segment.body - len(head) if index < len(segments) - 1 else len(store) - taken
+        payload = head + store[taken : taken + size]
+        pieces.append(
+            b"\xff\xeb" + struct.pack(">H", len(payload) + 2) + payload + (extra if index == 0 else b"")
+        )
+        taken += size
+    return data[: segments[0].start] + b"".join(pieces) + data[segments[-1].end :]
+
+
 def _tstr(text: bytes) -> bytes:
     return bytes([0x60 + len(text)]) + text
 
@@ -227,17 +250,20 @@ def test_a_parent_manifest_changed_inside_a_signed_edit_is_never_valid(child):
     parent_claim = child.find(b"c2pa.claim.v2\0")  # the parent's manifest comes first in the store
     flipped = bytearray(child)
     flipped[child.find(b"xmp.iid:", parent_claim) + 12] ^= 0x01
-    for changed in (relabelled, bytes(flipped)):
+    label = child.find(b"c2pa.assertions\0") + 5  # the parent's assertion store label: no signature covers it
+    unsigned = child[:label] + b"X" + child[label + 1 :]
+    for changed in (relabelled, bytes(flipped), unsigned):
         provenance = _read(changed)
         c2pa = provenance["c2pa"]
         (ingredient,) = c2pa["ingredients"]
         assert c2pa["state"] == "invalid" and ingredient["state"] == "invalid" and ingredient["changed_since"]
-        assert "ingredient.manifest.mismatch" in ingredient["validation_codes"]
-        assert (
-            "the manifest of its ingredient signed.jpg changed after this file was signed" in c2pa["message"]
-        )
         parent_said = [d for d in provenance["digital_source_types"] if d["where"].startswith("ingredient")]
         assert parent_said and all(d["state"] == "invalid" for d in parent_said)
+    for changed in (relabelled, bytes(flipped)):
+        c2pa = _read(changed)["c2pa"]
+        assert "ingredient.manifest.mismatch" in c2pa["ingredients"][0]["validation_codes"]
+        said = "the manifest of its ingredient signed.jpg changed after this file was signed"
+        assert said in c2pa["message"]
 
 
 # --- F3: bytes no signature covers -------------------------------------------------------------------------
@@ -263,6 +289,10 @@ def test_bytes_no_signature_covers_changed_are_never_valid_in_a_jpeg(signed_jpeg
         assert c2pa["state"] in ("invalid", "damaged"), (name, c2pa["message"])
         if c2pa["state"] == "invalid":
             assert c2pa["unsigned_changes"] and "no signature covers" in c2pa["message"], name
+    slipped = _read(_slipped_in(signed_jpeg, _segment(0xFE, SECRET)))["c2pa"]  # a comment between segments
+    assert (
+        slipped["state"] == "invalid" and "the data hash leaves out bytes" in slipped["unsigned_changes"][0]
+    )
     at = signed_jpeg.rfind(b"\xf6\x58\x40")  # the COSE payload: null, the claim being detached
     changed = _read(signed_jpeg[:at] + b"\xf7" + signed_jpeg[at + 1 :])["c2pa"]
     assert changed["state"] == "invalid" and "payload is not null" in changed["unsigned_changes"][0]

@@ -207,6 +207,13 @@ TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 
 def tiff_tag(data: bytes, tag: int) -> bytes | None:
     """The value of a tag of a TIFF's first IFD, as bytes (None: no such tag; ValueError when the file is not
     a classic TIFF or the value lies outside it)."""
+    place = tiff_tag_place(data, tag)
+    return data[place[1] : place[1] + place[2]] if place is not None else None
+
+
+def tiff_tag_place(data: bytes, tag: int) -> tuple[int, int, int] | None:
+    """Where a tag of a TIFF's first IFD is: its 12-byte entry, its value's start and size
+    (None: no such tag; ValueError when the file is not a classic TIFF or the value lies outside it)."""
     if data[:4] not in (b"II*\0", b"MM\0*"):
         raise ValueError("no TIFF header")
     little = data[:2] == b"II"
@@ -226,7 +233,7 @@ def tiff_tag(data: bytes, tag: int) -> bytes | None:
         start = at + 8 if size <= 4 else number(at + 8, 4)
         if start + size > len(data):
             raise ValueError(f"the TIFF tag {tag} points past the file's end")
-        return data[start : start + size]
+        return at, start, size
     return None
 
 

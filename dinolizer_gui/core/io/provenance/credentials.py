@@ -161,6 +161,7 @@ class Report:
         self.failures = [status.get("code", "") for status in own or []]  # the active manifest's own
         self.delta_failures = [status.get("code", "") for status in deltas]  # found since it was signed
         self.statuses = _statuses(report)  # every (code, url) reported, anywhere
+        self.store_changed = False  # bytes of the store no signature covers found not as written
         self.failed_in: dict[str, list[str]] = {}  # manifest label: the failures its address has
         for status in [*(own or [] if self.has_results else []), *deltas]:
             if found := MANIFEST_IN_URL.search(str(status.get("url", ""))):
@@ -207,6 +208,7 @@ def _from_report(
     certificate = f"{subject} (issued by {issuer})" if subject and issuer else subject or issuer
     verified = read.signature_verified()
     changes, unchecked = _library_words(read, unsigned, file_format)
+    read.store_changed = bool(changes)
     valid = read.state.lower() in ("valid", "trusted") and not broken and not changes and verified
     result = credentials_result("valid" if valid else "invalid", "")
     trusted, trusted_by = _trust(read) if verified else (False, None)
@@ -397,8 +399,9 @@ def _source_types(data: object, budget: list[int], key: str = "", depth: int = 0
 
 def _ingredient(item: dict[str, Any], read: Report) -> dict[str, Any]:
     """An ingredient with its own state: the failures recorded when it was taken in (its
-    `validation_results`, or the older `validation_status`) and those the library finds in its manifest now
-    (the manifest changed after this file was signed: `changed_since`), verbatim."""
+    `validation_results`, or the older `validation_status`) and those the library finds in its manifest now,
+    verbatim; invalid too when bytes of the store no signature covers changed (where, no signature says):
+    then, or with failures found now, it changed after this file was signed (`changed_since`)."""
     results = (item.get("validation_results") or {}).get("activeManifest") or {}
     recorded = [
         status.get("code", "") for status in results.get("failure") or item.get("validation_status") or []
@@ -406,13 +409,13 @@ def _ingredient(item: dict[str, Any], read: Report) -> dict[str, Any]:
     label = item.get("active_manifest")
     since = [code for code in read.failed_in.get(label or "", []) if code not in NOT_BROKEN]
     failures = list(dict.fromkeys(recorded + since))
-    broken = [code for code in failures if code not in NOT_BROKEN]
+    broken = [code for code in failures if code not in NOT_BROKEN] or read.store_changed
     return {
         "title": item.get("title"),
         "relationship": item.get("relationship"),
         "state": ("invalid" if broken else "valid") if label else "none",
         "validation_codes": failures,
-        "changed_since": bool(since),
+        "changed_since": bool(since) or read.store_changed,
     }
 
 

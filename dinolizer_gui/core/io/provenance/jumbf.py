@@ -30,9 +30,9 @@ from .containers import (
     jpeg_layout,
     png_chunks,
     riff_chunks,
-    tiff_tag,
+    tiff_tag_place,
 )
-from .cose import claim_signature_check
+from .cose import CborError, CborMap, claim_signature_check, decode
 
 UUID_TAIL = bytes.fromhex("00110010800000aa00389b71")  # the tail of every ISO/IEC 19566-5 type UUID
 # the C2PA box types with a label of their own (the store, assertion store, claim, signature, credentials…)
@@ -88,6 +88,8 @@ class Located:
     framing: list[str] = field(default_factory=list)
     container: str | None = None
     parts: list[Part] = field(default_factory=list)  # the segments, chunks or blocks that carry them
+    # the byte ranges [start, end) those parts take in the file, framing included: what a data hash may skip
+    spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 def locate_stores(data: bytes) -> Located:
@@ -98,7 +100,8 @@ def locate_stores(data: bytes) -> Located:
     if data[:8] == PNG_SIGNATURE:
         chunks = [c for c in png_chunks(data) if c.kind == "caBX"]
         framing = [f"the PNG caBX chunk at byte {c.start:,} fails its CRC" for c in chunks if not c.intact]
-        return Located([c.payload(data) for c in chunks], framing, "PNG", chunks)
+        spans = [(c.start, c.end + 4) for c in chunks]
+        return Located([c.payload(data) for c in chunks], framing, "PNG", chunks, spans)
     if data[:4] == b"RIFF":
         chunks = [c for c in riff_chunks(data) if c.kind == "C2PA"]
         framing = [
@@ -106,12 +109,16 @@ def locate_stores(data: bytes) -> Located:
             for c in chunks
             if (c.end - c.body) % 2 and data[c.end : c.end + 1] not in (b"\0", b"")
         ]
-        return Located([c.payload(data) for c in chunks], framing, "RIFF", chunks)
+        spans = [(c.start, c.end + (c.end - c.body) % 2) for c in chunks]
+        return Located([c.payload(data) for c in chunks], framing, "RIFF", chunks, spans)
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return _gif_stores(data)
     if data[:4] in (b"II*\0", b"MM\0*"):
-        store = tiff_tag(data, TIFF_C2PA)
-        return Located([store] if store else [], [], "TIFF")
+        if (place := tiff_tag_place(data, TIFF_C2PA)) is None:
+            return Located(container="TIFF")
+        entry, start, size = place  # the entry's count and offset, and the value: what writers leave out
+        spans = [(entry + 4, entry + 12), (start, start + size)]
+        return Located([data[start : start + size]], [], "TIFF", [], spans)
     if data[4:8] == b"ftyp":
         return _bmff_stores(data)
     return Located()
@@ -141,6 +148,7 @@ def _gif_stores(data: bytes) -> Located:
     for block in blocks:
         store, sizes = gif_sub_blocks(data, block)
         located.stores.append(store)
+        located.spans.append((block.start, block.end))
         if block.kind != GIF_C2PA:
             located.framing.append(f"the GIF C2PA extension at byte {block.start:,} has another identifier")
         if any(size != 255 for size in sizes[:-1]):
@@ -168,6 +176,7 @@ def _jpeg_stores(data: bytes) -> Located:
         if not _of_c2pa(payloads):
             continue  # JUMBF of another kind (e.g. JPEG 360)
         located.parts += segments
+        located.spans += [(segment.start, segment.end) for segment in segments]
         header = payloads[0][8:16]
         numbers = [int.from_bytes(payload[4:8], "big") for payload in payloads]
         if numbers != list(range(1, len(payloads) + 1)):
@@ -305,7 +314,36 @@ def unsigned_check(data: bytes) -> Unsigned:
         check = StoreCheck(store)
         problems += check.problems
         needs += check.needs_library
+        problems += _left_out(check.excluded(), located.spans)
     return Unsigned(list(dict.fromkeys(problems))[:MAX_LISTED], needs, located.container)
+
+
+def _left_out(exclusions: list[tuple[int, int]], spans: list[tuple[int, int]]) -> list[str]:
+    """What the active manifest's data hash leaves out of the file beyond the parts that carry the store:
+    bytes no signature covers (e.g. a segment slipped in between the store's, the store shrunk to make
+    room)."""
+    if not spans:
+        return []
+    outside = [
+        (start, start + length)
+        for start, length in exclusions
+        if not any(first <= start and start + length <= last for first, last in _merged(spans))
+    ]
+    return [
+        f"the data hash leaves out bytes {start:,} to {end:,}, beyond the parts that carry the manifest store"
+        for start, end in outside[:MAX_LISTED]
+    ]
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Adjacent or overlapping ranges joined."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 Box = tuple[bytes, int, int]  # a box's type, where its content starts and where it ends, in the store
@@ -324,6 +362,12 @@ class StoreCheck:
     needs_library: list[tuple[str, str]] = field(default_factory=list)  # (manifest label, field)
     boxes: int = 0
     manifest: str = ""  # the label of the manifest being walked
+    manifests: list[str] = field(default_factory=list)  # every manifest's label, in order: the last is active
+    exclusions: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # a manifest's data hash's
+
+    def excluded(self) -> list[tuple[int, int]]:
+        """(start, length) of each range the active manifest's data hash leaves out ([] without one)."""
+        return self.exclusions.get(self.manifests[-1], []) if self.manifests else []
 
     def __post_init__(self) -> None:
         boxes = self._boxes(0, len(self.store))
@@ -379,6 +423,8 @@ class StoreCheck:
         contents = children[1:]
         if kind is None:
             self._check_content(uuid, contents, start)
+            if (label or "").startswith("c2pa.hash.data") and contents and contents[0][0] == b"cbor":
+                self.exclusions[self.manifest] = _exclusions(self.store[contents[0][1] : contents[0][2]])
         elif kind in ONE_CBOR:
             if [child[0] for child in contents] != [b"cbor"]:
                 self.problems.append(f"the {kind.decode()} box at byte {start:,} holds more than a CBOR box")
@@ -389,6 +435,7 @@ class StoreCheck:
         else:
             if kind in MANIFEST_TYPES:
                 self.manifest = label or ""
+                self.manifests.append(self.manifest)
             for child in contents:
                 self._child_superbox(child, kind, depth, label, start)
         return kind
@@ -468,6 +515,18 @@ class StoreCheck:
         claim_bytes = self.store[claim[1] : claim[2]]
         if b"c2pa.claim.v2\0" in claim_bytes[:64] and (not label or label.encode() not in claim_bytes):
             self.problems.append(f"a manifest labelled {label!r}, a label its signed claim does not name")
+
+
+def _exclusions(content: bytes) -> list[tuple[int, int]]:
+    """(start, length) of each exclusion of a data hash assertion ([] when it holds none it can say)."""
+    try:
+        item, _ = decode(content)
+    except CborError:
+        return []
+    listed = item.get("exclusions") if isinstance(item, CborMap) else None
+    entries = [entry for entry in listed if isinstance(entry, CborMap)] if isinstance(listed, list) else []
+    ranges = [(entry.get("start"), entry.get("length")) for entry in entries]
+    return [(start, length) for start, length in ranges if isinstance(start, int) and isinstance(length, int)]
 
 
 def _kinds(kinds: tuple[bytes, ...]) -> str:
