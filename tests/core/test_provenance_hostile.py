@@ -404,6 +404,9 @@ def test_ai_declared_in_any_xmp_packet_or_form_is_found_and_caps_are_said():
     magic = bytes([1, *range(255, -1, -1), 0])
     gif = _saved(_picture().convert("P"), "GIF")
     bag = "".join(f"<rdf:li>http://example.com/x{i}</rdf:li>" for i in range(50)) + f"<rdf:li>{AI}</rdf:li>"
+    xml_packet = Image.Exif()
+    xml_packet[0x02BC] = ai  # IFD0's XMP, as TIFF writers put it
+    resource = b"8BIM\x04\x24\0\0" + struct.pack(">I", len(ai)) + ai + b"\0" * (len(ai) % 2)
     files = {
         "two JPEG packets, AI last": jpeg[:2] + _segment(0xE1, xmp_id + plain) + _segment(0xE1, xmp_id + ai)
         + jpeg[2:],
@@ -423,6 +426,8 @@ def test_ai_declared_in_any_xmp_packet_or_form_is_found_and_caps_are_said():
         "ImageMagick raw profile": png[:33]
         + _chunk(b"zTXt", b"Raw profile type xmp\0\0" + zlib.compress(hexed)) + png[33:],
         "GIF XMP extension": gif[:-1] + b"\x21\xff\x0bXMP DataXMP" + ai + magic + gif[-1:],
+        "EXIF XMLPacket tag": _saved(_picture(), "JPEG", exif=xml_packet),
+        "Photoshop resource": jpeg[:2] + _segment(0xED, b"Photoshop 3.0\0" + resource) + jpeg[2:],
     }  # fmt: skip
     for name, data in files.items():
         provenance = _read(data)

@@ -21,7 +21,7 @@ from ..names import for_terminal
 from .containers import PNG_SIGNATURE, png_chunks
 from .credentials import credentials_result, read_credentials, source_name
 from .jpeg import jpeg_facts
-from .metadata import DATE_TAGS, exif_damage, exif_of, exif_table, exif_texts, printable
+from .metadata import DATE_TAGS, exif_damage, exif_of, exif_table, exif_texts, exif_xmp, printable
 from .parts import WALKED, FileParts, file_parts
 from .texts import generator_text
 from .thumbnail import ThumbnailCheck, thumbnail_check
@@ -124,7 +124,8 @@ def _from_pillow(image: Image.Image, parts: FileParts) -> None:
 def _exif_parts(
     parts: FileParts, data: bytes, problems: list[str]
 ) -> tuple[dict[str, str], ThumbnailCheck | None, list[tuple[str, str]]]:
-    """EXIF, the thumbnail's check and the EXIF's text fields, from the EXIF block itself."""
+    """EXIF, the thumbnail's check and the EXIF's text fields, from the EXIF block itself; the XMP its IFD0
+    holds (a TIFF's, or an EXIF block written the TIFF way) joins the file's XMP packets."""
     if not parts.exif:
         return {}, None, []
     exif_data = _guarded(lambda: exif_of(parts.exif), None, "EXIF", problems)
@@ -137,6 +138,8 @@ def _exif_parts(
     thumbnail = _guarded(lambda: thumbnail_check(exif_data, parts.exif, data), None, "thumbnail", problems)
     no_texts: list[tuple[str, str]] = []
     texts = _guarded(lambda: exif_texts(exif_data), no_texts, "EXIF", problems)
+    if packet := _guarded(lambda: exif_xmp(exif_data), b"", "EXIF", problems):
+        parts.xmp.append(Packet("the EXIF's XMLPacket tag", packet))
     return exif, thumbnail, texts
 
 

@@ -147,6 +147,19 @@ TEXT_TAGS = {0x010E: "ImageDescription", 0x010F: "Make", 0x0110: "Model", 0x0131
              0x9C9D: "XPAuthor", 0x9C9E: "XPKeywords", 0x9C9F: "XPSubject"}  # fmt: skip
 
 
+XML_PACKET = 0x02BC  # IFD0's XMP (TIFF files, and EXIF blocks written the TIFF way)
+
+
+def exif_xmp(exif: Image.Exif) -> bytes:
+    """The XMP packet IFD0's XMLPacket tag holds (b"" without one)."""
+    value = exif.get(XML_PACKET)
+    if isinstance(value, tuple):  # Pillow gives BYTE values as a tuple
+        value = bytes(value)
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    return value if isinstance(value, bytes) else b""
+
+
 def exif_texts(exif: Image.Exif) -> list[tuple[str, str]]:
     """The EXIF's text fields as (name, text): ImageDescription, Make, Model, Software, the Windows XP
     fields (UCS-2), UserComment (by its character code)."""

@@ -14,15 +14,15 @@ from .containers import (
     jpeg_layout,
     png_chunks,
     riff_chunks,
-    tiff_tag,
 )
 from .texts import XMP_KEYWORD, png_texts
 from .xmp import MAX_XMP_BYTES, Packet
 
 XMP_ID = b"http://ns.adobe.com/xap/1.0/\0"
+PHOTOSHOP_ID = b"Photoshop 3.0\0"
 EXTENDED_XMP_ID = b"http://ns.adobe.com/xmp/extension/\0"
-TIFF_XMP = 700
 MAX_EXTENDED = 16  # Extended XMP packets (GUIDs) put together at most
+MAX_PACKETS = 64  # XMP packets of a Photoshop resource block read at most
 
 
 @dataclass
@@ -81,6 +81,9 @@ def _jpeg(data: bytes, parts: FileParts) -> None:
             chunk = payload[len(EXTENDED_XMP_ID) :]
             if len(extended) < MAX_EXTENDED or chunk[:32] in extended:
                 extended.setdefault(chunk[:32], {})[int.from_bytes(chunk[36:40], "big")] = chunk[40:]
+        elif segment.kind == "APP13" and payload.startswith(PHOTOSHOP_ID):
+            where = f"JPEG APP13 Photoshop resource at byte {segment.start:,}"
+            parts.xmp += [Packet(where, packet) for packet in _photoshop_xmp(payload[len(PHOTOSHOP_ID) :])]
         elif segment.kind == "COM":
             comments += 1
             parts.texts.append((f"Comment{f' {comments}' if comments > 1 else ''}", _text(payload)))
@@ -88,6 +91,22 @@ def _jpeg(data: bytes, parts: FileParts) -> None:
         packet = b"".join(pieces[offset] for offset in sorted(pieces))
         where = f"JPEG Extended XMP {guid.decode('latin-1')!r}"
         parts.xmp.append(Packet(where, packet[: MAX_XMP_BYTES + 1]))
+
+
+def _photoshop_xmp(resources: bytes) -> list[bytes]:
+    """The XMP a Photoshop image resource block holds (resource 0x0424), walked once: each resource is
+    "8BIM", its id, a padded Pascal name, its size and its data, padded to an even length."""
+    found: list[bytes] = []
+    position = 0
+    while resources[position : position + 4] == b"8BIM" and len(found) < MAX_PACKETS:
+        kind = int.from_bytes(resources[position + 4 : position + 6], "big")
+        name = resources[position + 6] if position + 6 < len(resources) else 0
+        at = position + 6 + name + 1 + (name + 1) % 2
+        size = int.from_bytes(resources[at : at + 4], "big")
+        if kind == 0x0424:
+            found.append(resources[at + 4 : at + 4 + size])
+        position = at + 4 + size + size % 2
+    return found
 
 
 def _png(data: bytes, parts: FileParts) -> None:
@@ -136,9 +155,7 @@ def _gif(data: bytes, parts: FileParts) -> None:
 
 
 def _tiff(data: bytes, parts: FileParts) -> None:
-    parts.exif = data
-    if packet := tiff_tag(data, TIFF_XMP):
-        parts.xmp.append(Packet("TIFF XMP tag", packet))
+    parts.exif = data  # its first IFD's XMP tag is read with the EXIF's (as in any EXIF block)
 
 
 def _text(raw: bytes) -> str:

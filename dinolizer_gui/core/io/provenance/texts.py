@@ -14,9 +14,18 @@ MAX_XMP_CHARS = 4 << 20  # …an XMP one to this
 MAX_TEXT_TOTAL = 8 << 20  # text kept from all of a file's chunks together, at most
 XMP_KEYWORD = "XML:com.adobe.xmp"
 MAX_GENERATOR_TEXTS = 32
+MAX_EXAMINED = 8 << 20  # characters of text looked at for generator text, at most (64 KB of each)
 # keys only generators write (compared in lower case)
-GENERATOR_KEYS = {"parameters", "prompt", "workflow", "negative_prompt", "sd-metadata", "invokeai_metadata",
-                  "dream", "generation_data"}  # fmt: skip
+GENERATOR_KEYS = {
+    "parameters",
+    "prompt",
+    "workflow",
+    "negative_prompt",
+    "sd_metadata",
+    "invokeai_metadata",
+    "dream",
+    "generation_data",
+}  # fmt: skip  (in lower case, "_" for a space or a hyphen)
 # fields that name the software that made the file: kept when they name a generator
 TOOL_KEYS = {"software", "creatortool", "source", "make", "model"}
 GENERATOR_NAMES = re.compile(
@@ -99,18 +108,29 @@ def generator_text(texts: list[tuple[str, str]]) -> tuple[dict[str, str], list[s
     most MAX_GENERATOR_TEXTS of them (a cut said)."""
     found: dict[str, str] = {}
     counts: dict[str, int] = {}
-    matched = 0
+    matched, left, unread = 0, MAX_EXAMINED, 0
     for key, text in texts:
-        tool = key.lower().split(" ")[-1] in TOOL_KEYS and GENERATOR_NAMES.search(text[:1000])
-        if not (key.lower() in GENERATOR_KEYS or tool or reads_like_settings(text)):
+        if left <= 0:
+            unread += 1
+            continue
+        left -= min(len(text), 1 << 16)
+        named = key.lower().replace(" ", "_").replace("-", "_")
+        tool = named.split("_")[-1] in TOOL_KEYS and GENERATOR_NAMES.search(text[:1000])
+        if not (named in GENERATOR_KEYS or tool or reads_like_settings(text)):
             continue
         matched += 1
         if len(found) < MAX_GENERATOR_TEXTS:
             shown = printable(key)
             counts[shown] = counts.get(shown, 0) + 1
             found[shown if counts[shown] == 1 else f"{shown} ({counts[shown]})"] = printable(text[:500])
-    cut = len(found) < matched
-    return found, [f"generator text: {matched:,} texts, the first {MAX_GENERATOR_TEXTS} kept"] * cut
+    notes = []
+    if len(found) < matched:
+        notes.append(f"generator text: {matched:,} texts, the first {MAX_GENERATOR_TEXTS} kept")
+    if unread:
+        notes.append(
+            f"generator text: {unread:,} texts not looked at (more than {MAX_EXAMINED:,} characters)"
+        )
+    return found, notes
 
 
 def reads_like_settings(text: str) -> bool:

@@ -15,6 +15,7 @@ from .metadata import printable
 MAX_XMP_BYTES = 4 << 20  # a packet read at most this long
 MAX_XMP_VALUES = 50  # values kept per XMP field (beyond it, only the IPTC digital source types' own names)
 MAX_ROOTS = 16  # x:xmpmeta elements read per packet, at most
+MAX_PACKETS = 256  # packets read per file, at most
 # the IPTC digital source type vocabulary: a value named here is kept whatever the cap (it is bounded)
 IPTC_SOURCE_TYPES = {
     "digitalCapture", "computationalCapture", "negativeFilm", "positiveFilm", "print", "humanEdits",
@@ -69,7 +70,9 @@ def read_xmp(packets: list[Packet]) -> XmpReading:
     reading = XmpReading()
     found: dict[str, list[str]] = {key: [] for key in XMP_FIELDS}
     history: list[dict[str, str]] = []
-    for packet in packets:
+    if len(packets) > MAX_PACKETS:
+        reading.problems.append(f"XMP: {len(packets):,} packets, the first {MAX_PACKETS} read")
+    for packet in packets[:MAX_PACKETS]:
         if len(packet.data) > MAX_XMP_BYTES:
             reading.problems.append(
                 f"XMP ({packet.where}) of {len(packet.data):,} bytes: not read (more than {MAX_XMP_BYTES:,})"
