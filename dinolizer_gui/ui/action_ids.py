@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from ..core.maps.render import ViewMode
+from ..core.session.instrument_views import VIEWS
 from ..core.session.viewer_state import AGREEMENT, INPUT, LAYOUT_NAMES
 from ..core.store.verdicts import VERDICTS
 
@@ -67,6 +68,14 @@ class ActionId(StrEnum):
     TOGGLE_CONTROLS = "toggle_controls"
     TOGGLE_FILE = "toggle_file"
     TOGGLE_CASE = "toggle_case"
+    VIEW_ELA = "view_ela"  # an instrument's view in the panel last clicked
+    VIEW_NOISE = "view_noise"
+    VIEW_NOISE_SIGMA = "view_noise_sigma"
+    VIEW_GHOST = "view_ghost"
+    VIEW_COPYMOVE = "view_copymove"
+    GHOST_QUALITY_DOWN = "ghost_quality_down"
+    GHOST_QUALITY_UP = "ghost_quality_up"
+    TOGGLE_INSTRUMENTS = "toggle_instruments"
 
 
 class MenuId(StrEnum):
@@ -117,3 +126,4 @@ VERDICT_ACTIONS = dict(
         strict=True,
     )
 )
+INSTRUMENT_VIEW_ACTIONS = {name: ActionId(f"view_{name}") for name in VIEWS}

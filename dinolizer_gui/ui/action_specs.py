@@ -6,9 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..core.maps.render import ViewMode
+from ..core.session.instrument_views import VIEWS
 from ..core.session.viewer_state import ViewerState
 from ..core.store.verdicts import VERDICTS
-from .action_ids import LAYOUT_ACTIONS, MODE_ACTIONS, PANEL_ACTIONS, VERDICT_ACTIONS, ActionId, MenuId
+from .action_ids import (
+    INSTRUMENT_VIEW_ACTIONS,
+    LAYOUT_ACTIONS,
+    MODE_ACTIONS,
+    PANEL_ACTIONS,
+    VERDICT_ACTIONS,
+    ActionId,
+    MenuId,
+)
 from .actions import Actions, ActionSpec, Key, MenuPlace, SubmenuSpec
 from .controllers.batch import BatchController
 from .controllers.case import CaseController
@@ -17,6 +26,7 @@ from .controllers.verdicts import VerdictController
 from .controllers.view import ViewController
 from .dialogs import Dialogs
 from .docks.controls import ControlsDock
+from .instrument_views import InstrumentPanels
 from .panels import LAYOUTS, PANEL_TITLES, PanelGrid
 
 FILE, VIEW, ANALYSIS, MODELS, HELP = MenuId.FILE, MenuId.VIEW, MenuId.ANALYSIS, MenuId.MODELS, MenuId.HELP
@@ -226,6 +236,43 @@ def _walk_actions(step: Callable[[int, bool], None]) -> list[ActionSpec]:
         ActionSpec(ActionId.NEXT_FLAGGED, "Next &flagged", step, ("Alt+Down",), args=(1, True), menu=place),
         ActionSpec(
             ActionId.PREVIOUS_FLAGGED, "Previous f&lagged", step, ("Alt+Up",), args=(-1, True), menu=place
+        ),
+    ]
+
+
+def instrument_actions(instruments: InstrumentPanels) -> list[ActionSpec]:
+    """The classic instruments' views, each in the panel last clicked (its key again: the panel's own
+    picture), and the JPEG ghost's quality shown."""
+    place = MenuPlace(VIEW, 4)
+    return [
+        *(
+            ActionSpec(
+                INSTRUMENT_VIEW_ACTIONS[name],
+                f"Instrument: {view.label}",
+                instruments.toggle,
+                (view.key,),
+                "Show it in the panel last clicked; again: the panel's own picture (Instruments dock: its "
+                "parameters and how to read it)",
+                args=(name,),
+                menu=place,
+            )
+            for name, view in VIEWS.items()
+        ),
+        ActionSpec(
+            ActionId.GHOST_QUALITY_DOWN,
+            "JPEG ghost: quality -5",
+            instruments.step_ghost,
+            (",",),
+            args=(-1,),
+            menu=place,
+        ),
+        ActionSpec(
+            ActionId.GHOST_QUALITY_UP,
+            "JPEG ghost: quality +5",
+            instruments.step_ghost,
+            (".",),
+            args=(1,),
+            menu=place,
         ),
     ]
 

@@ -22,6 +22,7 @@ from .action_specs import (
     analysis_actions,
     file_actions,
     follow_queue_and_screen,
+    instrument_actions,
     models_and_help_actions,
     view_actions,
 )
@@ -29,6 +30,7 @@ from .actions import build_actions, build_menus, shortcut_rows, toolbar_groups
 from .central import Central
 from .controllers.batch import BatchController
 from .controllers.case import CaseController
+from .controllers.instruments import InstrumentsController
 from .controllers.thresholds import ThresholdsController
 from .controllers.verdicts import VerdictController
 from .controllers.view import ViewController
@@ -37,7 +39,9 @@ from .docks import place_docks
 from .docks.case import CaseDock
 from .docks.controls import ControlsDock
 from .docks.file import FileDock
+from .docks.instruments import InstrumentsDock, place_instruments_dock
 from .docks.triage import TriageDock
+from .instrument_views import InstrumentPanels
 from .menus import RecentMenu, cards_menu, docks_menu, settings_menus
 from .status import StatusBar
 from .toolbar import MainToolBar
@@ -83,6 +87,10 @@ class MainWindow(QMainWindow):
         )
         self.case_dock, self.file_dock = CaseDock(self.case, self), FileDock(workspace, view, self)
         self.docks = place_docks(self, self.triage_dock, self.controls, self.case_dock, self.file_dock)
+        jobs = InstrumentsController(workspace.viewer, view, self)
+        self.instruments = InstrumentPanels(self.panel_grid, jobs, workspace.viewer, view, self.thresholds)
+        self.instruments_dock = InstrumentsDock(self.instruments, self.controls.regions, self)
+        self.docks.update(place_instruments_dock(self, self.instruments_dock, self.triage_dock))
         self.dialogs = Dialogs(
             self,
             workspace=workspace,
@@ -127,6 +135,7 @@ class MainWindow(QMainWindow):
                 verdicts=self.verdicts,
                 controls=self.controls,
             ),
+            *instrument_actions(self.instruments),
             *models_and_help_actions(dialogs=dialogs),
         ]
         self.actions_by_id = build_actions(self, specs)
@@ -207,6 +216,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.view.stop()
         self.thresholds.stop()
+        self.instruments.jobs.stop()
         self.batch.cancel()
         QThreadPool.globalInstance().waitForDone(30_000)  # no worker may outlive the window it reports to
         window_state.remember(self, self.settings)

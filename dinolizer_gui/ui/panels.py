@@ -57,6 +57,8 @@ class PanelGrid(QSplitter):
             if panel in self.model_panels:
                 panel.view.pressed.connect(lambda key=panel.key: self.activate(key))
         self._truth: GroundTruth | None = None
+        self._notices: dict[str, str] = {}  # what each panel says over its own picture
+        self._covered: set[str] = set()  # panels showing an instrument's view, which says its own
         self._before_maximised: PanelLayout | None = None
         self.active_model = self.model_panels[0].key  # the one `]` and `[` act on when not linked
         self.activate(self.active_model)
@@ -208,7 +210,7 @@ class PanelGrid(QSplitter):
         for panel in self.panels:
             panel.view.set_base(None)
             panel.view.set_layer(None)
-            panel.view.set_notice("")
+            self.say(panel, "")
 
     # --- layers ----------------------------------------------------------------------------------
     def refresh_layers(self, changed: frozenset[str] | None = None) -> None:
@@ -245,14 +247,14 @@ class PanelGrid(QSplitter):
         panel.view.set_layer(
             QPixmap.fromImage(layer_image(agreement)) if agreement else None, AGREEMENT_OPACITY
         )
-        panel.view.set_notice("needs both models' maps" if document is not None and len(maps) < 2 else "")
+        self.say(panel, "needs both models' maps" if document is not None and len(maps) < 2 else "")
 
     def _show_stability(self, panel: Panel, result: ModelResult) -> None:
         """The stability map over the image, or a notice that no check was run."""
         check = result.stability_now() if result.preview is None else None
         layer = layer_image(stability_layer(check.levels())) if check else None
         panel.view.set_layer(layer, self.state.opacity)
-        panel.view.set_notice(self._notice(result, ""))
+        self.say(panel, self._notice(result, ""))
 
     def _notice(self, result: ModelResult | None, missing: str) -> str:
         """What a model panel says over its image: why it has no map, or no stability check to show."""
@@ -271,11 +273,27 @@ class PanelGrid(QSplitter):
         for panel in self.model_panels:
             result = document.models.get(panel.key) if document is not None else None
             why = missing.get(panel.key, "not analysed")
-            panel.view.set_notice(self._notice(result, why) if document is not None else "")
+            self.say(panel, self._notice(result, why) if document is not None else "")
             truth = document.ground_truth if document is not None else None
             text, tip = panel_score(result, why, truth) if document is not None else ("", "")
             panel.score.setText(text)
             panel.score.setToolTip(tip)
+
+    def say(self, panel: Panel, notice: str) -> None:
+        """What a panel says over its own picture (not while it shows an instrument's view)."""
+        self._notices[panel.key] = notice
+        if panel.key not in self._covered:
+            panel.view.set_notice(notice)
+
+    def cover(self, key: str, notice: str | None) -> None:
+        """An instrument's view shown in place of a panel's own picture says `notice` over it; None: the
+        panel shows its own picture again, and what it says (instrument_views.py)."""
+        if notice is None:
+            self._covered.discard(key)
+            notice = self._notices.get(key, "")
+        else:
+            self._covered.add(key)
+        self.panel(key).view.set_notice(notice)
 
     # --- outlines --------------------------------------------------------------------------------
     def show_region(self, kind: str, rect: QRectF | None, number: int = 0) -> None:

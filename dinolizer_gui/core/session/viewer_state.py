@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 from ..maps.render import COLORMAPS, DEFAULT_COLORMAP, ViewMode
 from ..models.registry import map_titles
 from .events import Emitter
+from .instrument_views import InstrumentViews
 from .settings import Settings
 
 T = TypeVar("T")
@@ -77,6 +78,7 @@ class ViewerEvents:
         self.zoom_locked: Emitter[bool] = Emitter()
         self.original: Emitter[bool] = Emitter()
         self.layout: Emitter[PanelLayout] = Emitter()
+        self.instruments: Emitter[InstrumentViews] = Emitter()
 
 
 class _Field(Generic[T]):
@@ -115,6 +117,14 @@ def _layout(layout: PanelLayout) -> PanelLayout:
     return layout
 
 
+def _instruments(views: InstrumentViews) -> InstrumentViews:
+    if not isinstance(views, InstrumentViews):
+        raise TypeError(f"an InstrumentViews, not {views!r}")
+    if unknown := set(views.panels) - set(panel_keys()):
+        raise ValueError(f"no panel {', '.join(sorted(unknown))}")
+    return views
+
+
 class ViewerState:
     mode = _Field(ViewMode)
     colormap = _Field(_colormap)
@@ -122,6 +132,7 @@ class ViewerState:
     zoom_locked = _Field(bool)
     original = _Field(bool)  # the original in place of every layer (the O key, or Space held)
     layout = _Field(_layout)
+    instruments = _Field(_instruments)  # the classic instruments' views on the panels (instrument_views.py)
 
     def __init__(
         self,
@@ -132,11 +143,13 @@ class ViewerState:
         zoom_locked: bool = True,
         original: bool = False,
         layout: PanelLayout | None = None,
+        instruments: InstrumentViews | None = None,
     ):
         self._values: dict[str, Any] = {}
         self.events = ViewerEvents()
         self.mode, self.colormap, self.opacity = mode, colormap, opacity
         self.zoom_locked, self.original, self.layout = zoom_locked, original, layout or PanelLayout()
+        self.instruments = instruments or InstrumentViews()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ViewerState:
