@@ -52,8 +52,26 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="also check each map under benign variants (JPEG 90 and 75, a 75%% resize, a window grid "
         "shifted by 64 px): a stability map and a label per region; 3-5 more analyses an image",
     )
+    _add_view_options(analyze)
     _add_report_options(analyze)
     _add_cluster_options(analyze)
+
+
+def _add_view_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--views",
+        metavar="LIST",
+        help="also compute the classic instruments' views of each image (comma-separated: ela, noise, ghost, "
+        "copymove, or all): 8-bit grey PNGs beside its maps, their parameters and numbers in results.json "
+        "and a figure each in the reports",
+    )
+    parser.add_argument(
+        "--view-param",
+        action="append",
+        default=[],
+        metavar="VIEW.NAME=VALUE",
+        help="a view's parameter (e.g. ela.quality=75, ghost.block=32; repeatable; see docs/instruments.md)",
+    )
 
 
 def _add_cluster_options(parser: argparse.ArgumentParser) -> None:
@@ -124,7 +142,33 @@ def _request(args: argparse.Namespace) -> AnalysisRequest:
         trust_anchors=trust_anchors_for(args),
         case=case,
         cluster=_cluster_options(args) if args.cluster else None,
+        views=_views(args.views, args.view_param),
     )
+
+
+def _views(listed: str | None, given: list[str]) -> dict[str, dict[str, float]]:
+    """The views asked, each with its parameters (checked: a usage error names what is wrong)."""
+    from ..core.instruments import INSTRUMENTS
+
+    names = [name.strip() for name in (listed or "").split(",") if name.strip()]
+    names = list(INSTRUMENTS) if names == ["all"] else list(dict.fromkeys(names))
+    if unknown := [name for name in names if name not in INSTRUMENTS]:
+        raise UsageError(f"--views: no view {', '.join(unknown)} (there are {', '.join(INSTRUMENTS)}, all)")
+    params: dict[str, dict[str, str]] = {name: {} for name in names}
+    for pair in given:
+        key, separator, value = pair.partition("=")
+        view, dot, name = key.partition(".")
+        if not separator or not dot:
+            raise UsageError(f"--view-param {pair!r}: give VIEW.NAME=VALUE (e.g. ela.quality=75)")
+        if view not in params:
+            raise UsageError(
+                f"--view-param {pair!r}: {view} is not among --views ({', '.join(names) or 'none'})"
+            )
+        params[view][name] = value
+    try:
+        return {name: INSTRUMENTS[name].checked(values) for name, values in params.items()}
+    except ValueError as exc:
+        raise UsageError(f"--view-param: {exc}") from None
 
 
 def _cluster_options(args: argparse.Namespace) -> ClusterOptions:

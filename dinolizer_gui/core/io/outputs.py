@@ -137,7 +137,7 @@ RUN_OUTPUT = re.compile(
 )
 IMAGE_OUTPUT = re.compile(
     r"^([a-z0-9]+_(mask|overlay|heatmap|stability(overlay)?)\.png|agreement\.png|exif_thumbnail\.png|findings\.png"
-    r"|[a-z0-9]+_probability\.npy)$"
+    r"|view_[a-z]+(_[a-z0-9]+)?\.png|[a-z0-9]+_probability\.npy)$"
 )
 TEMPORARY = re.compile(r"^\..+\.\d+\.[0-9a-f]{8}\.tmp$")  # write_atomic's, left by a process killed mid-write
 LOCK_FILE = ".dinolizer-gui.lock"

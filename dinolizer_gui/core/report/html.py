@@ -31,6 +31,7 @@ from .sections import (
     thumbnail_text,
     verdict_line,
 )
+from .views import VIEWS_TITLE, view_figures
 
 
 def _table(rows: list[Row]) -> str:
@@ -89,7 +90,24 @@ def _image_section(entry: dict, report: dict) -> str:
         parts.append(
             f"<figure><img src='{entry['agreement']['image']}'><figcaption>{caption}</figcaption></figure>"
         )
-    return "".join(parts) + _findings_part(entry, report) + "</section>"
+    return "".join(parts) + _views_part(entry) + _findings_part(entry, report) + "</section>"
+
+
+def _views_part(entry: dict) -> str:
+    """The classic instruments' views: a figure each, with its one-line reading guide, numbers and notes."""
+    figures = view_figures(entry)
+    parts = [f"<h3>{escape(VIEWS_TITLE)}</h3>"] if figures else []
+    for figure in figures:
+        parts.append(f"<h4>{escape(figure.title)}</h4><p class=small>{escape(figure.guide)}</p>")
+        if figure.alert:
+            parts.append(f"<p class=alert>{escape(figure.alert)}</p>")
+        pictures = "".join(
+            f"<figure><img src='{escape(path)}'><figcaption>{escape(label)}</figcaption></figure>"
+            for label, path in figure.pictures
+        )
+        parts.append(f"<div class=views>{pictures}</div>" if pictures else "")
+        parts += [f"<p class=small>{escape(line)}</p>" for line in figure.lines]
+    return "".join(parts)
 
 
 def _findings_part(entry: dict, report: dict) -> str:
@@ -145,6 +163,7 @@ def write_html(report: dict, results_dir: Path, path: Path) -> Path:
         ".panels{display:flex;gap:8px}figure{margin:4px}img{max-width:340px}"
         ".verdict{border:2px solid #1f618d;background:#f4f9fd;padding:6px;margin:6px 0}"
         ".findings{border:2px solid #1f618d;padding:6px;margin:10px 0}"
+        ".views{display:flex;flex-wrap:wrap;gap:4px}.views img{max-width:250px}"
     )
     page = (
         f"<!doctype html><html><head><meta charset=utf-8><title>Report {escape(case['case_number'])}"

@@ -58,6 +58,7 @@ from .sections import (
     thumbnail_text,
     verdict_line,
 )
+from .views import VIEWS_TITLE, view_figures
 
 Styles = dict[str, ParagraphStyle]
 
@@ -253,7 +254,42 @@ def _image_page(entry: dict, report: dict, results_dir: Path, styles: Styles) ->
             TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)])
         )
         story += [Spacer(1, 2 * mm), table]
+    story += _views_block(entry, results_dir, styles)
     return story + _findings_block(entry, report, results_dir, styles) + _provenance_block(entry, styles)
+
+
+def _views_block(entry: dict, results_dir: Path, styles: Styles) -> list[Flowable]:
+    """The classic instruments' views (analyze --views): a figure each, with its one-line reading guide, its
+    numbers and notes; a view that could not be computed says why."""
+    figures = view_figures(entry)
+    story: list[Flowable] = [Spacer(1, 3 * mm), paragraph(VIEWS_TITLE, styles["body"])] if figures else []
+    for figure in figures:
+        block: list[Flowable] = [
+            paragraph(figure.title, styles["body"]),
+            paragraph(figure.guide, styles["small"]),
+        ]
+        if figure.alert:
+            block.append(paragraph(figure.alert, styles["alert"]))
+        if figure.pictures:
+            columns = 3 if len(figure.pictures) <= 3 else 4
+            width = PAGE_WIDTH / columns - 2 * mm
+            cells = [
+                [paragraph(label, styles["small"]), picture(PILImage.open(results_dir / path), width)]
+                for label, path in figure.pictures
+            ]
+            rows = [cells[start : start + columns] for start in range(0, len(cells), columns)]
+            lines = []
+            for row in rows:
+                padding = [""] * (columns - len(row))
+                lines += [[label for label, _ in row] + padding, [image for _, image in row] + padding]
+            table = Table(lines, colWidths=[width + 2 * mm] * columns, hAlign="LEFT")
+            table.setStyle(
+                TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 1)])
+            )
+            block.append(table)
+        block += [paragraph(line, styles["small"]) for line in figure.lines]
+        story += [Spacer(1, 2 * mm), KeepTogether(block)]
+    return story
 
 
 def _findings_block(entry: dict, report: dict, results_dir: Path, styles: Styles) -> list[Flowable]:

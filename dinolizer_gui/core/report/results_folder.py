@@ -47,6 +47,7 @@ from ..store.decisions import RegionState, confirmed_mask, region_states
 from ..store.findings import Findings
 from .findings import findings_figure, findings_record
 from .run_record import iso_time
+from .views import view_records
 
 CHECKPOINT_SECONDS = 30.0
 RESULTS_SCHEMA = "dinolizer-gui/analyze-results"
@@ -135,10 +136,12 @@ class ResultsWriter:
         positions: dict[str, int] | None = None,
         trust_anchors: str = "",
         findings_of: Callable[[str], Findings] | None = None,
+        views: Mapping[str, Mapping[str, Any]] | None = None,
     ):
         """`positions` numbers the images (folders, order in results.json) when they finish out of order;
         `trust_anchors` (PEM) are the Content Credentials signers the user trusts; `findings_of` gives the
-        examiner's marks and decisions on an image by its SHA-256 (the results store's)."""
+        examiner's marks and decisions on an image by its SHA-256 (the results store's); `views`, the
+        classic instruments' views to add (name -> parameters, see views.py)."""
         self.out_dir = make_folder(out_dir)
         mark_output_folder(self.out_dir)
         self.document = {"schema": RESULTS_SCHEMA, "version": RESULTS_VERSION, **run_info, "images": []}
@@ -152,6 +155,7 @@ class ResultsWriter:
         self.journal = self.out_dir / "results.jsonl"
         self.trust_anchors = trust_anchors
         self.findings_of = findings_of
+        self.views = dict(views or {})
         self._written_at = time.monotonic()
 
     def add_model(self, item: FinishedItem, image: LoadedImage, name: str, model: ModelOutcome) -> None:
@@ -204,6 +208,8 @@ class ResultsWriter:
         else:
             if outcome.ok and outcome.image is not None and self.findings_of is not None:
                 self._findings(self._files(item.path), outcome.image.sha256)
+            if outcome.ok and outcome.image is not None and self.views:
+                self._files(item.path)  # the views' pictures go in the image's folder
             entry = self._entry(outcome, self._pending.pop(item.path, None))
             for name, summary in item.models.items():
                 if name in entry["models"]:
@@ -264,7 +270,12 @@ class ResultsWriter:
             }
         if outcome.ok and image is not None and files is not None and files.findings is not None:
             entry.update(self._findings_entry(image, files, files.findings))
+        if self.views and outcome.ok and image is not None and files is not None:
+            entry["views"] = view_records(image, self.views, files.folder, self._write_view)
         return entry
+
+    def _write_view(self, relative: str, picture: np.ndarray) -> None:
+        write_png(self.out_dir / relative, picture)
 
     def _findings_entry(self, image: LoadedImage, files: _ImageFiles, findings: Findings) -> dict:
         """`annotations` and `region_decisions` as results.json carries them, and the findings figure (when

@@ -30,6 +30,8 @@ from ..io.images import ImageLoadError, LoadedImage, read_limit, read_regular_fi
 from ..progress import run_to_end
 
 VIEW_NAMES = tuple(INSTRUMENTS)  # ela, noise, ghost, copymove: the order of figures in the reports
+VIEWS_TITLE = "Classic instruments' views (not model outputs: each one read with its guide)"
+TITLED_PICTURES = {"noise"}  # views whose pictures show different things: the title names each
 PICTURE_SUFFIXES = {"png": "", "sigma_png": "_sigma"}  # any other key (ghost's "q60") is its own suffix
 
 SavePicture = Callable[[str, np.ndarray], None]  # (path relative to the results folder, H x W uint8)
@@ -56,8 +58,9 @@ def view_record(result: InstrumentResult, folder: str, save: SavePicture) -> dic
     for key, relative in paths.items():
         save(relative, result.picture(key))
     instrument = INSTRUMENTS[result.name]
+    keys = result.pictures() if result.name in TITLED_PICTURES else ("",)
     return {
-        "title": instrument.panel_title(result.params),
+        "title": " · ".join(instrument.panel_title(result.params, key) for key in keys),
         "guide": instrument.guide.report_line,
         **result.to_record(paths),
     }

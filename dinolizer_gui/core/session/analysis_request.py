@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..engine.analysis import AnalysisOptions
 from ..errors import OutputError, RequestError
@@ -72,6 +72,7 @@ class AnalysisRequest:
     max_pixels: int | None = None  # the decompression-bomb limit (None: the default)
     follow_links: bool = False  # symbolic links out of a folder given are followed
     stability: bool = False  # each map checked under benign variants too
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)  # instruments' views: name -> parameters
     trust_anchors: str = ""  # PEM certificates of the Content Credentials signers the user trusts
     case: CaseRequest = field(default_factory=CaseRequest)
     cluster: ClusterOptions | None = None  # the maps computed on a Ray cluster's actors

@@ -134,6 +134,7 @@ class AnalysisRun:
             positions=self.positions,
             trust_anchors=request.trust_anchors,
             findings_of=self.workspace.store.findings if self.workspace.store is not None else None,
+            views=request.views,
         )
         self.done = 0
 
