@@ -180,9 +180,9 @@ def _ghost(record: Mapping[str, Any]) -> Described:
 def _copymove(record: Mapping[str, Any]) -> Described:
     clusters = record.get("clusters", [])
     lines = [
-        f"Cluster {number}: {cluster['matches']} matches; source box {_box(cluster['source'])} onto target "
-        f"box {_box(cluster['target'])}; rotation {cluster.get('rotation_degrees', 0):.1f} degrees, scale "
-        f"{cluster.get('scale', 1):.3f}."
+        f"Cluster {number}: {cluster['matches']} matches; source box {_box(cluster['source'])} onto "
+        f"target box {_box(cluster['target'])}; rotation {degrees_text(cluster.get('rotation_degrees', 0))} "
+        f"degrees, scale {cluster.get('scale', 1):.3f}."
         for number, cluster in enumerate(clusters, 1)
     ]
     if not clusters:
@@ -192,6 +192,11 @@ def _copymove(record: Mapping[str, Any]) -> Described:
             "found, which does not prove there is none."
         )
     return _plain(record)[0], lines
+
+
+def degrees_text(value: float) -> str:
+    """An angle to a tenth of a degree, never "-0.0"."""
+    return f"{round(value, 1) + 0.0:.1f}"
 
 
 def _box(box: list[int]) -> str:

@@ -1,6 +1,7 @@
 """How the viewer shows the image on screen, apart from the widgets that show it: the view mode, the colour
 map, the overlay's opacity, whether zoom and pan are locked across the panels, whether the original is shown
-in place of the layers, and which panels are laid out.
+in place of the layers, which panels are laid out, and which classic instrument's view a panel shows
+(instrument_views.py).
 
 Qt-free and evented: the panels, the legend, the controls and the toolbar subscribe to its events (each
 emitted only when a value really changes) and write to it; tests and headless code drive it directly."""

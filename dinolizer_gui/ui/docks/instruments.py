@@ -42,6 +42,7 @@ from ...core.instruments import (
     NoiseResult,
 )
 from ...core.instruments.ghosts import QUALITIES
+from ...core.report.views import degrees_text
 from ...core.session.instrument_views import VIEWS
 from ...core.session.viewer_state import ViewerState
 from ..action_ids import ActionId
@@ -77,7 +78,7 @@ class CurvePlot(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         text = self.palette().text().color()
-        area = QRectF(self.rect()).adjusted(30, 8, -8, -34)
+        area = QRectF(self.rect()).adjusted(30, 8, -18, -20)
         painter.fillRect(area, QColor("#202020"))
         first, last = self.qualities[0], self.qualities[-1]
 
@@ -85,8 +86,12 @@ class CurvePlot(QWidget):
             return area.left() + (quality - first) / (last - first) * area.width()
 
         painter.setPen(text)
+        metrics = painter.fontMetrics()
         for quality in self.qualities[::2]:
-            painter.drawText(QPointF(x_of(quality) - 8, area.bottom() + 13), str(quality))
+            label = str(quality)
+            painter.drawText(
+                QPointF(x_of(quality) - metrics.horizontalAdvance(label) / 2, area.bottom() + 13), label
+            )
         painter.drawText(QPointF(2, area.top() + 10), "1")
         painter.drawText(QPointF(2, area.bottom()), "0")
         marks = (
@@ -97,7 +102,7 @@ class CurvePlot(QWidget):
             if mark is not None:
                 painter.setPen(QPen(QColor(colour), 1, style))
                 painter.drawLine(QPointF(x_of(mark), area.top()), QPointF(x_of(mark), area.bottom()))
-        legend_x = area.left()
+        legend_y = area.top() + 14
         for label, values, colour in self.curves:
             top = max(values) if values else 0.0
             scaled = [value / top if top > 0 else 0.0 for value in values]
@@ -107,8 +112,11 @@ class CurvePlot(QWidget):
             ]
             painter.setPen(QPen(QColor(colour), 2))
             painter.drawPolyline(QPolygonF(points))
-            painter.drawText(QPointF(legend_x, area.bottom() + 28), label)
-            legend_x += painter.fontMetrics().horizontalAdvance(label) + 16
+            legend_x = area.right() - metrics.horizontalAdvance(label) - 26  # top right: the curves fall
+            painter.drawLine(QPointF(legend_x, legend_y - 4), QPointF(legend_x + 14, legend_y - 4))
+            painter.setPen(QColor(WHOLE_IMAGE_COLOUR))
+            painter.drawText(QPointF(legend_x + 18, legend_y), label)
+            legend_y += metrics.lineSpacing()
         painter.end()
 
 
@@ -386,7 +394,7 @@ def details_text(result: InstrumentResult) -> str:
             tx, ty, twidth, theight = cluster.target
             lines.append(
                 f"{number}: {cluster.matches} matches, ({x}, {y}, {width}{TIMES}{height}) → "
-                f"({tx}, {ty}, {twidth}{TIMES}{theight}), turned {cluster.rotation_degrees:.1f}°, "
+                f"({tx}, {ty}, {twidth}{TIMES}{theight}), turned {degrees_text(cluster.rotation_degrees)}°, "
                 f"scale {cluster.scale:.2f}"
             )
         if not result.clusters:
