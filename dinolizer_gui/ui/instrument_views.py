@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPixmap
@@ -179,8 +180,10 @@ class InstrumentPanels(QObject):
         if cached is None:
             pixels = result.picture(key)
             if result.name == "copymove":  # its boxes and lines over the image, dimmed
-                grey = np.asarray(document.image.rgb.mean(axis=2) * COPY_MOVE_BACKGROUND, np.uint8)
-                pixels = np.maximum(pixels, grey)
+                grey = cv2.cvtColor(
+                    document.image.rgb, cv2.COLOR_RGB2GRAY
+                )  # one byte a pixel, whatever the size
+                pixels = np.maximum(pixels, cv2.convertScaleAbs(grey, alpha=COPY_MOVE_BACKGROUND))
             cached = QPixmap.fromImage(grey_image(pixels))
             self._pictures[(id(result), key)] = cached
         return cached
