@@ -114,7 +114,8 @@ class InstrumentPanels(QObject):
         self.viewer.instruments = views.with_ghost_quality(QUALITIES[index])
 
     def add_outline_source(self, source: OutlineSource) -> None:
-        """More regions outlined on every view (the examiner's marks), after the models' masks."""
+        """More regions for the views, after the models' masks: outlined on every view and offered for the
+        JPEG ghost's curve (one with `drawn` False only offered: the examiner's marks draw themselves)."""
         self.outline_sources.append(source)
         self._image_changed()
 

@@ -104,5 +104,6 @@ def test_outlines_are_drawn_in_their_colours_and_none_without_a_region():
     assert (colours[ring_second] == (0, 114, 178)).all()  # the later over the earlier
     assert (layer.palette[layer.levels][..., 3][~(ring_first | ring_second)] == 0).all()
     assert region_outlines([Outline("none", np.zeros((60, 80), bool), (1, 2, 3))], (60, 80)) is None
+    assert region_outlines([Outline("a mark", first, (1, 2, 3), drawn=False)], (60, 80)) is None
     with pytest.raises(ValueError, match="a mask of"):
         region_outlines([Outline("small", first[:10], (1, 2, 3))], (60, 80))

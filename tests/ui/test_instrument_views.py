@@ -19,7 +19,7 @@ from dinolizer_gui.core.maps.render import AGREEMENT_COLOURS, outline
 from dinolizer_gui.core.progress import Progress, run_to_end
 from dinolizer_gui.core.report.views import read_source_facts
 from dinolizer_gui.core.session import instrument_views
-from dinolizer_gui.core.session.instrument_views import VIEWS
+from dinolizer_gui.core.session.instrument_views import VIEWS, Outline
 from dinolizer_gui.ui.action_ids import INSTRUMENT_VIEW_ACTIONS, ActionId
 from dinolizer_gui.ui.actions import shortcut_rows
 
@@ -226,6 +226,19 @@ def test_the_ghost_says_the_files_own_quality_and_draws_its_curve(qtbot, window,
     assert dock.ghost.isVisibleTo(dock)
     assert "When it misleads." in dock.guide.text() and "8 x 8 grid" in dock.guide.text()
     assert not dock.plot.grab().isNull()
+
+    mark = np.zeros((320, 384), bool)  # a region another part of the viewer offers (the examiner's marks)
+    mark[64:160, 96:224] = True
+    window.instruments.add_outline_source(
+        lambda _document: [Outline("mark 1", mark, (255, 0, 0), drawn=False)]
+    )
+    assert not window.instruments.items["input"].outlines.isVisible()  # a mark draws itself
+    dock._regions_changed()
+    index = dock.region_choice.findText("mark 1")
+    dock.region_choice.setCurrentIndex(index)
+    dock.region_choice.activated.emit(index)
+    assert dock.plot.curves[1] == ("mark 1", result.region_curve(mark), "#ff9f1a")
+    assert dock.plot.curves[1][1] != result.region_curve((0, 0, 384, 320))
 
 
 def test_the_models_regions_are_outlined_on_a_view_and_a_regions_curve_is_drawn(

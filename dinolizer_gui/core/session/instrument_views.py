@@ -162,6 +162,7 @@ class Outline:
     label: str
     mask: np.ndarray  # H x W bool, the image's size
     colour: tuple[int, int, int]
+    drawn: bool = True  # False: offered for the curve only (a mark, which its own items draw)
 
 
 def model_outline_colours(names: Iterable[str]) -> dict[str, tuple[int, int, int]]:
@@ -175,7 +176,7 @@ def region_outlines(outlines: Iterable[Outline], shape: tuple[int, int]) -> Laye
     levels = np.zeros(shape, np.uint8)
     palette = np.zeros((256, 4), np.uint8)
     drawn = False
-    for index, item in enumerate(outlines, start=1):
+    for index, item in enumerate((item for item in outlines if item.drawn), start=1):
         if item.mask.shape != shape:
             raise ValueError(f"{item.label}: a mask of {item.mask.shape}, the image is {shape}")
         ring = outline(item.mask).view(bool)
