@@ -68,6 +68,22 @@ class ActionId(StrEnum):
     TOGGLE_CONTROLS = "toggle_controls"
     TOGGLE_FILE = "toggle_file"
     TOGGLE_CASE = "toggle_case"
+    TOOL_RECTANGLE = "tool_rectangle"  # the examiner's marks
+    TOOL_ELLIPSE = "tool_ellipse"
+    TOOL_POLYGON = "tool_polygon"
+    TOOL_FREEHAND = "tool_freehand"
+    TOOL_ARROW = "tool_arrow"
+    TOOL_SELECT = "tool_select"
+    UNDO = "undo"
+    REDO = "redo"
+    DELETE_MARK = "delete_mark"
+    CATEGORY_MANIPULATED = "category_manipulated"
+    CATEGORY_SUSPICIOUS = "category_suspicious"
+    CATEGORY_REFERENCE = "category_reference"
+    CATEGORY_COMMENT = "category_comment"
+    EXPORT_FINDINGS_MASK = "export_findings_mask"
+    IMPORT_MASK_AS_MARKS = "import_mask_as_marks"
+    TOGGLE_MARKS = "toggle_marks"
     VIEW_ELA = "view_ela"  # an instrument's view in the panel last clicked
     VIEW_NOISE = "view_noise"
     VIEW_NOISE_SIGMA = "view_noise_sigma"
@@ -84,6 +100,7 @@ class MenuId(StrEnum):
     FILE = "&File"
     VIEW = "&View"
     ANALYSIS = "&Analysis"
+    MARKS = "Mar&ks"
     MODELS = "&Models"
     HELP = "&Help"
     RECENT = "Open &recent"
@@ -94,7 +111,7 @@ class MenuId(StrEnum):
     CARDS = "Model &cards"
 
 
-MENU_BAR = (MenuId.FILE, MenuId.VIEW, MenuId.ANALYSIS, MenuId.MODELS, MenuId.HELP)
+MENU_BAR = (MenuId.FILE, MenuId.VIEW, MenuId.ANALYSIS, MenuId.MARKS, MenuId.MODELS, MenuId.HELP)
 
 # the families of commands, by what they act on (a key the core adds without an id here fails at start)
 MODE_ACTIONS = {

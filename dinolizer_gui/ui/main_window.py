@@ -1,6 +1,6 @@
 """The main window: builds the controllers, the panels, docks, menus and toolbar. Each of them subscribes
 itself to the models and controllers it shows (the viewer state and the thresholds are the core's, Qt-free);
-the window forwards nothing but the batch dock's choices."""
+the window forwards nothing."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from .actions import build_actions, build_menus, shortcut_rows, toolbar_groups
 from .central import Central
 from .controllers.batch import BatchController
 from .controllers.case import CaseController
+from .controllers.findings import FindingsController
 from .controllers.instruments import InstrumentsController
 from .controllers.thresholds import ThresholdsController
 from .controllers.verdicts import VerdictController
@@ -41,6 +42,7 @@ from .docks.controls import ControlsDock
 from .docks.file import FileDock
 from .docks.instruments import InstrumentsDock, place_instruments_dock
 from .docks.triage import TriageDock
+from .findings_ui import FindingsUI, findings_actions
 from .instrument_views import InstrumentPanels
 from .menus import RecentMenu, cards_menu, docks_menu, settings_menus
 from .status import StatusBar
@@ -74,19 +76,21 @@ class MainWindow(QMainWindow):
         self.thresholds = ThresholdsController(workspace.thresholds, self.view, self)
         self.verdicts = VerdictController(workspace, self.batch, self.view, self)
         self.case = CaseController(workspace, self.batch, self.verdicts, self)
+        self.findings = FindingsController(workspace, self.view, self.thresholds, self)
 
     def _make_views(self) -> None:
         workspace, view = self.workspace, self.view
         self.central = Central(workspace, view, self.thresholds, self.batch, self.case)
         self.panel_grid, self.panels = self.central.panel_grid, self.central.panel_grid.panels
         self.setCentralWidget(self.central)
-        self.triage_dock = TriageDock(self.batch.table_model, self)
-        self._follow_triage_dock()
+        self.triage_dock = TriageDock(self.batch, view, self)
         self.controls = ControlsDock(
             self.thresholds, workspace.viewer, view, self.verdicts, self.panel_grid, self
         )
         self.case_dock, self.file_dock = CaseDock(self.case, self), FileDock(workspace, view, self)
-        self.docks = place_docks(self, self.triage_dock, self.controls, self.case_dock, self.file_dock)
+        self.findings_ui = FindingsUI(self, self.findings, self.panel_grid, self.controls)
+        docks = (self.triage_dock, self.controls, self.case_dock, self.file_dock, self.findings_ui.dock)
+        self.docks = place_docks(self, *docks)
         jobs = InstrumentsController(workspace.viewer, view, self)
         self.instruments = InstrumentPanels(self.panel_grid, jobs, workspace.viewer, view, self.thresholds)
         self.instruments_dock = InstrumentsDock(self.instruments, self.controls.regions, self)
@@ -102,24 +106,10 @@ class MainWindow(QMainWindow):
             open_paths=self.open_paths,
             shortcuts=lambda: shortcut_rows(self.actions_by_id),
         )
-        said = (view.said, self.batch.said, self.thresholds.said, self.verdicts.said, self.dialogs.said)
-        self.status = StatusBar(
-            workspace,
-            view=view,
-            batch=self.batch,
-            central=self.central,
-            case=self.case,
-            said=said,
-            parent=self,
-        )
+        talking = (view, self.batch, self.thresholds, self.verdicts, self.dialogs, self.findings)
+        self.status = StatusBar(workspace, view=view, batch=self.batch, central=self.central, case=self.case,
+                                said=[c.said for c in talking], parent=self)  # fmt: skip
         self.setStatusBar(self.status)
-
-    def _follow_triage_dock(self) -> None:
-        """The batch dock's rows choose the image on screen and it shows the queue's counts (the dock belongs
-        to the triage table's owners: these belong in its constructor, as the other docks subscribe)."""
-        self.triage_dock.chosen.connect(self.view.show)
-        self.triage_dock.activated.connect(self.view.activate)
-        self.batch.countsChanged.connect(self.triage_dock.show_counts)
 
     def _make_commands(self) -> None:
         viewer, dialogs = self.workspace.viewer, self.dialogs
@@ -136,6 +126,7 @@ class MainWindow(QMainWindow):
                 controls=self.controls,
             ),
             *instrument_actions(self.instruments),
+            *findings_actions(self.findings_ui),
             *models_and_help_actions(dialogs=dialogs),
         ]
         self.actions_by_id = build_actions(self, specs)
@@ -214,9 +205,8 @@ class MainWindow(QMainWindow):
             self.open_paths(paths)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.view.stop()
-        self.thresholds.stop()
-        self.instruments.jobs.stop()
+        for running in (self.view, self.thresholds, self.instruments.jobs):
+            running.stop()
         self.batch.cancel()
         QThreadPool.globalInstance().waitForDone(30_000)  # no worker may outlive the window it reports to
         window_state.remember(self, self.settings)

@@ -2,6 +2,8 @@
 in analyses, the regions table's Stability column, live thresholds, and the check kept for the next visit."""
 
 import numpy as np
+import pytest
+from PIL import Image
 from PySide6.QtWidgets import QMessageBox
 
 from dinolizer_gui.core.maps.render import ViewMode, stability_colour
@@ -14,10 +16,20 @@ def _column(window, header: str) -> int:
     return next(c for c in range(table.columnCount()) if table.horizontalHeaderItem(c).text() == header)
 
 
+@pytest.fixture()
+def tall_photo(tmp_path):
+    """640 x 576: cropped by 64 px it still holds a whole 504 px window, so the shifted grid runs too."""
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (72, 80, 3), dtype=np.uint8)
+    path = tmp_path / "tall.png"
+    Image.fromarray(np.kron(base, np.ones((8, 8, 1), np.uint8))).save(path)
+    return path
+
+
 def test_a_stability_check_from_the_menu_shows_its_map_legend_and_region_labels(
-    qtbot, window, weights, photo, monkeypatch
+    qtbot, window, weights, tall_photo, monkeypatch
 ):
-    analysed(qtbot, window, weights, photo)
+    analysed(qtbot, window, weights, tall_photo)
     window.workspace.viewer.mode = ViewMode.STABILITY
     panel = window.panels[1]  # DinoLizer
     assert "no stability check yet" in panel.view.notice
@@ -71,7 +83,7 @@ def test_a_stability_check_from_the_menu_shows_its_map_legend_and_region_labels(
     assert moved.threshold == 0.3 and not np.array_equal(moved.stability, reading.stability)
     assert not np.array_equal(layer_pixels(panel), shown)
     # the check is kept: back on this image after another, it is there without computing anything
-    window.view.reload(str(photo))
+    window.view.reload(str(tall_photo))
     qtbot.waitUntil(
         lambda: window.view.current is not None and "dinolizer" in window.view.current.models, timeout=20000
     )

@@ -48,6 +48,23 @@ def region_states(
     return states
 
 
+def region_outlines(
+    probability: np.ndarray, threshold: float, regions: Sequence[Region]
+) -> list[list[tuple[float, float]]]:
+    """The outer outline of each of these regions of the map at `threshold`, in image pixels."""
+    mask = binary_mask(probability, threshold)
+    labels, order = region_labels(mask)
+    outlines = []
+    for region in regions:
+        x, y, width, height = region.x, region.y, region.width, region.height
+        inside = (labels[y : y + height, x : x + width] == order[region.index - 1]).astype(np.uint8)
+        contours, _ = cv2.findContours(inside, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        if contours:
+            largest = max(contours, key=len)
+            outlines.append([(float(px + x), float(py + y)) for px, py in largest[:, 0]])
+    return outlines
+
+
 def unreviewed_count(states: Sequence[RegionState]) -> int:
     return sum(state.decision in ("unreviewed", "changed since decided") for state in states)
 

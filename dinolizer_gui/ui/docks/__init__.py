@@ -1,4 +1,5 @@
-"""The window's dock widgets: the triage table, the thresholds, scores and regions, the file, the case."""
+"""The window's dock widgets: the triage table, the thresholds, scores and regions, the examiner's marks, the
+file, the case."""
 
 from __future__ import annotations
 
@@ -9,13 +10,21 @@ from ..action_ids import ActionId
 
 
 def place_docks(
-    window: QMainWindow, batch: QDockWidget, controls: QDockWidget, case: QDockWidget, file: QDockWidget
+    window: QMainWindow,
+    batch: QDockWidget,
+    controls: QDockWidget,
+    case: QDockWidget,
+    file: QDockWidget,
+    marks: QDockWidget,
 ) -> dict[ActionId, tuple[QDockWidget, str]]:
-    """The batch, file and case docks share the left side (as tabs, the batch in front), the controls the
-    bottom; returns each dock with the shortcut that shows or hides it, by its toggle's id."""
+    """The batch, file and case docks share the left side (as tabs, the batch in front), the controls and the
+    marks the bottom, side by side; returns each dock with the shortcut that shows or hides it, by its
+    toggle's id."""
     left, bottom = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
     window.addDockWidget(left, batch)
     window.addDockWidget(bottom, controls)
+    window.addDockWidget(bottom, marks)
+    window.splitDockWidget(controls, marks, Qt.Orientation.Horizontal)
     for dock in (file, case):
         window.addDockWidget(left, dock)
         window.tabifyDockWidget(batch, dock)
@@ -25,4 +34,5 @@ def place_docks(
         ActionId.TOGGLE_CONTROLS: (controls, "Ctrl+Shift+T"),
         ActionId.TOGGLE_FILE: (file, "Ctrl+Shift+F"),
         ActionId.TOGGLE_CASE: (case, "Ctrl+Shift+C"),
+        ActionId.TOGGLE_MARKS: (marks, "Ctrl+Shift+M"),
     }

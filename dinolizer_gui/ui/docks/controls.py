@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt
+from functools import partial
+
+from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -11,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QScrollArea,
     QTableWidget,
     QTableWidgetItem,
@@ -23,6 +26,7 @@ from ...core.maps.render import AGREEMENT_COLOURS, ViewMode, colormap_rgb, stabi
 from ...core.models.registry import map_titles, titles
 from ...core.session.events import Binding, rebind
 from ...core.session.viewer_state import ViewerState
+from ...core.store.decisions import RegionState
 from ..batch_table import marked_text
 from ..controllers.thresholds import ThresholdsController
 from ..controllers.verdicts import VerdictController
@@ -32,13 +36,18 @@ from ..panels import PanelGrid
 from ..scores import scores_text
 from ..widgets import Legend, ThresholdControl, VerdictBar
 
-REGION_COLUMNS = ["#", "Model", "Area %", "Mean p", "Max p", "Stability", "Box x, y, w, h"]
+REGION_COLUMNS = ["#", "Model", "Decision", "Area %", "Mean p", "Max p", "Stability", "Box x, y, w, h"]
+DECISION_COLUMN = 2
+MODEL_ROLE = Qt.ItemDataRole.UserRole + 1
 MAX_REGION_ROWS = 200
 
 
 class ControlsDock(QDockWidget):
     """Subscribes itself to what it shows: the thresholds' owner (values, link), the viewer state (the
     legend follows the mode and colour map; the zoom lock), the image on screen, its regions and verdict."""
+
+    decisionAsked = Signal(str, int, str)  # model, region number, "confirmed" / "rejected" / "unreviewed"
+    noteAsked = Signal(str, int)  # model, region number: the examiner writes a note on the decision
 
     def __init__(
         self,
@@ -61,6 +70,7 @@ class ControlsDock(QDockWidget):
         self.legend = Legend()
         self.scores_label = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.scores_label.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self._states: dict[str, list[RegionState]] = {}
         self.regions = self._regions_table()
         self.verdict = VerdictBar()
         self._lay_out()
@@ -106,6 +116,8 @@ class ControlsDock(QDockWidget):
         table.setMouseTracking(True)
         table.cellEntered.connect(lambda row, _: self._hover(row))
         table.viewport().installEventFilter(self)
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table.customContextMenuRequested.connect(self._decision_menu)
         table.verticalHeader().setVisible(False)
         table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         table.horizontalHeader().setStretchLastSection(True)
@@ -235,6 +247,7 @@ class ControlsDock(QDockWidget):
             values = (
                 str(region.index),
                 titles()[name],
+                "…",
                 f"{region.area_percent:.2f}",
                 f"{region.mean_probability:.3f}",
                 f"{region.max_probability:.3f}",
@@ -244,7 +257,39 @@ class ControlsDock(QDockWidget):
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, (region.x, region.y, region.width, region.height))
+                item.setData(MODEL_ROLE, name)
                 self.regions.setItem(row, column, item)
+        self.show_decisions(self._states)
+
+    def show_decisions(self, states: dict[str, list[RegionState]]) -> None:
+        """The examiner's decision on each region's pixels (right-click a row to decide)."""
+        self._states = states
+        for row in range(self.regions.rowCount()):
+            item, cell = self.regions.item(row, 0), self.regions.item(row, DECISION_COLUMN)
+            if item is None or cell is None:
+                continue
+            name, number = item.data(MODEL_ROLE), int(item.text())
+            state = next((s for s in states.get(name, []) if s.region.index == number), None)
+            cell.setText(state.text if state is not None else "…")
+            note = state.decided.note if state is not None and state.decided is not None else ""
+            cell.setToolTip(note or "Right-click: confirm, reject, or back to unreviewed; a note")
+
+    def _decision_menu(self, position: QPoint) -> None:
+        item = self.regions.itemAt(position)
+        first = self.regions.item(item.row(), 0) if item is not None else None
+        if first is None:
+            return
+        name, number = first.data(MODEL_ROLE), int(first.text())
+        menu = QMenu(self.regions)
+        choices = (
+            ("confirmed", "&Confirm"),
+            ("rejected", "&Reject (the model's mistake)"),
+            ("unreviewed", "Back to &unreviewed"),
+        )
+        for decision, text in choices:
+            menu.addAction(text, partial(self.decisionAsked.emit, name, number, decision))
+        menu.addAction("&Note on the decision…", partial(self.noteAsked.emit, name, number))
+        menu.exec(self.regions.viewport().mapToGlobal(position))
 
     def _region_at(self, row: int) -> tuple[QRectF, int] | None:
         item = self.regions.item(row, 0)

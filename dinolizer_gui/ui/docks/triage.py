@@ -17,7 +17,9 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.session.batch import BatchItem, ItemStatus
-from ..batch_table import COLUMNS, FILTERS, THUMBNAIL_HEIGHT, BatchTableModel, TriageFilter
+from ..batch_table import COLUMNS, FILTERS, THUMBNAIL_HEIGHT, TriageFilter
+from ..controllers.batch import BatchController
+from ..controllers.view import ViewController
 
 NAME_WIDTH = 150  # at least; the name column takes the room the dock has beyond the triage columns
 # the status column widens for an error, up to ERROR_WIDTH: enough to tell errors apart without pushing the
@@ -31,10 +33,11 @@ class TriageDock(QDockWidget):
     chosen = Signal(str)  # the path of the row made current
     activated = Signal(str)  # a row double-clicked
 
-    def __init__(self, model: BatchTableModel, parent=None):
+    def __init__(self, batch: BatchController, view: ViewController, parent: QWidget | None = None):
+        """Its rows choose the image on screen (the view controller's), and it shows the queue's counts."""
         super().__init__("Batch", parent)
         self.setObjectName("batch-dock")
-        self.model = model
+        self.model = model = batch.table_model
         self.proxy = TriageFilter(model, self)
         self._sorted_column = 0
         self.table = self._table()
@@ -57,6 +60,9 @@ class TriageDock(QDockWidget):
         layout.addWidget(self.table, 1)
         self.setWidget(triage)
         model.dataChanged.connect(self._fit_errors)
+        self.chosen.connect(view.show)
+        self.activated.connect(view.activate)
+        batch.countsChanged.connect(self.show_counts)
         self._window_width = 0
 
     def follow(self, window: QMainWindow) -> None:
