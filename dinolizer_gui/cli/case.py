@@ -66,7 +66,7 @@ def add_parser(commands) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..core.errors import OutputError
     from ..core.io.regular import NotRegular
-    from ..core.session.case import CaseError
+    from ..core.session.case_entries import CaseError
 
     try:
         return ACTIONS[args.action](args)
@@ -126,7 +126,7 @@ def _remove(args) -> int:
 
 def _verify(args) -> int:
     from ..core.io.names import for_terminal
-    from ..core.session.case_package import parse_head, verify
+    from ..core.session.case_verify import parse_head, verify
 
     if not args.target.exists() and not args.target.is_symlink():
         raise UsageError(f"{args.target}: no such case folder or package")
@@ -144,7 +144,8 @@ def _verify(args) -> int:
 
 def _log(args) -> int:
     from ..core.io.names import for_terminal
-    from ..core.session.case import Case, entry_summary
+    from ..core.session.case import Case
+    from ..core.session.case_entries import entry_summary
 
     chain = Case.open(args.folder, read_only=True).chain()
     for entry in chain.entries:

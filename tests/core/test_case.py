@@ -15,8 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dinolizer_gui.core.session.case import Case, CaseError
-from dinolizer_gui.core.session.case_package import export_case, verify
+from dinolizer_gui.core.session.case import Case
+from dinolizer_gui.core.session.case_entries import CaseError
+from dinolizer_gui.core.session.case_package import export_case
+from dinolizer_gui.core.session.case_verify import verify
 from dinolizer_gui.core.store.audit import AuditLog, AuditReadOnly
 
 ROOT = Path(__file__).resolve().parents[2]

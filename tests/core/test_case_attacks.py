@@ -25,7 +25,9 @@ from PIL import Image
 from dinolizer_gui.cli import main
 from dinolizer_gui.core.session import case as case_module
 from dinolizer_gui.core.session.case import Case
-from dinolizer_gui.core.session.case_package import export_case, verify
+from dinolizer_gui.core.session.case_entries import CaseError
+from dinolizer_gui.core.session.case_package import export_case
+from dinolizer_gui.core.session.case_verify import verify
 from dinolizer_gui.core.store.audit import AuditLog, LogBroken
 
 
@@ -596,7 +598,7 @@ def test_no_change_to_a_package_verifies_intact(pristine, tmp_path_factory, muta
     started = time.monotonic()
     try:
         result = verify(work, evidence, expect_head=head)
-    except case_module.CaseError:  # no longer a zip at all: said as a usage error, never INTACT
+    except CaseError:  # no longer a zip at all: said as a usage error, never INTACT
         return
     assert time.monotonic() - started < 10
     assert result.intact == (changed == original), (mutation, result.lines())

@@ -15,7 +15,7 @@ from PIL import Image
 from dinolizer_gui.cli import main
 from dinolizer_gui.core.io.hashing import sha256_of_file
 from dinolizer_gui.core.session.case import Case
-from dinolizer_gui.core.session.case_package import verify
+from dinolizer_gui.core.session.case_verify import verify
 from dinolizer_gui.core.session.findings import FindingsEditor, import_findings
 from dinolizer_gui.core.store.decisions import findings_mask, mark_from_mask, region_states
 from dinolizer_gui.core.store.findings import Findings, FindingsError, Mark, from_interchange

@@ -23,7 +23,7 @@ from dinolizer_gui.core.engine.device import Runtime, cpu_runtime
 from dinolizer_gui.core.engine.records import RecordError
 from dinolizer_gui.core.maps.postprocess import Summary, summarise
 from dinolizer_gui.core.models.registry import REGISTRY
-from dinolizer_gui.core.session.case import run_record
+from dinolizer_gui.core.session.case_entries import run_record
 from dinolizer_gui.core.session.cluster.wire import packed_run, unpacked_run
 from dinolizer_gui.core.store.results import result_key
 

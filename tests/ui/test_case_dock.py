@@ -3,7 +3,7 @@ the log records each step, the Case dock lists the evidence and the log, and the
 
 import json
 
-from dinolizer_gui.core.session.case_package import verify
+from dinolizer_gui.core.session.case_verify import verify
 from tests.ui.helpers import drop, wait_batch_done
 from tests.ui.test_verdicts_and_reports import _export
 

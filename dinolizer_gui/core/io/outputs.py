@@ -129,6 +129,14 @@ def contains(folder: Path | str, path: Path | str) -> bool:
     return path == folder or folder in path.parents
 
 
+def inside(folder: Path | str, path: Path | str) -> bool:
+    """`contains`, False where a path cannot even be resolved (too long, a loop of links)."""
+    try:
+        return contains(folder, path)
+    except (OSError, RuntimeError):
+        return False
+
+
 # What a run writes in its output folder: results (and their journal), reports, evaluation files, plots, and
 # one NNNN_<name> folder per image. Nothing else is ever taken for a run's output, or removed.
 RUN_OUTPUT = re.compile(

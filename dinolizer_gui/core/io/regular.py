@@ -11,6 +11,7 @@ opening a pipe or device by a file name is not possible on it. Either way the op
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -53,6 +54,15 @@ def read_regular(path: Path | str, limit: int | None = None) -> bytes:
     """The bytes of a regular file (at most `limit`), read without following a link."""
     with os.fdopen(open_regular(path), "rb") as handle:
         return handle.read() if limit is None else handle.read(limit)
+
+
+def sha256_regular(path: Path | str) -> str:
+    """The SHA-256 of a regular file, read without following a link (NotRegular, OSError otherwise)."""
+    digest = hashlib.sha256()
+    with os.fdopen(open_regular(path), "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def regular_or_absent(path: Path | str) -> bool:

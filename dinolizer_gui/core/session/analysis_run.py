@@ -16,7 +16,8 @@ from ..report.content import CaseInfo, write_reports
 from ..report.results_folder import ResultsWriter
 from .analysis_request import AnalysisRequest, claim_out, load_models, open_workspace
 from .batch import BatchItem, BatchProgress, ItemStatus, make_items
-from .case import CASE_FILE, Case, record_analyses
+from .case import Case, record_analyses
+from .case_entries import CASE_FILE
 from .settings import load_settings
 
 if TYPE_CHECKING:

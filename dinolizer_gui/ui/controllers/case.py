@@ -12,8 +12,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import WorkerBase, create_worker
 
-from ...core.session.case import Case, EvidenceState
+from ...core.session.case import Case
 from ...core.session.case_package import export_case
+from ...core.session.evidence import EvidenceState
 from ...core.session.workspace import Workspace
 from .batch import BatchController
 from .verdicts import VerdictController

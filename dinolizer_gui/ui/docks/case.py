@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.io.names import readable
-from ...core.session.case import entry_summary
+from ...core.session.case_entries import entry_summary
 from ..controllers.case import CaseController
 
 EVIDENCE_COLUMNS = ["File", "State", "SHA-256", "Size", "Added (UTC)", "By", "Path as given"]
