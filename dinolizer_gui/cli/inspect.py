@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print(record: dict) -> None:
-    from ..core.io.provenance import declaration_short
+    from ..core.io.provenance.summaries import declaration_short
 
     say(f"{record['path']}")
     if record["error"]:

@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from dinolizer_gui.core.io.provenance import declares_ai, provenance_from_bytes, read_provenance, summarise
+from dinolizer_gui.core.io.provenance import provenance_from_bytes, read_provenance
 from dinolizer_gui.core.io.provenance.containers import jpeg_layout
 from dinolizer_gui.core.io.provenance.credentials import import_c2pa
+from dinolizer_gui.core.io.provenance.summaries import declares_ai, summarise
 from dinolizer_gui.core.io.provenance.trust_list import trust_anchors
 from tests import c2pa_files
 
@@ -325,7 +326,7 @@ def test_what_the_reader_cannot_check_is_said_never_a_silent_valid(signed_jpeg, 
     c2pa = _read(_edited(signed_jpeg, _unprotected([stamp])))["c2pa"]
     assert c2pa["state"] == "invalid" and "finds timeStamp.malformed" in c2pa["unsigned_changes"][0]
     from dinolizer_gui.core.io.provenance import credentials
-    from dinolizer_gui.core.io.provenance.jumbf import Unsigned
+    from dinolizer_gui.core.io.provenance.unsigned import Unsigned
 
     monkeypatch.setattr(credentials, "unsigned_check", lambda data: Unsigned())  # a container not walked
     c2pa = _read(signed_jpeg)["c2pa"]

@@ -18,14 +18,13 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from dinolizer_gui.core.io.provenance import (
-    declares_ai,
     provenance_from_bytes,
     provenance_of,
     read_provenance,
     reading_key,
-    summarise,
 )
 from dinolizer_gui.core.io.provenance import trust_list as trust_lists
+from dinolizer_gui.core.io.provenance.summaries import declares_ai, summarise
 from dinolizer_gui.core.io.provenance.trust_list import c2pa_trust_list, trust_anchors, trust_list_from
 from tests import c2pa_files
 

@@ -17,7 +17,7 @@ from ..errors import user_message
 from ..io.hashing import sha256_of_file
 from ..io.names import path_of, readable
 from ..io.outputs import write_atomic
-from ..io.provenance import declares_ai
+from ..io.provenance.summaries import declares_ai
 from ..store.verdicts import Verdict, verdict_counts
 from .run_record import now_iso
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..io.names import counted
-from ..io.provenance import declaration_short
+from ..io.provenance.summaries import declaration_short
 from ..models.integrity import stated
 
 WINDOW_NOTE = "504 px, class 2 of a 3-class softmax (release) or sigmoid (paper head)"

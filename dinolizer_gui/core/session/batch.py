@@ -21,7 +21,8 @@ import numpy as np
 from ..engine.analysis import AnalysisOptions, ImageOutcome, ModelRun
 from ..errors import user_message
 from ..io.images import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, load_image
-from ..io.provenance import ProvenanceSummary, provenance_of, summarise
+from ..io.provenance import provenance_of
+from ..io.provenance.summaries import ProvenanceSummary, summarise
 from ..maps.outcome import ModelOutcome
 from ..maps.postprocess import summarise_run
 from ..maps.stability import StabilityCheck

@@ -26,8 +26,9 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import create_worker
 
-from ...core.io.provenance import declaration_short, read_with_thumbnail
+from ...core.io.provenance import read_with_thumbnail
 from ...core.io.provenance.metadata import printable
+from ...core.io.provenance.summaries import declaration_short
 from ...core.session.workspace import Workspace
 from ..controllers.view import ViewController
 from ..qimages import rgb_image
