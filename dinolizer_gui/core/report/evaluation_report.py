@@ -164,7 +164,7 @@ def write_pdf(document: dict, out_dir: Path, path: Path) -> Path:
     from reportlab.lib.units import mm
     from reportlab.platypus import PageBreak, SimpleDocTemplate, Spacer
 
-    from .pdf import grid_table, paragraph, pdf_styles, picture
+    from .pdf_blocks import grid_table, paragraph, pdf_styles, picture
 
     styles = pdf_styles()
     width = landscape(A4)[0] - 30 * mm
