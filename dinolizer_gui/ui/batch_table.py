@@ -63,6 +63,15 @@ def _analyst(item: BatchItem) -> str:
     return item.verdict.verdict if item.verdict is not None and item.verdict.reviewed else ""
 
 
+def _to_review(item: BatchItem) -> str:
+    """How many of the image's model regions (at the thresholds now) carry no decision of the examiner's;
+    "" until they are counted."""
+    maps = [name for name, summary in item.models.items() if summary.marked_area is not None]
+    if not maps or any(name not in item.to_review for name in maps):
+        return ""
+    return str(sum(item.to_review[name] for name in maps))
+
+
 def _provenance(item: BatchItem) -> str:
     """What the file says about itself, in a few words ("C2PA INVALID, declares AI"); "" when it says nothing
     notable (most files), "…" before it is read."""
@@ -118,6 +127,7 @@ COLUMNS: list[Column] = [
         lambda i: max((m.score for m in i.models.values()), default=-1.0) + (10.0 if i.flagged else 0.0),
     ),
     Column("Analyst", _analyst, lambda i: VERDICTS.index(i.verdict.verdict) if i.verdict else 0),
+    Column("To review", _to_review, lambda i: int(_to_review(i) or -1)),
     Column("File says", _provenance, _provenance_rank),
     *[_model_column(title, name, "score") for name, title in titles().items() if name not in map_titles()],
     *[_model_column(f"{title} marked", name, "marked_area") for name, title in map_titles().items()],

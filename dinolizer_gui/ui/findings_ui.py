@@ -11,13 +11,18 @@ from PIL import Image
 from PySide6.QtCore import QObject, QRectF
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow
 
+from ..core.session.instrument_views import Outline
 from ..core.store.decisions import findings_mask, mark_from_mask
-from ..core.store.findings import CATEGORIES
+from ..core.store.findings import CATEGORIES, CATEGORY_STYLES, rasterise, rgb
 from .action_ids import ActionId, MenuId
 from .actions import ActionSpec, MenuPlace
+from .controllers.batch import BatchController
 from .controllers.findings import TOOLS, FindingsController
+from .controllers.review import RowReview
 from .docks.controls import ControlsDock
 from .docks.marks import TOOL_KEYS, MarksDock
+from .document import Document
+from .instrument_views import InstrumentPanels
 from .marks import MarkTool
 from .panels import PanelGrid
 
@@ -31,19 +36,45 @@ TOOL_ACTIONS = {
 
 
 class FindingsUI(QObject):
-    """Binds the findings controller to the panels (the tool), the regions table and the Marks dock."""
+    """Binds the findings controller to the panels (the tool), the regions table, the Marks dock, the triage
+    table's "To review" column and the instruments' region curves."""
 
     def __init__(
-        self, window: QMainWindow, findings: FindingsController, panels: PanelGrid, controls: ControlsDock
+        self,
+        window: QMainWindow,
+        findings: FindingsController,
+        panels: PanelGrid,
+        controls: ControlsDock,
+        batch: BatchController,
     ):
         super().__init__(window)
         self.window, self.findings, self.panels = window, findings, panels
         self.tool = MarkTool(findings, [panel.view for panel in panels.panels], self)
         self.dock = MarksDock(findings, self.zoom_to, window)
+        self.review = RowReview(findings.workspace, batch.table_model, findings, self)
+        batch.itemFinished.connect(self.review.follow_item)
         controls.decisionAsked.connect(self._decide)
         controls.noteAsked.connect(self._note)
         findings.statesReady.connect(controls.show_decisions)
         findings.rejectedReady.connect(self.tool.hatch)
+
+    def offer_marks(self, instruments: InstrumentPanels) -> None:
+        """The marks' insides offered for the JPEG ghost's curve (they draw themselves on the views)."""
+        instruments.add_outline_source(self._mark_outlines)
+        self.findings.changed.connect(instruments.outlines_changed)
+
+    def _mark_outlines(self, document: Document) -> list[Outline]:
+        size = (document.image.width, document.image.height)
+        return [
+            Outline(
+                f"Mark {number}: {mark.label or mark.category}",
+                rasterise(mark, size),
+                rgb(CATEGORY_STYLES[mark.category][0]),
+                drawn=False,
+            )
+            for number, mark in enumerate(self.findings.marks, 1)
+            if mark.shape != "arrow"
+        ]
 
     def zoom_to(self, rect: QRectF) -> None:
         self.panels.leader.zoom_to(rect)

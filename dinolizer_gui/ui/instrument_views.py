@@ -62,6 +62,7 @@ class InstrumentPanels(QObject):
     """Draws the views the viewer state puts on the panels in sight, and asks for their results."""
 
     targetChanged = Signal(str)  # the panel the shortcuts and the Instruments dock act on
+    outlinesChanged = Signal()  # a source's regions changed (the examiner's marks): the curve's choices too
 
     def __init__(
         self,
@@ -118,6 +119,11 @@ class InstrumentPanels(QObject):
         JPEG ghost's curve (one with `drawn` False only offered: the examiner's marks draw themselves)."""
         self.outline_sources.append(source)
         self._image_changed()
+
+    def outlines_changed(self, *_: object) -> None:
+        """A source's regions changed: outlined again, and offered again for the curve."""
+        self._image_changed()
+        self.outlinesChanged.emit()
 
     def outlines(self) -> list[Outline]:
         document = self.view.current

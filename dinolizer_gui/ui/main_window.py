@@ -88,12 +88,13 @@ class MainWindow(QMainWindow):
             self.thresholds, workspace.viewer, view, self.verdicts, self.panel_grid, self
         )
         self.case_dock, self.file_dock = CaseDock(self.case, self), FileDock(workspace, view, self)
-        self.findings_ui = FindingsUI(self, self.findings, self.panel_grid, self.controls)
+        self.findings_ui = FindingsUI(self, self.findings, self.panel_grid, self.controls, self.batch)
         docks = (self.triage_dock, self.controls, self.case_dock, self.file_dock, self.findings_ui.dock)
         self.docks = place_docks(self, *docks)
         jobs = InstrumentsController(workspace.viewer, view, self)
         self.instruments = InstrumentPanels(self.panel_grid, jobs, workspace.viewer, view, self.thresholds)
         self.instruments_dock = InstrumentsDock(self.instruments, self.controls.regions, self)
+        self.findings_ui.offer_marks(self.instruments)
         self.docks.update(place_instruments_dock(self, self.instruments_dock, self.triage_dock))
         self.dialogs = Dialogs(
             self,

@@ -201,3 +201,43 @@ def test_every_change_in_a_case_is_logged_with_the_marks_geometry(qtbot, window,
     added = next(e for e in case.chain().entries if e["kind"] == "mark-added")
     assert len(added["data"]["geometry_sha256"]) == 64
     assert ResultStore(tmp_path / "case" / "store").findings(added["data"]["image_sha256"]).marks == []
+
+
+def _to_review(window, path) -> str:
+    from dinolizer_gui.ui.batch_table import COLUMNS
+
+    column = next(index for index, c in enumerate(COLUMNS) if c.header == "To review")
+    row = next(r for r, item in enumerate(window.batch.items) if item.path == str(path))
+    return window.batch.table_model.index(row, column).data()
+
+
+def test_every_triage_row_says_how_many_regions_are_still_to_review(qtbot, window, weights, photo, tmp_path):
+    import shutil
+
+    other = tmp_path / "other.png"
+    shutil.copy(photo, other)
+    other.write_bytes(photo.read_bytes() + b"\0")  # another file, the same picture
+    analysed(qtbot, window, weights, photo)
+    from tests.ui.helpers import drop, wait_batch_done
+
+    drop(window, other)
+    wait_batch_done(qtbot, window)
+    findings = window.findings
+    with qtbot.waitSignal(findings.statesReady, timeout=15000):
+        window.view.show(str(photo))  # back on the first image (the drop showed the other)
+    qtbot.waitUntil(lambda: bool(findings.states) and window.view.current.path == str(photo), timeout=15000)
+    total = sum(len(states) for states in findings.states.values())
+    qtbot.waitUntil(lambda: _to_review(window, photo) == str(total), timeout=15000)
+    qtbot.waitUntil(lambda: _to_review(window, other) == str(total), timeout=20000)  # from the store
+    model = next(name for name, states in findings.states.items() if states)
+    findings.decide(model, findings.states[model][0], "confirmed")
+    qtbot.waitUntil(lambda: _to_review(window, photo) == str(total - 1), timeout=10000)
+    assert _to_review(window, other) == str(total)  # decisions belong to an image (its SHA-256)
+
+
+def test_marks_are_offered_for_the_ghost_curve_and_not_drawn_twice(qtbot, shown):
+    window, view = shown
+    window.findings.set_tool("rectangle")
+    _drag(view, (40, 40), (120, 100))
+    outline = next(o for o in window.instruments.outlines() if o.label.startswith("Mark 1"))
+    assert not outline.drawn and outline.mask[41:100, 41:120].all() and outline.mask.sum() < 82 * 62

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..store.decisions import RegionState
 from ..store.findings import CATEGORY_STYLES, CONFIRMED_COLOUR, Findings, Mark
+from ..store.findings import rgb as colour_rgb
 
 Colour = tuple[int, int, int]
 DASHES = {"solid": (1, 0), "dash": (12, 8), "dot": (3, 6), "dashdot": (12, 5, 3, 5)}
@@ -44,14 +45,14 @@ def findings_figure(rgb: np.ndarray, marks: list[Mark], confirmed: np.ndarray | 
     thickness = max(2, round(max(rgb.shape[:2]) / 400))
     if confirmed is not None and confirmed.any():
         contours, _ = cv2.findContours(confirmed.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        cv2.drawContours(figure, contours, -1, _rgb(CONFIRMED_COLOUR), thickness)
+        cv2.drawContours(figure, contours, -1, colour_rgb(CONFIRMED_COLOUR), thickness)
     for number, mark in enumerate(marks, 1):
         colour, line = CATEGORY_STYLES[mark.category]
         for start, end in _segments(mark):
-            _line(figure, start, end, _rgb(colour), thickness, DASHES[line])
+            _line(figure, start, end, colour_rgb(colour), thickness, DASHES[line])
         if mark.shape == "arrow":
-            _arrow_head(figure, mark, _rgb(colour), thickness)
-        _number(figure, mark, number, _rgb(colour), thickness)
+            _arrow_head(figure, mark, colour_rgb(colour), thickness)
+        _number(figure, mark, number, colour_rgb(colour), thickness)
     return figure
 
 
@@ -120,7 +121,3 @@ def _number(canvas: np.ndarray, mark: Mark, number: int, colour: Colour, thickne
 
 def _pixel(point: np.ndarray) -> tuple[int, int]:
     return round(float(point[0])), round(float(point[1]))
-
-
-def _rgb(colour: str) -> tuple[int, int, int]:
-    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)

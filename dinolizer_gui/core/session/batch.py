@@ -84,6 +84,9 @@ class BatchItem:
     problem: str = ""  # found unreadable when the inputs were scanned: an error as soon as it is reached
     verdict: Verdict | None = None  # the analyst's, never a model's
     provenance: ProvenanceSummary | None = None  # what the file says about itself (the viewer reads it)
+    to_review: dict[str, int] = field(
+        default_factory=dict
+    )  # regions without the examiner's decision, by model
 
     @property
     def flagged(self) -> bool:

@@ -68,6 +68,15 @@ def stored_areas_job(
     """Each map's marked areas, from the results store under the current settings. A map that is not stored,
     is damaged, or has another score (its image was analysed under other settings) is left out: its row keeps
     the area measured at the threshold it names."""
+    for event in stored_maps(workspace, maps):
+        yield event if isinstance(event, Progress) else AreasRead(event[0], MarkedAreas(event[1]))
+
+
+def stored_maps(
+    workspace: Workspace, maps: Iterable[StoredMap]
+) -> Generator[Progress | tuple[StoredMap, np.ndarray], None, None]:
+    """Each map read from the results store under the current settings, one at a time (the models' loading
+    reported as it goes); a map that is not stored, is damaged or has another score is left out."""
     store, wanted = workspace.store, list(maps)
     if store is None or not wanted:
         return
@@ -92,4 +101,4 @@ def stored_areas_job(
         except StoredResultDamaged:
             continue
         if probability is not None:
-            yield AreasRead(wanted_map, MarkedAreas(probability))
+            yield wanted_map, probability

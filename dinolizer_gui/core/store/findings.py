@@ -49,6 +49,11 @@ CATEGORY_STYLES = {
 CONFIRMED_COLOUR = "#3cb44b"  # a region the examiner confirmed, outlined on the findings figure
 
 
+def rgb(colour: str) -> tuple[int, int, int]:
+    """`#rrggbb` as red, green and blue."""
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
 class FindingsError(ValueError):
     """A mark, a decision or an interchange document that cannot be taken as it is; the reason says why."""
 

@@ -205,6 +205,7 @@ class InstrumentsDock(QDockWidget):
         self.jobs.factsChanged.connect(self.sync)
         panels.view.displayed.connect(self._regions_changed)
         panels.view.loading.connect(self._regions_changed)
+        panels.outlinesChanged.connect(self._regions_changed)
         self.sync()
 
     def _ghost_box(self) -> QGroupBox:
