@@ -156,6 +156,34 @@ def main(out: str, mode: str = "Overlay", layout: str = "three") -> None:
 
         window.open_paths([str(demo_folder(folder))])
         QTimer.singleShot(1000, case_done)
+    elif mode == "Marks":
+        mode = "Overlay"
+        window.settings.analyst = "A. Examiner"
+
+        def marked(_path: str) -> None:
+            findings = window.findings
+            for category, shape, points, label in (
+                ("manipulated", "ellipse", [(340, 115), (500, 225)], "cup rim filled in"),
+                ("reference", "rectangle", [(60, 60), (220, 170)], "untouched rim"),
+                ("comment", "arrow", [(560, 330), (470, 230)], "light from the left"),
+            ):
+                findings.select("")  # the category chosen is the next mark's (a selected one would take it)
+                findings.set_category(category)
+                findings.add(shape, points)
+                findings.change(findings.selected_id, label=label)
+            findings.set_tool("polygon")
+            QTimer.singleShot(1500, decide)
+
+        def decide() -> None:
+            findings = window.findings
+            states = findings.states.get("dinolizer", [])
+            for state, decision in zip(states, ("confirmed", "rejected"), strict=False):
+                findings.decide("dinolizer", state, decision)
+            findings.select(findings.marks[0].id)
+            QTimer.singleShot(1500, shoot)
+
+        window.view.analysisFinished.connect(marked)
+        window.open_paths([str(demo_image(folder))])
     elif mode == "Stability":
 
         def check(path: str) -> None:
