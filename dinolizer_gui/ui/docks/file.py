@@ -9,6 +9,7 @@ from functools import partial
 from html import escape
 
 import numpy as np
+from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import (
@@ -24,13 +25,14 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import create_worker
+from superqt.utils import FunctionWorker, create_worker
 
 from ...core.io.provenance import read_with_thumbnail
 from ...core.io.provenance.metadata import printable
-from ...core.io.provenance.summaries import declaration_short
+from ...core.io.provenance.summaries import Provenance, declaration_short
 from ...core.session.workspace import Workspace
 from ..controllers.view import ViewController
+from ..document import Document
 from ..qimages import rgb_image
 
 BADGES = {  # the state in words first: never colour alone
@@ -45,12 +47,12 @@ PICTURE_SIDE = 150
 
 
 class FileDock(QDockWidget):
-    def __init__(self, workspace: Workspace, view: ViewController, parent=None):
+    def __init__(self, workspace: Workspace, view: ViewController, parent: QWidget | None = None):
         super().__init__("File", parent)
         self.setObjectName("file-dock")
         self.workspace, self.view = workspace, view
         self.shown_path: str | None = None
-        self._workers: set = set()
+        self._workers: set[FunctionWorker] = set()
         self.badge = QLabel(textFormat=Qt.TextFormat.RichText)
         self.summary = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -97,7 +99,7 @@ class FileDock(QDockWidget):
         self.image.clear()
         self.fields.setRowCount(0)
 
-    def follow(self, document) -> None:
+    def follow(self, document: Document | None) -> None:
         """A new image on screen: read its file off the GUI thread (or take the reading from the store)."""
         if document is None or document.path == self.shown_path:
             return
@@ -113,7 +115,7 @@ class FileDock(QDockWidget):
         worker.finished.connect(lambda *_: self._workers.discard(worker))
         worker.start()
 
-    def _show(self, document, reading) -> None:
+    def _show(self, document: Document, reading: tuple[Provenance, Image.Image | None]) -> None:
         if document.path != self.shown_path:
             return  # the user moved on
         provenance, thumbnail = reading
@@ -153,7 +155,7 @@ class FileDock(QDockWidget):
         QGuiApplication.clipboard().setText("\n".join(rows))
 
 
-def _summary_html(provenance: dict) -> str:
+def _summary_html(provenance: Provenance) -> str:
     c2pa = provenance["c2pa"]
     lines = [escape(c2pa["message"])]
     if c2pa["validation_codes"]:
@@ -180,7 +182,7 @@ def _scaled(pixmap: QPixmap) -> QPixmap:
     return pixmap.scaled(PICTURE_SIDE, PICTURE_SIDE, Qt.AspectRatioMode.KeepAspectRatio)
 
 
-def _rgb(picture) -> np.ndarray:
+def _rgb(picture: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(picture.convert("RGB")))
 
 

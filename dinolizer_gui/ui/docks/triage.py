@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal, SignalInstance
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -79,7 +80,7 @@ class TriageDock(QDockWidget):
             self._window_width = width
         return False
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_names()
 
@@ -146,7 +147,7 @@ class TriageDock(QDockWidget):
     def _item_at(self, proxy_row: int) -> BatchItem:
         return self.model.items[self.proxy.mapToSource(self.proxy.index(proxy_row, 0)).row()]
 
-    def _emit(self, signal, index) -> None:
+    def _emit(self, signal: SignalInstance, index: QModelIndex) -> None:
         source = self.proxy.mapToSource(index)
         if source.isValid():
             signal.emit(self.model.items[source.row()].path)
