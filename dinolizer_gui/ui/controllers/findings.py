@@ -45,6 +45,7 @@ class FindingsController(QObject):
         self.tool, self.category, self.selected_id = "", CATEGORIES[0], ""
         self.states: dict[str, list[RegionState]] = {}
         self._workers: set[WorkerBase] = set()
+        self._asked = 0  # the regions asked for last: an older answer (a worker finishing late) is dropped
         view.displayed.connect(self._displayed)
         view.loading.connect(self._loading)
         thresholds.regionsReady.connect(lambda document, _: self.refresh_states(document))
@@ -156,15 +157,18 @@ class FindingsController(QObject):
             for name, result in document.models.items()
             if result.has_map and result.threshold is not None and result.preview is None
         }
+        self._asked += 1
         worker = create_worker(_states, findings, maps, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(partial(self._deliver, document))
+        worker.returned.connect(partial(self._deliver, document, self._asked))
         worker.errored.connect(lambda exc: self.said.emit(f"region decisions: {exc}", 5000))
         self._workers.add(worker)
         worker.finished.connect(partial(self._workers.discard, worker))
         worker.start()
 
-    def _deliver(self, document: Document, reviewed: tuple[dict[str, list[RegionState]], list]) -> None:
-        if document is self.view.current:
+    def _deliver(
+        self, document: Document, asked: int, reviewed: tuple[dict[str, list[RegionState]], list]
+    ) -> None:
+        if document is self.view.current and asked == self._asked:
             self.states, outlines = reviewed
             self.statesReady.emit(self.states)
             self.rejectedReady.emit(outlines)
