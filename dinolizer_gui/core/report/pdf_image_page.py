@@ -115,17 +115,18 @@ def _findings_block(entry: dict, report: dict, results_dir: Path, styles: Styles
     """The examiner's own marks and decisions, after the models' figures and boxed apart from them."""
     if not has_findings(entry):
         return []
-    story: list[Flowable] = [Spacer(1, 3 * mm), paragraph(FINDINGS_TITLE, styles["findings"])]
+    heading: list[Flowable] = [paragraph(FINDINGS_TITLE, styles["findings"])]
     if entry.get("findings_figure"):
         figure = PILImage.open(results_dir / entry["findings_figure"])
-        story += [picture(figure, PAGE_WIDTH * 0.6), paragraph(FINDINGS_CAPTION, styles["small"])]
+        heading += [picture(figure, PAGE_WIDTH * 0.6), paragraph(FINDINGS_CAPTION, styles["small"])]
+    story: list[Flowable] = [Spacer(1, 3 * mm), KeepTogether(heading)]  # never a title alone at the foot
     marks, decisions = mark_rows(entry), decision_rows(entry, report)
     width = PAGE_WIDTH
     if len(marks) > 1:
-        widths = [w * width for w in (0.05, 0.12, 0.1, 0.15, 0.25, 0.09, 0.1, 0.14)]
+        widths = [w * width for w in (0.04, 0.13, 0.11, 0.16, 0.18, 0.1, 0.12, 0.16)]
         story += [Spacer(1, 2 * mm), grid_table(marks, widths, styles, header=True)]
     if len(decisions) > 1:
-        widths = [w * width for w in (0.12, 0.1, 0.1, 0.2, 0.22, 0.1, 0.16)]
+        widths = [w * width for w in (0.12, 0.1, 0.12, 0.18, 0.18, 0.12, 0.18)]
         story += [Spacer(1, 2 * mm), grid_table(decisions, widths, styles, header=True)]
     return story
 
