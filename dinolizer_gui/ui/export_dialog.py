@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from superqt.utils import GeneratorWorker, create_worker
 
 from ..core.errors import user_message
+from ..core.instruments import INSTRUMENTS
 from ..core.io.outputs import previous_outputs
 from ..core.progress import Progress
 from ..core.report.content import CaseInfo
@@ -63,6 +65,9 @@ class ExportDialog(QDialog):
         self.formats = {fmt: QCheckBox(fmt.upper()) for fmt in ("pdf", "json", "html")}
         for fmt in ("pdf", "json"):
             self.formats[fmt].setChecked(True)
+        self.with_views = QCheckBox(
+            "Add the error level, noise, JPEG ghost and copy-move views (the Instruments dock's parameters)"
+        )
         self.folder = QLineEdit(default_folder)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
@@ -95,6 +100,7 @@ class ExportDialog(QDialog):
         form.addRow("Notes", self.notes)
         form.addRow("Images", self.scope)
         form.addRow("Formats", formats)
+        form.addRow("Instruments", self.with_views)
         form.addRow("Folder", destination)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -132,7 +138,15 @@ class ExportDialog(QDialog):
         self.settings.organisation, self.settings.notes = case.organisation, case.notes
         items = self.items_for_scope(self.scope.currentText())
         try:
-            job = export_job(self.workspace, items, Path(folder), formats, case, self._replace(Path(folder)))
+            job = export_job(
+                self.workspace,
+                items,
+                Path(folder),
+                formats,
+                case,
+                self._replace(Path(folder)),
+                views=self._views(),
+            )
         except ValueError as exc:
             self.message.setText(str(exc))
             return
@@ -145,6 +159,13 @@ class ExportDialog(QDialog):
         self.progress.setVisible(True)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
         worker.start()
+
+    def _views(self) -> dict[str, dict[str, Any]]:
+        """Every instrument's view with the parameters the Instruments dock holds, when asked."""
+        if not self.with_views.isChecked():
+            return {}
+        params = self.workspace.viewer.instruments.params
+        return {name: dict(params.get(name, {})) for name in INSTRUMENTS}
 
     def _replace(self, folder: Path) -> bool:
         """Whether to replace an earlier export in the folder (asked only when there is one)."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ..engine.analysis import ImageOutcome
 from ..errors import OutputError
@@ -30,12 +31,15 @@ def export_outcomes(
     in_case: Case | None = None,
     trust_anchors: str = "",
     findings_of: Callable[[str], Findings] | None = None,
+    views: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
     """Write each (batch item, its outcome, model outcomes by name) as it comes (masks, overlays, heat maps,
     results.json, the examiner's findings from `findings_of`), then the reports. A duplicate's outcome is
     None: it points at its first copy. Made in a case (`in_case`), the reports carry its log and are recorded
     in it."""
-    writer = ResultsWriter(Path(out_dir), run_info, trust_anchors=trust_anchors, findings_of=findings_of)
+    writer = ResultsWriter(
+        Path(out_dir), run_info, trust_anchors=trust_anchors, findings_of=findings_of, views=views
+    )
     total = count + 1
     yield Progress(0, total, "writing images")
     for done, (item, outcome, models) in enumerate(outcomes, 1):
@@ -71,10 +75,13 @@ def export_job(
     formats: list[str],
     case: CaseInfo,
     replace_earlier: bool = False,
+    *,
+    views: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
     """Export finished items (analysed, failed or duplicates) with their stored maps at the workspace's
-    current thresholds. The outputs of an earlier export in the folder are removed first when
-    `replace_earlier`, else refused: two exports are never mixed.
+    current thresholds, and the classic instruments' `views` asked (name -> parameters). The outputs of an
+    earlier export in the folder are removed first when `replace_earlier`, else refused: two exports are
+    never mixed.
 
     Raises ValueError at once (not when the job runs) when there is nothing to export or the folder cannot
     take it, and EarlierExport when the folder holds an earlier export.
@@ -93,7 +100,7 @@ def export_job(
     except OutputError as exc:
         raise ValueError(f"The folder {folder} cannot take the export: {exc.reason}.") from None
     finished = [item for item in items if item.status.finished]
-    return _export(workspace, finished, folder, formats, case, evidence)
+    return _export(workspace, finished, folder, formats, case, evidence, views or {})
 
 
 def _export(
@@ -103,16 +110,22 @@ def _export(
     formats: list[str],
     case: CaseInfo,
     evidence: list[str],
+    views: Mapping[str, Mapping[str, Any]],
 ) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
     claim = claim_outputs(folder, evidence, replace=True)  # another export or run into it fails at once
     try:
-        return (yield from _export_claimed(workspace, items, folder, formats, case))
+        return (yield from _export_claimed(workspace, items, folder, formats, case, views))
     finally:
         claim.release()
 
 
 def _export_claimed(
-    workspace: Workspace, items: list[BatchItem], folder: Path, formats: list[str], case: CaseInfo
+    workspace: Workspace,
+    items: list[BatchItem],
+    folder: Path,
+    formats: list[str],
+    case: CaseInfo,
+    views: Mapping[str, Mapping[str, Any]],
 ) -> Generator[Progress, None, tuple[list[Path], dict[str, str]]]:
     localizers = yield from load_models(workspace, workspace.model_files())
     run_info = workspace.run_description(localizers)
@@ -146,5 +159,6 @@ def _export_claimed(
             workspace.case,
             workspace.trust_anchors(),
             workspace.store.findings if workspace.store is not None else None,
+            views,
         )
     )
