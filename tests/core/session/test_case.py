@@ -21,7 +21,7 @@ from dinolizer_gui.core.session.case_package import export_case
 from dinolizer_gui.core.session.case_verify import verify
 from dinolizer_gui.core.store.audit import AuditLog, AuditReadOnly
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def cli(*args, cwd=ROOT):

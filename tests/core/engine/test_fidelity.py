@@ -1,6 +1,6 @@
 """Speed never changes the answer: under `--precision auto`, on every kind of machine auto can choose
 (CPUs with AMX-BF16, with AVX512-BF16 only, without native bfloat16; a CUDA GPU; Apple's GPU), each model's
-output stays within its fidelity bar of the official pipeline (`tests/core/reference.py`, float32): a map
+output stays within its fidelity bar of the official pipeline (`tests/reference.py`, float32): a map
 within mean |diff| 2e-3 and mask IoU 0.98 at the threshold, a logit within 1e-3.
 
 The checkpoints are the seeded random ones in the official layouts, their heads shifted so that the test
@@ -21,8 +21,7 @@ from dinolizer_gui.core.engine.analysis import AnalysisOptions
 from dinolizer_gui.core.io.images import LoadedImage
 from dinolizer_gui.core.models.registry import REGISTRY, load_localizer
 from dinolizer_gui.core.progress import run_to_end
-from tests import factories
-from tests.core import reference
+from tests import factories, reference
 
 MAP_MEAN_DIFF, MAP_IOU, LOGIT_DIFF = 2e-3, 0.98, 1e-3
 MACHINES = {  # (bfloat16 instructions of the CPU, a CUDA GPU, Apple's GPU)

@@ -21,8 +21,7 @@ from dinolizer_gui.core.models.checkpoints.torchscript import read_torchscript
 from dinolizer_gui.core.models.layouts import CheckpointError, Layout
 from dinolizer_gui.core.models.registry import load_localizer
 from dinolizer_gui.core.progress import run_to_end
-from tests import factories
-from tests.core import reference
+from tests import factories, reference
 
 CPU = AnalysisOptions(device="cpu", precision="float32")  # the official pipelines compute in float32 here
 

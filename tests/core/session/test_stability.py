@@ -27,7 +27,7 @@ from dinolizer_gui.core.session.stability import check_stability, plan_text, pla
 from dinolizer_gui.core.session.thresholds import Thresholds
 from dinolizer_gui.core.store.results import ResultStore
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 OPTIONS = AnalysisOptions(device="cpu", precision="float32")
 
 

@@ -22,7 +22,7 @@ from dinolizer_gui.core.io.provenance import read_provenance
 from dinolizer_gui.core.io.provenance.credentials import trust_anchors
 from tests import c2pa_files
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXIFTOOL = shutil.which("exiftool")
 # exiftool writes the metadata an independent tool would: .ci/run installs it (CI never skips this)
 needs_exiftool = pytest.mark.skipif(

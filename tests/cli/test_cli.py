@@ -17,8 +17,7 @@ from dinolizer_gui.core.maps.render import (
     composite,
     probability_levels,
 )
-from tests import factories
-from tests.core import reference
+from tests import factories, reference
 
 
 def _photo(path, width, height, seed=0, **save):

@@ -28,7 +28,7 @@ from dinolizer_gui.core.io.provenance.summaries import declares_ai, summarise
 from dinolizer_gui.core.io.provenance.trust_list import c2pa_trust_list, trust_anchors, trust_list_from
 from tests import c2pa_files
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 AI = c2pa_files.source_type("trainedAlgorithmicMedia")
 COMPOSITE = c2pa_files.source_type("compositeWithTrainedAlgorithmicMedia")
 CAPTURE = c2pa_files.source_type("digitalCapture")

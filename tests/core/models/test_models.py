@@ -10,8 +10,7 @@ from dinolizer_gui.core.io.images import LoadedImage
 from dinolizer_gui.core.models.checkpoints import CheckpointError, Layout, read_checkpoint
 from dinolizer_gui.core.models.registry import COCOGLIDE_P99_THRESHOLD, REGISTRY, load_localizer
 from dinolizer_gui.core.progress import Progress, run_to_end
-from tests import factories
-from tests.core import reference
+from tests import factories, reference
 
 CPU = AnalysisOptions(device="cpu", precision="float32")  # the official pipelines compute in float32 here
 

@@ -1,7 +1,7 @@
 """Trust, round two: evidence never skipped in silence, no file outside the outputs touched, results that
 cannot mix, a start that cannot fail on bad state, batches that scale, names that cannot pass for others.
 Each test here failed on the code before the fix (issue 20). The results store's own checks are in
-test_store.py."""
+tests/core/store/test_store.py."""
 
 import json
 import os

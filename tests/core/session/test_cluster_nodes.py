@@ -23,7 +23,7 @@ from PIL import Image
 pytest.importorskip("ray", reason="the [cluster] extra (CI installs it)")
 
 RAY = str(Path(sys.executable).parent / "ray")
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RUN_SECONDS = 300  # a whole driver run, its actors' start included
 
 

@@ -26,7 +26,7 @@ from dinolizer_gui.core.io.provenance.summaries import declares_ai, summarise
 from dinolizer_gui.core.io.provenance.trust_list import trust_anchors
 from tests import c2pa_files
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 AI = c2pa_files.source_type("trainedAlgorithmicMedia")
 CAPTURE = c2pa_files.source_type("digitalCapture")
 MIMES = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".tif": "image/tiff",

@@ -21,7 +21,7 @@ from dinolizer_gui.core.session.batch import BatchRunner, make_items
 from dinolizer_gui.core.session.thresholds import Thresholds
 from dinolizer_gui.core.store.results import ResultStore
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _photo(path, seed, size=(120, 160)):
