@@ -1,19 +1,33 @@
-"""Seeded random checkpoints written in the official layouts (see shared/docs/model-facts.md).
+"""What tests build, in one place: seeded random checkpoints in the official layouts (see
+shared/docs/model-facts.md), pictures, files signed with Content Credentials, and a server of checkpoints
+on 127.0.0.1.
 
-Each factory also returns the source modules it wrote, so that tests can run
-an independent reference computation (LoRA applied at run time, an OpenAI-style
-CLIP forward written by hand) against what the app's loaders build.
+Each checkpoint factory also returns the source modules it wrote, so that tests can run an independent
+reference computation (LoRA applied at run time, an OpenAI-style CLIP forward written by hand, in
+tests/reference.py) against what the app's loaders build. The signed files are made with c2pa-python's
+builder and a chain made on the spot (dinolizer_gui.core.io.provenance.signing, which the self-test uses
+too); copies changed after signing, edits whose ingredient is a signed parent, and EXIF blocks with a
+thumbnail are made byte by byte.
 """
 
 from __future__ import annotations
 
+import copy
+import struct
+import threading
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 from safetensors.torch import save_file
 from torch import nn
 
+from dinolizer_gui.core.io.images import LoadedImage
+from dinolizer_gui.core.io.provenance.credentials import import_c2pa
+from dinolizer_gui.core.io.provenance.signing import AI_MADE, Chain, manifest
 from dinolizer_gui.core.models.synthetic import ReleaseSource as DinoLizerSource
 from dinolizer_gui.core.models.synthetic import random_dinov2, write_release
 from dinolizer_gui.core.models.synthetic import randomise as _randomise
@@ -342,8 +356,6 @@ def make_openai_rn50(path: Path | None, layers=(2, 1, 2), width=16, seed=5, fmt:
             if tensor.is_floating_point():
                 tensor.copy_(tensor.half().float())
     if path is not None:
-        import copy
-
         model = _Visual(copy.deepcopy(resnet))
         if fmt == "torchscript":
             traced = torch.jit.trace(model, torch.zeros(1, 3, 224, 224))
@@ -389,3 +401,141 @@ def make_declip_fusion(
         path,
     )
     return decoder
+
+
+# --- pictures ------------------------------------------------------------------------------------------
+
+
+def blocky_pixels(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """Random colours in 8 x 8 blocks (so that maps have structure), `height` x `width` x RGB."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
+    return np.ascontiguousarray(np.kron(base, np.ones((8, 8, 1), np.uint8))[:height, :width])
+
+
+def blocky_image(width: int, height: int, seed: int = 0, name: str = "x.png") -> LoadedImage:
+    """`blocky_pixels` as the app holds an image it loaded (no file behind it)."""
+    return LoadedImage(name, blocky_pixels(width, height, seed), "0" * 64, 0, "PNG", "RGB")
+
+
+def blocky_photo(path: Path | str, width: int, height: int, seed: int = 0, **save) -> Path | str:
+    """`blocky_pixels` saved at `path` (its folder made), in the format its suffix names."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(blocky_pixels(width, height, seed)).save(path, **save)
+    return path
+
+
+# --- Content Credentials -------------------------------------------------------------------------------
+
+MIME = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
+
+
+def source_type(name: str) -> str:
+    return f"http://cv.iptc.org/newscodes/digitalsourcetype/{name}"
+
+
+def change_pixels_after_signing(signed: Path, target: Path) -> Path:
+    """A copy of a signed JPEG with one byte of its image data changed (its manifest kept as it was)."""
+    data = bytearray(signed.read_bytes())
+    end = data.rfind(b"\xff\xd9")
+    data[end - 40] ^= 0x10  # inside the last scan's entropy-coded data
+    target.write_bytes(bytes(data))
+    return target
+
+
+def sign_manifest(
+    source: Path,
+    target: Path,
+    chain: Chain,
+    actions: list[dict] | None = None,
+    parent: Path | None = None,
+    filler: int = 0,
+) -> Path:
+    """Sign `source` (JPEG, PNG or WebP, by its suffix) with these actions; with `parent`, a signed file
+    opened as its ingredient; with `filler`, an extra assertion of that many bytes (a store larger than one
+    JPEG segment holds)."""
+    c2pa = import_c2pa()
+    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(b"es256", chain.chain_pem, chain.key_pem, None))
+    document = manifest(None)
+    created = {"action": "c2pa.created", "digitalSourceType": AI_MADE}
+    document["assertions"][0]["data"]["actions"] = actions or [created]
+    if filler:
+        document["assertions"].append({"label": "org.example.filler", "data": {"filler": "x" * filler}})
+    with c2pa.Builder(document) as builder:
+        if parent is not None:
+            with open(parent, "rb") as ingredient:
+                builder.add_ingredient(
+                    {"title": parent.name, "relationship": "parentOf", "label": "parent"},
+                    MIME[parent.suffix],
+                    ingredient,
+                )
+        with open(source, "rb") as src, open(target, "wb") as dst:
+            builder.sign(signer, MIME[source.suffix], src, dst)
+    return target
+
+
+def exif_with_thumbnail(thumbnail: bytes, make: str = "Canon") -> bytes:
+    """An EXIF (TIFF, little-endian) block: IFD0 with Make, then IFD1 pointing at `thumbnail` (a JPEG) by
+    offset and length counted from the TIFF header, as cameras write it."""
+    text = make.encode() + b"\0"
+    ifd0 = 8
+    make_at = ifd0 + 2 + 12 + 4
+    ifd1 = make_at + len(text) + len(text) % 2
+    picture = ifd1 + 2 + 3 * 12 + 4
+    entries0 = struct.pack("<HHII", 0x010F, 2, len(text), make_at)
+    block = b"II*\0" + struct.pack("<I", ifd0) + struct.pack("<H", 1) + entries0 + struct.pack("<I", ifd1)
+    block += text + b"\0" * (len(text) % 2)
+    entries1 = struct.pack("<HHII", 0x0103, 3, 1, 6)  # Compression: JPEG
+    entries1 += struct.pack("<HHII", 0x0201, 4, 1, picture)  # JPEGInterchangeFormat
+    entries1 += struct.pack("<HHII", 0x0202, 4, 1, len(thumbnail))  # JPEGInterchangeFormatLength
+    block += struct.pack("<H", 3) + entries1 + struct.pack("<I", 0)
+    assert len(block) == picture
+    return block + thumbnail
+
+
+# --- a checkpoint server on 127.0.0.1 ------------------------------------------------------------------
+
+
+class CheckpointServer:
+    """Serves files from memory on 127.0.0.1 with HTTP Range support; can cut a response short."""
+
+    def __init__(self):
+        self.files: dict[str, bytes] = {}
+        self.cut_after: int | None = None
+        self.requests: list[str | None] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                body = server.files.get(self.path)
+                server.requests.append(self.headers.get("Range"))
+                if body is None:
+                    self.send_error(404)
+                    return
+                start = (
+                    int(self.headers["Range"].split("=")[1].split("-")[0]) if self.headers.get("Range") else 0
+                )
+                if start >= len(body):
+                    self.send_error(416)
+                    return
+                self.send_response(206 if start else 200)
+                self.send_header("Content-Length", str(len(body) - start))
+                self.end_headers()
+                payload = body[start:]
+                if server.cut_after is not None:
+                    payload, server.cut_after = payload[: server.cut_after], None
+                self.wfile.write(payload)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/{name}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

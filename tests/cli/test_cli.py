@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dinolizer_gui.cli import main
 from dinolizer_gui.core.io.hashing import sha256_of_file
 from dinolizer_gui.core.io.images import load_image
 from dinolizer_gui.core.maps.render import (
@@ -18,13 +17,7 @@ from dinolizer_gui.core.maps.render import (
     probability_levels,
 )
 from tests import factories, reference
-
-
-def _photo(path, width, height, seed=0, **save):
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
-    Image.fromarray(np.kron(base, np.ones((8, 8, 1), np.uint8))[:height, :width]).save(path, **save)
-    return path
+from tests.cli_run import analyze_args, run_cli, run_process
 
 
 @pytest.fixture()
@@ -32,39 +25,24 @@ def odd_folder(tmp_path):
     folder = tmp_path / "case"
     (folder / "sub").mkdir(parents=True)
     (folder / ".cache").mkdir()
-    _photo(folder / "a.png", 300, 260)
+    factories.blocky_photo(folder / "a.png", 300, 260)
     exif = Image.Exif()
     exif[0x0112] = 6
-    _photo(folder / "sub" / "rotated.jpg", 320, 240, seed=1, exif=exif, quality=95)
+    factories.blocky_photo(folder / "sub" / "rotated.jpg", 320, 240, seed=1, exif=exif, quality=95)
     (folder / "empty.jpg").write_bytes(b"")
     (folder / "fake.png").write_text("not a png")
     (folder / "README.txt").write_text("case notes, not an image")
-    _photo(folder / ".cache" / "hidden.png", 64, 64)
-    _photo(folder / ".hidden.png", 64, 64)
+    factories.blocky_photo(folder / ".cache" / "hidden.png", 64, 64)
+    factories.blocky_photo(folder / ".hidden.png", 64, 64)
     os.symlink(folder, folder / "sub" / "loop")
     return folder
 
 
-def _analyze(*args):
-    return main(["analyze", *map(str, args), "--device", "cpu", "--quiet"])
-
-
-def test_folder_of_odd_files_gives_a_result_or_a_clear_error_each_and_exit_3(
-    weights, odd_folder, tmp_path, capsys
-):
+def test_folder_of_odd_files_gives_a_result_or_a_clear_error_each_and_exit_3(weights, odd_folder, tmp_path):
     files, _ = weights
     out = tmp_path / "out"
-    code = _analyze(
-        odd_folder,
-        "--out",
-        out,
-        "--weights",
-        f"dinolizer={files['release']}",
-        "--weights",
-        f"declip={files['declip']}",
-        "--save-prob",
-    )
-    assert code == 3
+    run = run_cli(*analyze_args(weights, odd_folder, out, "--save-prob"))
+    assert run.code == 3
     results = json.loads((out / "results.json").read_text())
     by_name = {os.path.basename(e["path"]): e for e in results["images"]}
     assert sorted(by_name) == [
@@ -98,28 +76,15 @@ def test_folder_of_odd_files_gives_a_result_or_a_clear_error_each_and_exit_3(
     assert results["summary"] == {"images": 4, "ok": 2, "error": 2, "skipped": 0}
     assert results["models"]["dinolizer"]["checkpoints"][0]["sha256"] == sha256_of_file(files["release"])
     assert results["parameters"]["stride"] == 128 and results["device"]["used"] == "CPU"
-    assert "Traceback" not in capsys.readouterr().err
+    assert "Traceback" not in run.err
 
 
 def test_analyze_reproduces_the_official_maps(weights, tmp_path):
-    files, sources = weights
-    image_path = _photo(tmp_path / "evidence.png", 610, 520, seed=4)
+    _, sources = weights
+    image_path = factories.blocky_photo(tmp_path / "evidence.png", 610, 520, seed=4)
     out = tmp_path / "out"
-    assert (
-        _analyze(
-            image_path,
-            "--out",
-            out,
-            "--weights",
-            f"dinolizer={files['release']}",
-            "--weights",
-            f"declip={files['declip']}",
-            "--save-prob",
-            "--precision",
-            "float32",  # the official pipelines compute in float32 on the CPU
-        )
-        == 0
-    )
+    precision = ("--precision", "float32")  # the official pipelines compute in float32 on the CPU
+    assert run_cli(*analyze_args(weights, image_path, out, "--save-prob", *precision)).code == 0
     entry = json.loads((out / "results.json").read_text())["images"][0]
     rgb = np.asarray(Image.open(image_path).convert("RGB"))
     expected = {
@@ -135,19 +100,17 @@ def test_analyze_reproduces_the_official_maps(weights, tmp_path):
 def test_a_second_run_over_stored_maps_reads_no_weights_and_writes_the_same_results(
     weights, tmp_path, monkeypatch
 ):
-    files, _ = weights
     folder = tmp_path / "case"
     folder.mkdir()
     for seed in range(3):
-        _photo(folder / f"img{seed}.png", 200, 160, seed=seed)
-    given = ["--weights", f"dinolizer={files['release']}", "--weights", f"declip={files['declip']}"]
-    assert _analyze(folder, "--out", tmp_path / "first", *given) == 0
+        factories.blocky_photo(folder / f"img{seed}.png", 200, 160, seed=seed)
+    assert run_cli(*analyze_args(weights, folder, tmp_path / "first")).code == 0
 
     def no_weights_read(*args, **kwargs):
         raise AssertionError("a model was built although every map was stored")
 
     monkeypatch.setattr("dinolizer_gui.core.session.workspace.load_localizer", no_weights_read)
-    assert _analyze(folder, "--out", tmp_path / "second", *given) == 0
+    assert run_cli(*analyze_args(weights, folder, tmp_path / "second")).code == 0
     first, second = (json.loads((tmp_path / run / "results.json").read_text()) for run in ("first", "second"))
     assert second["models"] == first["models"]  # weights, verification, thresholds: all as recorded
     for before, after in zip(first["images"], second["images"], strict=True):
@@ -158,24 +121,10 @@ def test_a_second_run_over_stored_maps_reads_no_weights_and_writes_the_same_resu
 
 
 def test_threshold_and_stride_are_applied_and_recorded(weights, tmp_path):
-    files, _ = weights
-    image_path = _photo(tmp_path / "x.png", 700, 504)
+    image_path = factories.blocky_photo(tmp_path / "x.png", 700, 504)
     out = tmp_path / "out"
-    assert (
-        _analyze(
-            image_path,
-            "--out",
-            out,
-            "--weights",
-            f"dinolizer={files['release']}",
-            "--threshold",
-            "0.8",
-            "--stride",
-            "256",
-            "--save-prob",
-        )
-        == 0
-    )
+    given = ("--threshold", "0.8", "--stride", "256", "--save-prob")
+    assert run_cli(*analyze_args(weights, image_path, out, *given, models=("dinolizer",))).code == 0
     results = json.loads((out / "results.json").read_text())
     model = results["images"][0]["models"]["dinolizer"]
     assert model["threshold"] == 0.8 and model["windows"] == 2
@@ -194,32 +143,27 @@ def test_threshold_and_stride_are_applied_and_recorded(weights, tmp_path):
         (["--threshold", "1.5", "--model", "dinolizer"], "--threshold must lie between 0 and 1"),
     ],
 )
-def test_usage_errors_exit_2_with_a_message(weights, tmp_path, capsys, args, message):
-    files, _ = weights
-    image_path = _photo(tmp_path / "x.png", 64, 64)
+def test_usage_errors_exit_2_with_a_message(weights, tmp_path, args, message):
+    image_path = factories.blocky_photo(tmp_path / "x.png", 64, 64)
     empty_store = tmp_path / "no-weights"
-    code = _analyze(
-        image_path,
-        "--out",
-        tmp_path / "out",
-        "--weights-dir",
-        empty_store,
-        *(args if "--weights" in args else [*args, "--weights", f"dinolizer={files['release']}"]),
+    models = () if "--weights" in args else ("dinolizer",)
+    run = run_cli(
+        *analyze_args(
+            weights, image_path, tmp_path / "out", "--weights-dir", empty_store, *args, models=models
+        )
     )
-    assert code == 2
-    err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert run.code == 2
+    assert message in run.err and "Traceback" not in run.err
 
 
-def test_a_checkpoint_in_an_unknown_layout_is_a_usage_error_listing_keys(tmp_path, capsys):
+def test_a_checkpoint_in_an_unknown_layout_is_a_usage_error_listing_keys(tmp_path):
     import torch
 
     bad = tmp_path / "mystery.pth"
     torch.save({"backbone.w": torch.zeros(1)}, bad)
-    code = _analyze(
-        _photo(tmp_path / "x.png", 64, 64), "--out", tmp_path / "o", "--weights", f"dinolizer={bad}"
-    )
-    assert code == 2 and "backbone.w" in capsys.readouterr().err
+    image = factories.blocky_photo(tmp_path / "x.png", 64, 64)
+    run = run_cli(*analyze_args(None, image, tmp_path / "o", "--weights", f"dinolizer={bad}", models=()))
+    assert run.code == 2 and "backbone.w" in run.err
 
 
 def test_installed_weights_are_used_without_the_weights_option(weights, tmp_path):
@@ -228,26 +172,14 @@ def test_installed_weights_are_used_without_the_weights_option(weights, tmp_path
     store.mkdir()
     (store / files["release"].name).symlink_to(files["release"])
     out = tmp_path / "out"
-    assert _analyze(_photo(tmp_path / "x.png", 64, 64), "--out", out, "--weights-dir", store) == 0
+    image = factories.blocky_photo(tmp_path / "x.png", 64, 64)
+    assert run_cli(*analyze_args(None, image, out, "--weights-dir", store, models=())).code == 0
     assert list(json.loads((out / "results.json").read_text())["models"]) == ["dinolizer"]
 
 
 def test_console_entry_point_runs_without_a_traceback(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dinolizer_gui",
-            "analyze",
-            str(tmp_path / "none.png"),
-            "--out",
-            str(tmp_path / "o"),
-            "--weights-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_process(
+        "analyze", tmp_path / "none.png", "--out", tmp_path / "o", "--weights-dir", tmp_path, timeout=120
     )
     assert result.returncode == 2
     assert "no model has weights" in result.stderr and "Traceback" not in result.stderr
@@ -256,10 +188,10 @@ def test_console_entry_point_runs_without_a_traceback(tmp_path):
 @pytest.mark.parametrize(
     "word, hint", [("analyse", "did you mean `dinolizer-gui analyze`"), ("xyzzy", "commands:")]
 )
-def test_a_misspelt_command_is_a_usage_error_not_an_image_path(tmp_path, capsys, monkeypatch, word, hint):
+def test_a_misspelt_command_is_a_usage_error_not_an_image_path(tmp_path, monkeypatch, word, hint):
     monkeypatch.chdir(tmp_path)
-    assert main([word, "photo.jpg", "--out", "o"]) == 2
-    err = capsys.readouterr().err
+    code, _, err = run_cli(word, "photo.jpg", "--out", "o")
+    assert code == 2
     assert f"{word!r} is neither a command nor an existing file or folder" in err and hint in err
 
 
@@ -280,7 +212,7 @@ def test_help_models_list_and_models_verify_never_import_pytorch(weights, tmp_pa
     files, _ = weights
     folder = tmp_path / "weights"
     for name in ("release", "declip", "bfree"):
-        assert main(["models", "--weights-dir", str(folder), "import", str(files[name])]) == 0
+        assert run_cli("models", "--weights-dir", folder, "import", files[name]).code == 0
     argvs = [
         ["--help"],
         ["analyze", "--help"],
@@ -297,17 +229,18 @@ def test_help_models_list_and_models_verify_never_import_pytorch(weights, tmp_pa
 
 def test_help_lists_the_commands(capsys):
     with pytest.raises(SystemExit) as end:
-        main(["--help"])
+        run_cli("--help")
     assert end.value.code == 0 and "analyze" in capsys.readouterr().out
 
 
-def test_the_window_counter_is_drawn_on_a_terminal_only(weights, tmp_path, capsys, monkeypatch):
-    files, _ = weights
-    image = _photo(tmp_path / "a.png", 300, 260)
-    args = ["analyze", str(image), "--weights", f"dinolizer={files['release']}", "--device", "cpu"]
-    assert main([*args, "--out", str(tmp_path / "log")]) == 0
-    logged = capsys.readouterr().err
+def test_the_window_counter_is_drawn_on_a_terminal_only(weights, tmp_path):
+    image = factories.blocky_photo(tmp_path / "a.png", 300, 260)
+    telling_progress = {"models": ("dinolizer",), "quiet": False}
+    code, _, logged = run_cli(*analyze_args(weights, image, tmp_path / "log", **telling_progress))
+    assert code == 0
     assert "a.png: done" in logged and "windows" not in logged and "\r" not in logged
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    assert main([*args, "--out", str(tmp_path / "terminal"), "--no-cache"]) == 0
-    assert "\r  dinolizer: windows" in capsys.readouterr().err
+    code, _, drawn = run_cli(
+        *analyze_args(weights, image, tmp_path / "terminal", "--no-cache", **telling_progress), terminal=True
+    )
+    assert code == 0
+    assert "\r  dinolizer: windows" in drawn

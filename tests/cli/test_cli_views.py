@@ -15,14 +15,15 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from dinolizer_gui.cli import main
 from dinolizer_gui.core.instruments import INSTRUMENTS, SourceFacts, compute
 from dinolizer_gui.core.io.images import OUTPUT_PNG_KEY, load_image
 from dinolizer_gui.core.io.outputs import IMAGE_OUTPUT
 from dinolizer_gui.core.progress import run_to_end
 from dinolizer_gui.core.report import views as report_views
+from tests.cli_run import analyze_args, run_cli
 
 QUALITIES = list(range(50, 101, 5))
+DINOLIZER = ("dinolizer",)
 
 
 def _photo(path, seed=0, height=200, width=264, quality=90):
@@ -32,21 +33,6 @@ def _photo(path, seed=0, height=200, width=264, quality=90):
     picture[40:136, 40:136] = picture[8:104, 136:232]  # a 96 px area copied within the image
     Image.fromarray(picture).save(path, quality=quality)
     return path
-
-
-def _analyze(weights, *args):
-    files, _ = weights
-    return main(
-        [
-            "analyze",
-            *map(str, args),
-            "--device",
-            "cpu",
-            "--quiet",
-            "--weights",
-            f"dinolizer={files['release']}",
-        ]
-    )
 
 
 def _schema():
@@ -62,25 +48,11 @@ def evidence(tmp_path):
 
 def test_views_write_their_pictures_record_and_report_figures(weights, evidence, tmp_path):
     out = tmp_path / "out"
-    code = _analyze(
-        weights,
-        evidence,
-        "--out",
-        out,
-        "--views",
-        "ela,noise,ghost,copymove",
-        "--view-param",
-        "ela.quality=75",
-        "--view-param",
-        "copymove.min_distance=20",
-        "--report",
-        "json",
-        "--report",
-        "pdf",
-        "--report",
-        "html",
-    )
-    assert code == 0
+    asked = (
+        "--views", "ela,noise,ghost,copymove", "--view-param", "ela.quality=75",
+        "--view-param", "copymove.min_distance=20", "--report", "json", "--report", "pdf", "--report", "html",
+    )  # fmt: skip
+    assert run_cli(*analyze_args(weights, evidence, out, *asked, models=DINOLIZER)).code == 0
     entry = json.loads((out / "results.json").read_text())["images"][0]
     views = entry["views"]
     assert list(views) == ["ela", "noise", "ghost", "copymove"]
@@ -132,7 +104,8 @@ def test_views_write_their_pictures_record_and_report_figures(weights, evidence,
 
 def test_the_pdf_figure_shows_the_views_picture(weights, evidence, tmp_path):
     out = tmp_path / "out"
-    assert _analyze(weights, evidence, "--out", out, "--views", "noise", "--report", "pdf") == 0
+    given = ("--views", "noise", "--report", "pdf")
+    assert run_cli(*analyze_args(weights, evidence, out, *given, models=DINOLIZER)).code == 0
     entry = json.loads((out / "results.json").read_text())["images"][0]
     with Image.open(out / entry["views"]["noise"]["sigma_png"]) as png:
         sigma = np.asarray(png, np.float32)
@@ -155,9 +128,9 @@ def test_the_pdf_figure_shows_the_views_picture(weights, evidence, tmp_path):
         (["--views", "ghost", "--view-param", "ghost.size=8"], "JPEG ghosts has no parameter size"),
     ],
 )
-def test_view_usage_errors_exit_2_naming_what_is_wrong(weights, evidence, tmp_path, capsys, args, message):
-    assert _analyze(weights, evidence, "--out", tmp_path / "out", *args) == 2
-    err = capsys.readouterr().err
+def test_view_usage_errors_exit_2_naming_what_is_wrong(weights, evidence, tmp_path, args, message):
+    code, _, err = run_cli(*analyze_args(weights, evidence, tmp_path / "out", *args, models=DINOLIZER))
+    assert code == 2
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
 
@@ -172,10 +145,8 @@ def test_a_view_that_fails_is_recorded_and_the_run_goes_on(weights, evidence, tm
 
     monkeypatch.setattr(report_views, "compute", failing_copy_move)
     out = tmp_path / "out"
-    assert (
-        _analyze(weights, evidence, "--out", out, "--views", "all", "--report", "json", "--report", "pdf")
-        == 0
-    )
+    given = ("--views", "all", "--report", "json", "--report", "pdf")
+    assert run_cli(*analyze_args(weights, evidence, out, *given, models=DINOLIZER)).code == 0
     views = json.loads((out / "results.json").read_text())["images"][0]["views"]
     assert views["copymove"] == {"error": "no room for the keypoints"} and "png" in views["ela"]
     jsonschema.validate(json.loads((out / "report.json").read_text()), _schema())
@@ -185,10 +156,10 @@ def test_a_view_that_fails_is_recorded_and_the_run_goes_on(weights, evidence, tm
 
 def test_replace_removes_the_views_pictures_of_the_run_before(weights, evidence, tmp_path):
     out = tmp_path / "out"
-    assert _analyze(weights, evidence, "--out", out, "--views", "ela") == 0
+    assert run_cli(*analyze_args(weights, evidence, out, "--views", "ela", models=DINOLIZER)).code == 0
     folder = next(path for path in out.iterdir() if path.is_dir())
     assert (folder / "view_ela.png").is_file()
-    assert _analyze(weights, evidence, "--out", out, "--replace") == 0
+    assert run_cli(*analyze_args(weights, evidence, out, "--replace", models=DINOLIZER)).code == 0
     assert (
         not (folder / "view_ela.png").exists()
         and "views" not in json.loads((out / "results.json").read_text())["images"][0]

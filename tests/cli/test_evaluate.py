@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 from sklearn import metrics as sk
 
-from dinolizer_gui.cli import main
 from dinolizer_gui.core.io.images import OUTPUT_PNG_KEY
+from tests.cli_run import analyze_args, run_cli, weights_args
 
 MASKED = {"a/one.png": "a/one_mask.png", "a/two.png": "a/two.png", "three.jpg": "three_gt.png"}
 
@@ -34,20 +34,12 @@ def labelled(tmp_path):
     return images, masks
 
 
-def _weights(files):
-    return ["--weights", f"dinolizer={files['release']}", "--weights", f"declip={files['declip']}"]
-
-
-def test_evaluate_scores_the_apps_own_maps_as_scikit_learn_does(weights, labelled, tmp_path, capsys):
-    files, _ = weights
+def test_evaluate_scores_the_apps_own_maps_as_scikit_learn_does(weights, labelled, tmp_path):
     images, masks = labelled
     out = tmp_path / "eval"
-    given = [*_weights(files), "--weights", f"bfree={files['bfree']}", "--device", "cpu"]
-    code = main(
-        ["evaluate", str(images), "--masks", str(masks), "--out", str(out), *given, "--report", "pdf"]
-    )
+    given = [*weights_args(weights, ("dinolizer", "declip", "bfree")), "--device", "cpu"]
+    code, _, err = run_cli("evaluate", images, "--masks", masks, "--out", out, *given, "--report", "pdf")
     assert code == 3  # the unlabelled image is an error, the rest goes on
-    err = capsys.readouterr().err
     assert "unlabelled.png: error (no ground-truth mask: looked for unlabelled.*" in err
     assert "Pooled AP" in err and "dinolizer" in err
     document = json.loads((out / "evaluation.json").read_text())
@@ -58,9 +50,7 @@ def test_evaluate_scores_the_apps_own_maps_as_scikit_learn_does(weights, labelle
     }
     assert document["model_details"]["dinolizer"]["checkpoints"][0]["sha256"]
 
-    main(
-        ["analyze", str(images), "--out", str(tmp_path / "maps"), *_weights(files), "--save-prob", "--quiet"]
-    )
+    run_cli(*analyze_args(weights, images, tmp_path / "maps", "--save-prob"))
     analysed = json.loads((tmp_path / "maps" / "results.json").read_text())
     maps = {
         entry["path"]: {
@@ -115,17 +105,16 @@ def test_evaluate_scores_the_apps_own_maps_as_scikit_learn_does(weights, labelle
 def test_a_second_evaluation_computes_nothing_and_inverted_masks_swap_the_classes(
     weights, labelled, tmp_path, monkeypatch
 ):
-    files, _ = weights
     images, masks = labelled
     (images / "unlabelled.png").unlink()
-    args = ["evaluate", str(images), "--masks", str(masks), *_weights(files), "--quiet"]
-    assert main([*args, "--out", str(tmp_path / "first")]) == 0
+    args = ["evaluate", images, "--masks", masks, *weights_args(weights), "--quiet"]
+    assert run_cli(*args, "--out", tmp_path / "first").code == 0
 
     def no_weights_read(*args, **kwargs):
         raise AssertionError("a model was built although every map was stored")
 
     monkeypatch.setattr("dinolizer_gui.core.session.workspace.load_localizer", no_weights_read)
-    assert main([*args, "--out", str(tmp_path / "second"), "--invert-masks", "--report", "html"]) == 0
+    assert run_cli(*args, "--out", tmp_path / "second", "--invert-masks", "--report", "html").code == 0
     first, second = (
         json.loads((tmp_path / run / "evaluation.json").read_text()) for run in ("first", "second")
     )
@@ -135,23 +124,21 @@ def test_a_second_evaluation_computes_nothing_and_inverted_masks_swap_the_classe
 
 
 def test_masks_inside_the_images_folder_are_not_evaluated_as_images(weights, tmp_path):
-    files, _ = weights
     data = tmp_path / "data"
     _photo(data / "x.png", 1)
     (data / "masks").mkdir()
     Image.fromarray(np.full((80, 96), 255, np.uint8)).save(data / "masks" / "x.png")
     out = tmp_path / "out"
     assert (
-        main(["evaluate", str(data), "--masks", str(data / "masks"), "--out", str(out), *_weights(files)])
-        == 0
+        run_cli("evaluate", data, "--masks", data / "masks", "--out", out, *weights_args(weights)).code == 0
     )
     assert [entry["path"] for entry in json.loads((out / "evaluation.json").read_text())["images"]] == [
         str(data / "x.png")
     ]
 
 
-def test_out_may_hold_neither_images_nor_masks(weights, labelled, capsys):
-    files, _ = weights
+def test_out_may_hold_neither_images_nor_masks(weights, labelled):
     images, masks = labelled
-    assert main(["evaluate", str(images), "--masks", str(masks), "--out", str(masks), *_weights(files)]) == 2
-    assert "outputs must not be mixed with the evidence" in capsys.readouterr().err
+    code, _, err = run_cli("evaluate", images, "--masks", masks, "--out", masks, *weights_args(weights))
+    assert code == 2
+    assert "outputs must not be mixed with the evidence" in err

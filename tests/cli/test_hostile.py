@@ -17,7 +17,6 @@ import torch
 from PIL import Image
 from pypdf import PdfReader
 
-from dinolizer_gui.cli import main
 from dinolizer_gui.core.engine.analysis import AnalysisOptions, ModelRun
 from dinolizer_gui.core.io.images import ImageLoadError, load_image
 from dinolizer_gui.core.io.outputs import OUTPUT_MARKER
@@ -28,19 +27,9 @@ from dinolizer_gui.core.progress import run_to_end
 from dinolizer_gui.core.report.results_folder import ResultsWriter
 from dinolizer_gui.core.store.results import ResultStore
 from tests import factories
+from tests.cli_run import analyze_args, command, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _photo(path, width=120, height=96, seed=0):
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
-    Image.fromarray(np.kron(base, np.ones((8, 8, 1), np.uint8))[:height, :width]).save(path)
-    return path
-
-
-def _analyze(*args):
-    return main(["analyze", *map(str, args), "--device", "cpu", "--quiet"])
 
 
 def _results(out):
@@ -55,22 +44,10 @@ def test_unofficial_weights_are_never_called_official_in_any_output(weights, tmp
     files, _ = weights
     folder = tmp_path / "weights"
     manager.import_file(files["release"], folder)  # a test file: not the published release
-    image = _photo(tmp_path / "x.png")
+    image = factories.blocky_photo(tmp_path / "x.png", 120, 96)
     out = tmp_path / "out"
-    code = _analyze(
-        image,
-        "--out",
-        out,
-        "--weights-dir",
-        folder,
-        "--report",
-        "json",
-        "--report",
-        "pdf",
-        "--report",
-        "html",
-    )
-    assert code == 0
+    reports = ("--report", "json", "--report", "pdf", "--report", "html")
+    assert run_cli(*analyze_args(None, image, out, "--weights-dir", folder, *reports, models=())).code == 0
     results = _results(out)
     model = results["models"]["dinolizer"]
     assert model["checkpoints"][0]["verification"]["state"] == "unofficial"
@@ -84,25 +61,25 @@ def test_unofficial_weights_are_never_called_official_in_any_output(weights, tmp
 
 
 def test_a_file_given_for_the_run_says_so(weights, tmp_path):
-    files, _ = weights
     out = tmp_path / "out"
-    assert _analyze(_photo(tmp_path / "x.png"), "--out", out, "--weights", f"declip={files['declip']}") == 0
+    image = factories.blocky_photo(tmp_path / "x.png", 120, 96)
+    assert run_cli(*analyze_args(weights, image, out, models=("declip",))).code == 0
     verification = _results(out)["models"]["declip"]["checkpoints"][0]["verification"]
     assert verification["state"] == "session" and "given for this run only" in verification["meaning"]
 
 
-def test_an_installed_file_changed_after_installation_is_refused(weights, tmp_path, capsys):
+def test_an_installed_file_changed_after_installation_is_refused(weights, tmp_path):
     files, _ = weights
     folder = tmp_path / "weights"
     target = manager.import_file(files["declip"], folder)
-    image = _photo(tmp_path / "x.png")
-    assert _analyze(image, "--out", tmp_path / "first", "--weights-dir", folder) == 0
+    image = factories.blocky_photo(tmp_path / "x.png", 120, 96)
+    installed = ("--weights-dir", folder)
+    assert run_cli(*analyze_args(None, image, tmp_path / "first", *installed, models=())).code == 0
     with open(target, "r+b") as handle:  # damaged on disk, same size
         handle.seek(-200, os.SEEK_END)
         handle.write(b"\0" * 100)
-    capsys.readouterr()
-    assert _analyze(image, "--out", tmp_path / "second", "--weights-dir", folder) == 2
-    err = capsys.readouterr().err
+    code, _, err = run_cli(*analyze_args(None, image, tmp_path / "second", *installed, models=()))
+    assert code == 2
     assert "changed since it was installed" in err and "corrupt" in err and "Traceback" not in err
     assert [row.state for row in manager.status(folder, check_hashes=True) if row.path == target] == [
         "corrupt"
@@ -119,10 +96,11 @@ def _nan_release(path):
 
 def test_a_model_that_outputs_nan_gives_an_error_never_a_score(tmp_path):
     release = _nan_release(tmp_path / "nan.ckpt")
-    image = _photo(tmp_path / "x.png")
+    image = factories.blocky_photo(tmp_path / "x.png", 120, 96)
     for extra in ((), ("--no-cache",)):
         out = tmp_path / f"out{len(extra)}"
-        assert _analyze(image, "--out", out, "--weights", f"dinolizer={release}", *extra) == 3
+        given = ("--weights", f"dinolizer={release}", *extra)
+        assert run_cli(*analyze_args(None, image, out, *given, models=())).code == 3
         entry = _results(out)["images"][0]
         assert entry["status"] == "error" and "non-finite values" in entry["error"]
         assert entry["models"] == {}
@@ -138,14 +116,13 @@ def test_all_json_the_app_writes_is_strict(tmp_path):
 
 
 def test_outputs_are_never_analysed_as_evidence(weights, tmp_path):
-    files, _ = weights
     case = tmp_path / "case"
     case.mkdir()
     for seed in range(2):
-        _photo(case / f"img{seed}.png", seed=seed)
+        factories.blocky_photo(case / f"img{seed}.png", 120, 96, seed=seed)
     out = case / "analysis"  # inside the evidence folder
     for _ in range(2):  # the second run replaces the first's outputs
-        assert _analyze(case, "--out", out, "--weights", f"dinolizer={files['release']}", "--replace") == 0
+        assert run_cli(*analyze_args(weights, case, out, "--replace", models=("dinolizer",))).code == 0
         assert [Path(e["path"]).name for e in _results(out)["images"]] == ["img0.png", "img1.png"]
     assert (out / OUTPUT_MARKER).is_file()
     mask = next(out.rglob("dinolizer_mask.png"))
@@ -156,13 +133,13 @@ def test_outputs_are_never_analysed_as_evidence(weights, tmp_path):
             load_image(path)
 
 
-def test_out_must_not_be_an_input_folder(weights, tmp_path, capsys):
-    files, _ = weights
+def test_out_must_not_be_an_input_folder(weights, tmp_path):
     case = tmp_path / "case"
     case.mkdir()
-    _photo(case / "a.png")
-    assert _analyze(case, "--out", case, "--weights", f"dinolizer={files['release']}") == 2
-    assert "must not be mixed with the evidence" in capsys.readouterr().err
+    factories.blocky_photo(case / "a.png", 120, 96)
+    code, _, err = run_cli(*analyze_args(weights, case, case, models=("dinolizer",)))
+    assert code == 2
+    assert "must not be mixed with the evidence" in err
     assert not (case / OUTPUT_MARKER).exists()
 
 
@@ -184,7 +161,7 @@ def test_a_jpeg_whose_header_claims_more_than_its_data_holds_is_an_error(tmp_pat
         load_image(path)
     assert "cannot hold it" in info.value.reason
     truncated = tmp_path / "half.jpg"
-    _photo(tmp_path / "full.png", 400, 300)
+    factories.blocky_photo(tmp_path / "full.png", 400, 300)
     Image.open(tmp_path / "full.png").save(tmp_path / "full.jpg", quality=95)
     full = (tmp_path / "full.jpg").read_bytes()
     truncated.write_bytes(full[: len(full) // 2] + b"\xff\xd9")  # cut, with an end marker appended
@@ -254,7 +231,7 @@ def test_a_file_above_the_read_limit_is_refused_before_it_is_read(tmp_path, monk
     from dinolizer_gui.core.io import images as imageio
 
     monkeypatch.setattr(imageio, "MIN_READ_LIMIT", 1000)
-    path = _photo(tmp_path / "big.png", 200, 200)
+    path = factories.blocky_photo(tmp_path / "big.png", 200, 200)
     with pytest.raises(ImageLoadError, match="larger than the read limit of 1,000 bytes"):
         load_image(path, max_pixels=10)
 
@@ -323,14 +300,13 @@ def test_hostile_checkpoints_are_refused_before_anything_large_is_allocated(tmp_
 
 
 def test_an_extreme_aspect_ratio_is_refused_with_the_window_count(weights, tmp_path):
-    files, _ = weights
     strip = tmp_path / "strip.png"
     Image.fromarray(np.zeros((3, 50_000, 3), np.uint8)).save(strip)
-    wide = _photo(tmp_path / "wide.png", 6000, 600)
+    wide = factories.blocky_photo(tmp_path / "wide.png", 6000, 600)
     out = tmp_path / "out"
-    code = _analyze(
-        strip, wide, "--out", out, "--weights", f"dinolizer={files['release']}", "--max-windows", "50"
-    )
+    code = run_cli(
+        *analyze_args(weights, [strip, wide], out, "--max-windows", "50", models=("dinolizer",))
+    ).code
     assert code == 3
     strip_error, wide_error = (entry["error"] for entry in _results(out)["images"])
     assert "50000 x 3 px" in strip_error and "too thin to analyse" in strip_error  # before any window count
@@ -349,7 +325,7 @@ def test_no_error_message_is_empty(weights, tmp_path):
     from dinolizer_gui.core.session.batch import BatchRunner, make_items
     from dinolizer_gui.core.session.thresholds import Thresholds
 
-    items = make_items([_photo(tmp_path / "x.png")])
+    items = make_items([factories.blocky_photo(tmp_path / "x.png", 120, 96)])
     run_to_end(BatchRunner([localizer], AnalysisOptions(device="cpu"), None, Thresholds()).run(items))
     assert items[0].reason.startswith("dinolizer failed: ") and items[0].reason != "dinolizer failed: "
 
@@ -361,26 +337,13 @@ def test_no_error_message_is_empty(weights, tmp_path):
 def test_names_that_are_not_utf8_round_trip_and_control_characters_never_reach_the_terminal(
     weights, tmp_path, capfd
 ):
-    files, _ = weights
     folder = tmp_path / "case"
     folder.mkdir()
     raw = os.fsencode(folder) + b"/bad\xff\xfe.png"
-    _photo(os.fsdecode(raw))
-    _photo(folder / "title\x1b]0;pwned\x07.png", seed=1)
+    factories.blocky_photo(os.fsdecode(raw), 120, 96)
+    factories.blocky_photo(folder / "title\x1b]0;pwned\x07.png", 120, 96, seed=1)
     out = tmp_path / "out"
-    code = main(
-        [
-            "analyze",
-            str(folder),
-            "--out",
-            str(out),
-            "--device",
-            "cpu",
-            "--weights",
-            f"dinolizer={files['release']}",
-        ]
-    )
-    assert code == 0
+    assert run_cli(*analyze_args(weights, folder, out, models=("dinolizer",), quiet=False)).code == 0
     images = _results(out)["images"]  # strict UTF-8 JSON
     bad = next(e for e in images if "path_bytes" in e)
     assert base64.b64decode(bad["path_bytes"]) == raw and bad["path"].endswith("bad\\xff\\xfe.png")
@@ -412,20 +375,19 @@ def test_concurrent_writers_never_share_a_temporary_file(tmp_path):
 
 
 def test_a_damaged_stored_map_is_dropped_recomputed_and_reported(weights, tmp_path):
-    files, _ = weights
-    image = _photo(tmp_path / "x.png")
-    args = [image, "--weights", f"declip={files['declip']}", "--store", tmp_path / "store"]
-    assert _analyze(*args, "--out", tmp_path / "first") == 0
+    image = factories.blocky_photo(tmp_path / "x.png", 120, 96)
+    store = ("--store", tmp_path / "store")
+    assert run_cli(*analyze_args(weights, image, tmp_path / "first", *store, models=("declip",))).code == 0
     stored = next((tmp_path / "store" / "maps").rglob("*.f32z"))
     data = bytearray(stored.read_bytes())
     data[len(data) // 2 : len(data) // 2 + 64] = b"\x55" * 64
     stored.write_bytes(bytes(data))
-    assert _analyze(*args, "--out", tmp_path / "second") == 0
+    assert run_cli(*analyze_args(weights, image, tmp_path / "second", *store, models=("declip",))).code == 0
     model = _results(tmp_path / "second")["images"][0]["models"]["declip"]
     assert model["cached"] is False and any("damaged" in note for note in model["notes"])
     first = _results(tmp_path / "first")["images"][0]["models"]["declip"]
     assert model["score"] == first["score"]
-    assert _analyze(*args, "--out", tmp_path / "third") == 0
+    assert run_cli(*analyze_args(weights, image, tmp_path / "third", *store, models=("declip",))).code == 0
     assert _results(tmp_path / "third")["images"][0]["models"]["declip"]["cached"] is True
 
 
@@ -463,29 +425,17 @@ def test_a_full_disk_gives_a_clear_error_and_loses_nothing(weights, tmp_path):
     prefix = _namespace_runner()
     if prefix is None:
         pytest.skip("this platform lets neither a user namespace nor root mount a small filesystem")
-    files, _ = weights
     case = tmp_path / "case"
     case.mkdir()
     for seed in range(6):
-        _photo(case / f"img{seed}.png", 300, 260, seed=seed)
+        factories.blocky_photo(case / f"img{seed}.png", 300, 260, seed=seed)
     small = tmp_path / "small"
     small.mkdir()
-    command = [
-        sys.executable,
-        "-m",
-        "dinolizer_gui",
-        "analyze",
-        str(case),
-        "--device",
-        "cpu",
-        "--quiet",
-        "--weights",
-        f"declip={files['declip']}",
-    ]
+    analysis = command(*analyze_args(weights, case, None, models=("declip",)))  # --out given by the script
     script = tmp_path / "disk_full.py"
     script.write_text(DISK_FULL_SCRIPT)
     done = subprocess.run(
-        [*prefix, sys.executable, str(script), str(small), str(tmp_path), *command],
+        [*prefix, sys.executable, str(script), str(small), str(tmp_path), *analysis],
         capture_output=True,
         text=True,
         timeout=600,
@@ -505,7 +455,6 @@ def test_a_full_disk_gives_a_clear_error_and_loses_nothing(weights, tmp_path):
 
 
 def test_a_very_long_exif_field_never_stops_the_reports(weights, tmp_path):
-    files, _ = weights
     exif = Image.Exif()
     exif[0x0110] = "X" * 5000  # camera model
     path = tmp_path / "case" / "photo.jpg"
@@ -514,52 +463,28 @@ def test_a_very_long_exif_field_never_stops_the_reports(weights, tmp_path):
         path, exif=exif
     )
     out = tmp_path / "out"
-    code = _analyze(
-        path.parent,
-        "--out",
-        out,
-        "--weights",
-        f"declip={files['declip']}",
-        "--report",
-        "pdf",
-        "--report",
-        "json",
-        "--report",
-        "html",
-    )
-    assert code == 0
+    reports = ("--report", "pdf", "--report", "json", "--report", "html")
+    assert run_cli(*analyze_args(weights, path.parent, out, *reports, models=("declip",))).code == 0
     assert all((out / f"report.{fmt}").is_file() for fmt in ("pdf", "json", "html"))
     assert json.loads((out / "report.json").read_text())["images"][0]["exif"]["Model"] == "X" * 5000
     text = " ".join(page.extract_text() for page in PdfReader(out / "report.pdf").pages)
     assert "more characters: the full text is in report.json" in " ".join(text.split())
 
 
-def test_one_report_format_failing_never_stops_the_others(weights, tmp_path, monkeypatch, capsys):
+def test_one_report_format_failing_never_stops_the_others(weights, tmp_path, monkeypatch):
     from dinolizer_gui.core.report import pdf
-
-    files, _ = weights
 
     def broken(*args):
         raise RuntimeError("the PDF writer broke")
 
     monkeypatch.setattr(pdf, "write_pdf", broken)
     out = tmp_path / "out"
-    code = _analyze(
-        _photo(tmp_path / "x.png"),
-        "--out",
-        out,
-        "--weights",
-        f"declip={files['declip']}",
-        "--report",
-        "pdf",
-        "--report",
-        "json",
-        "--report",
-        "html",
-    )
+    image = factories.blocky_photo(tmp_path / "x.png", 120, 96)
+    reports = ("--report", "pdf", "--report", "json", "--report", "html")
+    code, _, err = run_cli(*analyze_args(weights, image, out, *reports, models=("declip",)))
     assert code == 4
     assert (out / "report.json").is_file() and (out / "report.html").is_file()
-    assert "PDF report could not be written: the PDF writer broke" in capsys.readouterr().err
+    assert "PDF report could not be written: the PDF writer broke" in err
 
 
 # --- errors a user can act on ----------------------------------------------------------------------
@@ -573,30 +498,31 @@ def test_one_report_format_failing_never_stops_the_others(weights, tmp_path, mon
         (["--max-windows", "0"], "--max-windows must be at least 1"),
     ],
 )
-def test_options_are_validated_before_models_load(tmp_path, capsys, monkeypatch, extra, message):
+def test_options_are_validated_before_models_load(tmp_path, monkeypatch, extra, message):
     from dinolizer_gui.core.session import workspace
 
     monkeypatch.setattr(workspace.Workspace, "model", lambda *a: pytest.fail("a model was loaded"))
-    code = _analyze(_photo(tmp_path / "x.png"), "--out", tmp_path / "out", *extra)
-    assert code == 2 and message in capsys.readouterr().err
+    image = factories.blocky_photo(tmp_path / "x.png", 120, 96)
+    code, _, err = run_cli(*analyze_args(None, image, tmp_path / "out", *extra, models=()))
+    assert code == 2 and message in err
 
 
-def test_an_out_that_is_a_file_or_unwritable_is_a_usage_error_before_models_load(
-    tmp_path, capsys, monkeypatch
-):
+def test_an_out_that_is_a_file_or_unwritable_is_a_usage_error_before_models_load(tmp_path, monkeypatch):
     from dinolizer_gui.core.session import workspace
 
     monkeypatch.setattr(workspace.Workspace, "model", lambda *a: pytest.fail("a model was loaded"))
-    image = _photo(tmp_path / "x.png")
+    image = factories.blocky_photo(tmp_path / "x.png", 120, 96)
     existing = tmp_path / "results.txt"
     existing.write_text("not a folder")
-    assert _analyze(image, "--out", existing) == 2
-    assert "is a file, not a folder" in capsys.readouterr().err
+    code, _, err = run_cli(*analyze_args(None, image, existing, models=()))
+    assert code == 2
+    assert "is a file, not a folder" in err
     if os.geteuid() != 0:  # root may write anywhere
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
-        assert _analyze(image, "--out", locked / "out") == 2
-        assert "cannot write in --out" in capsys.readouterr().err
+        code, _, err = run_cli(*analyze_args(None, image, locked / "out", models=()))
+        assert code == 2
+        assert "cannot write in --out" in err
 
 
 def test_a_pixel_limit_above_pillows_own_really_applies(tmp_path):
@@ -609,23 +535,11 @@ def test_a_pixel_limit_above_pillows_own_really_applies(tmp_path):
     assert (image.width, image.height) == (side, side)
 
 
-def test_cuda_asked_for_without_a_gpu_is_said_on_stderr(weights, tmp_path, capsys, monkeypatch):
-    files, _ = weights
+def test_cuda_asked_for_without_a_gpu_is_said_on_stderr(weights, tmp_path, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    code = main(
-        [
-            "analyze",
-            str(_photo(tmp_path / "x.png")),
-            "--out",
-            str(tmp_path / "out"),
-            "--device",
-            "cuda",
-            "--quiet",
-            "--weights",
-            f"declip={files['declip']}",
-        ]
-    )
-    assert code == 0 and "warning: --device cuda" in capsys.readouterr().err
+    image = factories.blocky_photo(tmp_path / "x.png", 120, 96)
+    code, _, err = run_cli(*analyze_args(weights, image, tmp_path / "out", models=("declip",), device="cuda"))
+    assert code == 0 and "warning: --device cuda" in err
 
 
 class HostileServer:

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from dinolizer_gui.cli import main
 from dinolizer_gui.core.session import selftest
+from tests.cli_run import run_cli
 
 
 @pytest.fixture()
@@ -19,23 +19,23 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
-def test_self_test_analyses_the_sample_and_says_where_everything_lives(no_network, capsys):
-    assert main(["self-test", "--device", "cpu", "--precision", "float32"]) == 0
-    text = capsys.readouterr().err
+def test_self_test_analyses_the_sample_and_says_where_everything_lives(no_network):
+    code, _, text = run_cli("self-test", "--device", "cpu", "--precision", "float32")
+    assert code == 0
     assert "FAIL" not in text and text.rstrip().endswith("Everything works.")
     assert "windows, score" in text and "results.json written" in text
     for place in ("weights folder", "results store", "settings", "log file", "CUDA", "precision"):
         assert f"  {place}: " in text
 
 
-def test_a_failing_step_is_named_and_the_exit_status_says_so(no_network, monkeypatch, capsys):
+def test_a_failing_step_is_named_and_the_exit_status_says_so(no_network, monkeypatch):
     def broken(context, report):
         raise OSError("disk full")
 
     steps = [(name, broken if name.startswith("analyse") else step) for name, step in selftest.STEPS]
     monkeypatch.setattr(selftest, "STEPS", steps)
-    assert main(["self-test", "--device", "cpu"]) == 1
-    text = capsys.readouterr().err
+    code, _, text = run_cli("self-test", "--device", "cpu")
+    assert code == 1
     assert "FAIL analyse the sample" in text and "OSError: disk full" in text
     assert "FAILED at: analyse the sample" in text and "check the map" not in text
 

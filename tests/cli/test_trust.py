@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dinolizer_gui.cli import main
 from dinolizer_gui.core.engine.analysis import ImageOutcome
 from dinolizer_gui.core.errors import OutputError
 from dinolizer_gui.core.evaluation.ground_truth import read_mask
@@ -22,21 +21,10 @@ from dinolizer_gui.core.models import manager
 from dinolizer_gui.core.report import results_folder
 from dinolizer_gui.core.session.batch import BatchItem, make_items
 from dinolizer_gui.core.session.settings import load_settings
+from tests import factories
+from tests.cli_run import analyze_args, run_cli, weights_args
 
-
-def _photo(path, width=120, height=96, seed=0):
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.kron(base, np.ones((8, 8, 1), np.uint8))[:height, :width]).save(path)
-    return path
-
-
-def _analyze(weights, *args):
-    files, _ = weights
-    return main(
-        ["analyze", *map(str, args), "--device", "cpu", "--quiet", "--weights", f"declip={files['declip']}"]
-    )
+DECLIP = ("declip",)  # the model these runs use
 
 
 def _results(out):
@@ -61,27 +49,27 @@ def _beyond_path_max(root: Path) -> Path:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="PATH_MAX is a POSIX limit")
-def test_a_folder_that_cannot_be_read_is_an_error_row_never_skipped(weights, tmp_path, capsys):
+def test_a_folder_that_cannot_be_read_is_an_error_row_never_skipped(weights, tmp_path):
     drop = tmp_path / "drop"
-    _photo(drop / "a.png")
+    factories.blocky_photo(drop / "a.png", 120, 96)
     _beyond_path_max(drop / "deep" if (drop / "deep").mkdir() is None else drop)
     items = make_items([drop])
     problems = [item for item in items if item.problem]
     assert [item.path for item in items if not item.problem] == [str(drop / "a.png")]
     assert problems and "could not be read" in problems[0].problem
     assert "File name too long" in problems[0].problem
-    code = _analyze(weights, drop, "--out", tmp_path / "out")
+    code, _, err = run_cli(*analyze_args(weights, drop, tmp_path / "out", models=DECLIP))
     results = _results(tmp_path / "out")
     assert code == 3 and results["summary"]["error"] == 1 and results["summary"]["ok"] == 1
-    assert "1 of 2 images analysed" in capsys.readouterr().err
+    assert "1 of 2 images analysed" in err
 
 
 def test_links_out_of_the_folder_dropped_are_listed_not_followed_unless_asked(weights, tmp_path):
     elsewhere = tmp_path / "elsewhere"
-    secret = _photo(elsewhere / "secret.png")
-    _photo(elsewhere / "pictures" / "holiday.png", seed=1)
+    secret = factories.blocky_photo(elsewhere / "secret.png", 120, 96)
+    factories.blocky_photo(elsewhere / "pictures" / "holiday.png", 120, 96, seed=1)
     drop = tmp_path / "drop"
-    _photo(drop / "own.png", seed=2)
+    factories.blocky_photo(drop / "own.png", 120, 96, seed=2)
     (drop / "link.png").symlink_to(secret)
     (drop / "pics").symlink_to(elsewhere / "pictures")
     (drop / "inside.png").symlink_to(drop / "own.png")  # a link that stays inside is followed
@@ -89,11 +77,12 @@ def test_links_out_of_the_folder_dropped_are_listed_not_followed_unless_asked(we
     assert set(items) == {"own.png", "inside.png", "link.png", "pics"}
     assert "a link out of" in items["link.png"].problem and str(secret) in items["link.png"].problem
     assert "not followed" in items["pics"].problem and not items["inside.png"].problem
-    code = _analyze(weights, drop, "--out", tmp_path / "out")
+    code = run_cli(*analyze_args(weights, drop, tmp_path / "out", models=DECLIP)).code
     by_name = {Path(e["path"]).name: e for e in _results(tmp_path / "out")["images"]}
     assert code == 3 and by_name["link.png"]["status"] == "error" and by_name["link.png"]["sha256"] is None
     assert by_name["pics"]["status"] == "error"
-    assert _analyze(weights, drop, "--out", tmp_path / "followed", "--follow-links") == 0
+    followed = run_cli(*analyze_args(weights, drop, tmp_path / "followed", "--follow-links", models=DECLIP))
+    assert followed.code == 0
     names = {Path(e["path"]).name for e in _results(tmp_path / "followed")["images"]}
     assert {"link.png", "holiday.png"} <= names
 
@@ -101,30 +90,34 @@ def test_links_out_of_the_folder_dropped_are_listed_not_followed_unless_asked(we
 # --- results that cannot mix ---------------------------------------------------------------------
 
 
-def test_an_out_holding_an_earlier_run_is_refused_unless_replaced(weights, tmp_path, capsys):
+def test_an_out_holding_an_earlier_run_is_refused_unless_replaced(weights, tmp_path):
     out = tmp_path / "out"
-    first, second = _photo(tmp_path / "a" / "photo.png"), _photo(tmp_path / "b" / "photo.png", seed=5)
-    assert _analyze(weights, first, "--out", out, "--report", "html") == 0
+    first = factories.blocky_photo(tmp_path / "a" / "photo.png", 120, 96)
+    second = factories.blocky_photo(tmp_path / "b" / "photo.png", 120, 96, seed=5)
+    assert run_cli(*analyze_args(weights, first, out, "--report", "html", models=DECLIP)).code == 0
     (out / "notes.txt").write_text("the analyst's own file")
-    capsys.readouterr()
-    assert _analyze(weights, second, "--out", out, "--report", "html") == 2
-    assert "holds an earlier run's outputs" in capsys.readouterr().err
-    assert _analyze(weights, second, "--out", out, "--report", "html", "--replace") == 0
+    code, _, err = run_cli(*analyze_args(weights, second, out, "--report", "html", models=DECLIP))
+    assert code == 2
+    assert "holds an earlier run's outputs" in err
+    replaced = run_cli(*analyze_args(weights, second, out, "--report", "html", "--replace", models=DECLIP))
+    assert replaced.code == 0
     report = (out / "report.html").read_text()
     sha = _results(out)["images"][0]["sha256"]
     assert sha in report and load_image(second).sha256 == sha and load_image(first).sha256 not in report
     assert (out / "notes.txt").read_text() == "the analyst's own file"  # only the app's own files go
 
 
-def test_a_second_run_into_the_same_out_fails_at_once(weights, tmp_path, capsys):
+def test_a_second_run_into_the_same_out_fails_at_once(weights, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
+    image = factories.blocky_photo(tmp_path / "x.png", 120, 96)
     lock = claim_output_folder(out)  # another run holds it
     try:
-        assert _analyze(weights, _photo(tmp_path / "x.png"), "--out", out) == 2
+        code, _, err = run_cli(*analyze_args(weights, image, out, models=DECLIP))
+        assert code == 2
     finally:
         lock.release()
-    assert "another run is writing into --out" in capsys.readouterr().err
+    assert "another run is writing into --out" in err
     assert not (out / "results.json").exists()
 
 
@@ -133,7 +126,8 @@ def test_a_killed_runs_hidden_temporary_file_is_removed_by_the_next_run(weights,
     out.mkdir()
     stale = out / ".report.pdf.4242.deadbeef.tmp"  # what write_atomic leaves when killed mid-write
     stale.write_bytes(b"%PDF half")
-    assert _analyze(weights, _photo(tmp_path / "x.png"), "--out", out) == 0
+    image = factories.blocky_photo(tmp_path / "x.png", 120, 96)
+    assert run_cli(*analyze_args(weights, image, out, models=DECLIP)).code == 0
     assert not stale.exists()
 
 
@@ -180,11 +174,12 @@ def test_analyze_report_with_broken_settings_writes_its_report(weights, tmp_path
     (config / "settings.json").write_text('{"analyst": 7, "organisation": null}')
     monkeypatch.setenv("DINOLIZER_GUI_CONFIG", str(config))
     out = tmp_path / "out"
-    assert _analyze(weights, _photo(tmp_path / "x.png"), "--out", out, "--report", "json") == 0
+    image = factories.blocky_photo(tmp_path / "x.png", 120, 96)
+    assert run_cli(*analyze_args(weights, image, out, "--report", "json", models=DECLIP)).code == 0
     assert json.loads((out / "report.json").read_text())["case"]["analyst"] == ""
 
 
-def test_a_read_only_store_is_found_before_any_model_runs(weights, tmp_path, monkeypatch, capsys):
+def test_a_read_only_store_is_found_before_any_model_runs(weights, tmp_path, monkeypatch):
     from dinolizer_gui.core.models.registry import REGISTRY
     from dinolizer_gui.core.store import results
 
@@ -195,10 +190,9 @@ def test_a_read_only_store_is_found_before_any_model_runs(weights, tmp_path, mon
     )
     built = []
     monkeypatch.setattr(REGISTRY["declip"].__class__, "build", lambda self, files: built.append(1))
-    code = _analyze(
-        weights, _photo(tmp_path / "x.png"), "--out", tmp_path / "out", "--store", tmp_path / "store"
-    )
-    err = capsys.readouterr().err
+    image = factories.blocky_photo(tmp_path / "x.png", 120, 96)
+    store = ("--store", tmp_path / "store")
+    code, _, err = run_cli(*analyze_args(weights, image, tmp_path / "out", *store, models=DECLIP))
     assert code == 2 and "cannot use the results store" in err and "readonly" in err
     assert "--no-cache" in err and not built
 
@@ -206,13 +200,13 @@ def test_a_read_only_store_is_found_before_any_model_runs(weights, tmp_path, mon
 # --- names that cannot pass for others -----------------------------------------------------------
 
 
-def test_a_right_to_left_override_never_shows_a_name_as_another(weights, tmp_path, capsys):
-    spoof = _photo(tmp_path / "in" / "\u202e1000_GMI\u202c.png")
-    _photo(tmp_path / "in" / "IMG_0001.png", seed=3)
+def test_a_right_to_left_override_never_shows_a_name_as_another(weights, tmp_path):
+    spoof = factories.blocky_photo(tmp_path / "in" / "\u202e1000_GMI\u202c.png", 120, 96)
+    factories.blocky_photo(tmp_path / "in" / "IMG_0001.png", 120, 96, seed=3)
     out = tmp_path / "out"
-    assert main(["analyze", str(spoof.parent), "--out", str(out), "--device", "cpu", "--weights",
-                 f"declip={weights[0]['declip']}", "--report", "html", "--report", "pdf"]) == 0  # fmt: skip
-    err = capsys.readouterr().err
+    reports = ("--report", "html", "--report", "pdf")
+    code, _, err = run_cli(*analyze_args(weights, spoof.parent, out, *reports, models=DECLIP, quiet=False))
+    assert code == 0
     assert "\u202e" not in err and "\\u202e1000_GMI\\u202c.png" in err
     entry = next(e for e in _results(out)["images"] if "GMI" in e["path"])
     assert entry["path"].endswith("\\u202e1000_GMI\\u202c.png") and entry["path_bytes"]
@@ -246,22 +240,20 @@ def test_masks_are_read_by_one_rule_and_an_ambiguous_one_is_an_error(tmp_path):
     assert "0/1 mask" in read_mask(zero_one, 8, 10).warnings[0]
 
 
-def test_evaluate_says_error_for_an_unreadable_mask_and_refuses_masks_in_the_images_folder(
-    weights, tmp_path, capsys
-):
+def test_evaluate_says_error_for_an_unreadable_mask_and_refuses_masks_in_the_images_folder(weights, tmp_path):
     images, masks = tmp_path / "images", tmp_path / "masks"
-    _photo(images / "a.png")
+    factories.blocky_photo(images / "a.png", 120, 96)
     masks.mkdir()
     rgba = np.zeros((96, 120, 4), np.uint8)
     rgba[:40, :40, 3] = 255
     Image.fromarray(rgba).save(masks / "a.png")
-    files, _ = weights
-    common = ["--out", str(tmp_path / "eval"), "--device", "cpu", "--weights", f"declip={files['declip']}"]
-    assert main(["evaluate", str(images), "--masks", str(masks), *common]) == 3
-    err = capsys.readouterr().err
+    common = ["--out", tmp_path / "eval", "--device", "cpu", *weights_args(weights, DECLIP)]
+    code, _, err = run_cli("evaluate", images, "--masks", masks, *common)
+    assert code == 3
     assert "a.png: error (ground-truth mask" in err and ": done" not in err
-    assert main(["evaluate", str(images), "--masks", str(images), *common]) == 2
-    assert "is the images folder itself" in capsys.readouterr().err
+    code, _, err = run_cli("evaluate", images, "--masks", images, *common)
+    assert code == 2
+    assert "is the images folder itself" in err
 
 
 # --- every conversion said -----------------------------------------------------------------------
@@ -286,11 +278,12 @@ def test_a_png_with_a_large_icc_profile_is_read_with_its_note(tmp_path):
     assert any("ICC colour profile" in note for note in load_image(tmp_path / "icc.png").warnings)
 
 
-def test_a_sliver_is_refused_before_thousands_of_windows(weights, tmp_path, capsys):
+def test_a_sliver_is_refused_before_thousands_of_windows(weights, tmp_path):
     Image.fromarray(np.zeros((1000, 1, 3), np.uint8)).save(tmp_path / "sliver.png")  # 1 x 1000 px
-    files, _ = weights
-    code = main(["analyze", str(tmp_path / "sliver.png"), "--out", str(tmp_path / "out"), "--device", "cpu",
-                 "--weights", f"dinolizer={files['release']}"])  # fmt: skip
+    sliver = analyze_args(
+        weights, tmp_path / "sliver.png", tmp_path / "out", models=("dinolizer",), quiet=False
+    )
+    code = run_cli(*sliver).code
     assert code == 3 and "too thin to analyse" in _results(tmp_path / "out")["images"][0]["error"]
 
 
@@ -330,18 +323,18 @@ def test_a_huge_file_named_like_a_checkpoint_is_refused_before_it_is_hashed(tmp_
 # --- messages, never tracebacks --------------------------------------------------------------------
 
 
-def test_an_unreachable_cluster_is_a_message(weights, tmp_path, monkeypatch, capsys):
+def test_an_unreachable_cluster_is_a_message(weights, tmp_path, monkeypatch):
     pytest.importorskip("ray")  # the [cluster] extra: ./setup.sh installs it, as CI does
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:9")  # nothing listens on the discard port
-    code = _analyze(weights, _photo(tmp_path / "x.png"), "--out", tmp_path / "out", "--cluster", "ray")
-    err = capsys.readouterr().err
+    image = factories.blocky_photo(tmp_path / "x.png", 120, 96)
+    code, _, err = run_cli(*analyze_args(weights, image, tmp_path / "out", "--cluster", "ray", models=DECLIP))
     assert code == 2 and "cannot join the Ray cluster at 127.0.0.1:9" in err and "Traceback" not in err
 
 
-def test_an_out_path_near_the_system_limit_is_a_message(weights, tmp_path, capsys):
+def test_an_out_path_near_the_system_limit_is_a_message(weights, tmp_path):
     out = tmp_path / ("o" * 240)  # a folder name the system allows; the temporary names beside it do not
-    code = _analyze(weights, _photo(tmp_path / "x.png"), "--out", out)
-    err = capsys.readouterr().err
+    image = factories.blocky_photo(tmp_path / "x.png", 120, 96)
+    code, _, err = run_cli(*analyze_args(weights, image, out, models=DECLIP))
     assert code in (0, 2, 4) and "Traceback" not in err
     assert code == 0 or "File name too long" in err
 
@@ -349,9 +342,9 @@ def test_an_out_path_near_the_system_limit_is_a_message(weights, tmp_path, capsy
 def test_a_file_missing_at_export_is_said_missing_not_a_hash_mismatch(weights, tmp_path):
     from dinolizer_gui.core.report.content import CaseInfo, build_report
 
-    photo = _photo(tmp_path / "in" / "x.png")
+    photo = factories.blocky_photo(tmp_path / "in" / "x.png", 120, 96)
     out = tmp_path / "out"
-    assert _analyze(weights, photo, "--out", out) == 0
+    assert run_cli(*analyze_args(weights, photo, out, models=DECLIP)).code == 0
     photo.unlink()
     report = build_report(out, CaseInfo())
     entry = report["images"][0]

@@ -4,8 +4,7 @@ the log records each step, the Case dock lists the evidence and the log, and the
 import json
 
 from dinolizer_gui.core.session.case_verify import verify
-from tests.ui.helpers import drop, wait_batch_done
-from tests.ui.test_verdicts_and_reports import _export
+from tests.ui.helpers import drop, export, wait_batch_done
 
 
 def _kinds(case_folder) -> list[str]:
@@ -26,7 +25,7 @@ def test_a_case_in_the_viewer_records_evidence_analyses_verdicts_reports_and_exp
         drop(window, photo)
     wait_batch_done(qtbot, window)
     window.actions_by_id["verdict_3"].trigger()  # Alt+4: manipulated
-    report = _export(qtbot, window, folder / "exports")
+    report = export(qtbot, window, folder / "exports")
     assert report["case_log"]["title"] == "Pier collapse"
     kinds = _kinds(folder)
     assert kinds[:2] == ["case-created", "evidence-added"] and "analysis" in kinds

@@ -8,9 +8,9 @@ import numpy as np
 from PIL import Image
 from PySide6.QtGui import QGuiApplication
 
-from tests import c2pa_files
-from tests.ui.helpers import drop, wait_batch_done
-from tests.ui.test_viewer_correctness import _cell
+from dinolizer_gui.core.io.provenance import signing
+from tests import factories
+from tests.ui.helpers import cell, drop, wait_batch_done
 
 
 def test_the_file_dock_and_the_triage_column_say_what_each_file_says(qtbot, window, weights, tmp_path):
@@ -24,8 +24,8 @@ def test_the_file_dock_and_the_triage_column_say_what_each_file_says(qtbot, wind
     exif[0x010F], exif[0x0131] = "Canon", "PhotoFixer 9"  # Make, Software
     picture = Image.fromarray(np.stack([x % 256, y % 256, (x + y) % 256], -1).astype(np.uint8))
     picture.save(source, quality=90, exif=exif)
-    signed = c2pa_files.sign(source, folder / "a_signed.jpg", c2pa_files.make_chain())
-    changed = c2pa_files.change_pixels_after_signing(signed, folder / "b_changed.jpg")
+    signed = signing.sign(source, folder / "a_signed.jpg", signing.make_chain())
+    changed = factories.change_pixels_after_signing(signed, folder / "b_changed.jpg")
     plain = shutil.copy(source, folder / "c_plain.jpg")
     data = signed.read_bytes()
     store_type = data.find(b"jumdc2pa") + 4  # the store's type changed: the library no longer finds it
@@ -33,10 +33,10 @@ def test_the_file_dock_and_the_triage_column_say_what_each_file_says(qtbot, wind
     damaged.write_bytes(data[:store_type] + b"x" + data[store_type + 1 :])
     drop(window, folder)
     wait_batch_done(qtbot, window)
-    assert _cell(window, signed, "File says") == "C2PA valid, declares AI"
-    assert _cell(window, changed, "File says") == "C2PA INVALID, declares AI"
-    assert _cell(window, plain, "File says") == ""
-    assert _cell(window, damaged, "File says") == "C2PA DAMAGED, declares AI"  # its AI declaration kept
+    assert cell(window, signed, "File says") == "C2PA valid, declares AI"
+    assert cell(window, changed, "File says") == "C2PA INVALID, declares AI"
+    assert cell(window, plain, "File says") == ""
+    assert cell(window, damaged, "File says") == "C2PA DAMAGED, declares AI"  # its AI declaration kept
     dock = window.triage_dock
     dock.filter_combo.setCurrentText("C2PA invalid")
     assert dock.proxy.rowCount() == 1
@@ -83,8 +83,8 @@ def test_a_signer_is_trusted_in_the_viewer_only_through_the_anchors_chosen(
     window.set_model_files("declip", [files["declip"]])
     source = tmp_path / "source.jpg"
     Image.fromarray(np.full((200, 240, 3), 90, np.uint8)).save(source, quality=90)
-    chain = c2pa_files.make_chain("Newsroom Desk")
-    signed = c2pa_files.sign(source, tmp_path / "signed.jpg", chain)
+    chain = signing.make_chain("Newsroom Desk")
+    signed = signing.sign(source, tmp_path / "signed.jpg", chain)
     anchors = tmp_path / "anchors"
     anchors.mkdir()
     (anchors / "newsroom.pem").write_bytes(chain.ca_pem)

@@ -22,8 +22,7 @@ from dinolizer_gui.core.session import instrument_views
 from dinolizer_gui.core.session.instrument_views import VIEWS, Outline
 from dinolizer_gui.ui.action_ids import INSTRUMENT_VIEW_ACTIONS, ActionId
 from dinolizer_gui.ui.actions import shortcut_rows
-
-from .helpers import analysed, drop
+from tests.ui.helpers import analysed, drop
 
 
 def _jpeg(path, seed=0, quality=90, size=(40, 48)):

@@ -6,8 +6,7 @@ from PySide6.QtTest import QTest
 from dinolizer_gui.core.session.settings import load_settings
 from dinolizer_gui.ui.action_ids import ActionId
 from dinolizer_gui.ui.main_window import MainWindow
-
-from .helpers import analysed, layer_pixels
+from tests.ui.helpers import analysed, layer_pixels
 
 
 def _shown(window) -> list[str]:

@@ -9,10 +9,7 @@ from PySide6.QtGui import QImage
 from dinolizer_gui.core.session.settings import load_settings
 from dinolizer_gui.ui.action_ids import ActionId
 from dinolizer_gui.ui.main_window import MainWindow
-
-from .helpers import analysed as _analysed
-from .helpers import drop as _drop
-from .helpers import layer_pixels as _layer_pixels
+from tests.ui.helpers import analysed, drop, layer_pixels
 
 
 def test_first_start_without_weights_shows_the_welcome_page(window):
@@ -24,7 +21,7 @@ def test_first_start_without_weights_shows_the_welcome_page(window):
 
 def test_drop_runs_both_models_on_the_worker_and_threshold_changes_never_rerun(qtbot, window, weights, photo):
     forward_calls = []
-    document = _analysed(qtbot, window, weights, photo)
+    document = analysed(qtbot, window, weights, photo)
     assert set(document.models) == {"dinolizer", "declip"}
     assert document.models["dinolizer"].probability.shape == (512, 640)
     assert window.panels[1].view.base.pixmap().width() == 640
@@ -34,10 +31,10 @@ def test_drop_runs_both_models_on_the_worker_and_threshold_changes_never_rerun(q
     dinolizer = document.models["dinolizer"].localizer.load().net
     dinolizer.register_forward_hook(lambda *a: forward_calls.append(1))
     window.toolbar.mode_combo.setCurrentText("Mask")
-    before = _layer_pixels(window.panels[1])
+    before = layer_pixels(window.panels[1])
     marked_before = window.controls.threshold["dinolizer"].marked.text()
     window.controls.threshold["dinolizer"].slider.setValue(900)
-    after = _layer_pixels(window.panels[1])
+    after = layer_pixels(window.panels[1])
     expected = document.models["dinolizer"].probability >= 0.9
     assert not np.array_equal(before, after)
     assert np.array_equal(after[..., 0] == 255, expected)
@@ -48,7 +45,7 @@ def test_drop_runs_both_models_on_the_worker_and_threshold_changes_never_rerun(q
 
 
 def test_linked_thresholds_move_together(qtbot, window, weights, photo):
-    _analysed(qtbot, window, weights, photo)
+    analysed(qtbot, window, weights, photo)
     window.controls.link_check.setChecked(True)
     window.controls.threshold["declip"].spin.setValue(0.7)
     assert window.controls.threshold["dinolizer"].value() == 0.7
@@ -56,9 +53,9 @@ def test_linked_thresholds_move_together(qtbot, window, weights, photo):
 
 
 def test_agreement_view_colours_each_case(qtbot, window, weights, photo):
-    document = _analysed(qtbot, window, weights, photo)
+    document = analysed(qtbot, window, weights, photo)
     window.toolbar.mode_combo.setCurrentText("Agreement")
-    pixels = _layer_pixels(window.panel_grid.panel("agreement"))
+    pixels = layer_pixels(window.panel_grid.panel("agreement"))
     first, second = document.models["dinolizer"].mask(), document.models["declip"].mask()
     assert np.all(pixels[first & second][:, :3] == (204, 121, 167))
     assert np.all(pixels[first & ~second][:, :3] == (230, 159, 0))
@@ -66,7 +63,7 @@ def test_agreement_view_colours_each_case(qtbot, window, weights, photo):
 
 
 def test_zoom_and_pan_are_locked_across_panels(qtbot, window, weights, photo):
-    _analysed(qtbot, window, weights, photo)
+    analysed(qtbot, window, weights, photo)
     views = [panel.view for panel in window.panels if panel.isVisibleTo(window.panel_grid)]
     views[1].zoom(4.0)
     views[1].centerOn(100, 80)
@@ -81,7 +78,7 @@ def test_cancel_stops_a_running_analysis(qtbot, window, weights, tmp_path):
     wide = tmp_path / "wide.png"
     Image.fromarray(np.zeros((504, 6000, 3), np.uint8)).save(wide)
     with qtbot.waitSignal(window.status.progress.valueChanged, timeout=30000):
-        _drop(window, wide)
+        drop(window, wide)
     assert window.actions_by_id[ActionId.CANCEL].isEnabled()
     window.actions_by_id[ActionId.CANCEL].trigger()
     qtbot.waitUntil(lambda: window.batch.worker is None, timeout=30000)
@@ -98,12 +95,12 @@ def test_a_broken_file_shows_a_readable_error(qtbot, window, weights, tmp_path):
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff garbage")
     with qtbot.waitSignal(window.view.analysisFailed, timeout=30000) as signal:
-        _drop(window, broken)
+        drop(window, broken)
     assert "broken.jpg" in signal.args[0] and window.central.banner.isVisible()
 
 
 def test_space_shows_the_original_and_readout_gives_probabilities(qtbot, window, weights, photo):
-    document = _analysed(qtbot, window, weights, photo)
+    document = analysed(qtbot, window, weights, photo)
     qtbot.keyPress(window.panels[1].view, Qt.Key.Key_Space)
     assert window.panels[1].view.layer.pixmap().isNull()
     qtbot.keyRelease(window.panels[1].view, Qt.Key.Key_Space)
@@ -116,7 +113,7 @@ def test_space_shows_the_original_and_readout_gives_probabilities(qtbot, window,
 
 
 def test_region_click_zooms_to_it(qtbot, window, weights, photo):
-    _analysed(qtbot, window, weights, photo)
+    analysed(qtbot, window, weights, photo)
     qtbot.waitUntil(lambda: window.controls.regions.rowCount() > 0, timeout=5000)
     x, y, w, h = window.controls.regions.item(0, 0).data(Qt.ItemDataRole.UserRole)
     view = window.panels[2].view
@@ -131,7 +128,7 @@ def test_next_and_previous_walk_the_opened_images(qtbot, window, tmp_path):
     for index in range(3):
         paths.append(tmp_path / f"img{index}.png")
         Image.fromarray(np.full((40, 50, 3), index * 60, np.uint8)).save(paths[-1])
-    _drop(window, tmp_path)
+    drop(window, tmp_path)
     qtbot.waitUntil(lambda: window.view.current is not None and window.view.worker is None, timeout=10000)
     assert "no model has weights" in window.central.banner.text() and window.batch.items[0].status == "queued"
     window.actions_by_id[ActionId.NEXT].trigger()
@@ -154,7 +151,7 @@ def test_export_writes_a_report_of_the_current_image_with_progress(qtbot, window
 
     from dinolizer_gui.core.io.hashing import sha256_of_file
 
-    _analysed(qtbot, window, weights, photo)
+    analysed(qtbot, window, weights, photo)
     window.controls.threshold["declip"].set_value(0.7)
     dialog = window.dialogs.export_report()
     qtbot.addWidget(dialog)
@@ -193,7 +190,7 @@ def test_dropped_folder_fills_the_triage_table_with_statuses_and_filters(qtbot, 
     files, _ = weights
     window.set_model_files("dinolizer", [files["release"]])
     window.set_model_files("declip", [files["declip"]])
-    _drop(window, _case_folder(tmp_path))
+    drop(window, _case_folder(tmp_path))
     qtbot.waitUntil(
         lambda: (
             window.batch.worker is None
@@ -265,7 +262,7 @@ def test_reopening_a_finished_batch_uses_the_store_and_opens_maps_instantly(
 def test_next_flagged_skips_unflagged_rows_and_pause_holds_the_batch(qtbot, window, weights, tmp_path):
     files, _ = weights
     window.set_model_files("dinolizer", [files["release"]])
-    _drop(window, _case_folder(tmp_path))
+    drop(window, _case_folder(tmp_path))
     qtbot.waitUntil(lambda: window.batch.worker is not None, timeout=10000)
     window.actions_by_id[ActionId.PAUSE].trigger()
     assert window.actions_by_id[ActionId.PAUSE].isChecked()
@@ -308,7 +305,7 @@ def test_weights_changed_after_installation_are_refused_in_the_banner_and_the_mo
 
 
 def test_the_card_and_the_score_say_which_weights_made_the_map(qtbot, window, weights, photo):
-    _analysed(qtbot, window, weights, photo)
+    analysed(qtbot, window, weights, photo)
     tip = window.panels[1].score.toolTip()
     assert (
         "given for this run only" in tip
@@ -327,7 +324,7 @@ def test_the_card_and_the_score_say_which_weights_made_the_map(qtbot, window, we
 def test_the_export_folder_defaults_to_the_last_one_never_beside_the_evidence(
     qtbot, window, weights, photo, tmp_path
 ):
-    _analysed(qtbot, window, weights, photo)
+    analysed(qtbot, window, weights, photo)
     dialog = window.dialogs.export_report()
     qtbot.addWidget(dialog)
     first_default = Path(dialog.folder.text())
@@ -348,7 +345,7 @@ def test_the_export_folder_defaults_to_the_last_one_never_beside_the_evidence(
 def test_bfree_shows_an_image_level_line_a_column_and_a_filter_but_no_panel(qtbot, window, weights, photo):
     files, _ = weights
     window.set_model_files("bfree", [files["bfree"]])
-    document = _analysed(qtbot, window, weights, photo)
+    document = analysed(qtbot, window, weights, photo)
     assert set(document.models) == {"dinolizer", "declip", "bfree"}
     assert [panel.key for panel in window.panel_grid.model_panels] == ["dinolizer", "declip"]
     text = window.controls.scores_label.text()
@@ -395,7 +392,7 @@ def test_a_mask_beside_the_image_is_outlined_on_every_panel_with_each_models_sco
     truth = np.zeros((512, 640), np.uint8)
     truth[100:300, 200:500] = 255
     Image.fromarray(truth).save(photo.parent / "suspect_mask.png")
-    document = _analysed(qtbot, window, weights, photo)
+    document = analysed(qtbot, window, weights, photo)
     qtbot.waitUntil(lambda: document.ground_truth is not None, timeout=10000)
     qtbot.waitUntil(lambda: "GT IoU" in window.panels[1].score.text(), timeout=20000)
     for panel in window.panels:  # the input and both models
@@ -417,7 +414,7 @@ def test_a_mask_beside_the_image_is_outlined_on_every_panel_with_each_models_sco
 def test_a_ground_truth_loaded_by_hand_replaces_none_and_a_bad_one_says_why(
     qtbot, window, weights, photo, tmp_path
 ):
-    document = _analysed(qtbot, window, weights, photo)
+    document = analysed(qtbot, window, weights, photo)
     assert document.ground_truth is None and "GT" not in window.panels[1].score.text()
     elsewhere = tmp_path / "truths"
     elsewhere.mkdir()

@@ -14,7 +14,7 @@ from dinolizer_gui.core.session.case import Case
 from dinolizer_gui.core.store.decisions import region_states
 from dinolizer_gui.core.store.results import ResultStore
 from dinolizer_gui.ui.main_window import MainWindow
-from tests.ui.helpers import analysed
+from tests.ui.helpers import analysed, cell, drop, wait_batch_done
 
 
 def _screen(view, x: float, y: float) -> QPoint:
@@ -203,14 +203,6 @@ def test_every_change_in_a_case_is_logged_with_the_marks_geometry(qtbot, window,
     assert ResultStore(tmp_path / "case" / "store").findings(added["data"]["image_sha256"]).marks == []
 
 
-def _to_review(window, path) -> str:
-    from dinolizer_gui.ui.batch_table import COLUMNS
-
-    column = next(index for index, c in enumerate(COLUMNS) if c.header == "To review")
-    row = next(r for r, item in enumerate(window.batch.items) if item.path == str(path))
-    return window.batch.table_model.index(row, column).data()
-
-
 def test_every_triage_row_says_how_many_regions_are_still_to_review(qtbot, window, weights, photo, tmp_path):
     import shutil
 
@@ -218,8 +210,6 @@ def test_every_triage_row_says_how_many_regions_are_still_to_review(qtbot, windo
     shutil.copy(photo, other)
     other.write_bytes(photo.read_bytes() + b"\0")  # another file, the same picture
     analysed(qtbot, window, weights, photo)
-    from tests.ui.helpers import drop, wait_batch_done
-
     drop(window, other)
     wait_batch_done(qtbot, window)
     findings = window.findings
@@ -227,12 +217,12 @@ def test_every_triage_row_says_how_many_regions_are_still_to_review(qtbot, windo
         window.view.show(str(photo))  # back on the first image (the drop showed the other)
     qtbot.waitUntil(lambda: bool(findings.states) and window.view.current.path == str(photo), timeout=15000)
     total = sum(len(states) for states in findings.states.values())
-    qtbot.waitUntil(lambda: _to_review(window, photo) == str(total), timeout=15000)
-    qtbot.waitUntil(lambda: _to_review(window, other) == str(total), timeout=20000)  # from the store
+    qtbot.waitUntil(lambda: cell(window, photo, "To review") == str(total), timeout=15000)
+    qtbot.waitUntil(lambda: cell(window, other, "To review") == str(total), timeout=20000)  # from the store
     model = next(name for name, states in findings.states.items() if states)
     findings.decide(model, findings.states[model][0], "confirmed")
-    qtbot.waitUntil(lambda: _to_review(window, photo) == str(total - 1), timeout=10000)
-    assert _to_review(window, other) == str(total)  # decisions belong to an image (its SHA-256)
+    qtbot.waitUntil(lambda: cell(window, photo, "To review") == str(total - 1), timeout=10000)
+    assert cell(window, other, "To review") == str(total)  # decisions belong to an image (its SHA-256)
 
 
 def test_marks_are_offered_for_the_ghost_curve_and_not_drawn_twice(qtbot, shown):

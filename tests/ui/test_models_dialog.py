@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QMessageBox
 from dinolizer_gui.core.models import transfer
 from dinolizer_gui.core.models.weights_folder import installed_files, load_manifest
 from dinolizer_gui.ui.models_dialog import ModelsDialog
-from tests.core.models.test_model_manager import CheckpointServer
+from tests.factories import CheckpointServer
 
 
 def test_dialog_downloads_with_progress_after_the_licence_is_accepted(qtbot, weights, tmp_path, monkeypatch):

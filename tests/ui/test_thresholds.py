@@ -8,9 +8,7 @@ from dinolizer_gui.core.maps.render import ViewMode
 from dinolizer_gui.core.session.settings import Settings, load_settings
 from dinolizer_gui.core.session.thresholds import Thresholds
 from dinolizer_gui.core.session.workspace import Workspace
-from tests.ui.helpers import analysed, layer_pixels
-from tests.ui.test_verdicts_and_reports import _export
-from tests.ui.test_viewer_correctness import _cell
+from tests.ui.helpers import analysed, cell, export, layer_pixels
 
 
 def test_the_owner_moves_one_or_every_threshold_and_tells_who_listens_of_real_changes_only():
@@ -67,12 +65,12 @@ def test_a_change_at_the_owner_alone_reaches_panels_dock_table_regions_and_expor
     assert not np.array_equal(layer_pixels(window.panels[1]), before)  # the panel shows the new mask
     assert window.controls.threshold["dinolizer"].value() == 0.7
     assert window.controls.threshold["dinolizer"].marked.text().endswith("at 0.7")
-    assert _cell(window, photo, "DinoLizer marked") == f"{mask.mean():.2%} at 0.7"
+    assert cell(window, photo, "DinoLizer marked") == f"{mask.mean():.2%} at 0.7"
     _, summaries = regions.args
     assert summaries["dinolizer"].threshold == 0.7
     assert sum(r.area_pixels for r in summaries["dinolizer"].regions) == mask.sum()
     assert window.settings.thresholds["dinolizer"] == 0.7  # kept for the next start
-    report = _export(qtbot, window, tmp_path / "export")
+    report = export(qtbot, window, tmp_path / "export")
     assert report["analysis"]["parameters"]["thresholds"]["dinolizer"] == 0.7
     entry = report["images"][0]["models"]["dinolizer"]
     assert entry["threshold"] == 0.7 and entry["marked_area"] == pytest.approx(mask.mean(), abs=1e-6)

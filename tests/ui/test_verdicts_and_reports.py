@@ -1,6 +1,5 @@
 """The analyst's verdict (kept, shown, filtered, reported) and reports an examiner can sign."""
 
-import json
 import shutil
 
 import numpy as np
@@ -10,20 +9,7 @@ from PySide6.QtCore import Qt
 
 from dinolizer_gui.ui.action_ids import ActionId
 from dinolizer_gui.ui.main_window import MainWindow
-
-from .helpers import analysed, wait_batch_done
-
-
-def _export(qtbot, window, folder, scope="Current image", analyst="B. Analyst"):
-    dialog = window.dialogs.export_report()
-    qtbot.addWidget(dialog)
-    dialog.analyst.setText(analyst)
-    dialog.folder.setText(str(folder))
-    dialog.formats["html"].setChecked(True)
-    dialog.scope.setCurrentText(scope)
-    with qtbot.waitSignal(dialog.exported, timeout=60000):
-        dialog.buttons.accepted.emit()
-    return json.loads((folder / "report.json").read_text())
+from tests.ui.helpers import analysed, export, wait_batch_done
 
 
 def _pdf_text(path) -> str:
@@ -88,7 +74,7 @@ def test_a_batch_report_has_one_threshold_truth_dates_verdicts_errors_and_duplic
     window.actions_by_id[ActionId.VERDICT_MANIPULATED].trigger()  # manipulated
 
     out = tmp_path / "export"
-    report = _export(qtbot, window, out, scope="All analysed images", analyst="B. Analyst")
+    report = export(qtbot, window, out, scope="All analysed images", analyst="B. Analyst")
     summary = report["summary"]
     assert summary["images"] == 5 and summary["errors"] == 1 and summary["duplicates"] == 1
     assert summary["analyst_verdicts"]["manipulated"] == 1

@@ -8,21 +8,7 @@ from PySide6.QtCore import Qt
 
 from dinolizer_gui.core.session.batch import BatchProgress
 from dinolizer_gui.ui.action_ids import ActionId
-
-from .helpers import analysed, drop, wait_batch_done
-
-
-def _model_column(window, header: str) -> int:
-    model = window.batch.table_model
-    return next(
-        c for c in range(model.columnCount()) if model.headerData(c, Qt.Orientation.Horizontal) == header
-    )
-
-
-def _cell(window, path, header: str) -> str:
-    model = window.batch.table_model
-    row = next(r for r, item in enumerate(window.batch.items) if item.path == str(path))
-    return model.data(model.index(row, _model_column(window, header)))
+from tests.ui.helpers import analysed, cell, drop, wait_batch_done
 
 
 def test_a_queued_row_shows_its_own_image_and_nothing_of_the_one_analysed_before(
@@ -93,14 +79,14 @@ def test_the_tables_marked_area_follows_the_live_threshold_as_the_dock_does(qtbo
     window.controls.threshold["dinolizer"].spin.setValue(0.3)
     qtbot.waitUntil(
         lambda: (
-            _cell(window, photo, "DinoLizer marked")
+            cell(window, photo, "DinoLizer marked")
             == window.controls.threshold["dinolizer"].marked.text().removeprefix("marked ")
         ),
         timeout=3000,
     )
-    assert _cell(window, photo, "DinoLizer marked").endswith("at 0.3")
+    assert cell(window, photo, "DinoLizer marked").endswith("at 0.3")
     area = window.view.current.models["dinolizer"].marked_area()
-    assert _cell(window, photo, "DinoLizer marked").startswith(f"{area:.2%}")
+    assert cell(window, photo, "DinoLizer marked").startswith(f"{area:.2%}")
 
 
 def test_brackets_move_the_threshold_of_the_panel_last_clicked_or_both_when_linked(

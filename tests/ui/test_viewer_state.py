@@ -12,8 +12,7 @@ from dinolizer_gui.core.maps.render import ViewMode, colormap_rgb
 from dinolizer_gui.core.session.settings import load_settings
 from dinolizer_gui.core.session.viewer_state import PanelLayout, ViewerState
 from dinolizer_gui.ui.action_ids import ActionId
-from tests.ui.helpers import analysed, layer_pixels, wait_batch_done
-from tests.ui.test_viewer_correctness import _cell
+from tests.ui.helpers import analysed, cell, layer_pixels, wait_batch_done
 
 
 def _shown(window) -> list[str]:
@@ -145,7 +144,7 @@ def test_every_row_of_the_triage_table_follows_a_threshold_move(qtbot, window, w
 
     def rows_follow(threshold: float) -> bool:
         return all(
-            _cell(window, path, "DinoLizer marked") == f"{np.mean(p >= threshold):.2%} at {threshold:.3g}"
+            cell(window, path, "DinoLizer marked") == f"{np.mean(p >= threshold):.2%} at {threshold:.3g}"
             for path, p in maps.items()
         )
 

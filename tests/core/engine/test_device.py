@@ -12,6 +12,8 @@ from dinolizer_gui.core.io.images import LoadedImage
 from dinolizer_gui.core.models.registry import REGISTRY, load_localizer
 from dinolizer_gui.core.progress import run_to_end
 from dinolizer_gui.core.store.results import result_key
+from tests import factories
+from tests.cli_run import analyze_args, run_cli
 
 DINOLIZER, DECLIP = REGISTRY["dinolizer"].fidelity, REGISTRY["declip"].fidelity
 SAFE_IN_BF16 = Fidelity("A model", ("bfloat16",))  # a model whose output bfloat16 keeps within its bar
@@ -50,7 +52,7 @@ def test_a_precision_asked_beyond_a_models_bar_is_used_with_a_warning_in_its_not
     files, _ = weights
     localizer = load_localizer("declip", [files["declip"]])
     options = AnalysisOptions(device="cpu", precision="bfloat16")
-    run = run_to_end(localizer.analyze(_blocky(64, 80), options))
+    run = run_to_end(localizer.analyze(factories.blocky_image(80, 64), options))
     assert run.device == "CPU (bfloat16)"
     assert any(
         "beyond its fidelity bar" in note and "can differ from the official one" in note for note in run.notes
@@ -121,43 +123,16 @@ def test_the_results_store_key_holds_the_precision(weights):
     assert keys["float32"] != keys["bfloat16"]
 
 
-def _blocky(height, width, seed=0):
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
-    rgb = np.kron(base, np.ones((8, 8, 1), np.uint8))[:height, :width]
-    return LoadedImage("x.png", np.ascontiguousarray(rgb), "0" * 64, 0, "PNG", "RGB")
-
-
 def test_results_record_the_precision_and_why(weights, tmp_path, monkeypatch):
     import json
 
     from PIL import Image
 
-    from dinolizer_gui.cli import main
-
-    files, _ = weights
     monkeypatch.setattr(device, "cpu_bf16_support", lambda: "AVX512-BF16")
     image = tmp_path / "x.png"
-    Image.fromarray(_blocky(120, 160).rgb).save(image)
+    Image.fromarray(factories.blocky_image(160, 120).rgb).save(image)
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "analyze",
-                str(image),
-                "--out",
-                str(out),
-                "--device",
-                "cpu",
-                "--quiet",
-                "--weights",
-                f"declip={files['declip']}",
-                "--weights",
-                f"dinolizer={files['release']}",
-            ]
-        )
-        == 0
-    )
+    assert run_cli(*analyze_args(weights, image, out, models=("declip", "dinolizer"))).code == 0
     results = json.loads((out / "results.json").read_text())
     assert results["device"]["precision"] == {"dinolizer": "float32", "declip": "float32"}
     assert "bfloat16 moves DinoLizer's output beyond" in results["device"]["precision_reason"]["dinolizer"]

@@ -34,13 +34,7 @@ MACHINES = {  # (bfloat16 instructions of the CPU, a CUDA GPU, Apple's GPU)
 MODELS = ("dinolizer", "declip", "declip-fusion", "bfree")
 
 
-def _blocky(height, width, seed):
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
-    return np.ascontiguousarray(np.kron(base, np.ones((8, 8, 1), np.uint8))[:height, :width])
-
-
-RGB = _blocky(520, 610, seed=4)  # four DinoLizer windows, five distinct B-Free crops
+RGB = factories.blocky_pixels(610, 520, seed=4)  # four DinoLizer windows, five distinct B-Free crops
 
 
 def _clip_input(rgb):

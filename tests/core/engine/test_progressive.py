@@ -6,9 +6,9 @@ import pytest
 from dinolizer_gui.core.engine import inference
 from dinolizer_gui.core.engine.analysis import AnalysisOptions
 from dinolizer_gui.core.engine.tiling import WindowGrid
-from dinolizer_gui.core.io.images import LoadedImage
 from dinolizer_gui.core.models.registry import load_localizer
 from dinolizer_gui.core.progress import run_to_end
+from tests import factories
 
 
 @pytest.mark.parametrize(
@@ -32,13 +32,6 @@ def test_a_4000x3000_image_is_first_covered_by_80_of_its_609_windows():
     assert (len(grid.first_pass), len(grid)) == (80, 609)  # 8 rows x 10 columns: the fewest the grid allows
 
 
-def _image(height, width, seed=0):
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
-    rgb = np.kron(base, np.ones((8, 8, 1), np.uint8))[:height, :width]
-    return LoadedImage("x.png", np.ascontiguousarray(rgb), "0" * 64, 0, "PNG", "RGB")
-
-
 def _runs(localizer, image, monkeypatch, **options):
     monkeypatch.setattr(inference, "PREVIEW_SECONDS", 0.0)  # a preview after every batch past the first pass
     exact = run_to_end(
@@ -56,7 +49,9 @@ def _runs(localizer, image, monkeypatch, **options):
 def test_the_progressive_dinolizer_map_equals_the_grid_order_map(weights, monkeypatch, height, width):
     files, _ = weights
     localizer = load_localizer("dinolizer", [files["release"]])
-    exact, progressive, previews = _runs(localizer, _image(height, width), monkeypatch, batch_size=2)
+    exact, progressive, previews = _runs(
+        localizer, factories.blocky_image(width, height), monkeypatch, batch_size=2
+    )
     assert np.abs(exact - progressive).mean() <= 1e-6 and np.abs(exact - progressive).max() <= 1e-5
     assert previews and all(p.preview.shape == (height, width) for p in previews)
     grid_first = {(700, 1100): 6, (300, 260): 4}[(height, width)]
@@ -67,7 +62,9 @@ def test_the_progressive_dinolizer_map_equals_the_grid_order_map(weights, monkey
 def test_the_progressive_sliding_declip_map_equals_the_grid_order_map(weights, monkeypatch):
     files, _ = weights
     localizer = load_localizer("declip", [files["declip"]])
-    exact, progressive, previews = _runs(localizer, _image(400, 700), monkeypatch, declip_mode="sliding")
+    exact, progressive, previews = _runs(
+        localizer, factories.blocky_image(700, 400), monkeypatch, declip_mode="sliding"
+    )
     assert np.abs(exact - progressive).mean() <= 1e-6 and previews
 
 
@@ -75,5 +72,7 @@ def test_the_cli_runs_windows_in_grid_order_with_bounded_memory(weights, monkeyp
     files, _ = weights
     localizer = load_localizer("dinolizer", [files["release"]])
     events = []
-    run_to_end(localizer.analyze(_image(700, 1100), AnalysisOptions(device="cpu")), events.append)
+    run_to_end(
+        localizer.analyze(factories.blocky_image(1100, 700), AnalysisOptions(device="cpu")), events.append
+    )
     assert all(e.preview is None for e in events)

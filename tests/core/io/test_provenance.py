@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from dinolizer_gui.core.io.provenance import read_provenance
+from dinolizer_gui.core.io.provenance import read_provenance, signing
 from dinolizer_gui.core.io.provenance.credentials import trust_anchors
-from tests import c2pa_files
+from tests import factories
+from tests.cli_run import analyze_args, run_process
 
 ROOT = Path(__file__).resolve().parents[3]
 EXIFTOOL = shutil.which("exiftool")
@@ -40,15 +41,15 @@ def _photo(path: Path, seed: int = 0, size=(240, 320), **save) -> Path:
 @pytest.fixture(scope="module")
 def signed(tmp_path_factory):
     folder = tmp_path_factory.mktemp("c2pa")
-    chain = c2pa_files.make_chain()
+    chain = signing.make_chain()
     source = _photo(folder / "source.jpg", quality=92)
-    good = c2pa_files.sign(source, folder / "signed.jpg", chain)
+    good = signing.sign(source, folder / "signed.jpg", chain)
     anchors = folder / "anchors"
     anchors.mkdir()
     (anchors / "lab-ca.pem").write_bytes(chain.ca_pem)
     other = folder / "other-anchors"
     other.mkdir()
-    (other / "someone-else.pem").write_bytes(c2pa_files.make_chain("Someone Else").ca_pem)
+    (other / "someone-else.pem").write_bytes(signing.make_chain("Someone Else").ca_pem)
     return folder, good, chain, anchors, other
 
 
@@ -87,7 +88,7 @@ def test_a_signer_is_trusted_only_through_an_anchor_the_user_gave(signed):
 
 def test_pixels_changed_after_signing_make_the_credentials_invalid_with_the_data_hash_code(signed, tmp_path):
     _, good, _, _, _ = signed
-    changed = c2pa_files.change_pixels_after_signing(good, tmp_path / "changed.jpg")
+    changed = factories.change_pixels_after_signing(good, tmp_path / "changed.jpg")
     c2pa = read_provenance(changed)["c2pa"]
     assert c2pa["state"] == "invalid" and "assertion.dataHash.mismatch" in c2pa["validation_codes"]
     assert "INVALID (assertion.dataHash.mismatch)" in c2pa["message"] and c2pa["unsigned_changes"] == []
@@ -96,9 +97,9 @@ def test_pixels_changed_after_signing_make_the_credentials_invalid_with_the_data
 def test_an_edit_of_a_signed_file_lists_its_ingredient_with_the_ingredients_own_state(signed, tmp_path):
     folder, good, chain, _, _ = signed
     composite = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
-    tampered = c2pa_files.change_pixels_after_signing(good, tmp_path / "tampered.jpg")
+    tampered = factories.change_pixels_after_signing(good, tmp_path / "tampered.jpg")
     for parent, state in ((good, "valid"), (tampered, "invalid")):
-        edit = c2pa_files.edit_of(
+        edit = signing.edit_of(
             parent, folder / "source.jpg", tmp_path / f"edit-{state}.jpg", chain, composite
         )
         provenance = read_provenance(edit)
@@ -137,10 +138,10 @@ def test_a_remote_manifest_is_never_fetched(signed, tmp_path):
     watcher = threading.Thread(target=accept, daemon=True)
     watcher.start()
     url = f"http://127.0.0.1:{server.getsockname()[1]}/manifest.c2pa"
-    remote = c2pa_files.sign(folder / "source.jpg", tmp_path / "remote.jpg", chain, remote_url=url)
+    remote = signing.sign(folder / "source.jpg", tmp_path / "remote.jpg", chain, remote_url=url)
     try:
         provenance = read_provenance(remote)
-        subprocess.run([sys.executable, "-m", "dinolizer_gui", "inspect", str(remote)], cwd=ROOT, timeout=120)
+        run_process("inspect", remote, timeout=120)
     finally:
         stop.set()
         watcher.join(timeout=5)
@@ -344,19 +345,14 @@ def test_analyze_and_its_reports_carry_each_files_provenance(signed, weights, tm
     from pypdf import PdfReader
 
     _, good, _, _, _ = signed
-    files, _ = weights
     folder = tmp_path / "in"
     folder.mkdir()
     shutil.copy(good, folder / "signed.jpg")
-    c2pa_files.change_pixels_after_signing(good, folder / "changed.jpg")
+    factories.change_pixels_after_signing(good, folder / "changed.jpg")
     _photo(folder / "plain.png")
     out = tmp_path / "out"
-    command = [
-        sys.executable, "-m", "dinolizer_gui", "analyze", str(folder), "--out", str(out), "--device", "cpu",
-        "--weights", f"declip={files['declip']}", "--quiet",
-        "--report", "json", "--report", "pdf", "--report", "html",
-    ]  # fmt: skip
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    reports = ("--report", "json", "--report", "pdf", "--report", "html")
+    done = run_process(*analyze_args(weights, folder, out, *reports, models=("declip",)))
     assert done.returncode == 0, done.stderr
     images = {Path(e["path"]).name: e for e in json.loads((out / "results.json").read_text())["images"]}
     assert images["signed.jpg"]["provenance"]["c2pa"]["state"] == "valid"

@@ -19,16 +19,17 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from dinolizer_gui.core.io.provenance import provenance_from_bytes, read_provenance
+from dinolizer_gui.core.io.provenance import provenance_from_bytes, read_provenance, signing
 from dinolizer_gui.core.io.provenance.containers import jpeg_layout
 from dinolizer_gui.core.io.provenance.credentials import import_c2pa
 from dinolizer_gui.core.io.provenance.summaries import declares_ai, summarise
 from dinolizer_gui.core.io.provenance.trust_list import trust_anchors
-from tests import c2pa_files
+from tests import factories
+from tests.cli_run import run_process
 
 ROOT = Path(__file__).resolve().parents[3]
-AI = c2pa_files.source_type("trainedAlgorithmicMedia")
-CAPTURE = c2pa_files.source_type("digitalCapture")
+AI = factories.source_type("trainedAlgorithmicMedia")
+CAPTURE = factories.source_type("digitalCapture")
 MIMES = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".tif": "image/tiff",
          ".gif": "image/gif", ".avif": "image/avif"}  # fmt: skip
 XMP_NS = (
@@ -49,7 +50,7 @@ def _saved(picture: Image.Image, fmt: str, **save) -> bytes:
 
 
 def _document(actions=None, extra=(), templates=None) -> dict:
-    document = c2pa_files.manifest(None)
+    document = signing.manifest(None)
     data = document["assertions"][0]["data"]
     data["actions"] = actions or [{"action": "c2pa.created", "digitalSourceType": AI}]
     if templates:
@@ -68,7 +69,7 @@ def _sign(source: Path, target: Path, chain, document: dict) -> bytes:
 
 @pytest.fixture(scope="module")
 def chain():
-    return c2pa_files.make_chain()
+    return signing.make_chain()
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +240,7 @@ def child(folder, chain, signed_jpeg) -> bytes:
     _picture(seed=3).save(folder / "child-source.jpg", quality=90)
     edit = [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}},
             {"action": "c2pa.edited", "digitalSourceType": CAPTURE}]  # fmt: skip
-    path = c2pa_files.sign_manifest(
+    path = factories.sign_manifest(
         folder / "child-source.jpg", folder / "child.jpg", chain, edit, parent=folder / "signed.jpg"
     )
     return path.read_bytes()
@@ -527,7 +528,7 @@ def test_a_letterboxed_thumbnail_of_a_night_picture_matches_it():
     letterboxed.paste(fitted, (0, (120 - fitted.height) // 2))
     flipped = letterboxed.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
     for thumbnail, same in ((letterboxed, True), (flipped, False)):
-        exif = b"Exif\0\0" + c2pa_files.exif_with_thumbnail(_saved(thumbnail, "JPEG", quality=90))
+        exif = b"Exif\0\0" + factories.exif_with_thumbnail(_saved(thumbnail, "JPEG", quality=90))
         found = _read(_saved(picture, "JPEG", quality=92, exif=exif))["thumbnail"]
         assert found["matches"] is same, found
 
@@ -579,7 +580,7 @@ def _scans(width: int, height: int, count: int) -> bytes:
 def test_a_jpeg_of_thousands_of_scans_is_not_decoded_and_that_is_said():
     data = _scans(4096, 3072, 8000)
     grey = _saved(Image.new("RGB", (160, 120), "grey"), "JPEG")
-    data = data[:2] + _segment(0xE1, b"Exif\0\0" + c2pa_files.exif_with_thumbnail(grey)) + data[2:]
+    data = data[:2] + _segment(0xE1, b"Exif\0\0" + factories.exif_with_thumbnail(grey)) + data[2:]
     started = time.monotonic()
     provenance = _read(data)
     assert time.monotonic() - started < 3  # decoding it took 11 s (a scan is one more pass over every block)
@@ -616,7 +617,7 @@ def test_an_mpf_index_written_over_appended_data_is_not_taken_for_a_phones_own()
 
 def test_no_text_of_the_reading_carries_a_raw_control_or_bidirectional_character(folder, tmp_path):
     hostile = "\x1b]0;pwned\x07\x1b[31mRED\u009b32mC1\u202eevil"
-    chain = c2pa_files.make_chain(signer="Sig" + hostile, organisation="Org" + hostile)
+    chain = signing.make_chain(signer="Sig" + hostile, organisation="Org" + hostile)
     document = _document([{"action": "c2pa.created", "digitalSourceType": AI,
                            "softwareAgent": {"name": "Agent" + hostile}}])  # fmt: skip
     document["claim_generator_info"] = [{"name": "Gen" + hostile, "version": "1"}]
@@ -632,8 +633,7 @@ def test_no_text_of_the_reading_carries_a_raw_control_or_bidirectional_character
 
     provenance = read_provenance(path)
     assert raw(provenance) == [] and "\\u202eevil" in provenance["c2pa"]["signer"]
-    command = [sys.executable, "-m", "dinolizer_gui", "inspect", str(path), "--json"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = run_process("inspect", path, "--json", timeout=120)
     assert raw(json.loads(done.stdout)) == []
 
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from dinolizer_gui.core.io.provenance import provenance_from_bytes
-from tests import c2pa_files
+from dinolizer_gui.core.io.provenance import provenance_from_bytes, signing
+from tests import factories
 
 MAX_SECONDS = 3.0  # one reading of a 40 KB file, whatever was done to it (about 0.05 s on an intact one)
 ATTACK = settings(
@@ -30,11 +30,11 @@ def signed(tmp_path_factory) -> dict[str, bytes]:
     picture.save(folder / "source.jpg", quality=90)
     picture.save(folder / "source.png")
     picture.save(folder / "source.webp")
-    chain = c2pa_files.make_chain()
+    chain = signing.make_chain()
     files = {
-        "jpeg": c2pa_files.sign(folder / "source.jpg", folder / "signed.jpg", chain),
-        "png": c2pa_files.sign_manifest(folder / "source.png", folder / "signed.png", chain),
-        "webp": c2pa_files.sign_manifest(folder / "source.webp", folder / "signed.webp", chain),
+        "jpeg": signing.sign(folder / "source.jpg", folder / "signed.jpg", chain),
+        "png": factories.sign_manifest(folder / "source.png", folder / "signed.png", chain),
+        "webp": factories.sign_manifest(folder / "source.webp", folder / "signed.webp", chain),
     }
     return {kind: Path(path).read_bytes() for kind, path in files.items()}
 

@@ -22,16 +22,18 @@ from dinolizer_gui.core.io.provenance import (
     provenance_of,
     read_provenance,
     reading_key,
+    signing,
 )
 from dinolizer_gui.core.io.provenance import trust_list as trust_lists
 from dinolizer_gui.core.io.provenance.summaries import declares_ai, summarise
 from dinolizer_gui.core.io.provenance.trust_list import c2pa_trust_list, trust_anchors, trust_list_from
-from tests import c2pa_files
+from tests import factories
+from tests.cli_run import run_process
 
 ROOT = Path(__file__).resolve().parents[3]
-AI = c2pa_files.source_type("trainedAlgorithmicMedia")
-COMPOSITE = c2pa_files.source_type("compositeWithTrainedAlgorithmicMedia")
-CAPTURE = c2pa_files.source_type("digitalCapture")
+AI = factories.source_type("trainedAlgorithmicMedia")
+COMPOSITE = factories.source_type("compositeWithTrainedAlgorithmicMedia")
+CAPTURE = factories.source_type("digitalCapture")
 
 
 def _photo(path: Path, size=(240, 360), seed=0, **save) -> Path:
@@ -43,7 +45,7 @@ def _photo(path: Path, size=(240, 360), seed=0, **save) -> Path:
 
 @pytest.fixture(scope="module")
 def chain():
-    return c2pa_files.make_chain()
+    return signing.make_chain()
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +55,9 @@ def files(tmp_path_factory, chain):
     png = _photo(folder / "source.png")
     return {
         "folder": folder,
-        "jpeg": c2pa_files.sign(jpeg, folder / "signed.jpg", chain),
-        "png": c2pa_files.sign_manifest(png, folder / "signed.png", chain),
-        "large": c2pa_files.sign_manifest(jpeg, folder / "large.jpg", chain, filler=90_000),
+        "jpeg": signing.sign(jpeg, folder / "signed.jpg", chain),
+        "png": factories.sign_manifest(png, folder / "signed.png", chain),
+        "large": factories.sign_manifest(jpeg, folder / "large.jpg", chain, filler=90_000),
     }
 
 
@@ -145,7 +147,7 @@ def test_bytes_no_signature_covers_changed_make_the_credentials_invalid(files):
 
 def test_every_declaration_counts_signed_ones_first_and_an_ai_parent_is_not_forgotten(files, chain, tmp_path):
     source = files["folder"] / "source.jpg"
-    both = c2pa_files.sign_manifest(
+    both = factories.sign_manifest(
         source,
         tmp_path / "captured-then-inpainted.jpg",
         chain,
@@ -165,7 +167,7 @@ def test_every_declaration_counts_signed_ones_first_and_an_ai_parent_is_not_forg
         "</rdf:Description></rdf:RDF></x:xmpmeta>"
     )
     with_xmp = _photo(tmp_path / "xmp.jpg", quality=90, xmp=capture_xmp.format(CAPTURE, "").encode())
-    signed = c2pa_files.sign(with_xmp, tmp_path / "signed-ai-xmp-capture.jpg", chain)
+    signed = signing.sign(with_xmp, tmp_path / "signed-ai-xmp-capture.jpg", chain)
     declared = read_provenance(signed)["digital_source_types"]
     assert [(d["value"], d["signed"]) for d in declared] == [
         ("trainedAlgorithmicMedia", True),  # the signed declaration first, never replaced
@@ -176,7 +178,7 @@ def test_every_declaration_counts_signed_ones_first_and_an_ai_parent_is_not_forg
     two = read_provenance(_photo(tmp_path / "bag.jpg", quality=90, xmp=bag.encode()))
     assert [d["value"] for d in two["digital_source_types"]] == ["digitalCapture", "trainedAlgorithmicMedia"]
     assert declares_ai(two)
-    crop = c2pa_files.sign_manifest(
+    crop = factories.sign_manifest(
         source,
         tmp_path / "crop.jpg",
         chain,
@@ -200,7 +202,7 @@ def test_a_trusted_signer_stays_trusted_when_the_manifest_is_invalid_for_another
     folder = tmp_path / "anchors"
     folder.mkdir()
     (folder / "lab.pem").write_bytes(chain.ca_pem)
-    changed = c2pa_files.change_pixels_after_signing(files["jpeg"], tmp_path / "changed.jpg")
+    changed = factories.change_pixels_after_signing(files["jpeg"], tmp_path / "changed.jpg")
     c2pa = _c2pa(changed.read_bytes(), trust_anchors(folder))
     assert c2pa["state"] == "invalid" and "assertion.dataHash.mismatch" in c2pa["validation_codes"]
     assert c2pa["trusted_signer"] is True and c2pa["trusted_by"] == "your_anchors"
@@ -264,7 +266,7 @@ def test_letterboxed_camera_thumbnails_match_their_picture(tmp_path):
     for name, size in (("3-2", (240, 360)), ("16-9", (270, 480))):
         path = _photo(tmp_path / f"{name}.jpg", size=size, seed=3, quality=92)
         image = Image.open(path)
-        exif = b"Exif\0\0" + c2pa_files.exif_with_thumbnail(_letterboxed(image))
+        exif = b"Exif\0\0" + factories.exif_with_thumbnail(_letterboxed(image))
         image.save(path, quality=92, exif=exif)
         thumbnail = read_provenance(path)["thumbnail"]
         assert thumbnail["present"] and thumbnail["matches"] is True, (name, thumbnail)
@@ -272,7 +274,7 @@ def test_letterboxed_camera_thumbnails_match_their_picture(tmp_path):
     other = other.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
     path = _photo(tmp_path / "edited.jpg", size=(240, 360), seed=3, quality=92)
     Image.open(path).save(
-        path, quality=92, exif=b"Exif\0\0" + c2pa_files.exif_with_thumbnail(_letterboxed(other))
+        path, quality=92, exif=b"Exif\0\0" + factories.exif_with_thumbnail(_letterboxed(other))
     )
     assert read_provenance(path)["thumbnail"]["matches"] is False  # a letterboxed other picture still differs
 
@@ -282,8 +284,8 @@ def test_thumbnail_offsets_count_from_the_block_that_holds_them(tmp_path):
     flipped = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM).resize((160, 107))
     other, same = _jpeg_bytes(flipped), _jpeg_bytes(image.resize((160, 107)))
     length = max(len(other), len(same))  # both the same length (zeros after the end of the picture)…
-    real = c2pa_files.exif_with_thumbnail(other.ljust(length, b"\0"))  # the EXIF's own: another picture
-    decoy = c2pa_files.exif_with_thumbnail(same.ljust(length, b"\0"))  # the image's, in a comment before
+    real = factories.exif_with_thumbnail(other.ljust(length, b"\0"))  # the EXIF's own: another picture
+    decoy = factories.exif_with_thumbnail(same.ljust(length, b"\0"))  # the image's, in a comment before
     assert len(real) == len(decoy)  # …so the real offsets, counted from the decoy, land on the image's
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=92, exif=b"Exif\0\0" + real)
@@ -294,7 +296,7 @@ def test_thumbnail_offsets_count_from_the_block_that_holds_them(tmp_path):
     assert provenance_from_bytes(decoyed)[0]["thumbnail"]["matches"] is False
     for fmt in ("PNG", "WEBP"):
         buffer = io.BytesIO()
-        image.save(buffer, fmt, exif=c2pa_files.exif_with_thumbnail(_jpeg_bytes(image.resize((160, 107)))))
+        image.save(buffer, fmt, exif=factories.exif_with_thumbnail(_jpeg_bytes(image.resize((160, 107)))))
         provenance, picture = provenance_from_bytes(buffer.getvalue())
         assert provenance["thumbnail"] == {
             "present": True,
@@ -410,7 +412,7 @@ def test_the_image_is_compared_at_a_reduced_size_not_decoded_whole(tmp_path):
     path = tmp_path / "large.jpg"
     thumbnail = _jpeg_bytes(Image.new("RGB", (160, 120), (90, 90, 90)))
     Image.new("RGB", (6000, 6000), (90, 90, 90)).save(
-        path, quality=50, exif=b"Exif\0\0" + c2pa_files.exif_with_thumbnail(thumbnail)
+        path, quality=50, exif=b"Exif\0\0" + factories.exif_with_thumbnail(thumbnail)
     )
     script = (
         "import resource, sys\n"
@@ -425,8 +427,7 @@ def test_the_image_is_compared_at_a_reduced_size_not_decoded_whole(tmp_path):
 
 
 def _inspect(folder: Path) -> tuple[subprocess.CompletedProcess, dict]:
-    command = [sys.executable, "-m", "dinolizer_gui", "inspect", str(folder), "--json"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = run_process("inspect", folder, "--json", timeout=60)
     return done, {Path(entry["path"]).name: entry for entry in json.loads(done.stdout)["images"]}
 
 

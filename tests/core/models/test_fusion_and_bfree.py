@@ -12,7 +12,6 @@ import torch
 from PIL import Image
 from pypdf import PdfReader
 
-from dinolizer_gui.cli import main
 from dinolizer_gui.core.engine.analysis import AnalysisOptions
 from dinolizer_gui.core.io.images import LoadedImage
 from dinolizer_gui.core.models import manager
@@ -22,14 +21,9 @@ from dinolizer_gui.core.models.layouts import CheckpointError, Layout
 from dinolizer_gui.core.models.registry import load_localizer
 from dinolizer_gui.core.progress import run_to_end
 from tests import factories, reference
+from tests.cli_run import analyze_args, run_cli
 
 CPU = AnalysisOptions(device="cpu", precision="float32")  # the official pipelines compute in float32 here
-
-
-def _blocky(height, width, seed=0):
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
-    return np.ascontiguousarray(np.kron(base, np.ones((8, 8, 1), np.uint8))[:height, :width])
 
 
 def _image(rgb):
@@ -46,7 +40,7 @@ def fusion(tmp_path_factory, weights):
     factories.make_openai_rn50(folder / "RN50.safetensors", fmt="safetensors")
     decoder_path = folder / "ViT_layer20+RN50_layer3_conv-20_lama.pth"
     decoder = factories.make_declip_fusion(decoder_path)
-    rgb = _blocky(300, 410, seed=3)
+    rgb = factories.blocky_pixels(410, 300, seed=3)
     with torch.no_grad():
         small = np.array(Image.fromarray(rgb).resize((224, 224), Image.BILINEAR))
         pixels = (
@@ -92,7 +86,9 @@ def test_the_fusion_reproduces_the_official_pipeline(fusion, rn50):
 def test_the_fusion_runs_in_sliding_windows_too(fusion):
     localizer = load_localizer("declip", [fusion["decoder"], fusion["rn50"], fusion["vit"]])
     run = run_to_end(
-        localizer.analyze(_image(_blocky(300, 500)), AnalysisOptions(device="cpu", declip_mode="sliding"))
+        localizer.analyze(
+            _image(factories.blocky_pixels(500, 300)), AnalysisOptions(device="cpu", declip_mode="sliding")
+        )
     )
     assert run.probability.shape == (300, 500) and run.windows > 1 and "NON-OFFICIAL" in run.preprocessing[0]
 
@@ -179,28 +175,11 @@ def test_bfree_logits_reproduce_the_official_five_crops(weights, height, width):
 
 
 def test_bfree_results_give_logit_probability_crops_and_words_but_no_map(weights, tmp_path):
-    files, _ = weights
     image = tmp_path / "x.png"
-    Image.fromarray(_blocky(520, 610)).save(image)
+    Image.fromarray(factories.blocky_pixels(610, 520)).save(image)
     out = tmp_path / "out"
-    args = [
-        "analyze",
-        str(image),
-        "--out",
-        str(out),
-        "--device",
-        "cpu",
-        "--quiet",
-        "--weights",
-        f"bfree={files['bfree']}",
-        "--report",
-        "json",
-        "--report",
-        "pdf",
-        "--report",
-        "html",
-    ]
-    assert main(args) == 0
+    reports = ("--report", "json", "--report", "pdf", "--report", "html")
+    assert run_cli(*analyze_args(weights, image, out, *reports, models=("bfree",))).code == 0
     result = json.loads((out / "results.json").read_text())["images"][0]["models"]["bfree"]
     level = result["image_level"]
     assert level["probability"] == pytest.approx(1 / (1 + np.exp(-level["logit"])))
@@ -214,9 +193,10 @@ def test_bfree_results_give_logit_probability_crops_and_words_but_no_map(weights
     for text in (pdf, html):
         assert f"{level['indication']} that the whole image is synthetic" in text
         assert "this model does not localise" in text
-    assert main([*args[:-6], "--out", str(tmp_path / "again")]) == 0  # served from the results store
-    again = json.loads((tmp_path / "again" / "results.json").read_text())["images"][0]["models"]["bfree"]
-    assert again["cached"] is True and again["image_level"] == level
+    again = run_cli(*analyze_args(weights, image, tmp_path / "again", models=("bfree",)))
+    assert again.code == 0  # served from the results store
+    stored = json.loads((tmp_path / "again" / "results.json").read_text())["images"][0]["models"]["bfree"]
+    assert stored["cached"] is True and stored["image_level"] == level
 
 
 def test_fusion_dependencies_are_shown_and_installed_files_make_the_fusion(fusion, weights, tmp_path):
@@ -228,28 +208,12 @@ def test_fusion_dependencies_are_shown_and_installed_files_make_the_fusion(fusio
     manager.import_file(fusion["vit"], folder, as_entry="declip-vit-lama")
     row = next(r for r in manager.status(folder) if r.entry.id == "declip-vit-rn50-lama")
     assert "needs" not in row.detail
-    assert main(["models", "--weights-dir", str(folder), "activate", "lama", "--variant", "vit+rn50"]) == 0
+    assert run_cli("models", "--weights-dir", folder, "activate", "lama", "--variant", "vit+rn50").code == 0
     image = tmp_path / "x.png"
     Image.fromarray(fusion["rgb"]).save(image)
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "analyze",
-                str(image),
-                "--out",
-                str(out),
-                "--weights-dir",
-                str(folder),
-                "--model",
-                "declip",
-                "--device",
-                "cpu",
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    installed = ("--weights-dir", folder, "--model", "declip")
+    assert run_cli(*analyze_args(None, image, out, *installed, models=())).code == 0
     model = json.loads((out / "results.json").read_text())["models"]["declip"]
     assert model["variant"].endswith("(fusion)")
     assert [c["file"] for c in model["checkpoints"]] == [

@@ -1,61 +1,15 @@
 import hashlib
 import json
-import threading
 import zipfile
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from dinolizer_gui.cli import main
 from dinolizer_gui.core.models import manager
 from dinolizer_gui.core.models.weights_folder import installed_files, load_manifest
 from dinolizer_gui.core.progress import run_to_end
-
-
-class CheckpointServer:
-    """Serves files from memory on 127.0.0.1 with HTTP Range support; can cut a response short."""
-
-    def __init__(self):
-        self.files: dict[str, bytes] = {}
-        self.cut_after: int | None = None
-        self.requests: list[str | None] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                body = server.files.get(self.path)
-                server.requests.append(self.headers.get("Range"))
-                if body is None:
-                    self.send_error(404)
-                    return
-                start = (
-                    int(self.headers["Range"].split("=")[1].split("-")[0]) if self.headers.get("Range") else 0
-                )
-                if start >= len(body):
-                    self.send_error(416)
-                    return
-                self.send_response(206 if start else 200)
-                self.send_header("Content-Length", str(len(body) - start))
-                self.end_headers()
-                payload = body[start:]
-                if server.cut_after is not None:
-                    payload, server.cut_after = payload[: server.cut_after], None
-                self.wfile.write(payload)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/{name}"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from tests.cli_run import analyze_args, run_cli
+from tests.factories import CheckpointServer
 
 
 @pytest.fixture()
@@ -154,29 +108,31 @@ def test_the_bfree_zip_is_checked_by_md5_and_its_member_installed(server, weight
         run_to_end(manager.download(replace(entry, file="other.pth"), folder, server.url("b.zip")))
 
 
-def test_cli_import_then_analyze_without_weights_option(weights, tmp_path, capsys):
+def test_cli_import_then_analyze_without_weights_option(weights, tmp_path):
     files, _ = weights
     folder = tmp_path / "weights"
-    assert main(["models", "--weights-dir", str(folder), "import", str(files["release"])]) == 0
-    assert "unofficial" in capsys.readouterr().err  # a test file is not the published release
-    assert main(["models", "--weights-dir", str(folder), "import", str(files["declip"])]) == 0
-    assert main(["models", "--weights-dir", str(folder), "import", str(files["bfree"])]) == 0
+    code, _, err = run_cli("models", "--weights-dir", folder, "import", files["release"])
+    assert code == 0
+    assert "unofficial" in err  # a test file is not the published release
+    assert run_cli("models", "--weights-dir", folder, "import", files["declip"]).code == 0
+    assert run_cli("models", "--weights-dir", folder, "import", files["bfree"]).code == 0
     image = tmp_path / "x.png"
     from PIL import Image
 
     Image.new("RGB", (80, 60), (120, 30, 200)).save(image)
     out = tmp_path / "out"
-    assert main(["analyze", str(image), "--out", str(out), "--weights-dir", str(folder), "--quiet"]) == 0
+    assert run_cli(*analyze_args(None, image, out, "--weights-dir", folder, models=())).code == 0
     models = json.loads((out / "results.json").read_text())["models"]
     assert set(models) == {"dinolizer", "declip", "bfree"}  # the B-Free file makes the image-level model
     assert models["dinolizer"]["checkpoints"][0]["path"] == str(folder / "epoch=36_val_loss=0.2130.ckpt")
 
 
-def test_cli_import_refuses_a_file_that_is_not_weights(tmp_path, capsys):
+def test_cli_import_refuses_a_file_that_is_not_weights(tmp_path):
     junk = tmp_path / "ViT_layer20_conv-20_lama.pth"
     junk.write_bytes(b"not a checkpoint")
-    assert main(["models", "--weights-dir", str(tmp_path / "w"), "import", str(junk)]) == 2
-    assert "not a readable PyTorch" in capsys.readouterr().err
+    code, _, err = run_cli("models", "--weights-dir", tmp_path / "w", "import", junk)
+    assert code == 2
+    assert "not a readable PyTorch" in err
     assert not (tmp_path / "w" / junk.name).exists()
 
 
@@ -186,16 +142,16 @@ def test_active_declip_training_set_is_chosen(weights, tmp_path):
     for training_set in ("lama", "cocosd"):
         manager.import_file(files["declip"], folder, as_entry=f"declip-vit-{training_set}")
     assert installed_files("declip", folder)[0].name == "ViT_layer20_conv-20_cocosd.pth"
-    assert main(["models", "--weights-dir", str(folder), "activate", "lama"]) == 0
+    assert run_cli("models", "--weights-dir", folder, "activate", "lama").code == 0
     assert installed_files("declip", folder)[0].name == "ViT_layer20_conv-20_lama.pth"
-    assert main(["models", "--weights-dir", str(folder), "activate", "celeba"]) == 2
+    assert run_cli("models", "--weights-dir", folder, "activate", "celeba").code == 2
 
 
 def test_remove_deletes_the_file_and_its_record(weights, tmp_path):
     files, _ = weights
     folder = tmp_path / "weights"
     manager.import_file(files["release"], folder)
-    assert main(["models", "--weights-dir", str(folder), "remove", "dinolizer-release"]) == 0
+    assert run_cli("models", "--weights-dir", folder, "remove", "dinolizer-release").code == 0
     assert installed_files("dinolizer", folder) == []
     assert "epoch=36_val_loss=0.2130.ckpt" not in manager.recorded_hashes(folder)
 

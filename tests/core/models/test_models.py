@@ -6,20 +6,12 @@ from dinolizer_gui.core.engine.analysis import AnalysisOptions
 from dinolizer_gui.core.engine.device import cpu_runtime
 from dinolizer_gui.core.engine.inference import windowed_probability
 from dinolizer_gui.core.engine.tiling import WindowGrid
-from dinolizer_gui.core.io.images import LoadedImage
 from dinolizer_gui.core.models.checkpoints import CheckpointError, Layout, read_checkpoint
 from dinolizer_gui.core.models.registry import COCOGLIDE_P99_THRESHOLD, REGISTRY, load_localizer
 from dinolizer_gui.core.progress import Progress, run_to_end
 from tests import factories, reference
 
 CPU = AnalysisOptions(device="cpu", precision="float32")  # the official pipelines compute in float32 here
-
-
-def _image(height, width, seed=0):
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
-    rgb = np.kron(base, np.ones((8, 8, 1), dtype=np.uint8))[:height, :width]  # blocky, so maps have structure
-    return LoadedImage("synthetic.png", np.ascontiguousarray(rgb), "0" * 64, 0, "PNG", "RGB")
 
 
 def _assert_reproduces(app_map, ref_map):
@@ -53,7 +45,7 @@ def test_merged_lora_gives_the_same_window_logits_as_lora_applied_at_run_time(we
 def test_dinolizer_map_reproduces_the_official_pipeline(weights, height, width):
     files, sources = weights
     localizer = load_localizer("dinolizer", [files["release"]])
-    image = _image(height, width)
+    image = factories.blocky_image(width, height, name="synthetic.png")
     run = run_to_end(localizer.analyze(image, CPU))
     expected = reference.dinolizer_map(factories.unmerged_dinolizer(sources["release"]), image.rgb)
     _assert_reproduces(run.probability, expected)
@@ -64,7 +56,7 @@ def test_paper_head_variant_uses_the_bfree_backbone_and_a_sigmoid(weights):
     files, sources = weights
     localizer = load_localizer("dinolizer", [files["bfree"], files["head"]])
     assert localizer.variant.startswith("paper head")
-    image = _image(504, 600, seed=3)
+    image = factories.blocky_image(600, 504, seed=3, name="synthetic.png")
     run = run_to_end(localizer.analyze(image, CPU))
     vit, (weight, bias) = sources["bfree"], sources["head"]
 
@@ -80,7 +72,7 @@ def test_declip_map_reproduces_the_official_pipeline(weights, height, width):
     files, sources = weights
     localizer = load_localizer("declip", [files["declip"]])
     assert localizer.variant == "ViT-L/14 layer1 conv-4"
-    image = _image(height, width, seed=1)
+    image = factories.blocky_image(width, height, seed=1, name="synthetic.png")
     run = run_to_end(localizer.analyze(image, CPU))
     _assert_reproduces(run.probability, reference.declip_map(sources["declip"], image.rgb))
 
@@ -93,7 +85,7 @@ def test_declip_decoder_depth_and_layer_are_read_from_the_file(tmp_path, convs):
     assert localizer.variant == f"ViT-L/14 layer2 conv-{convs}"
     convs_built = sum(isinstance(m, torch.nn.Conv2d) for m in localizer.net.decoder)
     assert convs_built == convs + 1
-    image = _image(230, 240, seed=2)
+    image = factories.blocky_image(240, 230, seed=2, name="synthetic.png")
     run = run_to_end(localizer.analyze(image, CPU))
     assert np.abs(run.probability - reference.declip_map(source, image.rgb)).mean() <= 2e-3
 
@@ -102,7 +94,10 @@ def test_declip_sliding_windows_are_labelled_non_official(weights):
     files, _ = weights
     localizer = load_localizer("declip", [files["declip"]])
     run = run_to_end(
-        localizer.analyze(_image(300, 500), AnalysisOptions(device="cpu", declip_mode="sliding"))
+        localizer.analyze(
+            factories.blocky_image(500, 300, name="synthetic.png"),
+            AnalysisOptions(device="cpu", declip_mode="sliding"),
+        )
     )
     assert run.windows == len(WindowGrid(300, 500, 224, 112))
     assert run.probability.shape == (300, 500)
@@ -210,7 +205,9 @@ def test_closing_the_generator_cancels_between_batches(weights):
     calls = []
     original_forward = localizer.net.forward
     localizer.net.forward = lambda x: calls.append(len(x)) or original_forward(x)
-    generator = localizer.analyze(_image(504, 1400), AnalysisOptions(device="cpu", batch_size=2))
+    generator = localizer.analyze(
+        factories.blocky_image(1400, 504, name="synthetic.png"), AnalysisOptions(device="cpu", batch_size=2)
+    )
     seen = [next(generator), next(generator)]
     generator.close()
     assert seen == [Progress(0, 8), Progress(2, 8)]

@@ -14,40 +14,16 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from dinolizer_gui.cli import main
 from dinolizer_gui.core.io.hashing import sha256_of_file
 from dinolizer_gui.core.maps.postprocess import find_regions, region_labels
 from dinolizer_gui.core.report.sections import FINDINGS_TITLE
 from dinolizer_gui.core.session.findings import FindingsEditor
 from dinolizer_gui.core.store.findings import CATEGORY_STYLES, region_fingerprint
 from dinolizer_gui.core.store.results import ResultStore
+from tests import factories
+from tests.cli_run import analyze_args, run_cli
 
-
-def _photo(path, seed=4, size=(240, 320)):
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 256, (size[0] // 8 + 1, size[1] // 8 + 1, 3), dtype=np.uint8)
-    Image.fromarray(np.kron(base, np.ones((8, 8, 1), np.uint8))[: size[0], : size[1]]).save(path)
-    return path
-
-
-def _analyze(weights, photo, out, store, *extra) -> int:
-    files, _ = weights
-    return main(
-        [
-            "analyze",
-            str(photo),
-            "--out",
-            str(out),
-            "--store",
-            str(store),
-            "--device",
-            "cpu",
-            "--quiet",
-            "--weights",
-            f"dinolizer={files['release']}",
-            *extra,
-        ]
-    )
+DINOLIZER = ("dinolizer",)
 
 
 def _fingerprints(mask_png) -> list[str]:
@@ -65,8 +41,11 @@ def _fingerprints(mask_png) -> list[str]:
 def decided(weights, tmp_path_factory):
     """A photo analysed once, then marked and decided on by the examiner in the results store."""
     root = tmp_path_factory.mktemp("findings")
-    photo, store = _photo(root / "harbour.png"), root / "store"
-    assert _analyze(weights, photo, root / "first", store, "--threshold", "0.5") == 0
+    photo, store = factories.blocky_photo(root / "harbour.png", 320, 240, seed=4), root / "store"
+    first = analyze_args(
+        weights, photo, root / "first", "--store", store, "--threshold", "0.5", models=DINOLIZER
+    )
+    assert run_cli(*first).code == 0
     mask_png = next((root / "first").glob("0001_*/dinolizer_mask.png"))
     fingerprints = _fingerprints(mask_png)
     assert fingerprints, "the seeded weights must mark at least one region at 0.5"
@@ -80,9 +59,9 @@ def decided(weights, tmp_path_factory):
 def test_analyze_reports_carry_the_findings_apart_from_the_models(decided, weights):
     root, photo, store = decided
     out = root / "reported"
-    code = _analyze(weights, photo, out, store, "--threshold", "0.5", "--report", "json", "--report", "pdf",
-                    "--report", "html")  # fmt: skip
-    assert code == 0
+    reports = ("--report", "json", "--report", "pdf", "--report", "html")
+    given = ("--store", store, "--threshold", "0.5", *reports)
+    assert run_cli(*analyze_args(weights, photo, out, *given, models=DINOLIZER)).code == 0
     report = json.loads((out / "report.json").read_text())
     schema = json.loads(resources.files("dinolizer_gui").joinpath("core/report/schema.json").read_text())
     jsonschema.validate(report, schema)
@@ -114,9 +93,8 @@ def test_analyze_reports_carry_the_findings_apart_from_the_models(decided, weigh
 def test_a_decision_on_a_region_that_changed_shape_is_said_not_carried(decided, weights):
     root, photo, store = decided
     out = root / "higher"
-    assert (
-        _analyze(weights, photo, out, store, "--threshold", "0.9", "--report", "json", "--report", "pdf") == 0
-    )
+    given = ("--store", store, "--threshold", "0.9", "--report", "json", "--report", "pdf")
+    assert run_cli(*analyze_args(weights, photo, out, *given, models=DINOLIZER)).code == 0
     (decision,) = json.loads((out / "report.json").read_text())["images"][0]["region_decisions"]
     assert decision["state_now"] == "changed since decided" and decision["region_now"] is None
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(out / "report.pdf").pages).split())
@@ -126,7 +104,7 @@ def test_a_decision_on_a_region_that_changed_shape_is_said_not_carried(decided, 
 def test_the_findings_mask_holds_the_manipulated_marks_and_the_confirmed_region(decided):
     root, photo, store = decided
     out = root / "findings-mask.png"
-    assert main(["annotations", "mask", str(photo), "--out", str(out), "--store", str(store)]) == 0
+    assert run_cli("annotations", "mask", photo, "--out", out, "--store", store).code == 0
     mask = np.array(Image.open(out)) > 0
     run_mask = np.array(Image.open(next((root / "first").glob("0001_*/dinolizer_mask.png")))) > 0
     labels, order = region_labels(run_mask)

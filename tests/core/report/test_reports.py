@@ -2,20 +2,15 @@ import json
 from importlib import resources
 
 import jsonschema
-import numpy as np
 import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from dinolizer_gui.cli import main
 from dinolizer_gui.core.io.hashing import sha256_of_file
+from tests import factories
+from tests.cli_run import analyze_args, run_cli
 
-
-def _photo(path, seed, size=(260, 300)):
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 256, (size[0] // 8 + 1, size[1] // 8 + 1, 3), dtype=np.uint8)
-    Image.fromarray(np.kron(base, np.ones((8, 8, 1), np.uint8))[: size[0], : size[1]]).save(path)
-    return path
+CASE = ("--case", "2026-0142", "--analyst", "A. Examiner", "--organisation", "Desk", "--notes", "by e-mail")
 
 
 @pytest.fixture()
@@ -23,37 +18,9 @@ def evidence(tmp_path):
     folder = tmp_path / "evidence"
     folder.mkdir()
     for index in range(2):
-        _photo(folder / f"photo{index}.png", index)
+        factories.blocky_photo(folder / f"photo{index}.png", 300, 260, seed=index)
     (folder / "broken.jpg").write_bytes(b"\xff\xd8 nope")
     return folder
-
-
-def _analyze(weights, evidence, out, *extra):
-    files, _ = weights
-    return main(
-        [
-            "analyze",
-            str(evidence),
-            "--out",
-            str(out),
-            "--device",
-            "cpu",
-            "--quiet",
-            "--weights",
-            f"dinolizer={files['release']}",
-            "--weights",
-            f"declip={files['declip']}",
-            "--case",
-            "2026-0142",
-            "--analyst",
-            "A. Examiner",
-            "--organisation",
-            "Desk",
-            "--notes",
-            "by e-mail",
-            *extra,
-        ]
-    )
 
 
 def _schema():
@@ -62,22 +29,8 @@ def _schema():
 
 def test_pdf_and_json_reports_carry_hashes_models_and_thresholds(weights, evidence, tmp_path):
     out = tmp_path / "out"
-    assert (
-        _analyze(
-            weights,
-            evidence,
-            out,
-            "--report",
-            "pdf",
-            "--report",
-            "json",
-            "--report",
-            "html",
-            "--threshold",
-            "0.6",
-        )
-        == 3
-    )
+    given = ("--report", "pdf", "--report", "json", "--report", "html", "--threshold", "0.6")
+    assert run_cli(*analyze_args(weights, evidence, out, *CASE, *given)).code == 3
     report = json.loads((out / "report.json").read_text())
     jsonschema.validate(report, _schema())
     text = "\n".join(page.extract_text() for page in PdfReader(out / "report.pdf").pages)
@@ -111,8 +64,8 @@ def test_pdf_and_json_reports_carry_hashes_models_and_thresholds(weights, eviden
 
 def test_a_file_changed_after_analysis_is_reported_as_a_hash_mismatch(weights, evidence, tmp_path):
     out = tmp_path / "out"
-    _analyze(weights, evidence, out)
-    _photo(evidence / "photo1.png", seed=9)  # tampered after the analysis
+    run_cli(*analyze_args(weights, evidence, out, *CASE))
+    factories.blocky_photo(evidence / "photo1.png", 300, 260, seed=9)  # tampered after the analysis
     from dinolizer_gui.core.report.content import CaseInfo, write_reports
 
     (pdf, report_json), _ = write_reports(out, ["pdf", "json"], CaseInfo("2026-0142"))
@@ -129,9 +82,11 @@ def test_same_inputs_give_the_same_json_and_images(weights, evidence, tmp_path, 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795000000")
     first, second, stored = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     for out in (first, second):
-        _analyze(weights, evidence, out, "--report", "json", "--report", "pdf", "--no-cache")
+        run_cli(
+            *analyze_args(weights, evidence, out, *CASE, "--report", "json", "--report", "pdf", "--no-cache")
+        )
     for _ in range(2):  # the second run is served from the results store
-        _analyze(weights, evidence, stored, "--report", "json", "--replace")
+        run_cli(*analyze_args(weights, evidence, stored, *CASE, "--report", "json", "--replace"))
     strip = lambda path: path.read_text().replace(str(path.parent), "OUT")  # noqa: E731
     assert strip(first / "report.json") == strip(second / "report.json")
     assert (first / "results.json").read_text() == (second / "results.json").read_text()

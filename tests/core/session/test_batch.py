@@ -4,7 +4,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import weakref
@@ -20,6 +19,7 @@ from dinolizer_gui.core.report.results_folder import ResultsWriter
 from dinolizer_gui.core.session.batch import BatchRunner, make_items
 from dinolizer_gui.core.session.thresholds import Thresholds
 from dinolizer_gui.core.store.results import ResultStore
+from tests.cli_run import analyze_args, command, run_process
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -182,7 +182,6 @@ def _stored_rows(store_dir: Path) -> dict[str, float]:
 
 
 def test_sigkill_mid_batch_loses_nothing_and_resumes_without_recomputing(weights, tmp_path):
-    files, _ = weights
     folder = tmp_path / "case"
     folder.mkdir()
     for seed in range(10):
@@ -190,23 +189,8 @@ def test_sigkill_mid_batch_loses_nothing_and_resumes_without_recomputing(weights
             folder / f"img{seed:02d}.png"
         )
     store = tmp_path / "store"
-    command = [
-        sys.executable,
-        "-m",
-        "dinolizer_gui",
-        "analyze",
-        str(folder),
-        "--device",
-        "cpu",
-        "--quiet",
-        "--store",
-        str(store),
-        "--weights",
-        f"dinolizer={files['release']}",
-        "--batch-size",
-        "1",
-    ]
-    victim = subprocess.Popen([*command, "--out", str(tmp_path / "out1")], cwd=ROOT)
+    args = analyze_args(weights, folder, None, "--store", store, "--batch-size", "1", models=("dinolizer",))
+    victim = subprocess.Popen(command(*args, "--out", tmp_path / "out1"), cwd=ROOT)
     deadline = time.time() + 120
     while len(_stored_rows(store)) < 3 and time.time() < deadline and victim.poll() is None:
         time.sleep(0.05)
@@ -216,7 +200,7 @@ def test_sigkill_mid_batch_loses_nothing_and_resumes_without_recomputing(weights
     assert 3 <= len(before) < 10, "the batch must be killed part-way"
     assert all((store / "maps" / k[:2] / f"{k}.f32z").is_file() for k in before)  # no row without its map
 
-    resumed = subprocess.run([*command, "--out", str(tmp_path / "out2")], cwd=ROOT, timeout=300)
+    resumed = run_process(*args, "--out", tmp_path / "out2")
     assert resumed.returncode == 0
     after = _stored_rows(store)
     assert len(after) == 10

@@ -20,18 +20,9 @@ from dinolizer_gui.core.session.case_entries import CaseError
 from dinolizer_gui.core.session.case_package import export_case
 from dinolizer_gui.core.session.case_verify import verify
 from dinolizer_gui.core.store.audit import AuditLog, AuditReadOnly
+from tests.cli_run import analyze_args, run_process
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def cli(*args, cwd=ROOT):
-    return subprocess.run(
-        [sys.executable, "-m", "dinolizer_gui", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 def readme_verifier(lines: list[str]) -> bool:
@@ -60,7 +51,6 @@ def readme_verifier(lines: list[str]) -> bool:
 @pytest.fixture(scope="module")
 def analysed_case(weights, tmp_path_factory):
     """A case made with the CLI: created, two images analysed into it with reports, then packaged."""
-    files, _ = weights
     root = tmp_path_factory.mktemp("case")
     evidence = root / "evidence"
     evidence.mkdir()
@@ -68,17 +58,15 @@ def analysed_case(weights, tmp_path_factory):
     for name in ("harbour.png", "pier.png"):
         Image.fromarray(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)).save(evidence / name)
     case = root / "Case-2026-114"
-    made = cli(
+    made = run_process(
         "case", "new", case, "--title", "Harbour fire", "--number", "2026-114", "--examiner", "Ana Ruiz"
     )
     assert made.returncode == 0, made.stderr
-    run = cli(
-        "analyze", evidence, "--case", case, "--weights", f"dinolizer={files['release']}", "--device", "cpu",
-        "--report", "pdf", "--report", "json", "--analyst", "Ana Ruiz", "--quiet",
-    )  # fmt: skip
+    asked = ("--case", case, "--report", "pdf", "--report", "json", "--analyst", "Ana Ruiz")
+    run = run_process(*analyze_args(weights, evidence, None, *asked, models=("dinolizer",)))
     assert run.returncode == 0, run.stderr
     package = root / "Case-2026-114.zip"
-    exported = cli("case", "export", case, "--out", package, "--examiner", "Ana Ruiz")
+    exported = run_process("case", "export", case, "--out", package, "--examiner", "Ana Ruiz")
     assert exported.returncode == 0, exported.stderr
     return case, evidence, package
 
@@ -112,12 +100,12 @@ def test_a_case_records_who_did_what_with_which_weights_and_verifies(analysed_ca
         data["image_sha256"] == hashlib.sha256((evidence / Path(data["path"]).name).read_bytes()).hexdigest()
     )
     assert readme_verifier(lines)
-    done = cli("case", "verify", case)
+    done = run_process("case", "verify", case)
     assert done.returncode == 0 and "INTACT" in done.stdout and "harbour.png: intact" in done.stdout
-    packaged = cli("case", "verify", package)
+    packaged = run_process("case", "verify", package)
     assert packaged.returncode == 0, packaged.stdout
     assert "2 file(s) listed, not checked" in packaged.stdout
-    assert cli("case", "verify", package, "--evidence", evidence).returncode == 0
+    assert run_process("case", "verify", package, "--evidence", evidence).returncode == 0
     with zipfile.ZipFile(package) as opened:
         names = set(opened.namelist())
         manifest = opened.read("MANIFEST.sha256").decode()
@@ -149,7 +137,7 @@ def _rewrite_log(case: Path, change) -> None:
 def test_one_byte_changed_in_an_entry_is_named(analysed_case, tmp_path):
     case, _, _ = _copy(analysed_case, tmp_path)
     _rewrite_log(case, lambda lines: [*lines[:3], lines[3].replace("pier.png", "pieR.png"), *lines[4:]])
-    done = cli("case", "verify", case)
+    done = run_process("case", "verify", case)
     assert done.returncode == 1
     assert "line 4 (seq 4, evidence-added): its hash does not match its content" in done.stdout
 
@@ -157,7 +145,7 @@ def test_one_byte_changed_in_an_entry_is_named(analysed_case, tmp_path):
 def test_a_deleted_entry_and_two_swapped_entries_are_named(analysed_case, tmp_path):
     case, _, _ = _copy(analysed_case, tmp_path)
     _rewrite_log(case, lambda lines: lines[:4] + lines[5:])
-    done = cli("case", "verify", case)
+    done = run_process("case", "verify", case)
     assert (
         done.returncode == 1
         and "line 5 (seq 6" in done.stdout
@@ -166,7 +154,7 @@ def test_a_deleted_entry_and_two_swapped_entries_are_named(analysed_case, tmp_pa
     (tmp_path / "b").mkdir()
     other, _, _ = _copy(analysed_case, tmp_path / "b")
     _rewrite_log(other, lambda lines: [*lines[:3], lines[4], lines[3], *lines[5:]])
-    swapped = cli("case", "verify", other)
+    swapped = run_process("case", "verify", other)
     assert swapped.returncode == 1 and "line 4 (seq 5" in swapped.stdout
 
 
@@ -204,7 +192,7 @@ def test_a_package_missing_a_file_or_with_a_changed_one_is_named(analysed_case, 
         for name in names:
             if name != dropped:
                 target.writestr(name, contents[name])
-    done = cli("case", "verify", smaller)
+    done = run_process("case", "verify", smaller)
     assert (
         done.returncode == 1 and f"{dropped}: listed in the manifest, missing from the package" in done.stdout
     )
@@ -212,7 +200,7 @@ def test_a_package_missing_a_file_or_with_a_changed_one_is_named(analysed_case, 
     with zipfile.ZipFile(changed, "w") as target:
         for name in names:
             target.writestr(name, contents[name] + (b" " if name == "case.json" else b""))
-    done = cli("case", "verify", changed)
+    done = run_process("case", "verify", changed)
     assert done.returncode == 1 and "case.json: its SHA-256 differs from the manifest's" in done.stdout
 
 
@@ -274,9 +262,9 @@ def test_cases_refuse_what_they_cannot_be(tmp_path):
     case = Case.create(tmp_path / "case", "T")
     with pytest.raises(CaseError, match="inside the case"):
         export_case(case, tmp_path / "case" / "p.zip")
-    done = cli("analyze", tmp_path / "full", "--case", tmp_path / "full")
+    done = run_process("analyze", tmp_path / "full", "--case", tmp_path / "full")
     assert done.returncode == 2 and "not a case folder" in done.stderr
-    usage = cli("case", "verify", tmp_path / "nothing")
+    usage = run_process("case", "verify", tmp_path / "nothing")
     assert usage.returncode == 2
     assert AuditLog(tmp_path / "none.jsonl").read().intact
 
@@ -285,19 +273,21 @@ def test_evidence_is_copied_only_when_asked_and_removed_with_a_reason(tmp_path):
     photo = tmp_path / "photo.png"
     Image.fromarray(np.full((8, 8, 3), 7, np.uint8)).save(photo)
     before = photo.read_bytes()
-    assert cli("case", "new", tmp_path / "case", "--title", "Copies").returncode == 0
-    plain = cli("case", "add", tmp_path / "case", photo)
+    assert run_process("case", "new", tmp_path / "case", "--title", "Copies").returncode == 0
+    plain = run_process("case", "add", tmp_path / "case", photo)
     assert plain.returncode == 0 and "1 file(s) added" in plain.stderr
     assert not (tmp_path / "case" / "evidence").exists()  # nothing copied unless asked
-    again = cli("case", "add", tmp_path / "case", photo, "--copy")
+    again = run_process("case", "add", tmp_path / "case", photo, "--copy")
     assert "0 file(s) added" in again.stderr  # already listed with the same content
     other = tmp_path / "other.png"
     Image.fromarray(np.full((8, 8, 3), 9, np.uint8)).save(other)
-    copied = cli("case", "add", tmp_path / "case", other, "--copy")
+    copied = run_process("case", "add", tmp_path / "case", other, "--copy")
     assert copied.returncode == 0 and "copied to evidence/" in copied.stderr
     copy = next((tmp_path / "case" / "evidence").iterdir())
     assert copy.read_bytes() == other.read_bytes() and photo.read_bytes() == before
-    removed = cli("case", "remove", tmp_path / "case", str(photo), "--reason", "duplicate of exhibit 3")
+    removed = run_process(
+        "case", "remove", tmp_path / "case", str(photo), "--reason", "duplicate of exhibit 3"
+    )
     assert removed.returncode == 0
     case = Case.open(tmp_path / "case", read_only=True)
     assert [item.path for item in case.evidence()] == [str(other)]
@@ -305,4 +295,4 @@ def test_evidence_is_copied_only_when_asked_and_removed_with_a_reason(tmp_path):
     assert last["kind"] == "evidence-removed" and last["data"]["reason"] == "duplicate of exhibit 3"
     other.unlink()  # the original gone: the copy in the case still verifies
     assert verify(tmp_path / "case").intact
-    assert cli("case", "remove", tmp_path / "case", str(photo), "--reason", "x").returncode == 2
+    assert run_process("case", "remove", tmp_path / "case", str(photo), "--reason", "x").returncode == 2

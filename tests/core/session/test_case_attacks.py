@@ -22,13 +22,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from dinolizer_gui.cli import main
 from dinolizer_gui.core.session import case as case_module
 from dinolizer_gui.core.session.case import Case
 from dinolizer_gui.core.session.case_entries import CaseError
 from dinolizer_gui.core.session.case_package import export_case
 from dinolizer_gui.core.session.case_verify import verify
 from dinolizer_gui.core.store.audit import AuditLog, LogBroken
+from tests.cli_run import run_cli
 
 
 def _image(path: Path, value: int) -> Path:
@@ -59,12 +59,6 @@ def built(tmp_path) -> tuple[Path, Path]:
     return _build(tmp_path)
 
 
-def _run(capsys, *args) -> tuple[int, str]:
-    code = main([str(arg) for arg in args])
-    out = capsys.readouterr()
-    return code, out.out + out.err
-
-
 def _lines(case: Path) -> list[bytes]:
     return (case / "audit.jsonl").read_bytes().split(b"\n")[:-1]
 
@@ -73,15 +67,19 @@ def _write_lines(case: Path, lines: list[bytes]) -> None:
     (case / "audit.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
 
 
-def test_the_case_as_built_verifies_intact_and_its_package_too(built, tmp_path, capsys):
+def test_the_case_as_built_verifies_intact_and_its_package_too(built, tmp_path):
     case, evidence = built
     done = verify(case, evidence)
     assert done.intact, done.lines()
     package = export_case(Case.open(case), tmp_path / "p.zip").path
     packed = verify(package, evidence)
     assert packed.intact, packed.lines()
-    code, out = _run(capsys, "case", "verify", package, "--evidence", evidence)
-    assert code == 0 and "INTACT" in out and f"--expect-head {packed.head[0]}:{packed.head[1]}" in out
+    run = run_cli("case", "verify", package, "--evidence", evidence)
+    assert (
+        run.code == 0
+        and "INTACT" in run.shown
+        and f"--expect-head {packed.head[0]}:{packed.head[1]}" in run.shown
+    )
 
 
 # --- 1. an altered copy, in the case and in a package -------------------------------------------------
@@ -118,50 +116,52 @@ def _rezip(package: Path, out: Path, change, extra: dict | None = None) -> Path:
 
 
 # --- 2. the folder the examiner points at is checked --------------------------------------------------
-def test_verify_with_an_evidence_folder_checks_the_files_there(built, tmp_path, capsys):
+def test_verify_with_an_evidence_folder_checks_the_files_there(built, tmp_path):
     case, evidence = built
     given = tmp_path / "usb"
     shutil.copytree(evidence, given)
     assert verify(case, given).intact
     (given / "harbour.png").write_bytes(b"not the photo")  # the originals stay intact
-    code, out = _run(capsys, "case", "verify", case, "--evidence", given)
-    assert code == 1 and "BROKEN" in out and "given folder" in out and "harbour.png" in out
+    run = run_cli("case", "verify", case, "--evidence", given)
+    assert (
+        run.code == 1 and "BROKEN" in run.shown and "given folder" in run.shown and "harbour.png" in run.shown
+    )
     (given / "harbour.png").unlink()
     lacking = verify(case, given)
     assert not lacking.intact and any("does not hold it" in problem for problem in lacking.problems)
 
 
 # --- 3. export never overwrites, and logs only what it wrote ------------------------------------------
-def test_export_never_overwrites_a_file_or_evidence_and_logs_only_what_it_wrote(built, tmp_path, capsys):
+def test_export_never_overwrites_a_file_or_evidence_and_logs_only_what_it_wrote(built, tmp_path):
     case, evidence = built
     target = evidence / "harbour.png"
     before, log_before = target.read_bytes(), (case / "audit.jsonl").read_bytes()
-    code, out = _run(capsys, "case", "export", case, "--out", target)
-    assert code == 2 and "exists: not overwritten" in out and target.read_bytes() == before
-    code, out = _run(capsys, "case", "export", case, "--out", target, "--replace")
-    assert code == 2 and "listed evidence file" in out and target.read_bytes() == before
-    code, out = _run(capsys, "case", "export", case, "--out", tmp_path / "no" / "such" / "folder.zip")
-    assert code != 0
+    run = run_cli("case", "export", case, "--out", target)
+    assert run.code == 2 and "exists: not overwritten" in run.shown and target.read_bytes() == before
+    run = run_cli("case", "export", case, "--out", target, "--replace")
+    assert run.code == 2 and "listed evidence file" in run.shown and target.read_bytes() == before
+    run = run_cli("case", "export", case, "--out", tmp_path / "no" / "such" / "folder.zip")
+    assert run.code != 0
     log_now = (case / "audit.jsonl").read_bytes()
     assert b"case-exported" not in log_now[len(log_before) :]  # refused or failed: nothing recorded
     other = tmp_path / "old.zip"
     other.write_bytes(b"an older package")
-    code, _ = _run(capsys, "case", "export", case, "--out", other, "--replace")
-    assert code == 0 and verify(other, evidence).intact
+    run = run_cli("case", "export", case, "--out", other, "--replace")
+    assert run.code == 0 and verify(other, evidence).intact
 
 
 # --- 4. a log that is a link is never written through ------------------------------------------------
-def test_a_log_that_is_a_symbolic_link_is_never_written_through(built, tmp_path, capsys):
+def test_a_log_that_is_a_symbolic_link_is_never_written_through(built, tmp_path):
     case, evidence = built
     target = evidence / "harbour.png"
     before = target.read_bytes()
     (case / "audit.jsonl").unlink()
     (case / "audit.jsonl").symlink_to(target)
-    code, out = _run(capsys, "case", "add", case, _image(tmp_path / "new.png", 99))
-    assert code == 2 and "symbolic link" in out
+    run = run_cli("case", "add", case, _image(tmp_path / "new.png", 99))
+    assert run.code == 2 and "symbolic link" in run.shown
     assert target.read_bytes() == before
-    code, out = _run(capsys, "case", "verify", case)
-    assert code == 1 and "BROKEN" in out and target.read_bytes() == before
+    run = run_cli("case", "verify", case)
+    assert run.code == 1 and "BROKEN" in run.shown and target.read_bytes() == before
     with pytest.raises(Exception, match="symbolic link"):
         AuditLog(case / "audit.jsonl").append("note", {})
     assert target.read_bytes() == before
@@ -193,34 +193,34 @@ def test_a_last_entry_without_its_newline_is_kept_and_its_evidence_still_listed(
 
 
 # --- 6. one damaged line hides nothing, and stops writing until a repair --------------------------------
-def test_a_damaged_middle_line_hides_nothing_after_it_and_stops_writing(built, tmp_path, capsys):
+def test_a_damaged_middle_line_hides_nothing_after_it_and_stops_writing(built, tmp_path):
     case, evidence = built
     Case.open(case).add_evidence([_image(evidence / "later.png", 55)])
     lines = _lines(case)
     lines[2] = b"garbage"
     _write_lines(case, lines)
     (evidence / "later.png").write_bytes(b"changed after the damage")
-    code, out = _run(capsys, "case", "log", case)
-    assert code == 1 and "later.png" in out and "line 3: not a readable entry" in out
+    run = run_cli("case", "log", case)
+    assert run.code == 1 and "later.png" in run.shown and "line 3: not a readable entry" in run.shown
     result = verify(case)
     assert "evidence " in "\n".join(result.problems) and "later.png: CHANGED" in "\n".join(result.problems)
     size = (case / "audit.jsonl").stat().st_size
-    code, out = _run(capsys, "case", "add", case, _image(tmp_path / "new.png", 3))
-    assert code == 2 and "broken" in out and (case / "audit.jsonl").stat().st_size == size
-    code, out = _run(capsys, "case", "repair", case, "--reason", "line 3 lost to a disk error")
-    assert code == 0 and "line 3" in out
-    code, out = _run(capsys, "case", "add", case, tmp_path / "new.png")
-    assert code == 0
-    code, out = _run(capsys, "case", "verify", case)
-    assert code == 1 and "REPAIRED" in out and "INTACT" not in out.splitlines()[0]
+    run = run_cli("case", "add", case, _image(tmp_path / "new.png", 3))
+    assert run.code == 2 and "broken" in run.shown and (case / "audit.jsonl").stat().st_size == size
+    run = run_cli("case", "repair", case, "--reason", "line 3 lost to a disk error")
+    assert run.code == 0 and "line 3" in run.shown
+    run = run_cli("case", "add", case, tmp_path / "new.png")
+    assert run.code == 0
+    run = run_cli("case", "verify", case)
+    assert run.code == 1 and "REPAIRED" in run.shown and "INTACT" not in run.shown.splitlines()[0]
 
 
-def test_a_complete_but_unreadable_last_line_is_a_clear_error_not_a_traceback(built, tmp_path, capsys):
+def test_a_complete_but_unreadable_last_line_is_a_clear_error_not_a_traceback(built, tmp_path):
     case, _ = built
     with open(case / "audit.jsonl", "ab") as handle:
         handle.write(b"not json at all\n")
-    code, out = _run(capsys, "case", "add", case, _image(tmp_path / "new.png", 4))
-    assert code == 2 and "broken" in out and "Traceback" not in out
+    run = run_cli("case", "add", case, _image(tmp_path / "new.png", 4))
+    assert run.code == 2 and "broken" in run.shown and "Traceback" not in run.shown
     with pytest.raises(LogBroken):
         AuditLog(case / "audit.jsonl").append("note", {})
 
@@ -270,13 +270,13 @@ def test_a_line_re_encoded_with_the_same_meaning_is_broken(built):
     assert any("canonical form" in problem for problem in verify(case).problems)
 
 
-def test_a_cut_tail_is_seen_against_the_head_recorded_earlier(built, capsys):
+def test_a_cut_tail_is_seen_against_the_head_recorded_earlier(built):
     case, _ = built
     head = verify(case).head
     _write_lines(case, _lines(case)[:-2])
     assert verify(case).intact  # a shorter chain alone cannot be told from a younger one
-    code, out = _run(capsys, "case", "verify", case, "--expect-head", f"{head[0]}:{head[1]}")
-    assert code == 1 and "entries were cut from its end" in out
+    run = run_cli("case", "verify", case, "--expect-head", f"{head[0]}:{head[1]}")
+    assert run.code == 1 and "entries were cut from its end" in run.shown
 
 
 def test_a_log_rewritten_whole_is_seen_against_the_head_recorded_earlier(built, tmp_path):
@@ -409,7 +409,7 @@ def _patched(package: Path, out: Path, name: str, offset_in_header: int, value: 
     return out
 
 
-def test_damaged_zips_are_broken_never_a_traceback(built, tmp_path, capsys):
+def test_damaged_zips_are_broken_never_a_traceback(built, tmp_path):
     case, _ = built
     package = export_case(Case.open(case), tmp_path / "p.zip").path
     header = 30 + len(b"case.json")
@@ -421,10 +421,10 @@ def test_damaged_zips_are_broken_never_a_traceback(built, tmp_path, capsys):
         "method": _patched_central(package, tmp_path / "method.zip", "case.json", 10, struct.pack("<H", 99)),
     }
     for kind, damaged in cases.items():
-        code, out = _run(capsys, "case", "verify", damaged)
-        assert code == 1 and "BROKEN" in out and "Traceback" not in out, (kind, out)
-    assert "encrypted" in _run(capsys, "case", "verify", cases["encrypted"])[1]
-    assert "method 99" in _run(capsys, "case", "verify", cases["method"])[1]
+        run = run_cli("case", "verify", damaged)
+        assert run.code == 1 and "BROKEN" in run.shown and "Traceback" not in run.shown, (kind, run.shown)
+    assert "encrypted" in run_cli("case", "verify", cases["encrypted"]).shown
+    assert "method 99" in run_cli("case", "verify", cases["method"]).shown
 
 
 def _patched_central(package: Path, out: Path, name: str, offset: int, value: bytes) -> Path:
@@ -453,7 +453,7 @@ def test_a_package_whose_zip_structure_changed_is_broken(built, tmp_path):
 
 
 # --- 10. odd evidence, escapes, moves, the case inside its evidence, read-only media ---------------------
-def test_case_add_names_everything_it_did_not_list_and_fails(tmp_path, capsys):
+def test_case_add_names_everything_it_did_not_list_and_fails(tmp_path):
     folder = tmp_path / "drop"
     _image(folder / "ok.png", 1)
     (folder / "notes.txt").write_text("x")
@@ -463,9 +463,9 @@ def test_case_add_names_everything_it_did_not_list_and_fails(tmp_path, capsys):
     (folder / "inside.png").symlink_to(folder / "ok.png")
     Case.create(tmp_path / "case", "Odd files")
     started = time.monotonic()
-    code, out = _run(capsys, "case", "add", tmp_path / "case", folder)
+    run = run_cli("case", "add", tmp_path / "case", folder)
     assert time.monotonic() - started < 30  # the pipe never blocks
-    assert code == 1
+    assert run.code == 1
     for name, reason in [
         ("notes.txt", "not an image type"),
         ("out.png", "a link out of"),
@@ -473,22 +473,22 @@ def test_case_add_names_everything_it_did_not_list_and_fails(tmp_path, capsys):
         ("dangling.png", "a link out of"),
         ("inside.png", "symbolic link"),
     ]:
-        assert any(name in line and reason in line for line in out.splitlines()), (name, out)
+        assert any(name in line and reason in line for line in run.shown.splitlines()), (name, run.shown)
     listed = [Path(item.path).name for item in Case.open(tmp_path / "case", read_only=True).evidence()]
     assert listed == ["ok.png"]
 
 
-def test_verify_and_log_print_names_escaped(tmp_path, capsys):
+def test_verify_and_log_print_names_escaped(tmp_path):
     name = "IMG\x1b[2K\rC: INTACT\n\u202egnp.png"
     photo = _image(tmp_path / "photos" / name, 5)
     case = Case.create(tmp_path / "case", "Escapes")
     case.add_evidence([photo])
     photo.write_bytes(b"changed")
-    code, out = _run(capsys, "case", "verify", tmp_path / "case")
-    assert code == 1 and "\x1b" not in out and "\u202e" not in out and "\\x1b" in out
-    assert out.splitlines()[0].endswith("BROKEN (1 problem(s))")
-    code, out = _run(capsys, "case", "log", tmp_path / "case")
-    assert "\x1b" not in out and "\r" not in out
+    run = run_cli("case", "verify", tmp_path / "case")
+    assert run.code == 1 and "\x1b" not in run.shown and "\u202e" not in run.shown and "\\x1b" in run.shown
+    assert run.shown.splitlines()[0].endswith("BROKEN (1 problem(s))")
+    run = run_cli("case", "log", tmp_path / "case")
+    assert "\x1b" not in run.shown and "\r" not in run.shown
 
 
 def test_a_case_and_its_evidence_moved_together_still_verify(tmp_path, monkeypatch):
@@ -670,31 +670,31 @@ def test_a_run_outside_the_case_given_relatively_is_recorded_where_it_is(tmp_pat
     assert any("changed since it was written" in p for p in verify(tmp_path / "C").problems)
 
 
-def test_no_copy_is_made_through_a_linked_evidence_folder(tmp_path, capsys):
+def test_no_copy_is_made_through_a_linked_evidence_folder(tmp_path):
     _image(tmp_path / "ev" / "a.png", 1)
     Case.create(tmp_path / "C", "Linked")
     (tmp_path / "outside").mkdir()
     (tmp_path / "C" / "evidence").symlink_to(tmp_path / "outside")
-    code, out = _run(capsys, "case", "add", tmp_path / "C", tmp_path / "ev", "--copy")
-    assert code == 1 and "a link?" in out and not any((tmp_path / "outside").iterdir())
+    run = run_cli("case", "add", tmp_path / "C", tmp_path / "ev", "--copy")
+    assert run.code == 1 and "a link?" in run.shown and not any((tmp_path / "outside").iterdir())
 
 
-def test_case_add_names_folders_of_outputs_it_does_not_look_into(tmp_path, capsys):
+def test_case_add_names_folders_of_outputs_it_does_not_look_into(tmp_path):
     _image(tmp_path / "ev" / "sub" / "b.png", 2)
     (tmp_path / "ev" / "sub" / ".dinolizer-gui-output").write_text("x")
     Case.create(tmp_path / "C", "Marked")
-    code, out = _run(capsys, "case", "add", tmp_path / "C", tmp_path / "ev")
-    assert code == 1 and "holds outputs of this app" in out
+    run = run_cli("case", "add", tmp_path / "C", tmp_path / "ev")
+    assert run.code == 1 and "holds outputs of this app" in run.shown
 
 
-def test_a_name_that_is_not_utf8_is_listed_and_the_rest_too(tmp_path, capsys):
+def test_a_name_that_is_not_utf8_is_listed_and_the_rest_too(tmp_path):
     folder = tmp_path / "ev"
     _image(folder / "ok.png", 1)
     odd = Path(os.fsdecode(bytes(folder) + b"/bad\xff.png"))
     _image(odd, 2)
     Case.create(tmp_path / "C", "Bytes")
-    code, out = _run(capsys, "case", "add", tmp_path / "C", folder, "--copy")
-    assert code == 0, out
+    run = run_cli("case", "add", tmp_path / "C", folder, "--copy")
+    assert run.code == 0, run.shown
     listed = Case.open(tmp_path / "C", read_only=True).evidence()
     assert sorted(Path(item.path).name for item in listed) == sorted(["ok.png", odd.name])
     assert verify(tmp_path / "C").intact
@@ -713,31 +713,31 @@ def test_a_name_that_is_not_utf8_is_listed_and_the_rest_too(tmp_path, capsys):
         {"path": 5, "sha256": "0" * 64},
     ],
 )
-def test_entries_that_hash_but_hold_odd_data_are_problems_not_tracebacks(built, data, capsys):
+def test_entries_that_hash_but_hold_odd_data_are_problems_not_tracebacks(built, data):
     case, _ = built
     AuditLog(case / "audit.jsonl", "Mallory").append("evidence-added", data)
     assert any("malformed" in p for p in verify(case).problems)
-    _, out = _run(capsys, "case", "log", case)
-    assert "Traceback" not in out
+    run = run_cli("case", "log", case)
+    assert "Traceback" not in run.shown
 
 
-def test_deeply_nested_json_is_a_problem_not_a_traceback(built, capsys):
+def test_deeply_nested_json_is_a_problem_not_a_traceback(built):
     case, _ = built
     with open(case / "audit.jsonl", "ab") as handle:
         handle.write(b"[" * 200_000 + b"\n")
-    code, out = _run(capsys, "case", "verify", case)
-    assert code == 1 and "nested too deeply" in out
+    run = run_cli("case", "verify", case)
+    assert run.code == 1 and "nested too deeply" in run.shown
     (case / "case.json").write_bytes(b"[" * 200_000)
-    code, out = _run(capsys, "case", "verify", case)
-    assert code == 1 and "Traceback" not in out
+    run = run_cli("case", "verify", case)
+    assert run.code == 1 and "Traceback" not in run.shown
 
 
-def test_a_flipped_version_byte_is_broken_not_a_traceback(built, tmp_path, capsys):
+def test_a_flipped_version_byte_is_broken_not_a_traceback(built, tmp_path):
     case, _ = built
     package = export_case(Case.open(case), tmp_path / "p.zip").path
     damaged = _patched_central(package, tmp_path / "v.zip", "case.json", 6, struct.pack("<H", 0x0394))
-    code, out = _run(capsys, "case", "verify", damaged)
-    assert code == 1 and "Traceback" not in out
+    run = run_cli("case", "verify", damaged)
+    assert run.code == 1 and "Traceback" not in run.shown
 
 
 def test_a_repair_that_acknowledges_nothing_or_takes_a_wrong_seq_is_a_break(built):

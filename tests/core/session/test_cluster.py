@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dinolizer_gui.cli import main
+from tests.cli_run import analyze_args, run_cli
 
 ray = pytest.importorskip("ray", reason="the [cluster] extra (CI installs it)")
 
@@ -19,6 +19,8 @@ from dinolizer_gui.core.session.settings import Settings  # noqa: E402
 from dinolizer_gui.core.session.thresholds import Thresholds  # noqa: E402
 from dinolizer_gui.core.session.workspace import Workspace  # noqa: E402
 from dinolizer_gui.core.store.results import ResultStore  # noqa: E402
+
+FLOAT32 = ("--precision", "float32")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -41,14 +43,6 @@ def images(tmp_path):
     return folder
 
 
-def _flags(weights):
-    files, _ = weights
-    return [
-        "--weights", f"dinolizer={files['release']}", "--weights", f"declip={files['declip']}",
-        "--device", "cpu", "--precision", "float32", "--quiet",
-    ]  # fmt: skip
-
-
 def _comparable(out: Path) -> list:
     images = json.loads((out / "results.json").read_text())["images"]
     for image in images:
@@ -59,10 +53,11 @@ def _comparable(out: Path) -> list:
 
 
 def test_a_cluster_run_writes_what_a_local_run_writes(weights, images, tmp_path):
-    flags = _flags(weights)
-    assert main(["analyze", str(images), "--out", str(tmp_path / "local"), "--no-cache", *flags]) == 0
+    assert run_cli(*analyze_args(weights, images, tmp_path / "local", "--no-cache", *FLOAT32)).code == 0
     cluster = ["--cluster", "ray", "--actors", "2", "--actor-threads", "1"]
-    assert main(["analyze", str(images), "--out", str(tmp_path / "ray"), "--no-cache", *flags, *cluster]) == 0
+    assert (
+        run_cli(*analyze_args(weights, images, tmp_path / "ray", "--no-cache", *FLOAT32, *cluster)).code == 0
+    )
     assert _comparable(tmp_path / "ray") == _comparable(tmp_path / "local")
     device = json.loads((tmp_path / "ray" / "results.json").read_text())["device"]
     assert device["used"] == "CPU on 2 Ray actor(s)"
@@ -73,7 +68,7 @@ def test_a_cluster_run_writes_what_a_local_run_writes(weights, images, tmp_path)
         assert (tmp_path / "ray" / png).read_bytes() == (tmp_path / "local" / png).read_bytes(), png
 
 
-def test_ctrl_c_cancels_cleanly_and_keeps_what_finished(weights, images, tmp_path, monkeypatch, capsys):
+def test_ctrl_c_cancels_cleanly_and_keeps_what_finished(weights, images, tmp_path, monkeypatch):
     waits, real_wait = [], ray.wait
 
     def interrupted_wait(refs, num_returns=1, **bounds):
@@ -85,17 +80,19 @@ def test_ctrl_c_cancels_cleanly_and_keeps_what_finished(weights, images, tmp_pat
     monkeypatch.setattr(ray, "wait", interrupted_wait)
     out = tmp_path / "out"
     cluster = ["--cluster", "ray", "--actors", "2", "--actor-threads", "1"]
-    assert main(["analyze", str(images), "--out", str(out), *_flags(weights), *cluster]) == 130
-    said = re.search(r"cancelled: the (\d+) images finished are kept", capsys.readouterr().err)
+    code, _, err = run_cli(*analyze_args(weights, images, out, *FLOAT32, *cluster))
+    assert code == 130
+    said = re.search(r"cancelled: the (\d+) images finished are kept", err)
     kept = json.loads((out / "results.json").read_text())["images"]
     assert said and 2 <= len(kept) == int(said[1]) < 5  # two waits answered, then Ctrl+C
     assert all(image["status"] == "ok" or image["path"].endswith("img0_copy.png") for image in kept)
 
 
-def test_more_actors_than_the_cluster_holds_is_an_error_at_once(weights, images, tmp_path, capsys):
+def test_more_actors_than_the_cluster_holds_is_an_error_at_once(weights, images, tmp_path):
     cluster = ["--cluster", "ray", "--actors", "3", "--actor-threads", "1"]
-    assert main(["analyze", str(images), "--out", str(tmp_path / "out"), *_flags(weights), *cluster]) == 2
-    assert "3 actor(s) of 1 CPU(s) each need 3 CPUs; the cluster has 2" in capsys.readouterr().err
+    code, _, err = run_cli(*analyze_args(weights, images, tmp_path / "out", *FLOAT32, *cluster))
+    assert code == 2
+    assert "3 actor(s) of 1 CPU(s) each need 3 CPUs; the cluster has 2" in err
 
 
 def _models(weights, folder: Path, store: ResultStore | None = None):

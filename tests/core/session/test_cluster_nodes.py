@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.cli_run import command
+
 pytest.importorskip("ray", reason="the [cluster] extra (CI installs it)")
 
 RAY = str(Path(sys.executable).parent / "ray")
@@ -127,15 +129,16 @@ def _add_images(workdir: Path, count: int, size: tuple[int, int] = (600, 760)) -
 BUSY = 16, (1400, 1800)  # enough work that a node is lost with images in flight and waiting
 
 
-def _analyze(workdir: Path, out: str, env: dict, *extra: str) -> subprocess.Popen:
-    command = [
-        sys.executable, "-m", "dinolizer_gui", "analyze", "images", "--out", out, "--no-cache",
+def _start_driver(workdir: Path, out: str, env: dict, *extra: str) -> subprocess.Popen:
+    """`analyze` started in `workdir` (its images and checkpoint there), as a user on the head node would."""
+    analysis = command(
+        "analyze", "images", "--out", out, "--no-cache",
         "--weights", "dinolizer=epoch=36_val_loss=0.2130.ckpt", "--device", "cpu", "--precision", "float32",
         *extra,
-    ]  # fmt: skip
+    )  # fmt: skip
     env = {**env, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        analysis, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
 
 
@@ -170,12 +173,12 @@ def _figures(images: list[dict]) -> list:
 
 def test_relative_inputs_on_two_nodes_give_a_local_runs_outputs(nodes, workdir):
     code, output = _ended(
-        _analyze(workdir, "ray", nodes.env, "--cluster", "ray", "--actors", "2", "--actor-threads", "1")
+        _start_driver(workdir, "ray", nodes.env, "--cluster", "ray", "--actors", "2", "--actor-threads", "1")
     )
     assert code == 0, output
     assert "no such file" not in output
     local = {k: v for k, v in nodes.env.items() if k != "RAY_ADDRESS"}
-    code, output = _ended(_analyze(workdir, "local", local))
+    code, output = _ended(_start_driver(workdir, "local", local))
     assert code == 0, output
     assert _figures(_images(workdir, "ray")) == _figures(_images(workdir, "local"))
     for png in sorted((workdir / "local").rglob("*.png")):
@@ -184,7 +187,9 @@ def test_relative_inputs_on_two_nodes_give_a_local_runs_outputs(nodes, workdir):
 
 def test_a_worker_node_killed_mid_run_ends_the_run_with_every_image_once(nodes, workdir):
     _add_images(workdir, *BUSY)
-    run = _analyze(workdir, "out", nodes.env, "--cluster", "ray", "--actors", "2", "--actor-threads", "1")
+    run = _start_driver(
+        workdir, "out", nodes.env, "--cluster", "ray", "--actors", "2", "--actor-threads", "1"
+    )
     _after_first_image(workdir, "out")
     nodes.kill_worker()
     killed = time.monotonic()
@@ -205,7 +210,9 @@ def test_a_worker_node_killed_mid_run_ends_the_run_with_every_image_once(nodes, 
 
 def test_a_head_lost_mid_run_ends_with_a_clear_error_and_keeps_what_finished(nodes, workdir):
     _add_images(workdir, *BUSY)
-    run = _analyze(workdir, "out", nodes.env, "--cluster", "ray", "--actors", "2", "--actor-threads", "1")
+    run = _start_driver(
+        workdir, "out", nodes.env, "--cluster", "ray", "--actors", "2", "--actor-threads", "1"
+    )
     _after_first_image(workdir, "out")
     nodes.kill_head()
     code, output = _ended(run)

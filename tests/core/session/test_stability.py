@@ -4,8 +4,6 @@ pipelines (small official-layout checkpoints)."""
 
 import io
 import json
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from dinolizer_gui.core.session.batch import BatchRunner, make_items
 from dinolizer_gui.core.session.stability import check_stability, plan_text, planned_variants, stored_check
 from dinolizer_gui.core.session.thresholds import Thresholds
 from dinolizer_gui.core.store.results import ResultStore
+from tests.cli_run import analyze_args, run_cli, run_process
 
 ROOT = Path(__file__).resolve().parents[3]
 OPTIONS = AnalysisOptions(device="cpu", precision="float32")
@@ -269,12 +268,8 @@ def test_analyze_stability_writes_the_map_png_and_the_results_json_fields(weight
     files, _ = weights
     path = _photo(tmp_path / "photo.png", (580, 570))
     out = tmp_path / "out"
-    command = [
-        sys.executable, "-m", "dinolizer_gui", "analyze", str(path), "--out", str(out), "--device", "cpu",
-        "--weights", f"dinolizer={files['release']}", "--weights", f"declip={files['declip']}", "--stability",
-        "--report", "json",
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    asked = ("--stability", "--report", "json")
+    done = run_process(*analyze_args(weights, path, out, *asked, quiet=False), timeout=600)
     assert done.returncode == 0, done.stderr
     assert (
         "dinolizer stability: 4 variant(s) to analyse (resize75, shift64, jpeg90, jpeg75): about"
@@ -336,11 +331,9 @@ def test_the_results_writer_leaves_out_stability_when_no_check_ran(weights, tmp_
     assert not list((tmp_path / "out").rglob("*stability*"))
 
 
-def test_a_stability_check_on_a_cluster_is_refused_before_anything_runs(tmp_path, capsys):
-    from dinolizer_gui.cli import main
-
+def test_a_stability_check_on_a_cluster_is_refused_before_anything_runs(tmp_path):
     path = _photo(tmp_path / "photo.png")
-    code = main(["analyze", str(path), "--out", str(tmp_path / "out"), "--stability", "--cluster", "ray"])
+    code, _, err = run_cli("analyze", path, "--out", tmp_path / "out", "--stability", "--cluster", "ray")
     assert code == 2
-    assert "--stability runs on this machine only: not with --cluster" in capsys.readouterr().err
+    assert "--stability runs on this machine only: not with --cluster" in err
     assert not (tmp_path / "out").exists()

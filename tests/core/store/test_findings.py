@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dinolizer_gui.cli import main
 from dinolizer_gui.core.io.hashing import sha256_of_file
 from dinolizer_gui.core.session.case import Case
 from dinolizer_gui.core.session.case_verify import verify
@@ -20,6 +19,7 @@ from dinolizer_gui.core.session.findings import FindingsEditor, import_findings
 from dinolizer_gui.core.store.decisions import findings_mask, mark_from_mask, region_states
 from dinolizer_gui.core.store.findings import Findings, FindingsError, Mark, from_interchange
 from dinolizer_gui.core.store.results import ResultStore
+from tests.cli_run import run_cli
 
 SHA = "ab" * 32
 
@@ -172,15 +172,16 @@ def test_malformed_documents_are_refused_with_the_reason(change, reason):
         from_interchange(_document(**change))
 
 
-def test_an_import_is_all_or_nothing_and_keeps_findings_for_unseen_images(tmp_path, capsys):
+def test_an_import_is_all_or_nothing_and_keeps_findings_for_unseen_images(tmp_path):
     store = _store(tmp_path)
     good = _document(marks=[MARK])["images"][0]
     bad = {**good, "sha256": "cd" * 32, "marks": [{**MARK, "shape": "blob"}]}
     (tmp_path / "both.json").write_text(json.dumps({"version": 1, "images": [good, bad]}))
-    assert main(["annotations", "import", str(tmp_path / "both.json"), "--store", str(store.folder)]) == 2
-    assert "unknown shape" in capsys.readouterr().err and store.findings(SHA).empty  # nothing half-imported
+    code, _, err = run_cli("annotations", "import", tmp_path / "both.json", "--store", store.folder)
+    assert code == 2
+    assert "unknown shape" in err and store.findings(SHA).empty  # nothing half-imported
     (tmp_path / "good.json").write_text(json.dumps({"version": 1, "images": [good]}))
-    assert main(["annotations", "import", str(tmp_path / "good.json"), "--store", str(store.folder)]) == 0
+    assert run_cli("annotations", "import", tmp_path / "good.json", "--store", store.folder).code == 0
     assert store.findings(SHA).mark("m1").label == "pasted"  # kept for an image never seen
 
 
@@ -192,7 +193,7 @@ def test_an_import_refuses_a_mark_outside_an_image_of_known_size(tmp_path, monke
     assert store.findings(SHA).empty
 
 
-def test_export_and_mask_from_the_command_line(tmp_path, capsys):
+def test_export_and_mask_from_the_command_line(tmp_path):
     photo = tmp_path / "photo.png"
     Image.fromarray(np.zeros((12, 16, 3), np.uint8)).save(photo)
     store = _store(tmp_path)
@@ -200,15 +201,13 @@ def test_export_and_mask_from_the_command_line(tmp_path, capsys):
     editor = FindingsEditor(store, sha, str(photo), "Ana")
     editor.add("rectangle", [[2, 2], [5, 5]], "manipulated", "pasted")
     out = tmp_path / "findings.json"
-    assert (
-        main(["annotations", "export", str(tmp_path), "--out", str(out), "--store", str(store.folder)]) == 0
-    )
+    assert run_cli("annotations", "export", tmp_path, "--out", out, "--store", store.folder).code == 0
     document = json.loads(out.read_text())
     assert [image["sha256"] for image in document["images"]] == [sha]
     assert document["images"][0]["marks"][0]["points"] == [[2.0, 2.0], [5.0, 5.0]]
     assert from_interchange(document)[0].marks[0].label == "pasted"
     mask_file = tmp_path / "mask.png"
-    code = main(["annotations", "mask", str(photo), "--out", str(mask_file), "--store", str(store.folder)])
+    code = run_cli("annotations", "mask", photo, "--out", mask_file, "--store", store.folder).code
     assert code == 0
     mask = np.array(Image.open(mask_file))
     assert mask.shape == (12, 16) and mask[2:6, 2:6].all() and mask.sum() == 16 * 255
