@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import EXIT_OK, UsageError, say
+from .common import EXIT_OK, UsageError, examiner, open_case, say
 
 EXIT_BROKEN = 1
 
@@ -77,12 +77,6 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BROKEN
 
 
-def examiner(args) -> str:
-    from ..core.session.settings import load_settings
-
-    return args.examiner if args.examiner is not None else load_settings().analyst
-
-
 def _new(args) -> int:
     from ..core.session.case import Case
 
@@ -92,13 +86,7 @@ def _new(args) -> int:
 
 
 def _writable_case(args):
-    from ..core.session.case import Case
-
-    case = Case.open(args.folder, examiner(args))
-    if case.read_only:
-        why = "; ".join(case.warnings) or "read-only media?"
-        raise UsageError(f"{args.folder}: the case cannot be written ({why})")
-    return case
+    return open_case(args.folder, examiner(args), writable=True)
 
 
 def _add(args) -> int:

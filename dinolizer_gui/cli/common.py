@@ -27,6 +27,25 @@ def say(text: str, end: str = "\n") -> None:
     print(for_terminal(text), end=end, file=sys.stderr)
 
 
+def examiner(args: argparse.Namespace) -> str:
+    """The examiner a command records: --examiner, else the analyst named in the settings."""
+    from ..core.session.settings import load_settings
+
+    return args.examiner if args.examiner is not None else load_settings().analyst
+
+
+def open_case(folder: Path, examiner: str, writable: bool = False):
+    """A case opened for an examiner; UsageError when it must be written and cannot be (a log with a
+    break, read-only media)."""
+    from ..core.session.case import Case
+
+    case = Case.open(folder, examiner)
+    if writable and case.read_only:
+        why = "; ".join(case.warnings) or "read-only media?"
+        raise UsageError(f"{folder}: the case cannot be written ({why})")
+    return case
+
+
 def eta_text(started: float, done: int, total: int) -> str:
     """'ETA 3 min 20 s' from the pace so far (`started` from time.monotonic()); empty before the first."""
     import time

@@ -4,10 +4,9 @@ ground-truth mask."""
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from .common import EXIT_OK, EXIT_SOME_FAILED, UsageError, say
+from .common import EXIT_OK, EXIT_SOME_FAILED, UsageError, examiner, open_case, say
 
 
 def add_parser(commands) -> None:
@@ -25,6 +24,10 @@ def add_parser(commands) -> None:
     )
     mask.add_argument("image", type=Path, metavar="IMAGE")
     mask.add_argument("--out", type=Path, required=True, metavar="MASK.png")
+    for action in (export, mask):
+        action.add_argument(
+            "--replace", action="store_true", help="replace the file at --out (never an evidence file)"
+        )
     for action in (export, take, mask):
         place = action.add_mutually_exclusive_group()
         place.add_argument("--store", type=Path, metavar="DIR", help="results store folder (default: yours)")
@@ -33,26 +36,25 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.errors import OutputError
+    from ..core.errors import PathError
     from ..core.store.findings import FindingsError
 
     try:
         return ACTIONS[args.action](args)
     except FindingsError as exc:
         raise UsageError(f"{getattr(args, 'file', '')}: {exc}: nothing was imported") from None
-    except OutputError as exc:
+    except PathError as exc:  # an output not written, an image not read, a case not opened
         raise UsageError(str(exc)) from None
 
 
-def _place(args):
-    """(results store, case or None) the command works on."""
-    from ..core.session.case import Case
+def _place(args, writable: bool = False):
+    """(results store, case or None) the command works on; a case that must be written and cannot be is a
+    usage error (nothing is taken into its store unrecorded)."""
     from ..core.session.settings import load_settings
     from ..core.store.results import ResultStore
 
     if args.case is not None:
-        examiner = args.examiner if args.examiner is not None else load_settings().analyst
-        case = Case.open(args.case, examiner)
+        case = open_case(args.case, examiner(args), writable)
         return case.store, case
     settings = load_settings()
     return ResultStore(args.store or (Path(settings.store_dir) if settings.store_dir else None)), None
@@ -60,26 +62,29 @@ def _place(args):
 
 def _export(args) -> int:
     from ..core.io.outputs import write_json_atomic
-    from ..core.session.findings import export_findings
+    from ..core.io.regular import check_file_target
+    from ..core.session.findings import export_findings, protected_for
 
-    store, _ = _place(args)
-    document, problems = export_findings(store, args.paths)
-    for path, reason in problems:
+    store, case = _place(args)
+    done = export_findings(store, args.paths)
+    for path, reason in done.problems:
         say(f"not read: {path}: {reason}")
-    write_json_atomic(args.out, document, indent=2, ensure_ascii=False)
-    marks = sum(len(image["marks"]) for image in document["images"])
-    say(f"{len(document['images'])} image(s) with findings, {marks} mark(s) written to {args.out}")
-    return EXIT_SOME_FAILED if problems else EXIT_OK
+    check_file_target(args.out, args.replace, *protected_for(case, done.inputs, done.digests))
+    write_json_atomic(args.out, done.document, indent=2, ensure_ascii=False)
+    marks = sum(len(image["marks"]) for image in done.document["images"])
+    say(f"{len(done.document['images'])} image(s) with findings, {marks} mark(s) written to {args.out}")
+    return EXIT_SOME_FAILED if done.problems else EXIT_OK
 
 
 def _import(args) -> int:
+    from ..core.io.strict_json import loads_strict
     from ..core.session.findings import import_findings
 
     try:
-        document = json.loads(args.file.read_bytes())
+        document = loads_strict(args.file.read_bytes())
     except (OSError, ValueError) as exc:
         raise UsageError(f"{args.file}: not a readable JSON file ({exc}): nothing was imported") from None
-    store, case = _place(args)
+    store, case = _place(args, writable=True)
     taken = import_findings(store, document, case)
     for findings in taken:
         say(f"{findings.sha256[:12]}… {findings.path}: {len(findings.marks)} mark(s), "
@@ -89,19 +94,17 @@ def _import(args) -> int:
 
 
 def _mask(args) -> int:
-    import numpy as np
-    from PIL import Image
-
     from ..core.io.images import load_image
+    from ..core.session.findings import protected_for, write_mask
     from ..core.store.decisions import findings_mask
 
-    store, _ = _place(args)
+    store, case = _place(args)
     image = load_image(args.image)
     findings = store.findings(image.sha256)
     models = {decision.model for decision in findings.decisions if decision.decision == "confirmed"}
     maps = {model: store.maps_of(image.sha256, model) for model in models}
     mask, missing = findings_mask(findings, (image.width, image.height), maps)
-    Image.fromarray((mask * np.uint8(255)).astype(np.uint8)).save(args.out)
+    write_mask(args.out, mask, args.replace, protected_for(case, [args.image], {image.sha256}))
     for decision in missing:
         say(
             f"warning: confirmed {decision.model} region {decision.region} (at {decision.threshold}): no map "

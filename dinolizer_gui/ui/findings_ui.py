@@ -11,6 +11,8 @@ from PIL import Image
 from PySide6.QtCore import QObject, QRectF
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow
 
+from ..core.errors import OutputError
+from ..core.session.findings import protected_for, write_mask
 from ..core.session.instrument_views import Outline
 from ..core.store.decisions import findings_mask, mark_from_mask
 from ..core.store.findings import CATEGORIES, CATEGORY_STYLES, rasterise, rgb
@@ -108,7 +110,12 @@ class FindingsUI(QObject):
             return
         maps = {name: [result.probability] for name, result in document.models.items() if result.has_map}
         mask, missing = findings_mask(findings, (document.image.width, document.image.height), maps)
-        Image.fromarray(mask.astype(np.uint8) * 255).save(out)
+        protect = protected_for(self.findings.workspace.case, [Path(document.path)], {document.image.sha256})
+        try:  # the dialog asked before replacing a file; evidence is never replaced
+            write_mask(Path(out), mask, True, protect)
+        except OutputError as exc:
+            self.findings.said.emit(f"Not written: {exc}", 10_000)
+            return
         left = f"; {len(missing)} confirmed region(s) not on these maps, left out" if missing else ""
         self.findings.said.emit(f"Findings mask written: {out} ({int(mask.sum()):,} pixels){left}", 10_000)
 
@@ -123,14 +130,27 @@ class FindingsUI(QObject):
         )
         if not path:
             return
-        mask = np.array(Image.open(path).convert("L")) > 127
+        try:
+            with Image.open(path) as picture:
+                mask = np.array(picture.convert("L")) > 127
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            self.findings.said.emit(f"{Path(path).name} is not a readable image: {exc}", 8000)
+            return
         if mask.shape != (size[1], size[0]):
             self.findings.said.emit(
                 f"{Path(path).name} is {mask.shape[1]}x{mask.shape[0]}, not the image's size.", 8000
             )
             return
-        for mark in mark_from_mask(mask, self.findings.category, "", Path(path).name):
+        marks = mark_from_mask(mask, self.findings.category, "", Path(path).name)
+        for mark in marks:
             self.findings.add("polygon", list(mark.points))
+        covered = np.logical_or.reduce([rasterise(mark, size) for mark in marks]) if marks else mask
+        if filled := int((covered & ~mask).sum()):
+            self.findings.said.emit(
+                f"{len(marks)} mark(s) from {Path(path).name}; holes inside its areas are marked too "
+                f"({filled:,} pixels the mask leaves out): a mark has no holes.",
+                10_000,
+            )
 
 
 def findings_actions(ui: FindingsUI) -> list[ActionSpec]:

@@ -14,9 +14,10 @@ import errno
 import hashlib
 import os
 import stat
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
-from ..errors import PathError
+from ..errors import OutputError, PathError
 
 NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 NO_BLOCK = getattr(os, "O_NONBLOCK", 0)
@@ -79,6 +80,30 @@ def folder_or_absent(path: Path | str) -> bool:
         return stat.S_ISDIR(os.lstat(path).st_mode)
     except FileNotFoundError:
         return True
+
+
+def check_file_target(
+    out: Path, replace: bool, evidence_places: Iterable[Path], evidence_digests: Collection[str]
+) -> None:
+    """OutputError unless a single output file may be written at `out`: not a link, a folder or a device;
+    not an existing file unless `replace`; and never one of the evidence (by place or by content), which
+    no `replace` overwrites."""
+    if not regular_or_absent(out):
+        raise OutputError(out, "is not a regular file (a link, a folder, a device): not written")
+    if not os.path.lexists(out):
+        return
+    if not replace:
+        raise OutputError(out, "exists: not overwritten (--replace replaces it)")
+    same_place = any(_same_file(out, place) for place in evidence_places)
+    if same_place or sha256_regular(out) in evidence_digests:
+        raise OutputError(out, "is an evidence file: never overwritten")
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
 
 
 def within(root: Path, name: str) -> Path:

@@ -51,9 +51,9 @@ class ModelSpec:
     sliding_window: Callable[[AnalysisOptions], int | None] = lambda _options: None
     pixel_threshold: float = 0.5
     produces_map: bool = True  # False: an image-level detector
-    # The reduced precisions in which this model's output stays within FIDELITY_BAR of its float32 (official)
-    # output, measured on seeded random weights whose maps sit on the threshold (tests/core/test_fidelity.py
-    # pins each one); `--precision auto` uses no other.
+    # The reduced precisions in which this model's output stays within FIDELITY_BAR of its float32
+    # (official) output, measured on seeded random weights whose maps sit on the threshold
+    # (tests/core/engine/test_fidelity.py pins each one); `--precision auto` uses no other.
     reduced_precisions: tuple[str, ...] = ()
 
     @property

@@ -10,18 +10,24 @@ import cv2
 import numpy as np
 
 from ..store.decisions import RegionState
-from ..store.findings import CATEGORY_STYLES, CONFIRMED_COLOUR, Findings, Mark
+from ..store.findings import CATEGORY_STYLES, CONFIRMED_COLOUR, Findings, Mark, outside, pixel_area
 from ..store.findings import rgb as colour_rgb
 
 Colour = tuple[int, int, int]
 DASHES = {"solid": (1, 0), "dash": (12, 8), "dot": (3, 6), "dashdot": (12, 5, 3, 5)}
 
 
-def findings_record(findings: Findings, states: dict[str, list[RegionState]]) -> dict:
-    """`annotations` (each mark numbered as on the figure, with its area) and `region_decisions` (each
-    decision, and its state on the run's map at the run's threshold: `state_now`, `region_now`)."""
+def findings_record(findings: Findings, states: dict[str, list[RegionState]], size: tuple[int, int]) -> dict:
+    """`annotations` (each mark numbered as on the figure, with the image's pixels it holds, and whether
+    it reaches beyond the image) and `region_decisions` (each decision, and its state on the run's map at
+    the run's threshold: `state_now`, `region_now`)."""
     annotations = [
-        {**mark.to_record(), "number": number, "area_pixels": round(mark.area, 1)}
+        {
+            **mark.to_record(),
+            "number": number,
+            "area_pixels": pixel_area(mark, size),
+            "outside_image": outside(mark, size),
+        }
         for number, mark in enumerate(findings.marks, 1)
     ]
     decisions = []
@@ -84,6 +90,10 @@ def _line(
     pattern: tuple[int, ...],
 ) -> None:
     """A line drawn in a dash pattern (lengths in units of the line's thickness, on and off in turn)."""
+    inside, a, b = cv2.clipLine((0, 0, canvas.shape[1], canvas.shape[0]), _pixel(start), _pixel(end))
+    if not inside:
+        return
+    start, end = np.array(a, float), np.array(b, float)  # only the part on the image is dashed
     length = float(np.hypot(*(end - start)))
     if length == 0:
         return

@@ -280,7 +280,7 @@ class ResultsWriter:
     def _findings_entry(self, image: LoadedImage, files: _ImageFiles, findings: Findings) -> dict:
         """`annotations` and `region_decisions` as results.json carries them, and the findings figure (when
         there is something to draw)."""
-        entry: dict[str, Any] = findings_record(findings, files.states)
+        entry: dict[str, Any] = findings_record(findings, files.states, (image.width, image.height))
         if findings.marks or (files.confirmed is not None and files.confirmed.any()):
             relative = f"{files.folder}/findings.png"
             write_png(self.out_dir / relative, findings_figure(image.rgb, findings.marks, files.confirmed))

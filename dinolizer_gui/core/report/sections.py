@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..io.names import counted
+from ..io.names import counted, for_terminal
 from ..io.provenance.summaries import declaration_short
 from ..models.integrity import stated
 
@@ -334,11 +334,9 @@ def mark_rows(entry: dict) -> list[list[str]]:
             str(mark["number"]),
             mark["category"],
             mark["shape"],
-            mark["label"],
-            mark["note"],
-            f"{mark['area_pixels']:,.0f}",
-            mark["author"],
-            mark["modified"],
+            *map(for_terminal, (mark["label"], mark["note"])),
+            f"{mark['area_pixels']:,}" + (" (part beyond the image)" if mark.get("outside_image") else ""),
+            *map(for_terminal, (mark["author"], mark["modified"])),
         ]
         for mark in entry.get("annotations") or []
     ]
@@ -349,7 +347,7 @@ def decision_rows(entry: dict, report: dict) -> list[list[str]]:
     the region's pixels at the threshold it was made at."""
     rows = [DECISION_HEADER]
     for decision in entry.get("region_decisions") or []:
-        title = report["models"].get(decision["model"], {}).get("title", decision["model"])
+        title = report["models"].get(decision["model"], {}).get("title", for_terminal(decision["model"]))
         if decision["state_now"] == "changed since decided":
             now = "CHANGED since decided (another threshold or other weights): not carried"
         else:
@@ -360,9 +358,7 @@ def decision_rows(entry: dict, report: dict) -> list[list[str]]:
                 f"{decision['region']} at {decision['threshold']:.2f}",
                 decision["decision"],
                 now,
-                decision["note"],
-                decision["author"],
-                decision["time"],
+                *map(for_terminal, (decision["note"], decision["author"], decision["time"])),
             ]
         )
     return rows

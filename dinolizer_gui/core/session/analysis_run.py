@@ -17,7 +17,7 @@ from ..report.results_folder import ResultsWriter
 from .analysis_request import AnalysisRequest, claim_out, load_models, open_workspace
 from .batch import BatchItem, BatchProgress, ItemStatus, make_items
 from .case import Case, record_analyses
-from .case_entries import CASE_FILE
+from .case_entries import CASE_FILE, CaseError
 from .settings import load_settings
 
 if TYPE_CHECKING:
@@ -88,7 +88,10 @@ def _open_case(request: AnalysisRequest, console: RunConsole) -> _Place:
         )
     if not request.use_store or request.store is not None:
         raise RequestError("--case keeps its results in the case's own store: drop --store and --no-cache")
-    case = Case.open(Path(given), _analyst(request))
+    try:
+        case = Case.open(Path(given), _analyst(request))
+    except CaseError as exc:
+        raise RequestError(f"--case {exc}") from None
     if case.read_only:
         why = "; ".join(case.warnings) or "read-only media?"
         raise RequestError(f"--case {given}: the case cannot be written ({why}): open it in the viewer")

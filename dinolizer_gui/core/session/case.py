@@ -34,6 +34,11 @@ from ..store.results import ResultStore
 from .case_entries import (
     CASE_FILE,
     CASE_SCHEMA,
+    COPIES_DIR,
+    LOG_FILE,
+    PLANTED,
+    RUNS_DIR,
+    STORE_DIR,
     CaseError,
     Evidence,
     case_file_bytes,
@@ -41,6 +46,7 @@ from .case_entries import (
     entry_summary,
     evidence_from,
     evidence_of,
+    linked_folders,
     path_fields,
     read_case_file,
     run_record,
@@ -54,8 +60,6 @@ if TYPE_CHECKING:
     from ..engine.device import Runtime
     from ..models.model_like import ModelLike
     from .batch import BatchItem
-
-LOG_FILE, STORE_DIR, RUNS_DIR, COPIES_DIR = "audit.jsonl", "store", "runs", "evidence"
 
 
 class Case:
@@ -110,10 +114,14 @@ class Case:
         except NotRegular as exc:
             raise CaseError(folder, f"cannot be opened: {LOG_FILE} {exc.reason}") from None
         info = vouched_info(folder, data, chain)
+        planted = linked_folders(folder)
+        if planted and not read_only:
+            raise CaseError(folder / planted[0], PLANTED)
         breaks = chain.breaks
         case = cls(folder, info, examiner, read_only or bool(breaks) or not _writable(folder))
         problems, _ = case_file_problems(chain.entries, data)
         case.warnings += [f"the case's log is broken: {problem}" for problem in breaks[:3]] + problems
+        case.warnings += [f"{name}: {PLANTED}" for name in planted]
         if breaks:
             case.warnings.append("nothing is recorded until a repair is recorded (case repair)")
         if not case.read_only:
@@ -143,12 +151,18 @@ class Case:
     def store(self) -> ResultStore:
         """The case's own results store (its maps and verdicts travel with the folder)."""
         if self._store is None:
-            self._store = ResultStore(self.folder / STORE_DIR)
+            self._store = ResultStore(self.own_folder(STORE_DIR))
         return self._store
 
     def new_run_folder(self) -> Path:
         stamp = utc_now().replace(":", "").replace("-", "").replace(".", "-")
-        return self.folder / RUNS_DIR / stamp
+        return self.own_folder(RUNS_DIR) / stamp
+
+    def own_folder(self, name: str) -> Path:
+        """One of the case's own folders, never followed when it is a link (or anything but a folder)."""
+        if not folder_or_absent(self.folder / name):
+            raise CaseError(self.folder / name, PLANTED)
+        return self.folder / name
 
     def chain(self) -> Chain:
         return self.log.read()
@@ -203,9 +217,9 @@ class Case:
     def add_hashed(self, path: Path, sha256: str, size: int, copies: bool = False) -> Evidence | None:
         """List one file already hashed (the analysis read it); None when it is listed already."""
         listed = self._listed_keys()
-        if (str(path), sha256) in listed:
-            return None
         absolute = Path(path).absolute()
+        if (str(absolute), sha256) in listed:
+            return None
         data: dict = {**path_fields("path", path), **path_fields("absolute", absolute), "sha256": sha256,
                       "size": size}  # fmt: skip
         if (from_case := _relative(absolute, self.folder.absolute())) is not None:
@@ -218,23 +232,19 @@ class Case:
                 (self.folder / copy).unlink(missing_ok=True)
             raise
         added = evidence_of(entry)
-        listed.add((added.path, added.sha256))
+        listed.add((added.absolute, added.sha256))
         return added
 
     def _listed_keys(self) -> set[tuple[str, str]]:
         if self._listed is None:
-            self._listed = {(item.path, item.sha256) for item in self.evidence()}
+            self._listed = {(item.absolute, item.sha256) for item in self.evidence()}
         return self._listed
 
     def _copy(self, path: Path, sha256: str) -> str:
         """Copy an evidence file into the case (never through a link planted there, the folder `evidence/`
         included), checked by its hash; its name inside the case."""
         relative = f"{COPIES_DIR}/{copy_name(path, sha256)}"
-        target = self.folder / relative
-        if not folder_or_absent(target.parent):
-            raise CaseError(
-                target.parent, "is not a folder of the case (a link?): no copy is made through it"
-            )
+        target = self.own_folder(COPIES_DIR) / copy_name(path, sha256)
         make_folder(target.parent)
         if file_digest(target) == sha256:
             return relative  # the same bytes copied before (listed under another name)
@@ -259,11 +269,17 @@ class Case:
         return relative
 
     def remove_evidence(self, path: str, reason: str = "") -> bool:
-        item = next((e for e in self.evidence() if e.path == str(path)), None)
+        """Take a file off the evidence list (named where it was added, or as it was given)."""
+        listed = self.evidence()
+        absolute = str(Path(path).absolute())
+        item = next((e for e in listed if e.absolute == absolute), None) or next(
+            (e for e in listed if e.path == str(path)), None
+        )
         if item is None:
             return False
-        self.log.append("evidence-removed", {"path": item.path, "sha256": item.sha256, "reason": reason})
-        self._listed_keys().discard((item.path, item.sha256))
+        data = {**path_fields("path", item.path), **path_fields("absolute", item.absolute)}
+        self.log.append("evidence-removed", {**data, "sha256": item.sha256, "reason": reason})
+        self._listed_keys().discard((item.absolute, item.sha256))
         return True
 
     def evidence_states(self, elsewhere: Path | None = None) -> list[EvidenceState]:

@@ -4,6 +4,7 @@ run files it vouches for, what it recorded of case.json, and its entries in one 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..engine.analysis import AnalysisOptions
 from ..errors import PathError
 from ..io.names import for_terminal, path_of, path_record
-from ..io.regular import NotRegular, read_regular
+from ..io.regular import NotRegular, folder_or_absent, read_regular
 from ..store.chain import HEX64, REPAIRED, Chain
 
 if TYPE_CHECKING:
@@ -24,6 +25,11 @@ if TYPE_CHECKING:
 CASE_FILE = "case.json"
 CASE_SCHEMA = "dinolizer-gui/case"
 CASE_RECORDS = ("case-created", "case-updated")  # the entries that vouch for case.json
+
+
+LOG_FILE, STORE_DIR, RUNS_DIR, COPIES_DIR = "audit.jsonl", "store", "runs", "evidence"
+INNER_FOLDERS = (STORE_DIR, RUNS_DIR, COPIES_DIR)
+PLANTED = "is not a folder of the case (a link?): never followed; the case opens only read-only"
 
 
 class CaseError(PathError):
@@ -45,14 +51,22 @@ class Evidence:
 def evidence_from(entries: list[dict]) -> list[Evidence]:
     """The evidence list a log describes: every evidence-added entry not undone by an evidence-removed one
     (entries whose data is malformed are left out: `malformed` names them)."""
-    listed: dict[tuple[str, str], Evidence] = {}
+    listed: dict[tuple[str, str], Evidence] = {}  # by where it was added and its content
     for entry in well_formed(entries):
         if entry["kind"] == "evidence-added":
             item = evidence_of(entry)
-            listed[(item.path, item.sha256)] = item
+            listed[(item.absolute, item.sha256)] = item
         elif entry["kind"] == "evidence-removed":
-            listed.pop((_exact(entry["data"], "path") or "", entry["data"]["sha256"]), None)
+            removed = evidence_of(entry)  # a removal recorded before `absolute` was: by the path as given
+            for key in [key for key, item in listed.items() if _same_evidence(item, removed, entry)]:
+                del listed[key]
     return list(listed.values())
+
+
+def _same_evidence(item: Evidence, removed: Evidence, entry: dict) -> bool:
+    if item.sha256 != removed.sha256:
+        return False
+    return item.absolute == removed.absolute if "absolute" in entry["data"] else item.path == removed.path
 
 
 def copies_from(entries: list[dict]) -> dict[str, str]:
@@ -102,6 +116,24 @@ def _optional_text(value: object) -> bool:
     return value is None or isinstance(value, str)
 
 
+def _path_text(value: object) -> bool:
+    """A path as text: no system takes a NUL in one."""
+    return isinstance(value, str) and "\0" not in value
+
+
+def _optional_path(value: object) -> bool:
+    return value is None or _path_text(value)
+
+
+def _path_bytes(value: object) -> bool:
+    """A path's exact bytes: base64 of a name without NUL."""
+    try:
+        raw = base64.b64decode(value, validate=True)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return bool(raw) and b"\0" not in raw
+
+
 def _digest_text(value: object) -> bool:
     return isinstance(value, str) and HEX64.fullmatch(value) is not None
 
@@ -111,21 +143,22 @@ def _count(value: object) -> bool:
 
 
 def _digests(value: object) -> bool:
-    return isinstance(value, dict) and all(_text(k) and _digest_text(v) for k, v in value.items())
+    return isinstance(value, dict) and all(_path_text(k) and _digest_text(v) for k, v in value.items())
 
 
 SHAPES: dict[str, dict[str, Callable[[object], bool]]] = {
-    "evidence-added": {"path": _text, "sha256": _digest_text},
-    "evidence-removed": {"path": _text, "sha256": _digest_text},
-    "report-exported": {"file": _text, "sha256": _digest_text},
-    "run-written": {"folder": _text, "files": _digests},
+    "evidence-added": {"path": _path_text, "sha256": _digest_text},
+    "evidence-removed": {"path": _path_text, "sha256": _digest_text},
+    "report-exported": {"file": _path_text, "sha256": _digest_text},
+    "run-written": {"folder": _path_text, "files": _digests},
 }
 
 
 OPTIONAL: dict[str, Callable[[object], bool]] = {
-    "absolute": _text, "size": _count, "copy": _optional_text, "from_case": _text, "path_bytes": _text,
-    "absolute_bytes": _text, "from_case_bytes": _text, "case": lambda v: isinstance(v, dict),
-    "case_sha256": _digest_text, "kept_in": _text, "torn_kept_in": _text, "torn_sha256": _digest_text,
+    "absolute": _path_text, "size": _count, "copy": _optional_path, "from_case": _path_text,
+    "path_bytes": _path_bytes, "absolute_bytes": _path_bytes, "from_case_bytes": _path_bytes,
+    "case": lambda v: isinstance(v, dict), "case_sha256": _digest_text, "kept_in": _path_text,
+    "torn_kept_in": _path_text, "torn_sha256": _digest_text,
 }  # fmt: skip
 
 
@@ -311,3 +344,9 @@ def vouched_info(folder: Path, data: bytes, chain: Chain) -> dict:
     if entry is not None and recorded and hashlib.sha256(data).hexdigest() != entry["data"]["case_sha256"]:
         return recorded
     return info
+
+
+def linked_folders(folder: Path) -> list[str]:
+    """The case's own folders (store, runs, evidence copies) that are there but are not real folders: a
+    link planted in their place would send what the case writes, and what it reads, elsewhere."""
+    return [name for name in INNER_FOLDERS if not folder_or_absent(Path(folder) / name)]

@@ -12,17 +12,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from ..errors import OutputError
 from ..io.outputs import inside, write_atomic
-from ..io.regular import NotRegular, open_regular, read_regular, regular_or_absent, sha256_regular, within
+from ..io.regular import NotRegular, check_file_target, open_regular, read_regular, regular_or_absent, within
 from ..io.stored_zip import StoredZipWriter
 from ..store.chain import Chain, read_chain
-from .case import LOG_FILE, STORE_DIR, Case
+from .case import Case
 from .case_entries import (
     CASE_FILE,
+    LOG_FILE,
+    STORE_DIR,
     CaseError,
     safe_member_name,
     vouched_files,
 )
+from .evidence import protected
 
 MANIFEST = "MANIFEST.sha256"
 LEFT_OUT = (STORE_DIR,)  # the store's database and raw maps stay behind: results.json and PNGs travel
@@ -56,17 +60,10 @@ def export_case(case: Case, out: Path, replace: bool = False) -> Exported:
 def _refuse_target(case: Case, out: Path, replace: bool) -> None:
     if inside(case.folder, out):
         raise CaseError(out, "the package cannot be written inside the case it holds")
-    if not regular_or_absent(out):
-        raise CaseError(out, "is not a regular file (a link, a folder, a device): not written")
-    if not out.exists():
-        return
-    if not replace:
-        raise CaseError(out, "exists: not overwritten (--replace replaces it)")
-    digest = sha256_regular(out)
-    for item in case.evidence():
-        places = [Path(item.absolute), *([case.folder / item.from_case] if item.from_case else [])]
-        if digest == item.sha256 or any(_same_file(out, place) for place in places):
-            raise CaseError(out, "is a listed evidence file: never overwritten")
+    try:
+        check_file_target(out, replace, *protected(case.evidence(), case.folder))
+    except OutputError as exc:
+        raise CaseError(out, exc.reason) from None
 
 
 def _export(case: Case, out: Path, commit: bool) -> Exported:
@@ -162,10 +159,3 @@ def _pack(package: StoredZipWriter, path: Path, name: str) -> str:
 
         package.add(name, chunks(), os.fstat(source.fileno()).st_size)
     return digest.hexdigest()
-
-
-def _same_file(first: Path, second: Path) -> bool:
-    try:
-        return os.path.samefile(first, second)
-    except OSError:
-        return False

@@ -21,13 +21,15 @@ from pathlib import Path
 from ..io.names import for_terminal
 from ..io.regular import NotRegular, open_regular, read_regular, sha256_regular, within
 from ..store.chain import REPAIRED, Chain, read_chain
-from .case import LOG_FILE
 from .case_entries import (
     CASE_FILE,
+    LOG_FILE,
+    PLANTED,
     CaseError,
     Vouched,
     case_file_problems,
     evidence_from,
+    linked_folders,
     malformed,
     vouched_files,
 )
@@ -54,6 +56,7 @@ class Verification:
     problems: list[str] = field(default_factory=list)  # what is broken, the first broken entry first
     repaired: list[str] = field(default_factory=list)  # log breaks a recorded repair acknowledges
     notes: list[str] = field(default_factory=list)  # what was not checked, and what is fine
+    unchecked: int = 0  # files the log names that were not found (outside the case, evidence): not checked
     entries: int = 0
     head: tuple[int, str] = (0, "0" * 64)
 
@@ -65,7 +68,12 @@ class Verification:
     def verdict(self) -> str:
         if self.problems:
             return f"BROKEN ({len(self.problems)} problem(s))"
-        return f"REPAIRED ({len(self.repaired)} break(s) in the log)" if self.repaired else "INTACT"
+        verdict = f"REPAIRED ({len(self.repaired)} break(s) in the log)" if self.repaired else "INTACT"
+        return verdict + (f" — {self.unchecked} file(s) not found, not checked" if self.unchecked else "")
+
+    def not_checked(self, note: str) -> None:
+        self.notes.append(note)
+        self.unchecked += 1
 
     def lines(self) -> list[str]:
         seq, digest = self.head
@@ -121,6 +129,7 @@ def _verify_folder(folder: Path, evidence_dir: Path | None, anchor: tuple[int, s
             return b""
 
     chain = _check_log(result, read(LOG_FILE), anchor)
+    result.problems += [f"{name}: {PLANTED}" for name in linked_folders(folder)]
     _check_case_file(result, chain, read(CASE_FILE))
     _check_vouched(result, chain, digest_of, package=False)
     _check_evidence(result, chain, folder, evidence_dir)
@@ -248,12 +257,15 @@ def _check_vouched(result: Verification, chain: Chain, digest_of: Digest, packag
 
 def _check_outside(result: Verification, item: Vouched, where: str, package: bool) -> None:
     if package:
-        result.notes.append(f"{where}: outside the case, not in the package: not checked")
+        result.not_checked(f"{where}: outside the case, not in the package: not checked")
         return
     try:
         now = sha256_regular(Path(item.name))
-    except (OSError, NotRegular):
-        result.notes.append(f"{where}: outside the case and not found there: not checked")
+    except FileNotFoundError:
+        result.not_checked(f"{where}: outside the case and not found there: not checked")
+        return
+    except (OSError, NotRegular) as exc:
+        result.problems.append(f"{where}: {_unreadable(exc)}")
         return
     if now != item.sha256:
         result.problems.append(f"{where}: {item.changed}")
@@ -269,7 +281,7 @@ def _check_evidence(result: Verification, chain: Chain, base: Path | None, elsew
         elif elsewhere is not None and (state.state == "missing" or state.not_found):
             result.problems.append(f"{described} — the folder given does not hold it")
         elif state.state == "missing":
-            result.notes.append(f"{described}: not checked")
+            result.not_checked(f"{described}: not checked")
         else:
             result.notes.append(described)
 

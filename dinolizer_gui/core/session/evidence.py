@@ -106,7 +106,7 @@ def _unique(paths: list[Path]) -> list[Path]:
 def _present(path: Path) -> bool:
     try:
         os.lstat(path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in a name no system takes
         return False
     return True
 
@@ -125,11 +125,20 @@ def _inside_folder(folder: Path, given: Path) -> list[Path]:
     return [] if given.is_absolute() else [folder / given]
 
 
+def protected(items: list[Evidence], folder: Path) -> tuple[list[Path], set[str]]:
+    """Where a case's evidence is (where it was added, and its copies in the case `folder`) and its
+    digests: what no output written for the case may overwrite."""
+    places = [Path(item.absolute) for item in items]
+    places += [folder / item.from_case for item in items if item.from_case]
+    places += [folder / item.copy for item in items if item.copy]
+    return places, {item.sha256 for item in items}
+
+
 def file_digest(path: Path) -> str:
     """The SHA-256 of a regular file, "" when there is none to read (a link is not followed)."""
     try:
         return sha256_regular(path)
-    except (OSError, NotRegular):
+    except (OSError, ValueError, NotRegular):  # ValueError: a NUL in a name no system takes
         return ""
 
 

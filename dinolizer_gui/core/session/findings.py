@@ -5,12 +5,20 @@ interchange of findings between stores and examiners."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
 from ..io.hashing import sha256_of_file
+from ..io.outputs import write_atomic
+from ..io.regular import check_file_target
+from ..models.registry import REGISTRY
 from ..store.findings import (
+    MAX_COORDINATE,
     Findings,
     FindingsError,
     Mark,
@@ -22,6 +30,7 @@ from ..store.findings import (
 )
 from ..store.results import ResultStore
 from .case import Case
+from .evidence import protected
 from .inputs import scan_inputs
 
 UNDO_DEPTH = 200
@@ -33,9 +42,15 @@ class FindingsEditor:
     can be undone and redone — an undo is itself a change, saved and logged."""
 
     def __init__(
-        self, store: ResultStore | None, sha256: str, path: str, author: str, case: Case | None = None
+        self,
+        store: ResultStore | None,
+        sha256: str,
+        path: str,
+        author: str,
+        case: Case | None = None,
+        size: tuple[int, int] | None = None,
     ):
-        self.store, self.author, self.case = store, author, case
+        self.store, self.author, self.case, self.size = store, author, case, size
         self.findings = store.findings(sha256) if store is not None else Findings(sha256)
         self.findings.path = path or self.findings.path
         self._undo: list[Findings] = []
@@ -44,23 +59,33 @@ class FindingsEditor:
     # --- changes -------------------------------------------------------------------------------
     def add(self, shape: str, points: Points, category: str, label: str = "", note: str = "") -> Mark:
         mark = Mark.new(shape, points, category, self.author, label, note)
+        mark.check(self.size)
         self._change(lambda f: replace(f, marks=[*f.marks, mark]))
         return mark
 
     def change(self, mark_id: str, **fields: object) -> Mark:
         mark = self._existing(mark_id).changed(**fields)
+        mark.check(self.size)
         self._change(lambda f: replace(f, marks=[mark if m.id == mark_id else m for m in f.marks]))
         return mark
 
     def move(self, mark_id: str, dx: float, dy: float) -> Mark:
-        return self.change(mark_id, points=self._existing(mark_id).moved(dx, dy).points)
+        """The mark moved by (dx, dy), as far as the image's edges let it go."""
+        mark = self._existing(mark_id)
+        x, y, width, height = mark.box
+        right, bottom = self.size if self.size is not None else (MAX_COORDINATE, MAX_COORDINATE)
+        dx, dy = min(max(dx, -x), right - width - x), min(max(dy, -y), bottom - height - y)
+        moved = mark.moved(dx, dy).points
+        return self.change(
+            mark_id, points=[(min(max(px, 0.0), right), min(max(py, 0.0), bottom)) for px, py in moved]
+        )
 
     def delete(self, mark_id: str) -> None:
         self._existing(mark_id)
         self._change(lambda f: replace(f, marks=[m for m in f.marks if m.id != mark_id]))
 
-    def decide(self, model: str, region: int, threshold: float, decision: str, note: str = "",
-               fingerprint: str = "") -> RegionDecision:  # fmt: skip
+    def decide(self, model: str, region: int, threshold: float, decision: str, note: str = "", *,
+               fingerprint: str) -> RegionDecision:  # fmt: skip
         made = RegionDecision(model, region, threshold, decision, note, self.author, utc_now(), fingerprint)
         made.check()
 
@@ -82,13 +107,17 @@ class FindingsEditor:
 
     def undo(self) -> None:
         if self._undo:
-            self._redo.append(self.findings)
-            self._commit(self._undo.pop())
+            before = self.findings
+            self._commit(self._undo[-1])
+            self._undo.pop()
+            self._redo.append(before)
 
     def redo(self) -> None:
         if self._redo:
-            self._undo.append(self.findings)
-            self._commit(self._redo.pop())
+            before = self.findings
+            self._commit(self._redo[-1])
+            self._redo.pop()
+            self._undo.append(before)
 
     # --- the mechanism -------------------------------------------------------------------------
     def _existing(self, mark_id: str) -> Mark:
@@ -98,25 +127,41 @@ class FindingsEditor:
         return mark
 
     def _change(self, change: Callable[[Findings], Findings]) -> None:
-        self._undo = [*self._undo[-(UNDO_DEPTH - 1) :], self.findings]
+        before = self.findings
+        self._commit(change(before))
+        self._undo = [*self._undo[-(UNDO_DEPTH - 1) :], before]
         self._redo = []
-        self._commit(change(self.findings))
 
     def _commit(self, new: Findings) -> None:
-        old, self.findings = self.findings, new
-        if self.store is not None:
-            self.store.put_findings(new)
-        if self.case is not None and not self.case.read_only:
-            for kind, data in changes(old, new):
-                self.case.log.append(kind, {"path": new.path, "image_sha256": new.sha256, **data})
+        keep(self.store, self.case, [(self.findings, new)])
+        self.findings = new
+
+
+def keep(
+    store: ResultStore | None, case: Case | None, states: list[tuple[Findings, Findings]], **marked: object
+) -> None:
+    """Save images' new findings and, in a case, log each change (with `marked` in every entry) — both or
+    neither: a case whose log refuses (open read-only, a break) refuses before the store changes, and a log
+    that fails midway puts the store back as it was."""
+    if case is None:
+        if store is not None:
+            store.put_all_findings([after for _, after in states])
+        return
+    with case.log.writing() as record:
+        if store is not None:
+            store.put_all_findings([after for _, after in states])
+        try:
+            for before, after in states:
+                for kind, data in changes(before, after):
+                    record(kind, {"path": after.path, "image_sha256": after.sha256, **marked, **data})
+        except BaseException:
+            if store is not None:
+                store.put_all_findings([before for before, _ in states])
+            raise
 
 
 def _same_region(first: RegionDecision, second: RegionDecision) -> bool:
-    if first.model != second.model:
-        return False
-    if first.fingerprint and second.fingerprint:
-        return first.fingerprint == second.fingerprint
-    return first.region == second.region and first.threshold == second.threshold
+    return (first.model, first.fingerprint) == (second.model, second.fingerprint)
 
 
 def changes(old: Findings, new: Findings) -> list[tuple[str, dict]]:
@@ -127,13 +172,18 @@ def changes(old: Findings, new: Findings) -> list[tuple[str, dict]]:
         ("mark-changed", _mark_data(after[i])) for i in after if i in before and after[i] != before[i]
     ]
     entries += [("mark-deleted", _mark_data(before[i])) for i in before if i not in after]
-    entries += [("region-decided", d.to_record()) for d in new.decisions if d not in old.decisions]
+    entries += [("region-decided", _decision_data(d)) for d in new.decisions if d not in old.decisions]
     entries += [
-        ("region-decision-removed", d.to_record())
+        ("region-decision-removed", _decision_data(d))
         for d in old.decisions
         if not any(_same_region(d, kept) for kept in new.decisions)
     ]
     return entries
+
+
+def _decision_data(decision: RegionDecision) -> dict:
+    """A decision as a log entry holds it: its threshold a decimal string (the log holds no floats)."""
+    return {**decision.to_record(), "threshold": np.format_float_positional(decision.threshold, trim="-")}
 
 
 def _mark_data(mark: Mark) -> dict:
@@ -142,23 +192,51 @@ def _mark_data(mark: Mark) -> dict:
 
 
 # --- interchange --------------------------------------------------------------------------------------
-def export_findings(store: ResultStore, paths: Sequence[Path | str]) -> tuple[dict, list[tuple[str, str]]]:
-    """The interchange document of the findings kept for these images (files, or folders searched), and each
-    input that could not be read with why."""
-    images, problems = [], []
+@dataclass
+class FindingsExport:
+    document: dict  # the interchange document
+    problems: list[tuple[str, str]]  # each input that could not be read, with why
+    inputs: list[Path]  # every image read (what the document's file must never replace)
+    digests: set[str]  # their SHA-256
+
+
+def export_findings(store: ResultStore, paths: Sequence[Path | str]) -> FindingsExport:
+    """The interchange document of the findings kept for these images (files, or folders searched): one
+    entry per content (two files with the same bytes are one image to the store)."""
+    images: dict[str, Findings] = {}
+    done = FindingsExport({}, [], [], set())
     for found in scan_inputs(paths):
         if found.problem:
-            problems.append((str(found.path), found.problem))
+            done.problems.append((str(found.path), found.problem))
             continue
         try:
             sha256 = sha256_of_file(found.path)
         except OSError as exc:
-            problems.append((str(found.path), exc.strerror or type(exc).__name__))
+            done.problems.append((str(found.path), exc.strerror or type(exc).__name__))
             continue
+        done.inputs.append(Path(found.path))
+        done.digests.add(sha256)
         findings = store.findings(sha256)
-        if not findings.empty:
-            images.append(replace(findings, path=str(found.path)))
-    return interchange(images), problems
+        if not findings.empty and sha256 not in images:
+            images[sha256] = replace(findings, path=str(found.path))
+    done.document = interchange(list(images.values()))
+    return done
+
+
+def protected_for(case: Case | None, inputs: list[Path], digests: set[str]) -> tuple[list[Path], set[str]]:
+    """The files an output written from these inputs must never replace: the inputs themselves and, in
+    a case, all its evidence (places, and digests)."""
+    places, listed = protected(case.evidence(), case.folder) if case is not None else ([], set())
+    return [*inputs, *places], digests | listed
+
+
+def write_mask(out: Path, mask: np.ndarray, replace: bool, protect: tuple[list[Path], set[str]]) -> None:
+    """The findings mask as a PNG at `out` (white = manipulated), written whole: never through a link, never
+    over an existing file unless `replace`, never over a protected file (OutputError)."""
+    check_file_target(Path(out), replace, *protect)
+    png = io.BytesIO()
+    Image.fromarray(mask.astype(np.uint8) * 255).save(png, format="PNG")
+    write_atomic(Path(out), png.getvalue())
 
 
 def import_findings(store: ResultStore, document: object, case: Case | None = None) -> list[Findings]:
@@ -171,16 +249,21 @@ def import_findings(store: ResultStore, document: object, case: Case | None = No
         size = store.size_of(incoming.sha256)
         for mark in incoming.marks:
             mark.check(size)
+        for decision in incoming.decisions:
+            _check_model(decision)
         existing = store.findings(incoming.sha256)
         pairs.append((existing, _merged(existing, incoming)))
-    store.put_all_findings([after for _, after in pairs])
-    if case is not None and not case.read_only:
-        for before, after in pairs:
-            for kind, data in changes(before, after):
-                case.log.append(
-                    kind, {"path": after.path, "image_sha256": after.sha256, "imported": True, **data}
-                )
+    keep(store, case, pairs, imported=True)
     return [after for _, after in pairs]
+
+
+def _check_model(decision: RegionDecision) -> None:
+    spec = REGISTRY.get(decision.model)
+    if spec is None or not spec.produces_map:
+        known = ", ".join(name for name, spec in REGISTRY.items() if spec.produces_map)
+        raise FindingsError(
+            f"decision on {decision.model!r} region {decision.region}: not a model with regions ({known})"
+        )
 
 
 def _merged(existing: Findings, incoming: Findings) -> Findings:

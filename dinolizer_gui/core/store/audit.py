@@ -209,6 +209,7 @@ class AuditLog:
         return _Known(chain.size, chain.head, chain.unterminated)
 
     def _entry(self, seq: int, prev: str, kind: str, data: dict) -> dict:
+        _no_floats(data, kind)
         entry = {
             "seq": seq,
             "time": utc_now(),
@@ -262,3 +263,13 @@ class AuditLog:
             return os.fstat(descriptor).st_size
         finally:
             os.close(descriptor)
+
+
+def _no_floats(value: object, where: str) -> None:
+    """ValueError for a float anywhere in an entry's data: its spelling differs between JSON libraries, so
+    the entry's bytes would not be re-made from its values; such numbers go in as decimal strings."""
+    if isinstance(value, float):
+        raise ValueError(f"{where}: {value!r} is not an integer: an entry holds it as a decimal string")
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for child in children:
+        _no_floats(child, where)

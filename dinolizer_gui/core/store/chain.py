@@ -14,6 +14,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from ..io.strict_json import loads_strict
+
 GENESIS = "0" * 64
 ENTRY_KEYS = frozenset({"seq", "time", "actor", "kind", "data", "prev", "hash"})
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -32,21 +34,10 @@ def entry_hash(entry: dict) -> str:
     return hashlib.sha256(f"{entry['prev']}\n{canonical(entry)}".encode()).hexdigest()
 
 
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
-    keys = [key for key, _ in pairs]
-    if len(set(keys)) != len(keys):
-        twice = next(key for key in keys if keys.count(key) > 1)
-        raise ValueError(f"the key {twice!r} appears twice")
-    return dict(pairs)
-
-
 def parse_entry(raw: bytes) -> dict:
     """One line's entry; ValueError saying why it is not a well-formed entry in its canonical form (its hash
     and its link are checked by the caller)."""
-    try:
-        entry = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
-    except RecursionError:
-        raise ValueError("nested too deeply to be an entry") from None
+    entry = loads_strict(raw.decode("utf-8"))
     if not isinstance(entry, dict) or set(entry) != ENTRY_KEYS:
         raise ValueError("not an audit entry (its fields are not seq, time, actor, kind, data, prev, hash)")
     seq, kind = entry["seq"], entry["kind"]

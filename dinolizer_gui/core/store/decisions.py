@@ -38,7 +38,7 @@ def region_states(
     states = []
     for region, label in zip(find_regions(probability, mask), order, strict=True):
         fingerprint = region_fingerprint(labels, label, (region.x, region.y, region.width, region.height))
-        decided = findings.decision(model, fingerprint, region.index, threshold)
+        decided = findings.decision(model, fingerprint)
         if decided is not None:
             states.append(RegionState(region, fingerprint, decided.decision, decided))
             continue
@@ -116,10 +116,12 @@ def findings_mask(
 
 
 def mark_from_mask(mask: np.ndarray, category: str, author: str, label: str = "") -> list[Mark]:
-    """A mask PNG taken as marks: one polygon per outer contour of its pixels."""
+    """A mask PNG taken as marks: one polygon per outer contour of its pixels, through their centres (a
+    single pixel or a line of them too), so that the mark holds those very pixels again."""
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    return [
-        Mark.new("polygon", [[float(x), float(y)] for x, y in contour[:, 0]], category, author, label)
-        for contour in contours
-        if len(contour) >= 3
-    ]
+    marks = []
+    for contour in contours:
+        points = [[x + 0.5, y + 0.5] for x, y in contour[:, 0].tolist()]
+        points += [points[0]] * (3 - len(points))  # a polygon of a pixel, or of a line, still has 3 points
+        marks.append(Mark.new("polygon", points, category, author, label))
+    return marks

@@ -18,6 +18,7 @@ The interchange document (`annotations export` / `import`, the reports' JSON) is
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -35,6 +36,8 @@ CATEGORIES = ("manipulated", "suspicious", "reference", "comment")
 DECISIONS = ("unreviewed", "confirmed", "rejected")
 INTERCHANGE_VERSION = 1
 MAX_POINTS = 100_000  # a freehand outline with more vertices than this is not one the viewer draws
+MAX_COORDINATE = 1_000_000  # no image the app opens is wider or taller than this, in pixels
+MAX_REGION = 2**31 - 1
 HEX64 = re.compile(r"[0-9a-f]{64}")
 TWO_POINTS = ("rectangle", "ellipse", "arrow")
 Points = Sequence[Sequence[float]]  # [[x, y], ...] in image pixels
@@ -91,6 +94,8 @@ class Mark:
             raise FindingsError(
                 f"mark {self.id}: unknown category {self.category!r} (one of {', '.join(CATEGORIES)})"
             )
+        for key in ("id", "label", "note", "author", "created", "modified"):
+            _check_text(key, getattr(self, key))
         needed = 2 if self.shape in TWO_POINTS else 3
         if len(self.points) < needed or (self.shape in TWO_POINTS and len(self.points) != 2):
             raise FindingsError(
@@ -109,19 +114,6 @@ class Mark:
         """(x, y, width, height) of the points' bounding box."""
         xs, ys = [p[0] for p in self.points], [p[1] for p in self.points]
         return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
-
-    @property
-    def area(self) -> float:
-        """Area in square image pixels (0 for an arrow)."""
-        _, _, width, height = self.box
-        if self.shape == "rectangle":
-            return width * height
-        if self.shape == "ellipse":
-            return math.pi * width * height / 4
-        if self.shape == "arrow":
-            return 0.0
-        xs, ys = np.array([p[0] for p in self.points]), np.array([p[1] for p in self.points])
-        return float(abs(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))) / 2)
 
     @property
     def geometry_sha256(self) -> str:
@@ -173,7 +165,7 @@ class RegionDecision:
     note: str = ""
     author: str = ""
     time: str = ""
-    fingerprint: str = ""  # SHA-256 of the region's pixels at the threshold ("": not known)
+    fingerprint: str = ""  # SHA-256 of the region's pixels at the threshold
 
     def check(self) -> None:
         if self.decision not in DECISIONS:
@@ -181,11 +173,18 @@ class RegionDecision:
                 f"decision on {self.model} region {self.region}: unknown decision {self.decision!r} "
                 f"(one of {', '.join(DECISIONS)})"
             )
-        if not self.model or self.region < 1 or not 0.0 <= self.threshold <= 1.0:
+        if not self.model or not 1 <= self.region <= MAX_REGION or not 0.0 <= self.threshold <= 1.0:
             raise FindingsError(
-                f"decision on {self.model!r} region {self.region}: a model, a region number from 1 and a "
-                "threshold in [0, 1] are needed"
+                f"decision on {self.model!r} region {_shown(self.region)}: a model, a region number from 1 "
+                "and a threshold in [0, 1] are needed"
             )
+        if not HEX64.fullmatch(self.fingerprint):
+            raise FindingsError(
+                f"decision on {self.model} region {self.region}: no fingerprint of the region's pixels "
+                "(64 hex digits): a decision belongs to the pixels it was made on"
+            )
+        for key in ("model", "note", "author", "time"):
+            _check_text(key, getattr(self, key))
 
     def to_record(self) -> dict:
         return asdict(self)
@@ -211,7 +210,8 @@ class RegionDecision:
             )
         except (TypeError, ValueError) as exc:
             raise FindingsError(
-                f"region decision {record.get('model', '?')}/{record.get('region', '?')}: {exc}"
+                f"region decision {_shown(record.get('model', '?'))}/{_shown(record.get('region', '?'))}: "
+                f"{exc}"
             ) from None
         decision.check()
         return decision
@@ -233,17 +233,9 @@ class Findings:
     def mark(self, mark_id: str) -> Mark | None:
         return next((mark for mark in self.marks if mark.id == mark_id), None)
 
-    def decision(self, model: str, fingerprint: str, region: int, threshold: float) -> RegionDecision | None:
-        """The decision on a region: by its pixels' fingerprint, else (none recorded) by number and
-        threshold."""
-        for decision in self.decisions:
-            if decision.model == model and (
-                decision.fingerprint == fingerprint
-                if decision.fingerprint
-                else (decision.region == region and decision.threshold == threshold)
-            ):
-                return decision
-        return None
+    def decision(self, model: str, fingerprint: str) -> RegionDecision | None:
+        """The decision on a region of a model's map, found by its pixels' fingerprint."""
+        return next((d for d in self.decisions if d.model == model and d.fingerprint == fingerprint), None)
 
     def to_record(self) -> dict:
         return {
@@ -272,6 +264,9 @@ class Findings:
         ids = [mark.id for mark in findings.marks]
         if len(set(ids)) != len(ids):
             raise FindingsError(f"image {sha256[:12]}…: a mark id appears twice")
+        regions = [(decision.model, decision.fingerprint) for decision in findings.decisions]
+        if len(set(regions)) != len(regions):
+            raise FindingsError(f"image {sha256[:12]}…: two decisions on the same region")
         return findings
 
 
@@ -282,7 +277,10 @@ def interchange(findings: list[Findings]) -> dict:
 def from_interchange(document: object) -> list[Findings]:
     """Every image's findings in an interchange document, all checked before any is returned (FindingsError
     names the first problem: nothing is half-taken)."""
-    if not isinstance(document, dict) or document.get("version") != INTERCHANGE_VERSION:
+    if not isinstance(document, dict):
+        raise FindingsError(f"not a findings document of version {INTERCHANGE_VERSION}")
+    version = document.get("version")
+    if type(version) is not int or version != INTERCHANGE_VERSION:
         raise FindingsError(f"not a findings document of version {INTERCHANGE_VERSION}")
     images = document.get("images")
     if not isinstance(images, list):
@@ -295,19 +293,59 @@ def from_interchange(document: object) -> list[Findings]:
 
 
 def rasterise(mark: Mark, size: tuple[int, int]) -> np.ndarray:
-    """The mark's inside as a boolean H x W mask (an arrow has none)."""
+    """The mark's inside as a boolean H x W mask: the pixels whose centres it holds (an arrow has none;
+    a part outside the image is left out). The findings mask, the figure and `area_pixels` all count
+    these very pixels."""
     width, height = size
-    canvas = np.zeros((height, width), np.uint8)
-    points = np.array([[round(x), round(y)] for x, y in mark.points], np.int32)
-    if mark.shape == "rectangle":
-        cv2.rectangle(canvas, tuple(points[0]), tuple(points[1]), 1, thickness=-1)
-    elif mark.shape == "ellipse":
-        x, y, w, h = mark.box
-        centre, axes = (round(x + w / 2), round(y + h / 2)), (round(w / 2), round(h / 2))
-        cv2.ellipse(canvas, centre, axes, 0, 0, 360, 1, thickness=-1)
-    elif mark.shape in ("polygon", "freehand"):
-        cv2.fillPoly(canvas, [points], 1)
-    return canvas.astype(bool)
+    canvas = np.zeros((height, width), bool)
+    left, top, inside = _inside(mark.shape, mark.points, size)
+    canvas[top : top + inside.shape[0], left : left + inside.shape[1]] = inside
+    return canvas
+
+
+def pixel_area(mark: Mark, size: tuple[int, int]) -> int:
+    """How many of the image's pixels the mark holds (0 for an arrow)."""
+    return int(_inside(mark.shape, mark.points, size)[2].sum())
+
+
+def outside(mark: Mark, size: tuple[int, int]) -> bool:
+    """True when a point of the mark lies beyond the image (a mark taken in for an image not seen yet)."""
+    width, height = size
+    return any(x > width or y > height for x, y in mark.points)
+
+
+@functools.lru_cache(maxsize=1024)
+def _inside(
+    shape: str, points: tuple[tuple[float, float], ...], size: tuple[int, int]
+) -> tuple[int, int, np.ndarray]:
+    """(left, top, mask) of the pixels inside the shape within its box on the image."""
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    left, top = max(0, math.floor(min(xs))), max(0, math.floor(min(ys)))
+    right, bottom = min(size[0], math.ceil(max(xs)) + 1), min(size[1], math.ceil(max(ys)) + 1)
+    if shape == "arrow" or right <= left or bottom <= top:
+        return 0, 0, np.zeros((0, 0), bool)
+    centres_x, centres_y = np.arange(left, right) + 0.5, (np.arange(top, bottom) + 0.5)[:, None]
+    if shape == "rectangle":
+        inside = (
+            (min(xs) <= centres_x) & (centres_x <= max(xs)) & (min(ys) <= centres_y) & (centres_y <= max(ys))
+        )
+    elif shape == "ellipse":
+        radius_x, radius_y = (max(xs) - min(xs)) / 2, (max(ys) - min(ys)) / 2
+        if radius_x == 0 or radius_y == 0:
+            return 0, 0, np.zeros((0, 0), bool)
+        dx = (centres_x - min(xs) - radius_x) / radius_x
+        dy = (centres_y - min(ys) - radius_y) / radius_y
+        inside = dx * dx + dy * dy <= 1
+    else:
+        canvas = np.zeros((bottom - top, right - left), np.uint8)
+        # vertices in fixed point (8 fractional bits), the pixel centres on the integers
+        vertices = np.round((np.array(points) - (left + 0.5, top + 0.5)) * 256).astype(np.int64)
+        cv2.fillPoly(canvas, [vertices.astype(np.int32)], 1, cv2.LINE_8, shift=8)
+        cv2.polylines(canvas, [vertices.astype(np.int32)], True, 1, 1, cv2.LINE_8, shift=8)  # its outline too
+        inside = canvas.astype(bool)
+    inside = np.broadcast_to(inside, (bottom - top, right - left))
+    inside.setflags(write=False)
+    return left, top, inside
 
 
 def region_fingerprint(labels: np.ndarray, label: int, box: tuple[int, int, int, int]) -> str:
@@ -322,23 +360,38 @@ def region_fingerprint(labels: np.ndarray, label: int, box: tuple[int, int, int,
 
 def _points(raw: object) -> tuple[tuple[float, float], ...]:
     if not isinstance(raw, list | tuple) or len(raw) > MAX_POINTS:
-        raise ValueError(f"points must be a list of at most {MAX_POINTS:,} [x, y] pairs")
+        raise FindingsError(f"points must be a list of at most {MAX_POINTS:,} [x, y] pairs")
     points = []
     for point in raw:
-        if (
-            not isinstance(point, list | tuple)
-            or len(point) != 2
-            or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in point
+        if not isinstance(point, list | tuple) or len(point) != 2 or not all(map(_coordinate, point)):
+            raise FindingsError(
+                f"a point is not [x, y] with numbers from 0 to {MAX_COORDINATE:,} (image pixels): "
+                f"{_shown(point)}"
             )
-        ):
-            raise ValueError(f"a point is not [x, y] with finite numbers: {point!r}")
         points.append((float(point[0]), float(point[1])))
     return tuple(points)
+
+
+def _coordinate(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= MAX_COORDINATE
 
 
 def _text(record: dict, key: str, required: bool = False) -> str:
     value = record.get(key, "")
     if not isinstance(value, str) or (required and not value):
-        raise ValueError(f"{key} must be {'a non-empty' if required else 'a'} string")
+        raise FindingsError(f"{key} must be {'a non-empty' if required else 'a'} string")
+    _check_text(key, value)
     return value
+
+
+def _check_text(key: str, value: str) -> None:
+    """FindingsError for text that is not Unicode a file can hold (a lone surrogate from a JSON escape)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FindingsError(f"{key} is not valid Unicode text (a lone surrogate)") from None
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:79] + "…"

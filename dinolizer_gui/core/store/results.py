@@ -328,13 +328,6 @@ class ResultStore:
                 self.database, f"the findings on {file_sha256[:12]}… are damaged ({exc})"
             ) from None
 
-    def put_findings(self, findings: Findings) -> None:
-        with self._session(write=True) as db:
-            db.execute(
-                "INSERT OR REPLACE INTO findings VALUES (?, ?)",
-                (findings.sha256, json.dumps(findings.to_record(), allow_nan=False)),
-            )
-
     def put_all_findings(self, all_findings: list[Findings]) -> None:
         """Several images' findings in one transaction: all are kept, or none."""
         with self._session(write=True) as db:

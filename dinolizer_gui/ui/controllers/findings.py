@@ -78,8 +78,9 @@ class FindingsController(QObject):
             return
         author = self.workspace.settings.analyst or os_user()
         try:
+            size = (document.image.width, document.image.height)
             self.editor = FindingsEditor(
-                self.workspace.store, sha256, document.path, author, self.workspace.case
+                self.workspace.store, sha256, document.path, author, self.workspace.case, size
             )
         except OutputError as exc:  # a damaged row: said, and the image shown without marks
             self.editor = None

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.store.findings import CATEGORIES, CATEGORY_STYLES, Mark
+from ...core.store.findings import CATEGORIES, CATEGORY_STYLES, Mark, pixel_area
 from ..controllers.findings import TOOLS, FindingsController
 from ..marks import mark_pen
 
@@ -115,14 +115,14 @@ class MarksDock(QDockWidget):
 
     # --- what the controller says -----------------------------------------------------------------
     def refresh(self) -> None:
-        marks = self.findings.marks
+        marks, size = self.findings.marks, self.findings.size
         self.table.setRowCount(len(marks))
         for row, (number, mark) in enumerate(enumerate(marks, 1)):
             values = (
                 str(number),
                 CATEGORY_TITLES[mark.category],
                 mark.label,
-                f"{mark.area:,.0f}" if mark.shape != "arrow" else "—",
+                f"{pixel_area(mark, size):,}" if mark.shape != "arrow" and size is not None else "—",
                 mark.author,
                 mark.modified,
             )

@@ -110,7 +110,7 @@ def test_the_findings_mask_holds_the_manipulated_marks_and_the_confirmed_region(
     labels, order = region_labels(run_mask)
     region_one = labels == order[0]
     assert mask[region_one].all()  # the confirmed region, found again by its pixels on the stored map
-    assert mask[30:111, 20:121].all()  # the manipulated rectangle (corners included)
+    assert mask[30:110, 20:120].all()  # the manipulated rectangle: the pixels whose centres it holds
     outside = ~region_one
-    outside[30:111, 20:121] = False
+    outside[30:110, 20:120] = False
     assert not mask[outside].any()  # nothing else: not the comment arrow, not the other regions

@@ -28,6 +28,7 @@ from dinolizer_gui.core.session.case_entries import CaseError
 from dinolizer_gui.core.session.case_package import export_case
 from dinolizer_gui.core.session.case_verify import verify
 from dinolizer_gui.core.store.audit import AuditLog, LogBroken
+from dinolizer_gui.core.store.chain import GENESIS, entry_hash, serialise
 from tests.cli_run import run_cli
 
 
@@ -139,7 +140,7 @@ def test_export_never_overwrites_a_file_or_evidence_and_logs_only_what_it_wrote(
     run = run_cli("case", "export", case, "--out", target)
     assert run.code == 2 and "exists: not overwritten" in run.shown and target.read_bytes() == before
     run = run_cli("case", "export", case, "--out", target, "--replace")
-    assert run.code == 2 and "listed evidence file" in run.shown and target.read_bytes() == before
+    assert run.code == 2 and "is an evidence file" in run.shown and target.read_bytes() == before
     run = run_cli("case", "export", case, "--out", tmp_path / "no" / "such" / "folder.zip")
     assert run.code != 0
     log_now = (case / "audit.jsonl").read_bytes()
@@ -675,8 +676,8 @@ def test_no_copy_is_made_through_a_linked_evidence_folder(tmp_path):
     Case.create(tmp_path / "C", "Linked")
     (tmp_path / "outside").mkdir()
     (tmp_path / "C" / "evidence").symlink_to(tmp_path / "outside")
-    run = run_cli("case", "add", tmp_path / "C", tmp_path / "ev", "--copy")
-    assert run.code == 1 and "a link?" in run.shown and not any((tmp_path / "outside").iterdir())
+    run = run_cli("case", "add", tmp_path / "C", tmp_path / "ev", "--copy")  # the case is not opened
+    assert run.code == 2 and "a link?" in run.shown and not any((tmp_path / "outside").iterdir())
 
 
 def test_case_add_names_folders_of_outputs_it_does_not_look_into(tmp_path):
@@ -775,3 +776,85 @@ def test_names_print_without_any_character_that_hides_or_fakes_text():
     for char in ("\u2028", "\u2029", "\ufff9", "\U000e0041", "\U0001d173", "\u00a0", "\u202e", "\x1b"):
         shown = for_terminal(f"a{char}b")
         assert char not in shown and shown.startswith("a\\") and shown.endswith("b")
+
+
+# --- 10. planted folders, malformed paths, files outside replaced, evidence found nowhere ----------------
+@pytest.mark.parametrize("name", ["store", "runs", "evidence"])
+def test_a_case_folder_planted_as_a_link_is_never_followed(built, tmp_path, name):
+    case, _ = built
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    if (case / name).exists():
+        shutil.rmtree(case / name)
+    (case / name).symlink_to(victim)
+    with pytest.raises(CaseError, match="not a folder of the case"):
+        Case.open(case, "Ana Ruiz")
+    opened = Case.open(case, read_only=True)
+    assert any(name in warning for warning in opened.warnings)
+    with pytest.raises(CaseError):  # nothing reads or writes through it
+        opened.own_folder(name)
+    uses = {"store": lambda: opened.store, "runs": opened.new_run_folder}
+    with pytest.raises(CaseError):
+        uses.get(name, lambda: opened.own_folder(name))()
+    assert any(f"{name}: is not a folder of the case" in p for p in verify(case).problems)
+    run = run_cli("annotations", "import", tmp_path / "none.json", "--case", case)
+    assert run.code == 2 and list(victim.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("absolute", "/tmp/x\u0000y"), ("path_bytes", "abc"), ("path", "a\u0000b")]
+)
+def test_an_evidence_entry_with_a_path_no_system_takes_is_malformed_not_a_crash(built, field, value):
+    case, _ = built
+    lines, prev, rewritten = _lines(case), GENESIS, []
+    for line in lines:  # the whole chain recomputed, as an attacker holding the files can
+        entry = json.loads(line)
+        if entry["kind"] == "evidence-added":
+            entry["data"][field] = value
+        entry["prev"] = prev
+        entry["hash"] = prev = entry_hash(entry)
+        rewritten.append(serialise(entry).encode())
+    _write_lines(case, rewritten)
+    result = verify(case)
+    assert not result.intact and any(f"its data is malformed ({field})" in p for p in result.problems)
+
+
+def test_a_report_outside_the_case_replaced_by_a_link_is_a_problem(built, tmp_path):
+    case, _ = built
+    outside = tmp_path / "elsewhere" / "report.html"
+    outside.parent.mkdir()
+    outside.write_text("<h1>the report</h1>")
+    Case.open(case).record_report(outside, "html")
+    forged = tmp_path / "forged.html"
+    forged.write_text("<h1>forged</h1>")
+    outside.unlink()
+    outside.symlink_to(forged)
+    result = verify(case)
+    assert not result.intact and any("symbolic link" in problem for problem in result.problems)
+    outside.unlink()
+    gone = verify(case)
+    assert gone.intact and gone.verdict == "INTACT — 1 file(s) not found, not checked"
+
+
+def test_evidence_found_nowhere_is_counted_in_the_verdict(built):
+    case, evidence = built
+    (evidence / "harbour.png").unlink()
+    result = verify(case)
+    assert result.intact and result.verdict == "INTACT — 1 file(s) not found, not checked"
+    run = run_cli("case", "verify", case)
+    assert run.code == 0 and "INTACT — 1 file(s) not found, not checked" in run.shown
+
+
+def test_files_of_one_name_and_content_from_two_folders_are_both_listed_and_checked(tmp_path, monkeypatch):
+    first, second = _image(tmp_path / "d1" / "a.png", 30), _image(tmp_path / "d2" / "a.png", 30)
+    case = Case.create(tmp_path / "case", "Two folders", "", "Ana")
+    for folder in (first.parent, second.parent):
+        monkeypatch.chdir(folder)
+        assert len(case.add_evidence([Path("a.png")]).added) == 1
+    assert len(case.evidence()) == 2
+    with open(second, "ab") as handle:
+        handle.write(b"tamper")
+    assert any("CHANGED" in problem for problem in verify(case.folder).problems)
+    monkeypatch.chdir(second.parent)
+    assert case.remove_evidence("a.png", "wrong file")
+    assert [item.absolute for item in Case.open(case.folder).evidence()] == [str(first)]

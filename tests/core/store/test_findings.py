@@ -17,7 +17,7 @@ from dinolizer_gui.core.session.case import Case
 from dinolizer_gui.core.session.case_verify import verify
 from dinolizer_gui.core.session.findings import FindingsEditor, import_findings
 from dinolizer_gui.core.store.decisions import findings_mask, mark_from_mask, region_states
-from dinolizer_gui.core.store.findings import Findings, FindingsError, Mark, from_interchange
+from dinolizer_gui.core.store.findings import Findings, FindingsError, Mark, from_interchange, pixel_area
 from dinolizer_gui.core.store.results import ResultStore
 from tests.cli_run import run_cli
 
@@ -29,12 +29,16 @@ def _store(tmp_path: Path) -> ResultStore:
 
 
 def test_marks_are_checked_and_measured():
+    size = (64, 64)
     square = Mark.new("rectangle", [[10, 10], [30, 40]], "manipulated", "Ana")
-    assert square.area == 600 and square.box == (10, 10, 20, 30)
+    assert pixel_area(square, size) == 600 and square.box == (10, 10, 20, 30)
     ellipse = Mark.new("ellipse", [[0, 0], [20, 10]], "suspicious", "Ana")
-    assert ellipse.area == pytest.approx(math.pi * 10 * 5)
+    assert (
+        abs(pixel_area(ellipse, size) - math.pi * 10 * 5) < 2 * math.pi * 10
+    )  # within a ring of its outline
     triangle = Mark.new("polygon", [[0, 0], [10, 0], [0, 10]], "reference", "Ana")
-    assert triangle.area == 50 and Mark.new("arrow", [[0, 0], [5, 5]], "comment", "Ana").area == 0
+    assert 50 <= pixel_area(triangle, size) <= 50 + 20  # its inside and the pixels its outline crosses
+    assert pixel_area(Mark.new("arrow", [[0, 0], [5, 5]], "comment", "Ana"), size) == 0
     for shape, points, category, reason in [
         ("circle", [[0, 0], [1, 1]], "manipulated", "unknown shape"),
         ("rectangle", [[0, 0], [1, 1]], "fake", "unknown category"),
@@ -119,7 +123,7 @@ def test_a_decision_follows_the_regions_pixels_across_thresholds(tmp_path):
 
 def test_the_findings_mask_is_manipulated_marks_and_confirmed_regions(tmp_path):
     editor = FindingsEditor(_store(tmp_path), SHA, "photo.jpg", "Ana")
-    editor.add("rectangle", [[0, 0], [9, 9]], "manipulated")
+    editor.add("rectangle", [[0, 0], [10, 10]], "manipulated")
     editor.add("rectangle", [[50, 50], [60, 60]], "suspicious")  # not a finding of manipulation
     states = region_states(editor.findings, "dinolizer", _map(), 0.5)
     editor.decide("dinolizer", 1, 0.5, "confirmed", fingerprint=states[0].fingerprint)
@@ -131,7 +135,9 @@ def test_the_findings_mask_is_manipulated_marks_and_confirmed_regions(tmp_path):
     expected[20:40, 20:40] = True
     assert np.array_equal(mask, expected)
     marks = mark_from_mask(expected, "manipulated", "Ana")
-    assert len(marks) == 2 and sorted(round(m.area) for m in marks) == [81, 361]
+    assert len(marks) == 2 and sorted(pixel_area(m, (64, 64)) for m in marks) == [100, 400]
+    again, _ = findings_mask(Findings(SHA, marks=marks), (64, 64), {})
+    assert np.array_equal(again, expected)  # a mask taken as marks gives the same mask back
 
 
 def _document(**image) -> dict:
@@ -149,20 +155,36 @@ MARK = {"id": "m1", "shape": "rectangle", "points": [[1, 1], [5, 5]], "category"
     [
         ({"marks": [{**MARK, "shape": "star"}]}, "unknown shape"),
         ({"marks": [{**MARK, "category": "maybe"}]}, "unknown category"),
-        ({"marks": [{**MARK, "points": [[1, "a"], [2, 2]]}]}, "finite numbers"),
-        ({"marks": [{**MARK, "points": [[1, float("nan")], [2, 2]]}]}, "finite numbers"),
+        ({"marks": [{**MARK, "points": [[1, "a"], [2, 2]]}]}, "numbers from 0"),
+        ({"marks": [{**MARK, "points": [[1, float("nan")], [2, 2]]}]}, "numbers from 0"),
         ({"marks": [MARK, MARK]}, "appears twice"),
         ({"sha256": "xyz"}, "64 lower-case hex"),
         (
             {
                 "region_decisions": [
-                    {"model": "dinolizer", "region": 1, "threshold": 2, "decision": "confirmed"}
+                    {
+                        "model": "dinolizer",
+                        "region": 1,
+                        "threshold": 2,
+                        "decision": "confirmed",
+                        "fingerprint": "f" * 64,
+                    }
                 ]
             },
             "threshold in",
         ),
         (
-            {"region_decisions": [{"model": "dinolizer", "region": 1, "threshold": 0.5, "decision": "ok"}]},
+            {
+                "region_decisions": [
+                    {
+                        "model": "dinolizer",
+                        "region": 1,
+                        "threshold": 0.5,
+                        "decision": "ok",
+                        "fingerprint": "f" * 64,
+                    }
+                ]
+            },
             "unknown decision",
         ),
     ],
@@ -199,12 +221,12 @@ def test_export_and_mask_from_the_command_line(tmp_path):
     store = _store(tmp_path)
     sha = sha256_of_file(photo)
     editor = FindingsEditor(store, sha, str(photo), "Ana")
-    editor.add("rectangle", [[2, 2], [5, 5]], "manipulated", "pasted")
+    editor.add("rectangle", [[2, 2], [6, 6]], "manipulated", "pasted")
     out = tmp_path / "findings.json"
     assert run_cli("annotations", "export", tmp_path, "--out", out, "--store", store.folder).code == 0
     document = json.loads(out.read_text())
     assert [image["sha256"] for image in document["images"]] == [sha]
-    assert document["images"][0]["marks"][0]["points"] == [[2.0, 2.0], [5.0, 5.0]]
+    assert document["images"][0]["marks"][0]["points"] == [[2.0, 2.0], [6.0, 6.0]]
     assert from_interchange(document)[0].marks[0].label == "pasted"
     mask_file = tmp_path / "mask.png"
     code = run_cli("annotations", "mask", photo, "--out", mask_file, "--store", store.folder).code
@@ -217,7 +239,7 @@ def test_a_damaged_findings_row_is_said_not_taken_for_none(tmp_path):
     import sqlite3
 
     store = _store(tmp_path)
-    store.put_findings(Findings(SHA, "x", [Mark.new("arrow", [[0, 0], [1, 1]], "comment", "Ana")]))
+    store.put_all_findings([Findings(SHA, "x", [Mark.new("arrow", [[0, 0], [1, 1]], "comment", "Ana")])])
     with sqlite3.connect(store.database) as db:
         db.execute("UPDATE findings SET document = '{broken'")
     with pytest.raises(Exception, match="damaged"):
