@@ -14,6 +14,7 @@ from ..store.findings import CATEGORY_STYLES, CONFIRMED_COLOUR, Findings, Mark, 
 from ..store.findings import rgb as colour_rgb
 
 Colour = tuple[int, int, int]
+Box = tuple[int, int, int, int]  # left, top, right, bottom
 DASHES = {"solid": (1, 0), "dash": (12, 8), "dot": (3, 6), "dashdot": (12, 5, 3, 5)}
 
 
@@ -52,13 +53,14 @@ def findings_figure(rgb: np.ndarray, marks: list[Mark], confirmed: np.ndarray | 
     if confirmed is not None and confirmed.any():
         contours, _ = cv2.findContours(confirmed.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         cv2.drawContours(figure, contours, -1, colour_rgb(CONFIRMED_COLOUR), thickness)
+    labels: list[Box] = []
     for number, mark in enumerate(marks, 1):
         colour, line = CATEGORY_STYLES[mark.category]
         for start, end in _segments(mark):
             _line(figure, start, end, colour_rgb(colour), thickness, DASHES[line])
         if mark.shape == "arrow":
             _arrow_head(figure, mark, colour_rgb(colour), thickness)
-        _number(figure, mark, number, colour_rgb(colour), thickness)
+        labels.append(_number(figure, mark, number, colour_rgb(colour), thickness, labels))
     return figure
 
 
@@ -116,17 +118,50 @@ def _arrow_head(canvas: np.ndarray, mark: Mark, colour: Colour, thickness: int) 
         cv2.line(canvas, _pixel(head), _pixel(head + wing), colour, thickness, cv2.LINE_AA)
 
 
-def _number(canvas: np.ndarray, mark: Mark, number: int, colour: Colour, thickness: int) -> None:
-    """The mark's number on a white label at its top-left corner (its tail, for an arrow)."""
-    x, y = mark.points[0] if mark.shape == "arrow" else mark.box[:2]
+def _number(
+    canvas: np.ndarray, mark: Mark, number: int, colour: Colour, thickness: int, taken: list[Box]
+) -> Box:
+    """The mark's number on a white label beside it, where it covers neither the mark nor an earlier
+    label when such a place is on the image; returns the label's box."""
     scale = thickness * 0.45
     text = str(number)
     (width, height), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-    left, top = int(max(0, x)), int(max(0, y - height - base - 2 * thickness))
-    cv2.rectangle(canvas, (left, top), (left + width + 2 * thickness, top + height + base + 2 * thickness),
-                  (255, 255, 255), -1)  # fmt: skip
+    size = (width + 2 * thickness, height + base + 2 * thickness)
+    x0, y0, x1, y1 = _mark_box(mark)  # grown by the line's width: the label leaves the line visible
+    mark_box = (x0 - thickness, y0 - thickness, x1 + thickness, y1 + thickness)
+    left, top, right, bottom = _label_box(mark_box, size, canvas.shape[:2], taken)
+    cv2.rectangle(canvas, (left, top), (right, bottom), (255, 255, 255), -1)
     cv2.putText(canvas, text, (left + thickness, top + height + thickness), cv2.FONT_HERSHEY_SIMPLEX, scale,
                 colour, thickness, cv2.LINE_AA)  # fmt: skip
+    return left, top, right, bottom
+
+
+def _mark_box(mark: Mark) -> Box:
+    """What the label must not cover: the mark's box (an arrow: its tail, where its number goes)."""
+    if mark.shape == "arrow":
+        x, y = _pixel(np.array(mark.points[0], float))
+        return x, y, x, y
+    x, y, w, h = mark.box
+    return round(x), round(y), round(x + w), round(y + h)
+
+
+def _label_box(mark: Box, size: tuple[int, int], image: tuple[int, int], taken: list[Box]) -> Box:
+    """The first free place of: above the mark's top-left corner, below its bottom-left, right of its
+    top-right, left of its top-left — each kept on the image; the first of them when none is free."""
+    (x0, y0, x1, y1), (width, height) = mark, size
+    wanted = [(x0, y0 - height - 2), (x0, y1 + 2), (x1 + 2, y0), (x0 - width - 2, y0)]
+    places = []
+    for left, top in wanted:
+        left = min(max(0, left), max(0, image[1] - width))
+        top = min(max(0, top), max(0, image[0] - height))
+        places.append((left, top, left + width, top + height))
+    free = [box for box in places if not any(_overlap(box, other) for other in (mark, *taken))]
+    return (free or places)[0]
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    """True when the boxes share or touch a pixel."""
+    return a[0] <= b[2] + 1 and b[0] <= a[2] + 1 and a[1] <= b[3] + 1 and b[1] <= a[3] + 1
 
 
 def _pixel(point: np.ndarray) -> tuple[int, int]:
