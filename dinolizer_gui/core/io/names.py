@@ -25,10 +25,11 @@ def _shown(text: str) -> str:
     """Every character that does not print as itself escaped: controls, invisible formatting (bidirectional
     overrides, zero-width and tag characters), line and paragraph separators, spaces other than the space,
     private-use and unassigned code points (what `str.isprintable` refuses)."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else _escape(c) for c in text)
+    return text if text.isprintable() else "".join(c if c.isprintable() else escape_char(c) for c in text)
 
 
-def _escape(char: str) -> str:
+def escape_char(char: str) -> str:
+    """`\\xNN`, `\\uNNNN` or `\\UNNNNNNNN`: the character's code point, as Python writes it."""
     code = ord(char)
     if code < 0x100:
         return f"\\x{code:02x}"

@@ -13,7 +13,16 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, PageBreak, SimpleDocTemplate, Spacer
 
 from ..io.outputs import write_atomic
-from .pdf_blocks import PAGE_WIDTH, CurrentImage, Styles, grid_table, label_table, paragraph, pdf_styles
+from .pdf_blocks import (
+    PAGE_WIDTH,
+    CurrentImage,
+    Styles,
+    grid_table,
+    in_font,
+    label_table,
+    paragraph,
+    pdf_styles,
+)
 from .pdf_image_page import image_page
 from .sections import case_rows, cover_rows, log_rows, model_rows, parameter_rows, summary_table, summary_text
 
@@ -65,20 +74,16 @@ def write_pdf(report: dict, results_dir: Path, path: Path) -> Path:
         story += [CurrentImage(None), PageBreak(), paragraph("Appendix: the case's audit log", styles["h2"])]
         widths = [10 * mm, 38 * mm, 30 * mm, 27 * mm, PAGE_WIDTH - 105 * mm]
         story.append(grid_table(log_rows(report), widths, styles, header=True))
-    case = report["case"]["case_number"][:60]
+    case, font = report["case"]["case_number"][:60], styles["body"].fontName
 
     def footer(canvas: Any, document: SimpleDocTemplate) -> None:
         canvas.saveState()
         if continued := getattr(canvas, "_report_image", None):  # an image's figures go on over this page
-            canvas.setFont(styles["body"].fontName, 8)
-            canvas.drawString(15 * mm, A4[1] - 9 * mm, f"{continued} (continued)")
-        canvas.setFont("Helvetica", 7)
-        canvas.drawString(
-            15 * mm,
-            8 * mm,
-            f"{report['application']} — case {case or '—'} — exported "
-            f"{report['exported_at']} — page {document.page}",
-        )
+            canvas.setFont(font, 8)
+            canvas.drawString(15 * mm, A4[1] - 9 * mm, in_font(f"{continued} (continued)", font))
+        canvas.setFont(font, 7)
+        line = f"{report['application']} — case {case or '—'} — exported {report['exported_at']}"
+        canvas.drawString(15 * mm, 8 * mm, in_font(f"{line} — page {document.page}", font))
         canvas.restoreState()
 
     buffer = io.BytesIO()

@@ -4,8 +4,9 @@ whose pages these are."""
 
 from __future__ import annotations
 
+import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -19,6 +20,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Image, Paragraph, Table, TableStyle
 
+from ..io.names import escape_char
 from .sections import Row
 
 Styles = dict[str, ParagraphStyle]
@@ -45,6 +47,22 @@ def _font() -> str:
                 pdfmetrics.registerFont(TTFont("Report", candidate))
             return "Report"
     return "Helvetica"
+
+
+def in_font(text: str, font: str) -> str:
+    """The text with every character the font has no glyph for escaped (`\\uNNNN`): a PDF never shows an
+    empty box, or nothing, where the text holds a character (a CJK label where the font is DejaVu Sans)."""
+    drawn = _glyph_test(font)
+    return "".join(c if c == "\n" or drawn(c) else escape_char(c) for c in text)
+
+
+@functools.cache
+def _glyph_test(font: str) -> Callable[[str], bool]:
+    face = pdfmetrics.getFont(font)
+    if not isinstance(face, TTFont):  # a standard font (Helvetica, Courier): what WinAnsi encodes
+        return lambda char: char.encode("cp1252", "ignore") != b""
+    glyphs = face.face.charToGlyph
+    return lambda char: ord(char) in glyphs
 
 
 def pdf_styles() -> Styles:
@@ -81,7 +99,7 @@ def paragraph(text: object, style: ParagraphStyle, limit: int | None = CELL_LIMI
     text = str(text)
     if limit is not None and len(text) > limit:
         text = f"{text[:limit]}… ({len(text) - limit:,} more characters: the full text is in report.json)"
-    return Paragraph(escape(text).replace("\n", "<br/>"), style)
+    return Paragraph(escape(in_font(text, style.fontName)).replace("\n", "<br/>"), style)
 
 
 def grid_table(
