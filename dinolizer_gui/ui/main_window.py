@@ -188,9 +188,8 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not getattr(self, "_sized", False):  # docks can only be sized once the window is laid out
             self._sized = True
-            window_state.size_first_dock(
-                self, self.settings, self.triage_dock, self.triage_dock.preferred_width()
-            )
+            side = (self.triage_dock, self.triage_dock.preferred_width())
+            window_state.size_first_docks(self, self.settings, side, (self.controls, self.findings_ui.dock))
             self.triage_dock.follow(self)  # the dock keeps its share as the window grows
             # PyTorch loads once the window is painted, so the window never waits for it
             QTimer.singleShot(0, self.status, self.status.probe_device)

@@ -9,6 +9,7 @@ from ..core.session.settings import Settings
 
 FIRST_SHARE = 0.92  # of the screen's available width and height, at the first start
 FIRST_DOCK_SHARE = 0.36  # of the window's width, at most, for the batch dock at the first start
+FIRST_CONTROLS_SHARE = 0.6  # of the bottom docks' width, for the regions' table beside the marks
 
 
 def place(window: QMainWindow, settings: Settings) -> None:
@@ -22,12 +23,19 @@ def place(window: QMainWindow, settings: Settings) -> None:
         window.restoreState(QByteArray.fromBase64(settings.window_state.encode("ascii")))
 
 
-def size_first_dock(window: QMainWindow, settings: Settings, dock: QDockWidget, wanted: int) -> None:
-    """Once the window is laid out: at the first start the batch dock gets the width it wants, up to a
-    share of the window (the panels get the rest)."""
-    if not settings.window_state:
-        width = min(wanted, int(window.width() * FIRST_DOCK_SHARE))
-        window.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
+def size_first_docks(
+    window: QMainWindow, settings: Settings, side: tuple[QDockWidget, int], bottom: tuple[QDockWidget, ...]
+) -> None:
+    """Once the window is laid out, at the first start: the side dock gets the width it wants, up to a
+    share of the window (the panels get the rest); the first of the bottom docks the larger share of the
+    bottom (sizes given before the window is laid out are not kept)."""
+    if settings.window_state:
+        return
+    (dock, wanted), horizontal = side, Qt.Orientation.Horizontal
+    window.resizeDocks([dock], [min(wanted, int(window.width() * FIRST_DOCK_SHARE))], horizontal)
+    first = round(window.width() * FIRST_CONTROLS_SHARE)
+    rest = [(window.width() - first) // max(1, len(bottom) - 1)] * (len(bottom) - 1)
+    window.resizeDocks(list(bottom), [first, *rest], horizontal)
 
 
 def remember(window: QMainWindow, settings: Settings) -> None:

@@ -231,3 +231,15 @@ def test_marks_are_offered_for_the_ghost_curve_and_not_drawn_twice(qtbot, shown)
     _drag(view, (40, 40), (120, 100))
     outline = next(o for o in window.instruments.outlines() if o.label.startswith("Mark 1"))
     assert not outline.drawn and outline.mask[41:100, 41:120].all() and outline.mask.sum() < 82 * 62
+
+
+def test_the_category_legend_flows_onto_a_second_line_in_a_narrow_dock_and_is_never_cut(qtbot):
+    from dinolizer_gui.ui.docks.marks import CategoryLegend
+
+    legend = CategoryLegend()
+    qtbot.addWidget(legend)
+    wide, narrow = legend.sizeHint().width(), legend.minimumSizeHint().width()
+    assert legend.heightForWidth(wide) == CategoryLegend.ROW
+    assert legend.heightForWidth(narrow) > CategoryLegend.ROW
+    widths = dict(zip(legend._places(narrow), legend._widths(), strict=True))
+    assert all(x + width <= narrow for (_, x, _), width in widths.items())  # every entry whole

@@ -139,8 +139,8 @@ def _number(
 def _mark_box(mark: Mark) -> Box:
     """What the label must not cover: the mark's box (an arrow: its tail, where its number goes)."""
     if mark.shape == "arrow":
-        x, y = _pixel(np.array(mark.points[0], float))
-        return x, y, x, y
+        tail_x, tail_y = _pixel(np.array(mark.points[0], float))
+        return tail_x, tail_y, tail_x, tail_y
     x, y, w, h = mark.box
     return round(x), round(y), round(x + w), round(y + h)
 

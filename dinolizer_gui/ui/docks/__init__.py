@@ -25,7 +25,6 @@ def place_docks(
     window.addDockWidget(bottom, controls)
     window.addDockWidget(bottom, marks)
     window.splitDockWidget(controls, marks, Qt.Orientation.Horizontal)
-    window.resizeDocks([controls, marks], [3, 2], Qt.Orientation.Horizontal)  # the regions' table the wider
     for dock in (file, case):
         window.addDockWidget(left, dock)
         window.tabifyDockWidget(batch, dock)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
@@ -98,12 +98,11 @@ class MarksDock(QDockWidget):
         for button in self.tools.buttons():
             tools.addWidget(button)
         tools.addStretch(1)
-        tools.addWidget(QLabel("Category:"))
-        tools.addWidget(self.category)
-        editor = QHBoxLayout()
+        tools.addWidget(self.delete)
+        editor = QHBoxLayout()  # the selected mark's (and the next mark's) category, label and note
+        editor.addWidget(self.category)
         editor.addWidget(self.label, 1)
-        editor.addWidget(self.note, 2)
-        editor.addWidget(self.delete)
+        editor.addWidget(self.note, 1)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 2, 4, 2)
@@ -180,23 +179,55 @@ class MarksDock(QDockWidget):
 
 
 class CategoryLegend(QWidget):
-    """What each category looks like on the panels: the examiner's marks, never a model's colours."""
+    """What each category looks like on the panels: the examiner's marks, never a model's colours. The
+    entries flow onto a second line when the dock is narrow (never cut off)."""
+
+    ROW = 18
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setFixedHeight(18)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
         self.setToolTip("The examiner's marks, by category (the models' outputs never use these lines)")
+
+    def _widths(self) -> list[int]:
+        return [44 + self.fontMetrics().horizontalAdvance(CATEGORY_TITLES[c]) for c in CATEGORIES]
+
+    def _places(self, width: int) -> list[tuple[str, int, int]]:
+        """Each category with the top-left of its entry, row after row."""
+        places, x, y = [], 4, 0
+        for category, needed in zip(CATEGORIES, self._widths(), strict=True):
+            if x > 4 and x + needed > width:
+                x, y = 4, y + self.ROW
+            places.append((category, x, y))
+            x += needed + 8
+        return places
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return self._places(width)[-1][2] + self.ROW
+
+    def sizeHint(self) -> QSize:
+        return QSize(sum(self._widths()) + 8 * len(CATEGORIES), self.ROW)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(max(self._widths()) + 8, self.ROW)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.setFixedHeight(self.heightForWidth(self.width()))
 
     def paintEvent(self, _event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        x, middle = 4.0, self.height() / 2
-        for category in CATEGORIES:
+        for category, x, y in self._places(self.width()):
+            middle = y + self.ROW / 2
             pen: QPen = mark_pen(category)
             painter.setPen(pen)
             painter.drawLine(QPointF(x, middle), QPointF(x + 26, middle))
             painter.setPen(self.palette().windowText().color())
-            title = CATEGORY_TITLES[category]
-            painter.drawText(QPointF(x + 32, middle + 4), title)
-            x += 40 + painter.fontMetrics().horizontalAdvance(title) + 12
+            painter.drawText(QPointF(x + 32, middle + 4), CATEGORY_TITLES[category])
         painter.end()
