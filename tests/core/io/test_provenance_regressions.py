@@ -465,3 +465,159 @@ def test_a_text_chunk_after_the_pixels_is_read_without_decoding_them(tmp_path):
     end = data.rfind(b"IEND") - 4
     (tmp_path / "late.png").write_bytes(data[:end] + chunk + data[end:])
     assert "parameters" in read_provenance(tmp_path / "late.png")["generator_text"]
+
+
+# --- round four: held-out variants of classes 11-15 ---------------------------------------------------------
+
+REMOTE_XMP = (
+    b"http://ns.adobe.com/xap/1.0/\0"
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description xmlns:dcterms="http://purl.org/dc/terms/" '
+    b'dcterms:provenance="https://example.invalid/m.c2pa"/></rdf:RDF></x:xmpmeta>'
+)
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def _label_changed(data: bytes) -> bytes:
+    """The store's own label changed by one byte: the library no longer finds the store."""
+    at = data.find(b"jumdc2pa") + 4
+    return data[:at] + bytes((data[at] ^ 0x01,)) + data[at + 1 :]
+
+
+def test_a_pointer_to_remote_credentials_never_hides_a_damaged_store_or_its_declaration(files):
+    data = files["jpeg"].read_bytes()  # signed, declaring trainedAlgorithmicMedia
+    pointed = data[:2] + _segment(0xE1, REMOTE_XMP) + data[2:]  # anyone can add such an XMP
+    c2pa = _c2pa(_label_changed(pointed))
+    assert c2pa["state"] == "damaged"
+    assert [(d["value"], d["signed"], d["state"]) for d in c2pa["declarations"]] == [
+        ("trainedAlgorithmicMedia", False, "damaged")
+    ]
+    assert "example.invalid" in c2pa["message"] and "not fetched" in c2pa["message"]
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "https://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
+        "HTTP://CV.IPTC.ORG/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
+        "http://cv.iptc.org/newscodes/digitalsourcetype/TrainedAlgorithmicMedia ",
+        "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia\n",
+    ],
+)
+def test_ai_declared_in_any_spelling_counts_signed_and_in_a_damaged_store(files, chain, tmp_path, written):
+    actions = [{"action": "c2pa.created", "digitalSourceType": written}]
+    signed = factories.sign_manifest(files["folder"] / "source.jpg", tmp_path / "ai.jpg", chain, actions)
+    provenance = read_provenance(signed)
+    assert provenance["c2pa"]["state"] == "valid" and declares_ai(provenance)
+    damaged = provenance_from_bytes(_label_changed(signed.read_bytes()))[0]
+    assert damaged["c2pa"]["state"] == "damaged" and declares_ai(damaged)
+
+
+def _png_chunk(data: bytes, kind: bytes) -> bytes:
+    at = data.find(kind) - 4
+    return data[at : at + 12 + int.from_bytes(data[at : at + 4], "big")]
+
+
+def test_a_second_store_outside_the_files_structure_is_said_and_its_declaration_kept(files, chain, tmp_path):
+    capture = [{"action": "c2pa.created", "digitalSourceType": CAPTURE}]
+    source_png, source_jpeg = files["folder"] / "source.png", files["folder"] / "source.jpg"
+    png = factories.sign_manifest(source_png, tmp_path / "capture.png", chain, capture).read_bytes()
+    jpeg = factories.sign_manifest(source_jpeg, tmp_path / "capture.jpg", chain, capture).read_bytes()
+    ai_png, ai_jpeg = files["png"].read_bytes(), files["jpeg"].read_bytes()
+    for data in (png + _png_chunk(ai_png, b"caBX"), jpeg + ai_jpeg):
+        c2pa = _c2pa(data)
+        declared = [(d["value"], d["signed"]) for d in c2pa["declarations"]]
+        assert ("digitalCapture", True) in declared and ("trainedAlgorithmicMedia", False) in declared
+        assert any("outside the file's manifest store" in trace for trace in c2pa["traces"])
+        assert "a second store, not read, not verified" in c2pa["message"]
+        assert declares_ai(provenance_from_bytes(data)[0])
+
+
+def test_an_mpf_entry_inside_the_primary_image_never_hides_appended_data(tmp_path):
+    picture = Image.open(_photo(tmp_path / "p.png"))
+    main, thumbnail = _jpeg_bytes(picture, quality=90), _jpeg_bytes(picture.resize((40, 30)), quality=80)
+    exif = _segment(0xE1, b"Exif\0\0" + factories.exif_with_thumbnail(thumbnail))
+    junk = b"\xff\xd8" + b"HIDDEN-PAYLOAD" * 200 + b"\xff\xd9"
+
+    def mpf(size: int, offset: int) -> bytes:
+        entries = struct.pack("<IIIHH", 0x030000, 0, 0, 0, 0) + struct.pack("<IIIHH", 0, size, offset, 0, 0)
+        index = struct.pack("<H", 1) + struct.pack("<HHII", 0xB002, 7, 32, 26) + struct.pack("<I", 0)
+        return _segment(0xE2, b"MPF\0II*\0" + struct.pack("<I", 8) + index + entries)
+
+    head = main[:2] + mpf(0, 0) + exif
+    thumbnail_at = head.find(b"\xff\xd8", 4)
+    total = len(head) + len(main) - 2 + len(junk)
+    header = 2 + 4 + 4  # MPF offsets count from the TIFF header after "MPF\0"
+    data = main[:2] + mpf(total - thumbnail_at, thumbnail_at - header) + exif + main[2:] + junk
+    provenance = provenance_from_bytes(data)[0]
+    assert provenance["jpeg"]["trailing_bytes"] == len(junk) and provenance["jpeg"]["mpf_images"] == []
+    assert any("points inside the primary image" in problem for problem in provenance["problems"])
+    assert any("data appended" in said for said in provenance["indications"])
+
+
+def test_a_quantisation_table_cut_short_is_said_and_the_rest_of_the_jpeg_still_read(tmp_path):
+    main = _jpeg_bytes(Image.open(_photo(tmp_path / "p.png")), quality=90)
+    cut = _segment(0xDB, bytes((0x12,)) + b"\x01" * 41)  # a 16-bit table of 128 bytes, cut at 41
+    provenance = provenance_from_bytes(main[:2] + cut + main[2:] + b"\0" * 1400)[0]
+    assert provenance["jpeg"] is not None and provenance["jpeg"]["trailing_bytes"] == 1400
+    assert any("table 2 cut short (41 of 128 bytes)" in problem for problem in provenance["problems"])
+
+
+def test_a_signer_whose_certificate_may_not_make_signatures_is_never_trusted(tmp_path):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, utils
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    from dinolizer_gui.core.io.provenance.credentials import import_c2pa
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Lab Root")])
+    usage = dict(content_commitment=False, key_encipherment=False, data_encipherment=False,
+                 key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False,
+                 decipher_only=False)  # fmt: skip
+
+    def certificate(subject, public_key, ca: bool, extra=()):
+        builder = (
+            x509.CertificateBuilder().subject_name(subject).issuer_name(ca_name).public_key(public_key)
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=False, **usage), critical=True)
+        )  # fmt: skip
+        for extension in extra:
+            builder = builder.add_extension(extension, critical=False)
+        return builder.sign(ca_key, hashes.SHA256())
+
+    root = certificate(
+        ca_name, ca_key.public_key(), True, [x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())]
+    )
+    eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Not A Signer")])
+    identifiers = [
+        x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+        x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+    ]
+    leaf = certificate(subject, key.public_key(), False, [eku, *identifiers])  # usage: certificates, CRLs
+    pem = serialization.Encoding.PEM
+
+    def sign(data: bytes) -> bytes:
+        r, s = utils.decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    c2pa = import_c2pa()
+    chain_pem = (leaf.public_bytes(pem) + root.public_bytes(pem)).decode()
+    signer = c2pa.Signer.from_callback(sign, c2pa.C2paSigningAlg.ES256, chain_pem)
+    source, target = _photo(tmp_path / "s.jpg", quality=90), tmp_path / "signed.jpg"
+    with c2pa.Builder(signing.manifest()) as builder, open(source, "rb") as src, open(target, "wb") as dst:
+        builder.sign(signer, "image/jpeg", src, dst)
+    credentials = _c2pa(target.read_bytes(), root.public_bytes(pem).decode())
+    assert credentials["state"] == "invalid" and credentials["trusted_signer"] is False
+    assert "key usage without digitalSignature" in credentials["message"]
+    assert "reaches one of your trust anchors" not in credentials["message"]

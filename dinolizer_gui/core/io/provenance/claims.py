@@ -103,4 +103,4 @@ def _agent(agent: object) -> str | None:
 
 def source_name(uri: str) -> str:
     """An IPTC digital source type by the last segment of its URI ("trainedAlgorithmicMedia")."""
-    return str(uri).removeprefix(SOURCE_TYPE_PREFIX).rstrip("/").rsplit("/", 1)[-1]
+    return str(uri).strip().removeprefix(SOURCE_TYPE_PREFIX).rstrip("/").rsplit("/", 1)[-1]

@@ -170,6 +170,7 @@ def _head(major: int, argument: int) -> bytes:
 class SignatureCheck:
     problems: list[str] = field(default_factory=list)  # what is not as a writer leaves it
     needs_library: list[str] = field(default_factory=list)  # unprotected fields only the library can bind
+    signer: bytes | None = None  # the DER of the signer's certificate: the first of the x5chain
 
 
 def claim_signature_check(content: bytes) -> SignatureCheck:
@@ -201,17 +202,21 @@ def claim_signature_check(content: bytes) -> SignatureCheck:
         return check
     if item[2] != NULL:
         check.problems.append("the claim signature's payload is not null (the claim it signs is detached)")
-    protected = _protected_keys(item[0], check)
-    _check_unprotected(item[1], protected, check)
+    protected = _protected_map(item[0])
+    _check_unprotected(item[1], protected.keys(), check)
+    chain = protected.get(X5CHAIN)
+    chain = item[1].get(X5CHAIN) if chain is None else chain
+    first = chain[0] if isinstance(chain, list) and chain else chain
+    check.signer = first if isinstance(first, bytes) else None
     return check
 
 
-def _protected_keys(header: bytes, check: SignatureCheck) -> list[object]:
+def _protected_map(header: bytes) -> CborMap:
     try:
         protected, _ = decode(header) if header else (CborMap(()), 0)
     except CborError:
-        return []  # signed bytes: the library judges them
-    return protected.keys() if isinstance(protected, CborMap) else []
+        return CborMap(())  # signed bytes: the library judges them
+    return protected if isinstance(protected, CborMap) else CborMap(())
 
 
 def _check_unprotected(header: CborMap, protected: list[object], check: SignatureCheck) -> None:

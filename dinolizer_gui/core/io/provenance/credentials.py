@@ -27,6 +27,7 @@ from .unsigned import Unsigned, unsigned_check
 from .verdict import (
     NOT_BROKEN,
     Report,
+    certificate_failures,
     ingredient,
     signer_trust,
     signer_words,
@@ -90,36 +91,52 @@ def read_credentials(
             report = json.loads(reader.json())
             state = reader.get_validation_state() or ""
     except c2pa.C2paError as exc:
-        return _from_error(exc, traces, file_format)
-    read = Report(report, state)
-    result = _from_report(read, trust_list, bool(anchors), unsigned_check(data), file_format)
+        return _with_outside(_from_error(exc, traces, file_format), traces)
+    read, unsigned = Report(report, state), unsigned_check(data)
+    read.failures += certificate_failures(unsigned.signers.get(read.active_label))
+    result = _from_report(read, trust_list, bool(anchors), unsigned, file_format)
     result["traces"] = traces.words
     if result["state"] != "valid":
         result["declarations"] += _declared_in_store(traces, result["declarations"], result["state"])
+    return _with_outside(result, traces)
+
+
+def _with_outside(result: dict[str, Any], traces: Traces) -> dict[str, Any]:
+    """A second store outside the file's structure is said, and what it declares listed, unverified: the
+    library reads one store, and a declaration of AI must not hide behind it."""
+    if not traces.outside:
+        return result
+    result["message"] += (
+        "; the file also holds C2PA bytes outside its manifest store (a second store, not read, not verified)"
+    )
+    where = "C2PA bytes outside the file's manifest store (not verified)"
+    result["declarations"] += _unverified(traces.outside, result["declarations"], where, "second, unread")
     return result
 
 
 def _from_error(exc: Exception, traces: Traces, file_format: str) -> dict[str, Any]:
+    """What the library's refusal means. A store present in the file's bytes is `damaged` whatever else the
+    error says: a reference to remote credentials (which anyone can add to the XMP) never hides it."""
     text = str(exc)
     kind = type(exc).__name__
-    if "RemoteManifest" in kind or "Remote" in text:
-        found = re.search(r"[a-z][a-z0-9+.-]*://\S+", text)
-        url = found.group(0) if found else "an address the library did not say"
-        return credentials_result(
-            "remote",
-            f"the file points to Content Credentials at {url}; not fetched (the app is offline)",
-            traces.words,
-        )
+    remote = "RemoteManifest" in kind or "Remote" in text
+    found = re.search(r"[a-z][a-z0-9+.-]*://\S+", text) if remote else None
+    url = found.group(0) if found else "an address the library did not say"
     if traces.words:
+        pointer = f"; the file also points to Content Credentials at {url} (not fetched)" if remote else ""
         damaged = credentials_result(
             "damaged",
             f"Content Credentials DAMAGED: the file holds a C2PA manifest store ({'; '.join(traces.words)}) "
             f"that cannot be read ({text[:160]}): it was changed or cut after it was written — not the same "
-            "as a file without Content Credentials",
+            f"as a file without Content Credentials{pointer}",
             traces.words,
         )
         damaged["declarations"] = _declared_in_store(traces, [], "damaged")
         return damaged
+    if remote:
+        return credentials_result(
+            "remote", f"the file points to Content Credentials at {url}; not fetched (the app is offline)"
+        )
     if "ManifestNotFound" in kind or "ManifestNotFound" in text:
         return credentials_result("none", "no Content Credentials in the file")
     if ("NotSupported" in kind or "NotSupported" in text) and file_format not in CAN_CARRY:
@@ -130,11 +147,16 @@ def _from_error(exc: Exception, traces: Traces, file_format: str) -> dict[str, A
 def _declared_in_store(traces: Traces, known: list[dict[str, Any]], state: str) -> list[dict[str, Any]]:
     """The digital source types written in the bytes of a damaged or invalid store that the library's reading
     does not already give: unverified, marked with the store's state."""
+    return _unverified(traces.regions, known, f"the {state} manifest store's bytes (not verified)", state)
+
+
+def _unverified(
+    regions: list[bytes], known: list[dict[str, Any]], where: str, state: str
+) -> list[dict[str, Any]]:
     listed = {declared["value"] for declared in known}
-    where = f"the {state} manifest store's bytes (not verified)"
     return [
         {"value": value, "from": "c2pa", "where": where, "signed": False, "state": state}
-        for value in declared_in_bytes(traces.regions)
+        for value in declared_in_bytes(regions)
         if value not in listed
     ]
 

@@ -95,7 +95,7 @@ def jpeg_facts(data: bytes, layout: JpegLayout | None = None) -> JpegFacts:
     mpf: Part | None = None
     for segment in layout.segments:
         if segment.kind == "DQT":
-            _read_tables(segment.payload(data), facts)
+            _read_tables(segment.payload(data), facts, segment.start)
         elif segment.kind.startswith("SOF"):
             facts.progressive = segment.kind in SOF_PROGRESSIVE
             facts.subsampling = _subsampling(segment.payload(data))
@@ -103,15 +103,16 @@ def jpeg_facts(data: bytes, layout: JpegLayout | None = None) -> JpegFacts:
             mpf = segment
     if layout.end_of_image is not None:
         after = layout.end_of_image + 2
-        facts.mpf_images = _mpf_images(data, mpf, facts.notes) if mpf is not None else []
+        facts.mpf_images = _mpf_images(data, mpf, after, facts.notes) if mpf is not None else []
         facts.trailing_bytes = len(data) - after - _covered(facts.mpf_images, after)
     _estimate_quality(facts)
     return facts
 
 
-def _mpf_images(data: bytes, segment: Part, notes: list[str]) -> list[dict]:
+def _mpf_images(data: bytes, segment: Part, after: int, notes: list[str]) -> list[dict]:
     """The images of a multi-picture index, each with its type, offset in the file and size; an entry that
-    does not point at a JPEG inside the file is noted and left out."""
+    does not point at a JPEG inside the file after the primary image (which ends before `after`) is noted
+    and left out."""
     header = segment.body + 4  # MPF offsets count from the TIFF header after "MPF\0"
     payload = data[header : segment.end]
     if payload[:4] not in (b"II*\0", b"MM\0*"):
@@ -143,6 +144,9 @@ def _mpf_images(data: bytes, segment: Part, notes: list[str]) -> list[dict]:
             continue  # the primary image (offset 0): this one
         start = header + offset
         image = data[start : start + size]
+        if start < after:
+            notes.append(f"MPF entry {index + 1} points inside the primary image, not after it: not counted")
+            continue
         if len(image) != size or image[:2] != JPEG_SOI or image[-2:] != b"\xff\xd9":
             notes.append(f"MPF entry {index + 1} does not point at a whole JPEG image inside the file")
             continue
@@ -177,12 +181,18 @@ def _covered(images: list[dict], after: int) -> int:
     return covered
 
 
-def _read_tables(segment: bytes, facts: JpegFacts) -> None:
+def _read_tables(segment: bytes, facts: JpegFacts, at: int) -> None:
+    """The quantisation tables of a DQT segment (at byte `at`); a table cut short is noted and not read."""
     offset = 0
     while offset < len(segment):
         precision, table_id = segment[offset] >> 4, segment[offset] & 0x0F
         size = 128 if precision else 64
         raw = segment[offset + 1 : offset + 1 + size]
+        if len(raw) < size:
+            facts.notes.append(
+                f"DQT segment at byte {at:,}: table {table_id} cut short ({len(raw)} of {size} bytes)"
+            )
+            return
         width = ">u2" if precision else "u1"
         facts.tables[table_id] = np.frombuffer(raw, dtype=width).astype(int).tolist()
         offset += 1 + size

@@ -46,7 +46,7 @@ GIF_C2PA = "app:C2PA_GIF\x01\x00\x00"  # the application identifier and authenti
 TIFF_C2PA = 0xCD41
 BMFF_C2PA = "uuid:d8fec3d61b0e483c92975828877ec481"  # the C2PA box of ISO media (HEIF, AVIF, …)
 MAX_FOUND = 10_000  # occurrences of a pattern looked at most
-SOURCE_TYPE_URI = b"http://cv.iptc.org/newscodes/digitalsourcetype/"
+SOURCE_TYPE_URI = re.compile(rb"https?://cv\.iptc\.org/newscodes/digitalsourcetype/", re.IGNORECASE)
 SOURCE_TYPE_NAME = re.compile(rb"[A-Za-z]{1,64}")
 
 
@@ -183,6 +183,9 @@ def _of_c2pa(payloads: list[bytes]) -> bool:
 class Traces:
     words: list[str]  # where the file holds parts of a manifest store, in words ([] when none)
     regions: list[bytes]  # the bytes those parts span (the stores, or the span of the description boxes)
+    # the span of the C2PA description boxes outside the stores the container carries (a second store the
+    # file's structure does not hold: appended, or in a chunk no reader looks at); empty when none
+    outside: list[bytes] = field(default_factory=list)
 
 
 def find_traces(data: bytes) -> Traces:
@@ -197,7 +200,14 @@ def find_traces(data: bytes) -> Traces:
     if boxes:
         words.append(f"{_counted(boxes, 'C2PA JUMBF description box')}, the first at byte {boxes[0][0]:,}")
     regions = located.stores or ([data[boxes[0][0] : boxes[-1][1]]] if boxes else [])
-    return Traces(words, regions)
+    outside = [box for box in boxes if not any(start <= box[0] < end for start, end in located.spans)]
+    if not located.spans or not outside:
+        return Traces(words, regions)
+    words.append(
+        f"{_counted(outside, 'C2PA JUMBF description box')} outside the file's manifest store, the first at "
+        f"byte {outside[0][0]:,}: a second store the file's structure does not carry"
+    )
+    return Traces(words, regions, [data[outside[0][0] : outside[-1][1]]])
 
 
 def _container_words(located: Located) -> str:
@@ -237,18 +247,17 @@ def _counted(items: list, noun: str) -> str:
 
 
 def declared_in_bytes(regions: list[bytes]) -> list[str]:
-    """The IPTC digital source types (their names) written in these bytes as a CBOR or JSON text string, in
-    order, each once."""
+    """The IPTC digital source types (their names) written in these bytes as a CBOR or JSON text string
+    (the URI over http or https, in any case), in order, each once."""
     found: dict[str, None] = {}
     for region in regions:
-        at, looked = region.find(SOURCE_TYPE_URI), 0
-        while at >= 0 and looked < MAX_FOUND:
-            looked += 1
-            if (text := _text_at(region, at)) is not None:
-                name = text[len(SOURCE_TYPE_URI) :].rstrip(b"/")
+        for looked, match in enumerate(SOURCE_TYPE_URI.finditer(region)):
+            if looked >= MAX_FOUND:
+                break
+            if (text := _text_at(region, match.start())) is not None:
+                name = text[match.end() - match.start() :].strip().rstrip(b"/")
                 if SOURCE_TYPE_NAME.fullmatch(name):
                     found.setdefault(name.decode("ascii"))
-            at = region.find(SOURCE_TYPE_URI, at + 1)
     return list(found)
 
 

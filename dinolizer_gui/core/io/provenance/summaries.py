@@ -119,7 +119,14 @@ def _jpeg_indications(jpeg: dict[str, Any] | None) -> list[str]:
 def declares_ai(provenance: Provenance | None) -> bool:
     """Whether any declaration — signed or not — says a generative model made or edited the image."""
     declared = (provenance or {}).get("digital_source_types") or []
-    return any(item.get("value") in AI_SOURCE_TYPES for item in declared)
+    return any(is_ai_source(item.get("value")) for item in declared)
+
+
+def is_ai_source(value: object) -> bool:
+    """Whether a declared source type names AI, its case and surrounding space aside (and a URI's path): a
+    declaration written "TrainedAlgorithmicMedia " is still a declaration of AI."""
+    name = str(value).strip().rstrip("/").rsplit("/", 1)[-1].strip().lower()
+    return name in {source.lower() for source in AI_SOURCE_TYPES}
 
 
 @dataclass(frozen=True)

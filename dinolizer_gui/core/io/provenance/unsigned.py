@@ -40,6 +40,7 @@ class Unsigned:
     changes: list[str] = field(default_factory=list)
     needs_library: list[tuple[str, str]] = field(default_factory=list)
     container: str | None = None
+    signers: dict[str, bytes] = field(default_factory=dict)  # manifest label: its signer's certificate
 
 
 def unsigned_check(data: bytes) -> Unsigned:
@@ -53,12 +54,14 @@ def unsigned_check(data: bytes) -> Unsigned:
     if len(located.stores) > 1:
         problems.append(f"{len(located.stores)} manifest stores where a file holds one")
     needs: list[tuple[str, str]] = []
+    signers: dict[str, bytes] = {}
     for store in located.stores:
         check = StoreCheck(store)
         problems += check.problems
         needs += check.needs_library
+        signers.update(check.signers)
         problems += _left_out(check.excluded(), located.spans)
-    return Unsigned(list(dict.fromkeys(problems))[:MAX_LISTED], needs, located.container)
+    return Unsigned(list(dict.fromkeys(problems))[:MAX_LISTED], needs, located.container, signers)
 
 
 def _left_out(exclusions: list[tuple[int, int]], spans: list[tuple[int, int]]) -> list[str]:
@@ -107,6 +110,7 @@ class StoreCheck:
     manifest: str = ""  # the label of the manifest being walked
     manifests: list[str] = field(default_factory=list)  # every manifest's label, in order: the last is active
     exclusions: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # a manifest's data hash's
+    signers: dict[str, bytes] = field(default_factory=dict)  # a manifest's signer's certificate (DER)
 
     def excluded(self) -> list[tuple[int, int]]:
         """(start, length) of each range the active manifest's data hash leaves out ([] without one)."""
@@ -175,6 +179,8 @@ class StoreCheck:
                 check = claim_signature_check(self.store[contents[0][1] : contents[0][2]])
                 self.problems += check.problems
                 self.needs_library += [(self.manifest, key) for key in check.needs_library]
+                if check.signer is not None:
+                    self.signers[self.manifest] = check.signer
         else:
             if kind in MANIFEST_TYPES:
                 self.manifest = label or ""

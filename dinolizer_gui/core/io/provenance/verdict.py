@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cryptography import x509
+
 from .cose import FIELD_NAMES, library_word
 from .trust_list import TrustList
 from .unsigned import Unsigned
@@ -15,6 +17,7 @@ from .unsigned import Unsigned
 # codes that only say the signer is not on a trust list, or that a check was skipped: not a broken manifest
 NOT_BROKEN = {"signingCredential.untrusted", "signingCredential.ocsp.skipped", "timeStamp.untrusted"}
 UNTRUSTED = "signingCredential.untrusted"
+INVALID_CREDENTIAL = "signingCredential.invalid"
 TRUSTED_BY = {"system_anchors": "c2pa_list", "user_anchors": "your_anchors"}
 MANIFEST_IN_URL = re.compile(r"/c2pa/([^/]+)")
 
@@ -78,15 +81,39 @@ def _statuses(report: object, depth: int = 0) -> list[tuple[str, str]]:
 
 def signer_trust(read: Report) -> tuple[bool | None, str | None]:
     """Whether the signing credential is trusted, from its own codes alone (other failures do not touch
-    it), and by what: the C2PA trust list or the user's anchors."""
-    if "signingCredential.trusted" in read.succeeded:
-        return True, TRUSTED_BY.get(read.trust_list_uri or "", "an_anchor")
+    it), and by what: the C2PA trust list or the user's anchors. A failure of the credential outweighs a
+    success (a chain that reaches an anchor, from a certificate not allowed to sign)."""
     if any(
         code.startswith("signingCredential.") and code not in NOT_BROKEN - {UNTRUSTED}
         for code in read.failures
     ):
         return False, None
+    if "signingCredential.trusted" in read.succeeded:
+        return True, TRUSTED_BY.get(read.trust_list_uri or "", "an_anchor")
     return None, None
+
+
+def certificate_failures(der: bytes | None) -> list[str]:
+    """The app's own check of the signer's certificate against C2PA's certificate profile, which the
+    library does not make: a key usage that allows digital signatures, and not a CA certificate."""
+    if der is None:
+        return []
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return [f"{INVALID_CREDENTIAL} (the app's check: no key usage)"]
+    except ValueError:
+        return []  # a certificate the library reads its own way: its codes say
+    failures = []
+    if not usage.digital_signature:
+        failures.append(f"{INVALID_CREDENTIAL} (the app's check: key usage without digitalSignature)")
+    try:
+        if certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            failures.append(f"{INVALID_CREDENTIAL} (the app's check: a CA certificate)")
+    except x509.ExtensionNotFound:
+        pass
+    return failures
 
 
 def signer_words(certificate: str | None, verified: bool) -> str:
@@ -131,6 +158,11 @@ def verdict_message(result: dict[str, Any], read: Report, broken: list[str], who
             f"{''.join(f'; {code}' for code in broken)}): the file changed after signing; {who}{unchecked}"
         )
     own = [code for code in read.failures if code not in NOT_BROKEN]
+    if own and all(code.startswith(f"{INVALID_CREDENTIAL} (the app's") for code in own):
+        return (
+            "Content Credentials present but INVALID: the signer's certificate is not one C2PA allows to "
+            f"sign manifests ({'; '.join(own)}); {who}{unchecked}"
+        )
     changed = [item["title"] or "an ingredient" for item in result["ingredients"] if item["changed_since"]]
     if not own and changed and read.signature_verified():
         return (
