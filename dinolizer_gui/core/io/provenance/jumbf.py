@@ -241,7 +241,7 @@ def _description_boxes(data: bytes) -> list[tuple[int, int]]:
 
 def _counted(items: list, noun: str) -> str:
     if len(items) == 1:
-        return f"a {noun}"
+        return f"{'an' if noun[0] in 'AEIOU' else 'a'} {noun}"
     plural = f"{noun}es" if noun.endswith("x") else f"{noun}s"
     return f"{'at least ' if len(items) >= MAX_FOUND else ''}{len(items):,} {plural}"
 
