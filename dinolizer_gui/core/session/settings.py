@@ -47,6 +47,7 @@ class Settings:
     notes: str = ""
     store_dir: str = ""  # the results store's folder ("": the default, or $DINOLIZER_GUI_STORE)
     trust_anchors: str = ""  # a folder of PEM certificates whose Content Credentials signers are trusted
+    instrument_params: dict[str, dict] = field(default_factory=dict)  # the classic instruments' last used
     problems: list[str] = field(default_factory=list)  # what was wrong in the file read (never saved)
 
     def add_recent(self, path: str) -> None:
@@ -87,6 +88,12 @@ ALLOWED: dict[str, tuple[Callable[[object], bool], str]] = {
         "model names and numbers from 0 to 1",
     ),
     "recent_files": (lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v), "a list of paths"),
+    "instrument_params": (
+        lambda v: (
+            isinstance(v, dict) and all(isinstance(k, str) and isinstance(p, dict) for k, p in v.items())
+        ),
+        "instruments' names and their parameters",
+    ),
 }
 
 

@@ -118,6 +118,22 @@ def _layout(layout: PanelLayout) -> PanelLayout:
     return layout
 
 
+def _remembered_instruments(settings: Settings) -> InstrumentViews:
+    """The instruments' parameters the settings remember; an instrument or a value that is not known keeps
+    its defaults, and the settings' problems say so."""
+    kept: dict[str, dict] = {}
+    for name, given in settings.instrument_params.items():
+        try:
+            InstrumentViews(params={name: given})
+        except (KeyError, TypeError, ValueError) as exc:
+            settings.problems.append(
+                f"settings: the {name!r} instrument's parameters ({exc}): its defaults are used"
+            )
+        else:
+            kept[name] = given
+    return InstrumentViews(params=kept)
+
+
 def _instruments(views: InstrumentViews) -> InstrumentViews:
     if not isinstance(views, InstrumentViews):
         raise TypeError(f"an InstrumentViews, not {views!r}")
@@ -155,11 +171,14 @@ class ViewerState:
     @classmethod
     def from_settings(cls, settings: Settings) -> ViewerState:
         colormap = settings.colormap if settings.colormap in COLORMAPS else DEFAULT_COLORMAP
-        return cls(colormap=colormap, opacity=settings.opacity, layout=PanelLayout.from_settings(settings))
+        layout, instruments = PanelLayout.from_settings(settings), _remembered_instruments(settings)
+        return cls(colormap=colormap, opacity=settings.opacity, layout=layout, instruments=instruments)
 
     def remember(self, settings: Settings) -> None:
-        """What the next start restores: the colour map, the opacity and the layout."""
+        """What the next start restores: the colour map, the opacity, the layout and the instruments'
+        parameters."""
         settings.colormap, settings.opacity = self.colormap, self.opacity
+        settings.instrument_params = {name: dict(given) for name, given in self.instruments.params.items()}
         layout = self.layout
         settings.panel_layout, settings.single_panel, settings.pair_model = (
             layout.name,

@@ -73,7 +73,8 @@ class Workspace:
         self.thresholds.events.moved.connect(self._keep_thresholds)
         self.thresholds.events.linked.connect(self._keep_thresholds)
         self.viewer = ViewerState.from_settings(settings)
-        for event in (self.viewer.events.colormap, self.viewer.events.opacity, self.viewer.events.layout):
+        events = self.viewer.events
+        for event in (events.colormap, events.opacity, events.layout, events.instruments):
             event.connect(self._keep_viewer)
 
     def _keep_thresholds(self, _change: object) -> None:

@@ -61,6 +61,21 @@ def test_the_workspace_keeps_colour_map_opacity_and_layout_for_the_next_start(tm
     assert restored.layout == viewer.layout and restored.mode is ViewMode.OVERLAY
 
 
+def test_the_instruments_parameters_are_kept_for_the_next_start_and_wrong_ones_said(tmp_path):
+    workspace = Workspace(Settings(), tmp_path / "config")
+    views = workspace.viewer.instruments
+    workspace.viewer.instruments = views.with_parameters("ela", {"quality": 75}).with_parameters(
+        "noise", {"block": 64}
+    )
+    saved = load_settings(tmp_path / "config")
+    restored = Workspace(saved, tmp_path / "config").viewer.instruments
+    assert restored.parameters("ela")["quality"] == 75 and restored.parameters("noise")["block"] == 64
+    saved.instrument_params = {"ela": {"quality": 7}, "sonar": {}, "noise": {"block": 64}}
+    kept = Workspace(saved, tmp_path / "config").viewer.instruments
+    assert kept.parameters("ela")["quality"] == 90 and kept.parameters("noise")["block"] == 64  # ela: default
+    assert sum("instrument's parameters" in problem for problem in saved.problems) == 2
+
+
 def test_a_layout_the_settings_name_wrongly_falls_back_to_its_default():
     settings = Settings(panel_layout="nine", single_panel="nowhere", pair_model="bfree")
     assert PanelLayout.from_settings(settings) == PanelLayout()
