@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dinolizer_gui.core.instruments import INSTRUMENTS, SourceFacts, compute
 from dinolizer_gui.core.progress import run_to_end
-from tests.core.test_instruments import photograph
+from tests.factories import photograph
 
 
 def evidence(width: int, height: int) -> tuple[np.ndarray, SourceFacts]:

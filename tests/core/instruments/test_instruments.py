@@ -18,6 +18,7 @@ from dinolizer_gui.core.instruments import INSTRUMENTS, SourceFacts, cache_key, 
 from dinolizer_gui.core.instruments.copymove import MIN_INLIERS
 from dinolizer_gui.core.io.images import load_image
 from dinolizer_gui.core.progress import Progress, run_to_end
+from tests.factories import photograph
 
 LUMINANCE = np.array([0.299, 0.587, 0.114])
 QUALITIES = list(range(50, 101, 5))
@@ -25,27 +26,6 @@ ORIENTATION_TAG = 0x0112
 
 
 # --- scenes -------------------------------------------------------------------------------------------------
-
-
-def photograph(height: int, width: int, seed: int = 0) -> np.ndarray:
-    """A natural-looking picture without repeats: overlapping ellipses of random colours and sizes (a "dead
-    leaves" scene, whose statistics are those of photographs), a 1/f texture and a little sensor noise."""
-    rng = np.random.default_rng(seed)
-    picture = np.full((height, width, 3), 128, np.uint8)
-    for _ in range(int(height * width / 160)):
-        radius = int(min(height, width) * 0.2 * rng.random() ** 3) + 3
-        centre = (int(rng.integers(0, width)), int(rng.integers(0, height)))
-        axes = (radius, int(radius * (0.3 + 0.7 * rng.random())))
-        colour = tuple(int(c) for c in rng.integers(30, 226, 3))
-        cv2.ellipse(picture, centre, axes, float(rng.random() * 180), 0, 360, colour, -1, cv2.LINE_AA)
-    texture = np.zeros((height, width), np.float32)
-    for scale in (2, 4, 8, 16, 32, 64):
-        coarse = rng.standard_normal((height // scale + 2, width // scale + 2)).astype(np.float32)
-        fine = cv2.resize(coarse, (width + 2 * scale, height + 2 * scale), interpolation=cv2.INTER_CUBIC)
-        texture += fine[scale : scale + height, scale : scale + width] * math.sqrt(scale)
-    texture *= 18 / texture.std()
-    noisy = cv2.GaussianBlur(picture, (0, 0), 0.8) + texture[..., None] + rng.normal(0, 2, picture.shape)
-    return np.clip(noisy, 0, 255).astype(np.uint8)
 
 
 def jpeg(rgb: np.ndarray, quality: int, subsampling: str = "4:2:0", orientation: int = 1) -> bytes:
