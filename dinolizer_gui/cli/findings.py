@@ -62,14 +62,13 @@ def _place(args, writable: bool = False):
 
 def _export(args) -> int:
     from ..core.io.outputs import write_json_atomic
-    from ..core.io.regular import check_file_target
     from ..core.session.findings import export_findings, protected_for
 
     store, case = _place(args)
     done = export_findings(store, args.paths)
     for path, reason in done.problems:
         say(f"not read: {path}: {reason}")
-    check_file_target(args.out, args.replace, *protected_for(case, done.inputs, done.digests))
+    protected_for(case, done.inputs, done.digests).check(args.out, args.replace)
     write_json_atomic(args.out, done.document, indent=2, ensure_ascii=False)
     marks = sum(len(image["marks"]) for image in done.document["images"])
     say(f"{len(done.document['images'])} image(s) with findings, {marks} mark(s) written to {args.out}")
@@ -77,13 +76,13 @@ def _export(args) -> int:
 
 
 def _import(args) -> int:
-    from ..core.io.strict_json import loads_strict
-    from ..core.session.findings import import_findings
+    from ..core.session.findings import import_findings, read_interchange
+    from ..core.store.findings import FindingsError
 
     try:
-        document = loads_strict(args.file.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{args.file}: not a readable JSON file ({exc}): nothing was imported") from None
+        document = read_interchange(args.file)
+    except FindingsError as exc:
+        raise UsageError(f"{args.file}: {exc}: nothing was imported") from None
     store, case = _place(args, writable=True)
     taken = import_findings(store, document, case)
     for findings in taken:

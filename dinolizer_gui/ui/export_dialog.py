@@ -28,7 +28,7 @@ from superqt.utils import GeneratorWorker, create_worker
 
 from ..core.errors import user_message
 from ..core.instruments import INSTRUMENTS
-from ..core.io.outputs import previous_outputs
+from ..core.io.outputs import is_output_folder, previous_outputs
 from ..core.progress import Progress
 from ..core.report.content import CaseInfo
 from ..core.session.batch import BatchItem
@@ -169,7 +169,7 @@ class ExportDialog(QDialog):
 
     def _replace(self, folder: Path) -> bool:
         """Whether to replace an earlier export in the folder (asked only when there is one)."""
-        earlier = previous_outputs(folder)
+        earlier = previous_outputs(folder) if is_output_folder(folder) else []  # else: refused, not asked
         if not earlier:
             return False
         answer = QMessageBox.question(

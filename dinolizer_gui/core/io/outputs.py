@@ -176,6 +176,19 @@ class EarlierOutputs(OutputError):
         super().__init__(folder, f"holds an earlier run's outputs ({self.names})")
 
 
+class ForeignOutputs(OutputError):
+    """The folder holds files named as a run's outputs but no run of this app made it its output folder (it
+    carries no marker): they may be anything — evidence among them —, so nothing in it is ever replaced."""
+
+    def __init__(self, folder: Path, files: list[Path]):
+        names = ", ".join(path.name for path in files[:4]) + (", …" if len(files) > 4 else "")
+        super().__init__(
+            folder,
+            f"holds files named as a run's outputs ({names}) but is not an output folder of this app (no "
+            f"{OUTPUT_MARKER}): they are never replaced; choose another folder",
+        )
+
+
 class NotWritable(OutputError):
     """The output folder cannot be made, or nothing can be written in it."""
 
@@ -267,11 +280,11 @@ def claim_output_folder(folder: Path) -> BaseFileLock:
 
 def check_output_folder(folder: Path, evidence: Iterable[Path | str], replace: bool = False) -> None:
     """What makes `folder` no place for a run's outputs, found before anything is written: it is a file
-    (NotAFolder), it is or holds one of the `evidence` (HoldsEvidence), or it holds an earlier run's outputs
-    and they are not to be replaced (EarlierOutputs)."""
+    (NotAFolder), it is or holds one of the `evidence` (HoldsEvidence), it holds files named as outputs that
+    no run of this app wrote (ForeignOutputs), or an earlier run's outputs not to be replaced
+    (EarlierOutputs)."""
     _check_place(folder, evidence)
-    if not replace:
-        _check_earlier(folder)
+    _check_earlier(folder, replace)
 
 
 @dataclass
@@ -289,7 +302,8 @@ class OutputClaim:
 def claim_outputs(folder: Path, evidence: Iterable[Path | str], replace: bool = False) -> OutputClaim:
     """Make `folder` this run's: the checks of `check_output_folder`, the folder made and written in
     (NotWritable), held against other runs (OutputFolderBusy), and an earlier run's outputs removed when
-    `replace` — only files this app writes. Keep the claim for as long as the run writes."""
+    `replace` — only files this app writes, in a folder it marked. Keep the claim for as long as the run
+    writes."""
     _check_place(folder, evidence)
     try:
         make_folder(folder)
@@ -300,9 +314,8 @@ def claim_outputs(folder: Path, evidence: Iterable[Path | str], replace: bool = 
         raise NotWritable(folder, reason) from None
     lock = claim_output_folder(folder)
     try:
-        if not replace:
-            _check_earlier(folder)
-        return OutputClaim(Path(folder), lock, remove_outputs(folder))
+        _check_earlier(folder, replace)
+        return OutputClaim(Path(folder), lock, remove_outputs(folder) if replace else [])
     except BaseException:
         lock.release()
         raise
@@ -315,6 +328,12 @@ def _check_place(folder: Path, evidence: Iterable[Path | str]) -> None:
         raise HoldsEvidence(folder, clash)
 
 
-def _check_earlier(folder: Path) -> None:
-    if earlier := previous_outputs(folder):
+def _check_earlier(folder: Path, replace: bool) -> None:
+    """An earlier run's outputs are replaced only when asked — and only in a folder a run of this app made
+    its own (marked): files of the same names anywhere else are not this app's to remove."""
+    if not (earlier := previous_outputs(folder)):
+        return
+    if not is_output_folder(folder):
+        raise ForeignOutputs(folder, earlier)
+    if not replace:
         raise EarlierOutputs(folder, earlier)

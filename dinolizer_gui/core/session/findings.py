@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..io.hashing import sha256_of_file
-from ..io.outputs import write_atomic
-from ..io.regular import check_file_target
+from ..errors import OutputError
+from ..io.outputs import inside, write_atomic
+from ..io.regular import NotRegular, check_file_target, read_regular, sha256_regular
+from ..io.strict_json import loads_strict
 from ..models.registry import REGISTRY
 from ..store.findings import (
     MAX_COORDINATE,
@@ -210,7 +211,10 @@ def export_findings(store: ResultStore, paths: Sequence[Path | str]) -> Findings
             done.problems.append((str(found.path), found.problem))
             continue
         try:
-            sha256 = sha256_of_file(found.path)
+            sha256 = sha256_regular(found.path)  # a pipe named like an image is refused, never waited on
+        except NotRegular as exc:
+            done.problems.append((str(found.path), exc.reason))
+            continue
         except OSError as exc:
             done.problems.append((str(found.path), exc.strerror or type(exc).__name__))
             continue
@@ -223,20 +227,58 @@ def export_findings(store: ResultStore, paths: Sequence[Path | str]) -> Findings
     return done
 
 
-def protected_for(case: Case | None, inputs: list[Path], digests: set[str]) -> tuple[list[Path], set[str]]:
-    """The files an output written from these inputs must never replace: the inputs themselves and, in
-    a case, all its evidence (places, and digests)."""
-    places, listed = protected(case.evidence(), case.folder) if case is not None else ([], set())
-    return [*inputs, *places], digests | listed
+@dataclass(frozen=True)
+class Protected:
+    """What an output of the findings must never replace: the case's own files (anything inside the case
+    folder: its log, case.json, store, runs), the inputs, and all the case's evidence (places, digests)."""
+
+    case_folder: Path | None
+    places: list[Path]
+    digests: set[str]
+
+    def check(self, out: Path, replace: bool) -> None:
+        """OutputError unless `out` may be written (see `check_file_target`)."""
+        if self.case_folder is not None and inside(self.case_folder, out):
+            raise OutputError(out, "is inside the case: its own files are never written by an export")
+        check_file_target(Path(out), replace, self.places, self.digests)
 
 
-def write_mask(out: Path, mask: np.ndarray, replace: bool, protect: tuple[list[Path], set[str]]) -> None:
+def protected_for(case: Case | None, inputs: list[Path], digests: set[str]) -> Protected:
+    """What an output written from these inputs must never replace, in this case (if any)."""
+    if case is None:
+        return Protected(None, list(inputs), set(digests))
+    places, listed = protected(case.evidence(), case.folder)
+    return Protected(case.folder, [*inputs, *places], digests | listed)
+
+
+def write_mask(out: Path, mask: np.ndarray, replace: bool, protect: Protected) -> None:
     """The findings mask as a PNG at `out` (white = manipulated), written whole: never through a link, never
     over an existing file unless `replace`, never over a protected file (OutputError)."""
-    check_file_target(Path(out), replace, *protect)
+    protect.check(Path(out), replace)
     png = io.BytesIO()
     Image.fromarray(mask.astype(np.uint8) * 255).save(png, format="PNG")
     write_atomic(Path(out), png.getvalue())
+
+
+MAX_INTERCHANGE_BYTES = 64 << 20  # an annotations file this large is not one (200 marks take ~100 KB)
+
+
+def read_interchange(path: Path) -> object:
+    """The JSON document of an annotations file, read strictly (duplicate keys, deep nesting refused) from
+    a regular file of at most MAX_INTERCHANGE_BYTES (a pipe or a device is never waited on); FindingsError
+    naming the reason."""
+    try:
+        data = read_regular(path, MAX_INTERCHANGE_BYTES + 1)
+    except NotRegular as exc:
+        raise FindingsError(exc.reason) from None
+    except OSError as exc:
+        raise FindingsError(f"not readable ({exc.strerror or type(exc).__name__})") from None
+    if len(data) > MAX_INTERCHANGE_BYTES:
+        raise FindingsError(f"larger than {MAX_INTERCHANGE_BYTES >> 20} MB: not an annotations file")
+    try:
+        return loads_strict(data)
+    except ValueError as exc:
+        raise FindingsError(f"not a readable JSON file ({exc})") from None
 
 
 def import_findings(store: ResultStore, document: object, case: Case | None = None) -> list[Findings]:

@@ -9,11 +9,13 @@ from PIL import Image
 
 from dinolizer_gui.core.io.outputs import (
     EarlierOutputs,
+    ForeignOutputs,
     HoldsEvidence,
     NotAFolder,
     OutputFolderBusy,
     check_output_folder,
     claim_outputs,
+    mark_output_folder,
 )
 from dinolizer_gui.core.report.content import CaseInfo
 from dinolizer_gui.core.session.batch import BatchItem, ItemStatus
@@ -22,8 +24,12 @@ from dinolizer_gui.core.session.settings import Settings
 from dinolizer_gui.core.session.workspace import Workspace
 
 
-def _earlier_run(folder: Path) -> None:
+def _earlier_run(folder: Path, marked: bool = True) -> None:
+    """A folder as an earlier run leaves it (marked as its output folder), or files of the same names in a
+    folder no run of this app wrote into."""
     (folder / "0001_photo").mkdir(parents=True)
+    if marked:
+        mark_output_folder(folder)
     (folder / "0001_photo" / "dinolizer_mask.png").write_bytes(b"png")
     (folder / "0001_photo" / "analyst_notes.txt").write_text("not ours")
     (folder / "results.json").write_text("{}")
@@ -62,6 +68,18 @@ def test_replacing_an_earlier_run_removes_only_what_this_app_wrote(tmp_path):
     finally:
         claim.release()
     claim_outputs(out, [], replace=True).release()  # released: the folder can be claimed again
+
+
+def test_files_named_as_outputs_in_a_folder_no_run_wrote_into_are_never_replaced(tmp_path):
+    folder = tmp_path / "evidence"
+    _earlier_run(folder, marked=False)  # e.g. evidence named roc.png or results.json, or another tool's
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    for replace in (False, True):
+        with pytest.raises(ForeignOutputs, match="is not an output folder of this app"):
+            claim_outputs(folder, [], replace=replace)
+        with pytest.raises(ForeignOutputs):
+            check_output_folder(folder, [], replace)
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*") if ".lock" not in p.name) == before
 
 
 def _done_item(path: Path) -> BatchItem:

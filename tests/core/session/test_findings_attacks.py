@@ -6,6 +6,7 @@ counted the same in the table, the report, the figure and the mask."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import cv2
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from dinolizer_gui.cli.common import EXIT_SOME_FAILED
 from dinolizer_gui.core.errors import OutputError
 from dinolizer_gui.core.io.hashing import sha256_of_file
 from dinolizer_gui.core.report.sections import mark_rows
@@ -25,7 +27,7 @@ from dinolizer_gui.core.store.decisions import findings_mask, mark_from_mask
 from dinolizer_gui.core.store.findings import Findings, Mark, pixel_area, rasterise
 from dinolizer_gui.core.store.results import ResultStore
 from tests import factories
-from tests.cli_run import analyze_args, run_cli
+from tests.cli_run import analyze_args, run_cli, run_process
 
 FINGERPRINT = "c" * 64
 
@@ -181,6 +183,43 @@ def test_outputs_never_replace_evidence_never_follow_links_and_ask_for_replace(t
         "annotations", "mask", photo, "--out", tmp_path / "old.png", "--case", case.folder, "--replace"
     )
     assert run.code == 0 and Image.open(tmp_path / "old.png").size == (96, 64)
+
+
+def test_outputs_are_never_written_inside_the_case_its_log_and_files_are_its_own(tmp_path):
+    case, photo, _ = _case_with_evidence(tmp_path)
+    kept = {name: (case.folder / name).read_bytes() for name in ("audit.jsonl", "case.json")}
+    for name in (*kept, "store/new.png", "new.json"):
+        for action in (("export", photo), ("mask", photo)):
+            run = run_cli(
+                "annotations", *action, "--out", case.folder / name, "--case", case.folder, "--replace"
+            )
+            assert run.code == 2 and "is inside the case" in run.shown
+    assert (case.folder / "case.json").read_bytes() == kept["case.json"]
+    assert (case.folder / "audit.jsonl").read_bytes().startswith(kept["audit.jsonl"])  # only "case-opened"s
+    assert not (case.folder / "new.json").exists() and not (case.folder / "store" / "new.png").exists()
+    assert run_cli("case", "verify", case.folder).code == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
+def test_a_pipe_named_like_an_image_or_an_annotations_file_is_refused_never_waited_on(tmp_path):
+    photo, _ = _photo(tmp_path / "images" / "harbour.png")
+    os.mkfifo(tmp_path / "images" / "pipe.png")
+    os.mkfifo(tmp_path / "in.json")
+    run = run_process("annotations", "export", photo.parent, "--out", tmp_path / "out.json", timeout=60)
+    assert run.returncode == EXIT_SOME_FAILED and "pipe.png: is a named pipe" in run.stderr
+    assert json.loads((tmp_path / "out.json").read_text())["images"] == []
+    run = run_process("annotations", "import", tmp_path / "in.json", timeout=60)
+    assert run.returncode == 2 and "in.json: is a named pipe" in run.stderr and "nothing" in run.stderr
+
+
+def test_an_annotations_file_too_large_to_be_one_is_refused_unread(tmp_path, monkeypatch):
+    from dinolizer_gui.core.session import findings
+
+    monkeypatch.setattr(findings, "MAX_INTERCHANGE_BYTES", 1000)
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"version": 1, "images": [], "padding": "x" * 2000}))
+    run = run_cli("annotations", "import", big)
+    assert run.code == 2 and "larger than" in run.shown and "nothing was imported" in run.shown
 
 
 def test_a_case_that_cannot_be_written_takes_no_findings(tmp_path):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...engine.analysis import AnalysisOptions, ModelRun, RunRecordError
-from ...io.hashing import sha256_of_file
+from ...io.regular import NotRegular, sha256_regular
 from ...store.results import ResultStore, result_key
 from ..batch import BatchItem, BatchPass, BatchProgress, BatchRunner, ImageDone, ItemStatus, ModelDone
 from ..thresholds import Thresholds
@@ -220,8 +220,8 @@ class ClusterRunner:
         if item.problem:
             return None  # never read (a folder that could not be, a link out of the folder dropped)
         try:
-            sha256 = sha256_of_file(item.path)
-        except OSError:
+            sha256 = sha256_regular(item.path)  # a pipe named like an image: never waited on
+        except (OSError, NotRegular):
             return None
         store, options = self.batch.store, self.batch.options
         needed = [
