@@ -43,6 +43,8 @@ def open_case(folder: Path, examiner: str, writable: bool = False):
     if writable and case.read_only:
         why = "; ".join(case.warnings) or "read-only media?"
         raise UsageError(f"{folder}: the case cannot be written ({why})")
+    for warning in case.log.set_aside:
+        say(f"warning: {folder}: {warning}")
     return case
 
 

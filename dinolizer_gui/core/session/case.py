@@ -130,6 +130,7 @@ class Case:
                     updated = {**info, "examiners": [*info.get("examiners", []), examiner]}
                     case._write_info(updated, record, "case-updated", {"examiner_added": examiner})
                 record("case-opened", {"app_version": __version__})
+            case.warnings += case.log.set_aside
         return case
 
     def _write_info(self, info: dict, record: Callable[[str, dict], dict], kind: str, data: dict) -> None:

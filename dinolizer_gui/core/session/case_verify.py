@@ -202,8 +202,10 @@ def _check_log(result: Verification, data: bytes | None, anchor: tuple[int, str]
     result.repaired += [f"log {for_terminal(problem)}" for problem in chain.repaired]
     result.entries, result.head = len(chain.entries), chain.head
     result.problems += malformed(chain.entries)
-    result.notes += [
-        f"log seq {entry['seq']}: a line torn by a crash was set aside in {for_terminal(str(kept))}"
+    result.repaired += [
+        f"log seq {entry['seq']}: a torn last line was set aside in {for_terminal(str(kept))} — a write cut "
+        "short by a crash, or bytes cut off the log (which removes its last entry): what it held is not in "
+        "the log"
         for entry in chain.entries
         if entry["kind"] == REPAIRED and (kept := entry["data"].get("kept_in"))
     ]

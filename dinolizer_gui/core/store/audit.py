@@ -14,7 +14,9 @@ their evidence checked). Nothing more is written after a break until the examine
 acknowledges is fixed in place. Such a log never verifies intact again — it says "repaired".
 
 A last line that a crash cut short (not a complete entry) is moved aside by the next write into
-`audit.torn-<time>.jsonl` and recorded; a complete last entry that only lacks its newline is kept.
+`audit.torn-<time>.jsonl` and recorded; a complete last entry that only lacks its newline is kept. Nothing
+tells a crash from bytes cut off on purpose (which removes the last entry): such a log verifies "repaired"
+too, never intact.
 
 Appends take a lock file and read what other processes appended since, so two processes writing the same
 log (the viewer and `analyze`) never interleave the chain. The log and its lock are opened only as regular
@@ -78,6 +80,7 @@ class AuditLog:
         self.examiner = examiner
         self.read_only = read_only
         self._known: _Known | None = None
+        self.set_aside: list[str] = []  # torn last lines this object set aside, in words, for the examiner
 
     def read(self) -> Chain:
         try:
@@ -181,6 +184,10 @@ class AuditLog:
             kept = self._cut_torn(chain.torn_tail)
             digest = hashlib.sha256(chain.torn_tail).hexdigest()
             self._write(REPAIRED, {"torn_bytes": len(chain.torn_tail), "kept_in": kept, "sha256": digest})
+            self.set_aside.append(
+                f"the log's last line was torn ({len(chain.torn_tail)} bytes: a write cut short by a crash, "
+                f"or bytes cut off the log): set aside in {kept} and recorded: the case now verifies REPAIRED"
+            )
 
     # --- writing -------------------------------------------------------------------------------
     def _write(self, kind: str, data: dict) -> dict:

@@ -223,7 +223,7 @@ def test_two_processes_writing_one_log_leave_a_valid_chain(tmp_path):
     assert verify(tmp_path / "case").intact
 
 
-def test_a_torn_last_line_is_reported_then_set_aside_and_recorded(tmp_path):
+def test_a_torn_last_line_is_reported_then_set_aside_recorded_and_never_intact_again(tmp_path):
     case = Case.create(tmp_path / "case", "Crash")
     log = tmp_path / "case" / "audit.jsonl"
     with open(log, "ab") as handle:
@@ -235,8 +235,9 @@ def test_a_torn_last_line_is_reported_then_set_aside_and_recorded(tmp_path):
     assert [e["kind"] for e in entries] == ["case-created", "log-repaired", "note"]
     kept = tmp_path / "case" / entries[1]["data"]["kept_in"]
     assert kept.read_bytes() == b'{"seq":2,"time":"2026-'  # never silently dropped
-    repaired = verify(tmp_path / "case")
-    assert repaired.intact and any("torn by a crash was set aside" in note for note in repaired.notes)
+    repaired = verify(tmp_path / "case")  # a crash or a cut: nothing tells them apart, so never INTACT
+    assert not repaired.intact and not repaired.problems and repaired.verdict.startswith("REPAIRED")
+    assert any("torn last line was set aside" in said for said in repaired.repaired)
 
 
 def test_a_case_on_read_only_media_opens_read_only_and_records_nothing(tmp_path, monkeypatch):
