@@ -179,6 +179,7 @@ def _verify_package(
 ) -> None:
     check_manifest(result.problems, package)
     chain = _check_log(result, package.read(LOG_FILE), anchor)
+    _check_export_entry(result, chain, len(package.members))
     _check_case_file(result, chain, package.read(CASE_FILE))
     vouched = _check_vouched(result, chain, package.digest, package=True)
     for name in sorted(set(package.members) - vouched - {CASE_FILE, LOG_FILE, MANIFEST}):
@@ -192,6 +193,22 @@ def _verify_package(
         )
     else:
         _check_evidence(result, chain, None, evidence_dir)
+
+
+def _check_export_entry(result: Verification, chain: Chain, members: int) -> None:
+    """A package's log ends with the export that made it, which counts its files: a log cut short inside a
+    package (its last entries, the export among them, dropped) is seen without an anchor."""
+    last = chain.entries[-1] if chain.entries else None
+    if last is None or last["kind"] != "case-exported":
+        result.problems.append(
+            f"{LOG_FILE} does not end with the export that made the package (case-exported): its last "
+            "entries were cut, or the package was not made by this app"
+        )
+    elif last["data"].get("files") != members:
+        result.problems.append(
+            f"the package holds {members} file(s), its export (log seq {last['seq']}) says "
+            f"{for_terminal(str(last['data'].get('files')))}"
+        )
 
 
 def _check_log(result: Verification, data: bytes | None, anchor: tuple[int, str] | None) -> Chain:

@@ -280,6 +280,19 @@ def test_a_cut_tail_is_seen_against_the_head_recorded_earlier(built):
     assert run.code == 1 and "entries were cut from its end" in run.shown
 
 
+def test_a_package_whose_log_lost_its_last_entries_is_broken_without_an_anchor(built, tmp_path):
+    case, _ = built
+    package = export_case(Case.open(case), tmp_path / "p.zip").path
+
+    def cut(name: str, data: bytes) -> bytes:
+        return b"".join(data.splitlines(keepends=True)[:-2]) if name == "audit.jsonl" else data
+
+    problems = "\n".join(verify(_rezip(package, tmp_path / "cut.zip", cut)).problems)
+    assert "does not end with the export that made the package" in problems
+    added = _rezip(package, tmp_path / "added.zip", lambda name, data: data, {"evidence/extra.png": b"x"})
+    assert any("holds" in problem and "its export" in problem for problem in verify(added).problems)
+
+
 def test_a_log_rewritten_whole_is_seen_against_the_head_recorded_earlier(built, tmp_path):
     case, _ = built
     head = verify(case).head
