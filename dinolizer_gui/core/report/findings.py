@@ -33,8 +33,10 @@ def findings_record(findings: Findings, states: dict[str, list[RegionState]], si
     ]
     decisions = []
     for decision in findings.decisions:
-        now = next((s for s in states.get(decision.model, []) if s.decided == decision), None)
-        carried = now if now is not None and now.decision == decision.decision else None
+        on_map = states.get(decision.model, [])
+        carried = next(
+            (s for s in on_map if s.decided == decision and s.fingerprint == decision.fingerprint), None
+        )
         decisions.append(
             {
                 **decision.to_record(),

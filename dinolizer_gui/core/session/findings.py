@@ -18,6 +18,7 @@ from ..io.outputs import inside, write_atomic
 from ..io.regular import NotRegular, check_file_target, read_regular, sha256_regular
 from ..io.strict_json import loads_strict
 from ..models.registry import REGISTRY
+from ..store.decisions import decision_mismatch
 from ..store.findings import (
     MAX_COORDINATE,
     Findings,
@@ -293,6 +294,10 @@ def import_findings(store: ResultStore, document: object, case: Case | None = No
             mark.check(size)
         for decision in incoming.decisions:
             _check_model(decision)
+            if why := decision_mismatch(decision, store.maps_of(incoming.sha256, decision.model)):
+                raise FindingsError(
+                    f"decision on {decision.model} region {decision.region} at {decision.threshold:g}: {why}"
+                )
         existing = store.findings(incoming.sha256)
         pairs.append((existing, _merged(existing, incoming)))
     keep(store, case, pairs, imported=True)

@@ -32,17 +32,29 @@ def region_states(
     findings: Findings, model: str, probability: np.ndarray, threshold: float
 ) -> list[RegionState]:
     """Each region of a model's map at `threshold`, with the examiner's decision on its very pixels; a
-    region whose number carries a decision made on other pixels is "changed since decided"."""
+    region whose number carries a decision made on pixels no region has any more is "changed since
+    decided"."""
     mask = binary_mask(probability, threshold)
     labels, order = region_labels(mask)
+    regions = find_regions(probability, mask)
+    prints = [
+        region_fingerprint(labels, label, (region.x, region.y, region.width, region.height))
+        for region, label in zip(regions, order, strict=True)
+    ]
     states = []
-    for region, label in zip(find_regions(probability, mask), order, strict=True):
-        fingerprint = region_fingerprint(labels, label, (region.x, region.y, region.width, region.height))
+    for region, fingerprint in zip(regions, prints, strict=True):
         decided = findings.decision(model, fingerprint)
         if decided is not None:
             states.append(RegionState(region, fingerprint, decided.decision, decided))
             continue
-        earlier = next((d for d in findings.decisions if d.model == model and d.region == region.index), None)
+        earlier = next(  # a decision on this number whose pixels no region of the map has any more
+            (
+                d
+                for d in findings.decisions
+                if d.model == model and d.region == region.index and d.fingerprint not in prints
+            ),
+            None,
+        )
         state = "changed since decided" if earlier is not None else "unreviewed"
         states.append(RegionState(region, fingerprint, state, earlier))
     return states
@@ -67,6 +79,28 @@ def region_outlines(
 
 def unreviewed_count(states: Sequence[RegionState]) -> int:
     return sum(state.decision in ("unreviewed", "changed since decided") for state in states)
+
+
+def decision_mismatch(decision: RegionDecision, maps: Sequence[np.ndarray]) -> str | None:
+    """Why a decision does not describe a region of any of these maps of its model — its fingerprint is not
+    the pixels of the region of its number at its threshold —, or None when one map has it (or there is no
+    map to check against: an image not analysed here yet)."""
+    if not maps:
+        return None
+    numbers: list[int] = []
+    for probability in maps:
+        mask = binary_mask(probability, decision.threshold)
+        labels, order = region_labels(mask)
+        for region, label in zip(find_regions(probability, mask), order, strict=True):
+            box = (region.x, region.y, region.width, region.height)
+            if region_fingerprint(labels, label, box) == decision.fingerprint:
+                if region.index == decision.region:
+                    return None
+                numbers.append(region.index)
+    if numbers:
+        number = decision.region
+        return f"its fingerprint is the pixels of region {numbers[0]} there, not of region {number}"
+    return f"no stored map has a region with its fingerprint's pixels at {decision.threshold:g}"
 
 
 def decided_pixels(decision: RegionDecision, probability: np.ndarray) -> np.ndarray | None:

@@ -19,12 +19,13 @@ from PIL import Image
 from dinolizer_gui.cli.common import EXIT_SOME_FAILED
 from dinolizer_gui.core.errors import OutputError
 from dinolizer_gui.core.io.hashing import sha256_of_file
+from dinolizer_gui.core.report.findings import findings_record
 from dinolizer_gui.core.report.sections import mark_rows
 from dinolizer_gui.core.session.case import Case
 from dinolizer_gui.core.session.findings import FindingsEditor
 from dinolizer_gui.core.store.audit import AuditLog
-from dinolizer_gui.core.store.decisions import findings_mask, mark_from_mask
-from dinolizer_gui.core.store.findings import Findings, Mark, pixel_area, rasterise
+from dinolizer_gui.core.store.decisions import findings_mask, mark_from_mask, region_states
+from dinolizer_gui.core.store.findings import Findings, Mark, RegionDecision, pixel_area, rasterise
 from dinolizer_gui.core.store.results import ResultStore
 from tests import factories
 from tests.cli_run import analyze_args, run_cli, run_process
@@ -123,6 +124,55 @@ def test_a_mark_reaching_past_an_unseen_image_is_drawn_and_counted_on_it_alone(w
     )
     mask = np.array(Image.open(tmp_path / "m.png")) > 0
     assert mask.sum() == 48 * 32 and mask[32:, 48:].all()
+
+
+def test_a_decision_must_be_the_pixels_of_its_region_on_a_stored_map(weights, tmp_path):
+    photo, sha = _photo(tmp_path / "seen.png")
+    store = tmp_path / "store"
+    given = ("--store", store, "--threshold", "0.3")
+    assert run_cli(*analyze_args(weights, photo, tmp_path / "run", *given, models=("dinolizer",))).code == 0
+    (probability,) = ResultStore(store).maps_of(sha, "dinolizer")
+    regions = region_states(Findings(sha), "dinolizer", probability, 0.3)
+    assert len(regions) >= 2  # the refusals below need a second region
+    first, second = regions[0], regions[1]
+    wrong = {
+        "another region's pixels": (
+            _decision(region=1, threshold=0.3, fingerprint=second.fingerprint),
+            "region 2",
+        ),
+        "a region the map has not": (
+            _decision(region=99, threshold=0.3, fingerprint=first.fingerprint),
+            "region 1",
+        ),
+        "another threshold": (_decision(region=1, threshold=0.9, fingerprint=first.fingerprint), "at 0.9"),
+    }
+    for decision, said in wrong.values():
+        run = run_cli(
+            "annotations", "import", _file(tmp_path / "d.json", sha, [], [decision]), "--store", store
+        )
+        assert run.code == 2 and said in run.shown and "nothing was imported" in run.shown
+        assert ResultStore(store).findings(sha).empty
+    right = _decision(region=1, threshold=0.3, fingerprint=first.fingerprint)
+    assert (
+        run_cli("annotations", "import", _file(tmp_path / "d.json", sha, [], [right]), "--store", store).code
+        == 0
+    )
+    (state, *_) = region_states(ResultStore(store).findings(sha), "dinolizer", probability, 0.3)
+    assert state.decision == "confirmed" and state.region.index == 1
+
+
+def test_a_decision_carried_by_its_pixels_on_another_number_is_said_there_alone():
+    probability = np.zeros((40, 60), np.float32)
+    probability[5:20, 5:30], probability[25:35, 30:55] = 0.9, 0.8  # two regions: 1 (larger), then 2
+    states = region_states(Findings("a" * 64), "dinolizer", probability, 0.5)
+    _, small = states
+    moved = RegionDecision("dinolizer", 1, 0.5, "confirmed", "", "Ana", "t", small.fingerprint)
+    findings = Findings("a" * 64, decisions=[moved])  # e.g. taken in before the image was analysed here
+    first, second = region_states(findings, "dinolizer", probability, 0.5)
+    assert (first.decision, second.decision) == ("unreviewed", "confirmed")
+    record = findings_record(findings, {"dinolizer": [first, second]}, (60, 40))
+    assert record["region_decisions"][0]["state_now"] == "confirmed"
+    assert record["region_decisions"][0]["region_now"] == 2
 
 
 shapes = st.sampled_from(["rectangle", "ellipse", "polygon", "freehand", "arrow"])
