@@ -76,6 +76,7 @@ def _evaluate(
     args: argparse.Namespace, workspace: Workspace, models: list[ModelHandle], items: list[BatchItem]
 ) -> int:
     from ..core.evaluation.evaluator import EvaluatedModel
+    from ..core.evaluation.ground_truth import READ_AS
     from ..core.models.registry import REGISTRY
     from ..core.progress import run_to_end
     from ..core.session.batch import ItemStatus
@@ -107,6 +108,9 @@ def _evaluate(
             reason = f" ({entry['error']})" if entry["error"] else ""
             eta = eta_text(started, done, len(items))
             say(f"[{done}/{len(items)}] {item.path}: {entry['status']}{reason}  {eta}".rstrip())
+        for warning in entry["warnings"]:
+            if not warning.startswith(READ_AS):
+                say(f"warning: {item.path}: {warning}")
 
     runner = workspace.batch_runner(models)
     run_to_end(runner.run(items, on_image=finished, on_model=evaluation.on_model))

@@ -42,6 +42,7 @@ def test_evaluate_scores_the_apps_own_maps_as_scikit_learn_does(weights, labelle
     assert code == 3  # the unlabelled image is an error, the rest goes on
     assert "unlabelled.png: error (no ground-truth mask: looked for unlabelled.*" in err
     assert "Pooled AP" in err and "dinolizer" in err
+    assert "warning: " in err and "real.png: mask is 48x40, the image 96x80" in err  # said, not only in JSON
     document = json.loads((out / "evaluation.json").read_text())
     assert document["schema"] == "dinolizer-gui/evaluation" and document["summary"] == {
         "ok": 4,

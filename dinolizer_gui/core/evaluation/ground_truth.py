@@ -15,8 +15,9 @@ Reading rule (every case listed in the mask's warnings):
   drawn in the colours or in the alpha — and is an error, as is a floating-point mask with values outside
   0..1.
 `invert` swaps the two classes for data sets where white means authentic. A mask without a manipulated
-pixel marks an authentic image. A mask whose size differs from the image is resized with nearest-neighbour
-sampling, with a warning.
+pixel marks an authentic image. A mask of the image's shape but another size is resized with
+nearest-neighbour sampling, with a warning; a mask of another shape (its width and height swapped by an
+EXIF rotation it did not follow, a crop) is an error: stretched, it would score the wrong pixels.
 """
 
 from __future__ import annotations
@@ -121,12 +122,23 @@ def mask_values(image: Image.Image, path: Path | str) -> tuple[np.ndarray, str]:
     return values.max(axis=2) >= half, f"manipulated where any channel reaches {half} of {full}"
 
 
+READ_AS = "mask read as"  # the first warning of every mask: how it was read (the others say more)
+MAX_SHAPE_DIFFERENCE = 0.02  # of the aspect ratio: beyond it a mask is not the image's
+
+
 def read_mask(path: Path | str, height: int, width: int, invert: bool = False) -> GroundTruth:
     """The mask as booleans at the image's size by the reading rule; raises ImageLoadError naming the file."""
     mask, how = mask_values(open_as_stored(path), path)
     if invert:
         mask = ~mask
-    warnings = [f"mask read as {how}" + ("; inverted (white = authentic)" if invert else "")]
+    warnings = [f"{READ_AS} {how}" + ("; inverted (white = authentic)" if invert else "")]
+    ratio = (mask.shape[1] / mask.shape[0]) / (width / height)
+    if abs(ratio - 1) > MAX_SHAPE_DIFFERENCE:
+        raise ImageLoadError(
+            path,
+            f"the mask is {mask.shape[1]}x{mask.shape[0]}, the image {width}x{height}: another shape (a "
+            "rotation the mask did not follow, a crop?) — not compared",
+        )
     if mask.shape != (height, width):
         warnings.append(
             f"mask is {mask.shape[1]}x{mask.shape[0]}, the image {width}x{height}: "

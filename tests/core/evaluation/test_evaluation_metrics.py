@@ -13,6 +13,7 @@ from dinolizer_gui.core.evaluation.metrics import (
     precision_recall_curve,
     roc_auc,
 )
+from dinolizer_gui.core.io.images import ImageLoadError
 
 
 def _truth(height=40, width=50, seed=0):
@@ -113,6 +114,9 @@ def test_masks_binarise_at_128_resize_nearest_and_invert(tmp_path):
     resized = read_mask(tmp_path / "m.png", 40, 60)
     assert resized.mask.shape == (40, 60) and resized.mask[:, 40:].all() and not resized.mask[:, :40].any()
     assert "nearest-neighbour" in resized.warnings[1] and "30x20" in resized.warnings[1]
+    for height, width in ((30, 20), (20, 40)):  # turned by a rotation the mask did not follow; cropped
+        with pytest.raises(ImageLoadError, match="another shape"):
+            read_mask(tmp_path / "m.png", height, width)
     red = np.zeros((20, 30, 3), np.uint8)
     red[5:10, 5:10, 0] = 255  # a red annotation: any channel at 128 or more is manipulated
     Image.fromarray(red).save(tmp_path / "red.png")
