@@ -57,6 +57,7 @@ class Verification:
     repaired: list[str] = field(default_factory=list)  # log breaks a recorded repair acknowledges
     notes: list[str] = field(default_factory=list)  # what was not checked, and what is fine
     unchecked: int = 0  # files the log names that were not found (outside the case, evidence): not checked
+    evidence_not_given: int = 0  # a package's listed evidence, not checked: no --evidence folder given
     entries: int = 0
     head: tuple[int, str] = (0, "0" * 64)
 
@@ -69,7 +70,11 @@ class Verification:
         if self.problems:
             return f"BROKEN ({len(self.problems)} problem(s))"
         verdict = f"REPAIRED ({len(self.repaired)} break(s) in the log)" if self.repaired else "INTACT"
-        return verdict + (f" — {self.unchecked} file(s) not found, not checked" if self.unchecked else "")
+        if self.unchecked:
+            verdict += f" — {self.unchecked} file(s) not found, not checked"
+        if self.evidence_not_given:
+            verdict += f" — {self.evidence_not_given} evidence file(s) not checked (no --evidence DIR)"
+        return verdict
 
     def not_checked(self, note: str) -> None:
         self.notes.append(note)
@@ -187,9 +192,10 @@ def _verify_package(
             f"{for_terminal(name)}: in the package but not named by the log: nothing vouches for it"
         )
     if evidence_dir is None:
-        count = len(evidence_from(chain.entries))
+        result.evidence_not_given = len(evidence_from(chain.entries))
         result.notes.append(
-            f"evidence: {count} file(s) listed, not checked (give --evidence DIR to check them)"
+            f"evidence: {result.evidence_not_given} file(s) listed, not checked (give --evidence DIR to "
+            "check them)"
         )
     else:
         _check_evidence(result, chain, None, evidence_dir)

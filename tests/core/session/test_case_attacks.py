@@ -81,6 +81,8 @@ def test_the_case_as_built_verifies_intact_and_its_package_too(built, tmp_path):
         and "INTACT" in run.shown
         and f"--expect-head {packed.head[0]}:{packed.head[1]}" in run.shown
     )
+    unchecked = verify(package)  # no --evidence: the verdict itself says what it did not check
+    assert unchecked.intact and unchecked.verdict.endswith("evidence file(s) not checked (no --evidence DIR)")
 
 
 # --- 1. an altered copy, in the case and in a package -------------------------------------------------
