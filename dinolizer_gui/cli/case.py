@@ -146,6 +146,10 @@ def _log(args) -> int:
                 f"{entry['seq']:>5}  {entry['time']}  {who}  {entry['kind']}  {entry_summary(entry['data'])}"
             )
             print(for_terminal(line))
+    if args.json:  # the last line: what the log's checks found, so a saved copy never reads as clean
+        state = "broken" if chain.problems else "repaired" if chain.repaired else "intact"
+        status = {"log": state, "problems": chain.problems, "repaired": chain.repaired}
+        print(json.dumps(status, sort_keys=True, ensure_ascii=True))
     for problem in chain.problems:
         say(f"warning: {problem}")
     for problem in chain.repaired:

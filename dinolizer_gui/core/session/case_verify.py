@@ -152,6 +152,11 @@ def _unnamed(folder: Path, chain: Chain) -> list[str]:
     return [name for name in names if name not in named and not left_behind(name)]
 
 
+ZIP_START = (
+    b"PK\x03\x04"  # a zip's first member header: what a package, however damaged after it, begins with
+)
+
+
 def _verify_package_file(
     target: Path, evidence_dir: Path | None, anchor: tuple[int, str] | None
 ) -> Verification:
@@ -162,9 +167,13 @@ def _verify_package_file(
     except OSError as exc:
         raise CaseError(target, f"cannot be read: {exc.strerror}") from None
     with handle:
-        if not zipfile.is_zipfile(handle):
-            raise CaseError(target, "is neither a case folder nor a case package (.zip)")
         result = Verification(str(target))
+        if not zipfile.is_zipfile(handle):
+            handle.seek(0)
+            if handle.read(4) != ZIP_START:
+                raise CaseError(target, "is neither a case folder nor a case package (.zip)")
+            result.problems.append("the package is a zip cut short or damaged: its directory cannot be found")
+            return result
         try:
             package = zipfile.ZipFile(handle)
         except DAMAGED as exc:

@@ -621,3 +621,39 @@ def test_a_signer_whose_certificate_may_not_make_signatures_is_never_trusted(tmp
     assert credentials["state"] == "invalid" and credentials["trusted_signer"] is False
     assert "key usage without digitalSignature" in credentials["message"]
     assert "reaches one of your trust anchors" not in credentials["message"]
+
+
+# --- round five: the second held-out pass -------------------------------------------------------------------
+
+
+def test_a_signer_certificate_that_cannot_be_read_is_invalid_and_the_rest_still_read(files):
+    data = bytearray(files["jpeg"].read_bytes())
+    at = data.find(b"\xa0\x03\x02\x01\x02")  # the certificate's version: [0] { INTEGER 2 } (X.509 v3)
+    data[at + 4] = 0x0A  # a version no parser knows
+    provenance = provenance_from_bytes(bytes(data))[0]  # never a traceback: a batch goes on
+    assert (
+        provenance["c2pa"]["state"] in ("invalid", "damaged")
+        and provenance["c2pa"]["trusted_signer"] is not True
+    )
+    assert declares_ai(provenance) and provenance["exif"] is not None
+
+
+def test_a_declaration_whose_claim_signature_does_not_verify_is_never_called_signed(files):
+    data = bytearray(files["jpeg"].read_bytes())
+    start = data.find(b"c2pa.signature")
+    last = max(i for i in range(start, len(data) - 66) if data[i] == 0x58 and data[i + 1] == 0x40)
+    data[last + 10] ^= 0x01  # one bit of the ES256 signature
+    provenance = provenance_from_bytes(bytes(data))[0]
+    (declared,) = provenance["digital_source_types"]
+    assert declared["value"] == "trainedAlgorithmicMedia" and declared["signed"] is False
+    said = " ".join(provenance["indications"])
+    assert "signed by its maker" not in said and "nothing vouches for it" in said
+    assert "in a invalid" not in said
+
+
+def test_the_triage_words_keep_what_was_not_checked():
+    checked = {"c2pa": {"state": "valid", "unchecked": []}, "digital_source_types": []}
+    unchecked = {"c2pa": {"state": "valid", "unchecked": ["the bytes no signature covers"]},
+                 "digital_source_types": []}  # fmt: skip
+    assert summarise(checked).text == "C2PA valid"
+    assert summarise(unchecked).text == "C2PA valid (not all checked)"

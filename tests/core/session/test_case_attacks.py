@@ -205,6 +205,9 @@ def test_a_damaged_middle_line_hides_nothing_after_it_and_stops_writing(built, t
     (evidence / "later.png").write_bytes(b"changed after the damage")
     run = run_cli("case", "log", case)
     assert run.code == 1 and "later.png" in run.shown and "line 3: not a readable entry" in run.shown
+    saved = run_cli("case", "log", case, "--json").out.splitlines()  # what a script would keep
+    status = json.loads(saved[-1])
+    assert status["log"] == "broken" and "line 3: not a readable entry" in status["problems"][0]
     result = verify(case)
     assert "evidence " in "\n".join(result.problems) and "later.png: CHANGED" in "\n".join(result.problems)
     size = (case / "audit.jsonl").stat().st_size
@@ -435,7 +438,9 @@ def test_damaged_zips_are_broken_never_a_traceback(built, tmp_path):
             package, tmp_path / "enc.zip", "case.json", 8, struct.pack("<H", 0x0801)
         ),
         "method": _patched_central(package, tmp_path / "method.zip", "case.json", 10, struct.pack("<H", 99)),
+        "cut": tmp_path / "cut.zip",  # its directory gone: a transfer cut short
     }
+    cases["cut"].write_bytes(package.read_bytes()[:-30])
     for kind, damaged in cases.items():
         run = run_cli("case", "verify", damaged)
         assert run.code == 1 and "BROKEN" in run.shown and "Traceback" not in run.shown, (kind, run.shown)

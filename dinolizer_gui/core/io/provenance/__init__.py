@@ -89,7 +89,14 @@ def provenance_from_bytes(
     jpeg = _jpeg(data, image, problems) if data[:2] == b"\xff\xd8" else None
     if image is not None:
         image.close()
-    c2pa = _with_xmp_reference(read_credentials(data, anchors, trust_list, file_format), xmp.fields)
+    unread = credentials_result("error", "the Content Credentials could not be read (see the problems)")
+    credentials = _guarded(
+        lambda: read_credentials(data, anchors, trust_list, file_format),
+        unread,
+        "Content Credentials",
+        problems,
+    )
+    c2pa = _with_xmp_reference(credentials, xmp.fields)
     provenance = {
         "c2pa": c2pa,
         "digital_source_types": c2pa["declarations"] + _xmp_declarations(xmp.fields),

@@ -39,15 +39,17 @@ def claim_actions(manifest: dict[str, Any]) -> list[dict[str, Any]]:
 def declarations(read: Report, state: str) -> list[dict[str, Any]]:
     """Every digital source type the manifests declare — in any assertion: the actions, their templates, IPTC
     or C2PA metadata — the active manifest's, then those of its ingredients' manifests (and theirs), each
-    with where it is and that manifest's state."""
+    with where it is and that manifest's state; `signed` only where the claim signature verifies (of the
+    manifest, and of every manifest it was reached through)."""
     declared: list[dict[str, Any]] = []
-    queue, seen = [(read.active_label, "", state)], {read.active_label}
+    queue = [(read.active_label, "", state, read.signature_verified())]
+    seen = {read.active_label}
     while queue:
-        label, via, manifest_state = queue.pop(0)
+        label, via, manifest_state, verified = queue.pop(0)
         manifest = read.manifests.get(label) or {}
         for value, where in _declared_in(manifest):
             declared.append(
-                {"value": value, "from": "c2pa", "where": f"{via}{where}", "signed": True,
+                {"value": value, "from": "c2pa", "where": f"{via}{where}", "signed": verified,
                  "state": manifest_state}
             )  # fmt: skip
         for item in manifest.get("ingredients") or []:
@@ -55,7 +57,11 @@ def declarations(read: Report, state: str) -> list[dict[str, Any]]:
             if child and child not in seen and len(seen) < MAX_MANIFESTS:
                 seen.add(child)
                 title = item.get("title") or "an ingredient"
-                queue.append((child, f"{via}ingredient {title}, ", ingredient(item, read)["state"]))
+                own = ingredient(item, read)
+                signed = verified and not any(
+                    code.startswith("claimSignature.") for code in own["validation_codes"]
+                )
+                queue.append((child, f"{via}ingredient {title}, ", own["state"], signed))
     return declared
 
 

@@ -27,8 +27,12 @@ def declaration_short(declared: dict[str, Any]) -> str:
     if declared["signed"]:
         return f"{declared['value']} (signed: {declared['where']}, {declared['state']} manifest)"
     if declared["from"] == "c2pa":
-        return f"{declared['value']} (in a {declared['state']} manifest store, not verified)"
+        return f"{declared['value']} (in {_a(declared['state'])} manifest store, not verified)"
     return f"{declared['value']} (unsigned XMP)"
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 def declaration_text(declared: dict[str, Any]) -> str:
@@ -37,8 +41,8 @@ def declaration_text(declared: dict[str, Any]) -> str:
     meaning = SOURCE_TYPE_WORDS.get(kind, kind)
     if declared["signed"]:
         return (
-            f"The Content Credentials declare the image {meaning} ({kind}; {declared['where']}, in a "
-            f"{declared['state']} manifest): signed by its maker, a declaration, not a proof either way."
+            f"The Content Credentials declare the image {meaning} ({kind}; {declared['where']}, in "
+            f"{_a(declared['state'])} manifest): signed by its maker, a declaration, not a proof either way."
         )
     if declared["from"] == "c2pa":
         return (
@@ -136,10 +140,12 @@ class ProvenanceSummary:
     c2pa: str  # the Content Credentials' state
     declares_ai: bool
     thumbnail_differs: bool
+    partly_checked: bool = False  # something of the credentials could not be checked (their NOT CHECKED)
 
     @property
     def text(self) -> str:
-        parts = [] if self.c2pa == "none" else [f"C2PA {C2PA_SHORT.get(self.c2pa, self.c2pa)}"]
+        state = C2PA_SHORT.get(self.c2pa, self.c2pa) + (" (not all checked)" if self.partly_checked else "")
+        parts = [] if self.c2pa == "none" else [f"C2PA {state}"]
         parts += ["declares AI"] * self.declares_ai + ["thumbnail differs"] * self.thumbnail_differs
         return ", ".join(parts)
 
@@ -151,6 +157,7 @@ C2PA_SHORT = {"valid": "valid", "invalid": "INVALID", "damaged": "DAMAGED", "rem
 def summarise(provenance: Provenance) -> ProvenanceSummary:
     """What the triage table says of a provenance object."""
     thumbnail = provenance.get("thumbnail") or {}
+    c2pa = provenance["c2pa"]
     return ProvenanceSummary(
-        provenance["c2pa"]["state"], declares_ai(provenance), thumbnail.get("matches") is False
+        c2pa["state"], declares_ai(provenance), thumbnail.get("matches") is False, bool(c2pa.get("unchecked"))
     )

@@ -103,8 +103,10 @@ def certificate_failures(der: bytes | None) -> list[str]:
         usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
         return [f"{INVALID_CREDENTIAL} (the app's check: no key usage)"]
-    except ValueError:
-        return []  # a certificate the library reads its own way: its codes say
+    except Exception as exc:  # any damage (a bad version, a bad extension) the parser meets, lazily or not
+        return [
+            f"{INVALID_CREDENTIAL} (the app's check: the certificate cannot be read: {type(exc).__name__})"
+        ]
     failures = []
     if not usage.digital_signature:
         failures.append(f"{INVALID_CREDENTIAL} (the app's check: key usage without digitalSignature)")
