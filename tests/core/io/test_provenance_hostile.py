@@ -305,7 +305,10 @@ def test_bytes_no_signature_covers_are_checked_in_webp_tiff_gif_and_avif(folder,
     _picture().save(folder / f"plain{suffix}")
     data = _sign(folder / f"plain{suffix}", folder / f"signed{suffix}", chain, _document())
     intact = _read(data)["c2pa"]
-    assert intact["state"] == "valid" and intact["unchecked"] == [] and "NOT CHECKED" not in intact["message"]
+    left_out = "the ISO media boxes the signed hash leaves out, covered by nothing: ftyp ("
+    assert intact["state"] == "valid" and len(intact["unchecked"]) == (suffix == ".avif")
+    assert all(said.startswith(left_out) for said in intact["unchecked"])
+    assert ("NOT CHECKED" in intact["message"]) == (suffix == ".avif")
     padding = bytearray(data)
     padding[data.find(b"\0" * 64, data.find(b"c2pa.signature\0")) + 10] = 0x41
     payload = data.rfind(b"\xf6\x58\x40")
@@ -314,6 +317,24 @@ def test_bytes_no_signature_covers_are_checked_in_webp_tiff_gif_and_avif(folder,
                     data[:label] + b"X" + data[label + 1 :]):  # fmt: skip
         c2pa = _read(changed)["c2pa"]
         assert c2pa["state"] == "invalid" and c2pa["unsigned_changes"], (suffix, c2pa["message"])
+
+
+def _iso_box(kind: bytes, payload: bytes) -> bytes:
+    return (8 + len(payload)).to_bytes(4, "big") + kind + payload
+
+
+def test_iso_media_boxes_the_hash_leaves_out_are_named_and_a_store_hidden_in_one_is_said(
+    folder, chain, signed_jpeg
+):
+    _picture().save(folder / "plain.avif")
+    data = _sign(folder / "plain.avif", folder / "signed.avif", chain, _document())
+    for extra, said in ((_iso_box(b"free", b"prompt: a cat, steps 30"), "free (31 bytes"),
+                        (_iso_box(b"skip", b"x" * 4000), "skip (4,008 bytes")):  # fmt: skip
+        c2pa = _read(data + extra)["c2pa"]
+        assert c2pa["state"] == "valid" and said in c2pa["unchecked"][0] and "NOT CHECKED" in c2pa["message"]
+    hidden = _read(data + _iso_box(b"free", signed_jpeg))
+    assert "a second store, not read, not verified" in hidden["c2pa"]["message"]
+    assert summarise(hidden).text.startswith("C2PA valid (not all checked)")
 
 
 def test_what_the_reader_cannot_check_is_said_never_a_silent_valid(signed_jpeg, monkeypatch):

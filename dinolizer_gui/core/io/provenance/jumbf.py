@@ -115,6 +115,7 @@ def _bmff_stores(data: bytes) -> Located:
             continue
         located.parts.append(box)
         located.stores.append(rest[8:])
+        located.spans.append((box.start, box.end))
         if content[:4] != b"\0\0\0\0" or rest[:8] != b"\0" * 8:
             located.framing.append(f"the C2PA box at byte {box.start:,} has a version, flags or offset set")
     return located

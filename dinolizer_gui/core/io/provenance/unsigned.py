@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .containers import bmff_boxes
 from .cose import CborError, CborMap, claim_signature_check, decode
 from .jumbf import FIXED_LABELS, MANIFEST_TYPES, UUID_TAIL, is_c2pa_uuid, locate_stores
 
@@ -41,6 +42,7 @@ class Unsigned:
     needs_library: list[tuple[str, str]] = field(default_factory=list)
     container: str | None = None
     signers: dict[str, bytes] = field(default_factory=dict)  # manifest label: its signer's certificate
+    top_level: list[tuple[str, int, int]] = field(default_factory=list)  # ISO media: (kind, start, size)
 
 
 def unsigned_check(data: bytes) -> Unsigned:
@@ -61,7 +63,9 @@ def unsigned_check(data: bytes) -> Unsigned:
         needs += check.needs_library
         signers.update(check.signers)
         problems += _left_out(check.excluded(), located.spans)
-    return Unsigned(list(dict.fromkeys(problems))[:MAX_LISTED], needs, located.container, signers)
+    boxes = bmff_boxes(data) if located.container == "ISO media" else []
+    top_level = [(box.kind, box.start, box.end - box.start) for box in boxes]
+    return Unsigned(list(dict.fromkeys(problems))[:MAX_LISTED], needs, located.container, signers, top_level)
 
 
 def _left_out(exclusions: list[tuple[int, int]], spans: list[tuple[int, int]]) -> list[str]:

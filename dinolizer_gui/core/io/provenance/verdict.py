@@ -137,6 +137,10 @@ def unsigned_words(read: Report, unsigned: Unsigned, file_format: str) -> tuple[
         unchecked.append(
             f"the bytes no signature covers were not checked in this format ({file_format or 'unknown'})"
         )
+    if left_out := _hash_left_out(read, unsigned.top_level):
+        unchecked.append(
+            f"the ISO media boxes the signed hash leaves out, covered by nothing: {', '.join(left_out)}"
+        )
     for manifest, key in unsigned.needs_library:
         word, codes = library_word(key, read.statuses, manifest)
         where = f"{FIELD_NAMES[key]} in the unsigned header of the claim signature of {manifest}"
@@ -146,6 +150,21 @@ def unsigned_words(read: Report, unsigned: Unsigned, file_format: str) -> tuple[
             said = "well formed, but no signature covers it and the library did not check it"
             unchecked.append(f"{where}: {said}")
     return changes, unchecked
+
+
+def _hash_left_out(read: Report, boxes: list[tuple[str, int, int]]) -> list[str]:
+    """The top-level ISO media boxes the active manifest's BMFF hash excludes by their path (its file type
+    box, free space…): a change there leaves the credentials valid, so they are named."""
+    excluded = {
+        exclusion.get("xpath")
+        for assertion in read.manifest.get("assertions") or []
+        if str(assertion.get("label", "")).startswith("c2pa.hash.bmff")
+        for exclusion in (assertion.get("data") or {}).get("exclusions") or []
+        if isinstance(exclusion, dict)
+    }
+    return [
+        f"{kind} ({size:,} bytes at byte {start:,})" for kind, start, size in boxes if f"/{kind}" in excluded
+    ]
 
 
 def verdict_message(result: dict[str, Any], read: Report, broken: list[str], who: str) -> str:
