@@ -12,9 +12,9 @@ import numpy as np
 from ..store.decisions import RegionState
 from ..store.findings import CATEGORY_STYLES, CONFIRMED_COLOUR, Findings, Mark, outside, pixel_area
 from ..store.findings import rgb as colour_rgb
+from .figure_labels import Box, place_labels
 
 Colour = tuple[int, int, int]
-Box = tuple[int, int, int, int]  # left, top, right, bottom
 DASHES = {"solid": (1, 0), "dash": (12, 8), "dot": (3, 6), "dashdot": (12, 5, 3, 5)}
 
 
@@ -47,22 +47,21 @@ def findings_record(findings: Findings, states: dict[str, list[RegionState]], si
     return {"annotations": annotations, "region_decisions": decisions}
 
 
-def findings_figure(rgb: np.ndarray, marks: list[Mark], confirmed: np.ndarray | None) -> np.ndarray:
-    """The image with the confirmed regions outlined and the marks drawn in their category's colour and
-    line, each numbered."""
+def findings_figure(rgb: np.ndarray, marks: list[Mark], confirmed: list[np.ndarray]) -> np.ndarray:
+    """The image with each confirmed region outlined (those whose decision the run's map carries) and the
+    marks drawn in their category's colour and line, each numbered."""
     figure = rgb.copy()
     thickness = max(2, round(max(rgb.shape[:2]) / 400))
-    if confirmed is not None and confirmed.any():
-        contours, _ = cv2.findContours(confirmed.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    for region in confirmed:  # each on its own: a region inside another keeps its outline
+        contours, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         cv2.drawContours(figure, contours, -1, colour_rgb(CONFIRMED_COLOUR), thickness)
-    labels: list[Box] = []
-    for number, mark in enumerate(marks, 1):
+    for mark in marks:
         colour, line = CATEGORY_STYLES[mark.category]
         for start, end in _segments(mark):
             _line(figure, start, end, colour_rgb(colour), thickness, DASHES[line])
         if mark.shape == "arrow":
             _arrow_head(figure, mark, colour_rgb(colour), thickness)
-        labels.append(_number(figure, mark, number, colour_rgb(colour), thickness, labels))
+    _numbers(figure, marks, thickness)  # after every line: no later line crosses a number
     return figure
 
 
@@ -94,10 +93,13 @@ def _line(
     pattern: tuple[int, ...],
 ) -> None:
     """A line drawn in a dash pattern (lengths in units of the line's thickness, on and off in turn)."""
-    inside, a, b = cv2.clipLine((0, 0, canvas.shape[1], canvas.shape[0]), _pixel(start), _pixel(end))
+    height, width = canvas.shape[:2]
+    # a line on the image's right or bottom edge (x = width) is drawn on its last pixels, not dropped
+    inside, a, b = cv2.clipLine((0, 0, width + 1, height + 1), _pixel(start), _pixel(end))
     if not inside:
         return
-    start, end = np.array(a, float), np.array(b, float)  # only the part on the image is dashed
+    last = np.array((width - 1, height - 1), float)
+    start, end = np.minimum(a, last), np.minimum(b, last)  # only the part on the image is dashed
     length = float(np.hypot(*(end - start)))
     if length == 0:
         return
@@ -120,50 +122,31 @@ def _arrow_head(canvas: np.ndarray, mark: Mark, colour: Colour, thickness: int) 
         cv2.line(canvas, _pixel(head), _pixel(head + wing), colour, thickness, cv2.LINE_AA)
 
 
-def _number(
-    canvas: np.ndarray, mark: Mark, number: int, colour: Colour, thickness: int, taken: list[Box]
-) -> Box:
-    """The mark's number on a white label beside it, where it covers neither the mark nor an earlier
-    label when such a place is on the image; returns the label's box."""
+def _numbers(canvas: np.ndarray, marks: list[Mark], thickness: int) -> None:
+    """Each mark's number on a white label beside it (see `place_labels`)."""
     scale = thickness * 0.45
-    text = str(number)
-    (width, height), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-    size = (width + 2 * thickness, height + base + 2 * thickness)
-    x0, y0, x1, y1 = _mark_box(mark)  # grown by the line's width: the label leaves the line visible
-    mark_box = (x0 - thickness, y0 - thickness, x1 + thickness, y1 + thickness)
-    left, top, right, bottom = _label_box(mark_box, size, canvas.shape[:2], taken)
-    cv2.rectangle(canvas, (left, top), (right, bottom), (255, 255, 255), -1)
-    cv2.putText(canvas, text, (left + thickness, top + height + thickness), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                colour, thickness, cv2.LINE_AA)  # fmt: skip
-    return left, top, right, bottom
+    texts = [str(number) for number in range(1, len(marks) + 1)]
+    measured = [cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness) for text in texts]
+    sizes = [(width + 2 * thickness, height + base + 2 * thickness) for (width, height), base in measured]
+    boxes = [_mark_box(mark, thickness) for mark in marks]
+    for mark, text, ((_, height), _), (left, top, right, bottom) in zip(
+        marks, texts, measured, place_labels(boxes, sizes, canvas.shape[:2]), strict=True
+    ):
+        colour = colour_rgb(CATEGORY_STYLES[mark.category][0])
+        cv2.rectangle(canvas, (left, top), (right, bottom), (255, 255, 255), -1)
+        cv2.putText(canvas, text, (left + thickness, top + height + thickness), cv2.FONT_HERSHEY_SIMPLEX,
+                    scale, colour, thickness, cv2.LINE_AA)  # fmt: skip
 
 
-def _mark_box(mark: Mark) -> Box:
-    """What the label must not cover: the mark's box (an arrow: its tail, where its number goes)."""
+def _mark_box(mark: Mark, thickness: int) -> Box:
+    """What a label must not cover: the mark's box grown by its line's width (an arrow: its tail, where its
+    number goes)."""
     if mark.shape == "arrow":
-        tail_x, tail_y = _pixel(np.array(mark.points[0], float))
-        return tail_x, tail_y, tail_x, tail_y
-    x, y, w, h = mark.box
-    return round(x), round(y), round(x + w), round(y + h)
-
-
-def _label_box(mark: Box, size: tuple[int, int], image: tuple[int, int], taken: list[Box]) -> Box:
-    """The first free place of: above the mark's top-left corner, below its bottom-left, right of its
-    top-right, left of its top-left — each kept on the image; the first of them when none is free."""
-    (x0, y0, x1, y1), (width, height) = mark, size
-    wanted = [(x0, y0 - height - 2), (x0, y1 + 2), (x1 + 2, y0), (x0 - width - 2, y0)]
-    places = []
-    for left, top in wanted:
-        left = min(max(0, left), max(0, image[1] - width))
-        top = min(max(0, top), max(0, image[0] - height))
-        places.append((left, top, left + width, top + height))
-    free = [box for box in places if not any(_overlap(box, other) for other in (mark, *taken))]
-    return (free or places)[0]
-
-
-def _overlap(a: Box, b: Box) -> bool:
-    """True when the boxes share or touch a pixel."""
-    return a[0] <= b[2] + 1 and b[0] <= a[2] + 1 and a[1] <= b[3] + 1 and b[1] <= a[3] + 1
+        x0, y0 = x1, y1 = _pixel(np.array(mark.points[0], float))
+    else:
+        x, y, w, h = mark.box
+        x0, y0, x1, y1 = round(x), round(y), round(x + w), round(y + h)
+    return x0 - thickness, y0 - thickness, x1 + thickness, y1 + thickness
 
 
 def _pixel(point: np.ndarray) -> tuple[int, int]:

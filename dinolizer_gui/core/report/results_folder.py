@@ -43,7 +43,7 @@ from ..maps.render import (
     stability_layer,
 )
 from ..maps.stability import StabilityAt
-from ..store.decisions import RegionState, confirmed_mask, region_states
+from ..store.decisions import RegionState, confirmed_regions, region_states
 from ..store.findings import Findings
 from .findings import findings_figure, findings_record
 from .run_record import iso_time
@@ -117,7 +117,7 @@ class _ImageFiles:
     masks: dict[str, tuple[np.ndarray, tuple[int, int]]] = field(default_factory=dict)
     findings: Findings | None = None  # the examiner's, read once from the store
     states: dict[str, list[RegionState]] = field(default_factory=dict)  # each model's regions, decided
-    confirmed: np.ndarray | None = None  # the confirmed regions' pixels, every model's
+    confirmed: list[np.ndarray] = field(default_factory=list)  # each carried confirmed region's pixels
 
 
 class ResultsWriter:
@@ -187,8 +187,7 @@ class ResultsWriter:
             return
         if any(decision.model == name for decision in findings.decisions):
             files.states[name] = region_states(findings, name, probability, threshold)
-            confirmed = confirmed_mask(findings, name, probability)
-            files.confirmed = confirmed if files.confirmed is None else files.confirmed | confirmed
+            files.confirmed += confirmed_regions(files.states[name], probability, threshold)
 
     def add(self, item: FinishedItem, outcome: ImageOutcome | None) -> dict:
         """Finish one batch item; a duplicate (no outcome) points at its first copy's files."""
@@ -281,7 +280,7 @@ class ResultsWriter:
         """`annotations` and `region_decisions` as results.json carries them, and the findings figure (when
         there is something to draw)."""
         entry: dict[str, Any] = findings_record(findings, files.states, (image.width, image.height))
-        if findings.marks or (files.confirmed is not None and files.confirmed.any()):
+        if findings.marks or files.confirmed:
             relative = f"{files.folder}/findings.png"
             write_png(self.out_dir / relative, findings_figure(image.rgb, findings.marks, files.confirmed))
             entry["findings_figure"] = relative

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ..io.names import counted, for_terminal
 from ..io.provenance.summaries import declaration_short
 from ..models.integrity import stated
+from ..store.findings import threshold_text
 
 WINDOW_NOTE = "504 px, class 2 of a 3-class softmax (release) or sigmoid (paper head)"
 REGION_HEADER = ["#", "Area %", "Mean p", "Max p", "Box x, y, w, h"]
@@ -335,11 +336,20 @@ def mark_rows(entry: dict) -> list[list[str]]:
             mark["category"],
             mark["shape"],
             *map(for_terminal, (mark["label"], mark["note"])),
-            f"{mark['area_pixels']:,}" + (" (part beyond the image)" if mark.get("outside_image") else ""),
+            _area_words(mark),
             *map(for_terminal, (mark["author"], mark["modified"])),
         ]
         for mark in entry.get("annotations") or []
     ]
+
+
+def _area_words(mark: dict) -> str:
+    """The pixels a mark holds, and whether it reaches (or lies wholly) beyond the image."""
+    if not mark.get("outside_image"):
+        return f"{mark['area_pixels']:,}"
+    if mark["area_pixels"] == 0 and mark["shape"] != "arrow":
+        return "0 (wholly beyond the image)"
+    return f"{mark['area_pixels']:,} (part beyond the image)"
 
 
 def decision_rows(entry: dict, report: dict) -> list[list[str]]:
@@ -355,7 +365,7 @@ def decision_rows(entry: dict, report: dict) -> list[list[str]]:
         rows.append(
             [
                 title,
-                f"{decision['region']} at {decision['threshold']:.2f}",
+                f"{decision['region']} at {threshold_text(decision['threshold'])}",
                 decision["decision"],
                 now,
                 *map(for_terminal, (decision["note"], decision["author"], decision["time"])),

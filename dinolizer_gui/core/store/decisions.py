@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from ..maps.postprocess import Region, binary_mask, find_regions, region_labels
-from .findings import Findings, Mark, RegionDecision, rasterise, region_fingerprint
+from .findings import Findings, Mark, RegionDecision, rasterise, region_fingerprint, threshold_text
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,9 @@ class RegionState:
     @property
     def text(self) -> str:
         if self.decision == "changed since decided" and self.decided is not None:
-            return f"changed since decided ({self.decided.decision} at {self.decided.threshold:.2f})"
+            return (
+                f"changed since decided ({self.decided.decision} at {threshold_text(self.decided.threshold)})"
+            )
         return self.decision
 
 
@@ -115,14 +117,15 @@ def decided_pixels(decision: RegionDecision, probability: np.ndarray) -> np.ndar
     return None
 
 
-def confirmed_mask(findings: Findings, model: str, probability: np.ndarray) -> np.ndarray:
-    """The pixels of the regions confirmed on this model's map, each at the threshold it was decided at."""
-    union = np.zeros(probability.shape, bool)
-    for decision in findings.decisions:
-        if decision.model == model and decision.decision == "confirmed":
-            pixels = decided_pixels(decision, probability)
-            union |= pixels if pixels is not None else False
-    return union
+def confirmed_regions(
+    states: Sequence[RegionState], probability: np.ndarray, threshold: float
+) -> list[np.ndarray]:
+    """The pixels of each region these states show confirmed — the decision carried by the region's very
+    pixels on this map at this threshold (a region changed since is not one)."""
+    if not any(state.decision == "confirmed" for state in states):
+        return []
+    labels, order = region_labels(binary_mask(probability, threshold))
+    return [labels == order[state.region.index - 1] for state in states if state.decision == "confirmed"]
 
 
 def findings_mask(

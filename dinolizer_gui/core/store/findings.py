@@ -28,8 +28,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 
-import cv2
 import numpy as np
+
+from .polygon import centres_inside
 
 SHAPES = ("rectangle", "ellipse", "polygon", "freehand", "arrow")
 CATEGORIES = ("manipulated", "suspicious", "reference", "comment")
@@ -303,6 +304,11 @@ def rasterise(mark: Mark, size: tuple[int, int]) -> np.ndarray:
     return canvas
 
 
+def threshold_text(value: float) -> str:
+    """A threshold as it is set (thresholds move by 0.001): "0.505", "0.5" — never rounded to another."""
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
 def pixel_area(mark: Mark, size: tuple[int, int]) -> int:
     """How many of the image's pixels the mark holds (0 for an arrow)."""
     return int(_inside(mark.shape, mark.points, size)[2].sum())
@@ -337,12 +343,7 @@ def _inside(
         dy = (centres_y - min(ys) - radius_y) / radius_y
         inside = dx * dx + dy * dy <= 1
     else:
-        canvas = np.zeros((bottom - top, right - left), np.uint8)
-        # vertices in fixed point (8 fractional bits), the pixel centres on the integers
-        vertices = np.round((np.array(points) - (left + 0.5, top + 0.5)) * 256).astype(np.int64)
-        cv2.fillPoly(canvas, [vertices.astype(np.int32)], 1, cv2.LINE_8, shift=8)
-        cv2.polylines(canvas, [vertices.astype(np.int32)], True, 1, 1, cv2.LINE_8, shift=8)  # its outline too
-        inside = canvas.astype(bool)
+        inside = centres_inside(np.array(points, float), left, top, right, bottom)
     inside = np.broadcast_to(inside, (bottom - top, right - left))
     inside.setflags(write=False)
     return left, top, inside

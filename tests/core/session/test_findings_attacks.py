@@ -201,6 +201,38 @@ def test_area_pixels_of_simple_shapes_count_pixel_centres():
     assert abs(area["ellipse"] - np.pi * 25 * 25) < 2 * np.pi * 25  # within a ring of the outline
 
 
+def _holds(polygon: list[tuple[float, float]], x: float, y: float) -> bool:
+    """A point in a closed polygon (on an edge counts), by the even-odd rule: a re-statement for the test."""
+    crossings = 0
+    for (x0, y0), (x1, y1) in zip(polygon, polygon[1:] + polygon[:1], strict=True):
+        cross = (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0)
+        if cross == 0 and min(x0, x1) <= x <= max(x0, x1) and min(y0, y1) <= y <= max(y0, y1):
+            return True
+        if (y0 > y) != (y1 > y) and x < x0 + (y - y0) * (x1 - x0) / (y1 - y0):
+            crossings += 1
+    return crossings % 2 == 1
+
+
+halves = st.integers(0, 40).map(lambda n: n / 2)  # on pixel edges and centres: the boundary cases
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(halves, halves), min_size=3, max_size=7), st.sampled_from(["polygon", "freehand"]))
+def test_a_polygon_holds_exactly_the_pixels_whose_centres_it_holds(points, shape):
+    mark = Mark.new(shape, [list(p) for p in points], "manipulated", "Ana")
+    mask = rasterise(mark, (24, 24))
+    expected = np.array([[_holds(points, x + 0.5, y + 0.5) for x in range(24)] for y in range(24)])
+    assert np.array_equal(mask, expected)
+    assert pixel_area(mark, (24, 24)) == int(expected.sum())
+
+
+def test_a_polygon_with_a_rectangles_corners_holds_the_rectangles_pixels():
+    size = (400, 300)
+    corners = [[0, 0], [150, 0], [150, 150], [0, 150]]
+    assert pixel_area(Mark.new("polygon", corners, "comment", "Ana"), size) == 150 * 150
+    assert pixel_area(Mark.new("polygon", [[0, 0], [1, 0], [0, 1]], "comment", "Ana"), size) == 1
+
+
 def _case_with_evidence(tmp_path: Path) -> tuple[Case, Path, str]:
     photo, sha = _photo(tmp_path / "evidence" / "harbour.png")
     case = Case.create(tmp_path / "case", "Harbour", "1", "Ana")

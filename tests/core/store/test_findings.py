@@ -114,7 +114,7 @@ def test_a_decision_follows_the_regions_pixels_across_thresholds(tmp_path):
         "rejected",
     ]
     higher = region_states(editor.findings, "dinolizer", _map(), 0.9)  # region 1 shrinks to its core
-    assert higher[0].decision == "changed since decided" and "confirmed at 0.50" in higher[0].text
+    assert higher[0].decision == "changed since decided" and "confirmed at 0.5)" in higher[0].text
     assert [s.decision for s in region_states(store.findings(SHA), "dinolizer", _map(), 0.5)] == [
         "confirmed",
         "rejected",
@@ -244,3 +244,15 @@ def test_a_damaged_findings_row_is_said_not_taken_for_none(tmp_path):
         db.execute("UPDATE findings SET document = '{broken'")
     with pytest.raises(Exception, match="damaged"):
         store.findings(SHA)
+
+
+def test_a_threshold_is_shown_as_set_never_rounded_to_another():
+    from dinolizer_gui.core.store.findings import threshold_text
+
+    assert [threshold_text(t) for t in (0.505, 0.5, 0.51, 0.999, 1.0)] == [
+        "0.505",
+        "0.5",
+        "0.51",
+        "0.999",
+        "1",
+    ]
