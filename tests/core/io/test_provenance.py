@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from dinolizer_gui.core.io.provenance import read_provenance, signing
+from dinolizer_gui.core.io.provenance import provenance_from_bytes, read_provenance, signing
 from dinolizer_gui.core.io.provenance.credentials import trust_anchors
+from dinolizer_gui.core.io.provenance.signing import AI_MADE
 from tests import factories
 from tests.cli_run import analyze_args, run_process
 
@@ -374,3 +375,27 @@ def test_analyze_and_its_reports_carry_each_files_provenance(signed, weights, tm
     assert "File and provenance" in text and "INVALID" in text and "assertion.dataHash.mismatch" in text
     assert "Content Credentials: 1 valid, 1 INVALID, 1 none" in text
     assert "File and provenance" in (out / "report.html").read_text()
+
+
+JXL_CONTAINER = bytes.fromhex("0000000c4a584c200d0a870a00000014667479706a786c20000000006a786c20")
+
+
+@needs_exiftool
+def test_the_metadata_of_heif_avif_and_jpeg_xl_is_read_from_the_container(tmp_path):
+    avif = _photo(tmp_path / "made.avif")
+    jxl = tmp_path / "made.jxl"
+    jxl.write_bytes(JXL_CONTAINER + (210).to_bytes(4, "big") + b"jxlc" + b"\xff\x0a" + bytes(200))
+    for path in (avif, jxl):
+        subprocess.run(
+            [EXIFTOOL, "-q", "-overwrite_original", f"-XMP-iptcExt:DigitalSourceType={AI_MADE}",
+             "-XMP-xmp:CreatorTool=Midjourney v6", "-EXIF:Software=Stable Diffusion", str(path)],
+            check=True,
+        )  # fmt: skip
+    data = avif.read_bytes()
+    codec = data.find(b"av1C")
+    broken = data[:codec] + b"av1X" + data[codec + 4 :]  # Pillow can no longer open the picture
+    for file in (data, broken, jxl.read_bytes()):
+        provenance = provenance_from_bytes(file)[0]
+        assert [d["value"] for d in provenance["digital_source_types"]] == ["trainedAlgorithmicMedia"]
+        assert provenance["exif"]["Software"] == "Stable Diffusion"
+        assert provenance["generator_text"]["XMP CreatorTool"] == "Midjourney v6"

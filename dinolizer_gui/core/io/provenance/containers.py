@@ -238,21 +238,26 @@ def tiff_tag_place(data: bytes, tag: int) -> tuple[int, int, int] | None:
 
 
 def bmff_boxes(data: bytes) -> list[Part]:
-    """The top-level boxes of an ISO base media file (HEIF, AVIF, …), in order; a box's kind is its type, or
-    "uuid:" and its UUID in hex; the walk stops at a box that runs past the end (ValueError when the file
-    has no `ftyp` box first)."""
+    """The top-level boxes of an ISO base media file (HEIF, AVIF, …), in order (ValueError when the file
+    has no `ftyp` box first); see `iso_boxes`."""
     if data[4:8] != b"ftyp":
         raise ValueError("no ISO media file type box")
+    return iso_boxes(data, 0, len(data))
+
+
+def iso_boxes(data: bytes, start: int, end: int) -> list[Part]:
+    """The boxes that tile data[start:end] (ISO media, JPEG XL's container, a box's children), in order; a
+    box's kind is its type, or "uuid:" and its UUID in hex; the walk stops at a box that runs past `end`."""
     boxes: list[Part] = []
-    position = 0
-    while position + 8 <= len(data):
+    position = start
+    while position + 8 <= end:
         size, kind = int.from_bytes(data[position : position + 4], "big"), data[position + 4 : position + 8]
         body = position + 8
-        if size == 1 and position + 16 <= len(data):  # a 64-bit size follows
+        if size == 1 and position + 16 <= end:  # a 64-bit size follows
             size, body = int.from_bytes(data[position + 8 : position + 16], "big"), position + 16
-        elif size == 0:  # to the end of the file
-            size = len(data) - position
-        if size < body - position or position + size > len(data):
+        elif size == 0:  # to the end
+            size = end - position
+        if size < body - position or position + size > end:
             break
         name = kind.decode("latin-1")
         if kind == b"uuid":

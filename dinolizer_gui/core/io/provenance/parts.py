@@ -15,6 +15,7 @@ from .containers import (
     png_chunks,
     riff_chunks,
 )
+from .iso_metadata import Metadata, iso_metadata, jxl_metadata
 from .texts import XMP_KEYWORD, png_texts
 from .xmp import MAX_XMP_BYTES, Packet
 
@@ -158,8 +159,23 @@ def _tiff(data: bytes, parts: FileParts) -> None:
     parts.exif = data  # its first IFD's XMP tag is read with the EXIF's (as in any EXIF block)
 
 
+def _iso(data: bytes, parts: FileParts) -> None:
+    _metadata(iso_metadata(data), parts)
+
+
+def _jxl(data: bytes, parts: FileParts) -> None:
+    _metadata(jxl_metadata(data), parts)
+
+
+def _metadata(found: Metadata, parts: FileParts) -> None:
+    parts.exif = found.exif
+    parts.xmp += [Packet(where, packet) for where, packet in found.xmp]
+    parts.notes += found.notes
+
+
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-WALKED = {"JPEG": _jpeg, "PNG": _png, "WEBP": _riff, "GIF": _gif, "TIFF": _tiff}  # the containers walked here
+WALKED = {"JPEG": _jpeg, "PNG": _png, "WEBP": _riff, "GIF": _gif, "TIFF": _tiff,
+          "ISO media (HEIF, AVIF, …)": _iso, "JPEG XL": _jxl}  # fmt: skip  # the containers walked here
