@@ -399,3 +399,17 @@ def test_the_metadata_of_heif_avif_and_jpeg_xl_is_read_from_the_container(tmp_pa
         assert [d["value"] for d in provenance["digital_source_types"]] == ["trainedAlgorithmicMedia"]
         assert provenance["exif"]["Software"] == "Stable Diffusion"
         assert provenance["generator_text"]["XMP CreatorTool"] == "Midjourney v6"
+
+
+@needs_exiftool
+def test_generator_text_in_iptc_iim_is_found(tmp_path):
+    photo = _photo(tmp_path / "iim.jpg", quality=90)
+    caption = "a cat on the moon. Negative prompt: blurry. Steps: 30, Sampler: Euler a, CFG scale: 7, Seed: 1"
+    subprocess.run(
+        [EXIFTOOL, "-q", "-overwrite_original", "-IPTC:OriginatingProgram=Midjourney",
+         f"-IPTC:Caption-Abstract={caption}", "-IPTC:Credit=Press Agency", str(photo)],
+        check=True,
+    )  # fmt: skip
+    found = read_provenance(photo)["generator_text"]
+    assert found["IPTC OriginatingProgram"] == "Midjourney" and found["IPTC Caption-Abstract"] == caption
+    assert "IPTC Credit" not in found  # a credit that names no generator is not generator text

@@ -23,7 +23,11 @@ XMP_ID = b"http://ns.adobe.com/xap/1.0/\0"
 PHOTOSHOP_ID = b"Photoshop 3.0\0"
 EXTENDED_XMP_ID = b"http://ns.adobe.com/xmp/extension/\0"
 MAX_EXTENDED = 16  # Extended XMP packets (GUIDs) put together at most
-MAX_PACKETS = 64  # XMP packets of a Photoshop resource block read at most
+MAX_PACKETS = 64  # resources of a Photoshop block, or datasets of an IPTC block, read at most
+XMP_RESOURCE, IIM_RESOURCE = 0x0424, 0x0404  # Photoshop image resources: XMP, IPTC IIM
+IIM_NAMES = {5: "ObjectName", 25: "Keywords", 40: "SpecialInstructions", 65: "OriginatingProgram",
+             70: "ProgramVersion", 80: "By-line", 105: "Headline", 110: "Credit", 115: "Source",
+             116: "CopyrightNotice", 120: "Caption-Abstract"}  # fmt: skip
 
 
 @dataclass
@@ -84,7 +88,11 @@ def _jpeg(data: bytes, parts: FileParts) -> None:
                 extended.setdefault(chunk[:32], {})[int.from_bytes(chunk[36:40], "big")] = chunk[40:]
         elif segment.kind == "APP13" and payload.startswith(PHOTOSHOP_ID):
             where = f"JPEG APP13 Photoshop resource at byte {segment.start:,}"
-            parts.xmp += [Packet(where, packet) for packet in _photoshop_xmp(payload[len(PHOTOSHOP_ID) :])]
+            for kind, resource in _photoshop(payload[len(PHOTOSHOP_ID) :]):
+                if kind == XMP_RESOURCE:
+                    parts.xmp.append(Packet(where, resource))
+                elif kind == IIM_RESOURCE:
+                    parts.texts += iim_texts(resource)
         elif segment.kind == "COM":
             comments += 1
             parts.texts.append((f"Comment{f' {comments}' if comments > 1 else ''}", _text(payload)))
@@ -94,20 +102,42 @@ def _jpeg(data: bytes, parts: FileParts) -> None:
         parts.xmp.append(Packet(where, packet[: MAX_XMP_BYTES + 1]))
 
 
-def _photoshop_xmp(resources: bytes) -> list[bytes]:
-    """The XMP a Photoshop image resource block holds (resource 0x0424), walked once: each resource is
-    "8BIM", its id, a padded Pascal name, its size and its data, padded to an even length."""
-    found: list[bytes] = []
+def _photoshop(resources: bytes) -> list[tuple[int, bytes]]:
+    """(id, data) of each resource of a Photoshop image resource block, walked once (MAX_PACKETS at most):
+    each resource is "8BIM", its id, a padded Pascal name, its size and its data, padded to an even
+    length."""
+    found: list[tuple[int, bytes]] = []
     position = 0
     while resources[position : position + 4] == b"8BIM" and len(found) < MAX_PACKETS:
         kind = int.from_bytes(resources[position + 4 : position + 6], "big")
         name = resources[position + 6] if position + 6 < len(resources) else 0
         at = position + 6 + name + 1 + (name + 1) % 2
         size = int.from_bytes(resources[at : at + 4], "big")
-        if kind == 0x0424:
-            found.append(resources[at + 4 : at + 4 + size])
+        found.append((kind, resources[at + 4 : at + 4 + size]))
         position = at + 4 + size + size % 2
     return found
+
+
+def iim_texts(block: bytes) -> list[tuple[str, str]]:
+    """The text datasets of an IPTC IIM block (the "IPTC" Photoshop resource), named as IPTC names them:
+    each dataset is 0x1C, its record and number, its length (two bytes, or more when the first bit is set)
+    and its data; UTF-8 when the block says so (1:90), else Latin-1."""
+    texts: list[tuple[str, str]] = []
+    position, utf8 = 0, False
+    while position + 5 <= len(block) and block[position] == 0x1C and len(texts) < MAX_PACKETS:
+        record, number = block[position + 1], block[position + 2]
+        size, position = int.from_bytes(block[position + 3 : position + 5], "big"), position + 5
+        if size & 0x8000:  # an extended length: its low bits count the bytes of the length that follow
+            width = size & 0x7FFF
+            size, position = int.from_bytes(block[position : position + width], "big"), position + width
+        value = block[position : position + size]
+        position += size
+        utf8 = utf8 or (record, number, value) == (1, 90, b"\x1b%G")
+        if record == 2 and number in IIM_NAMES:
+            texts.append(
+                (f"IPTC {IIM_NAMES[number]}", value.decode("utf-8" if utf8 else "latin-1", "replace"))
+            )
+    return texts
 
 
 def _png(data: bytes, parts: FileParts) -> None:

@@ -27,7 +27,7 @@ GENERATOR_KEYS = {
     "generation_data",
 }  # fmt: skip  (in lower case, "_" for a space or a hyphen)
 # fields that name the software that made the file: kept when they name a generator
-TOOL_KEYS = {"software", "creatortool", "source", "make", "model"}
+TOOL_KEYS = {"software", "creatortool", "source", "make", "model", "originatingprogram", "credit"}
 GENERATOR_NAMES = re.compile(
     r"novelai|midjourney|stable[ -]?diffusion|comfyui|automatic1111|invokeai|draw things|dall[-·‧ ]?e|"
     r"fooocus|dreamstudio|nightcafe|leonardo\.ai|adobe firefly|imagen|flux\.1",
