@@ -113,7 +113,7 @@ def load_image(
         )  # before anything decodes the pixels and drops the tile info
         if sixteen_bits:
             notes.append(f"16-bit samples ({image.mode}) reduced to 8 bits")
-        orientation = _orientation(image)  # before loading: a TIFF decoder applies it itself
+        orientation = orientation_of(image)  # before loading: a TIFF decoder applies it itself
         fmt = image.format or "unknown"
         original_mode = image.mode
         exif = _exif_summary(image)
@@ -150,7 +150,7 @@ def open_as_stored(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS
     path = Path(path)
     limit = read_limit(max_pixels)
     with _open_pil(path, read_regular_file(path, limit), max_pixels) as image:
-        orientation = _orientation(image)
+        orientation = orientation_of(image)
         try:
             image.seek(0)
             image.load()
@@ -245,7 +245,9 @@ def _open_pil(path: Path, data: bytes, max_pixels: int | None) -> Image.Image:
     return image
 
 
-def _orientation(image: Image.Image) -> int:
+def orientation_of(image: Image.Image) -> int:
+    """The orientation the image is shown with: its EXIF's, else its XMP's (as Pillow reads them); 1 when
+    neither says or the EXIF is malformed."""
     try:
         return int(image.getexif().get(_ORIENTATION_TAG, 1))
     except Exception:  # malformed EXIF must not make the pixels unreadable
@@ -258,7 +260,7 @@ def _apply_orientation(image: Image.Image, orientation: int, notes: list[str]) -
     if orientation not in _ORIENTATION_MEANING:
         return image
     notes.append(f"EXIF orientation {orientation} applied ({_ORIENTATION_MEANING[orientation]})")
-    if _orientation(image) != orientation:  # the decoder has applied it already
+    if orientation_of(image) != orientation:  # the decoder has applied it already
         return image
     return ImageOps.exif_transpose(image)
 

@@ -306,6 +306,20 @@ def test_thumbnail_offsets_count_from_the_block_that_holds_them(tmp_path):
         assert picture is not None and picture.size == (160, 107)
 
 
+def test_a_thumbnail_is_turned_as_the_image_is_shown_when_only_the_xmp_says_how(tmp_path):
+    image = Image.open(_photo(tmp_path / "image.jpg", seed=5))
+    xmp = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF>'
+        "</x:xmpmeta>"
+    )
+    buffer = io.BytesIO()  # the EXIF holds the thumbnail as stored and no orientation; the XMP turns both
+    exif = b"Exif\0\0" + factories.exif_with_thumbnail(_jpeg_bytes(image.resize((160, 107))))
+    image.save(buffer, "JPEG", quality=92, exif=exif, xmp=xmp.encode())
+    provenance, picture = provenance_from_bytes(buffer.getvalue())
+    assert provenance["thumbnail"]["matches"] is True and picture.size == (107, 160)
+
+
 # --- 15: generator settings, formats, multi-picture JPEGs, damaged EXIF -----------------------------------
 
 SETTINGS = (

@@ -10,8 +10,9 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps
+from PIL import ExifTags, Image
 
+from ..images import orientation_of
 from .jpeg import too_many_scans
 
 MAX_THUMBNAIL_PIXELS = 2_000_000
@@ -54,34 +55,38 @@ def thumbnail_check(exif: Image.Exif, block: bytes, data: bytes) -> ThumbnailChe
                 return ThumbnailCheck(
                     True, note=f"a thumbnail of {thumbnail.width} x {thumbnail.height}: not decoded"
                 )
-            picture = _oriented(thumbnail.convert("RGB"), exif.get(0x0112, 1))
+            raw = thumbnail.convert("RGB")
     except Exception as exc:  # not a JPEG, truncated: said
         return ThumbnailCheck(True, note=f"the thumbnail could not be decoded ({type(exc).__name__})")
+    as_exif_says = _oriented(raw, exif.get(0x0112, 1))
     if why := too_many_scans(data):
         note = f"the image was not decoded for the comparison: {why}"
-        return ThumbnailCheck(True, note=note, picture=picture)
+        return ThumbnailCheck(True, note=note, picture=as_exif_says)
     try:
-        main = reduced(data)
+        main, orientation = reduced(data)
     except Exception as exc:  # a picture Pillow cannot open or decode
         note = f"the image could not be decoded for the comparison ({type(exc).__name__})"
-        return ThumbnailCheck(True, note=note, picture=picture)
+        return ThumbnailCheck(True, note=note, picture=as_exif_says)
     if main is None:
         note = "the image is too large to decode for the comparison"
-        return ThumbnailCheck(True, note=note, picture=picture)
+        return ThumbnailCheck(True, note=note, picture=as_exif_says)
+    picture = _oriented(raw, orientation)  # as the image is shown: its orientation, from EXIF or else XMP
     distance = round(_distance(main, picture), 4)
     return ThumbnailCheck(True, distance <= THUMBNAIL_MATCH, distance, picture=picture)
 
 
-def reduced(data: bytes) -> Image.Image | None:
-    """The picture, oriented, at about COMPARED_SIDE (JPEG decoded at a reduced scale; other formats decoded
-    whole up to MAX_COMPARED_PIXELS, None beyond)."""
+def reduced(data: bytes) -> tuple[Image.Image | None, int]:
+    """The picture at about COMPARED_SIDE (JPEG decoded at a reduced scale; other formats decoded whole up
+    to MAX_COMPARED_PIXELS, None beyond), turned by the orientation the viewer applies (EXIF's, else the
+    XMP's, as Pillow reads it), and that orientation."""
     with Image.open(io.BytesIO(data)) as picture:
+        orientation = orientation_of(picture)
         picture.draft("RGB", (COMPARED_SIDE, COMPARED_SIDE))
         if picture.width * picture.height > MAX_COMPARED_PIXELS:
-            return None
-        oriented = ImageOps.exif_transpose(picture)
+            return None, orientation
+        oriented = _oriented(picture, orientation)
         oriented.thumbnail((COMPARED_SIDE, COMPARED_SIDE), Image.Resampling.BOX)
-        return oriented.convert("RGB")
+        return oriented.convert("RGB"), orientation
 
 
 ORIENTATIONS = {
