@@ -126,8 +126,9 @@ ELA = Instrument(
         read="Areas with the same history and similar content look alike; an area clearly brighter or "
         "darker than similar texture around it may have been saved at another quality, or pasted. Compare "
         "like with like: edges and fine texture are always brighter than flat areas.",
-        misleads="Edges, texture, saturated and very dark areas stand out in any image; at or above the "
-        "file's own quality every area changes little (choose a lower one); a file saved many "
+        misleads="Edges, texture, saturated and very dark areas stand out in any image; how an edited area "
+        "shows depends on the quality chosen and the content — near the file's own (given beside it) or well "
+        "below it, brighter or darker: look at both; a file saved many "
         "times or at a low quality looks even when edited; resizing or filtering after an edit hides it; "
         "ELA of a lossless file (PNG) mostly shows edges and texture.",
         report_line="Error level: brighter = more change when saved again as JPEG; compare similar textures "
@@ -177,15 +178,16 @@ GHOST = Instrument(
         shows="For each quality from 50 to 100, how far the image is from itself saved again at that "
         "quality, averaged over blocks and normalised per quality (Farid 2009): darker = closer. The curve "
         "gives the mean difference per quality for the whole image or a region.",
-        read="An area once saved at a lower quality than the rest turns dark at that quality while its "
-        "surroundings stay bright (its ghost), and its curve dips there. The whole image is dark at and "
-        "above the file's own quality, given beside it.",
+        read="An area once saved at a lower quality q0 than the rest turns dark at q0 while its "
+        "surroundings stay bright (its ghost), and its curve dips there — and also, often deeper, at the "
+        "quality whose tables are half q0's (50 and 75, 60 and 80, 70 and 85, 80 and 90): a dip at 80 "
+        "may mean 60. The whole image is dark at and above the file's own quality, given beside it.",
         misleads="It needs the earlier JPEG's 8 x 8 grid: an area pasted off that grid, or an image resized "
         "or cropped off it after the edit, shows no ghost. Flat and saturated areas are dark at every "
         "quality; an area saved at a higher quality than the final one shows nothing; qualities are the "
         "standard (IJG) tables', so a camera's own tables appear at a nearby quality.",
         report_line="JPEG ghosts: darker = closer to the image saved at that quality; an area dark where "
-        "its surroundings are bright was saved at that quality before.",
+        "the rest is bright was saved near it (or at 50, 60, 70 for 75, 80, 85).",
     ),
     run=jpeg_ghosts,
     describe=_ghost_title,

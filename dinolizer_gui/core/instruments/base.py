@@ -10,6 +10,7 @@ their pictures afterwards (`to_stored`, `to_displayed`).
 
 from __future__ import annotations
 
+import io
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -20,22 +21,24 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ..io.images import orientation_of
 from ..io.provenance.containers import JpegLayout, jpeg_layout
 from ..io.provenance.jpeg import jpeg_facts
 
 JPEG_FORMATS = ("JPEG", "MPO")
-_ORIENTATION_TAG = 0x0112
 
 
 @dataclass(frozen=True)
 class SourceFacts:
-    """What the file says about its own compression: its format, and for a JPEG its estimated quality (IJG
-    scale), chroma subsampling ("4:2:0", "greyscale", ...) and EXIF orientation (1-8)."""
+    """What the file says about its own compression: its format, the orientation it is shown with (1-8: its
+    EXIF's, else its XMP's, as the loader applies it), and for a JPEG its estimated quality (IJG scale),
+    chroma subsampling ("4:2:0", "greyscale", ...) and whether it holds four colours (CMYK, YCCK)."""
 
     format: str = ""
     jpeg_quality: int | None = None
     subsampling: str = ""
     orientation: int = 1
+    cmyk: bool = False  # a four-colour (CMYK or YCCK) JPEG
 
     @property
     def is_jpeg(self) -> bool:
@@ -43,22 +46,24 @@ class SourceFacts:
 
     @property
     def stored_orientation(self) -> int:
-        """The orientation to undo before re-compressing: a JPEG's own; 1 for any other file."""
-        return self.orientation if self.is_jpeg and self.orientation in _TO_DISPLAYED else 1
+        """The orientation to undo before re-compressing: the pixels as stored are in the grid of the file's
+        JPEG compression (its own, or an earlier one of a file saved as PNG or TIFF since)."""
+        return self.orientation if self.orientation in _TO_DISPLAYED else 1
 
     @classmethod
     def from_file(cls, file_format: str, data: bytes) -> SourceFacts:
         """The facts of a file the loader decoded as `file_format` (LoadedImage.format), read from its bytes:
         a JPEG's markers and the EXIF orientation the loader applied (no pixel is decoded). A JPEG whose
         markers cannot be read gives the format alone (its quality unknown, 4:2:0 assumed, not turned)."""
+        orientation = _orientation(data)
         if file_format not in JPEG_FORMATS:
-            return cls(format=file_format)
+            return cls(format=file_format, orientation=orientation)
         try:
             layout = jpeg_layout(data)
             facts = jpeg_facts(data, layout)
         except ValueError:
-            return cls(format=file_format)
-        return cls(file_format, facts.quality, facts.subsampling, _exif_orientation(data, layout))
+            return cls(format=file_format, orientation=orientation)
+        return cls(file_format, facts.quality, facts.subsampling, orientation, _four_colours(data, layout))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,17 +74,19 @@ class SourceFacts:
         }
 
 
-def _exif_orientation(data: bytes, layout: JpegLayout) -> int:
-    """The orientation in the first EXIF segment (the one Pillow, hence the loader, reads); 1 when none."""
-    for segment in layout.segments:
-        payload = segment.payload(data)
-        if segment.kind == "APP1" and payload.startswith(b"Exif\0\0"):
-            try:
-                exif = Image.Exif()
-                exif.load(payload)
-                return int(exif.get(_ORIENTATION_TAG, 1))
-            except Exception:  # malformed EXIF: the loader shows the image unturned too
-                return 1
+def _orientation(data: bytes) -> int:
+    """The orientation the loader applies (the EXIF's, else the XMP's); 1 when the file does not open."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return orientation_of(image)
+    except Exception:  # a file Pillow cannot open: the loader refused it already
+        return 1
+
+
+def _four_colours(data: bytes, layout: JpegLayout) -> bool:
+    """Whether the JPEG's frame holds four components (CMYK or YCCK)."""
+    frames = [segment for segment in layout.segments if segment.kind.startswith("SOF")]
+    return bool(frames) and frames[0].end - frames[0].body > 5 and data[frames[0].body + 5] == 4
     return 1
 
 
@@ -177,6 +184,12 @@ _TO_DISPLAYED = {
     8: lambda a: np.rot90(a, 1),
 }
 _TO_STORED = {**_TO_DISPLAYED, 6: _TO_DISPLAYED[8], 8: _TO_DISPLAYED[6]}
+
+
+CMYK_NOTE = (
+    "a four-colour (CMYK or YCCK) JPEG: it is saved again here as the colour JPEG its pixels decode to, "
+    "not as it was coded, so error level and ghosts do not apply to it"
+)
 
 
 def to_stored(displayed: np.ndarray, orientation: int) -> np.ndarray:

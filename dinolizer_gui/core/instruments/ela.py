@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from ..progress import Progress
-from .base import InstrumentResult, SourceFacts, to_displayed, to_stored
+from .base import CMYK_NOTE, InstrumentResult, SourceFacts, to_displayed, to_stored
 from .recompress import MCU, coded_band, resave_subsampling
 from .work import band_starts, in_order
 
@@ -59,11 +59,16 @@ def error_level(
     if not source.is_jpeg:
         notes.append(f"{LOSSLESS_NOTE} (this file is {source.format or 'not a JPEG'}, not a JPEG)")
     quality = int(params["quality"])
-    if source.jpeg_quality is not None and quality >= source.jpeg_quality - 2:
+    if source.jpeg_quality is not None:
+        own, lower = source.jpeg_quality, max(50, source.jpeg_quality - 15)
         notes.append(
-            f"the file's own quality is about {source.jpeg_quality}: saved again at or above it, every area "
-            f"changes little; a quality below it (e.g. {max(50, source.jpeg_quality - 15)}) shows more"
+            f"the file's own quality is about {own}: saved again near it, the areas that share its last save "
+            "change little and an area with another history (pasted, saved at another quality) may stand "
+            f"out, brighter or darker; well below it (e.g. {lower}) every area changes more and the "
+            "difference may fade or turn round: look at both"
         )
+    if source.cmyk:
+        notes.append(CMYK_NOTE)
     subsampling = resave_subsampling(source.subsampling, source.is_jpeg, notes)
     orientation = source.stored_orientation
     stored = to_stored(rgb, orientation)

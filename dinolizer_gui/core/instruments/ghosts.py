@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from ..progress import Progress
-from .base import InstrumentResult, SourceFacts, block_picture, luminance, to_displayed, to_stored
+from .base import CMYK_NOTE, InstrumentResult, SourceFacts, block_picture, luminance, to_displayed, to_stored
 from .recompress import GREYSCALE, MCU, coded_band, resave_subsampling
 from .work import band_starts, in_order
 
@@ -136,6 +136,8 @@ def jpeg_ghosts(
             f"this file is {source.format or 'not a JPEG'}: a ghost here means it was saved as JPEG before, "
             "in the same 8 x 8 grid; no ghost proves nothing"
         )
+    if source.cmyk:
+        notes.append(CMYK_NOTE)
     subsampling = resave_subsampling(source.subsampling, source.is_jpeg, notes)
     orientation = source.stored_orientation
     stored = to_stored(rgb, orientation)
