@@ -154,6 +154,17 @@ def test_a_view_that_fails_is_recorded_and_the_run_goes_on(weights, evidence, tm
     assert "Copy-move: not computed — no room for the keypoints" in text
 
 
+def test_an_image_the_models_refuse_still_gets_its_views(weights, tmp_path):
+    thin = tmp_path / "thin" / "line.png"
+    thin.parent.mkdir()
+    Image.fromarray(np.full((5000, 1, 3), 128, np.uint8)).save(thin)  # too thin for a model's window
+    out = tmp_path / "out"
+    run = run_cli(*analyze_args(weights, thin.parent, out, "--views", "ela,noise", models=DINOLIZER))
+    (entry,) = json.loads((out / "results.json").read_text())["images"]
+    assert entry["status"] == "error" and run.code != 0
+    assert Image.open(out / entry["views"]["ela"]["png"]).size == (1, 5000)
+
+
 def test_replace_removes_the_views_pictures_of_the_run_before(weights, evidence, tmp_path):
     out = tmp_path / "out"
     assert run_cli(*analyze_args(weights, evidence, out, "--views", "ela", models=DINOLIZER)).code == 0

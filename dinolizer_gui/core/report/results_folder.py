@@ -207,7 +207,7 @@ class ResultsWriter:
         else:
             if outcome.ok and outcome.image is not None and self.findings_of is not None:
                 self._findings(self._files(item.path), outcome.image.sha256)
-            if outcome.ok and outcome.image is not None and self.views:
+            if outcome.image is not None and self.views:
                 self._files(item.path)  # the views' pictures go in the image's folder
             entry = self._entry(outcome, self._pending.pop(item.path, None))
             for name, summary in item.models.items():
@@ -269,7 +269,7 @@ class ResultsWriter:
             }
         if outcome.ok and image is not None and files is not None and files.findings is not None:
             entry.update(self._findings_entry(image, files, files.findings))
-        if self.views and outcome.ok and image is not None and files is not None:
+        if self.views and image is not None and files is not None:  # also when a model refused the image
             entry["views"] = view_records(image, self.views, files.folder, self._write_view)
         return entry
 
