@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import OutputError
-from ..io.outputs import inside, write_atomic
-from ..io.regular import NotRegular, check_file_target, open_regular, read_regular, regular_or_absent, within
+from ..io.outputs import write_atomic
+from ..io.regular import NotRegular, open_regular, read_regular, regular_or_absent, within
 from ..io.stored_zip import StoredZipWriter
 from ..store.chain import Chain, read_chain
 from .case import Case
@@ -58,10 +58,8 @@ def export_case(case: Case, out: Path, replace: bool = False) -> Exported:
 
 
 def _refuse_target(case: Case, out: Path, replace: bool) -> None:
-    if inside(case.folder, out):
-        raise CaseError(out, "the package cannot be written inside the case it holds")
     try:
-        check_file_target(out, replace, *protected(case.evidence(), case.folder))
+        protected(case.evidence(), case.folder).check(out, replace)
     except OutputError as exc:
         raise CaseError(out, exc.reason) from None
 

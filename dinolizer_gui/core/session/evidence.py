@@ -9,8 +9,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import OutputError
 from ..io.names import is_exact
-from ..io.regular import NotRegular, open_regular, sha256_regular
+from ..io.outputs import inside
+from ..io.regular import NotRegular, check_file_target, open_regular, sha256_regular
 from .case_entries import Evidence
 
 
@@ -125,13 +127,32 @@ def _inside_folder(folder: Path, given: Path) -> list[Path]:
     return [] if given.is_absolute() else [folder / given]
 
 
-def protected(items: list[Evidence], folder: Path) -> tuple[list[Path], set[str]]:
-    """Where a case's evidence is (where it was added, and its copies in the case `folder`) and its
-    digests: what no output written for the case may overwrite."""
-    places = [Path(item.absolute) for item in items]
+@dataclass(frozen=True)
+class Protected:
+    """What an output must never replace: anything inside the case folder (its log, case.json, store, runs),
+    the files it was made from, and every listed evidence file (where it was added, its copies, its
+    content)."""
+
+    case_folder: Path | None
+    places: list[Path]
+    digests: set[str]
+
+    def check(self, out: Path, replace: bool) -> None:
+        """OutputError unless `out` may be written (see `check_file_target`)."""
+        if self.case_folder is not None and inside(self.case_folder, out):
+            raise OutputError(out, "is inside the case: its own files are never written by an export")
+        check_file_target(Path(out), replace, self.places, self.digests)
+
+
+def protected(
+    items: list[Evidence], folder: Path, inputs: list[Path] | None = None, digests: set[str] | None = None
+) -> Protected:
+    """What no output written for the case in `folder`, with these evidence `items`, from these `inputs`
+    (of these `digests`), may overwrite."""
+    places = [*(inputs or []), *(Path(item.absolute) for item in items)]
     places += [folder / item.from_case for item in items if item.from_case]
     places += [folder / item.copy for item in items if item.copy]
-    return places, {item.sha256 for item in items}
+    return Protected(folder, places, set(digests or ()) | {item.sha256 for item in items})
 
 
 def file_digest(path: Path) -> str:

@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import OutputError
-from ..io.outputs import inside, write_atomic
-from ..io.regular import NotRegular, check_file_target, read_regular, sha256_regular
+from ..io.outputs import write_atomic
+from ..io.regular import NotRegular, read_regular, sha256_regular
 from ..io.strict_json import loads_strict
 from ..models.registry import REGISTRY
 from ..store.decisions import decision_mismatch
@@ -32,7 +31,7 @@ from ..store.findings import (
 )
 from ..store.results import ResultStore
 from .case import Case
-from .evidence import protected
+from .evidence import Protected, protected
 from .inputs import scan_inputs
 
 UNDO_DEPTH = 200
@@ -228,28 +227,11 @@ def export_findings(store: ResultStore, paths: Sequence[Path | str]) -> Findings
     return done
 
 
-@dataclass(frozen=True)
-class Protected:
-    """What an output of the findings must never replace: the case's own files (anything inside the case
-    folder: its log, case.json, store, runs), the inputs, and all the case's evidence (places, digests)."""
-
-    case_folder: Path | None
-    places: list[Path]
-    digests: set[str]
-
-    def check(self, out: Path, replace: bool) -> None:
-        """OutputError unless `out` may be written (see `check_file_target`)."""
-        if self.case_folder is not None and inside(self.case_folder, out):
-            raise OutputError(out, "is inside the case: its own files are never written by an export")
-        check_file_target(Path(out), replace, self.places, self.digests)
-
-
 def protected_for(case: Case | None, inputs: list[Path], digests: set[str]) -> Protected:
     """What an output written from these inputs must never replace, in this case (if any)."""
     if case is None:
         return Protected(None, list(inputs), set(digests))
-    places, listed = protected(case.evidence(), case.folder)
-    return Protected(case.folder, [*inputs, *places], digests | listed)
+    return protected(case.evidence(), case.folder, inputs, digests)
 
 
 def write_mask(out: Path, mask: np.ndarray, replace: bool, protect: Protected) -> None:
