@@ -76,6 +76,11 @@ def _encodable(text: str) -> bool:
     return True
 
 
+def with_article(noun: str) -> str:
+    """ "a case", "an invalid manifest", "an ISO media box": the article its first letter asks for."""
+    return f"{'an' if noun[:1].lower() in ('a', 'e', 'i', 'o', 'u') else 'a'} {noun}"
+
+
 def counted(number: int, noun: str) -> str:
     """`1 error`, `2 errors`, `2 hash mismatches`."""
     plural = "es" if noun.endswith(("ch", "sh", "s", "x")) else "s"

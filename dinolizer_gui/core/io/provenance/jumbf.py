@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..names import with_article
 from .containers import (
     JPEG_SOI,
     PNG_SIGNATURE,
@@ -242,7 +243,7 @@ def _description_boxes(data: bytes) -> list[tuple[int, int]]:
 
 def _counted(items: list, noun: str) -> str:
     if len(items) == 1:
-        return f"{'an' if noun[0] in 'AEIOU' else 'a'} {noun}"
+        return with_article(noun)
     plural = f"{noun}es" if noun.endswith("x") else f"{noun}s"
     return f"{'at least ' if len(items) >= MAX_FOUND else ''}{len(items):,} {plural}"
 

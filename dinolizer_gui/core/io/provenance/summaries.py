@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..names import with_article
+
 Provenance = dict[str, Any]  # the object docs/provenance.md describes
 # declarations that a generative model made or edited the image
 AI_SOURCE_TYPES = {
@@ -14,6 +16,7 @@ AI_SOURCE_TYPES = {
     "algorithmicMedia",
     "compositeSynthetic",
 }
+_AI_NAMES = {source.lower() for source in AI_SOURCE_TYPES}  # as compared: case aside
 SOURCE_TYPE_WORDS = {
     "trainedAlgorithmicMedia": "made by a trained algorithm — generative AI",
     "compositeWithTrainedAlgorithmicMedia": "edited with generative AI — a composite with AI-made parts",
@@ -27,12 +30,8 @@ def declaration_short(declared: dict[str, Any]) -> str:
     if declared["signed"]:
         return f"{declared['value']} (signed: {declared['where']}, {declared['state']} manifest)"
     if declared["from"] == "c2pa":
-        return f"{declared['value']} (in {_a(declared['state'])} manifest store, not verified)"
+        return f"{declared['value']} (in {with_article(declared['state'])} manifest store, not verified)"
     return f"{declared['value']} (unsigned XMP)"
-
-
-def _a(word: str) -> str:
-    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 def declaration_text(declared: dict[str, Any]) -> str:
@@ -42,7 +41,8 @@ def declaration_text(declared: dict[str, Any]) -> str:
     if declared["signed"]:
         return (
             f"The Content Credentials declare the image {meaning} ({kind}; {declared['where']}, in "
-            f"{_a(declared['state'])} manifest): signed by its maker, a declaration, not a proof either way."
+            f"{with_article(declared['state'])} manifest): signed by its maker, a declaration, not a proof "
+            "either way."
         )
     if declared["from"] == "c2pa":
         return (
@@ -130,7 +130,7 @@ def is_ai_source(value: object) -> bool:
     """Whether a declared source type names AI, its case and surrounding space aside (and a URI's path): a
     declaration written "TrainedAlgorithmicMedia " is still a declaration of AI."""
     name = str(value).strip().rstrip("/").rsplit("/", 1)[-1].strip().lower()
-    return name in {source.lower() for source in AI_SOURCE_TYPES}
+    return name in _AI_NAMES
 
 
 @dataclass(frozen=True)
