@@ -10,7 +10,6 @@ verdict.
 """
 
 import io
-import os
 import subprocess
 import sys
 import tempfile
@@ -23,11 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from PySide6.QtCore import QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from dinolizer_gui.core.session.instrument_views import VIEWS, Outline  # noqa: E402
-from dinolizer_gui.ui.main_window import MainWindow  # noqa: E402
-from tests import factories  # noqa: E402
+from docs.tools.screenshot import demo_window  # noqa: E402
 
 SHOTS = {  # view: (file, parameters, JPEG ghost quality shown)
     "ela": ("screenshot-ela.png", {"quality": 75}, 75),
@@ -55,17 +52,7 @@ def forged_photo(folder: Path) -> Path:
 
 def main(out_folder: str) -> None:
     folder = Path(tempfile.mkdtemp())
-    release, declip = folder / "epoch=36_val_loss=0.2130.ckpt", folder / "ViT_layer20_conv-20_cocosd.pth"
-    factories.make_dinolizer_release(release, head_scale=0.4)
-    factories.make_declip_vit(declip)
-    app = QApplication(sys.argv[:1])
-    os.environ["DINOLIZER_GUI_STORE"] = str(folder / "store")
-    window = MainWindow(config_folder=folder / "config")
-    window.set_model_files("dinolizer", [release])
-    window.set_model_files("declip", [declip])
-    window.resize(app.primaryScreen().availableSize())
-    window.move(0, 0)
-    window.show()
+    app, window = demo_window(folder)
     viewer, shots = window.workspace.viewer, list(SHOTS.items())
 
     def next_shot() -> None:

@@ -66,8 +66,9 @@ def demo_folder(folder: Path) -> Path:
     return case
 
 
-def main(out: str, mode: str = "Overlay", layout: str = "three") -> None:
-    folder = Path(tempfile.mkdtemp())
+def demo_window(folder: Path) -> tuple[QApplication, MainWindow]:
+    """The viewer on the whole screen, its settings and store in `folder`, with seeded weights in the
+    official layouts (DinoLizer, DeCLIP) given to it."""
     release, declip = folder / "epoch=36_val_loss=0.2130.ckpt", folder / "ViT_layer20_conv-20_cocosd.pth"
     factories.make_dinolizer_release(release, head_scale=0.4)
     factories.make_declip_vit(declip)
@@ -79,6 +80,12 @@ def main(out: str, mode: str = "Overlay", layout: str = "three") -> None:
     window.resize(app.primaryScreen().availableSize())
     window.move(0, 0)
     window.show()
+    return app, window
+
+
+def main(out: str, mode: str = "Overlay", layout: str = "three") -> None:
+    folder = Path(tempfile.mkdtemp())
+    app, window = demo_window(folder)
 
     def shoot():
         window.toolbar.mode_combo.setCurrentText(mode)
