@@ -14,7 +14,7 @@ from functools import partial
 import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtGui import QColor, QFontMetrics, QImage, QPixmap
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsRectItem
 
 from ..core.instruments import InstrumentResult
@@ -36,6 +36,11 @@ COVER_COLOUR = "#303030"
 COPY_MOVE_BACKGROUND = 0.35  # the image's luminance beneath the copy-move picture, dimmed to this share
 
 OutlineSource = Callable[[Document], list[Outline]]  # regions of the image on screen to outline on the views
+
+
+def notes_mark(metrics: QFontMetrics) -> str:
+    """What tells a view has notes: ⓘ where the font draws it, else "(i)" (never an empty box)."""
+    return "\u24d8" if metrics.inFontUcs4(0x24D8) else "(i)"
 
 
 class _ViewItems:
@@ -203,7 +208,7 @@ class InstrumentPanels(QObject):
         return self._outlines if self._outlines is not None and not self._outlines.isNull() else None
 
     def _title(self, panel: Panel, title: str, notes: str) -> None:
-        panel.title_text = title + (" ⓘ" if notes else "")
+        panel.title_text = title + (f" {notes_mark(panel.title.fontMetrics())}" if notes else "")
         panel.set_active(panel.key == self.grid.active_model)
         if notes:
             panel.title.setToolTip(notes)

@@ -22,6 +22,7 @@ from dinolizer_gui.core.session import instrument_views
 from dinolizer_gui.core.session.instrument_views import VIEWS, Outline
 from dinolizer_gui.ui.action_ids import INSTRUMENT_VIEW_ACTIONS, ActionId
 from dinolizer_gui.ui.actions import shortcut_rows
+from dinolizer_gui.ui.instrument_views import notes_mark
 from tests.ui.helpers import analysed, drop
 
 
@@ -128,7 +129,12 @@ def test_a_view_follows_its_parameters_and_a_second_show_reads_the_cache(qtbot, 
     qtbot.wait(200)
     assert jobs.computed == 2 and window.instruments.items["declip"].picture.isVisible()
     assert np.array_equal(_shown_pixels(window, "declip"), _expected(document, "ela"))
-    assert window.panel_grid.panel("declip").title_text.startswith(f"ELA, quality 90, scale {TIMES}20")
+    title = window.panel_grid.panel("declip")
+    assert title.title_text.startswith(f"ELA, quality 90, scale {TIMES}20")
+    mark = notes_mark(title.title.fontMetrics())  # the view has notes: a mark the font draws
+    assert title.title_text.endswith(f" {mark}") and all(
+        title.title.fontMetrics().inFontUcs4(ord(c)) for c in mark
+    )
 
     dock = window.instruments_dock  # the dock's form changes the parameters too
     dock.form.boxes["scale"].setValue(40)
